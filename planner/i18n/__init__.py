@@ -1,0 +1,95 @@
+"""All user-facing strings, in Chinese (default) and English, from one place.
+
+The catalogue lives in the ``*.toml`` files beside this module, one file per concern
+(``core.toml``, ``inputs.toml``...). Each key maps to a table with ``zh`` and ``en``
+strings using ``str.format`` fields. Keys must be unique across files; a test checks
+that every key has both languages and the same fields in each.
+
+Examples
+--------
+>>> from planner.i18n import t, set_language
+>>> t("tier.village")
+'村（社区）'
+>>> t("tier.village", lang="en")
+'village / community'
+"""
+
+from __future__ import annotations
+
+import logging
+import string
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+LANGUAGES: tuple[str, ...] = ("zh", "en")
+DEFAULT_LANGUAGE = "zh"
+_active: list[str] = [DEFAULT_LANGUAGE]
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> dict[str, dict[str, str]]:
+    """Return the merged message catalogue ``{key: {"zh": ..., "en": ...}}``."""
+    merged: dict[str, dict[str, str]] = {}
+    for path in sorted(Path(__file__).parent.glob("*.toml")):
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+        for key, entry in _flatten(data):
+            if key in merged:
+                msg = f"duplicate i18n key {key!r} in {path.name}"
+                raise RuntimeError(msg)
+            merged[key] = entry
+    return merged
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, dict[str, str]]]:
+    out: list[tuple[str, dict[str, str]]] = []
+    for k, v in data.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and set(v) >= {"zh", "en"} and all(isinstance(x, str) for x in v.values()):
+            out.append((key, {lang: str(v[lang]) for lang in LANGUAGES}))
+        elif isinstance(v, dict):
+            out.extend(_flatten(v, prefix=f"{key}."))
+        else:
+            msg = f"i18n entry {key!r} must be a table with 'zh' and 'en'"
+            raise RuntimeError(msg)
+    return out
+
+
+def set_language(lang: str) -> None:
+    """Set the active language (``"zh"`` or ``"en"``)."""
+    if lang not in LANGUAGES:
+        msg = f"unknown language {lang!r}; use one of {LANGUAGES}"
+        raise ValueError(msg)
+    _active[0] = lang
+
+
+def get_language() -> str:
+    """Return the active language code."""
+    return _active[0]
+
+
+def fields(text: str) -> set[str]:
+    """Return the ``str.format`` field names used in ``text``."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def t(key: str, /, *, lang: str | None = None, **params: Any) -> str:
+    """Translate ``key`` into ``lang`` (default: active language) and fill ``params``.
+
+    Unknown keys are returned as the key itself (and logged) rather than failing, so a
+    missing translation never hides the underlying error.
+    """
+    entry = catalogue().get(key)
+    if entry is None:
+        logger.warning("missing i18n key %s", key)
+        return key + (" " + repr(params) if params else "")
+    text = entry[lang or _active[0]]
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError, ValueError):
+        logger.warning("bad parameters for i18n key %s: %r", key, params)
+        return text

@@ -1,0 +1,408 @@
+"""Tiers, default service standards and travel speeds — defined once, typed.
+
+Sources for the defaults (see ``docs``/README "Standards"):
+
+* GB 50180-2018 城市居住区规划设计标准: 5/10/15-minute life circles ≈ 300/500/1000 m on
+  foot, i.e. about 4 km/h. The village/community tier uses 15 min walking, intervals
+  5/10/15.
+* Rural township centres are commonly planned at ~30 min by e-bike; the county centre at
+  ~30 min by car. These are working assumptions from county plans, not national norms,
+  and are configurable per tier.
+* E-bike: legal maximum 25 km/h (GB 17761-2018); effective 15–20 km/h. Cycling 12–18
+  km/h. Driving speeds by road class reflect effective rural/urban speeds (rural 30–40,
+  arterials 50–60 km/h).
+
+Everything here can be overridden by a TOML config file (:func:`load_config`) or CLI
+flags; overriding never mutates these module-level defaults.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from planner._errors import ConfigError
+
+
+class Tier(StrEnum):
+    """The four tiers of the service network."""
+
+    COUNTY = "county"
+    TOWNSHIP = "township"
+    VILLAGE = "village"
+    ENTERPRISE = "enterprise"
+
+
+class Mode(StrEnum):
+    """Travel modes."""
+
+    WALK = "walk"
+    BIKE = "bike"
+    EBIKE = "ebike"
+    DRIVE = "drive"
+
+
+TIERS: tuple[Tier, ...] = (Tier.COUNTY, Tier.TOWNSHIP, Tier.VILLAGE, Tier.ENTERPRISE)
+
+#: Words planners use for tiers, mapped to tier keys (matched after stripping spaces,
+#: case-insensitively). 驿站 are small village/community-level stations.
+TIER_ALIASES: Mapping[str, Tier] = MappingProxyType(
+    {
+        "county": Tier.COUNTY,
+        "县": Tier.COUNTY,
+        "县级": Tier.COUNTY,
+        "县级群团服务中心": Tier.COUNTY,
+        "县（市、区）": Tier.COUNTY,
+        "市": Tier.COUNTY,
+        "区": Tier.COUNTY,
+        "township": Tier.TOWNSHIP,
+        "town": Tier.TOWNSHIP,
+        "乡镇": Tier.TOWNSHIP,
+        "乡": Tier.TOWNSHIP,
+        "镇": Tier.TOWNSHIP,
+        "街道": Tier.TOWNSHIP,
+        "乡镇（街道）": Tier.TOWNSHIP,
+        "乡镇(街道)": Tier.TOWNSHIP,
+        "乡镇级": Tier.TOWNSHIP,
+        "village": Tier.VILLAGE,
+        "community": Tier.VILLAGE,
+        "村": Tier.VILLAGE,
+        "社区": Tier.VILLAGE,
+        "村（社区）": Tier.VILLAGE,
+        "村(社区)": Tier.VILLAGE,
+        "村级": Tier.VILLAGE,
+        "驿站": Tier.VILLAGE,
+        "enterprise": Tier.ENTERPRISE,
+        "企业": Tier.ENTERPRISE,
+        "职工之家": Tier.ENTERPRISE,
+        "企业职工之家": Tier.ENTERPRISE,
+        "企业（职工之家）": Tier.ENTERPRISE,
+    }
+)
+
+
+def parse_tier(value: object, *, where: str = "") -> Tier:
+    """Return the tier named by ``value`` (key, Chinese or English word).
+
+    Raises
+    ------
+    ConfigError
+        If the value names no tier; ``where`` (e.g. "file x, row 3, column 层级") is
+        included in the message.
+    """
+    text = str(value).strip().replace(" ", "").lower() if value is not None else ""
+    tier = TIER_ALIASES.get(text)
+    if tier is None:
+        raise ConfigError("config.unknown_tier", value=value, where=where)
+    return tier
+
+
+def parse_mode(value: object) -> Mode:
+    """Return the travel mode named by ``value``."""
+    try:
+        return Mode(str(value).strip().lower())
+    except ValueError:
+        raise ConfigError("config.unknown_mode", value=value) from None
+
+
+#: Walking speed used for walking trips and for every access leg (km/h). 4.0 km/h makes
+#: 15 min ≈ 1000 m, matching GB 50180-2018's 15-minute life circle.
+WALK_SPEED_KPH: float = 4.0
+
+#: Road classes understood, in display order. Unknown classes map to "unclassified".
+ROAD_CLASSES: tuple[str, ...] = (
+    "motorway",
+    "motorway_link",
+    "trunk",
+    "trunk_link",
+    "primary",
+    "primary_link",
+    "secondary",
+    "secondary_link",
+    "tertiary",
+    "tertiary_link",
+    "unclassified",
+    "residential",
+    "living_street",
+    "service",
+    "road",
+    "track",
+    "pedestrian",
+    "footway",
+    "path",
+    "cycleway",
+    "bridleway",
+    "steps",
+    "corridor",
+)
+
+_NO = math.nan  # marker: mode not allowed on this class
+
+#: Speed in km/h per mode and road class; NaN means the mode may not use the class.
+#: walk: 4.0 everywhere but motorways; bike 15 / e-bike 20 (capped on tracks, dismount on
+#: pedestrian ways); drive: effective speeds by class (maxspeed tags, where present,
+#: replace the class speed but are capped by it times 1.2).
+DEFAULT_SPEEDS_KPH: Mapping[Mode, Mapping[str, float]] = MappingProxyType(
+    {
+        Mode.WALK: MappingProxyType(
+            {c: (_NO if c.startswith("motorway") else WALK_SPEED_KPH) for c in ROAD_CLASSES}
+        ),
+        Mode.BIKE: MappingProxyType(
+            {
+                **{c: 15.0 for c in ROAD_CLASSES},
+                "motorway": _NO,
+                "motorway_link": _NO,
+                "track": 10.0,
+                "path": 8.0,
+                "bridleway": 8.0,
+                "pedestrian": 6.0,
+                "footway": 6.0,
+                "corridor": 4.0,
+                "steps": 2.0,
+            }
+        ),
+        Mode.EBIKE: MappingProxyType(
+            {
+                **{c: 20.0 for c in ROAD_CLASSES},
+                "motorway": _NO,
+                "motorway_link": _NO,
+                "residential": 18.0,
+                "living_street": 12.0,
+                "service": 15.0,
+                "track": 12.0,
+                "path": 8.0,
+                "bridleway": 8.0,
+                "pedestrian": 6.0,
+                "footway": 6.0,
+                "corridor": 4.0,
+                "steps": 2.0,
+            }
+        ),
+        Mode.DRIVE: MappingProxyType(
+            {
+                "motorway": 100.0,
+                "motorway_link": 50.0,
+                "trunk": 70.0,
+                "trunk_link": 40.0,
+                "primary": 50.0,
+                "primary_link": 35.0,
+                "secondary": 45.0,
+                "secondary_link": 30.0,
+                "tertiary": 40.0,
+                "tertiary_link": 30.0,
+                "unclassified": 30.0,
+                "residential": 25.0,
+                "living_street": 10.0,
+                "service": 15.0,
+                "road": 30.0,
+                "track": 15.0,
+                "pedestrian": _NO,
+                "footway": _NO,
+                "path": _NO,
+                "cycleway": _NO,
+                "bridleway": _NO,
+                "steps": _NO,
+                "corridor": _NO,
+            }
+        ),
+    }
+)
+
+
+@dataclass(frozen=True)
+class Standard:
+    """A tier's service standard: travel mode, N minutes and display intervals."""
+
+    mode: Mode
+    minutes: float
+    intervals_min: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        for m in (self.minutes, *self.intervals_min):
+            if not (isinstance(m, int | float) and math.isfinite(m) and m > 0):
+                raise ConfigError("config.bad_minutes", value=m, where="")
+
+    @property
+    def limit_s(self) -> float:
+        """The standard in seconds."""
+        return float(self.minutes) * 60.0
+
+    def all_intervals_min(self) -> tuple[float, ...]:
+        """Sorted intervals, always including the standard itself."""
+        return tuple(sorted({*map(float, self.intervals_min), float(self.minutes)}))
+
+
+DEFAULT_STANDARDS: Mapping[Tier, Standard] = MappingProxyType(
+    {
+        Tier.COUNTY: Standard(Mode.DRIVE, 30.0, (10.0, 20.0, 30.0)),
+        Tier.TOWNSHIP: Standard(Mode.EBIKE, 30.0, (10.0, 20.0, 30.0)),
+        Tier.VILLAGE: Standard(Mode.WALK, 15.0, (5.0, 10.0, 15.0)),
+        Tier.ENTERPRISE: Standard(Mode.EBIKE, 15.0, (5.0, 10.0, 15.0)),
+    }
+)
+
+#: Default maximum distance from a point to the road it snaps to (metres).
+MAX_SNAP_M: float = 500.0
+
+#: Travel times are computed up to this multiple of the tier's standard, so gap lists
+#: can say how far beyond the standard a village is; farther is reported unreachable.
+HORIZON_FACTOR: float = 3.0
+
+#: Half-width of the band drawn along reached roads for isochrone polygons (metres).
+ISOCHRONE_BUFFER_M: float = 60.0
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything an analysis needs to know besides the data.
+
+    Build with :func:`load_config` or :meth:`with_overrides`; instances are immutable.
+    """
+
+    standards: Mapping[Tier, Standard] = field(default_factory=lambda: dict(DEFAULT_STANDARDS))
+    speeds_kph: Mapping[Mode, Mapping[str, float]] = field(
+        default_factory=lambda: {m: dict(v) for m, v in DEFAULT_SPEEDS_KPH.items()}
+    )
+    walk_speed_kph: float = WALK_SPEED_KPH
+    max_snap_m: float = MAX_SNAP_M
+    horizon_factor: float = HORIZON_FACTOR
+    isochrone_buffer_m: float = ISOCHRONE_BUFFER_M
+
+    def with_overrides(
+        self,
+        *,
+        tier: Tier | None = None,
+        mode: Mode | None = None,
+        minutes: float | None = None,
+        intervals_min: tuple[float, ...] | None = None,
+        max_snap_m: float | None = None,
+    ) -> Config:
+        """Return a copy with CLI-style overrides applied (to ``tier`` or to all tiers)."""
+        standards = dict(self.standards)
+        targets = [tier] if tier is not None else list(standards)
+        for tr in targets:
+            st = standards[tr]
+            new_minutes = float(minutes) if minutes is not None else st.minutes
+            new_intervals = intervals_min if intervals_min is not None else st.intervals_min
+            if minutes is not None and intervals_min is None:
+                new_intervals = tuple(i for i in st.intervals_min if i < new_minutes) + (new_minutes,)
+            standards[tr] = Standard(mode if mode is not None else st.mode, new_minutes, new_intervals)
+        out = replace(self, standards=standards)
+        if max_snap_m is not None:
+            if not (math.isfinite(max_snap_m) and max_snap_m > 0):
+                raise ConfigError("config.bad_value", key="max_snap_m", value=max_snap_m, reason="> 0")
+            out = replace(out, max_snap_m=float(max_snap_m))
+        return out
+
+    def speed_table(self, mode: Mode) -> Mapping[str, float]:
+        """Speeds (km/h) by road class for ``mode``."""
+        return self.speeds_kph[mode]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly description of the parameters (written into summaries)."""
+        return {
+            "standards": {
+                str(t): {
+                    "mode": str(s.mode),
+                    "minutes": s.minutes,
+                    "intervals_min": list(s.all_intervals_min()),
+                }
+                for t, s in self.standards.items()
+            },
+            "speeds_kph": {
+                str(m): {c: (None if math.isnan(v) else v) for c, v in tbl.items()}
+                for m, tbl in self.speeds_kph.items()
+            },
+            "walk_speed_kph": self.walk_speed_kph,
+            "max_snap_m": self.max_snap_m,
+            "horizon_factor": self.horizon_factor,
+        }
+
+
+_CONFIG_KEYS = ("standards", "speeds_kph", "walk_speed_kph", "max_snap_m", "horizon_factor", "isochrone_buffer_m")
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read a TOML config file over the defaults.
+
+    Example file::
+
+        walk_speed_kph = 4.5
+        max_snap_m = 300
+        [standards.village]
+        mode = "walk"
+        minutes = 10
+        intervals_min = [5, 10]
+        [speeds_kph.drive]
+        residential = 20
+
+    Raises
+    ------
+    ConfigError
+        Unknown keys, tiers, modes, road classes or non-positive values.
+    """
+    cfg = Config()
+    if path is None:
+        return cfg
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError("config.bad_file", file=str(p), reason=str(exc)) from None
+    for key in data:
+        if key not in _CONFIG_KEYS:
+            raise ConfigError("config.unknown_key", file=str(p), key=key, allowed=", ".join(_CONFIG_KEYS))
+    standards = dict(cfg.standards)
+    for tier_name, spec in dict(data.get("standards", {})).items():
+        tier = parse_tier(tier_name, where=f" ({p})")
+        if not isinstance(spec, dict):
+            raise ConfigError("config.bad_value", key=f"standards.{tier_name}", value=spec, reason="table")
+        base = standards[tier]
+        for k in spec:
+            if k not in ("mode", "minutes", "intervals_min"):
+                raise ConfigError(
+                    "config.unknown_key", file=str(p), key=f"standards.{tier_name}.{k}", allowed="mode, minutes, intervals_min"
+                )
+        minutes = _positive(spec.get("minutes", base.minutes), f"standards.{tier_name}.minutes")
+        intervals = spec.get("intervals_min", None)
+        if intervals is None:
+            ivals = tuple(i for i in base.intervals_min if i < minutes) + (minutes,)
+        else:
+            ivals = tuple(_positive(v, f"standards.{tier_name}.intervals_min") for v in intervals)
+        mode = parse_mode(spec["mode"]) if "mode" in spec else base.mode
+        standards[tier] = Standard(mode, minutes, ivals)
+    speeds = {m: dict(v) for m, v in cfg.speeds_kph.items()}
+    for mode_name, table in dict(data.get("speeds_kph", {})).items():
+        mode = parse_mode(mode_name)
+        for cls, v in dict(table).items():
+            if cls not in ROAD_CLASSES:
+                raise ConfigError(
+                    "config.unknown_key", file=str(p), key=f"speeds_kph.{mode_name}.{cls}", allowed=", ".join(ROAD_CLASSES)
+                )
+            speeds[mode][cls] = _positive(v, f"speeds_kph.{mode_name}.{cls}", speed=True)
+    return Config(
+        standards=standards,
+        speeds_kph=speeds,
+        walk_speed_kph=_positive(data.get("walk_speed_kph", cfg.walk_speed_kph), "walk_speed_kph", speed=True),
+        max_snap_m=_positive(data.get("max_snap_m", cfg.max_snap_m), "max_snap_m"),
+        horizon_factor=max(1.0, _positive(data.get("horizon_factor", cfg.horizon_factor), "horizon_factor")),
+        isochrone_buffer_m=_positive(data.get("isochrone_buffer_m", cfg.isochrone_buffer_m), "isochrone_buffer_m"),
+    )
+
+
+def _positive(value: object, key: str, *, speed: bool = False) -> float:
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        v = math.nan
+    if not (math.isfinite(v) and v > 0):
+        if speed:
+            raise ConfigError("config.bad_speed", value=value, where=key)
+        raise ConfigError("config.bad_minutes", value=value, where=f" ({key})")
+    return v
