@@ -57,6 +57,7 @@ import shapely
 from numpy.typing import NDArray
 
 from planner._errors import NetworkError
+from planner.i18n import t
 from planner.network import RoadNetwork, utm_crs_for
 from planner.settings import ROAD_CLASSES, Config, Mode
 
@@ -309,6 +310,18 @@ def _load_osm(path: Path, *, bbox: tuple[float, float, float, float] | None, sou
     lon = np.asarray(lons, dtype=np.float64)
     lat = np.asarray(lats, dtype=np.float64)
     wid = np.asarray(node_way, dtype=np.int64)
+    missing = np.flatnonzero(~np.isfinite(lon))
+    store = fp.node_location_storage
+    if len(missing) and store is not None:
+        # files with ways before their nodes (unsorted XML): the nodes are in the
+        # location store now, after the full pass
+        for i in missing:
+            try:
+                loc = store.get(int(ref[i]))
+            except KeyError:
+                continue
+            if loc.valid():
+                lon[i], lat[i] = loc.lon, loc.lat
     ok: NDArray[np.bool_] = np.asarray(np.isfinite(lon), dtype=bool)
     n_missing = int((~ok).sum())
     if bbox is not None:
@@ -416,7 +429,7 @@ def _load_layer(
     parts, row = shapely.get_parts(geoms, return_index=True)
     is_line = shapely.get_type_id(parts) == shapely.GeometryType.LINESTRING
     if not is_line.any():
-        types = sorted({str(t) for t in gdf.geometry.geom_type.dropna().unique()})
+        types = sorted({str(g) for g in gdf.geometry.geom_type.dropna().unique()})
         raise NetworkError("osm.no_lines", file=str(path), geom_types=", ".join(types) or "-")
     if not is_line.all():
         logger.warning("%s: ignored %d non-line geometries", source, int((~is_line).sum()))
@@ -426,18 +439,20 @@ def _load_layer(
         raise NetworkError("osm.no_highways", file=str(path), n_highway_ways=len(gdf))
 
     # --- road class, one-way, speed, name per feature
-    cls_names = gdf[class_col].map(_layer_class)
-    unknown = cls_names.isna()
+    codes, uniques = pd.factorize(gdf[class_col])
+    mapped = [_layer_class(x) for x in uniques]
+    class_index = {c: i for i, c in enumerate(ROAD_CLASSES)}
+    unclassified = class_index["unclassified"]
+    lut = np.array([unclassified if c is None else class_index[c] for c in mapped] + [unclassified], dtype=np.int16)
+    known = np.array([c is not None for c in mapped] + [False], dtype=bool)
+    unknown = ~known[codes]  # code -1 (empty cell) picks the trailing entry
     if unknown.any():
-        examples = ", ".join(str(x) for x in gdf.loc[unknown, class_col].astype(str).unique()[:5])
+        examples = ", ".join(str(x) for x in pd.unique(gdf.loc[unknown, class_col].astype(str))[:5])
         logger.warning(
             "%s",
-            NetworkError(
-                "osm.unknown_classes", file=str(path), column=class_col, count=int(unknown.sum()), examples=examples
-            ).message(),
+            t("osm.unknown_classes", file=str(path), column=class_col, count=int(unknown.sum()), examples=examples),
         )
-    class_index = {c: i for i, c in enumerate(ROAD_CLASSES)}
-    feat_class = cls_names.fillna("unclassified").map(class_index).to_numpy(dtype=np.int16)
+    feat_class = lut[codes]
     ow_col = _find_column(columns, ONEWAY_COLUMNS)
     n_feat = len(gdf)
     if ow_col is not None:

@@ -19,6 +19,7 @@ import shapely
 from shapely.geometry import LineString, MultiLineString, Point
 
 from planner._errors import NetworkError
+from planner.i18n import t
 from planner.osm import (
     describe_network,
     download_network,
@@ -166,6 +167,16 @@ def test_bbox_cuts_ways(tiny_osm: Path) -> None:
     assert got == {(1, 2), (2, 3), (1, 11), (11, 12), (12, 16)}
     with pytest.raises(NetworkError, match="bbox"):
         load_network(tiny_osm, bbox=(117.3, 28.29, 117.2, 28.31))
+
+
+def test_ways_before_nodes(tmp_path: Path, tiny_osm: Path) -> None:
+    """Unsorted XML (ways written before their nodes) reads the same."""
+    text = _xml(NODES, WAYS).splitlines()
+    node_lines = [ln for ln in text if ln.strip().startswith("<node")]
+    rest = [ln for ln in text if not ln.strip().startswith("<node")]
+    unsorted = tmp_path / "unsorted.osm"
+    unsorted.write_text("\n".join([*rest[:-1], *node_lines, rest[-1]]) + "\n", encoding="utf-8")
+    assert _normalise(_segments(load_network(unsorted))) == _normalise(_segments(load_network(tiny_osm)))
 
 
 @pytest.mark.parametrize(
@@ -359,6 +370,7 @@ def test_gpkg_chinese_classes(tmp_path: Path, caplog: pytest.LogCaptureFixture) 
     with caplog.at_level(logging.WARNING, logger="planner.osm"):
         net = load_network(path)
     assert "神秘路" in caplog.text  # unknown class reported with a count
+    assert "1 条线" in caplog.text
     seg = network_to_geodataframe(net)
     # segments: 1 + 2 + 1 + 1 + (1 + 1) + 1 = 8
     assert net.n_edges == 8
@@ -450,6 +462,12 @@ def test_geodataframe_and_describe_independent(tiny_osm: Path) -> None:
     assert info["nodes"] == net.n_nodes
     assert info["segments"] == 11
     assert info["oneway_segments"] == 7
+    text = t("osm.summary", lang="en", **info)
+    assert "11 segments" in text and "2 connected pieces" in text
+    zh = t(
+        "osm.disconnected", nodes_outside=info["nodes_outside_largest"], share_pct=100 * info["share_outside_largest"]
+    )
+    assert "{" not in zh and "2 个道路节点" in zh
 
 
 def test_geodataframe_mode_filters_and_times(tiny_osm: Path) -> None:
