@@ -412,6 +412,22 @@ def test_gpkg_chinese_classes(tmp_path: Path, caplog: pytest.LogCaptureFixture) 
     assert info["nodes_outside_largest"] == 2
 
 
+def test_layer_bbox_and_named_layer(tmp_path: Path) -> None:
+    path, gdf = _layer(tmp_path)
+    full = load_network(path, layer="roads")
+    ll = gdf.to_crs("EPSG:4326")
+    # keep the west half: x < x0 + 600 m in the layer CRS
+    tr = pyproj.Transformer.from_crs("EPSG:4548", "EPSG:4326", always_xy=True)
+    east_lon, _ = tr.transform(500600.0, 3130000.0)
+    w, s, _, n = ll.total_bounds
+    cut = load_network(path, bbox=(w - 0.01, s - 0.01, east_lon, n + 0.01))
+    seg = network_to_geodataframe(cut)
+    assert cut.n_edges < full.n_edges
+    assert (seg.geometry.bounds["maxx"] <= east_lon).all()
+    # kept: footway (x0+500), west multiline (2), motorway (x0), top and bottom roads are cut
+    assert sorted(seg["highway"]) == ["footway", "motorway", "unclassified", "unclassified"]
+
+
 def test_geojson_layer_same_as_gpkg(tmp_path: Path) -> None:
     gp, _ = _layer(tmp_path)
     gj, _ = _layer(tmp_path, "roads.geojson")
