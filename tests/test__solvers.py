@@ -1,0 +1,87 @@
+"""Tests for planner._solvers: greedy, swap, Lagrangian bound and HiGHS against brute force."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from planner import _solvers as solvers
+
+
+def _instance(seed: int, m: int = 16, n: int = 9) -> tuple[sp.csc_matrix, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    a = rng.random((m, n)) < 0.3
+    return sp.csc_matrix(a, dtype=np.float64), rng.integers(1, 50, m).astype(float)
+
+
+def _value(a: sp.csc_matrix, w: np.ndarray, cols: tuple[int, ...] | np.ndarray) -> float:
+    dense = a.toarray() > 0
+    return float(w[dense[:, list(cols)].any(axis=1)].sum())
+
+
+def _naive_greedy(a: sp.csc_matrix, w: np.ndarray, p: int) -> float:
+    dense = a.toarray() > 0
+    covered = np.zeros(len(w), bool)
+    for _ in range(p):
+        gains = (dense & ~covered[:, None]).T @ w
+        covered |= dense[:, int(np.argmax(gains))]
+    return float(w[covered].sum())
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_lazy_greedy_equals_naive_greedy_and_bounds_hold(seed: int) -> None:
+    a, w = _instance(seed)
+    for p in (1, 2, 4):
+        side = solvers.SideConstraints(p=p)
+        sel = solvers.greedy_max_cover(a, w, side=side)
+        assert len(sel) <= p
+        assert solvers.covered_weight(a, w, sel) == pytest.approx(_naive_greedy(a, w, p))
+        best = max(_value(a, w, c) for c in itertools.combinations(range(a.shape[1]), p))
+        swapped = solvers.swap_improve(a, w, sel if len(sel) == p else np.arange(p), side=side)
+        got = solvers.covered_weight(a, w, swapped)
+        assert solvers.covered_weight(a, w, sel) <= got <= best + 1e-9
+        exact = solvers.highs_max_cover(sp.csr_matrix(a), w, side=side, start=swapped)
+        assert exact.objective == pytest.approx(best)
+        assert solvers.covered_weight(a, w, exact.selected) == pytest.approx(best)
+        lag = solvers.lagrangian_bound(a, w, p=p, lower=got, deadline=time.perf_counter() + 0.2, max_iter=300)
+        assert lag >= best - 1e-6
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_swap_result_is_a_local_optimum(seed: int) -> None:
+    a, w = _instance(seed, m=25, n=10)
+    p = 3
+    side = solvers.SideConstraints(p=p)
+    sel = solvers.swap_improve(a, w, np.arange(p), side=side)
+    value = solvers.covered_weight(a, w, sel)
+    for j in range(p):
+        for k in set(range(10)) - set(sel.tolist()):
+            trial = sel.copy()
+            trial[j] = k
+            assert solvers.covered_weight(a, w, trial) <= value + 1e-9
+
+
+def test_feasible_checks_all_constraints() -> None:
+    side = solvers.SideConstraints(
+        p=2,
+        cost=np.array([1.0, 2.0, 3.0]),
+        budget=4.0,
+        group=np.array([0, 0, 1]),
+        group_min=np.array([0, 1]),
+        group_max=np.array([1, 1]),
+    )
+    assert solvers.feasible(side, np.array([0, 2]), 3)
+    assert not solvers.feasible(side, np.array([1, 2]), 3)  # over budget
+    assert not solvers.feasible(side, np.array([0, 1]), 3)  # two in group 0, none in group 1
+    assert not solvers.feasible(side, np.array([0]), 3)  # group 1 below its minimum
+
+
+def test_greedy_cover_reaches_target_and_prunes() -> None:
+    a = sp.csc_matrix(np.array([[1, 1, 0], [0, 1, 0], [0, 1, 1]], dtype=float))
+    w = np.array([1.0, 1.0, 1.0])
+    sel = solvers.greedy_cover(a, w, target=3.0, side=solvers.SideConstraints())
+    assert sel is not None and sel.tolist() == [1]
