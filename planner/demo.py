@@ -24,7 +24,7 @@ import math
 import os
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -389,7 +389,7 @@ def _planarise(b: _Builder) -> int:
     pair = (seg[1:] == seg[:-1]) & (nn[1:] != nn[:-1])
     parent = seg[:-1][pair]
     b.set_segments(nn[:-1][pair], nn[1:][pair], road[parent], order[parent] + tt[:-1][pair])
-    return int(split_i.sum() + split_j.sum())
+    return int((split_i | split_j).sum())
 
 
 def _merge_close_nodes(b: _Builder) -> int:
@@ -633,6 +633,586 @@ def _place_near_road(
 # --------------------------------------------------------------------------- county
 
 
+@dataclass
+class _Plan:
+    """Working state shared by the stages of :func:`generate_county` (local metres)."""
+
+    rng: np.random.Generator
+    b: _Builder
+    outline: shapely.Polygon
+    inner: shapely.Polygon
+    town: NDArray[np.float64]
+    town_angle: float
+    town_hw: float
+    town_hh: float
+    park: NDArray[np.float64]
+    park_hw: float
+    park_hh: float
+    river: _River
+    bridge_ends: list[tuple[int, int]] = field(default_factory=list)
+    seats: NDArray[np.float64] = field(default_factory=lambda: np.empty((0, 2)))
+    seat_names: list[str] = field(default_factory=list)
+    seat_full: list[str] = field(default_factory=list)
+    n_zhen: int = 0
+    street_pool: list[str] = field(default_factory=list)
+    town_node: int = -1
+    town_nodes: NDArray[np.int64] = field(default_factory=lambda: np.empty(0, np.int64))
+    park_nodes: NDArray[np.int64] = field(default_factory=lambda: np.empty(0, np.int64))
+    seat_nodes: list[int] = field(default_factory=list)
+    seat_grid_nodes: list[NDArray[np.int64]] = field(default_factory=list)
+    villages: NDArray[np.float64] = field(default_factory=lambda: np.empty((0, 2)))
+    village_names: list[str] = field(default_factory=list)
+    walk_pts: NDArray[np.float64] = field(default_factory=lambda: np.empty((0, 2)))
+
+    @property
+    def town_side(self) -> int:
+        return int(self.river.side(self.town[None, 0], self.town[None, 1])[0])
+
+    def nearest_town_node(self, px: float, py: float) -> int:
+        x, y = self.b.xy()
+        tn = self.town_nodes
+        return int(tn[np.argmin(np.hypot(x[tn] - px, y[tn] - py))])
+
+
+def _lay_out(rng: np.random.Generator) -> _Plan:
+    """Draw the county outline, the town and industrial park, and the river."""
+    theta = np.linspace(0, 2 * np.pi, 96, endpoint=False)
+    ph = rng.uniform(0, 2 * np.pi, 3)
+    wobble = 1 + 0.07 * np.sin(3 * theta + ph[0]) + 0.05 * np.sin(5 * theta + ph[1]) + 0.03 * np.sin(9 * theta + ph[2])
+    outline = shapely.Polygon(
+        np.column_stack(
+            [COUNTY_HALF_WIDTH_M * 0.95 * wobble * np.cos(theta), COUNTY_HALF_HEIGHT_M * 0.95 * wobble * np.sin(theta)]
+        )
+    )
+    town = np.array([rng.uniform(-6000, -2000), rng.uniform(2000, 4500)])
+    town_angle = float(rng.uniform(-0.15, 0.15))
+    town_hw, town_hh = float(rng.uniform(1900, 2300)), float(rng.uniform(1300, 1600))
+    park = town + np.array([town_hw + rng.uniform(1600, 2200), rng.uniform(-600, 0)])
+    park_hw, park_hh = 700.0, 450.0
+    # the river meanders west → east and passes at least 500 m south of town and park
+    rx = np.arange(-COUNTY_HALF_WIDTH_M * 1.3, COUNTY_HALF_WIDTH_M * 1.3 + 1, 100.0)
+    rp = rng.uniform(0, 2 * np.pi, 3)
+    shape = (
+        rng.uniform(-0.12, 0.12) * rx
+        + 1300 * np.sin(2 * np.pi * rx / rng.uniform(12000, 16000) + rp[0])
+        + 450 * np.sin(2 * np.pi * rx / rng.uniform(4000, 6000) + rp[1])
+        + 120 * np.sin(2 * np.pi * rx / 1300.0 + rp[2])
+    )
+    near_town = (rx > town[0] - town_hw - 800) & (rx < park[0] + park_hw + 800)
+    base_y = min(town[1] - town_hh - 500, park[1] - park_hh - 500)
+    river = _River(rx, shape + (base_y - shape[near_town].max()))
+    return _Plan(
+        rng=rng,
+        b=_Builder(),
+        outline=outline,
+        inner=outline.buffer(-800.0),
+        town=town,
+        town_angle=town_angle,
+        town_hw=town_hw,
+        town_hh=town_hh,
+        park=park,
+        park_hw=park_hw,
+        park_hh=park_hh,
+        river=river,
+    )
+
+
+def _add_bridges(p: _Plan) -> None:
+    """Add 3–4 bridges: one south of the town, the others spread along the river."""
+    rng, river = p.rng, p.river
+    n_bridges = int(rng.integers(3, 5))
+    inside = shapely.contains_xy(p.inner, river.xs, river.ys)
+    span = river.xs[inside].min() + 2500, river.xs[inside].max() - 2500
+    bx = [float(p.town[0] + rng.uniform(-300, 300))]
+    for cand in rng.permutation(np.linspace(span[0], span[1], 40)):
+        if len(bx) >= n_bridges:
+            break
+        if min(abs(cand - q) for q in bx) > 7000:
+            bx.append(float(cand))
+    for k, xb in enumerate(sorted(bx)):
+        yb = float(river.y_at(np.array([xb]))[0])
+        slope = float((river.y_at(np.array([xb + 20])) - river.y_at(np.array([xb - 20])))[0] / 40.0)
+        nrm = np.array([-slope, 1.0]) / math.hypot(slope, 1.0)
+        ends = p.b.add_nodes(np.array([[xb, yb], [xb, yb]]) + np.array([nrm, -nrm]) * BRIDGE_HALF_LENGTH_M)
+        is_town = abs(xb - bx[0]) < 1
+        p.b.add_road(
+            ends,
+            highway="primary" if is_town else "secondary",
+            name="示例大桥" if is_town else f"{_STREET_NAMES[k + 10]}大桥",
+            maxspeed_kph=60.0 if is_town else math.nan,
+            bridge=True,
+        )
+        p.bridge_ends.append((int(ends[0]), int(ends[1])))
+
+
+def _place_seats(p: _Plan, n_townships: int) -> None:
+    """Spread the township seats (away from the town, the park and the river)."""
+    cand = _uniform_box(p.rng, 6000)
+    ok = shapely.contains_xy(p.outline.buffer(-2500.0), cand[:, 0], cand[:, 1])
+    ok &= np.abs(cand[:, 1] - p.river.y_at(cand[:, 0])) > 1500
+    ok &= np.hypot(*(cand - p.town).T) > 7500
+    ok &= np.hypot(*(cand - p.park).T) > 5000
+    cand = cand[ok]
+    for dmin in (7500.0, 6500.0, 5500.0, 4500.0, 3500.0):
+        p.seats = _greedy_spread(cand, n=n_townships, min_dist_m=dmin, fixed=p.town[None, :])
+        if len(p.seats) == n_townships:
+            break
+    n = len(p.seats)
+    p.seat_names = _unique_names(list(_TOWNSHIP_SYLLABLES), n, p.rng)
+    p.n_zhen = max(1, round(n * 0.6))
+    p.seat_full = [nm + ("镇" if k < p.n_zhen else "乡") for k, nm in enumerate(p.seat_names)]
+
+
+def _add_town_and_park(p: _Plan) -> None:
+    """Add the county town's street grid and the industrial park's service roads."""
+    rng, b = p.rng, p.b
+    p.street_pool = _unique_names(list(_STREET_NAMES), len(_STREET_NAMES), rng)
+    oneway_offsets = set(rng.choice(np.arange(1, 20), 3, replace=False).tolist())
+    pool = p.street_pool
+
+    def town_class(k: int, ck: int, is_col: bool) -> tuple[str, str, bool]:
+        off = abs(k - ck)
+        name = pool[(k + (23 if is_col else 0)) % len(pool)] + ("路" if is_col else "街")
+        if off == 0:
+            return "primary", name[:-1] + "大道", False
+        if off % 4 == 0:
+            return "secondary", name, False
+        return "residential", name, (is_col and off in oneway_offsets)
+
+    tids, tkept = _street_grid(
+        b,
+        centre=(float(p.town[0]), float(p.town[1])),
+        half_w_m=p.town_hw,
+        half_h_m=p.town_hh,
+        spacing_m=rng.uniform(170, 200),
+        angle_rad=p.town_angle,
+        jitter_m=12.0,
+        rng=rng,
+        classify=town_class,
+        drop_p=0.06,
+    )
+    p.town_node = int(tids[tids.shape[0] // 2, tids.shape[1] // 2])
+    p.town_nodes = tids[tkept]
+
+    def park_class(k: int, ck: int, is_col: bool) -> tuple[str, str, bool]:
+        if k == ck and not is_col:
+            return "secondary", "工业大道", False
+        return "service", "", False
+
+    pids, pkept = _street_grid(
+        b,
+        centre=(float(p.park[0]), float(p.park[1])),
+        half_w_m=p.park_hw,
+        half_h_m=p.park_hh,
+        spacing_m=200.0,
+        angle_rad=p.town_angle,
+        jitter_m=5.0,
+        rng=rng,
+        classify=park_class,
+        elliptic=False,
+    )
+    p.park_nodes = pids[pkept]
+    x, y = b.xy()
+    west = int(pids[0, pids.shape[1] // 2])
+    b.road_between(
+        p.nearest_town_node(x[west], y[west]),
+        west,
+        step_m=120.0,
+        wiggle_m=20.0,
+        rng=rng,
+        highway="secondary",
+        name="工业大道",
+        maxspeed_kph=60.0,
+    )
+
+
+def _add_seat_grids(p: _Plan) -> None:
+    """Add a small street grid around every township seat."""
+    for k, (sx, sy) in enumerate(p.seats):
+        nm = p.seat_names[k]
+
+        def seat_class(i: int, ci: int, is_col: bool, nm: str = nm) -> tuple[str, str, bool]:
+            if i == ci:
+                return "tertiary", nm + ("路" if is_col else "街"), False
+            return "residential", "", False
+
+        gids, gkept = _street_grid(
+            p.b,
+            centre=(float(sx), float(sy)),
+            half_w_m=p.rng.uniform(260, 400),
+            half_h_m=p.rng.uniform(200, 300),
+            spacing_m=130.0,
+            angle_rad=p.rng.uniform(-0.6, 0.6),
+            jitter_m=10.0,
+            rng=p.rng,
+            classify=seat_class,
+        )
+        p.seat_nodes.append(int(gids[gids.shape[0] // 2, gids.shape[1] // 2]))
+        p.seat_grid_nodes.append(gids[gkept])
+
+
+def _add_county_roads(p: _Plan) -> None:
+    """Join town, seats and bridge ends: a minimum spanning tree on each bank + a few loops.
+
+    Only pairs on the same bank whose straight line keeps 400 m from the river may be
+    joined, so the banks are linked through the bridges alone.
+    """
+    rng, river, b = p.rng, p.river, p.b
+    x, y = b.xy()
+    key_nodes = [p.town_node, *p.seat_nodes] + [e for pair in p.bridge_ends for e in pair]
+    kxy = np.column_stack([x[key_nodes], y[key_nodes]])
+    kside = river.side(kxy[:, 0], kxy[:, 1])
+    nk = len(key_nodes)
+    nb0 = 1 + len(p.seat_nodes)  # first bridge end
+    dist = np.hypot(kxy[:, None, 0] - kxy[None, :, 0], kxy[:, None, 1] - kxy[None, :, 1])
+    w = np.full((nk, nk), np.inf)
+    for a in range(nk):
+        for c in range(a + 1, nk):
+            if kside[a] == kside[c] and river.clear_path(*kxy[a], *kxy[c], margin_m=400.0):
+                w[a, c] = w[c, a] = dist[a, c]
+    for k in range(len(p.bridge_ends)):
+        a, c = nb0 + 2 * k, nb0 + 2 * k + 1
+        w[a, c] = w[c, a] = 1e-3
+    mst = csgraph.minimum_spanning_tree(sp.csr_matrix(np.triu(np.where(np.isfinite(w), w, 0.0)))).tocoo()
+    links = {(min(int(a), int(c)), max(int(a), int(c))) for a, c in zip(mst.row, mst.col, strict=True)}
+    deg = np.zeros(nk, int)
+    for a, c in links:
+        deg[a] += 1
+        deg[c] += 1
+    for a in range(nb0, nk):  # each bridge end needs a road on its own bank
+        if deg[a] < 2:
+            order_ = np.argsort(w[a])
+            c = int(next(o for o in order_ if o != a and not (nb0 <= o < nk and (o - nb0) // 2 == (a - nb0) // 2)))
+            if np.isfinite(w[a, c]):
+                links.add((min(a, c), max(a, c)))
+    for a in range(1, nb0):  # loops: second-nearest same-bank seat
+        near_ = [int(o) for o in np.argsort(w[a, :nb0]) if o != a and np.isfinite(w[a, o])]
+        if len(near_) >= 2 and w[a, near_[1]] < 14000 and rng.random() < 0.5:
+            c = near_[1]
+            links.add((min(a, c), max(a, c)))
+    road_no = 1
+    for a, c in sorted(links):
+        if nb0 <= a and c == a + 1 and (a - nb0) % 2 == 0:
+            continue  # the bridge itself
+        na, nc = key_nodes[a], key_nodes[c]
+        if a == 0:  # leave the town from its node nearest the other end
+            na = p.nearest_town_node(x[nc], y[nc])
+        if c == 0:
+            nc = p.nearest_town_node(x[na], y[na])
+        touches_town = a == 0 or c == 0
+        via_bridge = a >= nb0 or c >= nb0
+        highway = "secondary" if touches_town or (via_bridge and rng.random() < 0.5) else "tertiary"
+        if touches_town and any(key_nodes[q] in p.bridge_ends[0] for q in (a, c)):
+            highway = "primary"
+        name = f"S{200 + road_no:03d}" if highway == "primary" else f"X{road_no:03d}"
+        b.road_between(
+            na,
+            nc,
+            step_m=140.0,
+            wiggle_m=min(250.0, 0.04 * dist[a, c]),
+            rng=rng,
+            highway=highway,
+            name=name,
+            maxspeed_kph=_MAXSPEED_KPH.get(highway, math.nan),
+        )
+        road_no += 1
+
+
+def _add_villages(p: _Plan, n_villages: int) -> None:
+    """Place villages, their lanes, their roads to the network and some village links."""
+    rng, river, b = p.rng, p.river, p.b
+    backbone = np.arange(b.n_nodes)
+    x, y = b.xy()
+    cand = _uniform_box(rng, 20000)
+    ok = shapely.contains_xy(p.inner, cand[:, 0], cand[:, 1])
+    ok &= np.abs(cand[:, 1] - river.y_at(cand[:, 0])) > 500
+    rel = cand - p.town
+    ca, sa = math.cos(-p.town_angle), math.sin(-p.town_angle)
+    lx, ly = rel[:, 0] * ca - rel[:, 1] * sa, rel[:, 0] * sa + rel[:, 1] * ca
+    ok &= (lx / (p.town_hw + 900)) ** 2 + (ly / (p.town_hh + 900)) ** 2 > 1
+    ok &= (np.abs(cand[:, 0] - p.park[0]) > p.park_hw + 700) | (np.abs(cand[:, 1] - p.park[1]) > p.park_hh + 700)
+    ok &= np.hypot(*(cand[:, None, :] - p.seats[None, :, :]).transpose(2, 0, 1)).min(axis=1) > 900
+    cand = cand[ok]
+    villages = np.empty((0, 2))
+    for dmin in (1100.0, 950.0, 800.0, 650.0, 500.0):
+        villages = _greedy_spread(cand, n=n_villages, min_dist_m=dmin)
+        if len(villages) == n_villages:
+            break
+    n_villages = len(villages)
+    vside = river.side(villages[:, 0], villages[:, 1])
+    pool = [a + c for a in _VILLAGE_FIRST for c in _VILLAGE_SECOND if a != c]
+    p.villages = villages
+    p.village_names = [nm + "村" for nm in _unique_names(pool, n_villages, rng)]
+
+    bb_tree = cKDTree(np.column_stack([x[backbone], y[backbone]]))
+    bb_side = river.side(x[backbone], y[backbone])
+    _, near_bb = bb_tree.query(villages)
+    order_v = np.argsort(np.hypot(*(villages - np.column_stack([x[backbone[near_bb]], y[backbone[near_bb]]])).T))
+    village_nodes = np.full(n_villages, -1, dtype=np.int64)
+    for vi in order_v:  # nearest to the backbone first, so later villages can chain on
+        vx, vy = villages[vi]
+        centre_node = int(b.add_nodes(villages[vi][None, :])[0])
+        village_nodes[vi] = centre_node
+        for _ in range(int(rng.integers(2, 4))):  # lanes inside the village
+            ang = rng.uniform(0, 2 * np.pi)
+            ln = rng.uniform(180, 420)
+            end = b.add_nodes(np.array([[vx + ln * math.cos(ang), vy + ln * math.sin(ang)]]))
+            b.road_between(centre_node, int(end[0]), step_m=70.0, wiggle_m=20.0, rng=rng, highway="residential")
+        # the village road: to the nearest backbone node or earlier village on this bank
+        x, y = b.xy()
+        placed = village_nodes[village_nodes >= 0]
+        placed = placed[placed != centre_node]
+        d_bb, i_bb = bb_tree.query([vx, vy], k=min(25, len(backbone)))
+        cands = [(float(d), int(backbone[i])) for d, i in zip(d_bb, i_bb, strict=True) if bb_side[i] == vside[vi]]
+        if len(placed):
+            dv = np.hypot(x[placed] - vx, y[placed] - vy)
+            cands += [(float(dv[q]) * 1.15, int(placed[q])) for q in np.argsort(dv)[:5]]
+        cands.sort()
+        target = next((nd for _, nd in cands if river.clear_path(vx, vy, x[nd], y[nd], margin_m=60.0)), None)
+        if target is None:
+            continue
+        d_t = math.hypot(x[target] - vx, y[target] - vy)
+        b.road_between(
+            centre_node,
+            target,
+            step_m=110.0,
+            wiggle_m=min(90.0, 0.06 * d_t),
+            rng=rng,
+            highway="tertiary" if d_t > 2500 and rng.random() < 0.5 else "unclassified",
+            name=f"{p.village_names[vi][:-1]}通村公路",
+        )
+    # village-to-village links (short Delaunay neighbours on the same bank)
+    tri = Delaunay(villages)
+    edges = np.unique(
+        np.sort(np.concatenate([tri.simplices[:, [0, 1]], tri.simplices[:, [1, 2]], tri.simplices[:, [0, 2]]]), axis=1),
+        axis=0,
+    )
+    elen = np.hypot(*(villages[edges[:, 0]] - villages[edges[:, 1]]).T)
+    pick = (elen < 2600) & (vside[edges[:, 0]] == vside[edges[:, 1]]) & (rng.random(len(edges)) < 0.35)
+    for a, c in edges[pick]:
+        if village_nodes[a] < 0 or village_nodes[c] < 0:
+            continue
+        if not river.clear_path(*villages[a], *villages[c], margin_m=60.0):
+            continue
+        b.road_between(
+            int(village_nodes[a]),
+            int(village_nodes[c]),
+            step_m=110.0,
+            wiggle_m=60.0,
+            rng=rng,
+            highway="unclassified" if rng.random() < 0.6 else "track",
+        )
+
+
+def _add_footways(p: _Plan) -> None:
+    """Add a riverside walk south of the town and a few paths across town blocks."""
+    rng, b = p.rng, p.b
+    walk_x = np.arange(p.town[0] - p.town_hw * 0.8, p.town[0] + p.town_hw * 0.8, 120.0)
+    ry_w = p.river.y_at(walk_x)
+    walk_slope = np.gradient(ry_w, walk_x)
+    nrm = np.column_stack([-walk_slope, np.ones_like(walk_slope)]) / np.hypot(walk_slope, 1.0)[:, None]
+    p.walk_pts = np.column_stack([walk_x, ry_w]) + nrm * 170.0
+    walk_nodes = b.add_nodes(p.walk_pts)
+    b.add_road(walk_nodes, highway="footway", name="滨江步道")
+    x, y = b.xy()
+    for end in (walk_nodes[0], walk_nodes[-1]):
+        b.road_between(
+            int(end), p.nearest_town_node(x[end], y[end]), step_m=90.0, wiggle_m=15.0, rng=rng, highway="footway"
+        )
+    for k_path in range(4):
+        a, c = rng.choice(p.town_nodes, 2, replace=False)
+        if not 250 <= math.hypot(x[a] - x[c], y[a] - y[c]) <= 900:
+            continue
+        b.road_between(int(a), int(c), step_m=80.0, wiggle_m=25.0, rng=rng, highway=("footway", "path")[k_path % 2])
+
+
+def _finish_topology(p: _Plan) -> NDArray[np.int64]:
+    """Split crossings, cut the river, connect stray pieces; returns the old → new node map."""
+    b = p.b
+    n_cross = _planarise(b)
+    _merge_close_nodes(b)
+    n_cut = _cut_river(b, p.river)
+    _dedupe(b)
+    for _ in range(3):
+        if _connect_orphans(b, p.river, p.town_node, p.rng) == 0:
+            break
+        _planarise(b)
+        _merge_close_nodes(b)
+        _cut_river(b, p.river)
+        _dedupe(b)
+    logger.info("demo county: %d crossings split, %d river-crossing segments cut", n_cross, n_cut)
+    return _compact(b, p.town_node)
+
+
+def _township_polygons(p: _Plan) -> tuple[list[str], list[str], list[shapely.Geometry]]:
+    """Voronoi cells of the seats (+ town) clipped to the outline; the town cell in two 街道."""
+    sites = np.vstack([p.town[None, :], p.seats])
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.MultiPoint(sites), extend_to=p.outline.buffer(5000)))
+    cell_of = np.full(len(sites), -1)
+    for ci_, cell in enumerate(cells):
+        hit = np.flatnonzero(shapely.contains_xy(cell, sites[:, 0], sites[:, 1]))
+        if len(hit):
+            cell_of[hit[0]] = ci_
+    big = 1e6
+    ca_t, sa_t = math.cos(p.town_angle), math.sin(p.town_angle)
+    east_half = shapely.Polygon(
+        [
+            (p.town[0] + a * ca_t - c * sa_t, p.town[1] + a * sa_t + c * ca_t)
+            for a, c in ((0, -big), (big, -big), (big, big), (0, big))
+        ]
+    )
+    town_cell = cells[cell_of[0]].intersection(p.outline)
+    n = len(p.seats)
+    names = ["城东街道", "城西街道", *p.seat_full]
+    kinds = ["街道", "街道"] + ["镇" if k < p.n_zhen else "乡" for k in range(n)]
+    geoms = [town_cell.intersection(east_half), town_cell.difference(east_half)]
+    geoms += [cells[cell_of[k + 1]].intersection(p.outline) for k in range(n)]
+    return names, kinds, geoms
+
+
+def _township_of(
+    names: list[str], polys: list[shapely.Geometry], px: NDArray[np.float64], py: NDArray[np.float64]
+) -> NDArray[np.object_]:
+    """Name of the polygon containing each point (nearest polygon on a boundary)."""
+    out = np.full(len(px), "", dtype=object)
+    for nm, poly in zip(names, polys, strict=True):
+        out[shapely.contains_xy(poly, px, py) & (out == "")] = nm
+    missing = out == ""
+    if missing.any():
+        dists = np.array([shapely.distance(poly, shapely.points(px[missing], py[missing])) for poly in polys])
+        out[missing] = np.asarray(names, dtype=object)[np.argmin(dists, axis=0)]
+    return out
+
+
+@dataclass
+class _Demand:
+    """Demand points in local metres, before conversion to WGS-84."""
+
+    names: list[str]
+    kind: list[str]
+    population: NDArray[np.int64]
+    xy: NDArray[np.float64]
+    comm_xy: NDArray[np.float64]
+    ent_xy: NDArray[np.float64]
+
+
+def _make_demand(p: _Plan, remap: NDArray[np.int64]) -> _Demand:
+    """Villages, town communities and enterprises with their population, placed near roads."""
+    rng, b = p.rng, p.b
+    n_villages = len(p.villages)
+    n_comm = int(rng.integers(14, 21))
+    ca_, sa_ = math.cos(p.town_angle), math.sin(p.town_angle)
+    gp, gq = np.meshgrid(np.linspace(-0.75, 0.75, 6) * p.town_hw, np.linspace(-0.7, 0.7, 4) * p.town_hh)
+    sel = rng.permutation(gp.size)[:n_comm]
+    cp = gp.ravel()[sel] + rng.uniform(-90, 90, n_comm)
+    cq = gq.ravel()[sel] + rng.uniform(-90, 90, n_comm)
+    comm_xy = np.column_stack([p.town[0] + cp * ca_ - cq * sa_, p.town[1] + cp * sa_ + cq * ca_])
+    comm_names = [nm + "社区" for nm in _unique_names(list(_COMMUNITY_NAMES), n_comm, rng)]
+
+    # enterprises: three quarters in the industrial park, the rest in township seats
+    n_ent = int(rng.integers(18, 36))
+    n_ent_park = round(n_ent * 0.75)
+    xx, yy = b.xy()
+    park_live = remap[p.park_nodes]
+    park_live = park_live[park_live >= 0]
+    ent_park = rng.choice(park_live, n_ent_park, replace=False)
+    ent_xy = [np.column_stack([xx[ent_park], yy[ent_park]])]
+    seat_live = [remap[g][remap[g] >= 0] for g in p.seat_grid_nodes]
+    ent_seats = rng.choice(len(p.seats), n_ent - n_ent_park)
+    ent_xy.append(np.array([[xx[s], yy[s]] for s in (rng.choice(seat_live[k]) for k in ent_seats)]).reshape(-1, 2))
+    ent_all = np.vstack(ent_xy)
+    ent_pool = [a + c for a in _BRANDS for c in _INDUSTRIES]
+    ent_names = [nm + "有限公司" for nm in _unique_names(ent_pool, n_ent, rng)]
+
+    vpop = np.clip(np.round(rng.lognormal(math.log(1200), 0.45, n_villages), -1), 500, 4000)
+    cpop = np.clip(np.round(rng.lognormal(math.log(6500), 0.35, n_comm), -1), 3000, 12000)
+    epop = np.clip(np.round(rng.lognormal(math.log(380), 0.8, n_ent)), 100, 2000)
+    vx_d, vy_d = _place_near_road(b, p.villages, rng)
+    cx_d, cy_d = _place_near_road(b, comm_xy, rng)
+    ex_d, ey_d = _place_near_road(b, ent_all, rng)
+    return _Demand(
+        names=p.village_names + comm_names + ent_names,
+        kind=["village"] * n_villages + ["community"] * n_comm + ["enterprise"] * n_ent,
+        population=np.concatenate([vpop, cpop, epop]).astype(np.int64),
+        xy=np.column_stack([np.concatenate([vx_d, cx_d, ex_d]), np.concatenate([vy_d, cy_d, ey_d])]),
+        comm_xy=comm_xy,
+        ent_xy=ent_all,
+    )
+
+
+def _make_stations(p: _Plan, dem: _Demand) -> tuple[pd.DataFrame, NDArray[np.float64]]:
+    """Existing stations with realistic gaps (fewer across the river); returns table and local xy."""
+    rng, river = p.rng, p.river
+    names: list[str] = ["示例县群团服务中心", "城东街道群团服务中心"]
+    tiers: list[str] = ["county", "township"]
+    orgs: list[str] = [_ORG_COUNTY, _ORG_TOWNSHIP.format(t="城东街道")]
+    xy: list[NDArray[np.float64]] = [p.town + np.array([60.0, 40.0]), p.town + np.array([p.town_hw * 0.4, 0.0])]
+
+    def add(name: str, tier: str, org: str, at: NDArray[np.float64]) -> None:
+        names.append(name)
+        tiers.append(tier)
+        orgs.append(org)
+        xy.append(np.asarray(at, dtype=np.float64))
+
+    # township centres in most seats; seats across the river are likelier to lack one
+    n = len(p.seats)
+    far = river.side(p.seats[:, 0], p.seats[:, 1]) != p.town_side
+    lacks = rng.random(n) < np.where(far, 0.45, 0.08)
+    if not lacks.any():
+        lacks[int(np.flatnonzero(far)[0]) if far.any() else 0] = True
+    if lacks.sum() > n // 3:
+        lacks[np.flatnonzero(lacks)[n // 3 :]] = False
+    for k in np.flatnonzero(~lacks).tolist():
+        add(f"{p.seat_full[k]}群团服务中心", "township", _ORG_TOWNSHIP.format(t=p.seat_full[k]), p.seats[k])
+    # village stations in 63 % of villages, weighted towards the town's bank
+    n_v = len(p.villages)
+    w_v = np.where(river.side(p.villages[:, 0], p.villages[:, 1]) == p.town_side, 1.0, 0.45)
+    has_v = np.zeros(n_v, bool)
+    has_v[rng.choice(n_v, round(0.63 * n_v), replace=False, p=w_v / w_v.sum())] = True
+    for k in np.flatnonzero(has_v).tolist():
+        vn = p.village_names[k]
+        add(f"{vn}群团服务站", "village", _ORG_VILLAGE.format(v=vn), p.villages[k])
+    comm_names = [nm for nm, kd in zip(dem.names, dem.kind, strict=True) if kd == "community"]
+    has_c = rng.random(len(comm_names)) < 0.6
+    for k in np.flatnonzero(has_c).tolist():
+        add(f"{comm_names[k]}群团服务站", "village", _ORG_VILLAGE.format(v=comm_names[k]), dem.comm_xy[k])
+    # 驿站 in the town and at the park
+    add("客运站群团服务驿站", "village", _ORG_POST, p.town + np.array([-p.town_hw * 0.6, p.town_hh * 0.3]))
+    add(
+        f"{p.street_pool[0]}路户外劳动者暖心驿站",
+        "village",
+        _ORG_POST,
+        p.town + np.array([p.town_hw * 0.2, -p.town_hh * 0.4]),
+    )
+    add("滨江公园妈妈小屋驿站", "village", _ORG_POST, p.walk_pts[len(p.walk_pts) // 2])
+    add("工业园区职工驿站", "village", _ORG_POST, p.park.copy())
+    # workers' homes in about half of the enterprises
+    ent_names = [nm for nm, kd in zip(dem.names, dem.kind, strict=True) if kd == "enterprise"]
+    has_e = rng.random(len(ent_names)) < 0.5
+    for k in np.flatnonzero(has_e).tolist():
+        add(f"{ent_names[k]}职工之家", "enterprise", _ORG_ENTERPRISE.format(e=ent_names[k]), dem.ent_xy[k])
+    sx, sy = _place_near_road(p.b, np.vstack(xy), rng)
+    services = []
+    for tier in tiers:
+        k = {"county": 8, "township": 5, "village": 3, "enterprise": 3}[tier]
+        k = int(rng.integers(max(2, k - 2), k + 2))
+        chosen = np.sort(rng.choice(len(_SERVICES), k, replace=False))
+        services.append("、".join(_SERVICES[c] for c in chosen))
+    status = rng.choice(np.asarray(_STATUS_CHOICES, dtype=object), len(names), p=np.asarray(_STATUS_P))
+    status[0] = "正常运行"
+    table = pd.DataFrame(
+        {
+            "id": [f"S{k + 1:04d}" for k in range(len(names))],
+            "name": names,
+            "tier": tiers,
+            "organisation": orgs,
+            "services": services,
+            "status": status,
+        }
+    )
+    return table, np.column_stack([sx, sy])
+
+
 def generate_county(*, seed: int = 2024, n_townships: int = 12, n_villages: int = 220) -> DemoCounty:
     """Generate the demo county.
 
@@ -658,353 +1238,33 @@ def generate_county(*, seed: int = 2024, n_townships: int = 12, n_villages: int 
     _check_int("seed", seed, 0, 2**32 - 1)
     _check_int("n_townships", n_townships, 3, len(_TOWNSHIP_SYLLABLES))
     _check_int("n_villages", n_villages, 10, 600)
-    rng = np.random.default_rng(seed)
     crs = utm_crs_for(ORIGIN_LON, ORIGIN_LAT)
     x0, y0 = _origin_xy(crs)
-    b = _Builder()
+    to_ll = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
 
-    # -- county outline: a lumpy ellipse
-    theta = np.linspace(0, 2 * np.pi, 96, endpoint=False)
-    ph = rng.uniform(0, 2 * np.pi, 3)
-    wobble = 1 + 0.07 * np.sin(3 * theta + ph[0]) + 0.05 * np.sin(5 * theta + ph[1]) + 0.03 * np.sin(9 * theta + ph[2])
-    outline = shapely.Polygon(
-        np.column_stack(
-            [COUNTY_HALF_WIDTH_M * 0.95 * wobble * np.cos(theta), COUNTY_HALF_HEIGHT_M * 0.95 * wobble * np.sin(theta)]
-        )
-    )
-    inner = outline.buffer(-800.0)
+    def lonlat(xy: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        lon, lat = to_ll.transform(xy[:, 0] + x0, xy[:, 1] + y0)
+        return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
 
-    # -- county town, industrial park and river
-    town = np.array([rng.uniform(-6000, -2000), rng.uniform(2000, 4500)])
-    town_angle = rng.uniform(-0.15, 0.15)
-    town_hw, town_hh = rng.uniform(1900, 2300), rng.uniform(1300, 1600)
-    park = town + np.array([town_hw + rng.uniform(1600, 2200), rng.uniform(-600, 0)])
-    park_hw, park_hh = 700.0, 450.0
-    rx = np.arange(-COUNTY_HALF_WIDTH_M * 1.3, COUNTY_HALF_WIDTH_M * 1.3 + 1, 100.0)
-    rp = rng.uniform(0, 2 * np.pi, 3)
-    shape = (
-        rng.uniform(-0.12, 0.12) * rx
-        + 1300 * np.sin(2 * np.pi * rx / rng.uniform(12000, 16000) + rp[0])
-        + 450 * np.sin(2 * np.pi * rx / rng.uniform(4000, 6000) + rp[1])
-        + 120 * np.sin(2 * np.pi * rx / 1300.0 + rp[2])
-    )
-    near_town = (rx > town[0] - town_hw - 800) & (rx < park[0] + park_hw + 800)
-    base_y = min(town[1] - town_hh - 500, park[1] - park_hh - 500)
-    river = _River(rx, shape + (base_y - shape[near_town].max()))
+    def to_wgs(geom: shapely.Geometry) -> shapely.Geometry:
+        return shapely.transform(geom, lambda c: np.column_stack(lonlat(c)))
 
-    # -- bridges (3–4): one south of the town, the others spread along the river
-    n_bridges = int(rng.integers(3, 5))
-    river_in = np.array([p for p in np.column_stack([rx, river.ys]) if inner.contains(shapely.Point(p))])
-    span = river_in[:, 0].min() + 2500, river_in[:, 0].max() - 2500
-    bx = [float(town[0] + rng.uniform(-300, 300))]
-    for cand in rng.permutation(np.linspace(span[0], span[1], 40)):
-        if len(bx) >= n_bridges:
-            break
-        if min(abs(cand - q) for q in bx) > 7000:
-            bx.append(float(cand))
-    bridge_ends: list[tuple[int, int]] = []  # (north node, south node)
-    for k, xb in enumerate(sorted(bx)):
-        yb = float(river.y_at(np.array([xb]))[0])
-        slope = float((river.y_at(np.array([xb + 20])) - river.y_at(np.array([xb - 20])))[0] / 40.0)
-        nrm = np.array([-slope, 1.0]) / math.hypot(slope, 1.0)
-        ends = b.add_nodes(np.array([[xb, yb], [xb, yb]]) + np.array([nrm, -nrm]) * BRIDGE_HALF_LENGTH_M)
-        is_town = abs(xb - bx[0]) < 1
-        b.add_road(
-            ends,
-            highway="primary" if is_town else "secondary",
-            name="示例大桥" if is_town else f"{_STREET_NAMES[k + 10]}大桥",
-            maxspeed_kph=60.0 if is_town else math.nan,
-            bridge=True,
-        )
-        bridge_ends.append((int(ends[0]), int(ends[1])))
+    # roads, stage by stage (the order of random draws matters for reproducibility)
+    p = _lay_out(np.random.default_rng(seed))
+    _add_bridges(p)
+    _place_seats(p, n_townships)
+    _add_town_and_park(p)
+    _add_seat_grids(p)
+    _add_county_roads(p)
+    _add_villages(p, n_villages)
+    _add_footways(p)
+    remap = _finish_topology(p)
 
-    # -- township seats
-    cand = _uniform_box(rng, 6000)
-    ok = shapely.contains_xy(outline.buffer(-2500.0), cand[:, 0], cand[:, 1])
-    ok &= np.abs(cand[:, 1] - river.y_at(cand[:, 0])) > 1500
-    ok &= np.hypot(*(cand - town).T) > 7500
-    ok &= np.hypot(*(cand - park).T) > 5000
-    cand = cand[ok]
-    seats = np.empty((0, 2))
-    for dmin in (7500.0, 6500.0, 5500.0, 4500.0, 3500.0):
-        seats = _greedy_spread(cand, n=n_townships, min_dist_m=dmin, fixed=town[None, :])
-        if len(seats) == n_townships:
-            break
-    n_townships = len(seats)
-    seat_names = _unique_names(list(_TOWNSHIP_SYLLABLES), n_townships, rng)
-    n_zhen = max(1, round(n_townships * 0.6))
-    seat_full = [nm + ("镇" if k < n_zhen else "乡") for k, nm in enumerate(seat_names)]
-    seat_side = river.side(seats[:, 0], seats[:, 1])
-
-    # -- county town grid
-    centre_idx: list[int] = []
-    street_pool = _unique_names(list(_STREET_NAMES), len(_STREET_NAMES), rng)
-    oneway_cols = set(rng.choice(np.arange(1, 20), 3, replace=False).tolist())
-
-    def town_class(k: int, ck: int, is_col: bool) -> tuple[str, str, bool]:
-        off = abs(k - ck)
-        name = street_pool[(k + (23 if is_col else 0)) % len(street_pool)] + ("路" if is_col else "街")
-        if off == 0:
-            return "primary", name[:-1] + "大道", False
-        if off % 4 == 0:
-            return "secondary", name, False
-        return "residential", name, (is_col and off in oneway_cols)
-
-    tids, tkept = _street_grid(
-        b,
-        centre=(float(town[0]), float(town[1])),
-        half_w_m=town_hw,
-        half_h_m=town_hh,
-        spacing_m=rng.uniform(170, 200),
-        angle_rad=town_angle,
-        jitter_m=12.0,
-        rng=rng,
-        classify=town_class,
-        drop_p=0.06,
-    )
-    town_node = int(tids[tids.shape[0] // 2, tids.shape[1] // 2])
-    town_nodes = tids[tkept]
-    centre_idx.append(town_node)
-
-    # -- industrial park: service roads, one secondary spine
-    def park_class(k: int, ck: int, is_col: bool) -> tuple[str, str, bool]:
-        if k == ck and not is_col:
-            return "secondary", "工业大道", False
-        return "service", "", False
-
-    pids, pkept = _street_grid(
-        b,
-        centre=(float(park[0]), float(park[1])),
-        half_w_m=park_hw,
-        half_h_m=park_hh,
-        spacing_m=200.0,
-        angle_rad=town_angle,
-        jitter_m=5.0,
-        rng=rng,
-        classify=park_class,
-        elliptic=False,
-    )
-    park_nodes = pids[pkept]
-    x, y = b.xy()
-    west = int(pids[0, pids.shape[1] // 2])
-    tn = town_nodes[np.argmin(np.hypot(x[town_nodes] - x[west], y[town_nodes] - y[west]))]
-    b.road_between(int(tn), west, step_m=120.0, wiggle_m=20.0, rng=rng, highway="secondary", name="工业大道",
-                   maxspeed_kph=60.0)  # fmt: skip
-
-    # -- township seat grids
-    seat_nodes: list[int] = []
-    seat_grid_nodes: list[NDArray[np.int64]] = []
-    for k, (sx, sy) in enumerate(seats):
-        nm = seat_names[k]
-
-        def seat_class(i: int, ci: int, is_col: bool, nm: str = nm) -> tuple[str, str, bool]:
-            if i == ci:
-                return "tertiary", nm + ("路" if is_col else "街"), False
-            return "residential", "", False
-
-        gids, gkept = _street_grid(
-            b,
-            centre=(float(sx), float(sy)),
-            half_w_m=rng.uniform(260, 400),
-            half_h_m=rng.uniform(200, 300),
-            spacing_m=130.0,
-            angle_rad=rng.uniform(-0.6, 0.6),
-            jitter_m=10.0,
-            rng=rng,
-            classify=seat_class,
-        )
-        seat_nodes.append(int(gids[gids.shape[0] // 2, gids.shape[1] // 2]))
-        seat_grid_nodes.append(gids[gkept])
-
-    # -- county roads: MST over town, seats and bridge ends (same side only) + a few loops
-    x, y = b.xy()
-    key_nodes = [town_node, *seat_nodes] + [e for pair in bridge_ends for e in pair]
-    kxy = np.column_stack([x[key_nodes], y[key_nodes]])
-    kside = river.side(kxy[:, 0], kxy[:, 1])
-    nk = len(key_nodes)
-    dist = np.hypot(kxy[:, None, 0] - kxy[None, :, 0], kxy[:, None, 1] - kxy[None, :, 1])
-    w = np.full((nk, nk), np.inf)
-    for a in range(nk):
-        for c in range(a + 1, nk):
-            if kside[a] == kside[c] and river.clear_path(*kxy[a], *kxy[c], margin_m=400.0):
-                w[a, c] = w[c, a] = dist[a, c]
-    nb0 = 1 + n_townships
-    for k in range(len(bridge_ends)):
-        a, c = nb0 + 2 * k, nb0 + 2 * k + 1
-        w[a, c] = w[c, a] = 1e-3
-    wm = np.where(np.isfinite(w), w, 0.0)
-    mst = csgraph.minimum_spanning_tree(sp.csr_matrix(np.triu(wm))).tocoo()
-    links = {(min(int(a), int(c)), max(int(a), int(c))) for a, c in zip(mst.row, mst.col, strict=True)}
-    deg = np.zeros(nk, int)
-    for a, c in links:
-        deg[a] += 1
-        deg[c] += 1
-    for a in range(nb0, nk):  # each bridge end needs a road on its own side
-        if deg[a] < 2:
-            order_ = np.argsort(w[a])
-            c = int(next(o for o in order_ if o != a and not (nb0 <= o < nk and (o - nb0) // 2 == (a - nb0) // 2)))
-            if np.isfinite(w[a, c]):
-                links.add((min(a, c), max(a, c)))
-    for a in range(1, nb0):  # loops: second-nearest same-side seat
-        near_ = [int(o) for o in np.argsort(w[a, :nb0]) if o != a and np.isfinite(w[a, o])]
-        if len(near_) >= 2 and w[a, near_[1]] < 14000 and rng.random() < 0.5:
-            c = near_[1]
-            links.add((min(a, c), max(a, c)))
-    road_no = 1
-    for a, c in sorted(links):
-        if nb0 <= a and c == a + 1 and (a - nb0) % 2 == 0:
-            continue  # the bridge itself
-        na, nc = key_nodes[a], key_nodes[c]
-        if a == 0:  # start from the town's edge node nearest the other end
-            na = int(town_nodes[np.argmin(np.hypot(x[town_nodes] - x[nc], y[town_nodes] - y[nc]))])
-        if c == 0:
-            nc = int(town_nodes[np.argmin(np.hypot(x[town_nodes] - x[na], y[town_nodes] - y[na]))])
-        touches_town = a == 0 or c == 0
-        via_bridge = a >= nb0 or c >= nb0
-        highway = "secondary" if touches_town or (via_bridge and rng.random() < 0.5) else "tertiary"
-        if touches_town and any(key_nodes[q] in bridge_ends[0] for q in (a, c)):
-            highway = "primary"
-        length = dist[a, c]
-        b.road_between(
-            na,
-            nc,
-            step_m=140.0,
-            wiggle_m=min(250.0, 0.04 * length),
-            rng=rng,
-            highway=highway,
-            name=f"{'S' if highway == 'primary' else 'X'}{200 + road_no if highway == 'primary' else road_no:03d}",
-            maxspeed_kph=_MAXSPEED_KPH.get(highway, math.nan),
-        )
-        road_no += 1
-
-    # -- villages
-    backbone = np.arange(b.n_nodes)
-    x, y = b.xy()
-    cand = _uniform_box(rng, 20000)
-    ok = shapely.contains_xy(inner, cand[:, 0], cand[:, 1])
-    ok &= np.abs(cand[:, 1] - river.y_at(cand[:, 0])) > 500
-    rel = cand - town
-    ca, sa = math.cos(-town_angle), math.sin(-town_angle)
-    lx, ly = rel[:, 0] * ca - rel[:, 1] * sa, rel[:, 0] * sa + rel[:, 1] * ca
-    ok &= (lx / (town_hw + 900)) ** 2 + (ly / (town_hh + 900)) ** 2 > 1
-    ok &= (np.abs(cand[:, 0] - park[0]) > park_hw + 700) | (np.abs(cand[:, 1] - park[1]) > park_hh + 700)
-    ok &= np.hypot(*(cand[:, None, :] - seats[None, :, :]).transpose(2, 0, 1)).min(axis=1) > 900
-    cand = cand[ok]
-    villages = np.empty((0, 2))
-    for dmin in (1100.0, 950.0, 800.0, 650.0, 500.0):
-        villages = _greedy_spread(cand, n=n_villages, min_dist_m=dmin)
-        if len(villages) == n_villages:
-            break
-    n_villages = len(villages)
-    vside = river.side(villages[:, 0], villages[:, 1])
-    pool = [a + c for a in _VILLAGE_FIRST for c in _VILLAGE_SECOND if a != c]
-    village_names = [nm + "村" for nm in _unique_names(pool, n_villages, rng)]
-
-    bb_tree = cKDTree(np.column_stack([x[backbone], y[backbone]]))
-    bb_side = river.side(x[backbone], y[backbone])
-    _, near_bb = bb_tree.query(villages)
-    order_v = np.argsort(np.hypot(*(villages - np.column_stack([x[backbone[near_bb]], y[backbone[near_bb]]])).T))
-    village_nodes = np.full(n_villages, -1, dtype=np.int64)
-    for vi in order_v:
-        vx, vy = villages[vi]
-        centre_node = int(b.add_nodes(villages[vi][None, :])[0])
-        village_nodes[vi] = centre_node
-        # lanes inside the village
-        for _ in range(int(rng.integers(2, 4))):
-            ang = rng.uniform(0, 2 * np.pi)
-            ln = rng.uniform(180, 420)
-            end = b.add_nodes(np.array([[vx + ln * math.cos(ang), vy + ln * math.sin(ang)]]))
-            b.road_between(centre_node, int(end[0]), step_m=70.0, wiggle_m=20.0, rng=rng, highway="residential")
-        # the village road to the nearest reachable node (backbone or an earlier village)
-        x, y = b.xy()
-        placed = village_nodes[village_nodes >= 0]
-        placed = placed[placed != centre_node]
-        cands: list[tuple[float, int]] = []
-        kq = min(25, len(backbone))
-        d_bb, i_bb = bb_tree.query([vx, vy], k=kq)
-        cands += [(float(d), int(backbone[i])) for d, i in zip(d_bb, i_bb, strict=True) if bb_side[i] == vside[vi]]
-        if len(placed):
-            dv = np.hypot(x[placed] - vx, y[placed] - vy)
-            cands += [(float(dv[q]) * 1.15, int(placed[q])) for q in np.argsort(dv)[:5]]
-        cands.sort()
-        target = next(
-            (nd for _, nd in cands if river.clear_path(vx, vy, x[nd], y[nd], margin_m=60.0)),
-            None,
-        )
-        if target is None:
-            continue
-        d_t = math.hypot(x[target] - vx, y[target] - vy)
-        b.road_between(
-            centre_node,
-            target,
-            step_m=110.0,
-            wiggle_m=min(90.0, 0.06 * d_t),
-            rng=rng,
-            highway="tertiary" if d_t > 2500 and rng.random() < 0.5 else "unclassified",
-            name=f"{village_names[vi][:-1]}通村公路",
-        )
-    # village-to-village links (Delaunay neighbours, short, same side)
-    tri = Delaunay(villages)
-    edges = np.unique(
-        np.sort(np.concatenate([tri.simplices[:, [0, 1]], tri.simplices[:, [1, 2]], tri.simplices[:, [0, 2]]]), axis=1),
-        axis=0,
-    )
-    elen = np.hypot(*(villages[edges[:, 0]] - villages[edges[:, 1]]).T)
-    pick = (elen < 2600) & (vside[edges[:, 0]] == vside[edges[:, 1]]) & (rng.random(len(edges)) < 0.35)
-    x, y = b.xy()
-    for a, c in edges[pick]:
-        if village_nodes[a] < 0 or village_nodes[c] < 0:
-            continue
-        if not river.clear_path(*villages[a], *villages[c], margin_m=60.0):
-            continue
-        b.road_between(
-            int(village_nodes[a]),
-            int(village_nodes[c]),
-            step_m=110.0,
-            wiggle_m=60.0,
-            rng=rng,
-            highway="unclassified" if rng.random() < 0.6 else "track",
-        )
-
-    # -- town footways: a riverside walk and a few paths across blocks
-    x, y = b.xy()
-    walk_x = np.arange(town[0] - town_hw * 0.8, town[0] + town_hw * 0.8, 120.0)
-    ry_w = river.y_at(walk_x)
-    walk_slope = np.gradient(ry_w, walk_x)
-    nrm = np.column_stack([-walk_slope, np.ones_like(walk_slope)]) / np.hypot(walk_slope, 1.0)[:, None]
-    walk_pts = np.column_stack([walk_x, ry_w]) + nrm * 170.0
-    walk_nodes = b.add_nodes(walk_pts)
-    b.add_road(walk_nodes, highway="footway", name="滨江步道")
-    x, y = b.xy()
-    for end in (walk_nodes[0], walk_nodes[-1]):
-        tn = town_nodes[np.argmin(np.hypot(x[town_nodes] - x[end], y[town_nodes] - y[end]))]
-        b.road_between(int(end), int(tn), step_m=90.0, wiggle_m=15.0, rng=rng, highway="footway")
-    for k_path in range(4):
-        a, c = rng.choice(town_nodes, 2, replace=False)
-        if math.hypot(x[a] - x[c], y[a] - y[c]) > 900 or math.hypot(x[a] - x[c], y[a] - y[c]) < 250:
-            continue
-        b.road_between(int(a), int(c), step_m=80.0, wiggle_m=25.0, rng=rng, highway=("footway", "path")[k_path % 2])
-
-    # -- topology: intersections, river cuts, connectivity
-    n_cross = _planarise(b)
-    _merge_close_nodes(b)
-    n_cut = _cut_river(b, river)
-    _dedupe(b)
-    for _ in range(3):
-        if _connect_orphans(b, river, town_node, rng) == 0:
-            break
-        _planarise(b)
-        _merge_close_nodes(b)
-        _cut_river(b, river)
-        _dedupe(b)
-    remap = _compact(b, town_node)
-    logger.info("demo county: %d crossings split, %d river-crossing segments cut", n_cross, n_cut)
+    b = p.b
     x, y = b.xy()
     u, v, road, order = b.segments()
     roads_tbl = b.roads
-    lon, lat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x + x0, y + y0)
-    lon = np.asarray(lon, dtype=np.float64)
-    lat = np.asarray(lat, dtype=np.float64)
+    lon, lat = lonlat(np.column_stack([x, y]))
     net = RoadNetwork.from_arrays(
         node_lon=lon,
         node_lat=lat,
@@ -1020,189 +1280,35 @@ def generate_county(*, seed: int = 2024, n_townships: int = 12, n_villages: int 
         source=t("demo.source", seed=seed),
     )
     edge_is_bridge = np.array([r.bridge for r in roads_tbl], dtype=bool)[road]
-    roads_gdf = _road_features(net, road, order, roads_tbl)
 
-    to_ll = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-
-    def to_wgs(geom: shapely.Geometry) -> shapely.Geometry:
-        return shapely.transform(geom, lambda c: np.column_stack(to_ll.transform(c[:, 0] + x0, c[:, 1] + y0)))
-
-    # -- townships: Voronoi cells of the seats (+ town) clipped to the outline; town split in two 街道
-    sites = np.vstack([town[None, :], seats])
-    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.MultiPoint(sites), extend_to=outline.buffer(5000)))
-    cell_of = np.full(len(sites), -1)
-    for ci_, cell in enumerate(cells):
-        hit = np.flatnonzero(shapely.contains_xy(cell, sites[:, 0], sites[:, 1]))
-        if len(hit):
-            cell_of[hit[0]] = ci_
-    big = 1e6
-    ca_t, sa_t = math.cos(town_angle), math.sin(town_angle)
-    east_half = shapely.Polygon(
-        [
-            (town[0] + p * ca_t - q * sa_t, town[1] + p * sa_t + q * ca_t)
-            for p, q in ((0, -big), (big, -big), (big, big), (0, big))
-        ]
-    )
-    town_cell = cells[cell_of[0]].intersection(outline)
-    tw_names = ["城东街道", "城西街道"]
-    tw_geoms = [town_cell.intersection(east_half), town_cell.difference(east_half)]
-    kinds = ["街道", "街道"] + ["镇" if k < n_zhen else "乡" for k in range(n_townships)]
-    names = tw_names + seat_full
-    geoms = tw_geoms + [cells[cell_of[k + 1]].intersection(outline) for k in range(n_townships)]
+    tw_names, tw_kinds, tw_geoms = _township_polygons(p)
     townships = gpd.GeoDataFrame(
-        {"name": names, "kind": kinds},
-        geometry=[to_wgs(g) for g in geoms],
-        crs="EPSG:4326",
+        {"name": tw_names, "kind": tw_kinds}, geometry=[to_wgs(g) for g in tw_geoms], crs="EPSG:4326"
     )
-    local_polys = geoms
-
-    def township_of(px: NDArray[np.float64], py: NDArray[np.float64]) -> NDArray[np.object_]:
-        out = np.full(len(px), "", dtype=object)
-        for nm, poly in zip(names, local_polys, strict=True):
-            inside = shapely.contains_xy(poly, px, py) & (out == "")
-            out[inside] = nm
-        missing = out == ""
-        if missing.any():  # on a boundary: nearest polygon
-            dists = np.array([shapely.distance(poly, shapely.points(px[missing], py[missing])) for poly in local_polys])
-            out[missing] = np.asarray(names, dtype=object)[np.argmin(dists, axis=0)]
-        return out
-
-    # -- demand: villages, town communities, enterprises
-    n_comm = int(rng.integers(14, 21))
-    ca_, sa_ = math.cos(town_angle), math.sin(town_angle)
-    gp, gq = np.meshgrid(np.linspace(-0.75, 0.75, 6) * town_hw, np.linspace(-0.7, 0.7, 4) * town_hh)
-    sel = rng.permutation(gp.size)[:n_comm]
-    cp = gp.ravel()[sel] + rng.uniform(-90, 90, n_comm)
-    cq = gq.ravel()[sel] + rng.uniform(-90, 90, n_comm)
-    comm_xy = np.column_stack([town[0] + cp * ca_ - cq * sa_, town[1] + cp * sa_ + cq * ca_])
-    comm_names = [nm + "社区" for nm in _unique_names(list(_COMMUNITY_NAMES), n_comm, rng)]
-
-    n_ent = int(rng.integers(18, 36))
-    n_ent_park = round(n_ent * 0.75)
-    xx, yy = b.xy()
-    park_live = remap[park_nodes]
-    park_live = park_live[park_live >= 0]
-    ent_park = rng.choice(park_live, n_ent_park, replace=False)
-    ent_xy = [np.column_stack([xx[ent_park], yy[ent_park]])]
-    seat_live = [remap[g][remap[g] >= 0] for g in seat_grid_nodes]
-    ent_seats = rng.choice(n_townships, n_ent - n_ent_park)
-    ent_xy.append(np.array([[xx[s], yy[s]] for s in (rng.choice(seat_live[k]) for k in ent_seats)]).reshape(-1, 2))
-    ent_all = np.vstack(ent_xy)
-    ent_pool = [a + c for a in _BRANDS for c in _INDUSTRIES]
-    ent_names = [nm + "有限公司" for nm in _unique_names(ent_pool, n_ent, rng)]
-
-    vpop = np.clip(np.round(rng.lognormal(math.log(1200), 0.45, n_villages), -1), 500, 4000)
-    cpop = np.clip(np.round(rng.lognormal(math.log(6500), 0.35, n_comm), -1), 3000, 12000)
-    epop = np.clip(np.round(rng.lognormal(math.log(380), 0.8, n_ent)), 100, 2000)
-
-    vx_d, vy_d = _place_near_road(b, villages, rng)
-    cx_d, cy_d = _place_near_road(b, comm_xy, rng)
-    ex_d, ey_d = _place_near_road(b, ent_all, rng)
-    dx = np.concatenate([vx_d, cx_d, ex_d])
-    dy = np.concatenate([vy_d, cy_d, ey_d])
-    dlon, dlat = to_ll.transform(dx + x0, dy + y0)
+    dem = _make_demand(p, remap)
+    dlon, dlat = lonlat(dem.xy)
     demand = pd.DataFrame(
         {
-            "id": [f"D{k + 1:04d}" for k in range(len(dx))],
-            "name": village_names + comm_names + ent_names,
-            "population": np.concatenate([vpop, cpop, epop]).astype(np.int64),
-            "lon": np.asarray(dlon, dtype=np.float64),
-            "lat": np.asarray(dlat, dtype=np.float64),
-            "township": township_of(dx, dy),
-            "kind": ["village"] * n_villages + ["community"] * n_comm + ["enterprise"] * n_ent,
+            "id": [f"D{k + 1:04d}" for k in range(len(dem.names))],
+            "name": dem.names,
+            "population": dem.population,
+            "lon": dlon,
+            "lat": dlat,
+            "township": _township_of(tw_names, tw_geoms, dem.xy[:, 0], dem.xy[:, 1]),
+            "kind": dem.kind,
         }
     )
-
-    # -- stations
-    st_tier: list[str] = []
-    st_org: list[str] = []
-    st_xy: list[NDArray[np.float64]] = []
-    st_name_list = ["示例县群团服务中心"]
-    st_tier += ["county"]
-    st_org += [_ORG_COUNTY]
-    st_xy.append(town[None, :] + np.array([[60.0, 40.0]]))
-    # township centres: both 街道, most seats; seats across the river are likelier to lack one
-    st_name_list.append("城东街道群团服务中心")
-    st_tier.append("township")
-    st_org.append(_ORG_TOWNSHIP.format(t="城东街道"))
-    st_xy.append(town[None, :] + np.array([[town_hw * 0.4, 0.0]]))
-    far = seat_side != river.side(town[None, 0], town[None, 1])[0]
-    p_missing = np.where(far, 0.45, 0.08)
-    lacks = rng.random(n_townships) < p_missing
-    if not lacks.any():
-        lacks[int(np.flatnonzero(far)[0]) if far.any() else 0] = True
-    if lacks.sum() > n_townships // 3:
-        lacks[np.flatnonzero(lacks)[n_townships // 3 :]] = False
-    for k in np.flatnonzero(~lacks).tolist():
-        st_name_list.append(f"{seat_full[k]}群团服务中心")
-        st_tier.append("township")
-        st_org.append(_ORG_TOWNSHIP.format(t=seat_full[k]))
-        st_xy.append(seats[k][None, :])
-    # village stations: ~63 % overall, fewer across the river
-    w_v = np.where(vside == river.side(town[None, 0], town[None, 1])[0], 1.0, 0.45)
-    has_v = np.zeros(n_villages, bool)
-    has_v[rng.choice(n_villages, round(0.63 * n_villages), replace=False, p=w_v / w_v.sum())] = True
-    for k in np.flatnonzero(has_v).tolist():
-        st_name_list.append(f"{village_names[k]}群团服务站")
-        st_tier.append("village")
-        st_org.append(_ORG_VILLAGE.format(v=village_names[k]))
-        st_xy.append(villages[k][None, :])
-    has_c = rng.random(n_comm) < 0.6
-    for k in np.flatnonzero(has_c).tolist():
-        st_name_list.append(f"{comm_names[k]}群团服务站")
-        st_tier.append("village")
-        st_org.append(_ORG_VILLAGE.format(v=comm_names[k]))
-        st_xy.append(comm_xy[k][None, :])
-    # 驿站 in the town and at the park
-    posts = [
-        ("客运站群团服务驿站", town + np.array([-town_hw * 0.6, town_hh * 0.3])),
-        (f"{street_pool[0]}路户外劳动者暖心驿站", town + np.array([town_hw * 0.2, -town_hh * 0.4])),
-        ("滨江公园妈妈小屋驿站", walk_pts[len(walk_pts) // 2]),
-        ("工业园区职工驿站", park.copy()),
+    st_table, st_xy = _make_stations(p, dem)
+    slon, slat = lonlat(st_xy)
+    stations = st_table.assign(lon=slon, lat=slat)[
+        ["id", "name", "tier", "lon", "lat", "organisation", "services", "status"]
     ]
-    for nm, p in posts:
-        st_name_list.append(nm)
-        st_tier.append("village")
-        st_org.append(_ORG_POST)
-        st_xy.append(np.asarray(p, dtype=np.float64)[None, :])
-    # enterprise homes: in part of the enterprises
-    has_e = rng.random(n_ent) < 0.5
-    for k in np.flatnonzero(has_e).tolist():
-        st_name_list.append(f"{ent_names[k]}职工之家")
-        st_tier.append("enterprise")
-        st_org.append(_ORG_ENTERPRISE.format(e=ent_names[k]))
-        st_xy.append(ent_all[k][None, :])
-    sxy = np.vstack(st_xy)
-    sx_, sy_ = _place_near_road(b, sxy, rng)
-    slon, slat = to_ll.transform(sx_ + x0, sy_ + y0)
-    n_st = len(st_name_list)
-    services = []
-    for tier in st_tier:
-        k = {"county": 8, "township": 5, "village": 3, "enterprise": 3}[tier]
-        k = int(rng.integers(max(2, k - 2), k + 2))
-        chosen = np.sort(rng.choice(len(_SERVICES), k, replace=False))
-        services.append("、".join(_SERVICES[c] for c in chosen))
-    status = rng.choice(np.asarray(_STATUS_CHOICES, dtype=object), n_st, p=np.asarray(_STATUS_P))
-    status[0] = "正常运行"
-    stations = pd.DataFrame(
-        {
-            "id": [f"S{k + 1:04d}" for k in range(n_st)],
-            "name": st_name_list,
-            "tier": st_tier,
-            "lon": np.asarray(slon, dtype=np.float64),
-            "lat": np.asarray(slat, dtype=np.float64),
-            "organisation": st_org,
-            "services": services,
-            "status": status,
-        }
-    )
-    river_clip = river.line.intersection(outline.buffer(3000))
-    river_ll = to_wgs(river_clip if isinstance(river_clip, shapely.LineString) else river.line)
+    river_clip = p.river.line.intersection(p.outline.buffer(3000))
     logger.info(
         "demo county: %d nodes, %d segments, %d stations, %d demand points (population %d)",
         net.n_nodes,
         net.n_edges,
-        n_st,
+        len(stations),
         len(demand),
         int(demand["population"].sum()),
     )
@@ -1212,10 +1318,10 @@ def generate_county(*, seed: int = 2024, n_townships: int = 12, n_villages: int 
         demand=demand,
         townships=townships,
         label=t("demo.label"),
-        roads=roads_gdf,
+        roads=_road_features(net, road, order, roads_tbl),
         edge_is_bridge=edge_is_bridge,
-        river=river_ll,
-        outline=to_wgs(outline),
+        river=to_wgs(river_clip if isinstance(river_clip, shapely.LineString) else p.river.line),
+        outline=to_wgs(p.outline),
     )
 
 

@@ -446,3 +446,42 @@ def test_written_demo_loads_with_the_project_readers(county: DemoCounty, tmp_pat
     assert sorted(map(str, st["tier"])) == sorted(county.stations["tier"])
     dm = read_demand(paths["demand"])
     assert dm["population"].sum() == county.demand["population"].sum()
+
+
+def test_topology_helpers_split_cut_and_reconnect() -> None:
+    """The generator's safety nets: crossings become nodes, river crossings are cut,
+    stray pieces are linked to the main piece on their own bank only."""
+    from planner import demo
+
+    river = demo._River(np.array([-1000.0, 1000.0]), np.array([0.0, 0.0]))  # the x axis; north is y > 0
+    b = demo._Builder()
+    rng = np.random.default_rng(0)
+    # main road on the north bank (west → east), a north–south road crossing it and the river
+    main = b.add_nodes(np.array([[-500.0, 100.0], [0.0, 100.0], [500.0, 100.0]]))
+    b.add_road(main, highway="secondary")
+    cross = b.add_nodes(np.array([[250.0, 300.0], [250.0, -300.0]]))
+    b.add_road(cross, highway="unclassified")
+    # a stray piece on the north bank and one on the south bank
+    stray_n = b.add_nodes(np.array([[-600.0, 400.0], [-400.0, 420.0]]))
+    b.add_road(stray_n, highway="track")
+    stray_s = b.add_nodes(np.array([[-300.0, -400.0], [-100.0, -420.0]]))
+    b.add_road(stray_s, highway="track")
+
+    assert demo._planarise(b) == 1  # the crossing road meets the main road at (250, 100)
+    x, y = b.xy()
+    u, v, _, _ = b.segments()
+    mid = np.flatnonzero(np.isclose(x, 250.0) & np.isclose(y, 100.0))
+    assert len(mid) == 1
+    assert np.bincount(np.concatenate([u, v]))[mid[0]] == 4
+    assert demo._cut_river(b, river) == 1  # (250, 100) → (250, -300) crosses the river
+    u, v, _, _ = b.segments()
+    assert not shapely.intersects(demo._segment_geoms(x, y, u, v), river.line).any()
+
+    failed = demo._connect_orphans(b, river, int(main[0]), rng)
+    assert failed == 1  # the south piece cannot be reached without a bridge
+    u, v, _, _ = b.segments()
+    labels = _components(b.n_nodes, u, v)
+    assert labels[stray_n[0]] == labels[main[0]]
+    assert labels[stray_s[0]] != labels[main[0]]
+    x, y = b.xy()
+    assert not shapely.intersects(demo._segment_geoms(x, y, u, v), river.line).any()
