@@ -37,6 +37,7 @@ from numpy.typing import NDArray
 from scipy.sparse import csgraph
 from scipy.spatial import Delaunay, cKDTree
 
+from planner._atomic import atomic_write
 from planner._errors import ConfigError, InputError
 from planner.i18n import t
 from planner.network import RoadNetwork, road_class_codes, utm_crs_for
@@ -1364,19 +1365,20 @@ def _road_features(
 # --------------------------------------------------------------------------- writing
 
 
-def _write_text(path: Path, text: str) -> None:
-    path.write_text(text, encoding="utf-8")
+def _atomic_path(path: Path, write: Callable[[Path], None]) -> None:
+    """Atomically replace ``path`` by a file that a library writes by name (GDAL drivers).
 
-
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex}.tmp{path.suffix}")
+    The file is written under a temporary name in the same folder (same suffix, so the
+    driver is recognised) and renamed over ``path`` with :func:`os.replace`; text files
+    use :func:`planner._atomic.atomic_write` instead.
+    """
+    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
     try:
         write(tmp)
         os.replace(tmp, path)
     finally:
         for leftover in (tmp, tmp.with_name(tmp.name + "-journal"), tmp.with_name(tmp.name + "-wal")):
-            if leftover.exists():
-                leftover.unlink()
+            leftover.unlink(missing_ok=True)
 
 
 def write_demo(directory: str | os.PathLike[str], *, county: DemoCounty | None = None) -> dict[str, Path]:
@@ -1436,10 +1438,12 @@ def write_demo(directory: str | os.PathLike[str], *, county: DemoCounty | None =
         }
     )
     try:
-        _atomic(paths["roads"], lambda p: c.roads.to_file(p, driver="GPKG", layer="roads", engine="pyogrio"))
-        _atomic(paths["stations"], lambda p: stations_zh.to_csv(p, index=False, encoding="utf-8-sig"))
-        _atomic(paths["demand"], lambda p: demand_zh.to_csv(p, index=False, encoding="utf-8-sig"))
-        _atomic(paths["townships"], lambda p: _write_text(p, c.townships.to_json(ensure_ascii=False)))
+        _atomic_path(paths["roads"], lambda p: c.roads.to_file(p, driver="GPKG", layer="roads", engine="pyogrio"))
+        for key, table in (("stations", stations_zh), ("demand", demand_zh)):
+            with atomic_write(paths[key], encoding="utf-8-sig", newline="") as fh:
+                table.to_csv(fh, index=False)
+        with atomic_write(paths["townships"], encoding="utf-8") as fh:
+            fh.write(c.townships.to_json(ensure_ascii=False))
     except OSError as exc:
         raise InputError("demo.bad_directory", directory=str(out), reason=str(exc)) from None
     logger.info("demo county written to %s", out)

@@ -20,7 +20,7 @@ import shapely
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
-from planner._errors import ConfigError
+from planner._errors import ConfigError, InputError
 from planner.demo import (
     DemoCounty,
     generate_county,
@@ -485,3 +485,19 @@ def test_topology_helpers_split_cut_and_reconnect() -> None:
     assert labels[stray_s[0]] != labels[main[0]]
     x, y = b.xy()
     assert not shapely.intersects(demo._segment_geoms(x, y, u, v), river.line).any()
+
+
+def test_write_demo_reports_an_unusable_directory(county: DemoCounty, tmp_path: Path) -> None:
+    blocker = tmp_path / "not_a_dir"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(InputError, match="not_a_dir"):
+        write_demo(blocker / "demo", county=county)
+    # a failed write leaves the previous files intact and no temporary files behind
+    out = tmp_path / "ok"
+    write_demo(out, county=county)
+    before = (out / "stations.csv").read_bytes()
+    broken = DemoCounty(**{**county.__dict__, "townships": None})  # type: ignore[arg-type]
+    with pytest.raises(AttributeError):
+        write_demo(out, county=broken)
+    assert (out / "stations.csv").read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["demand.csv", "roads.gpkg", "stations.csv", "townships.geojson"]
