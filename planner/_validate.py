@@ -454,8 +454,17 @@ def check_coordinates(
         if swapped:
             log.add("inputs.swapped_lonlat", lon_column=lon_column, lat_column=lat_column, lon=lo[0], lat=la[0])
             return
+    row_swapped = (
+        ok
+        & (lon >= CHINA_LAT_BAND_DEG[0])
+        & (lon <= CHINA_LAT_BAND_DEG[1])
+        & (lat >= CHINA_LON_BAND_DEG[0])
+        & (lat <= CHINA_LON_BAND_DEG[1])
+    )
+    for i in np.flatnonzero(row_swapped & (np.abs(lat) > 90.0)):
+        log.add("inputs.row_swapped", row=int(rows[i]), column=lat_column, lon=_fmt(lon[i]), lat=_fmt(lat[i]))
     for values, limit, column in ((lon, 180.0, lon_column), (lat, 90.0, lat_column)):
-        out = np.flatnonzero(~np.isnan(values) & (np.abs(values) > limit))
+        out = np.flatnonzero(~np.isnan(values) & (np.abs(values) > limit) & ~row_swapped)
         for i in out:
             key = "inputs.coord_projected" if abs(values[i]) > PROJECTED_THRESHOLD else "inputs.coord_out_of_range"
             log.add(key, row=int(rows[i]), column=column, value=_fmt(values[i]), limit=int(limit))

@@ -21,7 +21,7 @@ import logging
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -85,20 +85,35 @@ _KIND_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 @dataclass
 class _Table:
-    """Cells of one sheet/layer as text, with spreadsheet row numbers."""
+    """Cells of one sheet/layer as stripped text (columns by position), with spreadsheet row numbers."""
 
     file: str
     headers: list[str]
-    rows: list[list[str]]
-    row_numbers: list[int]
+    frame: pd.DataFrame
+    row_numbers: NDArray[np.int64]
     row_kind: str = "row"
     geom_lon: NDArray[np.float64] | None = None
     geom_lat: NDArray[np.float64] | None = None
     problems: ProblemLog | None = None
-    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.frame)
 
     def column(self, pos: int) -> pd.Series:
-        return pd.Series([r[pos] if pos < len(r) else "" for r in self.rows], dtype=object).astype(str).str.strip()
+        return self.frame[pos]
+
+
+def _text_frame(records: Sequence[Sequence[object]], width: int) -> pd.DataFrame:
+    """Return (possibly ragged) records as a DataFrame of stripped strings, at least ``width`` columns."""
+    full = max([width, *(len(r) for r in records)])
+    padded = [list(r) if len(r) == full else [*r, *([""] * (full - len(r)))] for r in records]
+    frame = (
+        pd.DataFrame(padded, dtype=object, columns=pd.RangeIndex(full))
+        if padded
+        else pd.DataFrame({pos: pd.Series(dtype=object) for pos in range(full)})
+    )
+    return frame.fillna("").astype(str).apply(lambda col: col.str.strip())
 
 
 # =========================================================================== public API
@@ -137,8 +152,8 @@ def read_stations(
         coordinates, duplicate ids...), each with file, row, column and a fix.
     """
     table, found, log = _load(path, STATION_COLUMNS, coords=coords, sheet=sheet, max_bytes=max_bytes)
-    n = len(table.rows)
-    rows = np.asarray(table.row_numbers, dtype=np.int64)
+    n = table.n_rows
+    rows = table.row_numbers
     ids = _ids(table, found, log, rows)
     lon, lat = _coordinates(table, found, log, rows)
     tiers = _tiers(table, found, log, rows)
@@ -149,8 +164,8 @@ def read_stations(
         logger.warning("%s: %d stations have no name; using their id", table.file, int(blank.sum()))
         names = np.where(blank, ids, names)
     lon, lat = _convert(lon, lat, coords)
-    services = pd.Series(_text(table, found, "services", n)).str.split(SERVICE_SEPARATORS, regex=True)
-    services_joined = services.map(lambda parts: "、".join(p.strip() for p in parts if p.strip()))
+    services = pd.Series(_text(table, found, "services", n), dtype=object).astype(str)
+    services_joined = services.str.replace(rf"(\s*{SERVICE_SEPARATORS}\s*)+", "、", regex=True).str.strip("、 ")
     out = pd.DataFrame(
         {
             "id": ids,
@@ -203,8 +218,8 @@ def read_demand(
         Listing every problem found (also negative or non-numeric population).
     """
     table, found, log = _load(path, DEMAND_COLUMNS, coords=coords, sheet=sheet, max_bytes=max_bytes)
-    n = len(table.rows)
-    rows = np.asarray(table.row_numbers, dtype=np.int64)
+    n = table.n_rows
+    rows = table.row_numbers
     ids = _ids(table, found, log, rows)
     lon, lat = _coordinates(table, found, log, rows)
     population = _population(table, found, log, rows)
@@ -305,9 +320,9 @@ def _load(
     log = table.problems or ProblemLog(file, row_kind=table.row_kind)
     has_geom = table.geom_lon is not None
     found = v.match_columns(table.headers, specs, log=log, optional_present=("lon", "lat") if has_geom else ())
-    if not table.rows:
+    if table.n_rows == 0:
         log.add("inputs.no_rows")
-    if any(s.name == "population" for s in specs) and "population" not in found and table.rows:
+    if any(s.name == "population" for s in specs) and "population" not in found and table.n_rows:
         logger.warning("%s: no population column (人口); every demand point weighs 1", file)
     return table, found, log
 
@@ -335,22 +350,20 @@ def _table_from_records(file: str, records: list[list[str]], specs: Sequence[Col
         raise InputError("inputs.empty_file", file=file)
     if head > 0:
         logger.info("%s: header found on row %d (rows above skipped)", file, head + 1)
-    headers = [str(c).strip() for c in records[head]]
+    headers = [str(c).strip() if c is not None else "" for c in records[head]]
     width = len(headers)
     while width > 0 and headers[width - 1] == "":
         width -= 1
     headers = headers[:width]
-    rows: list[list[str]] = []
-    numbers: list[int] = []
-    for i in range(head + 1, len(records)):
-        rec = [str(c).strip() for c in records[i]]
-        if not any(rec):
-            continue
-        if len(rec) > width and any(rec[width:]):
-            log.add("inputs.too_many_cells", row=i + 1, count=len(rec), expected=width)
-        rows.append(rec[:width] + [""] * (width - len(rec)))
-        numbers.append(i + 1)
-    return _Table(file=file, headers=headers, rows=rows, row_numbers=numbers, problems=log)
+    frame = _text_frame(records[head + 1 :], width)
+    numbers = np.arange(len(frame), dtype=np.int64) + head + 2
+    filled = (frame != "").to_numpy()
+    nonblank = filled.any(axis=1)
+    for i in np.flatnonzero(filled[:, width:].any(axis=1)):
+        last = int(np.flatnonzero(filled[i])[-1]) + 1
+        log.add("inputs.too_many_cells", row=int(numbers[i]), count=last, expected=width)
+    frame = frame.iloc[np.flatnonzero(nonblank), :width].reset_index(drop=True)
+    return _Table(file=file, headers=headers, frame=frame, row_numbers=numbers[nonblank], problems=log)
 
 
 def _read_csv(path: Path, *, file: str, specs: Sequence[ColumnSpec]) -> _Table:
@@ -442,30 +455,38 @@ def _read_geo(path: Path, *, file: str, layer: str | None, want: str) -> Any:
 
 
 def _read_geo_table(path: Path, *, file: str, layer: str | None) -> _Table:
+    import shapely
+
     gdf = _read_geo(path, file=file, layer=layer, want="Point")
     log = ProblemLog(file, row_kind="feature")
     headers = [str(c) for c in gdf.columns if c != gdf.geometry.name]
     attrs = gdf[headers] if headers else pd.DataFrame(index=gdf.index)
-    rows = [[_cell(x) for x in rec] for rec in attrs.itertuples(index=False, name=None)]
-    geoms = gdf.geometry
+    frame = _text_frame([[_cell(x) for x in rec] for rec in attrs.itertuples(index=False, name=None)], len(headers))
     n = len(gdf)
-    lon = np.full(n, np.nan)
-    lat = np.full(n, np.nan)
-    types = geoms.geom_type.to_numpy(dtype=object)
-    is_point = (types == "Point") & ~geoms.is_empty.to_numpy()
-    lon[is_point] = geoms.x.to_numpy()[is_point] if is_point.any() else lon[is_point]
-    lat[is_point] = geoms.y.to_numpy()[is_point] if is_point.any() else lat[is_point]
-    for i in np.flatnonzero(~is_point & pd.notna(types)):
-        if types[i] != "Point":
-            log.add("inputs.not_point", row=int(i) + 1, geom_type=types[i])
+    if n == 0:
+        raise InputError("inputs.empty_geo", file=file)
+    geoms = gdf.geometry.to_numpy()
+    # single-part MultiPoints (common in GIS exports) count as points
+    single = np.where(
+        (shapely.get_type_id(geoms) == 4) & (shapely.get_num_geometries(geoms) == 1),
+        shapely.get_geometry(geoms, 0),
+        geoms,
+    )
+    is_point = (shapely.get_type_id(single) == 0) & ~shapely.is_empty(single)
+    lon = np.where(is_point, shapely.get_x(np.where(is_point, single, None)), np.nan)
+    lat = np.where(is_point, shapely.get_y(np.where(is_point, single, None)), np.nan)
+    has_geom = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    types = gdf.geometry.geom_type.to_numpy(dtype=object)
+    for i in np.flatnonzero(has_geom & ~is_point):
+        log.add("inputs.not_point", row=int(i) + 1, geom_type=str(types[i]))
     return _Table(
         file=file,
         headers=headers,
-        rows=rows,
-        row_numbers=list(range(1, n + 1)),
+        frame=frame,
+        row_numbers=np.arange(1, n + 1, dtype=np.int64),
         row_kind="feature",
-        geom_lon=lon,
-        geom_lat=lat,
+        geom_lon=lon.astype(np.float64),
+        geom_lat=lat.astype(np.float64),
         problems=log,
     )
 
@@ -497,7 +518,7 @@ def _text(table: _Table, found: dict[str, int], name: str, n: int) -> NDArray[An
 
 
 def _ids(table: _Table, found: dict[str, int], log: ProblemLog, rows: NDArray[np.int64]) -> NDArray[Any]:
-    n = len(table.rows)
+    n = table.n_rows
     generated = np.array([f"row{r}" for r in rows], dtype=object)
     if "id" not in found:
         if n:
@@ -515,13 +536,14 @@ def _ids(table: _Table, found: dict[str, int], log: ProblemLog, rows: NDArray[np
 def _coordinates(
     table: _Table, found: dict[str, int], log: ProblemLog, rows: NDArray[np.int64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    n = len(table.rows)
+    n = table.n_rows
     lon = table.geom_lon.copy() if table.geom_lon is not None else np.full(n, np.nan)
     lat = table.geom_lat.copy() if table.geom_lat is not None else np.full(n, np.nan)
     if "lon" not in found or "lat" not in found:
         if table.geom_lon is not None:
+            reported = {p.row for p in log.problems if p.key == "inputs.not_point"}
             for i in np.flatnonzero(np.isnan(lon) | np.isnan(lat)):
-                if not any(p.row == int(rows[i]) and p.key == "inputs.not_point" for p in log.problems):
+                if int(rows[i]) not in reported:
                     log.add("inputs.no_geometry", row=int(rows[i]))
         return lon, lat
     need = np.isnan(lon) | np.isnan(lat)
@@ -552,33 +574,30 @@ def _convert(
 
 
 def _tiers(table: _Table, found: dict[str, int], log: ProblemLog, rows: NDArray[np.int64]) -> NDArray[Any]:
-    n = len(table.rows)
+    n = table.n_rows
     out = np.full(n, "", dtype=object)
     if "tier" not in found:
         return out
     column = table.headers[found["tier"]]
     values = table.column(found["tier"])
     codes, uniques = pd.factorize(values)
-    parsed: list[str | None] = []
-    for word in uniques:
+    parsed: list[str] = []
+    for word in uniques:  # once per distinct word, not per row
         try:
             parsed.append(str(parse_tier(word)))
         except ConfigError:
-            parsed.append(None)
-    for i in range(n):
-        tier = parsed[codes[i]]
-        if tier is None:
-            if values.iloc[i] == "":
-                log.add("inputs.tier_empty", row=int(rows[i]), column=column)
-            else:
-                log.add("inputs.unknown_tier", row=int(rows[i]), column=column, value=values.iloc[i])
+            parsed.append("")
+    out = np.asarray(parsed, dtype=object)[codes] if n else out
+    for i in np.flatnonzero(out == ""):
+        if values.iloc[i] == "":
+            log.add("inputs.tier_empty", row=int(rows[i]), column=column)
         else:
-            out[i] = tier
+            log.add("inputs.unknown_tier", row=int(rows[i]), column=column, value=values.iloc[i])
     return out
 
 
 def _population(table: _Table, found: dict[str, int], log: ProblemLog, rows: NDArray[np.int64]) -> NDArray[np.float64]:
-    n = len(table.rows)
+    n = table.n_rows
     if "population" not in found:
         return np.ones(n, dtype=np.float64)
     column = table.headers[found["population"]]

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 import re
 import warnings
 from pathlib import Path
@@ -497,7 +498,12 @@ def test_missing_column_lists_headers_when_nothing_close(tmp_path):
 
 
 # ============================================================== property tests: only InputError
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# PLANNER_FUZZ_EXAMPLES=2000 for a thorough local run; 60 keeps CI fast.
+FUZZ = settings(
+    max_examples=int(os.environ.get("PLANNER_FUZZ_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 
 def _only_input_errors(fn, path):
@@ -569,3 +575,54 @@ def test_random_coordinates(tmp_path, coords, system):
     expect_lon, expect_lat = to_wgs84(lon_in, lat_in, system=system)
     np.testing.assert_allclose(df["lon"], expect_lon, rtol=0, atol=1e-9)
     np.testing.assert_allclose(df["lat"], expect_lat, rtol=0, atol=1e-9)
+
+
+# ============================================================== more shapes
+def test_single_row_swapped_is_named(tmp_path):
+    path = tmp_path / "one_swapped.csv"
+    path.write_text("名称,层级,经度,纬度\n甲,村,118.22,36.20\n乙,村,36.19,118.21\n", encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        read_stations(path)
+    assert "第 3 行，“纬度”列：这一行的经度 36.19 和纬度 118.21 好像填反了" in str(exc.value)
+    assert "超出范围" not in str(exc.value)
+
+
+def test_blank_and_short_rows(tmp_path):
+    path = tmp_path / "gaps.csv"
+    path.write_text(
+        "名称,层级,经度,纬度,地址\n甲,村,118.22,36.20\n,,,,\n\n乙,社区,118.21,36.19,胜利路\n", encoding="utf-8"
+    )
+    df = read_stations(path)
+    assert df["name"].tolist() == ["甲", "乙"]
+    assert df["source_row"].tolist() == [2, 5]  # blank rows skipped but counted
+    assert df["address"].tolist() == ["", "胜利路"]  # a short row is padded, not an error
+
+
+def test_geojson_empty_multipoint_and_null_geometry(tmp_path):
+    def write(name, features):
+        path = tmp_path / name
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False), "utf-8")
+        return path
+
+    with pytest.raises(InputError, match=r"没有任何要素"):
+        read_stations(write("empty.geojson", []))
+    props = {"名称": "甲", "层级": "村"}
+    one = {"type": "MultiPoint", "coordinates": [[118.2, 36.2]]}
+    two = {"type": "MultiPoint", "coordinates": [[118.2, 36.2], [118.3, 36.3]]}
+    df = read_stations(write("mp.geojson", [{"type": "Feature", "properties": props, "geometry": one}]))
+    assert (df["lon"].iloc[0], df["lat"].iloc[0]) == (118.2, 36.2)
+    with pytest.raises(InputError, match=r"第 1 个要素：几何类型是 MultiPoint"):
+        read_stations(write("mp2.geojson", [{"type": "Feature", "properties": props, "geometry": two}]))
+    fallback = {**props, "经度": 118.1, "纬度": 36.1}
+    df = read_stations(write("null.geojson", [{"type": "Feature", "properties": fallback, "geometry": None}]))
+    assert (df["lon"].iloc[0], df["lat"].iloc[0]) == (118.1, 36.1)
+    with pytest.raises(InputError, match=r"第 1 个要素：缺少点位置"):
+        read_stations(write("null2.geojson", [{"type": "Feature", "properties": props, "geometry": None}]))
+
+
+@FUZZ
+@given(data=st.binary(max_size=1500), suffix=st.sampled_from([".geojson", ".gpkg", ".json"]))
+def test_random_bytes_areas_only_input_error(tmp_path, data, suffix):
+    path = tmp_path / f"areas{suffix}"
+    path.write_bytes(data)
+    _only_input_errors(read_areas, path)
