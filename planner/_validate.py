@@ -424,7 +424,8 @@ def parse_population(values: pd.Series) -> tuple[NDArray[np.float64], NDArray[np
     wan = cleaned.str.endswith("万").to_numpy()
     cleaned = cleaned.str.removesuffix("万")
     number = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=np.float64, copy=True)
-    number = np.where(wan, number * 1e4, number)
+    with np.errstate(over="ignore"):  # 1e305万 becomes inf and is reported as not a number
+        number[wan] = number[wan] * 1e4
     bad = (np.isnan(number) | np.isinf(number)) & ~empty
     number[bad] = np.nan
     return number, empty, bad

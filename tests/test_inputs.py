@@ -626,3 +626,11 @@ def test_random_bytes_areas_only_input_error(tmp_path, data, suffix):
     path = tmp_path / f"areas{suffix}"
     path.write_bytes(data)
     _only_input_errors(read_areas, path)
+
+
+def test_population_overflow_is_input_error(tmp_path):
+    # found by hypothesis: 1.8e304 × 万 overflows to inf
+    path = tmp_path / "big.csv"
+    path.write_text("人口,经度,纬度\n1.797693134862316e+304万,118.2,36.2\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"第 2 行，“人口”列：人口“1\.797693134862316e\+304万”不是数字"):
+        read_demand(path)
