@@ -257,14 +257,13 @@ class RoadNetwork:
 
     def components(self) -> ComponentReport:
         """Weakly connected pieces of the whole network (all road classes)."""
+        return self._components
+
+    @cached_property
+    def _components(self) -> ComponentReport:
         n = self.n_nodes
         adj = sp.coo_matrix((np.ones(self.n_edges), (self.edge_u, self.edge_v)), shape=(n, n)).tocsr()
-        ncomp, labels = csgraph.connected_components(adj, directed=False)
-        used = np.zeros(n, bool)
-        used[self.edge_u] = True
-        used[self.edge_v] = True
-        sizes = np.bincount(labels[used], minlength=ncomp)
-        return ComponentReport(labels=labels, sizes=sizes)
+        return ComponentReport.from_graph(adj, self.edge_u, self.edge_v)
 
 
 def _speed_key(cfg: Config, mode: Mode) -> tuple[float, ...]:
@@ -276,8 +275,20 @@ def _speed_key(cfg: Config, mode: Mode) -> tuple[float, ...]:
 class ComponentReport:
     """Connected pieces of a network."""
 
-    labels: NDArray[np.int32]
+    labels: NDArray[np.int64]
     sizes: NDArray[np.int64]
+
+    @classmethod
+    def from_graph(
+        cls, adj: sp.csr_matrix, edge_u: NDArray[np.int64], edge_v: NDArray[np.int64]
+    ) -> ComponentReport:
+        """Label weakly connected pieces of ``adj``; sizes count nodes touched by edges."""
+        ncomp, labels = csgraph.connected_components(adj, directed=False)
+        used = np.zeros(adj.shape[0], bool)
+        used[edge_u] = True
+        used[edge_v] = True
+        sizes = np.bincount(labels[used], minlength=ncomp)
+        return cls(labels=labels.astype(np.int64), sizes=sizes)
 
     @property
     def n_components(self) -> int:
@@ -354,6 +365,12 @@ class TravelGraph:
     def edge_allowed(self) -> NDArray[np.bool_]:
         """Segments usable in at least one direction."""
         return np.isfinite(self.fwd_s) | np.isfinite(self.bwd_s)
+
+    @cached_property
+    def components(self) -> ComponentReport:
+        """Weakly connected pieces of the roads this mode may use."""
+        ok = self.edge_allowed
+        return ComponentReport.from_graph(self.csr, self.network.edge_u[ok], self.network.edge_v[ok])
 
 
 def min_csr(rows: NDArray[np.int64], cols: NDArray[np.int64], w: NDArray[np.float64], n: int) -> sp.csr_matrix:

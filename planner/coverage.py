@@ -1,0 +1,412 @@
+"""Coverage: who is inside each tier's N-minute service circle, and summaries.
+
+One bounded multi-source pass per tier (:func:`planner.reach.nearest_times`) gives
+every demand point its travel time to the nearest station of that tier. From those
+times this module derives coverage flags, interval distributions, per-township
+tables, the ranked gap list and station loads.
+
+Which demand counts for which tier: enterprise workers' homes serve enterprises, so
+the enterprise tier counts demand rows of kind ``enterprise``; the other tiers count
+residents (all other rows). When no row says its kind, every row counts for every
+tier.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from planner._errors import InputError
+from planner.network import RoadNetwork
+from planner.reach import nearest_times
+from planner.settings import TIERS, Config, Mode, Tier
+from planner.snapping import Snap, snap_points
+
+logger = logging.getLogger(__name__)
+
+#: Status of a demand point for a tier.
+STATUSES: tuple[str, ...] = ("covered", "uncovered", "unreachable", "off_network", "no_station")
+
+
+@dataclass
+class TierResult:
+    """Raw per-tier arrays (aligned with the tier's demand rows)."""
+
+    tier: Tier
+    mode: Mode
+    minutes: float
+    demand_rows: NDArray[np.int64]
+    time_s: NDArray[np.float64]
+    station_row: NDArray[np.int64]  # row in the stations table, -1 if none
+    snap: Snap
+    station_rows: NDArray[np.int64]
+    station_snap: Snap
+    engine_s: float
+
+
+@dataclass
+class CoverageResult:
+    """Everything a coverage analysis produces.
+
+    Attributes
+    ----------
+    demand
+        One row per demand point and tier: id, name, tier, township, population,
+        lon, lat, minutes (NaN if unreachable within the horizon or off-network),
+        station_id, covered (True/False, <NA> when off-network), snap_m, status,
+        interval_min (smallest interval reached), beyond_min.
+    stations
+        The stations with snap distance, component and load (population for which
+        each is the nearest; population it covers within the standard).
+    summary
+        Per-tier figures and the parameters used (JSON-friendly dict).
+    areas
+        Per township and tier: demand, population, covered, covered population, percent.
+    gaps
+        Uncovered demand ranked by population, with minutes beyond the standard.
+    tiers
+        Raw per-tier arrays (for isochrones and incremental updates).
+    """
+
+    demand: pd.DataFrame
+    stations: pd.DataFrame
+    summary: dict[str, Any]
+    areas: pd.DataFrame
+    gaps: pd.DataFrame
+    tiers: dict[Tier, TierResult] = field(default_factory=dict)
+
+
+def demand_rows_for_tier(demand: pd.DataFrame, tier: Tier) -> NDArray[np.int64]:
+    """Rows of ``demand`` that a tier serves (see module docstring)."""
+    kind = demand["kind"].fillna("").astype(str) if "kind" in demand else pd.Series("", index=demand.index)
+    if not (kind != "").any():
+        return np.arange(len(demand), dtype=np.int64)
+    is_ent = (kind == "enterprise").to_numpy()
+    return np.flatnonzero(is_ent if tier is Tier.ENTERPRISE else ~is_ent).astype(np.int64)
+
+
+def check_stations_on_network(
+    stations: pd.DataFrame, snaps: dict[Tier, tuple[NDArray[np.int64], Snap]], *, max_snap_m: float, file: str
+) -> None:
+    """Raise one :class:`InputError` listing every station farther than ``max_snap_m`` from a road."""
+    problems: list[str] = []
+    from planner.i18n import t
+
+    for _tier, (rows, snap) in snaps.items():
+        for k in np.flatnonzero(~snap.on_network):
+            r = stations.iloc[int(rows[k])]
+            dist = snap.snap_m[k]
+            problems.append(
+                t(
+                    "coverage.station_off_network_line",
+                    row=r.get("source_row", int(rows[k]) + 2),
+                    id=r["id"],
+                    name=r.get("name", ""),
+                    lon=f"{r['lon']:.6f}",
+                    lat=f"{r['lat']:.6f}",
+                    dist=("?" if not np.isfinite(dist) else f"{dist:.0f}"),
+                )
+            )
+    if problems:
+        raise InputError(
+            "coverage.stations_off_network",
+            file=file,
+            count=len(problems),
+            max_snap_m=f"{max_snap_m:.0f}",
+            lines="\n".join(problems[:30]) + ("\n…" if len(problems) > 30 else ""),
+        )
+
+
+def analyse(
+    network: RoadNetwork,
+    *,
+    stations: pd.DataFrame,
+    demand: pd.DataFrame,
+    config: Config | None = None,
+    tiers: tuple[Tier, ...] | None = None,
+    areas: gpd.GeoDataFrame | None = None,
+    stations_file: str = "stations",
+    allow_off_network_stations: bool = False,
+) -> CoverageResult:
+    """Compute coverage of every tier for every demand point.
+
+    Parameters
+    ----------
+    network
+        Road network.
+    stations
+        Canonical station table (id, name, tier, lon, lat, ...; see
+        :func:`planner.inputs.read_stations`).
+    demand
+        Canonical demand table (id, name, population, lon, lat, township, kind).
+    config
+        Standards, speeds and snapping options.
+    tiers
+        Tiers to analyse (default: all four).
+    areas
+        Township polygons (name, geometry); used for per-township statistics.
+    stations_file
+        File name used in error messages.
+    allow_off_network_stations
+        Keep going (excluding them) when stations lie farther than the maximum snap
+        distance from any usable road; by default that is an input error.
+
+    Returns
+    -------
+    CoverageResult
+    """
+    cfg = config or Config()
+    tiers = tiers or TIERS
+    stations = stations.reset_index(drop=True)
+    demand = demand.reset_index(drop=True)
+    snap_cache: dict[Mode, Snap] = {}
+    raw: dict[Tier, TierResult] = {}
+    station_snaps: dict[Tier, tuple[NDArray[np.int64], Snap]] = {}
+    for tier in tiers:
+        std = cfg.standards[tier]
+        graph = network.travel_graph(mode=std.mode, config=cfg)
+        s_rows = np.flatnonzero((stations["tier"].astype(str) == str(tier)).to_numpy()).astype(np.int64)
+        s_snap = snap_points(
+            graph,
+            lon=stations["lon"].to_numpy(float)[s_rows],
+            lat=stations["lat"].to_numpy(float)[s_rows],
+            max_snap_m=cfg.max_snap_m,
+        )
+        station_snaps[tier] = (s_rows, s_snap)
+    if not allow_off_network_stations:
+        check_stations_on_network(stations, station_snaps, max_snap_m=cfg.max_snap_m, file=stations_file)
+    for tier in tiers:
+        std = cfg.standards[tier]
+        t0 = time.perf_counter()
+        graph = network.travel_graph(mode=std.mode, config=cfg)
+        if std.mode not in snap_cache:
+            snap_cache[std.mode] = snap_points(
+                graph,
+                lon=demand["lon"].to_numpy(float),
+                lat=demand["lat"].to_numpy(float),
+                max_snap_m=cfg.max_snap_m,
+            )
+        d_rows = demand_rows_for_tier(demand, tier)
+        d_snap = snap_cache[std.mode].subset(d_rows)
+        s_rows, s_snap = station_snaps[tier]
+        res = nearest_times(graph, sources=s_snap, targets=d_snap, limit_s=std.limit_s * cfg.horizon_factor)
+        st_row = np.where(res.source >= 0, s_rows[np.maximum(res.source, 0)], -1)
+        raw[tier] = TierResult(
+            tier=tier,
+            mode=std.mode,
+            minutes=std.minutes,
+            demand_rows=d_rows,
+            time_s=res.time_s,
+            station_row=st_row,
+            snap=d_snap,
+            station_rows=s_rows,
+            station_snap=s_snap,
+            engine_s=time.perf_counter() - t0,
+        )
+        logger.info("tier %s: %d demand, %d stations, %.3f s", tier, len(d_rows), len(s_rows), raw[tier].engine_s)
+    return summarise(network, stations=stations, demand=demand, raw=raw, config=cfg, areas=areas)
+
+
+def _interval_of(minutes: NDArray[np.float64], intervals: tuple[float, ...]) -> NDArray[np.float64]:
+    edges = np.asarray(intervals, dtype=np.float64)
+    idx = np.searchsorted(edges, minutes - 1e-9, side="left")
+    out = np.full(len(minutes), np.nan)
+    ok = np.isfinite(minutes) & (idx < len(edges))
+    out[ok] = edges[idx[ok]]
+    return out
+
+
+def assign_townships(
+    demand: pd.DataFrame,
+    *,
+    areas: gpd.GeoDataFrame | None,
+    township_fallback: pd.Series | None,
+) -> pd.Series:
+    """Township of every demand row: polygon layer, else the demand's field, else fallback."""
+    if areas is not None and len(areas):
+        pts = gpd.GeoDataFrame(
+            {"_row": np.arange(len(demand))},
+            geometry=gpd.points_from_xy(demand["lon"], demand["lat"]),
+            crs="EPSG:4326",
+        )
+        joined = gpd.sjoin(pts, areas[["name", "geometry"]].to_crs("EPSG:4326"), how="left", predicate="within")
+        joined = joined[~joined["_row"].duplicated()]
+        out = pd.Series(joined.sort_values("_row")["name"].to_numpy(), index=demand.index, dtype=object)
+        return out.fillna("")
+    if "township" in demand and (demand["township"].fillna("").astype(str) != "").any():
+        return demand["township"].fillna("").astype(str)
+    if township_fallback is not None:
+        return township_fallback.fillna("").astype(str)
+    return pd.Series("", index=demand.index, dtype=object)
+
+
+def summarise(
+    network: RoadNetwork,
+    *,
+    stations: pd.DataFrame,
+    demand: pd.DataFrame,
+    raw: dict[Tier, TierResult],
+    config: Config,
+    areas: gpd.GeoDataFrame | None = None,
+) -> CoverageResult:
+    """Turn per-tier arrays into tables (cheap; rerun after every what-if change)."""
+    pop = demand["population"].to_numpy(float) if "population" in demand else np.ones(len(demand))
+    fallback = None
+    if Tier.TOWNSHIP in raw:
+        tr = raw[Tier.TOWNSHIP]
+        names = np.full(len(demand), "", dtype=object)
+        ok = tr.station_row >= 0
+        names[tr.demand_rows[ok]] = stations["name"].to_numpy(object)[tr.station_row[ok]]
+        fallback = pd.Series(names, index=demand.index)
+    township = assign_townships(demand, areas=areas, township_fallback=fallback)
+    frames: list[pd.DataFrame] = []
+    summary: dict[str, Any] = {}
+    station_load = pd.DataFrame(
+        {
+            "load_population": np.zeros(len(stations)),
+            "load_demand": np.zeros(len(stations), dtype=np.int64),
+            "covered_population": np.zeros(len(stations)),
+            "snap_m": np.full(len(stations), np.nan),
+            "on_network": np.zeros(len(stations), bool),
+        }
+    )
+    for tier, tr in raw.items():
+        std = config.standards[tier]
+        rows = tr.demand_rows
+        minutes = tr.time_s / 60.0
+        reached = np.isfinite(minutes)
+        on = tr.snap.on_network
+        has_station = bool(tr.station_snap.on_network.any())
+        covered = reached & (minutes <= std.minutes + 1e-9)
+        not_covered = "uncovered" if has_station else "no_station"
+        status = np.where(
+            ~on,
+            "off_network",
+            np.where(covered, "covered", np.where(reached, not_covered, "unreachable" if has_station else "no_station")),
+        )
+        p = pop[rows]
+        st_ids = np.where(tr.station_row >= 0, stations["id"].astype(str).to_numpy(object)[tr.station_row], "")
+        df = pd.DataFrame(
+            {
+                "id": demand["id"].astype(str).to_numpy(object)[rows],
+                "name": demand["name"].astype(str).to_numpy(object)[rows] if "name" in demand else "",
+                "tier": str(tier),
+                "township": township.to_numpy(object)[rows],
+                "population": p,
+                "lon": demand["lon"].to_numpy(float)[rows],
+                "lat": demand["lat"].to_numpy(float)[rows],
+                "minutes": np.where(reached, np.round(minutes, 3), np.nan),
+                "station_id": st_ids,
+                "covered": pd.array(np.where(on, covered, False), dtype="boolean"),
+                "snap_m": np.round(tr.snap.snap_m, 1),
+                "status": status,
+                "interval_min": _interval_of(minutes, std.all_intervals_min()),
+                "beyond_min": np.where(reached & ~covered, np.round(minutes - std.minutes, 3), np.nan),
+                "on_main_network": tr.snap.on_main,
+            }
+        )
+        df.loc[~on, "covered"] = pd.NA
+        frames.append(df)
+        # station loads
+        near = tr.station_row >= 0
+        np.add.at(station_load["load_population"].to_numpy(), tr.station_row[near], p[near])
+        np.add.at(station_load["load_demand"].to_numpy(), tr.station_row[near], 1)
+        np.add.at(station_load["covered_population"].to_numpy(), tr.station_row[near & covered], p[near & covered])
+        station_load.loc[tr.station_rows, "snap_m"] = np.round(tr.station_snap.snap_m, 1)
+        station_load.loc[tr.station_rows, "on_network"] = tr.station_snap.on_network
+        dist: dict[str, float] = {}
+        lower = -np.inf
+        for iv in std.all_intervals_min():
+            m = reached & (minutes > lower + 1e-9) & (minutes <= iv + 1e-9)
+            dist[f"{max(lower, 0):g}-{iv:g}"] = float(p[m & on].sum())
+            lower = iv
+        dist[f">{lower:g}"] = float(p[on & reached & (minutes > lower + 1e-9)].sum())
+        dist["unreachable"] = float(p[on & ~reached].sum())
+        dist["off_network"] = float(p[~on].sum())
+        total_pop = float(p.sum())
+        cov_pop = float(p[covered].sum())
+        summary[str(tier)] = {
+            "mode": str(std.mode),
+            "minutes": std.minutes,
+            "intervals_min": list(std.all_intervals_min()),
+            "speeds_kph": {
+                k: v for k, v in config.speed_table(std.mode).items() if np.isfinite(v)
+            },
+            "access_walk_speed_kph": config.walk_speed_kph,
+            "stations": int(len(tr.station_rows)),
+            "stations_on_network": int(tr.station_snap.on_network.sum()),
+            "demand": int(len(rows)),
+            "covered": int(covered.sum()),
+            "population": total_pop,
+            "covered_population": cov_pop,
+            "percent_population": round(100.0 * cov_pop / total_pop, 2) if total_pop > 0 else None,
+            "uncovered_population": float(p[on & ~covered].sum()),
+            "off_network": int((~on).sum()),
+            "off_network_population": float(p[~on].sum()),
+            "unreachable": int((on & ~reached).sum()),
+            "population_by_interval": dist,
+            "engine_seconds": round(tr.engine_s, 4),
+        }
+    demand_out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    st_out = pd.concat([stations.reset_index(drop=True), station_load], axis=1)
+    areas_out = _area_table(demand_out)
+    gaps = _gap_table(demand_out)
+    comps = network.components()
+    summary_all: dict[str, Any] = {
+        "tiers": summary,
+        "network": {
+            "source": network.source,
+            "nodes": network.n_nodes,
+            "segments": network.n_edges,
+            "components": comps.n_components,
+            "nodes_outside_largest_component": comps.nodes_outside_largest(),
+        },
+        "parameters": config.to_dict(),
+    }
+    return CoverageResult(demand=demand_out, stations=st_out, summary=summary_all, areas=areas_out, gaps=gaps, tiers=raw)
+
+
+def _area_table(demand_out: pd.DataFrame) -> pd.DataFrame:
+    cols = ["township", "tier", "demand", "population", "covered", "covered_population", "percent_population",
+            "uncovered_population", "off_network"]
+    if demand_out.empty:
+        return pd.DataFrame(columns=cols)
+    d = demand_out.assign(
+        _cov=demand_out["covered"].fillna(False).astype(bool),
+        _off=demand_out["status"].eq("off_network"),
+    )
+    d["_covpop"] = np.where(d["_cov"], d["population"], 0.0)
+    d["_uncovpop"] = np.where(~d["_cov"] & ~d["_off"], d["population"], 0.0)
+    g = d.groupby(["township", "tier"], sort=True)
+    out = pd.DataFrame(
+        {
+            "demand": g.size(),
+            "population": g["population"].sum(),
+            "covered": g["_cov"].sum().astype(int),
+            "covered_population": g["_covpop"].sum(),
+            "uncovered_population": g["_uncovpop"].sum(),
+            "off_network": g["_off"].sum().astype(int),
+        }
+    ).reset_index()
+    out["percent_population"] = np.where(
+        out["population"] > 0, np.round(100.0 * out["covered_population"] / out["population"], 2), np.nan
+    )
+    return out[cols]
+
+
+def _gap_table(demand_out: pd.DataFrame) -> pd.DataFrame:
+    if demand_out.empty:
+        return demand_out
+    gaps = demand_out[demand_out["status"].isin(["uncovered", "unreachable", "no_station"])].copy()
+    gaps["_beyond_sort"] = gaps["beyond_min"].fillna(np.inf)
+    gaps = gaps.sort_values(["population", "_beyond_sort"], ascending=[False, False], kind="stable")
+    gaps = gaps.drop(columns=["_beyond_sort"]).reset_index(drop=True)
+    gaps.insert(0, "rank", np.arange(1, len(gaps) + 1))
+    return gaps
