@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,9 @@ from planner._errors import ConfigError, InputError
 from planner._validate import MAX_INPUT_BYTES, ColumnSpec, ProblemLog
 from planner.coords import SYSTEMS, System, to_wgs84
 from planner.settings import parse_tier
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 logger = logging.getLogger(__name__)
 
@@ -244,7 +247,7 @@ def read_demand(
     return _as_str(out, ("id", "name", "township", "kind"))
 
 
-def read_areas(path: str | Path, *, sheet: str | None = None, max_bytes: int = MAX_INPUT_BYTES) -> Any:
+def read_areas(path: str | Path, *, sheet: str | None = None, max_bytes: int = MAX_INPUT_BYTES) -> gpd.GeoDataFrame:
     """Read township / subdistrict polygons (GeoJSON or GeoPackage).
 
     Parameters
@@ -276,6 +279,8 @@ def read_areas(path: str | Path, *, sheet: str | None = None, max_bytes: int = M
     if kind != "geo":
         raise InputError("inputs.areas_need_geo", file=file)
     gdf = _read_geo(p, file=file, layer=sheet, want="Polygon")
+    if len(gdf) == 0:
+        raise InputError("inputs.empty_geo", file=file)
     log = ProblemLog(file, row_kind="feature")
     headers = [str(c) for c in gdf.columns if c != gdf.geometry.name]
     found = v.match_columns(headers, AREA_COLUMNS, log=log)
@@ -291,8 +296,6 @@ def read_areas(path: str | Path, *, sheet: str | None = None, max_bytes: int = M
             log.add("inputs.area_no_geometry", row=i + 1)
         elif types[i] not in ("Polygon", "MultiPolygon"):
             log.add("inputs.area_not_polygon", row=i + 1, geom_type=types[i])
-    if len(gdf) == 0:
-        log.add("inputs.no_rows")
     log.raise_if_any()
     geometry = gpd.GeoSeries(geoms.to_numpy(), crs=gdf.crs)
     invalid = ~geometry.is_valid.to_numpy()
@@ -317,7 +320,7 @@ def _load(
         table = _read_xlsx(p, file=file, specs=specs, sheet=sheet)
     else:
         table = _read_geo_table(p, file=file, layer=sheet)
-    log = table.problems or ProblemLog(file, row_kind=table.row_kind)
+    log = table.problems if table.problems is not None else ProblemLog(table.file, row_kind=table.row_kind)
     has_geom = table.geom_lon is not None
     found = v.match_columns(table.headers, specs, log=log, optional_present=("lon", "lat") if has_geom else ())
     if table.n_rows == 0:
@@ -407,12 +410,19 @@ def _read_xlsx(path: Path, *, file: str, specs: Sequence[ColumnSpec], sheet: str
                 names = list(wb.sheetnames)
                 if sheet is not None and sheet not in names:
                     raise InputError("inputs.no_such_sheet", file=file, sheet=sheet, sheets="、".join(names))
-                chosen: tuple[tuple[int, int], str, list[list[str]]] | None = None
+                chosen: tuple[tuple[int, int], str] | None = None
                 for name in [sheet] if sheet is not None else names:
-                    records = [[_cell(c) for c in row] for row in wb[name].iter_rows(values_only=True)]
-                    _, score = _best_header(records, specs)
+                    # score only the top rows of each sheet; read the chosen one in full below
+                    top = [
+                        [_cell(c) for c in row]
+                        for row in wb[name].iter_rows(max_row=3 * HEADER_SCAN_ROWS, values_only=True)
+                    ]
+                    _, score = _best_header(top, specs)
                     if chosen is None or score > chosen[0]:
-                        chosen = (score, name, records)
+                        chosen = (score, name)
+                records = (
+                    [[_cell(c) for c in row] for row in wb[chosen[1]].iter_rows(values_only=True)] if chosen else []
+                )
             finally:
                 wb.close()
     except InputError:
@@ -422,9 +432,9 @@ def _read_xlsx(path: Path, *, file: str, specs: Sequence[ColumnSpec], sheet: str
     if chosen is None:
         raise InputError("inputs.empty_file", file=file)
     logger.info("%s: using sheet %r", file, chosen[1])
-    if chosen[0][1] == 0 and not any(any(c for c in r) for r in chosen[2]):
+    if not any(any(c for c in r) for r in records):
         raise InputError("inputs.empty_file", file=file)
-    table = _table_from_records(file, chosen[2], specs, ProblemLog(f"{file} [{chosen[1]}]"))
+    table = _table_from_records(file, records, specs, ProblemLog(f"{file} [{chosen[1]}]"))
     table.file = f"{file} [{chosen[1]}]"
     return table
 

@@ -634,3 +634,26 @@ def test_population_overflow_is_input_error(tmp_path):
     path.write_text("人口,经度,纬度\n1.797693134862316e+304万,118.2,36.2\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"第 2 行，“人口”列：人口“1\.797693134862316e\+304万”不是数字"):
         read_demand(path)
+
+
+def test_read_areas_empty_collection(tmp_path):
+    path = tmp_path / "none.geojson"
+    path.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    with pytest.raises(InputError, match=r"none\.geojson 中没有任何要素"):
+        read_areas(path)
+
+
+def test_xlsx_title_rows_and_problem_location(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "汇总"
+    ws.append(["沂源县群团服务站点统计表"])
+    ws.append([])
+    ws.append(["编号", "名称", "层级", "经度", "纬度"])
+    ws.append([1, "甲", "村", 118.2, 36.2])
+    ws.append([2, "乙", "省级", 118.3, 36.3])
+    path = tmp_path / "title.xlsx"
+    wb.save(path)
+    with pytest.raises(InputError, match=r"title\.xlsx \[汇总\][\s\S]*第 5 行，“层级”列：无法识别层级“省级”"):
+        read_stations(path)
