@@ -208,6 +208,16 @@ def decode_text(raw: bytes, *, file: str) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc_utf8:
         utf8_at = exc_utf8.start
+    # A UTF-8 file with a damaged byte has many valid non-ASCII characters and few bad
+    # ones; a GBK file read as UTF-8 has almost none valid. Do not decode the former as
+    # GBK (it would "work" and give garbled text).
+    head = raw[: 1 << 20]
+    lossy = head.decode("utf-8", errors="replace")
+    replaced = lossy.count("\ufffd")
+    ascii_bytes = len(head) - len(head.translate(None, bytes(range(128))))
+    valid_non_ascii = len(lossy) - ascii_bytes - replaced
+    if valid_non_ascii > 10 * replaced:
+        raise InputError("inputs.bad_encoding", file=file, encoding="UTF-8", line=_line_of(raw, utf8_at))
     try:
         text = raw.decode("gb18030")
     except UnicodeDecodeError as exc_gb:

@@ -372,7 +372,7 @@ def _table_from_records(file: str, records: list[list[str]], specs: Sequence[Col
 def _read_csv(path: Path, *, file: str, specs: Sequence[ColumnSpec]) -> _Table:
     text = v.decode_text(path.read_bytes(), file=file)
     candidates = ["\t", ",", ";", "|"] if path.suffix.lower() == ".tsv" else [",", "\t", ";", "|"]
-    first_lines = "\n".join(text.splitlines()[: HEADER_SCAN_ROWS + 2])
+    first_lines = "\n".join(text[:65536].splitlines()[: 3 * HEADER_SCAN_ROWS])
     best: tuple[tuple[int, int, int], str] | None = None
     for delim in candidates:
         records = _csv_records(first_lines, delim, file=file, strict=False)

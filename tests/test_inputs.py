@@ -353,6 +353,12 @@ def test_bad_gbk_broken_byte():
         read_stations(BAD / "GBK坏字节.csv")
 
 
+def test_bad_utf8_broken_byte():
+    # must not be "rescued" as GBK (that would silently give garbled names)
+    with pytest.raises(InputError, match=r"UTF8坏字节\.csv：按 UTF-8 编码解读时，第 3 行含有无效字节"):
+        read_stations(BAD / "UTF8坏字节.csv")
+
+
 def test_bad_negative_population():
     with pytest.raises(InputError, match=r"人口为负\.csv[\s\S]*第 3 行，“人口”列：人口 -40 是负数"):
         read_demand(BAD / "人口为负.csv")
@@ -434,6 +440,7 @@ def test_every_bad_file_has_a_test():
         "只有表头.csv",
         "二进制乱码.csv",
         "GBK坏字节.csv",
+        "UTF8坏字节.csv",
         "人口为负.csv",
         "人口不是数字.csv",
         "纬度写成文字.csv",

@@ -34,6 +34,9 @@ def main() -> None:
     gbk = (HEADER + ROWS[0] + ROWS[1] + ROWS[2]).encode("gbk")
     cut = gbk.index("东里镇".encode("gbk"))
     (BAD / "GBK坏字节.csv").write_bytes(gbk[:cut] + b"\xd6," + gbk[cut:])  # lone lead byte on line 4
+    utf8 = (HEADER + ROWS[0] + ROWS[1] + ROWS[2]).encode("utf-8")
+    cut = utf8.index("南麻街道群团".encode())
+    (BAD / "UTF8坏字节.csv").write_bytes(utf8[:cut] + b"\xe5\x8d" + utf8[cut + 3 :])  # a 3-byte char cut short, line 3
     write("人口为负.csv", "序号,村名,人口,经度,纬度\n1,东里村,1850,118.2213,36.2032\n2,西里村,-40,118.2051,36.1988\n")
     write("纬度写成文字.csv", HEADER + ROWS[0] + "S02,南麻街道群团服务中心,乡镇,118.1551,三十六度,南麻街道\n")
     write("坐标超出范围.csv", HEADER + ROWS[0] + "S02,南麻街道群团服务中心,乡镇,1181.551,36.1702,南麻街道\n")
