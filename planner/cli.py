@@ -90,7 +90,9 @@ def _config(args: argparse.Namespace) -> tuple[Config, tuple[Tier, ...]]:
     if args.minutes is not None and not args.minutes > 0:
         raise ConfigError("config.bad_minutes", value=args.minutes, where=" (--minutes)")
     intervals = _intervals(args.intervals) if args.intervals else None
-    cfg = cfg.with_overrides(tier=tier, mode=mode, minutes=args.minutes, intervals_min=intervals, max_snap_m=args.max_snap)
+    cfg = cfg.with_overrides(
+        tier=tier, mode=mode, minutes=args.minutes, intervals_min=intervals, max_snap_m=args.max_snap
+    )
     return cfg, ((tier,) if tier else TIERS)
 
 
@@ -178,7 +180,7 @@ def run_coverage(
         if st_frames:
             st_iso = gpd.GeoDataFrame(pd.concat(st_frames, ignore_index=True), crs="EPSG:4326")
     timings["isochrones_s"] = time.perf_counter() - t0
-    extra = {
+    extra: dict[str, Any] = {
         "inputs": {
             "network": str(network_path),
             "stations": str(stations_path),

@@ -289,7 +289,9 @@ def summarise(
         status = np.where(
             ~on,
             "off_network",
-            np.where(covered, "covered", np.where(reached, not_covered, "unreachable" if has_station else "no_station")),
+            np.where(
+                covered, "covered", np.where(reached, not_covered, "unreachable" if has_station else "no_station")
+            ),
         )
         p = pop[rows]
         st_ids = np.where(tr.station_row >= 0, stations["id"].astype(str).to_numpy(object)[tr.station_row], "")
@@ -336,13 +338,11 @@ def summarise(
             "mode": str(std.mode),
             "minutes": std.minutes,
             "intervals_min": list(std.all_intervals_min()),
-            "speeds_kph": {
-                k: v for k, v in config.speed_table(std.mode).items() if np.isfinite(v)
-            },
+            "speeds_kph": {k: v for k, v in config.speed_table(std.mode).items() if np.isfinite(v)},
             "access_walk_speed_kph": config.walk_speed_kph,
-            "stations": int(len(tr.station_rows)),
+            "stations": len(tr.station_rows),
             "stations_on_network": int(tr.station_snap.on_network.sum()),
-            "demand": int(len(rows)),
+            "demand": len(rows),
             "covered": int(covered.sum()),
             "population": total_pop,
             "covered_population": cov_pop,
@@ -370,12 +370,23 @@ def summarise(
         },
         "parameters": config.to_dict(),
     }
-    return CoverageResult(demand=demand_out, stations=st_out, summary=summary_all, areas=areas_out, gaps=gaps, tiers=raw)
+    return CoverageResult(
+        demand=demand_out, stations=st_out, summary=summary_all, areas=areas_out, gaps=gaps, tiers=raw
+    )
 
 
 def _area_table(demand_out: pd.DataFrame) -> pd.DataFrame:
-    cols = ["township", "tier", "demand", "population", "covered", "covered_population", "percent_population",
-            "uncovered_population", "off_network"]
+    cols = [
+        "township",
+        "tier",
+        "demand",
+        "population",
+        "covered",
+        "covered_population",
+        "percent_population",
+        "uncovered_population",
+        "off_network",
+    ]
     if demand_out.empty:
         return pd.DataFrame(columns=cols)
     d = demand_out.assign(

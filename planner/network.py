@@ -166,9 +166,7 @@ class RoadNetwork:
         else:
             cls_codes = np.full(m, _UNCLASSIFIED, dtype=np.int16)
         oneway = np.zeros(m, bool) if edge_oneway is None else np.asarray(edge_oneway, dtype=bool)
-        maxspeed = (
-            np.full(m, np.nan) if edge_maxspeed_kph is None else np.asarray(edge_maxspeed_kph, dtype=np.float64)
-        )
+        maxspeed = np.full(m, np.nan) if edge_maxspeed_kph is None else np.asarray(edge_maxspeed_kph, dtype=np.float64)
         names = np.full(m, "", dtype=object) if edge_name is None else np.asarray(edge_name, dtype=object)
         keep = u != v
         if not keep.all():
@@ -279,9 +277,7 @@ class ComponentReport:
     sizes: NDArray[np.int64]
 
     @classmethod
-    def from_graph(
-        cls, adj: sp.csr_matrix, edge_u: NDArray[np.int64], edge_v: NDArray[np.int64]
-    ) -> ComponentReport:
+    def from_graph(cls, adj: sp.csr_matrix, edge_u: NDArray[np.int64], edge_v: NDArray[np.int64]) -> ComponentReport:
         """Label weakly connected pieces of ``adj``; sizes count nodes touched by edges."""
         ncomp, labels = csgraph.connected_components(adj, directed=False)
         used = np.zeros(adj.shape[0], bool)

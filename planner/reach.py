@@ -82,7 +82,7 @@ def _augmented(
 
 
 def _finish_at_targets(
-    graph: TravelGraph, node_time: NDArray[np.float64], targets: Snap, tgt_ok: NDArray[np.bool_]
+    graph: TravelGraph, node_time: NDArray[np.float64], targets: Snap, tgt_ok: NDArray[np.int64]
 ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """Times at targets from node times (last axis = nodes); returns (time, came_via_u)."""
     net = graph.network

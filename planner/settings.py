@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from planner._errors import ConfigError
 
@@ -149,9 +150,7 @@ _NO = math.nan  # marker: mode not allowed on this class
 #: replace the class speed but are capped by it times 1.2).
 DEFAULT_SPEEDS_KPH: Mapping[Mode, Mapping[str, float]] = MappingProxyType(
     {
-        Mode.WALK: MappingProxyType(
-            {c: (_NO if c.startswith("motorway") else WALK_SPEED_KPH) for c in ROAD_CLASSES}
-        ),
+        Mode.WALK: MappingProxyType({c: (_NO if c.startswith("motorway") else WALK_SPEED_KPH) for c in ROAD_CLASSES}),
         Mode.BIKE: MappingProxyType(
             {
                 **{c: 15.0 for c in ROAD_CLASSES},
@@ -290,7 +289,7 @@ class Config:
             new_minutes = float(minutes) if minutes is not None else st.minutes
             new_intervals = intervals_min if intervals_min is not None else st.intervals_min
             if minutes is not None and intervals_min is None:
-                new_intervals = tuple(i for i in st.intervals_min if i < new_minutes) + (new_minutes,)
+                new_intervals = (*tuple(i for i in st.intervals_min if i < new_minutes), new_minutes)
             standards[tr] = Standard(mode if mode is not None else st.mode, new_minutes, new_intervals)
         out = replace(self, standards=standards)
         if max_snap_m is not None:
@@ -367,12 +366,15 @@ def load_config(path: str | Path | None = None) -> Config:
         for k in spec:
             if k not in ("mode", "minutes", "intervals_min"):
                 raise ConfigError(
-                    "config.unknown_key", file=str(p), key=f"standards.{tier_name}.{k}", allowed="mode, minutes, intervals_min"
+                    "config.unknown_key",
+                    file=str(p),
+                    key=f"standards.{tier_name}.{k}",
+                    allowed="mode, minutes, intervals_min",
                 )
         minutes = _positive(spec.get("minutes", base.minutes), f"standards.{tier_name}.minutes")
         intervals = spec.get("intervals_min", None)
         if intervals is None:
-            ivals = tuple(i for i in base.intervals_min if i < minutes) + (minutes,)
+            ivals = (*tuple(i for i in base.intervals_min if i < minutes), minutes)
         else:
             ivals = tuple(_positive(v, f"standards.{tier_name}.intervals_min") for v in intervals)
         mode = parse_mode(spec["mode"]) if "mode" in spec else base.mode
@@ -383,7 +385,10 @@ def load_config(path: str | Path | None = None) -> Config:
         for cls, v in dict(table).items():
             if cls not in ROAD_CLASSES:
                 raise ConfigError(
-                    "config.unknown_key", file=str(p), key=f"speeds_kph.{mode_name}.{cls}", allowed=", ".join(ROAD_CLASSES)
+                    "config.unknown_key",
+                    file=str(p),
+                    key=f"speeds_kph.{mode_name}.{cls}",
+                    allowed=", ".join(ROAD_CLASSES),
                 )
             speeds[mode][cls] = _positive(v, f"speeds_kph.{mode_name}.{cls}", speed=True)
     return Config(

@@ -63,7 +63,7 @@ class Snap:
     def __len__(self) -> int:
         return len(self.edge)
 
-    def subset(self, idx: ArrayLike) -> Snap:
+    def subset(self, idx: NDArray[np.int64] | NDArray[np.bool_]) -> Snap:
         """Return the snaps of the points selected by ``idx`` (mask or indices)."""
         return Snap(
             edge=self.edge[idx],

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from pathlib import Path
 
+import networkx as nx
 import numpy as np
 import pytest
 
@@ -45,3 +48,35 @@ def pyrosm_network(name: str = "test_pbf"):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def test_pbf_network():  # type: ignore[no-untyped-def]
     return pyrosm_network("test_pbf")
+
+
+def nx_nearest_times(g, sources, targets) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Independent computation: split edges at snapped points in a networkx DiGraph."""
+    net = g.network
+    G = nx.DiGraph()
+    pieces: dict[int, list[tuple[float, object]]] = {}
+    for kind, snap in (("s", sources), ("t", targets)):
+        for i in range(len(snap)):
+            if snap.edge[i] >= 0:
+                pieces.setdefault(int(snap.edge[i]), []).append((float(snap.frac[i]), (kind, i)))
+
+    def add(a: object, b: object, w: float) -> None:
+        if math.isfinite(w) and (not G.has_edge(a, b) or G[a][b]["weight"] > w):
+            G.add_edge(a, b, weight=w)
+
+    for e in range(net.n_edges):
+        chain = [(0.0, int(net.edge_u[e])), *sorted(pieces.get(e, []), key=lambda p: p[0]), (1.0, int(net.edge_v[e]))]
+        for (f0, a), (f1, b) in itertools.pairwise(chain):
+            span = f1 - f0
+            add(a, b, span * g.fwd_s[e] if span > 0 else 0.0)
+            add(b, a, span * g.bwd_s[e] if span > 0 else 0.0)
+    best = np.full(len(targets), np.inf)
+    for i in range(len(sources)):
+        if sources.edge[i] < 0:
+            continue
+        lengths = nx.single_source_dijkstra_path_length(G, ("s", i), weight="weight")
+        for j in range(len(targets)):
+            if targets.edge[j] >= 0 and ("t", j) in lengths:
+                tt = sources.snap_m[i] / g.walk_speed_mps + lengths[("t", j)] + targets.snap_m[j] / g.walk_speed_mps
+                best[j] = min(best[j], tt)
+    return best

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 
-import networkx as nx
 import numpy as np
 import pytest
 
 from planner.network import RoadNetwork
 from planner.reach import nearest_node_times, nearest_times, times_by_source
 from planner.settings import Config, Mode
-from planner.snapping import Snap, snap_xy
+from planner.snapping import snap_xy
+from tests.conftest import nx_nearest_times
 
 WALK = 4.0 / 3.6  # m/s
 
@@ -90,38 +90,6 @@ def test_motorway_not_walkable_and_snaps_elsewhere() -> None:
     assert s.edge[0] == 1 and s.snap_m[0] == pytest.approx(90.0)
 
 
-def _nx_reference(g, sources: Snap, targets: Snap) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Independent computation: split edges at snapped points in a networkx DiGraph."""
-    net = g.network
-    G = nx.DiGraph()
-    pieces: dict[int, list[tuple[float, object]]] = {}
-    for kind, snap in (("s", sources), ("t", targets)):
-        for i in range(len(snap)):
-            if snap.edge[i] >= 0:
-                pieces.setdefault(int(snap.edge[i]), []).append((float(snap.frac[i]), (kind, i)))
-
-    def add(a: object, b: object, w: float) -> None:
-        if math.isfinite(w) and (not G.has_edge(a, b) or G[a][b]["weight"] > w):
-            G.add_edge(a, b, weight=w)
-
-    for e in range(net.n_edges):
-        chain = [(0.0, int(net.edge_u[e])), *sorted(pieces.get(e, []), key=lambda p: p[0]), (1.0, int(net.edge_v[e]))]
-        for (f0, a), (f1, b) in zip(chain[:-1], chain[1:], strict=True):
-            span = f1 - f0
-            add(a, b, span * g.fwd_s[e] if span > 0 else 0.0)
-            add(b, a, span * g.bwd_s[e] if span > 0 else 0.0)
-    best = np.full(len(targets), np.inf)
-    for i in range(len(sources)):
-        if sources.edge[i] < 0:
-            continue
-        lengths = nx.single_source_dijkstra_path_length(G, ("s", i), weight="weight")
-        for j in range(len(targets)):
-            if targets.edge[j] >= 0 and ("t", j) in lengths:
-                tt = sources.snap_m[i] / WALK + lengths[("t", j)] + targets.snap_m[j] / WALK
-                best[j] = min(best[j], tt)
-    return best
-
-
 @pytest.mark.parametrize("mode", [Mode.WALK, Mode.DRIVE, Mode.EBIKE])
 def test_matches_networkx_on_real_osm_sample(test_pbf_network, mode: Mode) -> None:  # type: ignore[no-untyped-def]
     net = test_pbf_network
@@ -134,7 +102,7 @@ def test_matches_networkx_on_real_osm_sample(test_pbf_network, mode: Mode) -> No
     src = snap_xy(g, x_m=sx, y_m=sy, max_snap_m=300)
     tgt = snap_xy(g, x_m=tx, y_m=ty, max_snap_m=300)
     assert src.on_network.sum() >= 3 and tgt.on_network.sum() >= 60
-    ref = _nx_reference(g, src, tgt)
+    ref = nx_nearest_times(g, src, tgt)
     got = nearest_times(g, sources=src, targets=tgt)
     np.testing.assert_allclose(got.time_s, ref, rtol=1e-9, atol=1e-6)
     # the reported nearest source really achieves that time
@@ -151,7 +119,7 @@ def test_matches_networkx_on_real_osm_sample(test_pbf_network, mode: Mode) -> No
     np.testing.assert_allclose(bounded.time_s, exp, rtol=1e-9, atol=1e-6)
     # per-source sparse triples agree with the nearest pass
     best = np.full(len(tgt), np.inf)
-    for s_i, t_i, secs in times_by_source(g, sources=src, targets=tgt, limit_s=limit, batch_size=4):
+    for _s_i, t_i, secs in times_by_source(g, sources=src, targets=tgt, limit_s=limit, batch_size=4):
         np.minimum.at(best, t_i, secs)
         assert np.all(secs <= limit)
     np.testing.assert_allclose(best, exp, rtol=1e-9, atol=1e-6)

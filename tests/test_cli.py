@@ -1,0 +1,103 @@
+"""The ``planner`` command: demo run, outputs, parameters and clean failures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyogrio
+import pytest
+
+from planner.cli import main
+from planner.i18n import set_language
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo") / "out"
+    assert main(["demo", "--out", str(out)]) == 0
+    set_language("zh")
+    return out
+
+
+def test_demo_outputs(demo_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    demand = pd.read_csv(demo_run / "demand.csv", encoding="utf-8-sig", dtype={"id": str, "station_id": str})
+    assert list(demand.columns[:6]) == ["id", "tier", "minutes", "station_id", "covered", "snap_m"]
+    assert set(demand["tier"]) == {"county", "township", "village", "enterprise"}
+    summary = json.loads((demo_run / "summary.json").read_text(encoding="utf-8"))
+    assert "程序生成" in summary["label"]
+    for tier, s in summary["tiers"].items():
+        rows = demand[demand["tier"] == tier]
+        assert s["demand"] == len(rows)
+        assert s["covered"] == int((rows["covered"] == True).sum())  # noqa: E712
+        assert 0 < s["percent_population"] < 100  # the demo has real gaps in every tier
+        assert {"mode", "minutes", "speeds_kph", "population", "covered_population"} <= set(s)
+    areas = pd.read_csv(demo_run / "areas.csv", encoding="utf-8-sig")
+    assert {"township", "tier", "percent_population"} <= set(areas.columns)
+    assert areas["township"].nunique() >= 10
+    layers = {name for name, _ in pyogrio.list_layers(demo_run / "coverage.gpkg")}
+    assert {"需求点", "站点", "服务圈"} <= layers
+    iso = pyogrio.read_dataframe(demo_run / "coverage.gpkg", layer="服务圈")
+    assert len(iso) == 12 and iso.geometry.is_valid.all()  # 4 tiers × 3 intervals
+    assert (demo_run / "input" / "roads.gpkg").exists()
+
+
+def test_coverage_on_files_with_overrides_in_english(
+    demo_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inp = demo_run / "input"
+    out = tmp_path / "o"
+    code = main(
+        [
+            "--lang", "en", "coverage", "--network", str(inp / "roads.gpkg"), "--stations", str(inp / "stations.csv"),
+            "--demand", str(inp / "demand.csv"), "--out", str(out), "--tier", "村", "--mode", "bike",
+            "--minutes", "10", "--no-isochrones",
+        ]
+    )  # fmt: skip
+    set_language("zh")
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "village / community" in text and "bicycle" in text
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert list(s["tiers"]) == ["village"]
+    assert s["tiers"]["village"]["mode"] == "bike" and s["tiers"]["village"]["minutes"] == 10
+
+
+def test_bad_input_exit_2_no_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "stations.csv"
+    bad.write_text("名称,层级,经度\n甲,村,117\n", encoding="utf-8")
+    out = tmp_path / "never"
+    code = main(["coverage", "--network", str(tmp_path / "none.osm"), "--stations", str(bad), "--demand", str(bad),
+                 "--out", str(out)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "none.osm" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_failed_run_keeps_previous_outputs(demo_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    inp = demo_run / "input"
+    out = tmp_path / "keep"
+    args = ["coverage", "--network", str(inp / "roads.gpkg"), "--stations", str(inp / "stations.csv"),
+            "--demand", str(inp / "demand.csv"), "--out", str(out), "--no-isochrones", "--tier", "county"]  # fmt: skip
+    assert main(args) == 0
+    before = (out / "summary.json").read_bytes()
+    broken = tmp_path / "stations.csv"
+    broken.write_text("编号,名称,层级,经度,纬度\nX1,甲,省级,116.2,27.4\n", encoding="utf-8")
+    args[args.index(str(inp / "stations.csv"))] = str(broken)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "省级" in err and "层级" in err
+    assert (out / "summary.json").read_bytes() == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".keep")]  # no staging folder left
+
+
+def test_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--out", str(tmp_path / "x"), "--tier", "省级"]) == 2
+    assert "省级" in capsys.readouterr().err
+    assert main(["demo", "--out", str(tmp_path / "x"), "--mode", "boat"]) == 2
+    assert main(["demo", "--out", str(tmp_path / "x"), "--minutes", "-3"]) == 2
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[standards.village]\nminutes = 'abc'\n", encoding="utf-8")
+    assert main(["demo", "--out", str(tmp_path / "x"), "--config", str(cfg)]) == 2
+    assert not (tmp_path / "x").exists()

@@ -1,0 +1,176 @@
+"""Coverage against an independent networkx computation and hand-checkable cases."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from planner._errors import InputError
+from planner.coverage import analyse, demand_rows_for_tier
+from planner.settings import Config, Mode, Tier
+from planner.snapping import snap_points
+from tests.conftest import nx_nearest_times
+
+
+def _points(net, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """Random points near the network's nodes (within ~80 m)."""
+    rng = np.random.default_rng(seed)
+    k = rng.integers(0, net.n_nodes, n)
+    x = net.node_x_m[k] + rng.normal(0, 40, n)
+    y = net.node_y_m[k] + rng.normal(0, 40, n)
+    return net.to_lonlat(x, y)
+
+
+@pytest.fixture(scope="module")
+def case(test_pbf_network):  # type: ignore[no-untyped-def]
+    net = test_pbf_network
+    lon, lat = _points(net, 16, 1)
+    tiers = ["county", "township", "township", "village", "village", "village", "village", "enterprise"] * 2
+    stations = pd.DataFrame(
+        {
+            "id": [f"S{i}" for i in range(16)],
+            "name": [f"站{i}" for i in range(16)],
+            "tier": tiers,
+            "lon": lon,
+            "lat": lat,
+        }
+    )
+    dlon, dlat = _points(net, 200, 2)
+    kinds = np.where(np.arange(200) % 10 == 0, "enterprise", "village")
+    demand = pd.DataFrame(
+        {
+            "id": [f"D{i}" for i in range(200)],
+            "name": [f"村{i}" for i in range(200)],
+            "population": np.random.default_rng(5).integers(100, 3000, 200).astype(float),
+            "lon": dlon,
+            "lat": dlat,
+            "township": np.where(np.arange(200) < 100, "东镇", "西镇"),
+            "kind": kinds,
+        }
+    )
+    cfg = Config().with_overrides(tier=Tier.VILLAGE, minutes=6).with_overrides(tier=Tier.COUNTY, minutes=2)
+    return net, stations, demand, cfg
+
+
+def test_times_match_networkx_per_tier(case) -> None:  # type: ignore[no-untyped-def]
+    net, stations, demand, cfg = case
+    res = analyse(net, stations=stations, demand=demand, config=cfg)
+    for tier in Tier:
+        std = cfg.standards[tier]
+        g = net.travel_graph(mode=std.mode, config=cfg)
+        rows = demand_rows_for_tier(demand, tier)
+        s_rows = np.flatnonzero(stations["tier"] == str(tier))
+        s = snap_points(g, lon=stations["lon"][s_rows], lat=stations["lat"][s_rows], max_snap_m=cfg.max_snap_m)
+        d = snap_points(g, lon=demand["lon"][rows], lat=demand["lat"][rows], max_snap_m=cfg.max_snap_m)
+        ref = nx_nearest_times(g, s, d) / 60.0
+        horizon = std.minutes * cfg.horizon_factor
+        ref = np.where(ref <= horizon, ref, np.nan)
+        got = res.demand[res.demand["tier"] == str(tier)]
+        assert list(got["id"]) == list(demand["id"][rows])
+        np.testing.assert_allclose(got["minutes"].to_numpy(float), ref, atol=2e-3)  # rounded to 0.001 min
+        cov = got["covered"].fillna(False).to_numpy(bool)
+        assert np.array_equal(cov, np.nan_to_num(ref, nan=np.inf) <= std.minutes)
+        summ = res.summary["tiers"][str(tier)]
+        assert summ["covered"] == int(cov.sum())
+        assert summ["covered_population"] == pytest.approx(float(demand["population"][rows][cov].sum()))
+        assert summ["mode"] == str(std.mode) and summ["speeds_kph"]["residential"] > 0
+        # intervals partition the on-network population
+        by_int = summ["population_by_interval"]
+        assert sum(by_int.values()) == pytest.approx(summ["population"])
+
+
+def test_tables_are_consistent(case) -> None:  # type: ignore[no-untyped-def]
+    net, stations, demand, cfg = case
+    res = analyse(net, stations=stations, demand=demand, config=cfg)
+    # enterprises are served by the enterprise tier only
+    ent = res.demand[res.demand["tier"] == "enterprise"]
+    assert len(ent) == 20 and set(ent["id"]) == set(demand["id"][demand["kind"] == "enterprise"])
+    # per-township table adds up to the tier totals
+    for tier, summ in res.summary["tiers"].items():
+        a = res.areas[res.areas["tier"] == tier]
+        assert a["covered_population"].sum() == pytest.approx(summ["covered_population"])
+        assert set(a["township"]) <= {"东镇", "西镇"}
+    # gaps: uncovered only, sorted by population then minutes beyond the standard
+    gaps = res.gaps
+    assert not gaps["covered"].fillna(False).any()
+    assert list(gaps["rank"]) == list(range(1, len(gaps) + 1))
+    assert gaps["population"].is_monotonic_decreasing
+    beyond = gaps.dropna(subset=["beyond_min"])
+    assert (beyond["beyond_min"] > 0).all()
+    # station loads: population nearest to each station adds up per tier
+    for tier in Tier:
+        d = res.demand[(res.demand["tier"] == str(tier)) & (res.demand["station_id"] != "")]
+        st = res.stations[res.stations["tier"] == str(tier)]
+        assert st["load_population"].sum() == pytest.approx(d["population"].sum())
+
+
+def test_townships_from_polygons_then_fallback(case) -> None:  # type: ignore[no-untyped-def]
+    net, stations, demand, cfg = case
+    lon0, lat0, lon1, lat1 = net.bounds_lonlat()
+    mid = (lon0 + lon1) / 2
+    areas = gpd.GeoDataFrame(
+        {"name": ["西区", "东区"]},
+        geometry=[shapely.box(lon0 - 1, lat0 - 1, mid, lat1 + 1), shapely.box(mid, lat0 - 1, lon1 + 1, lat1 + 1)],
+        crs="EPSG:4326",
+    )
+    res = analyse(net, stations=stations, demand=demand, config=cfg, areas=areas, tiers=(Tier.VILLAGE,))
+    exp = np.where(demand["lon"] < mid, "西区", "东区")[demand_rows_for_tier(demand, Tier.VILLAGE)]
+    assert list(res.demand["township"]) == list(exp)
+    # no polygons and no township column: nearest township-tier station's name
+    res2 = analyse(net, stations=stations, demand=demand.drop(columns=["township"]), config=cfg, tiers=(Tier.TOWNSHIP,))
+    assert set(res2.demand["township"]) <= set(stations["name"]) | {""}
+
+
+def test_off_network_demand_and_stations() -> None:
+    from planner.network import RoadNetwork
+
+    net = RoadNetwork.from_arrays(
+        node_lon=[117.0, 117.01, 117.02],
+        node_lat=[28.0] * 3,
+        edge_u=[0, 1],
+        edge_v=[1, 2],
+        edge_highway=["residential"] * 2,
+    )
+    stations = pd.DataFrame({"id": ["A"], "name": ["甲站"], "tier": ["village"], "lon": [117.0], "lat": [28.0003]})
+    demand = pd.DataFrame(
+        {
+            "id": ["near", "far", "offroad"],
+            "name": ["近村", "远村", "山里"],
+            "population": [100.0, 200.0, 300.0],
+            "lon": [117.005, 117.02, 117.01],
+            "lat": [28.0, 28.0, 28.05],
+        }
+    )
+    res = analyse(net, stations=stations, demand=demand, tiers=(Tier.VILLAGE,))
+    d = res.demand.set_index("id")
+    assert d.loc["near", "status"] == "covered"
+    assert d.loc["far", "status"] == "uncovered" and d.loc["far", "beyond_min"] > 0
+    assert d.loc["offroad", "status"] == "off_network" and pd.isna(d.loc["offroad", "covered"])
+    s = res.summary["tiers"]["village"]
+    assert s["off_network"] == 1 and s["off_network_population"] == 300.0
+    assert s["percent_population"] == pytest.approx(100 * 100 / 600, abs=0.01)
+    bad = stations.assign(lat=[28.2])
+    with pytest.raises(InputError) as exc:
+        analyse(net, stations=bad, demand=demand, tiers=(Tier.VILLAGE,), stations_file="站点.csv")
+    msg = exc.value.message("en")
+    assert "站点.csv" in msg and "A" in msg and "--coords" in msg
+    skipped = analyse(net, stations=bad, demand=demand, tiers=(Tier.VILLAGE,), allow_off_network_stations=True)
+    assert set(skipped.demand["status"]) == {"no_station", "off_network"}
+
+
+def test_mode_changes_results(case) -> None:  # type: ignore[no-untyped-def]
+    net, stations, demand, cfg = case
+    slow = analyse(net, stations=stations, demand=demand, config=cfg, tiers=(Tier.VILLAGE,))
+    fast = analyse(
+        net,
+        stations=stations,
+        demand=demand,
+        config=cfg.with_overrides(tier=Tier.VILLAGE, mode=Mode.EBIKE),
+        tiers=(Tier.VILLAGE,),
+    )
+    assert (
+        fast.summary["tiers"]["village"]["covered_population"] > slow.summary["tiers"]["village"]["covered_population"]
+    )

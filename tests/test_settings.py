@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from planner._errors import ConfigError
+from planner.settings import (
+    DEFAULT_SPEEDS_KPH,
+    DEFAULT_STANDARDS,
+    ROAD_CLASSES,
+    Config,
+    Mode,
+    Standard,
+    Tier,
+    load_config,
+    parse_mode,
+    parse_tier,
+)
+
+
+@pytest.mark.parametrize(
+    ("word", "tier"),
+    [
+        ("县级", Tier.COUNTY),
+        ("县", Tier.COUNTY),
+        ("乡镇", Tier.TOWNSHIP),
+        ("乡", Tier.TOWNSHIP),
+        ("镇", Tier.TOWNSHIP),
+        ("街道", Tier.TOWNSHIP),
+        ("村", Tier.VILLAGE),
+        ("社区", Tier.VILLAGE),
+        ("村（社区）", Tier.VILLAGE),
+        ("企业", Tier.ENTERPRISE),
+        ("职工之家", Tier.ENTERPRISE),
+        (" Township ", Tier.TOWNSHIP),
+        ("enterprise", Tier.ENTERPRISE),
+    ],
+)
+def test_tier_words(word: str, tier: Tier) -> None:
+    assert parse_tier(word) is tier
+
+
+def test_unknown_tier_message_names_place() -> None:
+    with pytest.raises(ConfigError, match="省级") as exc:
+        parse_tier("省级", where=" (a.csv, row 3)")
+    assert "a.csv, row 3" in exc.value.message("en")
+
+
+def test_defaults_document_the_standards() -> None:
+    assert DEFAULT_STANDARDS[Tier.VILLAGE] == Standard(Mode.WALK, 15.0, (5.0, 10.0, 15.0))
+    assert DEFAULT_STANDARDS[Tier.COUNTY].mode is Mode.DRIVE
+    # GB 50180-2018: 15 minutes on foot is about 1000 m
+    assert DEFAULT_SPEEDS_KPH[Mode.WALK]["residential"] * 1000 / 60 * 15 == pytest.approx(1000)
+    assert math.isnan(DEFAULT_SPEEDS_KPH[Mode.DRIVE]["footway"])
+    assert math.isnan(DEFAULT_SPEEDS_KPH[Mode.WALK]["motorway"])
+    for mode in Mode:
+        assert set(DEFAULT_SPEEDS_KPH[mode]) == set(ROAD_CLASSES)
+
+
+def test_overrides_do_not_mutate_defaults() -> None:
+    cfg = Config().with_overrides(tier=Tier.VILLAGE, minutes=10, mode=Mode.BIKE)
+    assert cfg.standards[Tier.VILLAGE] == Standard(Mode.BIKE, 10.0, (5.0, 10.0))
+    assert DEFAULT_STANDARDS[Tier.VILLAGE].minutes == 15.0
+    all_tiers = Config().with_overrides(minutes=20)
+    assert all(s.minutes == 20.0 for s in all_tiers.standards.values())
+
+
+def test_load_config(tmp_path: Path) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text(
+        'walk_speed_kph = 4.5\nmax_snap_m = 300\n[standards."村"]\nminutes = 10\n'
+        '[standards.county]\nmode = "ebike"\n[speeds_kph.drive]\nresidential = 20\n',
+        encoding="utf-8",
+    )
+    cfg = load_config(p)
+    assert cfg.walk_speed_kph == 4.5 and cfg.max_snap_m == 300
+    assert cfg.standards[Tier.VILLAGE] == Standard(Mode.WALK, 10.0, (5.0, 10.0))
+    assert cfg.standards[Tier.COUNTY].mode is Mode.EBIKE
+    assert cfg.speeds_kph[Mode.DRIVE]["residential"] == 20
+    assert Config().speeds_kph[Mode.DRIVE]["residential"] == 25
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("walk_speed = 4\n", "walk_speed"),
+        ("[standards.village]\nminutes = -5\n", "-5"),
+        ("[standards.village]\nmode = 'boat'\n", "boat"),
+        ("[speeds_kph.drive]\nhighway_x = 30\n", "highway_x"),
+        ("[speeds_kph.drive]\nprimary = 0\n", "primary"),
+        ("not toml [", "TOML"),
+    ],
+)
+def test_bad_config(tmp_path: Path, text: str, match: str) -> None:
+    p = tmp_path / "bad.toml"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_config(p)
+    assert match in exc.value.message("en")
+
+
+def test_parse_mode() -> None:
+    assert parse_mode("Drive") is Mode.DRIVE
+    with pytest.raises(ConfigError, match="car"):
+        parse_mode("car")
