@@ -317,6 +317,60 @@ def swap_improve(
     return sel
 
 
+def perturb_improve(
+    a_csc: sp.csc_matrix,
+    w: NDArray[np.float64],
+    selected: NDArray[np.int64],
+    *,
+    deadline: float,
+    seed: int = 0,
+    max_stall: int = 200,
+) -> NDArray[np.int64]:
+    """Iterated local search for plain maximal covering (cardinality constraint only).
+
+    Repeatedly drops ``k`` random sites of the best selection, refills them greedily
+    (choosing at random among the three best marginal gains) and runs
+    :func:`swap_improve`; keeps the result when it covers more. Stops at ``deadline``
+    or after ``max_stall`` rounds without improvement. Seeded, so a given number of
+    rounds is reproducible.
+    """
+    p = len(selected)
+    n = a_csc.shape[1]
+    if p == 0 or p >= n:
+        return selected
+    rng = np.random.default_rng(seed)
+    side = SideConstraints(p=p)
+    best = np.array(selected, dtype=np.int64)
+    best_value = covered_weight(a_csc, w, best)
+    k = max(1, min(p, max(2, p // 10)))
+    stall = 0
+    tol = WEIGHT_RTOL * max(1.0, float(w.sum()))
+    while time.perf_counter() < deadline and stall < max_stall:
+        drop = rng.choice(p, size=k, replace=False)
+        kept = np.delete(best, drop)
+        covered = np.zeros(a_csc.shape[0], dtype=bool)
+        covered[a_csc[:, kept].indices] = True
+        chosen = np.zeros(n, dtype=bool)
+        chosen[kept] = True
+        added: list[int] = []
+        for _ in range(k):
+            gains = np.asarray(a_csc.T @ (w * ~covered)).ravel()
+            gains[chosen] = -np.inf
+            top = np.argpartition(-gains, min(2, n - 1))[:3]
+            top = top[np.isfinite(gains[top])]
+            j = int(rng.choice(top))
+            added.append(j)
+            chosen[j] = True
+            covered[a_csc.indices[a_csc.indptr[j] : a_csc.indptr[j + 1]]] = True
+        trial = swap_improve(a_csc, w, np.concatenate([kept, added]).astype(np.int64), side=side, deadline=deadline)
+        value = covered_weight(a_csc, w, trial)
+        if value > best_value + tol:
+            best, best_value, stall = trial, value, 0
+        else:
+            stall += 1
+    return best
+
+
 # --------------------------------------------------------------------------- Lagrangian bound
 
 

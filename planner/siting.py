@@ -48,10 +48,12 @@ Solver = Literal["highs", "greedy"]
 #: Default MIP time limit (s) and relative gap at which HiGHS stops.
 DEFAULT_TIME_LIMIT_S = 60.0
 DEFAULT_MIP_REL_GAP = 1e-6
-#: Share of the remaining time given to the Lagrangian bound before HiGHS (plain MCLP).
-LAGRANGE_TIME_SHARE = 0.25
-#: Smallest reduced matrix (non-zeros) worth a Lagrangian bound; smaller MIPs are quick.
-LAGRANGE_MIN_NNZ = 50_000
+#: Large plain MCLP (reduced non-zeros at least this): before HiGHS, iterated local search
+#: gets ILS_TIME_SHARE of the time and then the Lagrangian bound LAGRANGE_TIME_SHARE of
+#: what remains; smaller MIPs go straight to HiGHS, which solves them quickly.
+LARGE_NNZ = 50_000
+ILS_TIME_SHARE = 0.4
+LAGRANGE_TIME_SHARE = 0.5
 #: How many ids an error message lists before "..." .
 MAX_IDS_IN_MESSAGE = 10
 
@@ -846,12 +848,16 @@ def _solve_max_cover(
         return SolverOutput(start, value, bound, status, "greedy+swap", time.perf_counter() - th)
     lagrange = np.inf
     plain = side.p is not None and side.budget is None and not side.has_quotas
-    if plain and side.p is not None and heuristic_ok and a_csc.nnz >= LAGRANGE_MIN_NNZ:
-        # cheap bound for instances whose LP root HiGHS may not reach in time
+    if plain and side.p is not None and heuristic_ok and a_csc.nnz >= LARGE_NNZ:
+        # large instances: HiGHS may not even finish the root LP in time, so spend part of
+        # the time on iterated local search and on a Lagrangian (LP-type) bound first
+        ils_deadline = time.perf_counter() + ILS_TIME_SHARE * max(deadline - time.perf_counter(), 0.0)
+        start = _solvers.perturb_improve(a_csc, w, start, deadline=ils_deadline)
+        value = offset + _solvers.covered_weight(a_csc, w, start)
         lag_deadline = time.perf_counter() + LAGRANGE_TIME_SHARE * max(deadline - time.perf_counter(), 0.0)
         lagrange = offset + _solvers.lagrangian_bound(a_csc, w, p=side.p, lower=value - offset, deadline=lag_deadline)
         if lagrange - value <= mip_rel_gap * max(abs(lagrange), 1.0):
-            return SolverOutput(start, value, lagrange, "optimal", "greedy+swap+lagrange", time.perf_counter() - th)
+            return SolverOutput(start, value, lagrange, "optimal", "ils+lagrange", time.perf_counter() - th)
     remaining = max(deadline - time.perf_counter(), 0.1)
     out = _solvers.highs_max_cover(
         sp.csr_matrix(a_csc, dtype=np.float64),
@@ -865,7 +871,7 @@ def _solve_max_cover(
     if heuristic_ok and value > out.objective + _solvers.WEIGHT_RTOL * max(1.0, value):
         out = SolverOutput(start, value, out.bound, out.status, out.solver, out.seconds)
     if lagrange < out.bound:
-        out = SolverOutput(out.selected, out.objective, lagrange, out.status, out.solver, out.seconds)
+        out = SolverOutput(out.selected, out.objective, lagrange, out.status, "ils+lagrange+highs", out.seconds)
     return out
 
 

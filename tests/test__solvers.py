@@ -85,3 +85,14 @@ def test_greedy_cover_reaches_target_and_prunes() -> None:
     w = np.array([1.0, 1.0, 1.0])
     sel = solvers.greedy_cover(a, w, target=3.0, side=solvers.SideConstraints())
     assert sel is not None and sel.tolist() == [1]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_perturb_improve_never_worsens_and_keeps_p_distinct_sites(seed: int) -> None:
+    a, w = _instance(seed, m=30, n=12)
+    p = 4
+    start = np.arange(p)
+    out = solvers.perturb_improve(a, w, start, deadline=time.perf_counter() + 5.0, seed=seed, max_stall=20)
+    assert len(out) == p and len(set(out.tolist())) == p
+    best = max(_value(a, w, c) for c in itertools.combinations(range(12), p))
+    assert solvers.covered_weight(a, w, start) <= solvers.covered_weight(a, w, out) <= best + 1e-9

@@ -404,3 +404,17 @@ def test_error_cases() -> None:
             maximal_covering(_random_problem(0, groups=True), p=2, group_min={"东城": 1, "西城": 1, "南山": 1})
     finally:
         set_language("zh")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_large_instance_path_matches_brute_force(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The path for large instances (local search + Lagrangian bound before HiGHS) stays exact."""
+    import planner.siting as siting
+
+    monkeypatch.setattr(siting, "LARGE_NNZ", 0)
+    prob = _random_problem(seed, m=20, n=9)
+    for p in (2, 3):
+        best = max(_covered(prob, s) for s in itertools.combinations(range(prob.n_candidates), p))
+        res = maximal_covering(prob, p=p, time_limit_s=1.0)
+        assert res.objective == pytest.approx(best)
+        assert res.bound >= best - 1e-6
