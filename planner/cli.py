@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 #: Modules that add further subcommands: each defines ``add_parser(subparsers)`` which
 #: registers a parser with ``set_defaults(func=run)``, where ``run(args) -> int`` may
 #: raise :class:`~planner.PlannerError` (printed as a message, exit status 2).
-SUBCOMMAND_MODULES: list[str] = []
+SUBCOMMAND_MODULES: list[str] = ["planner._cli_site", "planner._cli_onboarding"]
 
 
 def _config(args: argparse.Namespace) -> tuple[Config, tuple[Tier, ...]]:

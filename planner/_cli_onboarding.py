@@ -1,0 +1,155 @@
+"""Subcommands ``planner extract`` and ``planner check`` (data onboarding).
+
+``planner extract --osm FILE --out DIR [--admin-level 8]`` writes ``stations.csv``,
+``stations.xlsx``, ``demand.csv`` and (when the file holds complete boundaries of that
+level) ``areas.geojson`` into ``DIR``, all at once (nothing is replaced when a step
+fails).
+
+``planner check FILE... [--network NET] [--kind stations|demand] [--coords SYSTEM]``
+reads every file with :mod:`planner.inputs`, runs :func:`planner.sanity.check_coordinates`
+on what could be read and prints every problem with its row number. Exit status 2 when
+any error was found, 0 otherwise (warnings are printed). Without ``--kind`` a file
+whose name contains ``demand``, ``需求``, ``人口`` or ``pop`` is read as demand points,
+anything else as stations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from planner._errors import PlannerError
+from planner.i18n import t
+
+logger = logging.getLogger(__name__)
+
+_DEMAND_WORDS = ("demand", "需求", "人口", "pop")
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``extract`` and ``check`` on the ``planner`` command's subparsers."""
+    ex = subparsers.add_parser("extract", help=t("extract.cli.help"))
+    ex.add_argument("--osm", required=True, help=".osm / .osm.pbf file")
+    ex.add_argument("--out", required=True, help="output folder")
+    ex.add_argument("--admin-level", dest="admin_level", default="8", help="admin_level of areas.geojson (default 8)")
+    ex.add_argument(
+        "--persons-per-m2", dest="persons_per_m2", type=float, default=None, help="residents per m2 floor area"
+    )
+    ex.add_argument("--default-levels", dest="default_levels", type=float, default=None, help="storeys if untagged")
+    ex.add_argument("--no-places", action="store_true", help="do not offer village/community places as stations")
+    ex.set_defaults(func=run_extract)
+
+    ck = subparsers.add_parser("check", help=t("sanity.cli.help"))
+    ck.add_argument("files", nargs="+", metavar="FILE", help="station / demand sheets")
+    ck.add_argument("--network", help="road network (.osm/.osm.pbf/line layer) for the extent and offset checks")
+    ck.add_argument("--kind", choices=["stations", "demand"], help="what the files hold (default: from the name)")
+    ck.add_argument("--coords", default="wgs84", choices=["wgs84", "cgcs2000", "gcj02", "bd09"])
+    ck.set_defaults(func=run_check)
+
+
+def run_extract(args: argparse.Namespace) -> int:
+    """Run ``planner extract``; return the exit status."""
+    from planner._atomic import atomic_output_dir
+    from planner.extract import (
+        DEFAULT_LEVELS,
+        PERSONS_PER_M2,
+        extract_areas,
+        extract_demand,
+        extract_stations,
+        write_demand_sheet,
+        write_station_sheet,
+    )
+
+    stations = extract_stations(args.osm, include_places=not args.no_places)
+    demand = extract_demand(
+        args.osm,
+        persons_per_m2=PERSONS_PER_M2 if args.persons_per_m2 is None else args.persons_per_m2,
+        default_levels=DEFAULT_LEVELS if args.default_levels is None else args.default_levels,
+    )
+    areas = extract_areas(args.osm, admin_level=args.admin_level)
+    out = Path(args.out)
+    try:
+        with atomic_output_dir(out) as tmp:
+            write_station_sheet(stations, tmp / "stations.csv")
+            write_station_sheet(stations, tmp / "stations.xlsx")
+            write_demand_sheet(demand, tmp / "demand.csv")
+            if len(areas):
+                areas.to_file(tmp / "areas.geojson", driver="GeoJSON", engine="pyogrio")
+    except OSError as exc:
+        raise PlannerError("extract.cannot_write", file=str(out), reason=exc.strerror or str(exc)) from None
+    if not len(areas):
+        logger.warning("%s", t("extract.cli.no_areas_written", level=args.admin_level))
+    tiers = "、".join(f"{t(f'tier.{k}')} {v}" for k, v in stations["tier"].value_counts().items())
+    sys.stdout.write(
+        t(
+            "extract.cli.done",
+            file=args.osm,
+            stations=len(stations),
+            tiers=tiers or "-",
+            demand=len(demand),
+            population=f"{demand['population'].sum():,.0f}",
+            estimated=int(demand["estimated"].sum()),
+            areas=len(areas),
+            out=str(out),
+        )
+        + "\n"
+    )
+    return 0
+
+
+def _kind_of(path: str, kind: str | None) -> str:
+    if kind:
+        return kind
+    name = Path(path).name.lower()
+    return "demand" if any(w in name for w in _DEMAND_WORDS) else "stations"
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Run ``planner check``; return 2 when any file has an error, else 0."""
+    from planner._validate import InputProblemsError
+    from planner.inputs import read_demand, read_stations
+    from planner.sanity import check_coordinates
+
+    network = None
+    if args.network:
+        from planner.osm import load_network
+
+        network = load_network(args.network)
+    lines: list[str] = []
+    errors = warnings = 0
+    for path in args.files:
+        kind = _kind_of(path, args.kind)
+        reader = read_demand if kind == "demand" else read_stations
+        try:
+            df = reader(path, coords=args.coords)
+        except InputProblemsError as exc:
+            for p in exc.problems:
+                lines.append(
+                    t(
+                        "sanity.cli.finding",
+                        file=path,
+                        severity=t("sanity.severity.error"),
+                        message=p.render(row_kind=exc.row_kind),
+                    )
+                )
+            errors += len(exc.problems)
+            continue
+        except PlannerError as exc:
+            lines.append(t("sanity.cli.finding", file=path, severity=t("sanity.severity.error"), message=str(exc)))
+            errors += 1
+            continue
+        findings = check_coordinates(df, network=network, file=path)
+        for f in findings:
+            lines.append(
+                t("sanity.cli.finding", file=path, severity=t(f"sanity.severity.{f.severity}"), message=f.message())
+            )
+        errors += sum(f.severity == "error" for f in findings)
+        warnings += sum(f.severity == "warning" for f in findings)
+        if not findings:
+            lines.append(t("sanity.cli.ok", file=path, kind=t(f"sanity.cli.kind.{kind}"), rows=len(df)))
+    lines.append(t("sanity.cli.summary", files=len(args.files), errors=errors, warnings=warnings))
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 2 if errors else 0
