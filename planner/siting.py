@@ -258,9 +258,7 @@ class CoverageProblem:
             raise InputError("siting.error.unknown_demand", source=source, row=row + 1, ids=_ids_text(unknown))
         site_col = costs["site_id"]
         c_idx = pd.Index(cand_ids).get_indexer(site_col)
-        is_existing = (
-            pd.Index(existing_ids).get_indexer(site_col) >= 0 if len(existing_ids) else np.zeros(len(costs), bool)
-        )
+        is_existing = site_col.isin(existing_ids).to_numpy() if len(existing_ids) else np.zeros(len(costs), bool)
         unknown_site = (c_idx < 0) & ~is_existing
         if unknown_site.any():
             row = int(np.argmax(unknown_site))
@@ -817,7 +815,7 @@ def maximal_covering(
         mip_rel_gap=mip_rel_gap,
         t0=t0,
     )
-    return _result(problem, reduced, out, model=model, t0=t0, maximise=True)
+    return _result(problem, reduced, out, model=model, t0=t0, maximise=True, drop_idle=gmin is None)
 
 
 def _solve_max_cover(
@@ -969,7 +967,7 @@ def set_covering(
             mip_rel_gap=mip_rel_gap,
         )
     model = "set_cover" if target_share is None else "partial_cover"
-    res = _result(problem, reduced, out, model=model, t0=t0, maximise=False)
+    res = _result(problem, reduced, out, model=model, t0=t0, maximise=False, drop_idle=False)
     return _replace(res, uncoverable_ids=uncoverable_ids)
 
 
@@ -987,11 +985,13 @@ def _result(
     model: str,
     t0: float,
     maximise: bool,
+    drop_idle: bool,
 ) -> SitingResult:
     cols = reduced.columns[out.selected]
     ordered, gains = rank_sites(problem, cols)
-    keep = gains > 0 if maximise else np.ones(len(ordered), dtype=bool)
-    if maximise and (~keep).any():
+    # sites adding nothing are not proposed (unless needed for a township minimum)
+    keep = gains > 0 if drop_idle else np.ones(len(ordered), dtype=bool)
+    if (~keep).any():
         logger.info("%d selected site(s) add no coverage and are not proposed", int((~keep).sum()))
         ordered, gains = ordered[keep], gains[keep]
     cost = problem.candidate_cost[ordered] if problem.candidate_cost is not None else np.ones(len(ordered))

@@ -418,3 +418,29 @@ def test_large_instance_path_matches_brute_force(seed: int, monkeypatch: pytest.
         res = maximal_covering(prob, p=p, time_limit_s=1.0)
         assert res.objective == pytest.approx(best)
         assert res.bound >= best - 1e-6
+
+
+def test_township_minimum_keeps_a_site_that_adds_nothing() -> None:
+    a = sp.csr_matrix(np.array([[1, 0, 0], [0, 1, 0], [1, 0, 0]], dtype=bool))  # c2 covers nobody
+    prob = CoverageProblem(
+        a,
+        np.array([5.0, 3.0, 1.0]),
+        np.zeros(3, bool),
+        np.arange(3),
+        np.array(["c0", "c1", "c2"]),
+        candidate_group=np.array(["甲", "甲", "乙"]),
+    )
+    res = maximal_covering(prob, p=2, group_min={"乙": 1})
+    assert sorted(res.site_ids.tolist()) == ["c0", "c2"]
+    assert res.objective == 6.0
+    greedy = maximal_covering(prob, p=2, group_min={"乙": 1}, solver="greedy")
+    assert sorted(greedy.site_ids.tolist()) == ["c0", "c2"]
+
+
+def test_candidate_that_already_exists_is_not_proposed_again() -> None:
+    costs, demand, cands = _random_long(5)
+    prob = CoverageProblem.from_cost_matrix(
+        costs, demand=demand, candidates=cands, minutes=15, existing_site_ids=["s3"]
+    )
+    assert "s3" not in set(prob.candidate_ids)
+    assert prob.covered_by_existing.any()
