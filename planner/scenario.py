@@ -1,0 +1,892 @@
+"""Scenarios for what-if planning: stations to add, move or close, evaluated incrementally.
+
+A :class:`Workspace` holds what stays the same while a planner edits stations: the road
+network, the demand points, the standards and township areas, plus caches (demand
+snapped per travel mode, one raw result per tier keyed on that tier's stations and
+standard). :meth:`Workspace.evaluate` recomputes only the tiers whose stations or
+standard changed since they were last computed, then rebuilds the tables with
+:func:`planner.coverage.summarise` (cheap). A :class:`Scenario` is a named station
+table with an undo history. Projects (several scenarios) are saved to one GeoPackage.
+
+Examples
+--------
+>>> ws, sc = Workspace.from_demo()                         # doctest: +SKIP
+>>> before = ws.evaluate(sc.stations)                      # doctest: +SKIP
+>>> sc.add_station(tier="village", lon=116.2, lat=27.4)    # doctest: +SKIP
+'NEW-001'
+>>> compare(before, ws.evaluate(sc.stations))              # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from planner._errors import InputError, PlannerError
+from planner.coverage import CoverageResult, TierResult, check_stations_on_network, demand_rows_for_tier, summarise
+from planner.i18n import t
+from planner.network import RoadNetwork, TravelGraph
+from planner.reach import nearest_times, times_by_source
+from planner.settings import TIERS, Config, Mode, Standard, Tier, parse_mode, parse_tier
+from planner.siting import Solver
+from planner.snapping import Snap, snap_points
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "CANDIDATE_SPACING_M",
+    "PROJECT_META_LAYER",
+    "Scenario",
+    "Workspace",
+    "compare",
+    "compare_demand",
+    "load_project",
+    "project_metadata",
+    "save_project",
+]
+
+#: Spacing of candidate sites along the roads for proposals (metres).
+CANDIDATE_SPACING_M: float = 200.0
+#: Candidate sites above this number are thinned by widening the spacing (keeps a
+#: county-wide drive-time proposal within seconds).
+MAX_ROAD_CANDIDATES: int = 4000
+#: Name of the metadata table inside a project GeoPackage.
+PROJECT_META_LAYER: str = "planner_project"
+#: Project file format version written into the metadata table.
+PROJECT_FORMAT_VERSION: int = 1
+#: Prefix of ids given to stations added in a scenario.
+NEW_ID_PREFIX: str = "NEW-"
+#: Columns every stations table must have.
+_REQUIRED_STATION_COLUMNS: tuple[str, ...] = ("id", "tier", "lon", "lat")
+
+_TierKey = tuple[Any, ...]
+
+
+def _graph_key(config: Config, mode: Mode) -> tuple[Any, ...]:
+    tbl = config.speed_table(mode)
+    speeds = tuple(sorted((k, float(v)) for k, v in tbl.items()))
+    return (str(mode), speeds, float(config.walk_speed_kph), float(config.max_snap_m))
+
+
+def _check_stations(stations: pd.DataFrame) -> None:
+    missing = [c for c in _REQUIRED_STATION_COLUMNS if c not in stations.columns]
+    if missing:
+        raise InputError("scenario.error.missing_columns", columns="、".join(missing))
+    ids = stations["id"].astype(str)
+    dup = ids[ids.duplicated()]
+    if len(dup):
+        raise InputError("scenario.error.duplicate_ids", ids="、".join(pd.unique(dup.to_numpy())[:10]))
+    lon = pd.to_numeric(stations["lon"], errors="coerce").to_numpy(float)
+    lat = pd.to_numeric(stations["lat"], errors="coerce").to_numpy(float)
+    bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90))
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise InputError(
+            "scenario.error.bad_station_coordinates",
+            id=str(ids.iloc[k]),
+            lon=stations["lon"].iloc[k],
+            lat=stations["lat"].iloc[k],
+        )
+
+
+@dataclass(eq=False)
+class Workspace:
+    """Heavy, reusable state: network, demand, config, township areas and caches.
+
+    Parameters
+    ----------
+    network
+        Road network.
+    demand
+        Canonical demand table (:func:`planner.inputs.read_demand` columns).
+    config
+        Standards, speeds and snapping options.
+    areas
+        Township polygons (``name``, geometry) or ``None``.
+    label
+        Display label (e.g. ``t("demo.label")`` for the generated demo county).
+    allow_off_network_stations
+        Evaluate anyway (leaving them out) when stations lie farther than the maximum
+        snap distance from a usable road; by default that raises an
+        :class:`~planner._errors.InputError` naming them.
+    """
+
+    network: RoadNetwork
+    demand: pd.DataFrame
+    config: Config
+    areas: gpd.GeoDataFrame | None = None
+    label: str = ""
+    allow_off_network_stations: bool = False
+    _demand_snaps: dict[tuple[Any, ...], Snap] = field(default_factory=dict, repr=False)
+    _tier_cache: dict[Tier, tuple[_TierKey, TierResult]] = field(default_factory=dict, repr=False)
+    _iso_cache: dict[Tier, tuple[_TierKey, gpd.GeoDataFrame]] = field(default_factory=dict, repr=False)
+    #: Tiers recomputed by the last :meth:`evaluate` call (for logging and tests).
+    last_recomputed: tuple[Tier, ...] = field(default=(), repr=False)
+
+    def __post_init__(self) -> None:
+        self.demand = self.demand.reset_index(drop=True)
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_demo(cls, *, seed: int = 2024) -> tuple[Workspace, Scenario]:
+        """Generated demo county (:func:`planner.demo.generate_county`) and its stations."""
+        from planner.demo import generate_county
+
+        county = generate_county(seed=seed)
+        ws = cls(
+            network=county.network, demand=county.demand, config=Config(), areas=county.townships, label=county.label
+        )
+        return ws, Scenario(name=t("scenario.current_name"), stations=county.stations.copy())
+
+    @classmethod
+    def from_files(
+        cls,
+        *,
+        network: str | Path,
+        stations: str | Path,
+        demand: str | Path,
+        areas: str | Path | None = None,
+        coords: str = "wgs84",
+        config: Config | None = None,
+    ) -> tuple[Workspace, Scenario]:
+        """Load a road network, a station list, demand points and (optionally) township areas.
+
+        Raises
+        ------
+        planner._errors.PlannerError
+            :class:`~planner._errors.NetworkError` or :class:`~planner._errors.InputError`
+            from the readers, naming file, row and column.
+        """
+        from planner.inputs import read_areas, read_demand, read_stations
+        from planner.osm import load_network
+
+        net = load_network(network)
+        st = read_stations(stations, coords=coords)  # type: ignore[arg-type]
+        dem = read_demand(demand, coords=coords)  # type: ignore[arg-type]
+        ar = read_areas(areas) if areas is not None else None
+        ws = cls(network=net, demand=dem, config=config or Config(), areas=ar, label=Path(stations).stem)
+        return ws, Scenario(name=t("scenario.current_name"), stations=st)
+
+    def with_config(self, config: Config) -> Workspace:
+        """A workspace with new standards; caches that still apply are kept (keys include the standard)."""
+        return replace(
+            self,
+            config=config,
+            _demand_snaps=dict(self._demand_snaps),
+            _tier_cache=dict(self._tier_cache),
+            _iso_cache=dict(self._iso_cache),
+            last_recomputed=(),
+        )
+
+    # ------------------------------------------------------------------ caches
+    def _graph(self, mode: Mode) -> TravelGraph:
+        return self.network.travel_graph(mode=mode, config=self.config)
+
+    def _demand_snap(self, mode: Mode) -> Snap:
+        key = _graph_key(self.config, mode)
+        snap = self._demand_snaps.get(key)
+        if snap is None:
+            snap = snap_points(
+                self._graph(mode),
+                lon=self.demand["lon"].to_numpy(float),
+                lat=self.demand["lat"].to_numpy(float),
+                max_snap_m=self.config.max_snap_m,
+            )
+            self._demand_snaps[key] = snap
+        return snap
+
+    def _tier_key(self, stations: pd.DataFrame, tier: Tier) -> tuple[_TierKey, NDArray[np.int64]]:
+        std = self.config.standards[tier]
+        rows = np.flatnonzero((stations["tier"].astype(str) == str(tier)).to_numpy()).astype(np.int64)
+        ids = tuple(stations["id"].astype(str).to_numpy(object)[rows])
+        lon = stations["lon"].to_numpy(float)[rows].tobytes()
+        lat = stations["lat"].to_numpy(float)[rows].tobytes()
+        key = (str(tier), std, _graph_key(self.config, std.mode), float(self.config.horizon_factor), ids, lon, lat)
+        return key, rows
+
+    def _tier_result(self, stations: pd.DataFrame, tier: Tier, rows: NDArray[np.int64], key: _TierKey) -> TierResult:
+        """Raw result of one tier for ``stations`` (reindexed to its rows), cached on ``key``."""
+        cached = self._tier_cache.get(tier)
+        if cached is not None and cached[0] == key:
+            tr = cached[1]
+            # the tier's stations are the same (ids, order, places) but may sit at other
+            # rows of the table now: map positions within the tier back to rows
+            pos = np.full(int(tr.station_rows.max(initial=-1)) + 1, -1, dtype=np.int64)
+            pos[tr.station_rows] = np.arange(len(tr.station_rows))
+            hit = tr.station_row >= 0
+            station_row = np.full(len(tr.station_row), -1, dtype=np.int64)
+            station_row[hit] = rows[pos[tr.station_row[hit]]]
+            return replace(tr, station_rows=rows, station_row=station_row)
+        t0 = time.perf_counter()
+        std = self.config.standards[tier]
+        graph = self._graph(std.mode)
+        s_snap = snap_points(
+            graph,
+            lon=stations["lon"].to_numpy(float)[rows],
+            lat=stations["lat"].to_numpy(float)[rows],
+            max_snap_m=self.config.max_snap_m,
+        )
+        if not self.allow_off_network_stations:
+            check_stations_on_network(
+                stations, {tier: (rows, s_snap)}, max_snap_m=self.config.max_snap_m, file=t("scenario.stations_file")
+            )
+        d_rows = demand_rows_for_tier(self.demand, tier)
+        d_snap = self._demand_snap(std.mode).subset(d_rows)
+        res = nearest_times(graph, sources=s_snap, targets=d_snap, limit_s=std.limit_s * self.config.horizon_factor)
+        st_row = np.full(len(d_rows), -1, dtype=np.int64)
+        hit = res.source >= 0
+        st_row[hit] = rows[res.source[hit]]
+        tr = TierResult(
+            tier=tier,
+            mode=std.mode,
+            minutes=std.minutes,
+            demand_rows=d_rows,
+            time_s=res.time_s,
+            station_row=st_row,
+            snap=d_snap,
+            station_rows=rows,
+            station_snap=s_snap,
+            engine_s=time.perf_counter() - t0,
+        )
+        self._tier_cache[tier] = (key, tr)
+        return tr
+
+    # ------------------------------------------------------------------ analysis
+    def evaluate(self, stations: pd.DataFrame, *, tiers: tuple[Tier, ...] | None = None) -> CoverageResult:
+        """Coverage of ``stations``, recomputing only the tiers that changed.
+
+        Parameters
+        ----------
+        stations
+            Canonical stations table (``id, name, tier, lon, lat`` ...).
+        tiers
+            Tiers to evaluate (default: all four).
+
+        Returns
+        -------
+        planner.coverage.CoverageResult
+            Same content as :func:`planner.coverage.analyse` on the same inputs.
+
+        Raises
+        ------
+        InputError
+            Missing columns, duplicate ids, bad coordinates, or (unless
+            ``allow_off_network_stations``) stations too far from any usable road.
+        """
+        t0 = time.perf_counter()
+        _check_stations(stations)
+        stations = stations.reset_index(drop=True)
+        raw: dict[Tier, TierResult] = {}
+        recomputed: list[Tier] = []
+        for tier in tiers or TIERS:
+            key, rows = self._tier_key(stations, tier)
+            cached = self._tier_cache.get(tier)
+            if cached is None or cached[0] != key:
+                recomputed.append(tier)
+            raw[tier] = self._tier_result(stations, tier, rows, key)
+        t1 = time.perf_counter()
+        result = summarise(
+            self.network, stations=stations, demand=self.demand, raw=raw, config=self.config, areas=self.areas
+        )
+        self.last_recomputed = tuple(recomputed)
+        logger.info(
+            "evaluate: recomputed %s in %.3f s, tables %.3f s",
+            ",".join(map(str, recomputed)) or "nothing",
+            t1 - t0,
+            time.perf_counter() - t1,
+        )
+        return result
+
+    def isochrones(self, stations: pd.DataFrame, *, tier: Tier) -> gpd.GeoDataFrame:
+        """Tier-union polygons for every interval of the tier's standard (EPSG:4326).
+
+        Columns ``tier, station_id, minutes, mode, geometry``; cached per tier like
+        :meth:`evaluate`.
+        """
+        from planner.isochrones import tier_isochrones
+
+        tier = parse_tier(tier)
+        _check_stations(stations)
+        stations = stations.reset_index(drop=True)
+        key, rows = self._tier_key(stations, tier)
+        iso_key = (*key, float(self.config.isochrone_buffer_m))
+        cached = self._iso_cache.get(tier)
+        if cached is not None and cached[0] == iso_key:
+            return cached[1].copy()
+        std = self.config.standards[tier]
+        tr = self._tier_result(stations, tier, rows, key)
+        t0 = time.perf_counter()
+        gdf = tier_isochrones(
+            self._graph(std.mode),
+            sources=tr.station_snap,
+            intervals_min=std.all_intervals_min(),
+            buffer_m=self.config.isochrone_buffer_m,
+            tier=str(tier),
+        )
+        logger.info("isochrones %s: %.3f s", tier, time.perf_counter() - t0)
+        self._iso_cache[tier] = (iso_key, gdf)
+        return gdf.copy()
+
+    def candidate_sites(self, *, tier: Tier, spacing_m: float = CANDIDATE_SPACING_M) -> pd.DataFrame:
+        """Candidate sites for new stations of ``tier``.
+
+        Points every ``spacing_m`` along the roads usable by the tier's mode (at most
+        one per ``spacing_m`` grid cell; the spacing widens when there would be more
+        than :data:`MAX_ROAD_CANDIDATES`) plus the tier's demand locations.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``id, lon, lat, source`` (``"road"`` or ``"demand"``), ``name``.
+        """
+        tier = parse_tier(tier)
+        if not (math.isfinite(spacing_m) and spacing_m > 0):
+            raise InputError("scenario.error.bad_spacing", value=spacing_m)
+        std = self.config.standards[tier]
+        graph = self._graph(std.mode)
+        net = self.network
+        allowed = np.flatnonzero(graph.edge_allowed)
+        ux, uy = net.node_x_m[net.edge_u[allowed]], net.node_y_m[net.edge_u[allowed]]
+        vx, vy = net.node_x_m[net.edge_v[allowed]], net.node_y_m[net.edge_v[allowed]]
+        length = np.hypot(vx - ux, vy - uy)
+        spacing = float(spacing_m)
+        while True:
+            n_pts = np.maximum(np.ceil(length / spacing), 1).astype(np.int64)
+            edge_of = np.repeat(np.arange(len(allowed)), n_pts)
+            first = np.repeat(np.cumsum(n_pts) - n_pts, n_pts)
+            k = np.arange(len(edge_of)) - first
+            frac = (k + 0.5) / n_pts[edge_of]
+            x = ux[edge_of] + frac * (vx[edge_of] - ux[edge_of])
+            y = uy[edge_of] + frac * (vy[edge_of] - uy[edge_of])
+            cell = np.column_stack([np.floor(x / spacing), np.floor(y / spacing)]).astype(np.int64)
+            _, keep = np.unique(cell, axis=0, return_index=True)
+            if len(keep) <= MAX_ROAD_CANDIDATES:
+                break
+            spacing *= math.sqrt(len(keep) / MAX_ROAD_CANDIDATES) * 1.05
+        if spacing > spacing_m:
+            logger.info("candidate spacing widened from %.0f m to %.0f m", spacing_m, spacing)
+        keep = np.sort(keep)
+        lon, lat = net.to_lonlat(x[keep], y[keep])
+        roads = pd.DataFrame(
+            {
+                "id": [f"R{i + 1:05d}" for i in range(len(keep))],
+                "lon": lon,
+                "lat": lat,
+                "source": "road",
+                "name": "",
+            }
+        )
+        d_rows = demand_rows_for_tier(self.demand, tier)
+        d = self.demand.iloc[d_rows]
+        dem = pd.DataFrame(
+            {
+                "id": ("@" + d["id"].astype(str)).to_numpy(object),
+                "lon": d["lon"].to_numpy(float),
+                "lat": d["lat"].to_numpy(float),
+                "source": "demand",
+                "name": (d["name"].astype(str) if "name" in d else d["id"].astype(str)).to_numpy(object),
+            }
+        )
+        return pd.concat([roads, dem], ignore_index=True)
+
+    def propose(
+        self,
+        stations: pd.DataFrame,
+        *,
+        tier: Tier,
+        k: int | None = None,
+        target_percent: float | None = None,
+        solver: Solver = "highs",
+        time_limit_s: float = 20.0,
+        spacing_m: float = CANDIDATE_SPACING_M,
+    ) -> pd.DataFrame:
+        """Propose new sites for ``tier`` with :mod:`planner.siting`.
+
+        Existing stations' coverage is fixed; candidates are :meth:`candidate_sites`;
+        a candidate covers the demand points it reaches within the tier's standard.
+
+        Parameters
+        ----------
+        stations
+            Current stations.
+        tier
+            Tier of the new stations.
+        k
+            Number of new sites (maximal covering). Exactly one of ``k`` and
+            ``target_percent`` is needed.
+        target_percent
+            Coverage target in percent of the tier's population (fewest sites).
+        solver
+            ``"highs"`` (exact, time-limited) or ``"greedy"``.
+        time_limit_s
+            Solver time limit.
+        spacing_m
+            Candidate spacing along roads.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``rank, site_id, lon, lat, tier, newly_covered_population`` plus
+            ``source`` (road / demand), ``name`` (of the demand point for demand
+            sites), ``township``.
+
+        Raises
+        ------
+        SitingError
+            Bad ``k`` / target, unreachable target (from :mod:`planner.siting`).
+        """
+        from planner import siting
+
+        tier = parse_tier(tier)
+        if (k is None) == (target_percent is None):
+            raise InputError("scenario.error.propose_options")
+        t0 = time.perf_counter()
+        result = self.evaluate(stations)
+        tr = result.tiers[tier]
+        std = self.config.standards[tier]
+        graph = self._graph(std.mode)
+        cands = self.candidate_sites(tier=tier, spacing_m=spacing_m)
+        c_snap = snap_points(
+            graph, lon=cands["lon"].to_numpy(float), lat=cands["lat"].to_numpy(float), max_snap_m=self.config.max_snap_m
+        )
+        on = c_snap.on_network
+        cands = cands[on].reset_index(drop=True)
+        c_snap = c_snap.subset(on)
+        src_parts: list[NDArray[np.int64]] = []
+        tgt_parts: list[NDArray[np.int64]] = []
+        for s_idx, t_idx, _sec in times_by_source(graph, sources=c_snap, targets=tr.snap, limit_s=std.limit_s):
+            src_parts.append(s_idx)
+            tgt_parts.append(t_idx)
+        src = np.concatenate(src_parts) if src_parts else np.zeros(0, np.int64)
+        tgt = np.concatenate(tgt_parts) if tgt_parts else np.zeros(0, np.int64)
+        n_d = len(tr.demand_rows)
+        cover = sp.csr_matrix((np.ones(len(src), dtype=bool), (tgt, src)), shape=(n_d, len(cands)))
+        pop = self.demand["population"].to_numpy(float)[tr.demand_rows] if "population" in self.demand else np.ones(n_d)
+        existing = np.isfinite(tr.time_s) & (tr.time_s <= std.limit_s + 1e-6)
+        problem = siting.CoverageProblem(
+            cover=cover,
+            weights=pop,
+            covered_by_existing=existing,
+            demand_ids=self.demand["id"].astype(str).to_numpy(object)[tr.demand_rows],
+            candidate_ids=cands["id"].to_numpy(object),
+        )
+        t1 = time.perf_counter()
+        if k is not None:
+            if k == 0:
+                return _proposal_frame(cands.iloc[:0], np.zeros(0), tier=tier, areas=self.areas)
+            res = siting.maximal_covering(problem, p=int(k), solver=solver, time_limit_s=time_limit_s)
+        else:
+            assert target_percent is not None
+            res = siting.set_covering(
+                problem,
+                target_share=float(target_percent) / 100.0,
+                solver=solver,
+                time_limit_s=time_limit_s,
+            )
+        logger.info(
+            "propose %s: %d candidates, %d pairs, build %.2f s, solve %.2f s (%s, %s)",
+            tier,
+            len(cands),
+            len(src),
+            t1 - t0,
+            time.perf_counter() - t1,
+            res.solver,
+            res.status,
+        )
+        pos = pd.Index(cands["id"]).get_indexer(res.site_ids)
+        return _proposal_frame(cands.iloc[pos], res.newly_covered, tier=tier, areas=self.areas)
+
+
+def _proposal_frame(
+    chosen: pd.DataFrame, gains: NDArray[np.float64], *, tier: Tier, areas: gpd.GeoDataFrame | None
+) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(chosen) + 1, dtype=np.int64),
+            "site_id": chosen["id"].astype(str).to_numpy(object),
+            "lon": chosen["lon"].to_numpy(float),
+            "lat": chosen["lat"].to_numpy(float),
+            "tier": str(tier),
+            "newly_covered_population": np.asarray(gains, dtype=float),
+            "source": chosen["source"].to_numpy(object),
+            "name": chosen["name"].to_numpy(object),
+        }
+    )
+    township = np.full(len(out), "", dtype=object)
+    if areas is not None and len(areas) and len(out):
+        pts = gpd.GeoDataFrame(
+            {"_row": np.arange(len(out))}, geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs="EPSG:4326"
+        )
+        j = gpd.sjoin(pts, areas[["name", "geometry"]].to_crs("EPSG:4326"), how="inner", predicate="within")
+        j = j[~j["_row"].duplicated()]
+        township[j["_row"].to_numpy(np.int64)] = j["name"].astype(str).to_numpy(object)
+    out["township"] = township
+    return out
+
+
+# =========================================================================== scenario
+
+
+@dataclass(eq=False)
+class Scenario:
+    """A named stations table with an undo history.
+
+    Parameters
+    ----------
+    name
+        Scenario name (also its layer name in a project file).
+    stations
+        Canonical stations table (:func:`planner.inputs.read_stations` columns).
+    """
+
+    name: str
+    stations: pd.DataFrame
+    _history: list[pd.DataFrame] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        _check_stations(self.stations)
+        self.stations = self.stations.reset_index(drop=True)
+
+    def _row(self, station_id: str) -> int:
+        hit = np.flatnonzero((self.stations["id"].astype(str) == str(station_id)).to_numpy())
+        if len(hit) == 0:
+            raise InputError("scenario.error.unknown_station", id=station_id, scenario=self.name)
+        return int(hit[0])
+
+    def _push(self) -> None:
+        self._history.append(self.stations.copy())
+
+    def _new_id(self) -> str:
+        taken = set(self.stations["id"].astype(str))
+        n = 1
+        pattern = self.stations["id"].astype(str).str.extract(rf"^{NEW_ID_PREFIX}(\d+)$")[0].dropna()
+        if len(pattern):
+            n = int(pattern.astype(int).max()) + 1
+        while f"{NEW_ID_PREFIX}{n:03d}" in taken:
+            n += 1
+        return f"{NEW_ID_PREFIX}{n:03d}"
+
+    def add_station(
+        self,
+        *,
+        tier: Tier | str,
+        lon: float,
+        lat: float,
+        name: str | None = None,
+        organisation: str = "",
+        services: str = "",
+    ) -> str:
+        """Add a station and return its new id (``"NEW-001"``, ``"NEW-002"``...).
+
+        Raises
+        ------
+        ConfigError
+            Unknown tier.
+        InputError
+            Coordinates not finite or outside ±180 / ±90 degrees.
+        """
+        tr = parse_tier(tier, where=t("scenario.where_add"))
+        _check_lonlat(lon, lat, what=name or "")
+        sid = self._new_id()
+        row: dict[str, Any] = {}
+        for col in self.stations.columns:
+            row[col] = np.nan if pd.api.types.is_numeric_dtype(self.stations[col]) else ""
+        row.update(
+            {
+                "id": sid,
+                "name": name if name else t("scenario.new_station_name", tier=t(f"tier.{tr}"), id=sid),
+                "tier": str(tr),
+                "lon": float(lon),
+                "lat": float(lat),
+                "organisation": organisation,
+                "services": services,
+            }
+        )
+        self._push()
+        new = pd.DataFrame([row])
+        self.stations = pd.concat([self.stations, new[[c for c in new.columns]]], ignore_index=True)
+        logger.info("%s: added %s (%s) at %.6f, %.6f", self.name, sid, tr, lon, lat)
+        return sid
+
+    def move_station(self, station_id: str, *, lon: float, lat: float) -> None:
+        """Move a station to ``lon, lat`` (WGS-84)."""
+        r = self._row(station_id)
+        _check_lonlat(lon, lat, what=str(station_id))
+        self._push()
+        st = self.stations.copy()
+        st.loc[r, "lon"] = float(lon)
+        st.loc[r, "lat"] = float(lat)
+        self.stations = st
+
+    def close_station(self, station_id: str) -> None:
+        """Remove a station from the scenario."""
+        r = self._row(station_id)
+        self._push()
+        self.stations = self.stations.drop(index=r).reset_index(drop=True)
+
+    def undo(self) -> bool:
+        """Undo the last change; ``False`` when there is nothing to undo."""
+        if not self._history:
+            return False
+        self.stations = self._history.pop()
+        return True
+
+    @property
+    def can_undo(self) -> bool:
+        """Whether :meth:`undo` would change anything."""
+        return bool(self._history)
+
+    def copy(self, name: str) -> Scenario:
+        """A copy under a new name (fresh undo history)."""
+        return Scenario(name=name, stations=self.stations.copy())
+
+
+def _check_lonlat(lon: float, lat: float, *, what: str) -> None:
+    try:
+        x, y = float(lon), float(lat)
+    except (TypeError, ValueError):
+        raise InputError("scenario.error.bad_coordinates", lon=lon, lat=lat, what=what) from None
+    if not (math.isfinite(x) and math.isfinite(y) and abs(x) <= 180 and abs(y) <= 90):
+        raise InputError("scenario.error.bad_coordinates", lon=lon, lat=lat, what=what)
+
+
+# =========================================================================== comparison
+
+
+def _flags(result: CoverageResult) -> pd.DataFrame:
+    d = result.demand
+    if d.empty:
+        return pd.DataFrame(columns=["id", "tier", "name", "population", "township", "covered", "minutes"])
+    return pd.DataFrame(
+        {
+            "id": d["id"].astype(str),
+            "tier": d["tier"].astype(str),
+            "name": d["name"].astype(str),
+            "population": d["population"].astype(float),
+            "township": d["township"].astype(str),
+            "covered": d["covered"].fillna(False).astype(bool),
+            "minutes": d["minutes"].astype(float),
+        }
+    )
+
+
+def _joined(before: CoverageResult, after: CoverageResult) -> pd.DataFrame:
+    b = _flags(before)
+    a = _flags(after)
+    j = b.merge(a[["id", "tier", "covered", "minutes"]], on=["id", "tier"], how="outer", suffixes=("_before", "_after"))
+    j["covered_before"] = j["covered_before"].fillna(False).astype(bool)
+    j["covered_after"] = j["covered_after"].fillna(False).astype(bool)
+    return j
+
+
+def compare(before: CoverageResult, after: CoverageResult) -> pd.DataFrame:
+    """Per-tier before/after figures.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per tier: ``tier, covered_population_before, covered_population_after,
+        delta_population, newly_covered`` (demand points), ``lost`` (demand points),
+        ``percent_before, percent_after``.
+    """
+    j = _joined(before, after)
+    newly = j[~j["covered_before"] & j["covered_after"]].groupby("tier").size()
+    lost = j[j["covered_before"] & ~j["covered_after"]].groupby("tier").size()
+    tb = before.summary.get("tiers", {})
+    ta = after.summary.get("tiers", {})
+    rows = []
+    for tier in [str(x) for x in TIERS if str(x) in tb or str(x) in ta]:
+        sb, sa = tb.get(tier, {}), ta.get(tier, {})
+        cb = float(sb.get("covered_population", 0.0))
+        ca = float(sa.get("covered_population", 0.0))
+        rows.append(
+            {
+                "tier": tier,
+                "covered_population_before": cb,
+                "covered_population_after": ca,
+                "delta_population": ca - cb,
+                "newly_covered": int(newly.get(tier, 0)),
+                "lost": int(lost.get(tier, 0)),
+                "percent_before": _pct(sb.get("percent_population")),
+                "percent_after": _pct(sa.get("percent_population")),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "tier",
+            "covered_population_before",
+            "covered_population_after",
+            "delta_population",
+            "newly_covered",
+            "lost",
+            "percent_before",
+            "percent_after",
+        ],
+    )
+
+
+def _pct(v: object) -> float:
+    return float(v) if isinstance(v, int | float) else float("nan")
+
+
+def compare_demand(before: CoverageResult, after: CoverageResult) -> pd.DataFrame:
+    """Demand rows whose covered flag changed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id, name, tier, population, change`` (``"newly_covered"`` / ``"lost"``),
+        ``township, minutes_before, minutes_after``; largest population first.
+    """
+    j = _joined(before, after)
+    changed = j[j["covered_before"] != j["covered_after"]].copy()
+    changed["change"] = np.where(changed["covered_after"], "newly_covered", "lost")
+    cols = ["id", "name", "tier", "population", "change", "township", "minutes_before", "minutes_after"]
+    out = changed[cols].sort_values(["population", "id"], ascending=[False, True], kind="stable")
+    return out.reset_index(drop=True)
+
+
+# =========================================================================== project files
+
+
+def _standards_json(config: Config) -> str:
+    return json.dumps(config.to_dict()["standards"], ensure_ascii=False)
+
+
+def _check_scenario_names(scenarios: Sequence[Scenario]) -> None:
+    names = [s.name for s in scenarios]
+    if not names:
+        raise InputError("scenario.error.no_scenarios")
+    for n in names:
+        if not isinstance(n, str) or not n.strip() or n == PROJECT_META_LAYER or n.lower().startswith("gpkg_"):
+            raise InputError("scenario.error.bad_name", name=n, reserved=PROJECT_META_LAYER)
+    seen: set[str] = set()
+    for n in names:
+        if n.lower() in seen:
+            raise InputError("scenario.error.duplicate_name", name=n)
+        seen.add(n.lower())
+
+
+def save_project(path: str | Path, *, scenarios: Sequence[Scenario], workspace: Workspace | None = None) -> Path:
+    """Save scenarios to a GeoPackage project file (written atomically).
+
+    One point layer per scenario (layer name = scenario name; attributes are the
+    stations table, geometry the WGS-84 point) plus the metadata table
+    :data:`PROJECT_META_LAYER` (format version, scenario order, standards as JSON,
+    workspace label).
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    final = Path(path)
+    _check_scenario_names(scenarios)
+    if not final.parent.is_dir():
+        raise InputError("scenario.error.no_directory", path=str(final.parent))
+    tmp = final.with_name(f".{final.stem}.{uuid.uuid4().hex[:8]}.tmp.gpkg")
+    try:
+        for k, sc in enumerate(scenarios):
+            st = sc.stations.reset_index(drop=True).copy()
+            for c in st.columns:
+                if not pd.api.types.is_numeric_dtype(st[c]) and not pd.api.types.is_bool_dtype(st[c]):
+                    st[c] = st[c].astype(object).where(st[c].notna(), "").astype(str)
+            gdf = gpd.GeoDataFrame(
+                st, geometry=gpd.points_from_xy(st["lon"].astype(float), st["lat"].astype(float)), crs="EPSG:4326"
+            )
+            pyogrio.write_dataframe(
+                gdf, tmp, layer=sc.name, driver="GPKG", append=k > 0, geometry_type="Point", promote_to_multi=False
+            )
+        meta = pd.DataFrame(
+            {
+                "position": np.arange(len(scenarios), dtype=np.int64),
+                "scenario": [s.name for s in scenarios],
+                "columns": [json.dumps([str(c) for c in s.stations.columns], ensure_ascii=False) for s in scenarios],
+                "standards_json": _standards_json(workspace.config) if workspace is not None else "",
+                "label": workspace.label if workspace is not None else "",
+                "format_version": PROJECT_FORMAT_VERSION,
+            }
+        )
+        pyogrio.write_dataframe(meta, tmp, layer=PROJECT_META_LAYER, driver="GPKG", append=True)
+        with tmp.open("rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    except OSError as exc:
+        raise InputError("scenario.error.write_failed", path=str(final), reason=str(exc)) from exc
+    except pyogrio.errors.DataSourceError as exc:
+        raise InputError("scenario.error.write_failed", path=str(final), reason=str(exc)) from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    logger.info("saved project %s (%d scenarios)", final, len(scenarios))
+    return final
+
+
+def project_metadata(path: str | Path) -> pd.DataFrame:
+    """The metadata table of a project file (one row per scenario, in order)."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("scenario.error.project_missing", path=str(p))
+    try:
+        layers = {str(x[0]) for x in pyogrio.list_layers(p)}
+    except pyogrio.errors.DataSourceError as exc:
+        raise InputError("scenario.error.not_project", path=str(p), reason=str(exc)) from exc
+    if PROJECT_META_LAYER not in layers:
+        raise InputError("scenario.error.not_project", path=str(p), reason=PROJECT_META_LAYER)
+    meta = pyogrio.read_dataframe(p, layer=PROJECT_META_LAYER, read_geometry=False)
+    return pd.DataFrame(meta).sort_values("position").reset_index(drop=True)
+
+
+def project_config(path: str | Path, *, base: Config | None = None) -> Config | None:
+    """Standards saved in a project file applied to ``base`` (``None`` when none were saved)."""
+    meta = project_metadata(path)
+    text = str(meta["standards_json"].iloc[0]) if len(meta) else ""
+    if not text or text == "None":
+        return None
+    try:
+        data = json.loads(text)
+        standards = {
+            parse_tier(k): Standard(parse_mode(v["mode"]), float(v["minutes"]), tuple(map(float, v["intervals_min"])))
+            for k, v in data.items()
+        }
+    except (ValueError, KeyError, TypeError, PlannerError) as exc:
+        raise InputError("scenario.error.not_project", path=str(path), reason=str(exc)) from exc
+    cfg = base or Config()
+    return replace(cfg, standards={**dict(cfg.standards), **standards})
+
+
+def load_project(path: str | Path) -> list[Scenario]:
+    """Read the scenarios of a project file written by :func:`save_project`, in order."""
+    p = Path(path)
+    meta = project_metadata(p)
+    out: list[Scenario] = []
+    for _, m in meta.iterrows():
+        name = str(m["scenario"])
+        df = pyogrio.read_dataframe(p, layer=name)
+        st = pd.DataFrame(df.drop(columns="geometry"))
+        cols = json.loads(str(m["columns"])) if m.get("columns") else list(st.columns)
+        cols = [c for c in cols if c in st.columns] + [c for c in st.columns if c not in cols]
+        st = st[cols]
+        for c in st.columns:
+            if st[c].dtype == object or pd.api.types.is_string_dtype(st[c]):
+                st[c] = st[c].fillna("").astype(str)
+        out.append(Scenario(name=name, stations=st.reset_index(drop=True)))
+    logger.info("loaded project %s (%d scenarios)", p, len(out))
+    return out
