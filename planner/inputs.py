@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MAX_INPUT_BYTES", "read_areas", "read_demand", "read_stations"]
+__all__ = ["MAX_INPUT_BYTES", "read_areas", "read_candidates", "read_cost_matrix", "read_demand", "read_stations"]
 
 #: Rows scanned for the header row (a title row often sits above it).
 HEADER_SCAN_ROWS = 10
@@ -639,3 +639,97 @@ def _as_str(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     for c in columns:
         df[c] = df[c].astype(str)
     return df
+
+
+# =========================================================================== siting inputs
+CANDIDATE_COLUMNS: tuple[ColumnSpec, ...] = (
+    _ID,
+    ColumnSpec("name", (*_NAME_ALIASES, "地点", "site")),
+    _LON,
+    _LAT,
+    ColumnSpec("cost", ("成本", "造价", "费用", "投资", "cost")),
+    _TOWNSHIP,
+)
+COST_MATRIX_COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("demand_id", ("需求点编号", "需求编号", "村编号", "demand_id", "origin", "from_id"), required=True),
+    ColumnSpec("site_id", ("站点编号", "候选点编号", "site_id", "destination", "to_id", "candidate_id"), required=True),
+    ColumnSpec("minutes", ("分钟", "时间", "通行时间", "minutes", "time_min", "travel_time_min"), required=True),
+)
+
+
+def read_candidates(
+    path: str | Path,
+    *,
+    coords: System = "wgs84",
+    sheet: str | None = None,
+    max_bytes: int = MAX_INPUT_BYTES,
+) -> pd.DataFrame:
+    """Read candidate sites for new stations (public buildings, vacant lots...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id, name, lon, lat`` (WGS-84), ``cost`` (NaN-free; 1 when the file has no
+        cost column), ``township``, ``source`` (``"file"``) and ``source_row``.
+
+    Raises
+    ------
+    InputError
+        Listing every problem (missing coordinates, duplicate ids, negative or
+        non-numeric cost...).
+    """
+    table, found, log = _load(path, CANDIDATE_COLUMNS, coords=coords, sheet=sheet, max_bytes=max_bytes)
+    n = table.n_rows
+    rows = table.row_numbers
+    ids = _ids(table, found, log, rows)
+    lon, lat = _coordinates(table, found, log, rows)
+    cost = np.ones(n, dtype=np.float64)
+    if "cost" in found:
+        column = table.headers[found["cost"]]
+        cells = table.column(found["cost"])
+        cost, empty, bad = v.parse_population(cells)
+        for i in np.flatnonzero(empty | bad):
+            log.add("inputs.cost_bad", row=int(rows[i]), column=column, value=str(cells.iloc[i])[:40])
+        for i in np.flatnonzero(~(empty | bad) & (cost < 0)):
+            log.add("inputs.cost_bad", row=int(rows[i]), column=column, value=v._fmt(cost[i]))
+    log.raise_if_any()
+    lon, lat = _convert(lon, lat, coords)
+    names = _text(table, found, "name", n)
+    out = pd.DataFrame(
+        {
+            "id": ids,
+            "name": np.where(names == "", ids, names),
+            "lon": lon,
+            "lat": lat,
+            "cost": cost,
+            "township": _text(table, found, "township", n),
+            "source": "file",
+            "source_row": rows,
+        }
+    )
+    logger.info("%s: read %d candidate sites", table.file, n)
+    return _as_str(out, ("id", "name", "township"))
+
+
+def read_cost_matrix(path: str | Path, *, sheet: str | None = None, max_bytes: int = MAX_INPUT_BYTES) -> pd.DataFrame:
+    """Read a long-format travel-time table ``demand_id, site_id, minutes``.
+
+    Raises
+    ------
+    InputError
+        Missing columns, empty ids, non-numeric or negative minutes (with rows).
+    """
+    table, found, log = _load(path, COST_MATRIX_COLUMNS, coords="wgs84", sheet=sheet, max_bytes=max_bytes)
+    rows = table.row_numbers
+    d_ids = table.column(found["demand_id"]).to_numpy(dtype=object)
+    s_ids = table.column(found["site_id"]).to_numpy(dtype=object)
+    for name, ids in (("demand_id", d_ids), ("site_id", s_ids)):
+        for i in np.flatnonzero(ids == ""):
+            log.add("inputs.id_empty", row=int(rows[i]), column=table.headers[found[name]])
+    column = table.headers[found["minutes"]]
+    cells = table.column(found["minutes"])
+    minutes = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64)
+    for i in np.flatnonzero(~np.isfinite(minutes) | (minutes < 0)):
+        log.add("inputs.minutes_bad", row=int(rows[i]), column=column, value=str(cells.iloc[i])[:40])
+    log.raise_if_any()
+    return pd.DataFrame({"demand_id": d_ids.astype(str), "site_id": s_ids.astype(str), "minutes": minutes})

@@ -1,0 +1,233 @@
+"""Candidate sites and road-network coverage sets for siting.
+
+The bridge between the road network and :mod:`planner.siting`: candidate sites along
+the roads (thinned to a spacing), from a user file, or both, minus exclusion zones;
+and for each candidate the set of demand points it reaches within the tier's
+standard — a sparse demand × candidate matrix built from bounded per-candidate
+shortest paths (:func:`planner.reach.times_by_source`), never a dense matrix.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import shapely
+from numpy.typing import NDArray
+
+from planner._errors import SitingError
+from planner.coverage import assign_townships, demand_rows_for_tier
+from planner.network import RoadNetwork, TravelGraph
+from planner.reach import nearest_times, times_by_source
+from planner.settings import Config, Tier
+from planner.siting import CoverageProblem
+from planner.snapping import snap_points
+
+logger = logging.getLogger(__name__)
+
+#: Default spacing of candidate sites along the roads (metres).
+CANDIDATE_SPACING_M: float = 200.0
+
+
+def road_candidates(
+    graph: TravelGraph,
+    *,
+    spacing_m: float = CANDIDATE_SPACING_M,
+    exclude: gpd.GeoDataFrame | None = None,
+    prefix: str = "R",
+) -> pd.DataFrame:
+    """Candidate sites on the roads usable by ``graph``'s mode, about ``spacing_m`` apart.
+
+    Points are laid along every usable segment every ``spacing_m / 4`` metres, then
+    thinned to one per ``spacing_m`` grid cell (the point nearest the cell centre),
+    which spaces them evenly along roads of any segment length.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id, name, lon, lat, source`` (``source = "road"``).
+    """
+    if not spacing_m > 0:
+        raise SitingError("siting.error.bad_option", name="spacing_m", value=spacing_m)
+    net = graph.network
+    e = np.flatnonzero(graph.edge_allowed)
+    step = spacing_m / 4.0
+    n_pts = np.maximum(1, np.ceil(net.edge_length_m[e] / step).astype(np.int64))
+    rep = np.repeat(e, n_pts)
+    offs = np.arange(n_pts.sum()) - np.repeat(np.cumsum(n_pts) - n_pts, n_pts)
+    frac = (offs + 0.5) / np.repeat(n_pts, n_pts)
+    ux, uy = net.node_x_m[net.edge_u[rep]], net.node_y_m[net.edge_u[rep]]
+    x = ux + frac * (net.node_x_m[net.edge_v[rep]] - ux)
+    y = uy + frac * (net.node_y_m[net.edge_v[rep]] - uy)
+    cx = np.floor(x / spacing_m)
+    cy = np.floor(y / spacing_m)
+    d2 = (x - (cx + 0.5) * spacing_m) ** 2 + (y - (cy + 0.5) * spacing_m) ** 2
+    order = np.lexsort((d2, cy, cx))
+    cell = np.stack([cx[order], cy[order]], axis=1)
+    first = np.ones(len(order), bool)
+    first[1:] = np.any(cell[1:] != cell[:-1], axis=1)
+    keep = order[first]
+    keep.sort()
+    lon, lat = net.to_lonlat(x[keep], y[keep])
+    df = pd.DataFrame({"lon": lon, "lat": lat})
+    df = _exclude(df, exclude)
+    df.insert(0, "id", [f"{prefix}{i + 1:05d}" for i in range(len(df))])
+    df.insert(1, "name", df["id"])
+    df["source"] = "road"
+    return df.reset_index(drop=True)
+
+
+def _exclude(df: pd.DataFrame, exclude: gpd.GeoDataFrame | None) -> pd.DataFrame:
+    if exclude is None or len(exclude) == 0 or len(df) == 0:
+        return df
+    zone = shapely.union_all(exclude.to_crs("EPSG:4326").geometry.to_numpy())
+    inside = shapely.contains_xy(zone, df["lon"].to_numpy(float), df["lat"].to_numpy(float))
+    logger.info("excluded %d candidate sites inside exclusion zones", int(inside.sum()))
+    return df.loc[~inside].reset_index(drop=True)
+
+
+def combine_candidates(*frames: pd.DataFrame | None, exclude: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+    """Concatenate candidate tables (user file first), drop exclusion zones, check ids."""
+    parts = [f for f in frames if f is not None and len(f)]
+    if not parts:
+        raise SitingError("siting.error.no_candidates")
+    df = pd.concat(parts, ignore_index=True)
+    df["id"] = df["id"].astype(str)
+    if df["id"].duplicated().any():
+        dup = df.loc[df["id"].duplicated(), "id"].head(5).tolist()
+        raise SitingError("site.duplicate_candidates", ids=", ".join(dup))
+    df = _exclude(df, exclude)
+    if len(df) == 0:
+        raise SitingError("siting.error.no_candidates")
+    return df
+
+
+@dataclass(frozen=True)
+class NetworkProblem:
+    """A siting problem built on the road network, with the rows it came from."""
+
+    problem: CoverageProblem
+    candidates: pd.DataFrame  # candidates kept (on the network), aligned with problem columns
+    demand_rows: NDArray[np.int64]  # rows of the demand table, aligned with problem rows
+    tier: Tier
+    minutes: float
+    build_seconds: float
+
+
+def network_problem(
+    network: RoadNetwork,
+    *,
+    stations: pd.DataFrame,
+    demand: pd.DataFrame,
+    candidates: pd.DataFrame,
+    tier: Tier,
+    config: Config | None = None,
+    areas: gpd.GeoDataFrame | None = None,
+    review_existing: bool = False,
+) -> NetworkProblem:
+    """Coverage sets of candidates (or existing stations) for ``tier`` on the road network.
+
+    Parameters
+    ----------
+    network
+        Road network.
+    stations
+        Existing stations (all tiers; the tier's own are fixed and their coverage
+        counts as already covered).
+    demand
+        Demand table (id, population, lon, lat, township, kind).
+    candidates
+        Candidate sites (id, lon, lat, optional cost, township). Ignored with
+        ``review_existing``.
+    tier
+        Tier whose standard (mode, N minutes) defines coverage.
+    config
+        Standards and speeds.
+    areas
+        Township polygons: candidates' and demand's townships for quotas.
+    review_existing
+        Build the problem over the tier's *existing* stations instead (for the
+        redundancy question: which stations could close losing least coverage).
+    """
+    t0 = time.perf_counter()
+    cfg = config or Config()
+    std = cfg.standards[tier]
+    g = network.travel_graph(mode=std.mode, config=cfg)
+    rows = demand_rows_for_tier(demand, tier)
+    d = demand.iloc[rows].reset_index(drop=True)
+    d_snap = snap_points(g, lon=d["lon"].to_numpy(float), lat=d["lat"].to_numpy(float), max_snap_m=cfg.max_snap_m)
+    own = stations[stations["tier"].astype(str) == str(tier)].reset_index(drop=True)
+    if review_existing:
+        cands = own[["id", "name", "lon", "lat"]].copy()
+        covered_existing = np.zeros(len(d), bool)
+    else:
+        cands = candidates.reset_index(drop=True)
+        s_snap = snap_points(
+            g, lon=own["lon"].to_numpy(float), lat=own["lat"].to_numpy(float), max_snap_m=cfg.max_snap_m
+        )
+        covered_existing = np.isfinite(nearest_times(g, sources=s_snap, targets=d_snap, limit_s=std.limit_s).time_s)
+    if len(cands) == 0:
+        raise SitingError("siting.error.no_candidates")
+    c_snap = snap_points(
+        g, lon=cands["lon"].to_numpy(float), lat=cands["lat"].to_numpy(float), max_snap_m=cfg.max_snap_m
+    )
+    on = c_snap.on_network
+    if not on.all():
+        logger.warning(
+            "%d candidate sites are farther than %.0f m from a usable road and are dropped",
+            int((~on).sum()),
+            cfg.max_snap_m,
+        )
+    if not on.any():
+        raise SitingError("siting.error.no_candidates")
+    keep = np.flatnonzero(on)
+    cands = cands.iloc[keep].reset_index(drop=True)
+    c_snap = c_snap.subset(keep)
+    src_parts, tgt_parts = [], []
+    for s_i, t_i, _secs in times_by_source(g, sources=c_snap, targets=d_snap, limit_s=std.limit_s):
+        src_parts.append(s_i)
+        tgt_parts.append(t_i)
+    src = np.concatenate(src_parts) if src_parts else np.zeros(0, np.int64)
+    tgt = np.concatenate(tgt_parts) if tgt_parts else np.zeros(0, np.int64)
+    cover = sp.csr_matrix((np.ones(len(src), bool), (tgt, src)), shape=(len(d), len(cands)))
+    township_d = assign_townships(d, areas=areas, township_fallback=None).to_numpy(object)
+    if "township" in cands and (cands["township"].fillna("").astype(str) != "").any():
+        township_c = cands["township"].fillna("").astype(str).to_numpy(object)
+    else:
+        township_c = assign_townships(
+            cands.assign(township=""), areas=areas, township_fallback=_nearest_label(d, township_d, cands)
+        ).to_numpy(object)
+    cost = cands["cost"].to_numpy(float) if "cost" in cands else None
+    problem = CoverageProblem(
+        cover=cover,
+        weights=d["population"].to_numpy(float) if "population" in d else np.ones(len(d)),
+        covered_by_existing=covered_existing,
+        demand_ids=d["id"].astype(str).to_numpy(object),
+        candidate_ids=cands["id"].astype(str).to_numpy(object),
+        candidate_cost=cost,
+        demand_group=township_d,
+        candidate_group=township_c,
+    )
+    secs = time.perf_counter() - t0
+    logger.info(
+        "tier %s: %d demand × %d candidates, %d pairs within %.0f min (%.2f s)",
+        tier, len(d), len(cands), cover.nnz, std.minutes, secs,
+    )  # fmt: skip
+    return NetworkProblem(problem, cands, rows, tier, std.minutes, secs)
+
+
+def _nearest_label(d: pd.DataFrame, labels: NDArray[np.object_], cands: pd.DataFrame) -> pd.Series:
+    """Label of the nearest demand point (straight line), for candidates without a township."""
+    if len(d) == 0:
+        return pd.Series("", index=cands.index, dtype=object)
+    from scipy.spatial import cKDTree
+
+    lat0 = np.deg2rad(float(d["lat"].mean()))
+    tree = cKDTree(np.column_stack([d["lon"].to_numpy(float) * np.cos(lat0), d["lat"].to_numpy(float)]))
+    _, idx = tree.query(np.column_stack([cands["lon"].to_numpy(float) * np.cos(lat0), cands["lat"].to_numpy(float)]))
+    return pd.Series(labels[idx], index=cands.index, dtype=object)

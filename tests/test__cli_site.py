@@ -1,0 +1,84 @@
+"""``planner site`` end to end: network and cost-matrix inputs, outputs, clean failures."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from planner.cli import main
+from planner.demo import write_demo
+
+
+@pytest.fixture(scope="module")
+def demo_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return write_demo(tmp_path_factory.mktemp("demo"))
+
+
+def _cost_case(tmp_path: Path) -> list[str]:
+    (tmp_path / "cm.csv").write_text(
+        "demand_id,site_id,minutes\nD1,A,3\nD1,B,12\nD2,B,4\nD3,C,5\nD4,C,2\nD4,A,4\nD5,B,1\n", encoding="utf-8"
+    )
+    (tmp_path / "d.csv").write_text(
+        "编号,人口,经度,纬度\nD1,100,117,28\nD2,50,117.01,28\nD3,20,117.02,28\nD4,40,117.03,28\nD5,10,117.04,28\n"
+        "D6,999,117.05,28\n",
+        encoding="gbk",
+    )
+    (tmp_path / "c.csv").write_text(
+        "编号,名称,经度,纬度\nA,甲,117,28\nB,乙,117.01,28\nC,丙,117.02,28\n", encoding="utf-8"
+    )
+    return ["site", "--cost-matrix", str(tmp_path / "cm.csv"), "--demand", str(tmp_path / "d.csv"),
+            "--candidates", str(tmp_path / "c.csv"), "--minutes", "5"]  # fmt: skip
+
+
+def _brute(p: int) -> float:
+    cover = {"A": {"D1", "D4"}, "B": {"D2", "D5"}, "C": {"D3", "D4"}}
+    pop = {"D1": 100, "D2": 50, "D3": 20, "D4": 40, "D5": 10, "D6": 999}
+    return max(
+        sum(pop[d] for d in set().union(*(cover[s] for s in combo))) for combo in itertools.combinations(cover, p)
+    )
+
+
+@pytest.mark.parametrize("p", [1, 2, 3])
+def test_cost_matrix_mclp_equals_brute_force(tmp_path: Path, p: int) -> None:
+    args = _cost_case(tmp_path)
+    assert main([*args, "--p", str(p), "--out", str(tmp_path / "o")]) == 0
+    props = pd.read_csv(tmp_path / "o" / "proposals.csv", encoding="utf-8-sig")
+    assert list(props.columns[:7]) == ["rank", "site_id", "name", "lon", "lat", "tier", "newly_covered_population"]
+    summ = json.loads((tmp_path / "o" / "summary.json").read_text(encoding="utf-8"))
+    assert summ["objective"] == pytest.approx(_brute(p))
+    assert props["newly_covered_population"].sum() == pytest.approx(_brute(p))
+    assert summ["gap"] == pytest.approx(0.0, abs=1e-9) and summ["solver"] == "highs"
+
+
+def test_cost_matrix_cover_all_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = _cost_case(tmp_path)
+    assert main([*args, "--cover", "100", "--out", str(tmp_path / "o")]) == 0
+    summ = json.loads((tmp_path / "o" / "summary.json").read_text(encoding="utf-8"))
+    assert summ["n_sites"] == 3 and summ["uncoverable_ids"] == ["D6"]
+    assert main([*args, "--cover", "95", "--out", str(tmp_path / "x")]) == 2  # D6 (999 people) unreachable
+    assert "D6" in capsys.readouterr().err
+    assert main([*args, "--p", "9", "--out", str(tmp_path / "x")]) == 2
+    assert "9" in capsys.readouterr().err
+    (tmp_path / "cm.csv").write_text("demand_id,site_id,minutes\nD1,ZZ,3\n", encoding="utf-8")
+    assert main([*args, "--p", "1", "--out", str(tmp_path / "x")]) == 2
+    assert "ZZ" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_network_siting_on_demo(demo_inputs: dict[str, Path], tmp_path: Path) -> None:
+    base = ["site", "--network", str(demo_inputs["roads"]), "--stations", str(demo_inputs["stations"]),
+            "--demand", str(demo_inputs["demand"]), "--areas", str(demo_inputs["townships"])]  # fmt: skip
+    assert main([*base, "--tier", "村", "--p", "5", "--out", str(tmp_path / "a")]) == 0
+    props = pd.read_csv(tmp_path / "a" / "proposals.csv", encoding="utf-8-sig")
+    summ = json.loads((tmp_path / "a" / "summary.json").read_text(encoding="utf-8"))
+    assert len(props) == 5 and (props["tier"] == "village").all()
+    assert props["newly_covered_population"].is_monotonic_decreasing
+    assert summ["newly_covered"] == pytest.approx(props["newly_covered_population"].sum())
+    assert summ["objective"] > summ["existing_covered"] and summ["bound"] >= summ["objective"] - 1e-6
+    assert main([*base, "--tier", "township", "--redundant", "--out", str(tmp_path / "r")]) == 0
+    red = pd.read_csv(tmp_path / "r" / "redundancy.csv", encoding="utf-8-sig")
+    assert len(red) == 12 and red["covered_after"].is_monotonic_decreasing
