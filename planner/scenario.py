@@ -313,7 +313,7 @@ class Workspace:
         )
         return result
 
-    def isochrones(self, stations: pd.DataFrame, *, tier: Tier) -> gpd.GeoDataFrame:
+    def isochrones(self, stations: pd.DataFrame, *, tier: Tier | str) -> gpd.GeoDataFrame:
         """Tier-union polygons for every interval of the tier's standard (EPSG:4326).
 
         Columns ``tier, station_id, minutes, mode, geometry``; cached per tier like
@@ -343,7 +343,7 @@ class Workspace:
         self._iso_cache[tier] = (iso_key, gdf)
         return gdf.copy()
 
-    def candidate_sites(self, *, tier: Tier, spacing_m: float = CANDIDATE_SPACING_M) -> pd.DataFrame:
+    def candidate_sites(self, *, tier: Tier | str, spacing_m: float = CANDIDATE_SPACING_M) -> pd.DataFrame:
         """Candidate sites for new stations of ``tier``.
 
         Points every ``spacing_m`` along the roads usable by the tier's mode (at most
@@ -409,7 +409,7 @@ class Workspace:
         self,
         stations: pd.DataFrame,
         *,
-        tier: Tier,
+        tier: Tier | str,
         k: int | None = None,
         target_percent: float | None = None,
         solver: Solver = "highs",

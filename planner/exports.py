@@ -1,0 +1,390 @@
+"""Downloads for reports: an Excel workbook, CSV with BOM and a GeoPackage, as bytes.
+
+The app offers these as download buttons, so every function returns ``bytes`` and
+writes nothing outside a private temporary folder. Headers and values (tier, travel
+mode, status) are rendered in the active language (Chinese by default) through
+:mod:`planner.i18n`; the column keys stay the canonical English names in code.
+
+Workbook sheets (Chinese / English names):
+
+- 汇总 / Summary — per tier: mode, N minutes, stations, demand points, population,
+  covered population, percent, people outside the circle, uncovered villages;
+- 乡镇 / Townships — per township and tier;
+- 缺口 / Gaps — uncovered demand ranked by population;
+- 建议站点 / Proposals — proposed new sites;
+- 方案对比 / Comparison — scenario comparison (:func:`planner.scenario.compare`).
+
+Each sheet has a title row (the label, e.g. that the demo county is generated data),
+a frozen bold header row, fitted column widths and number formats (thousands,
+minutes, percent).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from planner.coverage import CoverageResult
+from planner.i18n import get_language, t
+from planner.report import demand_layer, layer_names, station_layer
+from planner.settings import TIERS
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "SHEETS",
+    "csv_bytes",
+    "excel_workbook",
+    "geopackage_bytes",
+    "localise",
+    "summary_frame",
+]
+
+#: Sheet keys in workbook order (names come from ``exports.sheet.<key>``).
+SHEETS: tuple[str, ...] = ("summary", "townships", "gaps", "proposals", "comparison")
+
+#: Number format per column key (others: general).
+_FORMATS: dict[str, str] = {
+    "population": "#,##0",
+    "covered_population": "#,##0",
+    "uncovered_population": "#,##0",
+    "off_network_population": "#,##0",
+    "newly_covered_population": "#,##0",
+    "covered_population_before": "#,##0",
+    "covered_population_after": "#,##0",
+    "delta_population": "+#,##0;-#,##0;0",
+    "minutes": "0.0",
+    "standard_minutes": "0",
+    "beyond_min": "0.0",
+    "percent_population": "0.00%",
+    "percent_before": "0.00%",
+    "percent_after": "0.00%",
+    "lon": "0.000000",
+    "lat": "0.000000",
+    "stations": "#,##0",
+    "demand": "#,##0",
+    "covered": "#,##0",
+    "uncovered_villages": "#,##0",
+    "off_network": "#,##0",
+    "newly_covered": "#,##0",
+    "lost": "#,##0",
+    "rank": "0",
+}
+#: Columns holding percentages 0–100 (written as fractions with a percent format).
+_PERCENT = frozenset({"percent_population", "percent_before", "percent_after"})
+#: Columns whose values are translated (``tier.x``, ``mode.x``, ``exports.status.x`` ...).
+_VALUE_KEYS: dict[str, str] = {
+    "tier": "tier",
+    "mode": "mode",
+    "status": "exports.status",
+    "change": "exports.change",
+    "source": "exports.source",
+}
+
+_SUMMARY_COLUMNS = (
+    "tier",
+    "mode",
+    "standard_minutes",
+    "stations",
+    "demand",
+    "population",
+    "covered_population",
+    "percent_population",
+    "uncovered_population",
+    "off_network_population",
+    "uncovered_villages",
+)
+_TOWNSHIP_COLUMNS = (
+    "township",
+    "tier",
+    "demand",
+    "population",
+    "covered",
+    "covered_population",
+    "percent_population",
+    "uncovered_population",
+    "off_network",
+)
+_GAP_COLUMNS = (
+    "rank",
+    "tier",
+    "township",
+    "name",
+    "id",
+    "population",
+    "minutes",
+    "beyond_min",
+    "station_id",
+    "status",
+    "lon",
+    "lat",
+)
+_PROPOSAL_COLUMNS = ("rank", "tier", "site_id", "name", "township", "newly_covered_population", "source", "lon", "lat")
+_COMPARISON_COLUMNS = (
+    "tier",
+    "covered_population_before",
+    "covered_population_after",
+    "delta_population",
+    "newly_covered",
+    "lost",
+    "percent_before",
+    "percent_after",
+)
+
+
+# =========================================================================== tables
+
+
+def summary_frame(result: CoverageResult) -> pd.DataFrame:
+    """Per-tier figures as a table with canonical column keys.
+
+    Columns ``tier, mode, standard_minutes, stations, demand, population,
+    covered_population, percent_population, uncovered_population`` (people inside the
+    network but outside the circle), ``off_network_population`` and
+    ``uncovered_villages`` (demand points outside the circle).
+    """
+    tiers: dict[str, dict[str, Any]] = result.summary.get("tiers", {})
+    rows = []
+    for tier in [str(x) for x in TIERS if str(x) in tiers]:
+        s = tiers[tier]
+        rows.append(
+            {
+                "tier": tier,
+                "mode": s["mode"],
+                "standard_minutes": s["minutes"],
+                "stations": s["stations"],
+                "demand": s["demand"],
+                "population": s["population"],
+                "covered_population": s["covered_population"],
+                "percent_population": np.nan if s["percent_population"] is None else s["percent_population"],
+                "uncovered_population": s["uncovered_population"],
+                "off_network_population": s["off_network_population"],
+                "uncovered_villages": int(s["demand"]) - int(s["covered"]) - int(s["off_network"]),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(_SUMMARY_COLUMNS))
+
+
+def _select(df: pd.DataFrame | None, columns: Sequence[str]) -> pd.DataFrame:
+    if df is None:
+        return pd.DataFrame(columns=list(columns))
+    return df[[c for c in columns if c in df.columns]].reset_index(drop=True)
+
+
+def _translate_value(prefix: str, value: object, lang: str | None) -> object:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+        return value
+    key = f"{prefix}.{value}"
+    text = t(key, lang=lang)
+    return value if text.startswith(key) else text
+
+
+def localise(df: pd.DataFrame, *, lang: str | None = None) -> pd.DataFrame:
+    """Rename canonical columns to headers and translate tier / mode / status values.
+
+    Unknown columns keep their names; unknown values are left as they are.
+    """
+    out = df.copy()
+    for col, prefix in _VALUE_KEYS.items():
+        if col in out.columns:
+            uniq = pd.unique(out[col].astype(object))
+            mapping = {u: _translate_value(prefix, u, lang) for u in uniq}
+            out[col] = out[col].astype(object).map(mapping)
+    return out.rename(columns={c: _header(str(c), lang) for c in out.columns})
+
+
+def _header(col: str, lang: str | None) -> str:
+    key = f"exports.col.{col}"
+    text = t(key, lang=lang)
+    return col if text.startswith(key) else text
+
+
+# =========================================================================== Excel
+
+
+def _display_width(value: object) -> int:
+    text = str(value)
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+
+
+def _cell_value(col: str, value: object) -> object:
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        if math.isnan(v) or math.isinf(v):
+            return None
+        return v / 100.0 if col in _PERCENT else v
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    return value
+
+
+def _write_sheet(
+    wb: Workbook,
+    *,
+    key: str,
+    frame: pd.DataFrame,
+    title: str,
+    lang: str | None,
+) -> Worksheet:
+    ws = wb.create_sheet(t(f"exports.sheet.{key}", lang=lang))
+    cols = [str(c) for c in frame.columns]
+    shown = localise(frame, lang=lang)
+    n_cols = max(len(cols), 1)
+    ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=14)
+    if n_cols > 1:
+        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=n_cols)
+    header_fill = PatternFill("solid", fgColor="DDEBF7")
+    widths = [_display_width(h) for h in shown.columns]
+    for j, h in enumerate(shown.columns, start=1):
+        c = ws.cell(row=2, column=j, value=str(h))
+        c.font = Font(bold=True)
+        c.fill = header_fill
+        c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    values = shown.to_numpy(dtype=object)
+    for i in range(values.shape[0]):
+        ws.append([_cell_value(cols[j], values[i, j]) for j in range(len(cols))])
+    for j, col in enumerate(cols, start=1):
+        fmt = _FORMATS.get(col)
+        if fmt is not None:
+            for (cell,) in ws.iter_rows(min_row=3, max_row=2 + values.shape[0], min_col=j, max_col=j):
+                cell.number_format = fmt
+        longest = max((_display_width(v) for v in values[:, j - 1]), default=0) if values.shape[0] else 0
+        widths[j - 1] = max(widths[j - 1], min(longest, 40))
+        ws.column_dimensions[get_column_letter(j)].width = max(8, widths[j - 1] + 2)
+    if values.shape[0] == 0:
+        ws.cell(row=3, column=1, value=t("exports.none", lang=lang)).font = Font(italic=True, color="808080")
+    ws.freeze_panes = "A3"
+    if cols and values.shape[0]:
+        ws.auto_filter.ref = f"A2:{get_column_letter(len(cols))}{2 + values.shape[0]}"
+    return ws
+
+
+def excel_workbook(
+    *,
+    result: CoverageResult,
+    proposals: pd.DataFrame | None = None,
+    comparison: pd.DataFrame | None = None,
+    label: str = "",
+    lang: str | None = None,
+) -> bytes:
+    """An ``.xlsx`` workbook of coverage statistics for reports.
+
+    Parameters
+    ----------
+    result
+        Coverage result (:func:`planner.coverage.analyse` or
+        :meth:`planner.scenario.Workspace.evaluate`).
+    proposals
+        Proposed sites (:meth:`planner.scenario.Workspace.propose`); sheet left empty
+        with a note when ``None``.
+    comparison
+        Scenario comparison (:func:`planner.scenario.compare`); likewise.
+    label
+        Shown in every sheet's title row (e.g. the demo county's label saying the data
+        are generated).
+    lang
+        ``"zh"`` or ``"en"``; default the active language.
+
+    Returns
+    -------
+    bytes
+        The workbook file.
+    """
+    lang = lang or get_language()
+    frames: dict[str, pd.DataFrame] = {
+        "summary": summary_frame(result),
+        "townships": _select(result.areas, _TOWNSHIP_COLUMNS),
+        "gaps": _select(result.gaps, _GAP_COLUMNS),
+        "proposals": _select(proposals, _PROPOSAL_COLUMNS),
+        "comparison": _select(comparison, _COMPARISON_COLUMNS),
+    }
+    wb = Workbook()
+    default = wb.active
+    if default is not None:
+        wb.remove(default)
+    for key in SHEETS:
+        sheet_title = t(f"exports.title.{key}", lang=lang)
+        title = t("exports.title_row", lang=lang, label=label, title=sheet_title) if label else sheet_title
+        _write_sheet(wb, key=key, frame=frames[key], title=title, lang=lang)
+    wb.properties.title = label or t("exports.title.summary", lang=lang)
+    wb.properties.creator = t("exports.creator", lang=lang)
+    buf = io.BytesIO()
+    wb.save(buf)
+    data = buf.getvalue()
+    logger.info("excel workbook: %d bytes, %s", len(data), ", ".join(f"{k}={len(v)}" for k, v in frames.items()))
+    return data
+
+
+# =========================================================================== CSV and GeoPackage
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """CSV in UTF-8 with BOM (opens correctly in Excel on Chinese Windows)."""
+    return df.to_csv(index=False).encode("utf-8-sig")
+
+
+def _points(df: pd.DataFrame) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        df.reset_index(drop=True),
+        geometry=gpd.points_from_xy(df["lon"].astype(float), df["lat"].astype(float)),
+        crs="EPSG:4326",
+    )
+
+
+def geopackage_bytes(
+    *,
+    result: CoverageResult,
+    isochrones: gpd.GeoDataFrame | None = None,
+    areas: gpd.GeoDataFrame | None = None,
+    proposals: pd.DataFrame | None = None,
+) -> bytes:
+    """A GeoPackage with every layer (demand, stations, gaps, isochrones, areas, proposals).
+
+    Layer names are in the active language (Chinese by default); attribute names are
+    the canonical keys. All layers are EPSG:4326 and open in QGIS.
+    """
+    names = layer_names()
+    layers: list[tuple[str, Callable[[], gpd.GeoDataFrame]]] = [
+        (names["demand"], lambda: demand_layer(result)),
+        (names["stations"], lambda: station_layer(result)),
+    ]
+    if len(result.gaps):
+        layers.append((t("exports.layer.gaps"), lambda: _gap_layer(result.gaps)))
+    if isochrones is not None and len(isochrones):
+        layers.append((names["isochrones"], lambda: isochrones.to_crs("EPSG:4326")))
+    if areas is not None and len(areas):
+        layers.append((names["areas"], lambda: areas.to_crs("EPSG:4326")))
+    if proposals is not None and len(proposals):
+        layers.append((t("exports.layer.proposals"), lambda: _points(proposals)))
+    with tempfile.TemporaryDirectory(prefix="planner-gpkg-") as tmp:
+        path = Path(tmp) / "export.gpkg"
+        for k, (name, make) in enumerate(layers):
+            pyogrio.write_dataframe(make(), path, layer=name, driver="GPKG", append=k > 0)
+        data = path.read_bytes()
+    logger.info("geopackage: %d bytes, layers %s", len(data), ", ".join(n for n, _ in layers))
+    return data
+
+
+def _gap_layer(gaps: pd.DataFrame) -> gpd.GeoDataFrame:
+    g = gaps.copy()
+    if "covered" in g:
+        g["covered"] = g["covered"].astype("object").where(g["covered"].notna(), None)
+    return _points(g)

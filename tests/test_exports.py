@@ -1,0 +1,149 @@
+"""Exports: the workbook, CSV and GeoPackage bytes open back with the expected content."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pyogrio
+import pytest
+
+from planner.coverage import CoverageResult
+from planner.exports import csv_bytes, excel_workbook, geopackage_bytes, localise, summary_frame
+from planner.i18n import get_language, set_language
+from planner.scenario import Workspace, compare
+
+
+@pytest.fixture(scope="module")
+def case() -> tuple[Workspace, CoverageResult, CoverageResult, pd.DataFrame]:
+    ws, sc = Workspace.from_demo()
+    before = ws.evaluate(sc.stations)
+    proposals = ws.propose(sc.stations, tier="village", k=3, solver="greedy")
+    for _, p in proposals.iterrows():
+        sc.add_station(tier="village", lon=float(p["lon"]), lat=float(p["lat"]))
+    after = ws.evaluate(sc.stations)
+    return ws, before, after, proposals
+
+
+@pytest.fixture
+def english() -> Iterator[None]:
+    old = get_language()
+    set_language("en")
+    yield
+    set_language(old)
+
+
+def _rows(sheet: openpyxl.worksheet.worksheet.Worksheet) -> list[list[Any]]:
+    return [list(r) for r in sheet.iter_rows(values_only=True)]
+
+
+def test_workbook_sheets_headers_and_numbers(
+    case: tuple[Workspace, CoverageResult, CoverageResult, pd.DataFrame],
+) -> None:
+    ws, before, after, proposals = case
+    data = excel_workbook(result=after, proposals=proposals, comparison=compare(before, after), label=ws.label)
+    assert data[:2] == b"PK"
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert wb.sheetnames == ["汇总", "乡镇", "缺口", "建议站点", "方案对比"]
+    summ = wb["汇总"]
+    rows = _rows(summ)
+    assert "程序生成" in str(rows[0][0]) and ws.label in str(rows[0][0])
+    assert rows[1][:3] == ["层级", "出行方式", "服务圈（分钟）"]
+    assert "覆盖人口" in rows[1] and "人口覆盖率" in rows[1] and "圈外人口" in rows[1]
+    assert summ.freeze_panes == "A3"
+    header = rows[1]
+    by_tier = {r[0]: dict(zip(header, r, strict=True)) for r in rows[2:]}
+    assert set(by_tier) == {"县级", "乡镇（街道）", "村（社区）", "企业（职工之家）"}
+    # independent check from the per-demand table
+    d = after.demand[after.demand["tier"] == "village"]
+    cov = d["covered"].fillna(False).astype(bool)
+    v = by_tier["村（社区）"]
+    assert v["覆盖人口"] == pytest.approx(float(d.loc[cov, "population"].sum()))
+    assert v["人口"] == pytest.approx(float(d["population"].sum()))
+    assert v["人口覆盖率"] == pytest.approx(d.loc[cov, "population"].sum() / d["population"].sum(), abs=1e-4)
+    outside = d["status"].isin(["uncovered", "unreachable", "no_station"])
+    assert v["圈外村（社区、企业）数"] == int(outside.sum())
+    assert v["出行方式"] == "步行" and v["服务圈（分钟）"] == 15
+    col_pct = header.index("人口覆盖率") + 1
+    assert summ.cell(row=3, column=col_pct).number_format.endswith("%")
+    assert summ.cell(row=3, column=header.index("人口") + 1).number_format == "#,##0"
+    assert summ.column_dimensions["A"].width >= 8
+    # townships: per township and tier, populations add up to the tier total
+    tw = _rows(wb["乡镇"])
+    th = tw[1]
+    village_rows = [r for r in tw[2:] if r[th.index("层级")] == "村（社区）"]
+    assert sum(float(r[th.index("人口")]) for r in village_rows) == pytest.approx(float(d["population"].sum()))
+    # gaps ranked by population
+    gp = _rows(wb["缺口"])
+    pops = [float(r[gp[1].index("人口")]) for r in gp[2:]]
+    assert pops == sorted(pops, reverse=True) and len(pops) == len(after.gaps)
+    # proposals and comparison
+    pr = _rows(wb["建议站点"])
+    assert pr[1][:3] == ["排序", "层级", "候选点编号"]
+    assert [r[2] for r in pr[2:]] == list(proposals["site_id"])
+    cmp_rows = _rows(wb["方案对比"])
+    ch = cmp_rows[1]
+    village_cmp = next(r for r in cmp_rows[2:] if r[0] == "村（社区）")
+    assert village_cmp[ch.index("覆盖人口变化")] == pytest.approx(proposals["newly_covered_population"].sum())
+
+
+def test_workbook_without_optional_tables_and_in_english(
+    case: tuple[Workspace, CoverageResult, CoverageResult, pd.DataFrame], english: None
+) -> None:
+    _, _, after, _ = case
+    wb = openpyxl.load_workbook(io.BytesIO(excel_workbook(result=after)))
+    assert wb.sheetnames == ["Summary", "Townships", "Gaps", "Proposals", "Comparison"]
+    rows = _rows(wb["Summary"])
+    assert rows[1][:3] == ["Tier", "Travel mode", "Standard (minutes)"]
+    assert rows[2][0] == "county" and rows[2][1] == "drive"
+    assert _rows(wb["Proposals"])[2][0] == "(none)"
+    assert wb["Gaps"]["J3"].value in {"outside the circle", "unreachable", "no station of this tier"}
+
+
+def test_localise_and_summary_frame(case: tuple[Workspace, CoverageResult, CoverageResult, pd.DataFrame]) -> None:
+    _, _, after, _ = case
+    s = summary_frame(after)
+    assert list(s["tier"]) == ["county", "township", "village", "enterprise"]
+    assert (s["covered_population"] <= s["population"]).all()
+    zh = localise(s, lang="zh")
+    assert zh.columns[0] == "层级" and zh.iloc[0, 0] == "县级"
+    odd = localise(pd.DataFrame({"tier": ["??"], "extra": [1]}), lang="en")
+    assert list(odd.columns) == ["Tier", "extra"] and odd.iloc[0, 0] == "??"
+
+
+def test_csv_has_bom_and_round_trips() -> None:
+    df = pd.DataFrame({"名称": ["城东街道", "河西村"], "人口": [1200, 3400]})
+    data = csv_bytes(df)
+    assert data.startswith(b"\xef\xbb\xbf")
+    back = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
+    pd.testing.assert_frame_equal(back, df)
+
+
+def test_geopackage_layers(
+    tmp_path: Path, case: tuple[Workspace, CoverageResult, CoverageResult, pd.DataFrame]
+) -> None:
+    ws, _, after, proposals = case
+    iso = ws.isochrones(ws.evaluate(after.stations).stations, tier="village")
+    data = geopackage_bytes(result=after, isochrones=iso, areas=ws.areas, proposals=proposals)
+    path = tmp_path / "导出.gpkg"
+    path.write_bytes(data)
+    layers = dict(pyogrio.list_layers(path).tolist())
+    assert set(layers) == {"需求点", "站点", "缺口", "服务圈", "乡镇", "建议站点"}
+    assert layers["需求点"] == "Point" and layers["建议站点"] == "Point" and "Polygon" in layers["服务圈"]
+    dem = pyogrio.read_dataframe(path, layer="需求点")
+    assert len(dem) == len(after.demand)
+    assert dem.crs.to_epsg() == 4326
+    np.testing.assert_allclose(dem.geometry.x.to_numpy(), after.demand["lon"].to_numpy())
+    st = pyogrio.read_dataframe(path, layer="站点")
+    assert set(st["id"]) == set(after.stations["id"])
+    pr = pyogrio.read_dataframe(path, layer="建议站点")
+    assert list(pr["site_id"]) == list(proposals["site_id"])
+    assert len(pyogrio.read_dataframe(path, layer="服务圈")) == 3
+    minimal = tmp_path / "min.gpkg"
+    minimal.write_bytes(geopackage_bytes(result=after))
+    assert {str(x[0]) for x in pyogrio.list_layers(minimal)} == {"需求点", "站点", "缺口"}
