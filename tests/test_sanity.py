@@ -116,7 +116,7 @@ def test_swapped_rows(helsinki: RoadNetwork) -> None:
 
 def test_outside_rows_and_all_outside(helsinki: RoadNetwork) -> None:
     lon, lat = _points_on_roads(helsinki, 10, seed=7)
-    w, s, e, n = helsinki.bounds_lonlat()
+    _w, s, e, n = helsinki.bounds_lonlat()
     lon_out = np.append(lon, e + 0.5)  # ~28 km east of the network
     lat_out = np.append(lat, (s + n) / 2)
     findings = check_coordinates(_sheet(lon_out, lat_out), network=helsinki)
