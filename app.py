@@ -1,0 +1,733 @@
+"""群团服务网络规划器 — Streamlit app (UI state and wiring only; the logic lives in planner/).
+
+Run with ``streamlit run app.py``. Opens on the generated demo county.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from planner import exports
+from planner._errors import InputError, PlannerError
+from planner.coverage import CoverageResult
+from planner.i18n import set_language, t
+from planner.mapview import build_map, standalone_html
+from planner.scenario import Scenario, Workspace, compare, compare_demand, load_project, save_project
+from planner.settings import TIERS, Mode, Tier
+
+logger = logging.getLogger("planner.app")
+if not logger.handlers:
+    _h = logging.StreamHandler()
+    _h.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logger.addHandler(_h)
+    logger.setLevel(logging.INFO)
+
+MAX_UPLOAD_MB = 100
+UPLOAD_TYPES = ["csv", "xlsx", "xls", "geojson", "json", "gpkg", "osm", "pbf", "zip", "shp"]
+MAP_HEIGHT_PX = 620
+RUN_START_S = time.perf_counter()
+
+st.set_page_config(page_title="群团服务网络规划器", page_icon="🗺️", layout="wide")
+
+
+# --------------------------------------------------------------------------- cached state
+@st.cache_resource(show_spinner=False)
+def demo_workspace() -> tuple[Workspace, Scenario]:
+    """Generated demo county, built once per server process."""
+    t0 = time.perf_counter()
+    ws, sc = Workspace.from_demo()
+    logger.info("demo county generated in %.2f s", time.perf_counter() - t0)
+    return ws, sc
+
+
+def _state() -> Any:
+    return st.session_state
+
+
+def _init() -> None:
+    ss = _state()
+    if "ws" in ss:
+        return
+    ws, sc = demo_workspace()
+    ss.ws = ws.with_config(ws.config)
+    ss.is_demo = True
+    ss.scenarios = {sc.name: sc.copy(sc.name)}
+    ss.current = sc.name
+    ss.proposals = None
+    ss.proposal_tier = None
+    ss.last_change = None  # (before, after) results of the last edit
+    ss.messages = []  # (kind, text) shown once
+    ss.last_click = None
+    ss.map_logged = False
+    ss.lang = "zh"
+
+
+def _scenario() -> Scenario:
+    ss = _state()
+    return ss.scenarios[ss.current]
+
+
+def _say(kind: str, text: str) -> None:
+    _state().messages.append((kind, text))
+
+
+def _guard(action: Callable[[], None], *, file: str = "") -> bool:
+    """Run ``action``; show planner errors (and anything else) as a message, never a traceback."""
+    try:
+        action()
+    except PlannerError as exc:
+        _say("error", exc.message())
+        return False
+    except Exception as exc:
+        logger.exception("action failed")
+        _say("error", t("app.data.unexpected", file=file or "-", reason=f"{type(exc).__name__}: {exc}"))
+        return False
+    return True
+
+
+def _evaluate() -> CoverageResult:
+    ss = _state()
+    return ss.ws.evaluate(_scenario().stations)
+
+
+def _edit(change: Callable[[Scenario], str]) -> None:
+    """Apply an edit to the current scenario and remember the before/after results."""
+    ss = _state()
+    t0 = time.perf_counter()
+    before = _evaluate()
+    sc = _scenario()
+    msg = change(sc)
+    try:
+        after = _evaluate()
+    except PlannerError:
+        sc.undo()
+        raise
+    ss.last_change = (before, after)
+    ss.edit_started = t0
+    logger.info("edit evaluated in %.3f s (%s)", time.perf_counter() - t0, msg)
+    _say("success", msg)
+
+
+# --------------------------------------------------------------------------- callbacks
+def _set_language() -> None:
+    ss = _state()
+    ss.lang = "en" if ss.get("lang_en") else "zh"
+
+
+def _set_standard(tier: Tier) -> None:
+    ss = _state()
+    mode = Mode(ss[f"mode_{tier}"])
+    minutes = float(ss[f"minutes_{tier}"])
+    old = ss.ws.config.standards[tier]
+    intervals = tuple(sorted({iv for iv in old.intervals_min if iv < minutes} | {minutes}))
+
+    def apply() -> None:
+        cfg = ss.ws.config.with_overrides(tier=tier, mode=mode, minutes=minutes, intervals_min=intervals)
+        ss.ws = ss.ws.with_config(cfg)
+        ss.proposals = None
+
+    _guard(apply)
+
+
+def _undo() -> None:
+    ss = _state()
+    before = _evaluate()
+    if _scenario().undo():
+        ss.last_change = (before, _evaluate())
+        _say("info", t("app.sim.undone"))
+    else:
+        _say("info", t("app.sim.nothing_to_undo"))
+
+
+def _close_selected() -> None:
+    sid = _state().get("selected_station")
+    if not sid:
+        _say("warning", t("app.sim.select_first"))
+        return
+
+    def change(sc: Scenario) -> str:
+        sc.close_station(sid)
+        return t("app.sim.closed", id=sid)
+
+    _guard(lambda: _edit(change))
+
+
+def _copy_scenario() -> None:
+    ss = _state()
+    name = str(ss.get("new_scenario_name") or "").strip()
+    if not name:
+        _say("warning", t("app.scen.empty_name"))
+        return
+    if name in ss.scenarios:
+        _say("warning", t("app.scen.exists", name=name))
+        return
+    ss.scenarios[name] = _scenario().copy(name)
+    ss.current = name
+    ss.scenario_select = name
+    ss.last_change = None
+
+
+def _select_scenario() -> None:
+    ss = _state()
+    ss.current = ss.scenario_select
+    ss.last_change = None
+    ss.proposals = None
+
+
+def _run_proposals() -> None:
+    ss = _state()
+    tier = Tier(ss.prop_tier)
+    by_target = ss.get("prop_by") == "target"
+
+    def run() -> None:
+        t0 = time.perf_counter()
+        ss.proposals = ss.ws.propose(
+            _scenario().stations,
+            tier=tier,
+            k=None if by_target else int(ss.prop_k),
+            target_percent=float(ss.prop_target) if by_target else None,
+        )
+        ss.proposal_tier = tier
+        logger.info("proposals for %s in %.2f s: %d sites", tier, time.perf_counter() - t0, len(ss.proposals))
+        if not len(ss.proposals):
+            _say("info", t("app.prop.none"))
+
+    _guard(run)
+
+
+def _accept_proposal() -> None:
+    ss = _state()
+    props = ss.proposals
+    if props is None or not len(props):
+        return
+    rank = int(ss.accept_rank)
+    row = props[props["rank"] == rank].iloc[0]
+
+    def change(sc: Scenario) -> str:
+        sid = sc.add_station(tier=str(row["tier"]), lon=float(row["lon"]), lat=float(row["lat"]))
+        return t("app.prop.accepted", rank=rank, id=sid)
+
+    if _guard(lambda: _edit(change)):
+        rest = props[props["rank"] != rank].reset_index(drop=True)
+        ss.proposals = rest if len(rest) else None
+
+
+def _stage_file(target: Path, name: str, data: bytes) -> Path:
+    if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
+        raise InputError("app.data.too_large", file=name, size_mb=f"{len(data) / 1048576:.1f}", limit_mb=MAX_UPLOAD_MB)
+    path = target / Path(name).name
+    path.write_bytes(data)
+    return path
+
+
+def _load_uploads() -> None:
+    """Load the staged uploads as a new workspace; on any error keep the current one."""
+    ss = _state()
+    files: dict[str, tuple[str, bytes]] = dict(ss.get("staged_uploads") or {})
+    for role in ("stations", "demand", "network", "areas"):
+        up = ss.get(f"up_{role}")
+        if up is not None:
+            files[role] = (up.name, up.getvalue())
+    if not all(r in files for r in ("stations", "demand", "network")):
+        _say("warning", t("app.data.need_files"))
+        return
+    current = ", ".join(name for name, _ in files.values())
+
+    def load() -> None:
+        with tempfile.TemporaryDirectory(prefix="planner-upload-") as tmp:
+            paths = {role: _stage_file(Path(tmp), name, data) for role, (name, data) in files.items()}
+            ws, sc = Workspace.from_files(
+                network=paths["network"],
+                stations=paths["stations"],
+                demand=paths["demand"],
+                areas=paths.get("areas"),
+                coords=str(ss.get("coords") or "wgs84"),
+            )
+            ws.evaluate(sc.stations)  # stations off the network etc. are reported now, not later
+        ss.ws = ws
+        ss.is_demo = False
+        ss.scenarios = {sc.name: sc}
+        ss.current = sc.name
+        ss.scenario_select = sc.name
+        ss.proposals = None
+        ss.last_change = None
+        _say("success", t("app.data.loaded", label=ws.label, stations=len(sc.stations), demand=len(ws.demand)))
+
+    if not _guard(load, file=current):
+        _say("info", t("app.data.kept"))
+    ss.staged_uploads = None
+
+
+def _reopen_demo() -> None:
+    for key in ("ws", "scenarios", "current", "scenario_select"):
+        _state().pop(key, None)
+    _init()
+
+
+def _load_project_file() -> None:
+    ss = _state()
+    up = ss.get("project_upload")
+    if up is None:
+        return
+
+    def load() -> None:
+        with tempfile.TemporaryDirectory(prefix="planner-project-") as tmp:
+            path = _stage_file(Path(tmp), up.name, up.getvalue())
+            scenarios = load_project(path)
+        for sc in scenarios:
+            ss.scenarios[sc.name] = sc
+        ss.current = scenarios[0].name
+        ss.scenario_select = ss.current
+        _say("success", t("app.scen.loaded", n=len(scenarios), names="、".join(s.name for s in scenarios)))
+
+    _guard(load, file=up.name)
+
+
+def _handle_map_event(event: dict[str, Any] | None) -> bool:
+    """Act on a new map click (add or move a station) or a station click (select it)."""
+    ss = _state()
+    if not event:
+        return False
+    tip = event.get("last_object_clicked_tooltip")
+    if tip and "(" in str(tip) and str(tip).endswith(")"):
+        sid = str(tip).rsplit("(", 1)[1][:-1]
+        if sid in set(_scenario().stations["id"].astype(str)) and ss.get("selected_station") != sid:
+            ss.selected_station = sid
+            return True
+    click = event.get("last_clicked")
+    if not click:
+        return False
+    point = (round(float(click["lat"]), 7), round(float(click["lng"]), 7))
+    if point == ss.last_click:
+        return False
+    ss.last_click = point
+    action = ss.get("click_action", "add")
+    lat, lon = point
+    if action == "add":
+        tier = Tier(ss.get("add_tier", str(Tier.VILLAGE)))
+
+        def add(sc: Scenario) -> str:
+            sid = sc.add_station(tier=tier, lon=lon, lat=lat)
+            return t("app.sim.added", id=sid, tier=t(f"tier.{tier}"), lon=lon, lat=lat)
+
+        _guard(lambda: _edit(add))
+        return True
+    if action == "move":
+        sid = ss.get("selected_station")
+        if not sid:
+            _say("warning", t("app.sim.select_first"))
+            return True
+
+        def move(sc: Scenario) -> str:
+            sc.move_station(sid, lon=lon, lat=lat)
+            return t("app.sim.moved", id=sid, lon=lon, lat=lat)
+
+        _guard(lambda: _edit(move))
+        return True
+    return False
+
+
+# --------------------------------------------------------------------------- views
+def _fmt(v: float) -> str:
+    return f"{v:,.0f}"
+
+
+def _figures(result: CoverageResult, *, big: bool) -> None:
+    st.subheader(t("app.figures.header"))
+    tiers = result.summary["tiers"]
+    for tier in TIERS:
+        s = tiers.get(str(tier))
+        if s is None:
+            continue
+        standard = t("app.figures.standard", mode=t(f"app.mode.{s['mode']}"), minutes=float(s["minutes"]))
+        stations = t("app.figures.stations", n=s["stations"])
+        st.markdown(f"**{t(f'tier.{tier}')}** · {standard} · {stations}")
+        c1, c2, c3 = st.columns(3)
+        pct = s["percent_population"]
+        c1.metric(t("app.figures.percent"), f"{pct:.1f}%" if pct is not None else "—")
+        c2.metric(t("app.figures.outside"), _fmt(s["uncovered_population"] + s["off_network_population"]))
+        c3.metric(t("app.figures.uncovered"), f"{int(s['demand']) - int(s['covered'])}")
+    if big:
+        return
+
+
+def _change_panel() -> None:
+    ss = _state()
+    if not ss.last_change:
+        return
+    before, after = ss.last_change
+    diff = compare(before, after)
+    changed = compare_demand(before, after)
+    gained = float(changed.loc[changed["change"] == "newly_covered", "population"].sum()) if len(changed) else 0.0
+    lost = float(changed.loc[changed["change"] == "lost", "population"].sum()) if len(changed) else 0.0
+    st.subheader(t("app.sim.diff_header"))
+    st.markdown(f"**{t('app.sim.diff_summary', gained=_fmt(gained), lost=_fmt(lost))}**")
+    show = diff[diff["delta_population"] != 0]
+    if len(show):
+        st.dataframe(_compare_table(show), hide_index=True, width="stretch")
+
+
+def _compare_table(diff: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {
+            t("app.col.tier"): [t(f"tier.{x}") for x in diff["tier"].astype(str)],
+            t("app.col.before"): diff["covered_population_before"].round(0),
+            t("app.col.after"): diff["covered_population_after"].round(0),
+            t("app.col.delta"): diff["delta_population"].round(0),
+            t("app.col.newly"): diff["newly_covered"],
+            t("app.col.lost"): diff["lost"],
+            t("app.col.percent_before"): diff["percent_before"],
+            t("app.col.percent_after"): diff["percent_after"],
+        }
+    )
+    return out
+
+
+def _gaps_table(result: CoverageResult) -> None:
+    tier = st.selectbox(
+        t("app.figures.gap_tier"),
+        [str(x) for x in TIERS],
+        index=2,
+        format_func=lambda x: t(f"tier.{x}"),
+        key="gap_tier",
+    )
+    st.subheader(t("app.figures.gaps_header", tier=t(f"tier.{tier}")))
+    a = result.areas[result.areas["tier"] == tier].copy()
+    if not len(a):
+        return
+    a = a.sort_values("uncovered_population", ascending=False)
+    table = pd.DataFrame(
+        {
+            t("app.col.township"): a["township"].replace("", "—"),
+            t("app.col.population"): a["population"].round(0),
+            t("app.col.covered_population"): a["covered_population"].round(0),
+            t("app.col.uncovered_population"): a["uncovered_population"].round(0),
+            t("app.col.percent"): a.get("percent"),
+        }
+    )
+    worst = a.head(3)
+    worst = worst[worst["uncovered_population"] > 0]
+    if len(worst):
+        st.warning(t("app.figures.worst", names="、".join(worst["township"].astype(str))))
+    n_worst = len(worst)
+    col = t("app.col.uncovered_population")
+    styled = table.style.apply(
+        lambda s: ["background-color:#ffcdd2" if i < n_worst else "" for i in range(len(s))], subset=[col]
+    ).format(precision=0, thousands=",", subset=[c for c in table.columns if c != t("app.col.township")])
+    st.dataframe(styled, hide_index=True, width="stretch")
+
+
+def _proposals_table() -> None:
+    ss = _state()
+    props = ss.proposals
+    if props is None or not len(props):
+        return
+    st.subheader(t("app.prop.table"))
+    st.dataframe(
+        pd.DataFrame(
+            {
+                t("app.col.rank"): props["rank"],
+                t("app.col.tier"): [t(f"tier.{x}") for x in props["tier"].astype(str)],
+                t("app.col.newly_covered"): props["newly_covered_population"].round(0),
+                t("app.col.township"): props.get("township", ""),
+                t("app.col.lon"): props["lon"].round(6),
+                t("app.col.lat"): props["lat"].round(6),
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    c1, c2 = st.columns([2, 1])
+    c1.selectbox(t("app.prop.accept"), props["rank"].tolist(), key="accept_rank")
+    c2.button(t("app.prop.accept_button"), key="accept_proposal", on_click=_accept_proposal)
+
+
+def _compare_view() -> None:
+    ss = _state()
+    names = list(ss.scenarios)
+    st.subheader(t("app.scen.compare_header"))
+    if len(names) < 2:
+        st.caption(t("app.scen.copy"))
+        return
+    c1, c2 = st.columns(2)
+    a = c1.selectbox(t("app.scen.compare_a"), names, index=0, key="cmp_a")
+    b = c2.selectbox(t("app.scen.compare_b"), names, index=1, key="cmp_b")
+    ra = ss.ws.evaluate(ss.scenarios[a].stations)
+    rb = ss.ws.evaluate(ss.scenarios[b].stations)
+    with c1:
+        _figures(ra, big=False)
+    with c2:
+        _figures(rb, big=False)
+    st.dataframe(_compare_table(compare(ra, rb)), hide_index=True, width="stretch")
+
+
+def _downloads(result: CoverageResult, m: Any) -> None:
+    ss = _state()
+    st.subheader(t("app.dl.header"))
+    sc = _scenario()
+    if st.button(t("app.dl.prepare"), key="make_files", type="primary"):
+        t0 = time.perf_counter()
+        comparison = compare(*ss.last_change) if ss.last_change else None
+        iso = [ss.ws.isochrones(sc.stations, tier=tier) for tier in TIERS]
+        files: dict[str, bytes] = {
+            "excel": exports.excel_workbook(
+                result=result, proposals=ss.proposals, comparison=comparison, label=ss.ws.label
+            ),
+            "csv": exports.csv_bytes(exports.localise(result.demand)),
+            "gpkg": exports.geopackage_bytes(
+                result=result, isochrones=pd.concat(iso, ignore_index=True), areas=ss.ws.areas, proposals=ss.proposals
+            ),
+            "html": standalone_html(m).encode("utf-8"),
+        }
+        folder = Path(tempfile.mkdtemp(prefix="planner-save-"))
+        project = save_project(folder / "project.gpkg", scenarios=list(ss.scenarios.values()), workspace=ss.ws)
+        files["project"] = project.read_bytes()
+        try:
+            from planner import printmap
+        except ImportError:  # printed maps arrive with planner/printmap.py
+            logger.warning("planner.printmap is not available: no PNG/PDF maps")
+        else:
+            for fmt in ("png", "pdf"):
+                files[fmt] = printmap.render_map(result=result, areas=ss.ws.areas, fmt=fmt, title=t("app.title"))
+        ss.files = files
+        logger.info("download files prepared in %.2f s", time.perf_counter() - t0)
+    files = ss.get("files") or {}
+    cols = st.columns(4)
+    specs = [
+        ("excel", "app.dl.excel", "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ("csv", "app.dl.csv", "csv", "text/csv"),
+        ("gpkg", "app.dl.gpkg", "gpkg", "application/geopackage+sqlite3"),
+        ("html", "app.dl.html", "html", "text/html"),
+        ("png", "app.dl.png", "png", "image/png"),
+        ("pdf", "app.dl.pdf", "pdf", "application/pdf"),
+        ("project", "app.scen.save", "gpkg", "application/geopackage+sqlite3"),
+    ]
+    for i, (name, label, ext, mime) in enumerate(specs):
+        col = cols[i % 4]
+        if name in files:
+            col.download_button(t(label), data=files[name], file_name=f"{sc.name}.{ext}", mime=mime, key=f"dl_{name}")
+
+
+def _sidebar() -> None:
+    ss = _state()
+    sb = st.sidebar
+    sb.toggle(t("app.language"), key="lang_en", on_change=_set_language)
+    sb.toggle(t("app.presentation"), key="presentation")
+
+    with sb.expander(t("app.standard.header"), expanded=True):
+        for tier in TIERS:
+            std = ss.ws.config.standards[tier]
+            ss.setdefault(f"mode_{tier}", str(std.mode))
+            ss.setdefault(f"minutes_{tier}", int(std.minutes))
+            c1, c2 = st.columns(2)
+            c1.selectbox(
+                t("app.standard.mode", tier=t(f"tier.{tier}")),
+                [str(m) for m in Mode],
+                format_func=lambda m: t(f"app.mode.{m}"),
+                key=f"mode_{tier}",
+                on_change=_set_standard,
+                args=(tier,),
+            )
+            c2.number_input(
+                t("app.standard.minutes", tier=t(f"tier.{tier}")),
+                min_value=1,
+                max_value=180,
+                step=5,
+                key=f"minutes_{tier}",
+                on_change=_set_standard,
+                args=(tier,),
+            )
+
+    with sb.expander(t("app.sim.header"), expanded=True):
+        st.radio(
+            t("app.sim.click_action"),
+            ["add", "move", "none"],
+            format_func=lambda a: t(f"app.sim.action_{a}"),
+            key="click_action",
+        )
+        st.selectbox(
+            t("app.sim.add_tier"),
+            [str(x) for x in TIERS],
+            index=2,
+            format_func=lambda x: t(f"tier.{x}"),
+            key="add_tier",
+        )
+        st_ids = _scenario().stations
+        labels = dict(zip(st_ids["id"].astype(str), st_ids["name"].astype(str), strict=True))
+        st.selectbox(
+            t("app.sim.select"),
+            [None, *labels],
+            format_func=lambda x: "—" if x is None else f"{labels.get(x, x)} ({x})",
+            key="selected_station",
+        )
+        c1, c2 = st.columns(2)
+        c1.button(t("app.sim.close"), key="close_station", on_click=_close_selected)
+        c2.button(t("app.sim.undo"), key="undo", on_click=_undo, disabled=not _scenario().can_undo)
+
+    with sb.expander(t("app.scen.header"), expanded=False):
+        ss.setdefault("scenario_select", ss.current)
+        st.selectbox(t("app.scen.current"), list(ss.scenarios), key="scenario_select", on_change=_select_scenario)
+        st.text_input(t("app.scen.new_name"), key="new_scenario_name")
+        st.button(t("app.scen.copy"), key="copy_scenario", on_click=_copy_scenario)
+        st.file_uploader(t("app.scen.load"), type=["gpkg"], key="project_upload", on_change=_load_project_file)
+
+    with sb.expander(t("app.prop.header"), expanded=True):
+        st.selectbox(
+            t("app.prop.tier"), [str(x) for x in TIERS], index=2, format_func=lambda x: t(f"tier.{x}"), key="prop_tier"
+        )
+        st.radio(
+            t("app.prop.by"),
+            ["k", "target"],
+            format_func=lambda x: t(f"app.prop.by_{x}"),
+            key="prop_by",
+            horizontal=True,
+        )
+        if ss.get("prop_by") == "target":
+            st.number_input(t("app.prop.target"), min_value=1.0, max_value=100.0, value=90.0, key="prop_target")
+        else:
+            st.number_input(t("app.prop.k"), min_value=1, max_value=50, value=3, key="prop_k")
+        st.button(t("app.prop.run"), key="run_proposals", on_click=_run_proposals, type="primary")
+
+    with sb.expander(t("app.data.header"), expanded=False):
+        st.file_uploader(t("app.data.stations"), type=UPLOAD_TYPES, key="up_stations")
+        st.file_uploader(t("app.data.demand"), type=UPLOAD_TYPES, key="up_demand")
+        st.file_uploader(t("app.data.network"), type=UPLOAD_TYPES, key="up_network")
+        st.file_uploader(t("app.data.areas"), type=UPLOAD_TYPES, key="up_areas")
+        st.radio(
+            t("app.data.coords"),
+            ["wgs84", "gcj02", "bd09"],
+            format_func=lambda c: t(f"app.data.coords_{c}"),
+            key="coords",
+        )
+        st.button(t("app.data.load"), key="load_uploads", on_click=_load_uploads)
+        st.button(t("app.data.demo"), key="reopen_demo", on_click=_reopen_demo)
+
+    with sb.expander(t("app.basemap.header"), expanded=False):
+        st.multiselect(
+            t("app.intervals"),
+            [str(x) for x in TIERS],
+            default=[str(Tier.TOWNSHIP)],
+            format_func=lambda x: t(f"tier.{x}"),
+            key="iso_tiers",
+        )
+        st.text_input(t("app.basemap.url"), key="tile_url")
+        st.text_input(t("app.basemap.attribution"), key="tile_attr")
+
+
+def _presentation_css() -> None:
+    st.markdown(
+        """<style>
+        [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] {display:none}
+        [data-testid="stMetricValue"] {font-size:3rem}
+        [data-testid="stMetricLabel"] p {font-size:1.3rem}
+        h1 {font-size:3rem !important}
+        </style>""",
+        unsafe_allow_html=True,
+    )
+
+
+# --------------------------------------------------------------------------- page
+def main() -> None:
+    _init()
+    ss = _state()
+    set_language(ss.get("lang", "zh"))
+    presentation = bool(ss.get("presentation"))
+    if not presentation:
+        _sidebar()
+    else:
+        _presentation_css()
+        st.button(t("app.presentation_exit"), key="exit_presentation", on_click=lambda: ss.update(presentation=False))
+    st.title(t("app.title"))
+    label = ss.ws.label or ""
+    if ss.is_demo:
+        st.info(t("app.generated_data", label=t("demo.label")))
+    else:
+        st.caption(t("app.own_data", label=label))
+
+    result = _evaluate()
+    iso_tiers = [Tier(x) for x in ss.get("iso_tiers", [str(Tier.TOWNSHIP)])]
+    t0 = time.perf_counter()
+    isochrones = {tier: ss.ws.isochrones(_scenario().stations, tier=tier) for tier in iso_tiers}
+    m = build_map(
+        result=result,
+        isochrones=isochrones,
+        areas=ss.ws.areas,
+        proposals=ss.proposals,
+        tiers=[
+            Tier(ss.get("gap_tier", str(Tier.VILLAGE))),
+            *[x for x in TIERS if str(x) != ss.get("gap_tier", "village")],
+        ],
+        tiles=(ss.get("tile_url") or None),
+        tiles_attribution=ss.get("tile_attr") or "",
+        presentation=presentation,
+        title=f"{t('app.title')} · {ss.current}",
+    )
+    build_s = time.perf_counter() - t0
+
+    for kind, text in ss.messages:
+        getattr(st, kind)(text)
+    ss.messages = []
+
+    if presentation:
+        _map(m)
+        cols = st.columns(2)
+        with cols[0]:
+            _figures(result, big=True)
+        with cols[1]:
+            _change_panel()
+    else:
+        left, right = st.columns([3, 2])
+        with left:
+            st.caption(t("app.sim.hint", action=t(f"app.sim.action_{ss.get('click_action', 'add')}")))
+            _map(m)
+        with right:
+            _change_panel()
+            _figures(result, big=False)
+        tabs = st.tabs(
+            [t("app.figures.header"), t("app.prop.header"), t("app.scen.compare_header"), t("app.dl.header")]
+        )
+        with tabs[0]:
+            _gaps_table(result)
+        with tabs[1]:
+            _proposals_table()
+        with tabs[2]:
+            _compare_view()
+        with tabs[3]:
+            _downloads(result, m)
+    logger.info(
+        "page built: isochrones+map %.3f s, %.2f s since the script run started",
+        build_s,
+        time.perf_counter() - RUN_START_S,
+    )
+    if ss.get("edit_started"):
+        logger.info("edit to rendered page (server side) %.3f s", time.perf_counter() - ss.edit_started)
+        ss.edit_started = None
+
+
+def _map(m: Any) -> None:
+    ss = _state()
+    from streamlit_folium import st_folium
+
+    event = st_folium(
+        m,
+        key="map",
+        height=MAP_HEIGHT_PX,
+        use_container_width=True,
+        returned_objects=["last_clicked", "last_object_clicked_tooltip"],
+    )
+    if not ss.map_logged:
+        ss.map_logged = True
+        logger.info("first map sent %.2f s after the script run started", time.perf_counter() - RUN_START_S)
+    if _handle_map_event(event):
+        st.rerun()
+
+
+main()

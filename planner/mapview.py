@@ -1,0 +1,531 @@
+"""Folium maps of coverage: styled stations, isochrones, demand, townships, proposals.
+
+Everything works offline: the Leaflet, jQuery, Bootstrap, awesome-markers and Font
+Awesome files folium would take from CDNs are shipped in ``planner/static`` and either
+referenced through a local URL (Streamlit static serving, ``/app/static/...``) or
+inlined by :func:`standalone_html`. No basemap tiles are loaded unless a tile URL is
+given.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import logging
+import mimetypes
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import branca
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from planner.coverage import CoverageResult
+from planner.i18n import t
+from planner.settings import TIERS, Tier
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIR: Path = Path(__file__).resolve().parent / "static"
+#: URL under which Streamlit serves ``./static`` of the app folder (``enableStaticServing``).
+STATIC_URL: str = "/app/static"
+
+#: folium's CDN asset names mapped to local files under :data:`STATIC_DIR` (None: not needed).
+#: Glyphicons (Bootstrap 3) and the awesome-markers rotate CSS are dropped: the maps use
+#: Font Awesome icons without rotation.
+LOCAL_ASSETS: dict[str, str | None] = {
+    "leaflet": "leaflet/leaflet.js",
+    "jquery": "jquery/jquery.min.js",
+    "bootstrap": "bootstrap/bootstrap.bundle.min.js",
+    "awesome_markers": "awesome-markers/leaflet.awesome-markers.js",
+    "leaflet_css": "leaflet/leaflet.css",
+    "bootstrap_css": "bootstrap/bootstrap.min.css",
+    "glyphicons_css": None,
+    "awesome_markers_font_css": "fontawesome/css/all.min.css",
+    "awesome_markers_css": "awesome-markers/leaflet.awesome-markers.css",
+    "awesome_rotate_css": None,
+}
+
+
+@dataclass(frozen=True)
+class TierStyle:
+    """Colour and icon of a tier on the map."""
+
+    colour: str  # awesome-markers colour name
+    hex: str  # same colour for polygons and the legend
+    icon: str  # Font Awesome 6 solid icon name
+    size_px: int
+
+
+TIER_STYLES: dict[Tier, TierStyle] = {
+    Tier.COUNTY: TierStyle(colour="darkred", hex="#a23336", icon="landmark", size_px=16),
+    Tier.TOWNSHIP: TierStyle(colour="blue", hex="#38aadd", icon="building", size_px=14),
+    Tier.VILLAGE: TierStyle(colour="green", hex="#72b026", icon="house", size_px=12),
+    Tier.ENTERPRISE: TierStyle(colour="purple", hex="#d252b9", icon="industry", size_px=12),
+}
+COVERED_HEX = "#2e7d32"
+UNCOVERED_HEX = "#d32f2f"
+OFF_NETWORK_HEX = "#757575"
+PROPOSAL_HEX = "#ff8f00"
+#: Isochrones are simplified for display (about 20 m) and rounded to about 1 m.
+ISOCHRONE_SIMPLIFY_DEG = 0.0002
+ISOCHRONE_PRECISION_DEG = 0.00001
+
+
+# --------------------------------------------------------------------------- assets
+
+
+def _walk(element: branca.element.Element) -> Iterator[branca.element.Element]:
+    yield element
+    for child in element._children.values():
+        yield from _walk(child)
+
+
+def localise_assets(m: folium.Map, *, base_url: str = STATIC_URL) -> folium.Map:
+    """Point every JS/CSS asset of ``m`` and its children at the local copies.
+
+    Raises
+    ------
+    ValueError
+        If an element needs an asset that has no local copy (a plugin that was not
+        vendored): better to fail than to load it from the internet.
+    """
+    base = base_url.rstrip("/")
+    for el in _walk(m):
+        for attr in ("default_js", "default_css"):
+            assets = getattr(el, attr, None)
+            if not assets:
+                continue
+            local: list[tuple[str, str]] = []
+            for name, url in assets:
+                if url.startswith(base + "/"):
+                    local.append((name, url))
+                    continue
+                if name not in LOCAL_ASSETS:
+                    msg = f"no local copy of map asset {name!r} ({url}); vendor it into planner/static"
+                    raise ValueError(msg)
+                rel = LOCAL_ASSETS[name]
+                if rel is not None:
+                    local.append((name, f"{base}/{rel}"))
+            setattr(el, attr, local)
+    return m
+
+
+_CSS_URL = re.compile(r"url\(\s*(['\"]?)([^'\")]+)\1\s*\)")
+
+
+def _data_uri(path: Path) -> str:
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if path.suffix == ".woff2":
+        mime = "font/woff2"
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+def _inline_css(path: Path) -> str:
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"/\*# sourceMappingURL=[^*]*\*/", "", text)
+
+    def repl(match: re.Match[str]) -> str:
+        ref = match.group(2).strip()
+        if ref.startswith(("data:", "#")):
+            return match.group(0)
+        target = (path.parent / ref.split("?")[0].split("#")[0]).resolve()
+        if STATIC_DIR not in target.parents or not target.is_file():
+            return "url(data:,)"  # alternative font formats that are not shipped
+        return f"url({_data_uri(target)})"
+
+    return _CSS_URL.sub(repl, text)
+
+
+def _asset_path(url: str, base: str) -> Path | None:
+    if not url.startswith(base + "/"):
+        return None
+    target = (STATIC_DIR / url[len(base) + 1 :]).resolve()
+    return target if STATIC_DIR in target.parents and target.is_file() else None
+
+
+def standalone_html(m: folium.Map, *, base_url: str = STATIC_URL) -> str:
+    """Render ``m`` as one self-contained HTML page (all scripts, styles, fonts inlined).
+
+    The page loads nothing from any server, except basemap tiles if the map was built
+    with a tile URL.
+    """
+    localise_assets(m, base_url=base_url)
+    page = m.get_root().render()
+    base = base_url.rstrip("/")
+
+    def script(match: re.Match[str]) -> str:
+        path = _asset_path(match.group(1), base)
+        if path is None:
+            return match.group(0)
+        code = path.read_text(encoding="utf-8")
+        code = re.sub(r"//# sourceMappingURL=\S+", "", code).replace("</script", "<\\/script")
+        return f"<script>{code}</script>"
+
+    def link(match: re.Match[str]) -> str:
+        path = _asset_path(match.group(1), base)
+        if path is None:
+            return match.group(0)
+        return f"<style>{_inline_css(path)}</style>"
+
+    page = re.sub(r'<script src="([^"]+)"></script>', script, page)
+    page = re.sub(r'<link rel="stylesheet" href="([^"]+)"\s*/?>', link, page)
+    left = re.findall(r'<(?:script|link|img)[^>]*(?:src|href)="(https?://[^"]+|/[^"]*)"', page)
+    if left:
+        logger.warning("standalone map still references %s", left[:5])
+    return page
+
+
+# --------------------------------------------------------------------------- map
+
+
+def _fmt_int(v: object) -> str:
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return ""
+    return f"{f:,.0f}" if np.isfinite(f) else "—"
+
+
+def _fmt_min(v: object, lang: str | None) -> str:
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return t("app.map.unreachable", lang=lang)
+    return f"{f:.1f}" if np.isfinite(f) else t("app.map.unreachable", lang=lang)
+
+
+def _bounds(result: CoverageResult, areas: gpd.GeoDataFrame | None) -> list[list[float]]:
+    if areas is not None and len(areas):
+        x0, y0, x1, y1 = areas.to_crs("EPSG:4326").total_bounds
+    else:
+        lon = np.concatenate([result.demand["lon"].to_numpy(float), result.stations["lon"].to_numpy(float)])
+        lat = np.concatenate([result.demand["lat"].to_numpy(float), result.stations["lat"].to_numpy(float)])
+        ok = np.isfinite(lon) & np.isfinite(lat)
+        if not ok.any():
+            return [[0.0, 0.0], [0.0, 0.0]]
+        x0, x1, y0, y1 = lon[ok].min(), lon[ok].max(), lat[ok].min(), lat[ok].max()
+    return [[float(y0), float(x0)], [float(y1), float(x1)]]
+
+
+def _add_areas(m: folium.Map, areas: gpd.GeoDataFrame, *, lang: str | None) -> None:
+    gdf = areas.to_crs("EPSG:4326")[["name", "geometry"]].copy()
+    gdf["name"] = gdf["name"].astype(str)
+    fg = folium.FeatureGroup(name=t("app.map.layer_areas", lang=lang), show=True)
+    folium.GeoJson(
+        gdf.to_json(),
+        style_function=lambda _f: {"color": "#555555", "weight": 1.5, "dashArray": "5 4", "fill": False},
+        tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=[t("app.map.township", lang=lang)]),
+    ).add_to(fg)
+    fg.add_to(m)
+
+
+def _add_isochrones(
+    m: folium.Map, tier: Tier, iso: gpd.GeoDataFrame, *, intervals: Sequence[float] | None, lang: str | None
+) -> None:
+    if iso is None or not len(iso):
+        return
+    gdf = iso.to_crs("EPSG:4326").copy()
+    gdf = gdf[~gdf.geometry.is_empty & gdf.geometry.notna()]
+    if intervals is not None:
+        keep = np.isin(np.round(gdf["minutes"].to_numpy(float), 6), np.round(np.asarray(intervals, float), 6))
+        gdf = gdf[keep]
+    if not len(gdf):
+        return
+    gdf = gdf.sort_values("minutes", ascending=False)  # largest first, smaller on top (nested)
+    gdf["geometry"] = shapely.set_precision(
+        gdf.geometry.simplify(ISOCHRONE_SIMPLIFY_DEG).to_numpy(), ISOCHRONE_PRECISION_DEG
+    )
+    ranks = np.arange(len(gdf))
+    opacity = 0.10 + 0.12 * ranks / max(len(gdf) - 1, 1)
+    colour = TIER_STYLES[tier].hex
+    fg = folium.FeatureGroup(name=t("app.map.layer_isochrones", lang=lang, tier=t(f"tier.{tier}", lang=lang)))
+    for (_, row), op in zip(gdf.iterrows(), opacity, strict=True):
+        folium.GeoJson(
+            row.geometry.__geo_interface__,
+            style_function=lambda _f, op=float(op): {
+                "color": colour,
+                "weight": 1,
+                "fillColor": colour,
+                "fillOpacity": op,
+            },
+            tooltip=t("app.map.isochrone_tip", lang=lang, tier=t(f"tier.{tier}", lang=lang), minutes=row["minutes"]),
+        ).add_to(fg)
+    fg.add_to(m)
+
+
+def _points(df: pd.DataFrame, props: dict[str, Any]) -> dict[str, Any]:
+    """GeoJSON FeatureCollection of points with the given per-row properties."""
+    lon = np.round(df["lon"].to_numpy(float), 6)
+    lat = np.round(df["lat"].to_numpy(float), 6)
+    cols = {k: (v.tolist() if isinstance(v, np.ndarray) else list(v)) for k, v in props.items()}
+    keys = list(cols)
+    feats = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [x, y]},
+            "properties": dict(zip(keys, vals, strict=True)),
+        }
+        for x, y, *vals in zip(lon.tolist(), lat.tolist(), *cols.values(), strict=True)
+    ]
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def _add_demand(m: folium.Map, tier: Tier, demand: pd.DataFrame, *, show: bool, lang: str | None) -> None:
+    d = demand[demand["tier"] == str(tier)]
+    if not len(d):
+        return
+    pop = d["population"].to_numpy(float)
+    top = max(float(np.nanmax(pop)), 1.0)
+    radius = np.round(3.0 + 9.0 * np.sqrt(np.clip(np.nan_to_num(pop), 0, None) / top), 2)
+    covered = d["covered"].astype("boolean")
+    colour = np.where(covered.isna(), OFF_NETWORK_HEX, np.where(covered.fillna(False), COVERED_HEX, UNCOVERED_HEX))
+    names = d["name"].astype(str).map(html.escape).to_numpy(object)
+    popup = (
+        "<b>"
+        + names
+        + "</b><br>"
+        + t("app.map.population", lang=lang)
+        + ": "
+        + np.array([_fmt_int(v) for v in pop], dtype=object)
+        + "<br>"
+        + t("app.map.minutes", lang=lang)
+        + ": "
+        + np.array([_fmt_min(v, lang) for v in d["minutes"].to_numpy(float)], dtype=object)
+        + "<br>"
+        + t("app.map.nearest", lang=lang)
+        + ": "
+        + d["station_id"].astype(str).map(html.escape).to_numpy(object)
+    )
+    data = _points(d, {"name": names, "popup": popup, "colour": colour, "radius": radius})
+    fg = folium.FeatureGroup(name=t("app.map.layer_demand", lang=lang, tier=t(f"tier.{tier}", lang=lang)), show=show)
+    folium.GeoJson(
+        data,
+        marker=folium.CircleMarker(radius=5, weight=1, fill=True, fill_opacity=0.75),
+        style_function=lambda f: {
+            "color": f["properties"]["colour"],
+            "fillColor": f["properties"]["colour"],
+            "radius": f["properties"]["radius"],
+            "weight": 1,
+            "fillOpacity": 0.75,
+        },
+        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+        popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
+    ).add_to(fg)
+    fg.add_to(m)
+
+
+def _add_stations(m: folium.Map, tier: Tier, stations: pd.DataFrame, *, lang: str | None) -> None:
+    s = stations[stations["tier"].astype(str) == str(tier)]
+    if not len(s):
+        return
+    style = TIER_STYLES[tier]
+    cov = s["covered_population"].to_numpy(float) if "covered_population" in s else np.full(len(s), np.nan)
+    names = s["name"].astype(str).map(html.escape).to_numpy(object)
+    ids = s["id"].astype(str).map(html.escape).to_numpy(object)
+    label = names + " (" + ids + ")"
+    popup = (
+        "<b>"
+        + names
+        + "</b><br>"
+        + ids
+        + " · "
+        + t(f"tier.{tier}", lang=lang)
+        + "<br>"
+        + t("app.map.station_covers", lang=lang)
+        + ": "
+        + np.array([_fmt_int(v) for v in cov], dtype=object)
+    )
+    data = _points(s, {"id": ids, "label": label, "popup": popup})
+    fg = folium.FeatureGroup(name=t("app.map.layer_stations", lang=lang, tier=t(f"tier.{tier}", lang=lang)))
+    folium.GeoJson(
+        data,
+        marker=folium.Marker(icon=folium.Icon(color=style.colour, icon=style.icon, prefix="fa")),
+        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+        popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
+    ).add_to(fg)
+    fg.add_to(m)
+
+
+def _add_proposals(m: folium.Map, proposals: pd.DataFrame, *, big: bool, lang: str | None) -> None:
+    if proposals is None or not len(proposals):
+        return
+    fg = folium.FeatureGroup(name=t("app.map.layer_proposals", lang=lang))
+    size = 30 if big else 24
+    p = proposals.sort_values("rank")
+    for rank, tier, people, lon, lat in zip(
+        p["rank"].to_numpy(int).tolist(),
+        p["tier"].astype(str).tolist(),
+        p["newly_covered_population"].to_numpy(float).tolist(),
+        p["lon"].to_numpy(float).tolist(),
+        p["lat"].to_numpy(float).tolist(),
+        strict=True,
+    ):
+        icon = folium.DivIcon(
+            html=(
+                f'<div class="planner-proposal" style="width:{size}px;height:{size}px;line-height:{size}px;'
+                f"border-radius:50%;background:{PROPOSAL_HEX};color:#fff;font-weight:bold;text-align:center;"
+                f'border:2px solid #fff;box-shadow:0 0 3px #000;font-size:{size // 2}px">{rank}</div>'
+            ),
+            icon_size=(size, size),
+            icon_anchor=(size // 2, size // 2),
+        )
+        popup = t(
+            "app.map.proposal_popup",
+            lang=lang,
+            rank=rank,
+            tier=t(f"tier.{tier}", lang=lang),
+            people=_fmt_int(people),
+        )
+        folium.Marker(location=(lat, lon), icon=icon, popup=popup, tooltip=popup).add_to(fg)
+    fg.add_to(m)
+
+
+def _legend_html(
+    *, tiers: Sequence[Tier], has_iso: bool, has_proposals: bool, presentation: bool, lang: str | None
+) -> str:
+    font = 20 if presentation else 12
+    rows = [f'<div style="font-weight:bold;margin-bottom:4px">{t("app.map.legend", lang=lang)}</div>']
+    for tier in TIERS:
+        st = TIER_STYLES[tier]
+        mark = "" if tier in tiers else " style='opacity:.45'"
+        rows.append(
+            f'<div{mark}><i class="fa-solid fa-{st.icon}" style="color:{st.hex};width:1.4em;text-align:center"></i>'
+            f" {t(f'tier.{tier}', lang=lang)}</div>"
+        )
+    dot = (
+        '<span style="display:inline-block;width:.8em;height:.8em;border-radius:50%;'
+        'background:{c};margin:0 .3em"></span>'
+    )
+    rows.append(f"<div>{dot.format(c=COVERED_HEX)}{t('app.map.covered', lang=lang)}</div>")
+    rows.append(f"<div>{dot.format(c=UNCOVERED_HEX)}{t('app.map.uncovered', lang=lang)}</div>")
+    rows.append(f"<div>{dot.format(c=OFF_NETWORK_HEX)}{t('app.map.off_network', lang=lang)}</div>")
+    if has_iso:
+        rows.append(f"<div style='opacity:.8'>▧ {t('app.map.isochrone_legend', lang=lang)}</div>")
+    if has_proposals:
+        rows.append(f"<div>{dot.format(c=PROPOSAL_HEX)}{t('app.map.proposal_legend', lang=lang)}</div>")
+    return (
+        '<div id="planner-legend" style="position:absolute;bottom:28px;right:10px;z-index:9999;'
+        "background:rgba(255,255,255,.92);padding:8px 10px;border-radius:6px;box-shadow:0 0 6px rgba(0,0,0,.3);"
+        f'font-size:{font}px;line-height:1.45">' + "".join(rows) + "</div>"
+    )
+
+
+def _title_html(title: str, *, presentation: bool) -> str:
+    font = 30 if presentation else 16
+    return (
+        f'<div id="planner-title" style="position:absolute;top:10px;left:50%;transform:translateX(-50%);z-index:9999;'
+        f"background:rgba(255,255,255,.9);padding:4px 14px;border-radius:6px;font-weight:bold;font-size:{font}px;"
+        f'box-shadow:0 0 6px rgba(0,0,0,.3)">{html.escape(title)}</div>'
+    )
+
+
+def build_map(
+    *,
+    result: CoverageResult,
+    isochrones: dict[Tier, gpd.GeoDataFrame] | None = None,
+    areas: gpd.GeoDataFrame | None = None,
+    proposals: pd.DataFrame | None = None,
+    tiers: Sequence[Tier | str] | None = None,
+    intervals: Sequence[float] | None = None,
+    tiles: str | None = None,
+    tiles_attribution: str = "",
+    presentation: bool = False,
+    lang: str | None = None,
+    title: str | None = None,
+    asset_base_url: str = STATIC_URL,
+) -> folium.Map:
+    """Build the coverage map.
+
+    Parameters
+    ----------
+    result
+        Coverage of the current scenario (stations with loads, demand per tier).
+    isochrones
+        Per tier, the tier-union polygons per interval (``Workspace.isochrones``).
+    areas
+        Township polygons drawn as boundaries.
+    proposals
+        Proposed sites (rank, lon, lat, tier, newly_covered_population), numbered markers.
+    tiers
+        Tiers to show (default all four). The first one's demand layer is visible, the
+        others can be switched on in the layer control.
+    intervals
+        Isochrone intervals (minutes) to draw; default all.
+    tiles
+        Basemap tile URL template (``{z}/{x}/{y}``); default none (works offline).
+    tiles_attribution
+        Attribution text required by the tile provider.
+    presentation
+        Large title and legend for meetings.
+    lang
+        Language of labels (default: active language).
+    title
+        Map title (default: the app title).
+    asset_base_url
+        Where the vendored Leaflet assets are served (``/app/static`` under Streamlit).
+
+    Returns
+    -------
+    folium.Map
+        With layer control, scale bar, legend and title; all assets local.
+    """
+    shown = [Tier(x) for x in (tiers or TIERS)]
+    bounds = _bounds(result, areas)
+    centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
+    m = folium.Map(location=centre, zoom_start=11, tiles=None, control_scale=True, prefer_canvas=False)
+    if tiles:
+        folium.TileLayer(tiles=tiles, attr=tiles_attribution or "tiles", name=t("app.map.basemap", lang=lang)).add_to(m)
+    else:
+        fig: branca.element.Figure = m.get_root()  # type: ignore[assignment]
+        fig.header.add_child(branca.element.Element("<style>.leaflet-container{background:#f4f1ea}</style>"))
+    if areas is not None and len(areas):
+        _add_areas(m, areas, lang=lang)
+    for tier in shown:
+        if isochrones and tier in isochrones:
+            _add_isochrones(m, tier, isochrones[tier], intervals=intervals, lang=lang)
+    for i, tier in enumerate(shown):
+        _add_demand(m, tier, result.demand, show=i == 0, lang=lang)
+    for tier in shown:
+        _add_stations(m, tier, result.stations, lang=lang)
+    if proposals is not None:
+        _add_proposals(m, proposals, big=presentation, lang=lang)
+    folium.LayerControl(collapsed=not presentation).add_to(m)
+    m.fit_bounds(bounds)
+    root: branca.element.Figure = m.get_root()  # type: ignore[assignment]
+    root.html.add_child(
+        branca.element.Element(_title_html(title or t("app.title", lang=lang), presentation=presentation))
+    )
+    root.html.add_child(
+        branca.element.Element(
+            _legend_html(
+                tiers=shown,
+                has_iso=bool(isochrones),
+                has_proposals=proposals is not None and len(proposals) > 0,
+                presentation=presentation,
+                lang=lang,
+            )
+        )
+    )
+    return localise_assets(m, base_url=asset_base_url)
+
+
+def map_summary(m: folium.Map) -> dict[str, Any]:
+    """Count the layers of a built map (for tests and logging)."""
+    counts: dict[str, int] = {"markers": 0, "circles": 0, "geojson": 0, "feature_groups": 0}
+    for el in _walk(m):
+        if isinstance(el, folium.CircleMarker):
+            counts["circles"] += 1
+        elif isinstance(el, folium.Marker):
+            counts["markers"] += 1
+        elif isinstance(el, folium.GeoJson):
+            counts["geojson"] += 1
+        elif isinstance(el, folium.FeatureGroup):
+            counts["feature_groups"] += 1
+    return counts

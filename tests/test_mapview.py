@@ -1,0 +1,167 @@
+"""Tests of planner.mapview: layers, styling, local assets and the standalone export."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import folium
+import folium.plugins
+import numpy as np
+import pandas as pd
+import pytest
+
+from planner.coverage import analyse
+from planner.demo import generate_county
+from planner.mapview import (
+    LOCAL_ASSETS,
+    STATIC_DIR,
+    STATIC_URL,
+    TIER_STYLES,
+    build_map,
+    localise_assets,
+    map_summary,
+    standalone_html,
+)
+from planner.scenario import Workspace
+from planner.settings import TIERS, Tier
+
+
+@pytest.fixture(scope="module")
+def county():
+    return generate_county(seed=7, n_townships=4, n_villages=40)
+
+
+@pytest.fixture(scope="module")
+def result(county):
+    return analyse(county.network, stations=county.stations, demand=county.demand, areas=county.townships)
+
+
+@pytest.fixture(scope="module")
+def iso(county):
+    ws = Workspace(
+        network=county.network, demand=county.demand, config=__import__("planner.settings").settings.Config()
+    )
+    return {Tier.TOWNSHIP: ws.isochrones(county.stations, tier=Tier.TOWNSHIP)}
+
+
+def _geojson_layers(m: folium.Map) -> list[dict]:
+    out = []
+    for el in m._children.values():
+        for sub in getattr(el, "_children", {}).values():
+            if isinstance(sub, folium.GeoJson):
+                out.append(sub.data)
+    return out
+
+
+def test_local_assets_exist_and_every_folium_default_is_mapped():
+    m = folium.Map()
+    names = {n for n, _ in m.default_js} | {n for n, _ in m.default_css}
+    assert names <= set(LOCAL_ASSETS)
+    for rel in filter(None, LOCAL_ASSETS.values()):
+        assert (STATIC_DIR / rel).is_file(), rel
+    assert (STATIC_DIR / "README.md").is_file()
+
+
+def test_map_has_no_cdn_urls_and_counts_features(result, county, iso):
+    m = build_map(result=result, isochrones=iso, areas=county.townships, tiers=[Tier.VILLAGE, Tier.TOWNSHIP])
+    page = m.get_root().render()
+    urls = re.findall(r'<(?:script|link)[^>]*(?:src|href)="([^"]+)"', page)
+    assert urls and all(u.startswith(STATIC_URL + "/") for u in urls), urls
+    assert "cdn" not in " ".join(urls)
+    # no basemap tiles by default
+    assert "tileLayer" not in page.replace("L.tileLayer.wms", "")
+    feats = [f for layer in _geojson_layers(m) if layer.get("type") == "FeatureCollection" for f in layer["features"]]
+    points = [f for f in feats if f["geometry"]["type"] == "Point"]
+    # stations of the two tiers + demand of the two tiers, counted independently
+    st = county.stations["tier"].isin(["village", "township"]).sum()
+    dem = result.demand["tier"].isin(["village", "township"]).sum()
+    assert len(points) == st + dem
+    assert "L.control.layers" in page and "L.control.scale" in page
+    assert 'id="planner-legend"' in page and 'id="planner-title"' in page
+    assert map_summary(m)["geojson"] >= 4
+
+
+def test_demand_colours_follow_coverage_and_size_follows_population(result, county):
+    m = build_map(result=result, areas=None, tiers=[Tier.VILLAGE])
+    layer = next(g for g in _geojson_layers(m) if g.get("features") and "radius" in g["features"][0]["properties"])
+    d = result.demand[result.demand["tier"] == "village"].reset_index(drop=True)
+    colours = [f["properties"]["colour"] for f in layer["features"]]
+    expected = np.where(d["covered"].isna(), "#757575", np.where(d["covered"].fillna(False), "#2e7d32", "#d32f2f"))
+    assert colours == expected.tolist()
+    radius = np.array([f["properties"]["radius"] for f in layer["features"]])
+    order = np.argsort(d["population"].to_numpy())
+    assert np.all(np.diff(radius[order]) >= -1e-9)
+    assert "分钟" in layer["features"][0]["properties"]["popup"]
+
+
+def test_station_icons_differ_per_tier(result):
+    m = build_map(result=result, tiers=list(TIERS))
+    page = m.get_root().render()
+    for tier in TIERS:
+        if (result.stations["tier"] == str(tier)).any():
+            assert f'"icon": "{TIER_STYLES[tier].icon}"' in page
+            assert TIER_STYLES[tier].colour in page
+    assert len({s.colour for s in TIER_STYLES.values()}) == 4
+    assert len({s.icon for s in TIER_STYLES.values()}) == 4
+
+
+def test_isochrones_are_nested_largest_first(result, iso):
+    m = build_map(result=result, isochrones=iso, tiers=[Tier.TOWNSHIP])
+    page = m.get_root().render()
+    tips = re.findall(r"乡镇（街道） (\d+) 分钟可达|(\d+) 分钟可达", page)
+    minutes = [int(a or b) for a, b in tips]
+    assert minutes == sorted(minutes, reverse=True) and len(minutes) == len(iso[Tier.TOWNSHIP])
+
+
+def test_proposals_numbered_and_english_labels(result):
+    props = pd.DataFrame(
+        {
+            "rank": [2, 1],
+            "lon": [116.1, 116.2],
+            "lat": [27.4, 27.5],
+            "tier": ["village", "village"],
+            "newly_covered_population": [800.0, 1500.0],
+        }
+    )
+    m = build_map(result=result, proposals=props, lang="en", tiers=[Tier.VILLAGE])
+    page = m.get_root().render()
+    ranks = re.findall(r"planner-proposal.*?(?:>|\\u003e)(\d+)(?:<|\\u003c)", page)
+    assert ranks == ["1", "2"], ranks
+    assert "Proposal 1 (village / community): 1,500 people newly covered" in page
+    assert "Legend" in page and "图例" not in page
+
+
+def test_tiles_url_is_used_only_when_given(result):
+    url = "https://tile.example.org/{z}/{x}/{y}.png"
+    page = build_map(result=result, tiles=url, tiles_attribution="© example").get_root().render()
+    assert "tile.example.org" in page
+
+
+def test_standalone_html_is_self_contained(result, county, iso):
+    m = build_map(result=result, isochrones=iso, areas=county.townships)
+    page = standalone_html(m)
+    assert not re.findall(r'<(?:script|link|img)[^>]*(?:src|href)="[^"]+"', page)
+    assert "/app/static" not in page
+    assert "cdn.jsdelivr" not in page and "cdnjs" not in page and "code.jquery" not in page
+    assert "url(../webfonts" not in page and "url(images/" not in page
+    # the inlined Leaflet and the map script are both present
+    assert "Leaflet" in page and "L.map(" in page
+    assert page.count("data:font/woff2;base64,") >= 3
+
+
+def test_unknown_plugin_asset_is_refused(result):
+    m = build_map(result=result)
+    folium.plugins.Fullscreen().add_to(m)
+    with pytest.raises(ValueError, match="no local copy of map asset"):
+        localise_assets(m)
+
+
+def test_geojson_popups_are_escaped(result):
+    r = result
+    demand = r.demand.copy()
+    demand.loc[demand.index[0], "name"] = "<script>x</script>"
+    r2 = type(r)(demand=demand, stations=r.stations, summary=r.summary, areas=r.areas, gaps=r.gaps)
+    m = build_map(result=r2, tiers=[demand.loc[demand.index[0], "tier"]])
+    data = json.dumps(_geojson_layers(m))
+    assert "<script>x</script>" not in data and "&lt;script&gt;" in data
