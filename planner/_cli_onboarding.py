@@ -39,6 +39,11 @@ def add_parser(subparsers: Any) -> None:
         "--persons-per-m2", dest="persons_per_m2", type=float, default=None, help="residents per m2 floor area"
     )
     ex.add_argument("--default-levels", dest="default_levels", type=float, default=None, help="storeys if untagged")
+    ex.add_argument(
+        "--scale-to-tagged",
+        action="store_true",
+        help="scale estimated populations to the population tag of the enclosing city/town",
+    )
     ex.add_argument("--no-places", action="store_true", help="do not offer village/community places as stations")
     ex.set_defaults(func=run_extract)
 
@@ -68,6 +73,7 @@ def run_extract(args: argparse.Namespace) -> int:
         args.osm,
         persons_per_m2=PERSONS_PER_M2 if args.persons_per_m2 is None else args.persons_per_m2,
         default_levels=DEFAULT_LEVELS if args.default_levels is None else args.default_levels,
+        scale_to_tagged=args.scale_to_tagged,
     )
     areas = extract_areas(args.osm, admin_level=args.admin_level)
     out = Path(args.out)

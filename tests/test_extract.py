@@ -108,7 +108,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "village": w.node(-3000, 0, place="village", name="花园村", population="1200"),
         "quarter": w.node(2000, 2000, place="quarter", name="城北社区"),
         "hamlet": w.node(-3000, -3000, place="hamlet", name="大岩苏家"),
-        "town": w.node(2500, 2000, place="town", name="东门街道"),
+        "town": w.node(2500, 2000, place="town", name="东门街道", population="200"),
     }
     ind_way, ind_corners = w.ring(4000, 0, 200, 100, landuse="industrial", name="某化工厂", operator="某集团")
     # two residential buildings next to the quarter, one shop, one lone house far away
@@ -291,6 +291,28 @@ def test_extract_demand_settings(tiny: dict[str, Any]) -> None:
         extract_demand(tiny["path"], persons_per_m2=0)
     with pytest.raises(InputError, match="default_levels"):
         extract_demand(tiny["path"], default_levels=float("nan"))
+
+
+def test_scale_to_tagged(
+    tiny: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The town (population=200) holds only the quarter: its estimate is scaled to 200."""
+    import planner.extract
+
+    ids = tiny["ids"]
+    plain = extract_demand(tiny["path"]).set_index("id")
+    scaled = extract_demand(tiny["path"], scale_to_tagged=True).set_index("id")
+    q = f"n{ids['quarter']}"
+    assert scaled.loc[q, "population"] == pytest.approx(200.0)
+    assert scaled.loc[q, "method"] == "buildings×东门街道" and scaled.loc[q, "estimated"]
+    others = scaled.index != q
+    np.testing.assert_allclose(scaled.loc[others, "population"], plain.loc[others, "population"])
+    # factor 200 / ~67 ≈ 3: outside a (0.5, 2) range it is refused and logged
+    monkeypatch.setattr(planner.extract, "SCALE_FACTOR_RANGE", (0.5, 2.0))
+    with caplog.at_level("WARNING"):
+        kept = extract_demand(tiny["path"], scale_to_tagged=True).set_index("id")
+    assert kept.loc[q, "population"] == pytest.approx(plain.loc[q, "population"])
+    assert "东门街道" in caplog.text
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
