@@ -153,6 +153,10 @@ _TIER_CONTEXT: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"[县市区州旗]"), "county"),
 )
 
+#: Candidates with the same name and tier closer than this are one site (node + outline).
+SAME_SITE_M: float = 300.0
+_M_PER_DEG = 111_320.0
+
 #: Name rules, checked in order on ``name`` / ``name:zh``: (rule, pattern, tier).
 #: Tier ``None`` means "from the words before the match" (社区/村 → village, 街道/乡/镇
 #: → township, 县/市/区 → county, else village).
@@ -488,12 +492,41 @@ def extract_stations(path: str | Path, *, include_places: bool = True) -> pd.Dat
             }
         )
     df = pd.DataFrame(rows, columns=list(STATION_COLUMNS))
-    df = df.drop_duplicates("id")
+    df = _drop_same_site(df.drop_duplicates("id"))
     order = {"county": 0, "township": 1, "village": 2, "enterprise": 3}
     df = df.assign(_o=df["tier"].map(order)).sort_values(["_o", "name", "id"], kind="stable").drop(columns="_o")
     df = df.reset_index(drop=True).astype({"osm_id": np.int64, "lon": float, "lat": float})
     logger.info("%s: %d candidate stations %s", path, len(df), df["tier"].value_counts().to_dict())
     return df
+
+
+def _drop_same_site(df: pd.DataFrame) -> pd.DataFrame:
+    """Drop rows with the name and tier of another row within :data:`SAME_SITE_M` (nodes kept first).
+
+    OSM often maps an office twice: a node with the name and the building outline
+    with the same name.
+    """
+    named = df["name"] != ""
+    dup = named & df.duplicated(["name", "tier"], keep=False)
+    if not dup.any():
+        return df
+    rank = df["osm_type"].map({"node": 0, "way": 1, "relation": 2})
+    cand = df[dup].assign(_r=rank[dup]).sort_values(["_r", "id"], kind="stable")
+    drop: list[Any] = []
+    for _, group in cand.groupby(["name", "tier"], sort=False):
+        lon = group["lon"].to_numpy(np.float64)
+        lat = group["lat"].to_numpy(np.float64)
+        kept: list[int] = []
+        for j in range(len(group)):
+            dx = (lon[kept] - lon[j]) * np.cos(np.radians(lat[j])) * _M_PER_DEG
+            dy = (lat[kept] - lat[j]) * _M_PER_DEG
+            if kept and np.hypot(dx, dy).min() <= SAME_SITE_M:
+                drop.append(group.index[j])
+            else:
+                kept.append(j)
+    if drop:
+        logger.info("dropped %d candidates mapped twice (same name and tier within %.0f m)", len(drop), SAME_SITE_M)
+    return df.drop(index=drop)
 
 
 def _write_sheet(df: pd.DataFrame, path: str | Path, *, headers: Mapping[str, str], sheet_name: str) -> Path:

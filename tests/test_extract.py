@@ -110,6 +110,10 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "hamlet": w.node(-3000, -3000, place="hamlet", name="大岩苏家"),
         "town": w.node(2500, 2000, place="town", name="东门街道", population="200"),
     }
+    # the county government's building outline, named like its node, 100 m away: one site
+    w.ring(-50, 80, 40, 40, name="某县人民政府", building="public")
+    # the same name 5 km away is another site
+    w.node(5000, 600, name="某公司职工之家")
     ind_way, ind_corners = w.ring(4000, 0, 200, 100, landuse="industrial", name="某化工厂", operator="某集团")
     # two residential buildings next to the quarter, one shop, one lone house far away
     _, b1 = w.ring(2100, 2000, 20, 30, building="apartments", **{"building:levels": "4"})
@@ -202,6 +206,9 @@ def test_extract_stations_tiny(tiny: dict[str, Any]) -> None:
     }
     for key, tier in expected_tier.items():
         assert by_id.loc[ids[key], "tier"] == tier, key
+    assert (df["name"] == "某县人民政府").sum() == 1  # the outline is dropped, the node kept
+    assert by_id.loc[ids["county"], "osm_type"] == "node"
+    assert (df["name"] == "某公司职工之家").sum() == 2
     for key in ("parcel", "not_union", "town"):
         assert ids[key] not in by_id.index, key
     # node positions are the written ones
