@@ -134,7 +134,7 @@ def main() -> None:
         default=None,
         help="repeats of spopt (default: --repeats; 1 for the random instance)",
     )
-    parser.add_argument("--random-p", type=int, default=50)
+    parser.add_argument("--random-p", type=int, default=150)
     parser.add_argument("--large-time-limit", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

@@ -54,6 +54,8 @@ DEFAULT_MIP_REL_GAP = 1e-6
 LARGE_NNZ = 50_000
 ILS_TIME_SHARE = 0.4
 LAGRANGE_TIME_SHARE = 0.5
+#: Rows checked per candidate pair before the full subset test in domination.
+PREFILTER_ROWS = 3
 #: How many ids an error message lists before "..." .
 MAX_IDS_IN_MESSAGE = 10
 
@@ -548,17 +550,27 @@ def _undominated_columns(
     pair_j, pair_k = pair_j[ok], pair_k[ok]
     if len(pair_j) == 0:
         return keep
-    # check rows(j) ⊆ rows(k): look up every (row of j, k) in the set of nonzero keys
+    # check rows(j) ⊆ rows(k) by looking up (k, row) keys among the non-zeros; first
+    # only j's next-rarest rows (most pairs fail there), then all rows of the survivors
+    nz_keys = np.sort(col_of_entry.astype(np.int64) * m + row_of_entry)
+    rows_by_rarity = row_of_entry[order]
+
+    def contains(k: NDArray[np.int64], rows: NDArray[np.int64]) -> NDArray[np.bool_]:
+        query = k.astype(np.int64) * m + rows
+        pos = np.minimum(np.searchsorted(nz_keys, query), len(nz_keys) - 1)
+        return np.asarray(nz_keys[pos] == query)
+
+    for t in range(1, PREFILTER_ROWS + 1):
+        has_t = col_len[pair_j] > t
+        ok = np.ones(len(pair_j), dtype=bool)
+        idx = np.flatnonzero(has_t)
+        ok[idx] = contains(pair_k[idx], rows_by_rarity[first_entry[pair_j[idx]] + t])
+        pair_j, pair_k = pair_j[ok], pair_k[ok]
     plen = col_len[pair_j]
     pid = np.repeat(np.arange(len(pair_j)), plen)
     offs = np.arange(int(plen.sum())) - np.repeat(np.cumsum(plen) - plen, plen)
     rows_j = csc.indices[np.repeat(csc.indptr[pair_j], plen) + offs]
-    nz_keys = col_of_entry.astype(np.int64) * m + row_of_entry
-    nz_keys.sort()
-    query = pair_k[pid].astype(np.int64) * m + rows_j
-    pos = np.searchsorted(nz_keys, query)
-    pos = np.minimum(pos, len(nz_keys) - 1)
-    hit = nz_keys[pos] == query
+    hit = contains(pair_k[pid], rows_j)
     hits = np.bincount(pid, weights=hit, minlength=len(pair_j))
     dominated = pair_j[hits == plen]
     keep[dominated] = False
