@@ -243,9 +243,17 @@ class Workspace:
             max_snap_m=self.config.max_snap_m,
         )
         if not self.allow_off_network_stations:
-            check_stations_on_network(
-                stations, {tier: (rows, s_snap)}, max_snap_m=self.config.max_snap_m, file=t("scenario.stations_file")
-            )
+            try:
+                check_stations_on_network(stations, {tier: (rows, s_snap)}, max_snap_m=self.config.max_snap_m, file="")
+            except InputError as exc:
+                # same facts, worded for the what-if editor (no command-line options)
+                raise InputError(
+                    "scenario.error.stations_off_network",
+                    tier=t(f"tier.{tier}"),
+                    count=exc.params.get("count", ""),
+                    max_snap_m=exc.params.get("max_snap_m", ""),
+                    lines=exc.params.get("lines", ""),
+                ) from exc
         d_rows = demand_rows_for_tier(self.demand, tier)
         d_snap = self._demand_snap(std.mode).subset(d_rows)
         res = nearest_times(graph, sources=s_snap, targets=d_snap, limit_s=std.limit_s * self.config.horizon_factor)
@@ -343,12 +351,18 @@ class Workspace:
         self._iso_cache[tier] = (iso_key, gdf)
         return gdf.copy()
 
-    def candidate_sites(self, *, tier: Tier | str, spacing_m: float = CANDIDATE_SPACING_M) -> pd.DataFrame:
+    def candidate_sites(
+        self,
+        *,
+        tier: Tier | str,
+        spacing_m: float = CANDIDATE_SPACING_M,
+        max_road_candidates: int = MAX_ROAD_CANDIDATES,
+    ) -> pd.DataFrame:
         """Candidate sites for new stations of ``tier``.
 
         Points every ``spacing_m`` along the roads usable by the tier's mode (at most
         one per ``spacing_m`` grid cell; the spacing widens when there would be more
-        than :data:`MAX_ROAD_CANDIDATES`) plus the tier's demand locations.
+        than ``max_road_candidates``) plus the tier's demand locations.
 
         Returns
         -------
@@ -376,9 +390,9 @@ class Workspace:
             y = uy[edge_of] + frac * (vy[edge_of] - uy[edge_of])
             cell = np.column_stack([np.floor(x / spacing), np.floor(y / spacing)]).astype(np.int64)
             _, keep = np.unique(cell, axis=0, return_index=True)
-            if len(keep) <= MAX_ROAD_CANDIDATES:
+            if len(keep) <= max(int(max_road_candidates), 1):
                 break
-            spacing *= math.sqrt(len(keep) / MAX_ROAD_CANDIDATES) * 1.05
+            spacing *= math.sqrt(len(keep) / max(int(max_road_candidates), 1)) * 1.05
         if spacing > spacing_m:
             logger.info("candidate spacing widened from %.0f m to %.0f m", spacing_m, spacing)
         keep = np.sort(keep)
@@ -415,6 +429,7 @@ class Workspace:
         solver: Solver = "highs",
         time_limit_s: float = 20.0,
         spacing_m: float = CANDIDATE_SPACING_M,
+        max_road_candidates: int = MAX_ROAD_CANDIDATES,
     ) -> pd.DataFrame:
         """Propose new sites for ``tier`` with :mod:`planner.siting`.
 
@@ -438,6 +453,10 @@ class Workspace:
             Solver time limit.
         spacing_m
             Candidate spacing along roads.
+        max_road_candidates
+            Cap on road candidates (the spacing widens beyond it); lower it to speed
+            up proposals for tiers with long standards (a 30-minute drive reaches most
+            of a county from every candidate).
 
         Returns
         -------
@@ -461,7 +480,7 @@ class Workspace:
         tr = result.tiers[tier]
         std = self.config.standards[tier]
         graph = self._graph(std.mode)
-        cands = self.candidate_sites(tier=tier, spacing_m=spacing_m)
+        cands = self.candidate_sites(tier=tier, spacing_m=spacing_m, max_road_candidates=max_road_candidates)
         c_snap = snap_points(
             graph, lon=cands["lon"].to_numpy(float), lat=cands["lat"].to_numpy(float), max_snap_m=self.config.max_snap_m
         )
