@@ -23,6 +23,7 @@ from typing import Any
 
 from planner._errors import PlannerError
 from planner.i18n import t
+from planner.settings import TIERS
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +89,9 @@ def run_extract(args: argparse.Namespace) -> int:
         raise PlannerError("extract.cannot_write", file=str(out), reason=exc.strerror or str(exc)) from None
     if not len(areas):
         logger.warning("%s", t("extract.cli.no_areas_written", level=args.admin_level))
+    missing = [str(k) for k in TIERS if str(k) not in set(stations["tier"])]
+    if missing:
+        logger.warning("%s", t("extract.cli.tiers_missing", tiers="、".join(t(f"tier.{k}") for k in missing)))
     tiers = "、".join(f"{t(f'tier.{k}')} {v}" for k, v in stations["tier"].value_counts().items())
     sys.stdout.write(
         t(

@@ -89,11 +89,14 @@ def _full_run(
     return {"summary": summary, "stations": stations, "demand": demand, "dir": ex}
 
 
-def test_full_run_helsinki(helsinki_pbf: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_full_run_helsinki(
+    helsinki_pbf: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
     # The sample has no county / enterprise candidates; `planner coverage` over a tier
     # without stations fails in planner.coverage (IndexError), so run the village tier.
     run = _full_run(helsinki_pbf, tmp_path, capsys, tier="village")
     assert run["summary"]["tiers"]["village"]["stations"] > 0
+    assert "县级" in caplog.text and "--tier" in caplog.text  # extract warned about the missing tiers
     assert not (run["dir"] / "areas.geojson").exists()  # the sample has no boundaries
     assert len(run["stations"]) > 0 and len(run["demand"]) > 0
     assert set(run["demand"]["是否估算"]) == {"是"}
