@@ -197,7 +197,9 @@ def analyse(
         d_snap = snap_cache[std.mode].subset(d_rows)
         s_rows, s_snap = station_snaps[tier]
         res = nearest_times(graph, sources=s_snap, targets=d_snap, limit_s=std.limit_s * cfg.horizon_factor)
-        st_row = np.where(res.source >= 0, s_rows[np.maximum(res.source, 0)], -1)
+        st_row = np.full(len(res.source), -1, dtype=np.int64)
+        hit = res.source >= 0
+        st_row[hit] = s_rows[res.source[hit]]
         raw[tier] = TierResult(
             tier=tier,
             mode=std.mode,

@@ -174,3 +174,12 @@ def test_mode_changes_results(case) -> None:  # type: ignore[no-untyped-def]
     assert (
         fast.summary["tiers"]["village"]["covered_population"] > slow.summary["tiers"]["village"]["covered_population"]
     )
+
+
+def test_tier_without_stations(case) -> None:  # type: ignore[no-untyped-def]
+    net, stations, demand, cfg = case
+    res = analyse(net, stations=stations[stations["tier"] != "county"], demand=demand, config=cfg)
+    county = res.demand[res.demand["tier"] == "county"]
+    assert set(county["status"]) <= {"no_station", "off_network"} and not county["covered"].fillna(False).any()
+    assert res.summary["tiers"]["county"]["stations"] == 0
+    assert res.summary["tiers"]["county"]["covered_population"] == 0
