@@ -86,7 +86,7 @@ def _full_run(
         assert s["demand"] == (n_enterprise if tier == "enterprise" else len(demand))
         # every extracted station of the tier is used, or reported off-network
         assert s["stations"] + s.get("stations_off_network", 0) <= int(tiers_written.get(word[tier], 0))
-    return {"summary": summary, "stations": stations, "demand": demand, "dir": ex}
+    return {"summary": summary, "stations": stations, "demand": demand, "dir": ex, "coverage": cov}
 
 
 def test_full_run_helsinki(
@@ -198,3 +198,10 @@ def test_full_run_andorra(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     run = _full_run(str(SHARED / "data" / "andorra.osm.pbf"), tmp_path, capsys, admin_level="7")
     assert (run["dir"] / "areas.geojson").is_file()
     assert len(run["summary"]["tiers"]) == 4
+    # per-parish statistics: every extracted parish (admin_level 7) appears in areas.csv
+    import geopandas as gpd
+
+    parishes = set(gpd.read_file(run["dir"] / "areas.geojson")["name"])
+    assert len(parishes) == 7
+    stats = pd.read_csv(run["coverage"] / "areas.csv", encoding="utf-8-sig")
+    assert parishes <= set(stats["township"].dropna())
