@@ -137,6 +137,42 @@ def _set_standard(tier: Tier) -> None:
     _guard(apply)
 
 
+def _set_presentation() -> None:
+    ss = _state()
+    ss.presentation_on = bool(ss.get("presentation"))
+
+
+def _leave_presentation() -> None:
+    ss = _state()
+    ss.presentation_on = False
+    ss.presentation = False
+
+
+#: Widget values kept while the widgets are hidden (presentation mode drops the sidebar).
+PERSISTENT_KEYS = (
+    "lang_en",
+    "click_action",
+    "add_tier",
+    "prop_tier",
+    "prop_by",
+    "prop_k",
+    "prop_target",
+    "coords",
+    "iso_tiers",
+    "tile_url",
+    "tile_attr",
+    "gap_tier",
+    *(f"{kind}_{tier}" for kind in ("mode", "minutes") for tier in TIERS),
+)
+
+
+def _keep_widget_state() -> None:
+    ss = _state()
+    for key in PERSISTENT_KEYS:
+        if key in ss:
+            ss[key] = ss[key]
+
+
 def _undo() -> None:
     ss = _state()
     before = _evaluate()
@@ -291,24 +327,40 @@ def _load_project_file() -> None:
     _guard(load, file=up.name)
 
 
+def _new_point(event: dict[str, Any], name: str) -> tuple[float, float] | None:
+    """The (lat, lon) of ``event[name]`` if it differs from the last one seen."""
+    ss = _state()
+    value = event.get(name)
+    if not value or value.get("lat") is None:
+        return None
+    point = (round(float(value["lat"]), 7), round(float(value["lng"]), 7))
+    seen = ss.setdefault("seen_points", {})
+    if seen.get(name) == point:
+        return None
+    seen[name] = point
+    return point
+
+
 def _handle_map_event(event: dict[str, Any] | None) -> bool:
-    """Act on a new map click (add or move a station) or a station click (select it)."""
+    """Act on a new map click (add or move a station) or a station click (select it).
+
+    A click on a demand circle counts as a click on the map at that point (Leaflet does
+    not pass clicks on layers on to the map).
+    """
     ss = _state()
     if not event:
         return False
-    tip = event.get("last_object_clicked_tooltip")
-    if tip and "(" in str(tip) and str(tip).endswith(")"):
-        sid = str(tip).rsplit("(", 1)[1][:-1]
-        if sid in set(_scenario().stations["id"].astype(str)) and ss.get("selected_station") != sid:
-            ss.selected_station = sid
+    on_map = _new_point(event, "last_clicked")
+    on_object = _new_point(event, "last_object_clicked")
+    tip = str(event.get("last_object_clicked_tooltip") or "").strip()
+    if on_object is not None and tip.endswith(")") and "(" in tip:
+        sid = tip.rsplit("(", 1)[1][:-1]
+        if sid in set(_scenario().stations["id"].astype(str)):
+            ss.select_request = sid  # applied before the selectbox is drawn on the rerun
             return True
-    click = event.get("last_clicked")
-    if not click:
+    point = on_object or on_map
+    if point is None:
         return False
-    point = (round(float(click["lat"]), 7), round(float(click["lng"]), 7))
-    if point == ss.last_click:
-        return False
-    ss.last_click = point
     action = ss.get("click_action", "add")
     lat, lon = point
     if action == "add":
@@ -520,7 +572,7 @@ def _sidebar() -> None:
     ss = _state()
     sb = st.sidebar
     sb.toggle(t("app.language"), key="lang_en", on_change=_set_language)
-    sb.toggle(t("app.presentation"), key="presentation")
+    sb.toggle(t("app.presentation"), key="presentation", on_change=_set_presentation)
 
     with sb.expander(t("app.standard.header"), expanded=True):
         for tier in TIERS:
@@ -560,6 +612,8 @@ def _sidebar() -> None:
             format_func=lambda x: t(f"tier.{x}"),
             key="add_tier",
         )
+        if "select_request" in ss:
+            ss.selected_station = ss.pop("select_request")
         st_ids = _scenario().stations
         labels = dict(zip(st_ids["id"].astype(str), st_ids["name"].astype(str), strict=True))
         st.selectbox(
@@ -639,12 +693,13 @@ def main() -> None:
     _init()
     ss = _state()
     set_language(ss.get("lang", "zh"))
-    presentation = bool(ss.get("presentation"))
+    _keep_widget_state()
+    presentation = bool(ss.get("presentation_on"))
     if not presentation:
         _sidebar()
     else:
         _presentation_css()
-        st.button(t("app.presentation_exit"), key="exit_presentation", on_click=lambda: ss.update(presentation=False))
+        st.button(t("app.presentation_exit"), key="exit_presentation", on_click=_leave_presentation)
     st.title(t("app.title"))
     label = ss.ws.label or ""
     if ss.is_demo:
@@ -721,7 +776,7 @@ def _map(m: Any) -> None:
         key="map",
         height=MAP_HEIGHT_PX,
         use_container_width=True,
-        returned_objects=["last_clicked", "last_object_clicked_tooltip"],
+        returned_objects=["last_clicked", "last_object_clicked", "last_object_clicked_tooltip"],
     )
     if not ss.map_logged:
         ss.map_logged = True

@@ -1,0 +1,156 @@
+"""Streamlit AppTest of app.py: the flows that do not need the map component."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from planner.exports import SHEETS
+from planner.i18n import t
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
+
+
+@pytest.fixture(scope="module")
+def opened():
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _figures(at) -> list[str]:
+    return [m.value for m in at.metric]
+
+
+def _texts(at, kind: str) -> list[str]:
+    return [str(e.value) for e in getattr(at, kind)]
+
+
+def test_opens_on_the_demo_with_figures(opened):
+    at = opened
+    assert any(t("demo.label") in x for x in _texts(at, "info"))
+    assert at.title[0].value == t("app.title", lang="zh")
+    figures = _figures(at)
+    assert len(figures) == 12  # 4 tiers x (percent, people outside, uncovered villages)
+    # the figures match the summary of the same workspace, computed independently
+    summary = at.session_state["ws"].evaluate(at.session_state["scenarios"][at.session_state["current"]].stations)
+    village = summary.summary["tiers"]["village"]
+    assert figures[6] == f"{village['percent_population']:.1f}%"
+    assert figures[8] == str(village["demand"] - village["covered"])
+    assert not at.error
+
+
+def test_language_switch(opened):
+    at = opened
+    at.sidebar.toggle(key="lang_en").set_value(True).run()
+    assert at.title[0].value == t("app.title", lang="en")
+    assert at.metric[0].label == t("app.figures.percent", lang="en")
+    at.sidebar.toggle(key="lang_en").set_value(False).run()
+    assert at.title[0].value == t("app.title", lang="zh")
+
+
+def test_changing_minutes_changes_figures(opened):
+    at = opened
+    before = _figures(at)
+    at.number_input(key="minutes_village").set_value(30).run()
+    after = _figures(at)
+    assert not at.exception and not at.error
+    # more minutes: the village percentage rises, other tiers unchanged
+    assert float(after[6].rstrip("%")) > float(before[6].rstrip("%"))
+    assert after[:6] == before[:6]
+    at.number_input(key="minutes_village").set_value(15).run()
+    assert _figures(at) == before
+
+
+def test_bad_upload_shows_a_message_and_keeps_the_scenario(opened):
+    at = opened
+    before = _figures(at)
+    stations_before = at.session_state["scenarios"][at.session_state["current"]].stations.copy()
+    at.session_state["staged_uploads"] = {
+        "stations": ("stations.csv", "名称,层级\n甲,村\n".encode()),
+        "demand": ("demand.csv", b"id,name,population,lon,lat\nD1,a,100,116.2,27.4\n"),
+        "network": ("roads.geojson", b'{"type": "FeatureCollection", "features": []}'),
+    }
+    at.sidebar.button(key="load_uploads").click().run()
+    assert not at.exception
+    assert at.error, "a bad upload must show an error message"
+    assert any(t("app.data.kept") in x for x in _texts(at, "info"))
+    assert "Traceback" not in " ".join(_texts(at, "error"))
+    assert _figures(at) == before
+    after = at.session_state["scenarios"][at.session_state["current"]].stations
+    assert after.equals(stations_before)
+    assert at.session_state["is_demo"]
+
+
+def test_too_large_upload_is_refused(opened, monkeypatch):
+    at = opened
+    big = b"x" * (101 * 1024 * 1024)
+    at.session_state["staged_uploads"] = {
+        "stations": ("big.csv", big),
+        "demand": ("demand.csv", b"id\n"),
+        "network": ("roads.osm", b"<osm/>"),
+    }
+    at.sidebar.button(key="load_uploads").click().run()
+    assert any("100 MB" in x for x in _texts(at, "error")), _texts(at, "error")
+    assert at.session_state["is_demo"]
+
+
+def test_proposals_produce_rows_and_can_be_accepted(opened):
+    at = opened
+    at.sidebar.number_input(key="prop_k").set_value(2).run()
+    at.sidebar.button(key="run_proposals").click().run()
+    assert not at.exception and not at.error
+    props = at.session_state["proposals"]
+    assert props is not None and len(props) == 2
+    assert list(props["rank"]) == [1, 2]
+    assert (props["newly_covered_population"] > 0).all()
+    before = _figures(at)
+    at.button(key="accept_proposal").click().run()
+    assert not at.exception
+    assert any(t("app.prop.accepted", rank=1, id="NEW-001") in x for x in _texts(at, "success"))
+    after = _figures(at)
+    assert float(after[6].rstrip("%")) > float(before[6].rstrip("%"))
+    assert len(at.session_state["proposals"]) == 1
+    # undo restores the figures
+    at.sidebar.button(key="undo").click().run()
+    assert _figures(at) == before
+
+
+def test_scenario_copy_and_compare(opened):
+    at = opened
+    at.sidebar.text_input(key="new_scenario_name").input("方案B").run()
+    at.sidebar.button(key="copy_scenario").click().run()
+    assert at.session_state["current"] == "方案B"
+    assert set(at.session_state["scenarios"]) == {t("scenario.current_name"), "方案B"}
+    assert not at.exception
+    # the comparison view shows both scenarios' figures
+    assert len(at.metric) == 12 * 3
+
+
+def test_downloads_exist(opened):
+    at = opened
+    at.button(key="make_files").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    keys = {b.key for b in at.get("download_button")}
+    assert {"dl_excel", "dl_csv", "dl_gpkg", "dl_html", "dl_project"} <= keys
+    files = at.session_state["files"]
+    sheets = load_workbook(io.BytesIO(files["excel"]), read_only=True).sheetnames
+    assert sheets == [t(f"exports.sheet.{k}") for k in SHEETS]
+    assert files["csv"].startswith(b"\xef\xbb\xbf")
+    assert files["gpkg"][:16] == b"SQLite format 3\x00"
+    assert b"cdn.jsdelivr" not in files["html"] and b"<script>" in files["html"]
+
+
+def test_presentation_mode_hides_controls(opened):
+    at = opened
+    at.sidebar.toggle(key="presentation").set_value(True).run()
+    assert not at.exception
+    assert len(at.sidebar.toggle) == 0
+    assert at.button(key="exit_presentation")
+    at.button(key="exit_presentation").click().run()
+    assert len(at.sidebar.toggle) == 2

@@ -1,0 +1,274 @@
+"""End-to-end test: ``streamlit run app.py`` on localhost driven by headless Chromium.
+
+Checks that the map renders with markers and polygons, a click adds a station and the
+figures change, a proposal can be accepted, Excel and GeoPackage downloads open back,
+the language switch works, and that no request leaves 127.0.0.1/localhost. Screenshots
+go to tests/artifacts/. First-render and click-to-update times are printed.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+
+if not CHROMIUM.exists():
+    pytest.skip("Debian Chromium (/usr/bin/chromium) is not installed", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[tuple[str, float, Path]]:
+    port = _free_port()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    started = time.perf_counter()
+    with log.open("w") as fh:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=ROOT,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail(f"streamlit did not start; log:\n{log.read_text()}")
+        yield url, started, log
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser_page(server):
+    foreign: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        context = browser.new_context(viewport={"width": 1600, "height": 1100}, accept_downloads=True, locale="zh-CN")
+
+        def guard(route, request):  # every request, including the map iframe's
+            host = urlparse(request.url).hostname
+            if request.url.startswith(("data:", "blob:", "about:")) or host in ("127.0.0.1", "localhost"):
+                route.continue_()
+            else:
+                foreign.append(request.url)
+                route.abort()
+
+        context.route("**/*", guard)
+        page = context.new_page()
+        yield page, foreign
+        context.close()
+        browser.close()
+
+
+def _metrics(page) -> list[str]:
+    return page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+
+
+def _map(page):
+    return page.frame_locator(MAP_FRAME).first
+
+
+def _wait_change(page, before: list[str], timeout_s: float = 30.0) -> float:
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout_s:
+        now = _metrics(page)
+        if now and len(now) == len(before) and now != before:
+            return time.perf_counter() - t0
+        page.wait_for_timeout(50)
+    pytest.fail(f"coverage figures did not change: {before}")
+
+
+def _free_red_circle(page) -> tuple[float, float]:
+    """Page coordinates of the centre of an uncovered-village circle not hidden by a marker."""
+    iframe = page.locator(MAP_FRAME).first
+    offset = iframe.bounding_box()
+    assert offset is not None
+    inner = iframe.element_handle().content_frame()
+    xy = inner.evaluate(
+        """() => {
+        for (const p of document.querySelectorAll('.leaflet-overlay-pane path[stroke="#d32f2f"]')) {
+            const b = p.getBoundingClientRect();
+            const x = b.x + b.width / 2, y = b.y + b.height / 2;
+            if (document.elementFromPoint(x, y) === p) return [x, y];
+        }
+        return null;
+    }"""
+    )
+    assert xy is not None, "no uncovered village circle is clickable"
+    return offset["x"] + xy[0], offset["y"] + xy[1]
+
+
+def _idle(page) -> None:
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+
+
+def test_end_to_end(server, browser_page):
+    from openpyxl import load_workbook
+    from pyogrio import list_layers
+
+    from planner.exports import SHEETS
+    from planner.i18n import t
+    from planner.report import layer_names
+
+    url, started, log = server
+    page, foreign = browser_page
+
+    # ---- first render
+    t0 = time.perf_counter()
+    page.goto(url)
+    frame = _map(page)
+    frame.locator(".leaflet-marker-pane .awesome-marker").first.wait_for(timeout=90_000)
+    frame.locator(".leaflet-overlay-pane path.leaflet-interactive").first.wait_for(timeout=30_000)
+    first_render_s = time.perf_counter() - t0
+    since_start_s = time.perf_counter() - started
+    page.get_by_text("程序生成的示例数据").first.wait_for()
+    n_markers = frame.locator(".leaflet-marker-pane .awesome-marker").count()
+    n_paths = frame.locator(".leaflet-overlay-pane path.leaflet-interactive").count()
+    assert n_markers > 10 and n_paths > 50
+    assert frame.locator("#planner-legend").is_visible()
+    assert frame.locator(".leaflet-control-scale").is_visible()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "01_demo.png"), full_page=True)
+    before = _metrics(page)
+    assert len(before) == 12 and before[0].endswith("%")
+
+    # ---- click an uncovered village (red circle) to add a village station there
+    point = _free_red_circle(page)
+    t0 = time.perf_counter()
+    page.mouse.click(*point)
+    click_update_s = _wait_change(page, before)
+    page.get_by_text("已新增 NEW-001").first.wait_for(timeout=30_000)
+    frame = _map(page)
+    frame.locator(".leaflet-marker-pane .awesome-marker").first.wait_for(timeout=30_000)
+    click_map_s = time.perf_counter() - t0
+    after = _metrics(page)
+    assert after != before
+    page.get_by_text(t("app.sim.diff_header")).first.wait_for()
+    _idle(page)
+    page.screenshot(path=str(ARTIFACTS / "02_after_click.png"), full_page=True)
+
+    # ---- proposals: run, show on the map, accept the first
+    page.get_by_role("button", name=t("app.prop.run")).click()
+    _idle(page)
+    _map(page).locator(".planner-proposal").first.wait_for(timeout=60_000)
+    page.get_by_role("tab", name=t("app.prop.header")).click()
+    before_accept = _metrics(page)
+    page.get_by_role("button", name=t("app.prop.accept_button")).click()
+    page.get_by_text("已采纳第 1 号建议").first.wait_for(timeout=30_000)
+    _wait_change(page, before_accept)
+    _idle(page)
+    page.screenshot(path=str(ARTIFACTS / "03_proposal_accepted.png"), full_page=True)
+
+    # ---- downloads
+    page.get_by_role("tab", name=t("app.dl.header")).click()
+    page.get_by_role("button", name=t("app.dl.prepare")).click()
+    _idle(page)
+    page.get_by_role("tab", name=t("app.dl.header")).click()
+    try:
+        page.get_by_role("button", name=t("app.dl.excel")).wait_for(timeout=120_000)
+    finally:
+        page.screenshot(path=str(ARTIFACTS / "04_downloads.png"), full_page=True)
+    with page.expect_download() as dl:
+        page.get_by_role("button", name=t("app.dl.excel")).click()
+    xlsx = ARTIFACTS / "download.xlsx"
+    dl.value.save_as(xlsx)
+    sheets = load_workbook(xlsx, read_only=True).sheetnames
+    assert sheets == [t(f"exports.sheet.{k}") for k in SHEETS]
+    with page.expect_download() as dl:
+        page.get_by_role("button", name=t("app.dl.gpkg")).click()
+    gpkg = ARTIFACTS / "download.gpkg"
+    dl.value.save_as(gpkg)
+    layers = {str(name) for name in list_layers(gpkg)[:, 0]}
+    names = layer_names()
+    assert {names["demand"], names["stations"], names["isochrones"], names["areas"]} <= layers
+    with page.expect_download() as dl:
+        page.get_by_role("button", name=t("app.dl.html")).click()
+    html = ARTIFACTS / "download.html"
+    dl.value.save_as(html)
+    assert "cdn." not in html.read_text(encoding="utf-8")
+    page.screenshot(path=str(ARTIFACTS / "04_downloads.png"), full_page=True)
+
+    # ---- language switch
+    page.locator('[data-testid="stSidebar"]').get_by_text("English").first.click()
+    page.get_by_role("heading", name=t("app.title", lang="en")).first.wait_for(timeout=30_000)
+    _map(page).get_by_text(t("app.map.legend", lang="en")).first.wait_for(timeout=30_000)
+    _idle(page)
+    page.screenshot(path=str(ARTIFACTS / "05_english.png"), full_page=True)
+
+    # ---- presentation mode
+    page.locator('[data-testid="stSidebar"]').get_by_text(t("app.presentation", lang="en")).first.click()
+    page.get_by_role("button", name=t("app.presentation_exit", lang="en")).wait_for(timeout=30_000)
+    _map(page).locator(".leaflet-marker-pane .awesome-marker").first.wait_for(timeout=30_000)
+    _idle(page)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "06_presentation.png"), full_page=True)
+
+    server_log = log.read_text()
+    print(f"\nfirst map rendered {first_render_s:.2f} s after page open ({since_start_s:.2f} s after server start)")
+    print(f"click to changed figures {click_update_s:.2f} s; click to redrawn map {click_map_s:.2f} s")
+    print("server timings:\n" + "\n".join(line for line in server_log.splitlines() if "planner.app" in line))
+    (ARTIFACTS / "streamlit.log").write_text(server_log, encoding="utf-8")
+    assert not foreign, f"requests left localhost: {foreign[:10]}"
