@@ -24,6 +24,7 @@ from __future__ import annotations
 import heapq
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +39,11 @@ logger = logging.getLogger(__name__)
 WEIGHT_RTOL = 1e-9
 #: Upper limit of 1-swap rounds in the local search (each round applies one swap).
 MAX_SWAP_ROUNDS = 10_000
+#: Seconds HiGHS may run past its time limit before it is cancelled.
+CANCEL_GRACE_S = 0.2
+
+#: Work run in the calling thread while HiGHS solves; gets a "HiGHS still running" test.
+Background = Callable[[Callable[[], bool]], None]
 
 
 @dataclass(frozen=True, eq=False)
@@ -325,6 +331,7 @@ def perturb_improve(
     deadline: float,
     seed: int = 0,
     max_stall: int = 200,
+    should_stop: Callable[[], bool] | None = None,
 ) -> NDArray[np.int64]:
     """Iterated local search for plain maximal covering (cardinality constraint only).
 
@@ -346,6 +353,8 @@ def perturb_improve(
     stall = 0
     tol = WEIGHT_RTOL * max(1.0, float(w.sum()))
     while time.perf_counter() < deadline and stall < max_stall:
+        if should_stop is not None and should_stop():
+            break
         drop = rng.choice(p, size=k, replace=False)
         kept = np.delete(best, drop)
         covered = np.zeros(a_csc.shape[0], dtype=bool)
@@ -382,6 +391,7 @@ def lagrangian_bound(
     lower: float,
     deadline: float,
     max_iter: int = 3000,
+    should_stop: Callable[[], bool] | None = None,
 ) -> float:
     """Upper bound for maximal covering with ``p`` sites by Lagrangian relaxation.
 
@@ -409,6 +419,8 @@ def lagrangian_bound(
             if stall >= 30:
                 mu, stall = mu / 2, 0
         if time.perf_counter() > deadline or mu < 1e-4 or best - lower <= 1e-7 * max(1.0, lower):
+            break
+        if should_stop is not None and should_stop():
             break
         hits = np.bincount(a_csc[:, top].indices, minlength=m).astype(np.float64)
         grad = hits - 1.0  # d Z / d lam_i (y_i = 1 since lam_i <= w_i)
@@ -460,8 +472,14 @@ def highs_max_cover(
     start: NDArray[np.int64] | None = None,
     time_limit_s: float = 60.0,
     mip_rel_gap: float = 1e-6,
+    background: Background | None = None,
 ) -> SolverOutput:
-    """Solve maximal covering exactly with HiGHS (``max offset + w·y``)."""
+    """Solve maximal covering exactly with HiGHS (``max offset + w·y``).
+
+    ``background(running)`` runs in the calling thread while HiGHS solves in its own
+    (e.g. local search and a Lagrangian bound on the second core); ``running()`` tells
+    whether HiGHS is still busy.
+    """
     m, n = a_csr.shape
     ident = sp.identity(m, format="csr")
     cover_rows = sp.hstack([-a_csr, ident], format="csr")
@@ -491,6 +509,7 @@ def highs_max_cover(
         start=start_vals,
         time_limit_s=time_limit_s,
         mip_rel_gap=mip_rel_gap,
+        background=background,
     )
 
 
@@ -567,6 +586,7 @@ def _run_highs(
     start: NDArray[np.float64] | None,
     time_limit_s: float,
     mip_rel_gap: float,
+    background: Background | None = None,
 ) -> SolverOutput:
     t0 = time.perf_counter()
     out = _highs_once(
@@ -582,6 +602,7 @@ def _run_highs(
         start=start,
         time_limit_s=time_limit_s,
         mip_rel_gap=mip_rel_gap,
+        background=background,
     )
     x_obj, reported, selected, bound, label = out
     tol = 1e-6 * max(1.0, abs(reported))
@@ -627,6 +648,7 @@ def _highs_once(
     start: NDArray[np.float64] | None,
     time_limit_s: float,
     mip_rel_gap: float,
+    background: Background | None = None,
 ) -> tuple[float, float, NDArray[np.int64], float, str]:
     """One HiGHS run: (objective of returned x, reported objective, selected, bound, status)."""
     import highspy
@@ -663,7 +685,21 @@ def _highs_once(
         sol = highspy.HighsSolution()
         sol.col_value = start.tolist()
         h.setSolution(sol)
-    h.run()
+    # solve in HiGHS's own thread so that the time limit is enforced by cancelling
+    # (HiGHS can overrun its own limit in presolve / the root LP) and so that
+    # ``background`` can use the calling thread meanwhile
+    h.HandleUserInterrupt = True
+    thread = h.startSolve()
+    hard_deadline = t0 + time_limit_s + CANCEL_GRACE_S
+    try:
+        if background is not None:
+            background(h.is_solver_running)
+    finally:
+        while h.is_solver_running():
+            if time.perf_counter() > hard_deadline:
+                h.cancelSolve()
+            thread.join(0.02)
+        h.joinSolve(thread)
     model_status = h.getModelStatus()
     info = h.getInfo()
     seconds = time.perf_counter() - t0
@@ -675,6 +711,8 @@ def _highs_once(
         raise SolverError("siting.error.solver_failed", status=h.modelStatusToString(model_status), solver="HiGHS")
     if not has_solution:
         raise SolverError("siting.error.no_solution", seconds=round(seconds, 1), solver="HiGHS")
+    if model_status == ms.kInterrupt:
+        logger.info("HiGHS cancelled %.1f s after its time limit", seconds - time_limit_s)
     x = np.asarray(h.getSolution().col_value)
     x_int = np.where(integrality == 1, np.round(x), x)
     x_obj = float(offset + obj @ x_int)

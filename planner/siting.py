@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -38,7 +38,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from planner import _solvers
-from planner._errors import InputError, SitingError
+from planner._errors import InputError, SitingError, SolverError
 from planner._solvers import SideConstraints, SolverOutput
 
 logger = logging.getLogger(__name__)
@@ -48,12 +48,11 @@ Solver = Literal["highs", "greedy"]
 #: Default MIP time limit (s) and relative gap at which HiGHS stops.
 DEFAULT_TIME_LIMIT_S = 60.0
 DEFAULT_MIP_REL_GAP = 1e-6
-#: Large plain MCLP (reduced non-zeros at least this): before HiGHS, iterated local search
-#: gets ILS_TIME_SHARE of the time and then the Lagrangian bound LAGRANGE_TIME_SHARE of
-#: what remains; smaller MIPs go straight to HiGHS, which solves them quickly.
+#: Large plain MCLP (reduced non-zeros at least this): while HiGHS solves in its own
+#: thread, iterated local search runs for ILS_TIME_SHARE of the time and then the
+#: Lagrangian bound until the end, both stopping as soon as HiGHS finishes.
 LARGE_NNZ = 50_000
-ILS_TIME_SHARE = 0.4
-LAGRANGE_TIME_SHARE = 0.5
+ILS_TIME_SHARE = 0.6
 #: Rows checked per candidate pair before the full subset test in domination.
 PREFILTER_ROWS = 3
 #: How many ids an error message lists before "..." .
@@ -856,32 +855,54 @@ def _solve_max_cover(
         status = "optimal" if a_csc.shape[0] == 0 else "heuristic"
         bound = value if a_csc.shape[0] == 0 else float("nan")
         return SolverOutput(start, value, bound, status, "greedy+swap", time.perf_counter() - th)
-    lagrange = np.inf
     plain = side.p is not None and side.budget is None and not side.has_quotas
-    if plain and side.p is not None and heuristic_ok and a_csc.nnz >= LARGE_NNZ:
-        # large instances: HiGHS may not even finish the root LP in time, so spend part of
-        # the time on iterated local search and on a Lagrangian (LP-type) bound first
-        ils_deadline = time.perf_counter() + ILS_TIME_SHARE * max(deadline - time.perf_counter(), 0.0)
-        start = _solvers.perturb_improve(a_csc, w, start, deadline=ils_deadline)
-        value = offset + _solvers.covered_weight(a_csc, w, start)
-        lag_deadline = time.perf_counter() + LAGRANGE_TIME_SHARE * max(deadline - time.perf_counter(), 0.0)
-        lagrange = offset + _solvers.lagrangian_bound(a_csc, w, p=side.p, lower=value - offset, deadline=lag_deadline)
-        if lagrange - value <= mip_rel_gap * max(abs(lagrange), 1.0):
-            return SolverOutput(start, value, lagrange, "optimal", "ils+lagrange", time.perf_counter() - th)
+    parallel = plain and heuristic_ok and a_csc.nnz >= LARGE_NNZ
+    found: dict[str, Any] = {"sel": start, "lagrange": np.inf}
+
+    def background(running: Callable[[], bool]) -> None:
+        # while HiGHS works (its own thread), iterated local search and then a
+        # Lagrangian bound use this thread: on large instances HiGHS may not finish
+        # even its root LP within the limit, and then these give the answer and bound
+        assert side.p is not None
+        stop = lambda: not running()  # noqa: E731
+        now = time.perf_counter()
+        ils_deadline = now + ILS_TIME_SHARE * max(deadline - now, 0.0)
+        sel = _solvers.perturb_improve(a_csc, w, start, deadline=ils_deadline, should_stop=stop)
+        found["sel"] = sel
+        lower = _solvers.covered_weight(a_csc, w, sel)
+        found["lagrange"] = offset + _solvers.lagrangian_bound(
+            a_csc, w, p=side.p, lower=lower, deadline=deadline, max_iter=100_000, should_stop=stop
+        )
+
     remaining = max(deadline - time.perf_counter(), 0.1)
-    out = _solvers.highs_max_cover(
-        sp.csr_matrix(a_csc, dtype=np.float64),
-        w,
-        side=side,
-        offset=offset,
-        start=start if heuristic_ok else None,
-        time_limit_s=remaining,
-        mip_rel_gap=mip_rel_gap,
-    )
-    if heuristic_ok and value > out.objective + _solvers.WEIGHT_RTOL * max(1.0, value):
+    try:
+        out = _solvers.highs_max_cover(
+            sp.csr_matrix(a_csc, dtype=np.float64),
+            w,
+            side=side,
+            offset=offset,
+            start=start if heuristic_ok else None,
+            time_limit_s=remaining,
+            mip_rel_gap=mip_rel_gap,
+            background=background if parallel else None,
+        )
+    except SolverError as err:
+        if err.key != "siting.error.no_solution" or not heuristic_ok:
+            raise
+        out = SolverOutput(start, value, np.inf, "time_limit", "greedy+swap", time.perf_counter() - th)
+    if parallel:
+        sel = found["sel"]
+        ils_value = offset + _solvers.covered_weight(a_csc, w, sel)
+        solver_name = out.solver
+        if ils_value > out.objective + _solvers.WEIGHT_RTOL * max(1.0, ils_value):
+            out = SolverOutput(sel, ils_value, out.bound, out.status, "ils", out.seconds)
+        if found["lagrange"] < out.bound:
+            out = SolverOutput(out.selected, out.objective, found["lagrange"], out.status, "", out.seconds)
+        if out.status != "optimal":
+            solver_name = "highs+ils+lagrange"
+        out = SolverOutput(out.selected, out.objective, out.bound, out.status, solver_name, out.seconds)
+    elif heuristic_ok and value > out.objective + _solvers.WEIGHT_RTOL * max(1.0, value):
         out = SolverOutput(start, value, out.bound, out.status, out.solver, out.seconds)
-    if lagrange < out.bound:
-        out = SolverOutput(out.selected, out.objective, lagrange, out.status, "ils+lagrange+highs", out.seconds)
     return out
 
 
