@@ -26,7 +26,7 @@ from planner.network import RoadNetwork, TravelGraph
 from planner.reach import nearest_times, times_by_source
 from planner.settings import Config, Tier
 from planner.siting import CoverageProblem
-from planner.snapping import snap_points
+from planner.snapping import Snap, snap_points
 
 logger = logging.getLogger(__name__)
 
@@ -40,20 +40,41 @@ def road_candidates(
     spacing_m: float = CANDIDATE_SPACING_M,
     exclude: gpd.GeoDataFrame | None = None,
     prefix: str = "R",
+    max_candidates: int | None = None,
 ) -> pd.DataFrame:
     """Candidate sites on the roads usable by ``graph``'s mode, about ``spacing_m`` apart.
 
     Points are laid along every usable segment every ``spacing_m / 4`` metres, then
     thinned to one per ``spacing_m`` grid cell (the point nearest the cell centre),
-    which spaces them evenly along roads of any segment length.
+    which spaces them evenly along roads of any segment length. With
+    ``max_candidates`` the spacing widens until no more than that many remain.
 
     Returns
     -------
     pandas.DataFrame
         ``id, name, lon, lat, source`` (``source = "road"``).
     """
-    if not spacing_m > 0:
+    if not (np.isfinite(spacing_m) and spacing_m > 0):
         raise SitingError("siting.error.bad_option", name="spacing_m", value=spacing_m)
+    spacing = float(spacing_m)
+    while True:
+        x, y = _thinned_road_points(graph, spacing)
+        if max_candidates is None or len(x) <= max(int(max_candidates), 1):
+            break
+        spacing *= float(np.sqrt(len(x) / max(int(max_candidates), 1))) * 1.05
+    if spacing > spacing_m:
+        logger.info("candidate spacing widened from %.0f m to %.0f m", spacing_m, spacing)
+    lon, lat = graph.network.to_lonlat(x, y)
+    df = pd.DataFrame({"lon": lon, "lat": lat})
+    df = _exclude(df, exclude)
+    df.insert(0, "id", [f"{prefix}{i + 1:05d}" for i in range(len(df))])
+    df.insert(1, "name", df["id"])
+    df["source"] = "road"
+    return df.reset_index(drop=True)
+
+
+def _thinned_road_points(graph: TravelGraph, spacing_m: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Points along usable roads, one per ``spacing_m`` grid cell (metric CRS)."""
     net = graph.network
     e = np.flatnonzero(graph.edge_allowed)
     step = spacing_m / 4.0
@@ -73,13 +94,54 @@ def road_candidates(
     first[1:] = np.any(cell[1:] != cell[:-1], axis=1)
     keep = order[first]
     keep.sort()
-    lon, lat = net.to_lonlat(x[keep], y[keep])
-    df = pd.DataFrame({"lon": lon, "lat": lat})
-    df = _exclude(df, exclude)
-    df.insert(0, "id", [f"{prefix}{i + 1:05d}" for i in range(len(df))])
-    df.insert(1, "name", df["id"])
-    df["source"] = "road"
-    return df.reset_index(drop=True)
+    return x[keep], y[keep]
+
+
+def demand_candidates(demand: pd.DataFrame) -> pd.DataFrame:
+    """Demand locations as candidate sites (ids prefixed with ``@``)."""
+    names = demand["name"].astype(str) if "name" in demand else demand["id"].astype(str)
+    return pd.DataFrame(
+        {
+            "id": ("@" + demand["id"].astype(str)).to_numpy(object),
+            "name": names.to_numpy(object),
+            "lon": demand["lon"].to_numpy(float),
+            "lat": demand["lat"].to_numpy(float),
+            "source": "demand",
+        }
+    )
+
+
+def coverage_sets(
+    graph: TravelGraph, *, candidates: pd.DataFrame, targets: Snap, limit_s: float, max_snap_m: float
+) -> tuple[sp.csr_matrix, pd.DataFrame]:
+    """Sparse ``targets × candidates`` matrix: which candidate reaches which target in time.
+
+    Candidates farther than ``max_snap_m`` from a usable road are dropped (logged);
+    the returned table holds the kept candidates, aligned with the matrix columns.
+    """
+    c_snap = snap_points(
+        graph, lon=candidates["lon"].to_numpy(float), lat=candidates["lat"].to_numpy(float), max_snap_m=max_snap_m
+    )
+    on = c_snap.on_network
+    if not on.all():
+        logger.warning(
+            "%d candidate sites are farther than %.0f m from a usable road and are dropped",
+            int((~on).sum()),
+            max_snap_m,
+        )
+    if not on.any():
+        raise SitingError("siting.error.no_candidates")
+    keep = np.flatnonzero(on)
+    kept = candidates.iloc[keep].reset_index(drop=True)
+    c_snap = c_snap.subset(keep)
+    src_parts, tgt_parts = [], []
+    for s_i, t_i, _secs in times_by_source(graph, sources=c_snap, targets=targets, limit_s=limit_s):
+        src_parts.append(s_i)
+        tgt_parts.append(t_i)
+    src = np.concatenate(src_parts) if src_parts else np.zeros(0, np.int64)
+    tgt = np.concatenate(tgt_parts) if tgt_parts else np.zeros(0, np.int64)
+    cover = sp.csr_matrix((np.ones(len(src), bool), (tgt, src)), shape=(len(targets), len(kept)))
+    return cover, kept
 
 
 def _exclude(df: pd.DataFrame, exclude: gpd.GeoDataFrame | None) -> pd.DataFrame:
@@ -173,28 +235,7 @@ def network_problem(
         covered_existing = np.isfinite(nearest_times(g, sources=s_snap, targets=d_snap, limit_s=std.limit_s).time_s)
     if len(cands) == 0:
         raise SitingError("siting.error.no_candidates")
-    c_snap = snap_points(
-        g, lon=cands["lon"].to_numpy(float), lat=cands["lat"].to_numpy(float), max_snap_m=cfg.max_snap_m
-    )
-    on = c_snap.on_network
-    if not on.all():
-        logger.warning(
-            "%d candidate sites are farther than %.0f m from a usable road and are dropped",
-            int((~on).sum()),
-            cfg.max_snap_m,
-        )
-    if not on.any():
-        raise SitingError("siting.error.no_candidates")
-    keep = np.flatnonzero(on)
-    cands = cands.iloc[keep].reset_index(drop=True)
-    c_snap = c_snap.subset(keep)
-    src_parts, tgt_parts = [], []
-    for s_i, t_i, _secs in times_by_source(g, sources=c_snap, targets=d_snap, limit_s=std.limit_s):
-        src_parts.append(s_i)
-        tgt_parts.append(t_i)
-    src = np.concatenate(src_parts) if src_parts else np.zeros(0, np.int64)
-    tgt = np.concatenate(tgt_parts) if tgt_parts else np.zeros(0, np.int64)
-    cover = sp.csr_matrix((np.ones(len(src), bool), (tgt, src)), shape=(len(d), len(cands)))
+    cover, cands = coverage_sets(g, candidates=cands, targets=d_snap, limit_s=std.limit_s, max_snap_m=cfg.max_snap_m)
     township_d = assign_townships(d, areas=areas, township_fallback=None).to_numpy(object)
     if "township" in cands and (cands["township"].fillna("").astype(str) != "").any():
         township_c = cands["township"].fillna("").astype(str).to_numpy(object)

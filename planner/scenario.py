@@ -35,14 +35,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from planner._errors import InputError, PlannerError
+from planner.candidates import CANDIDATE_SPACING_M, coverage_sets, demand_candidates, road_candidates
 from planner.coverage import CoverageResult, TierResult, check_stations_on_network, demand_rows_for_tier, summarise
 from planner.i18n import t
 from planner.network import RoadNetwork, TravelGraph
-from planner.reach import nearest_times, times_by_source
+from planner.reach import nearest_times
 from planner.settings import TIERS, Config, Mode, Standard, Tier, parse_mode, parse_tier
 from planner.siting import Solver
 from planner.snapping import Snap, snap_points
@@ -62,7 +62,6 @@ __all__ = [
 ]
 
 #: Spacing of candidate sites along the roads for proposals (metres).
-CANDIDATE_SPACING_M: float = 200.0
 #: Candidate sites above this number are thinned by widening the spacing (keeps a
 #: county-wide drive-time proposal within seconds).
 MAX_ROAD_CANDIDATES: int = 4000
@@ -372,51 +371,9 @@ class Workspace:
         tier = parse_tier(tier)
         if not (math.isfinite(spacing_m) and spacing_m > 0):
             raise InputError("scenario.error.bad_spacing", value=spacing_m)
-        std = self.config.standards[tier]
-        graph = self._graph(std.mode)
-        net = self.network
-        allowed = np.flatnonzero(graph.edge_allowed)
-        ux, uy = net.node_x_m[net.edge_u[allowed]], net.node_y_m[net.edge_u[allowed]]
-        vx, vy = net.node_x_m[net.edge_v[allowed]], net.node_y_m[net.edge_v[allowed]]
-        length = np.hypot(vx - ux, vy - uy)
-        spacing = float(spacing_m)
-        while True:
-            n_pts = np.maximum(np.ceil(length / spacing), 1).astype(np.int64)
-            edge_of = np.repeat(np.arange(len(allowed)), n_pts)
-            first = np.repeat(np.cumsum(n_pts) - n_pts, n_pts)
-            k = np.arange(len(edge_of)) - first
-            frac = (k + 0.5) / n_pts[edge_of]
-            x = ux[edge_of] + frac * (vx[edge_of] - ux[edge_of])
-            y = uy[edge_of] + frac * (vy[edge_of] - uy[edge_of])
-            cell = np.column_stack([np.floor(x / spacing), np.floor(y / spacing)]).astype(np.int64)
-            _, keep = np.unique(cell, axis=0, return_index=True)
-            if len(keep) <= max(int(max_road_candidates), 1):
-                break
-            spacing *= math.sqrt(len(keep) / max(int(max_road_candidates), 1)) * 1.05
-        if spacing > spacing_m:
-            logger.info("candidate spacing widened from %.0f m to %.0f m", spacing_m, spacing)
-        keep = np.sort(keep)
-        lon, lat = net.to_lonlat(x[keep], y[keep])
-        roads = pd.DataFrame(
-            {
-                "id": [f"R{i + 1:05d}" for i in range(len(keep))],
-                "lon": lon,
-                "lat": lat,
-                "source": "road",
-                "name": "",
-            }
-        )
-        d_rows = demand_rows_for_tier(self.demand, tier)
-        d = self.demand.iloc[d_rows]
-        dem = pd.DataFrame(
-            {
-                "id": ("@" + d["id"].astype(str)).to_numpy(object),
-                "lon": d["lon"].to_numpy(float),
-                "lat": d["lat"].to_numpy(float),
-                "source": "demand",
-                "name": (d["name"].astype(str) if "name" in d else d["id"].astype(str)).to_numpy(object),
-            }
-        )
+        graph = self._graph(self.config.standards[tier].mode)
+        roads = road_candidates(graph, spacing_m=spacing_m, max_candidates=max_road_candidates, prefix="R")
+        dem = demand_candidates(self.demand.iloc[demand_rows_for_tier(self.demand, tier)])
         return pd.concat([roads, dem], ignore_index=True)
 
     def propose(
@@ -481,21 +438,10 @@ class Workspace:
         std = self.config.standards[tier]
         graph = self._graph(std.mode)
         cands = self.candidate_sites(tier=tier, spacing_m=spacing_m, max_road_candidates=max_road_candidates)
-        c_snap = snap_points(
-            graph, lon=cands["lon"].to_numpy(float), lat=cands["lat"].to_numpy(float), max_snap_m=self.config.max_snap_m
+        cover, cands = coverage_sets(
+            graph, candidates=cands, targets=tr.snap, limit_s=std.limit_s, max_snap_m=self.config.max_snap_m
         )
-        on = c_snap.on_network
-        cands = cands[on].reset_index(drop=True)
-        c_snap = c_snap.subset(on)
-        src_parts: list[NDArray[np.int64]] = []
-        tgt_parts: list[NDArray[np.int64]] = []
-        for s_idx, t_idx, _sec in times_by_source(graph, sources=c_snap, targets=tr.snap, limit_s=std.limit_s):
-            src_parts.append(s_idx)
-            tgt_parts.append(t_idx)
-        src = np.concatenate(src_parts) if src_parts else np.zeros(0, np.int64)
-        tgt = np.concatenate(tgt_parts) if tgt_parts else np.zeros(0, np.int64)
         n_d = len(tr.demand_rows)
-        cover = sp.csr_matrix((np.ones(len(src), dtype=bool), (tgt, src)), shape=(n_d, len(cands)))
         pop = self.demand["population"].to_numpy(float)[tr.demand_rows] if "population" in self.demand else np.ones(n_d)
         existing = np.isfinite(tr.time_s) & (tr.time_s <= std.limit_s + 1e-6)
         problem = siting.CoverageProblem(
@@ -522,7 +468,7 @@ class Workspace:
             "propose %s: %d candidates, %d pairs, build %.2f s, solve %.2f s (%s, %s)",
             tier,
             len(cands),
-            len(src),
+            cover.nnz,
             t1 - t0,
             time.perf_counter() - t1,
             res.solver,
