@@ -61,7 +61,6 @@ __all__ = [
     "save_project",
 ]
 
-#: Spacing of candidate sites along the roads for proposals (metres).
 #: Candidate sites above this number are thinned by widening the spacing (keeps a
 #: county-wide drive-time proposal within seconds).
 MAX_ROAD_CANDIDATES: int = 4000
