@@ -40,7 +40,7 @@ WEIGHT_RTOL = 1e-9
 #: Upper limit of 1-swap rounds in the local search (each round applies one swap).
 MAX_SWAP_ROUNDS = 10_000
 #: Seconds HiGHS may run past its time limit before it is cancelled.
-CANCEL_GRACE_S = 0.2
+CANCEL_GRACE_S = 0.1
 
 #: Work run in the calling thread while HiGHS solves; gets a "HiGHS still running" test.
 Background = Callable[[Callable[[], bool]], None]

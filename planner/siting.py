@@ -52,6 +52,8 @@ DEFAULT_MIP_REL_GAP = 1e-6
 #: thread, iterated local search runs for ILS_TIME_SHARE of the time and then the
 #: Lagrangian bound until the end, both stopping as soon as HiGHS finishes.
 LARGE_NNZ = 50_000
+#: Seconds of the time limit kept for ranking the chosen sites and building the result.
+RESULT_RESERVE_S = 0.5
 ILS_TIME_SHARE = 0.6
 #: Rows checked per candidate pair before the full subset test in domination.
 PREFILTER_ROWS = 3
@@ -842,7 +844,8 @@ def _solve_max_cover(
     a_csc = sp.csc_matrix(reduced.cover, dtype=np.float64)
     w = reduced.weights
     n = a_csc.shape[1]
-    deadline = t0 + time_limit_s
+    # keep a little time for ranking the sites and building the result
+    deadline = t0 + time_limit_s - min(RESULT_RESERVE_S, 0.05 * time_limit_s)
     th = time.perf_counter()
     start = _solvers.greedy_max_cover(a_csc, w, side=side)
     if side.p is not None and len(start) == side.p:
@@ -875,6 +878,9 @@ def _solve_max_cover(
         )
 
     remaining = max(deadline - time.perf_counter(), 0.1)
+    if parallel:
+        # HiGHS stops on its limit only at its next check (up to ~1 s late on large models)
+        remaining = max(remaining - min(1.0, 0.1 * remaining), 0.1)
     try:
         out = _solvers.highs_max_cover(
             sp.csr_matrix(a_csc, dtype=np.float64),
