@@ -33,6 +33,7 @@ if not logger.handlers:
 MAX_UPLOAD_MB = 100
 UPLOAD_TYPES = ["csv", "xlsx", "xls", "geojson", "json", "gpkg", "osm", "pbf", "zip", "shp"]
 MAP_HEIGHT_PX = 620
+PRESENTATION_MAP_HEIGHT_PX = 780
 RUN_START_S = time.perf_counter()
 
 st.set_page_config(page_title="群团服务网络规划器", page_icon="🗺️", layout="wide")
@@ -44,7 +45,9 @@ def demo_workspace() -> tuple[Workspace, Scenario]:
     """Generated demo county, built once per server process."""
     t0 = time.perf_counter()
     ws, sc = Workspace.from_demo()
-    logger.info("demo county generated in %.2f s", time.perf_counter() - t0)
+    ws.evaluate(sc.stations)  # warm the shared caches: later sessions start from them
+    ws.isochrones(sc.stations, tier=Tier.COUNTY)
+    logger.info("demo county generated and evaluated in %.2f s", time.perf_counter() - t0)
     return ws, sc
 
 
@@ -462,7 +465,7 @@ def _gaps_table(result: CoverageResult) -> None:
             t("app.col.population"): a["population"].round(0),
             t("app.col.covered_population"): a["covered_population"].round(0),
             t("app.col.uncovered_population"): a["uncovered_population"].round(0),
-            t("app.col.percent"): a.get("percent"),
+            t("app.col.percent"): a["percent_population"],
         }
     )
     worst = a.head(3)
@@ -474,6 +477,7 @@ def _gaps_table(result: CoverageResult) -> None:
     styled = table.style.apply(
         lambda s: ["background-color:#ffcdd2" if i < n_worst else "" for i in range(len(s))], subset=[col]
     ).format(precision=0, thousands=",", subset=[c for c in table.columns if c != t("app.col.township")])
+    styled = styled.format(precision=1, subset=[t("app.col.percent")])
     st.dataframe(styled, hide_index=True, width="stretch")
 
 
@@ -668,7 +672,7 @@ def _sidebar() -> None:
         st.multiselect(
             t("app.intervals"),
             [str(x) for x in TIERS],
-            default=[str(Tier.TOWNSHIP)],
+            default=[str(Tier.COUNTY)],
             format_func=lambda x: t(f"tier.{x}"),
             key="iso_tiers",
         )
@@ -708,7 +712,7 @@ def main() -> None:
         st.caption(t("app.own_data", label=label))
 
     result = _evaluate()
-    iso_tiers = [Tier(x) for x in ss.get("iso_tiers", [str(Tier.TOWNSHIP)])]
+    iso_tiers = [Tier(x) for x in ss.get("iso_tiers", [str(Tier.COUNTY)])]
     t0 = time.perf_counter()
     isochrones = {tier: ss.ws.isochrones(_scenario().stations, tier=tier) for tier in iso_tiers}
     m = build_map(
@@ -732,7 +736,7 @@ def main() -> None:
     ss.messages = []
 
     if presentation:
-        _map(m)
+        _map(m, height_px=PRESENTATION_MAP_HEIGHT_PX)
         cols = st.columns(2)
         with cols[0]:
             _figures(result, big=True)
@@ -747,7 +751,9 @@ def main() -> None:
             _change_panel()
             _figures(result, big=False)
         tabs = st.tabs(
-            [t("app.figures.header"), t("app.prop.header"), t("app.scen.compare_header"), t("app.dl.header")]
+            [t("app.figures.header"), t("app.prop.header"), t("app.scen.compare_header"), t("app.dl.header")],
+            key="section",  # keeps the open tab across reruns (messages above shift the layout)
+            on_change="rerun",
         )
         with tabs[0]:
             _gaps_table(result)
@@ -767,22 +773,26 @@ def main() -> None:
         ss.edit_started = None
 
 
-def _map(m: Any) -> None:
+def _on_map_change() -> None:
+    """Map clicks are handled in the component's callback, before the script reruns once."""
+    _handle_map_event(_state().get("map"))
+
+
+def _map(m: Any, *, height_px: int = MAP_HEIGHT_PX) -> None:
     ss = _state()
     from streamlit_folium import st_folium
 
-    event = st_folium(
+    st_folium(
         m,
         key="map",
-        height=MAP_HEIGHT_PX,
+        height=height_px,
         use_container_width=True,
         returned_objects=["last_clicked", "last_object_clicked", "last_object_clicked_tooltip"],
+        on_change=_on_map_change,
     )
     if not ss.map_logged:
         ss.map_logged = True
         logger.info("first map sent %.2f s after the script run started", time.perf_counter() - RUN_START_S)
-    if _handle_map_event(event):
-        st.rerun()
 
 
 main()

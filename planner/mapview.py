@@ -25,6 +25,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import NDArray
 
 from planner.coverage import CoverageResult
 from planner.i18n import t
@@ -226,6 +227,22 @@ def _add_areas(m: folium.Map, areas: gpd.GeoDataFrame, *, lang: str | None) -> N
     fg.add_to(m)
 
 
+#: Simplified isochrone geometry per source frame (the workspace returns the same frame
+#: while a tier is unchanged, so redrawing after an edit of another tier costs nothing).
+_SIMPLIFIED: dict[int, tuple[gpd.GeoDataFrame, NDArray[np.object_]]] = {}
+
+
+def _display_geometry(iso: gpd.GeoDataFrame, rows: NDArray[np.int64]) -> NDArray[np.object_]:
+    hit = _SIMPLIFIED.get(id(iso))
+    if hit is None or hit[0] is not iso:
+        geoms = iso.to_crs("EPSG:4326").geometry.to_numpy()
+        simple = shapely.set_precision(shapely.simplify(geoms, ISOCHRONE_SIMPLIFY_DEG), ISOCHRONE_PRECISION_DEG)
+        if len(_SIMPLIFIED) >= 16:
+            _SIMPLIFIED.pop(next(iter(_SIMPLIFIED)))
+        hit = _SIMPLIFIED[id(iso)] = (iso, simple)
+    return hit[1][iso.index.get_indexer(rows)]
+
+
 def _add_isochrones(
     m: folium.Map, tier: Tier, iso: gpd.GeoDataFrame, *, intervals: Sequence[float] | None, lang: str | None
 ) -> None:
@@ -239,9 +256,7 @@ def _add_isochrones(
     if not len(gdf):
         return
     gdf = gdf.sort_values("minutes", ascending=False)  # largest first, smaller on top (nested)
-    gdf["geometry"] = shapely.set_precision(
-        gdf.geometry.simplify(ISOCHRONE_SIMPLIFY_DEG).to_numpy(), ISOCHRONE_PRECISION_DEG
-    )
+    gdf["geometry"] = _display_geometry(iso, gdf.index.to_numpy())
     ranks = np.arange(len(gdf))
     opacity = 0.10 + 0.12 * ranks / max(len(gdf) - 1, 1)
     colour = TIER_STYLES[tier].hex
@@ -496,7 +511,7 @@ def build_map(
         _add_stations(m, tier, result.stations, lang=lang)
     if proposals is not None:
         _add_proposals(m, proposals, big=presentation, lang=lang)
-    folium.LayerControl(collapsed=not presentation).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
     m.fit_bounds(bounds)
     root: branca.element.Figure = m.get_root()  # type: ignore[assignment]
     root.html.add_child(

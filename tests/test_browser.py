@@ -109,7 +109,7 @@ def browser_page(server):
 
         def guard(route, request):  # every request, including the map iframe's
             host = urlparse(request.url).hostname
-            if request.url.startswith(("data:", "blob:", "about:")) or host in ("127.0.0.1", "localhost"):
+            if request.url.startswith(("data:", "blob:", "about:", "file:")) or host in ("127.0.0.1", "localhost"):
                 route.continue_()
             else:
                 foreign.append(request.url)
@@ -249,6 +249,13 @@ def test_end_to_end(server, browser_page):
     html = ARTIFACTS / "download.html"
     dl.value.save_as(html)
     assert "cdn." not in html.read_text(encoding="utf-8")
+    # the standalone map works on its own, from a file, with every request still guarded
+    standalone = page.context.new_page()
+    standalone.goto(html.as_uri())
+    standalone.locator(".leaflet-marker-pane .awesome-marker").first.wait_for(timeout=60_000)
+    assert standalone.locator(".leaflet-overlay-pane path").count() > 50
+    standalone.screenshot(path=str(ARTIFACTS / "07_standalone_html.png"))
+    standalone.close()
     page.screenshot(path=str(ARTIFACTS / "04_downloads.png"), full_page=True)
 
     # ---- language switch
