@@ -65,7 +65,7 @@ class TierStyle:
 
 
 TIER_STYLES: dict[Tier, TierStyle] = {
-    Tier.COUNTY: TierStyle(colour="darkred", hex="#a23336", icon="landmark", size_px=16),
+    Tier.COUNTY: TierStyle(colour="darkpurple", hex="#5b396b", icon="landmark", size_px=16),
     Tier.TOWNSHIP: TierStyle(colour="blue", hex="#38aadd", icon="building", size_px=14),
     Tier.VILLAGE: TierStyle(colour="green", hex="#72b026", icon="house", size_px=12),
     Tier.ENTERPRISE: TierStyle(colour="purple", hex="#d252b9", icon="industry", size_px=12),
@@ -336,11 +336,33 @@ def _add_demand(m: folium.Map, tier: Tier, demand: pd.DataFrame, *, show: bool, 
     fg.add_to(m)
 
 
+#: Tiers drawn as large pins; the many small stations are small round badges so that the
+#: demand circles under them stay visible.
+PIN_TIERS: tuple[Tier, ...] = (Tier.COUNTY, Tier.TOWNSHIP)
+
+
+def _station_icon(tier: Tier) -> folium.Icon | folium.DivIcon:
+    style = TIER_STYLES[tier]
+    if tier in PIN_TIERS:
+        return folium.Icon(color=style.colour, icon=style.icon, prefix="fa")
+    size = style.size_px + 8
+    return folium.DivIcon(
+        html=(
+            f'<div class="planner-station planner-{tier}" style="width:{size}px;height:{size}px;'
+            f"line-height:{size}px;border-radius:50%;background:{style.hex};color:#fff;text-align:center;"
+            f'border:1.5px solid #fff;box-shadow:0 0 2px #000;font-size:{style.size_px - 2}px">'
+            f'<i class="fa-solid fa-{style.icon}"></i></div>'
+        ),
+        icon_size=(size, size),
+        icon_anchor=(size // 2, size // 2),
+        class_name="planner-station-icon",
+    )
+
+
 def _add_stations(m: folium.Map, tier: Tier, stations: pd.DataFrame, *, lang: str | None) -> None:
     s = stations[stations["tier"].astype(str) == str(tier)]
     if not len(s):
         return
-    style = TIER_STYLES[tier]
     cov = s["covered_population"].to_numpy(float) if "covered_population" in s else np.full(len(s), np.nan)
     names = s["name"].astype(str).map(html.escape).to_numpy(object)
     ids = s["id"].astype(str).map(html.escape).to_numpy(object)
@@ -361,7 +383,7 @@ def _add_stations(m: folium.Map, tier: Tier, stations: pd.DataFrame, *, lang: st
     fg = folium.FeatureGroup(name=t("app.map.layer_stations", lang=lang, tier=t(f"tier.{tier}", lang=lang)))
     folium.GeoJson(
         data,
-        marker=folium.Marker(icon=folium.Icon(color=style.colour, icon=style.icon, prefix="fa")),
+        marker=folium.Marker(icon=_station_icon(tier)),
         tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
         popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
     ).add_to(fg)

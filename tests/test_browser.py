@@ -185,7 +185,7 @@ def test_end_to_end(server, browser_page):
     first_render_s = time.perf_counter() - t0
     since_start_s = time.perf_counter() - started
     page.get_by_text("程序生成的示例数据").first.wait_for()
-    n_markers = frame.locator(".leaflet-marker-pane .awesome-marker").count()
+    n_markers = frame.locator(".leaflet-marker-pane .leaflet-marker-icon").count()
     n_paths = frame.locator(".leaflet-overlay-pane path.leaflet-interactive").count()
     assert n_markers > 10 and n_paths > 50
     assert frame.locator("#planner-legend").is_visible()
@@ -252,7 +252,7 @@ def test_end_to_end(server, browser_page):
     # the standalone map works on its own, from a file, with every request still guarded
     standalone = page.context.new_page()
     standalone.goto(html.as_uri())
-    standalone.locator(".leaflet-marker-pane .awesome-marker").first.wait_for(timeout=60_000)
+    standalone.locator(".leaflet-marker-pane .planner-station").first.wait_for(timeout=60_000)
     assert standalone.locator(".leaflet-overlay-pane path").count() > 50
     standalone.screenshot(path=str(ARTIFACTS / "07_standalone_html.png"))
     standalone.close()

@@ -15,6 +15,7 @@ from planner.coverage import analyse
 from planner.demo import generate_county
 from planner.mapview import (
     LOCAL_ASSETS,
+    PIN_TIERS,
     STATIC_DIR,
     STATIC_URL,
     TIER_STYLES,
@@ -100,8 +101,12 @@ def test_station_icons_differ_per_tier(result):
     page = m.get_root().render()
     for tier in TIERS:
         if (result.stations["tier"] == str(tier)).any():
-            assert f'"icon": "{TIER_STYLES[tier].icon}"' in page
-            assert TIER_STYLES[tier].colour in page
+            if tier in PIN_TIERS:
+                assert f'"icon": "{TIER_STYLES[tier].icon}"' in page
+                assert TIER_STYLES[tier].colour in page
+            else:
+                assert f"fa-{TIER_STYLES[tier].icon}" in page and f"planner-{tier}" in page
+                assert TIER_STYLES[tier].hex in page
     assert len({s.colour for s in TIER_STYLES.values()}) == 4
     assert len({s.icon for s in TIER_STYLES.values()}) == 4
 
