@@ -879,8 +879,8 @@ def _solve_max_cover(
 
     remaining = max(deadline - time.perf_counter(), 0.1)
     if parallel:
-        # HiGHS stops on its limit only at its next check (up to ~1 s late on large models)
-        remaining = max(remaining - min(1.0, 0.1 * remaining), 0.1)
+        # HiGHS stops on its limit only at its next check (up to ~1.5 s late on large models)
+        remaining = max(remaining - min(1.5, 0.15 * remaining), 0.1)
     try:
         out = _solvers.highs_max_cover(
             sp.csr_matrix(a_csc, dtype=np.float64),
