@@ -3,8 +3,8 @@
 For a time budget ``T`` a segment ``u → v`` is reached from ``u`` up to the fraction
 ``(T − t_u) / t_fwd`` and from ``v`` up to ``(T − t_v) / t_bwd``; whole segments
 and the partially reached ends of cut-off segments become line pieces, as does the
-stretch of a station's own segment on both sides of it. Only segments touching a
-reached node (found through a node → segment index) are examined.
+stretch of a station's own segment on both sides of it. For small reaches only the
+segments touching a reached node (found through a node → segment index) are examined.
 
 The pieces are turned into a band of about ``buffer_m`` on each side of the roads.
 The default ``method="raster"`` burns points sampled every half cell along the
@@ -97,7 +97,9 @@ def reached_pieces(
         Snapped sources whose own segments are covered around their position.
     """
     net = graph.network
-    e_all = _edges_touching(graph, np.flatnonzero(node_time_s <= budget_s))
+    reached = np.flatnonzero(node_time_s <= budget_s)
+    # A large reach is cheaper as a plain scan of all segments than as a gather.
+    e_all = np.arange(net.n_edges) if 8 * len(reached) > net.n_nodes else _edges_touching(graph, reached)
     tu = node_time_s[net.edge_u[e_all]]
     tv = node_time_s[net.edge_v[e_all]]
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -246,6 +246,8 @@ def test_real_sample_network(test_pbf_network, mode: Mode, minutes: float) -> No
         nt = nearest_node_times(g, sources=one, limit_s=np.inf)
         np.testing.assert_allclose(np.where(np.isfinite(ref_nt), nt, 0), np.where(np.isfinite(ref_nt), ref_nt, 0))
         e, a, b = reached_pieces(g, node_time_s=ref_nt, budget_s=budget, sources=one)
+        if mode is Mode.WALK:  # small reach: the node → segment gather path is the one tested
+            assert 8 * (ref_nt <= budget).sum() < net.n_nodes
         poly = pieces_to_polygon(g, edge=e, start=a, end=b, buffer_m=BUFFER_M)
         assert poly.is_valid
         inside, reached_lines = _reached_samples(g, ref_nt, budget, src, int(i))
