@@ -728,6 +728,7 @@ def main() -> None:
         tiles_attribution=ss.get("tile_attr") or "",
         presentation=presentation,
         title=f"{t('app.title')} · {ss.current}",
+        demand_first_tier_only=True,
     )
     build_s = time.perf_counter() - t0
 
@@ -755,14 +756,12 @@ def main() -> None:
             key="section",  # keeps the open tab across reruns (messages above shift the layout)
             on_change="rerun",
         )
-        with tabs[0]:
-            _gaps_table(result)
-        with tabs[1]:
-            _proposals_table()
-        with tabs[2]:
-            _compare_view()
-        with tabs[3]:
-            _downloads(result, m)
+        # only the open tab is computed (tabs report .open because they have a key)
+        views = (lambda: _gaps_table(result), _proposals_table, _compare_view, lambda: _downloads(result, m))
+        for tab, view in zip(tabs, views, strict=True):
+            if tab.open is not False:
+                with tab:
+                    view()
     logger.info(
         "page built: isochrones+map %.3f s, %.2f s since the script run started",
         build_s,
@@ -782,6 +781,7 @@ def _map(m: Any, *, height_px: int = MAP_HEIGHT_PX) -> None:
     ss = _state()
     from streamlit_folium import st_folium
 
+    t0 = time.perf_counter()
     st_folium(
         m,
         key="map",
@@ -790,6 +790,7 @@ def _map(m: Any, *, height_px: int = MAP_HEIGHT_PX) -> None:
         returned_objects=["last_clicked", "last_object_clicked", "last_object_clicked_tooltip"],
         on_change=_on_map_change,
     )
+    logger.info("st_folium %.3f s", time.perf_counter() - t0)
     if not ss.map_logged:
         ss.map_logged = True
         logger.info("first map sent %.2f s after the script run started", time.perf_counter() - RUN_START_S)

@@ -477,6 +477,7 @@ def build_map(
     lang: str | None = None,
     title: str | None = None,
     asset_base_url: str = STATIC_URL,
+    demand_first_tier_only: bool = False,
 ) -> folium.Map:
     """Build the coverage map.
 
@@ -507,6 +508,9 @@ def build_map(
         Map title (default: the app title).
     asset_base_url
         Where the vendored Leaflet assets are served (``/app/static`` under Streamlit).
+    demand_first_tier_only
+        Draw demand coverage only for the first tier (a smaller page for the live app;
+        the other tiers' demand layers are otherwise present but switched off).
 
     Returns
     -------
@@ -527,7 +531,7 @@ def build_map(
     for tier in shown:
         if isochrones and tier in isochrones:
             _add_isochrones(m, tier, isochrones[tier], intervals=intervals, lang=lang)
-    for i, tier in enumerate(shown):
+    for i, tier in enumerate(shown[: 1 if demand_first_tier_only else None]):
         _add_demand(m, tier, result.demand, show=i == 0, lang=lang)
     for tier in shown:
         _add_stations(m, tier, result.stations, lang=lang)

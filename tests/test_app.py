@@ -110,6 +110,8 @@ def test_proposals_produce_rows_and_can_be_accepted(opened):
     assert list(props["rank"]) == [1, 2]
     assert (props["newly_covered_population"] > 0).all()
     before = _figures(at)
+    at.session_state["section"] = t("app.prop.header")  # open the proposals tab (only the open tab is drawn)
+    at.run()
     at.button(key="accept_proposal").click().run()
     assert not at.exception
     assert any(t("app.prop.accepted", rank=1, id="NEW-001") in x for x in _texts(at, "success"))
@@ -128,12 +130,16 @@ def test_scenario_copy_and_compare(opened):
     assert at.session_state["current"] == "方案B"
     assert set(at.session_state["scenarios"]) == {t("scenario.current_name"), "方案B"}
     assert not at.exception
+    at.session_state["section"] = t("app.scen.compare_header")
+    at.run()
     # the comparison view shows both scenarios' figures
     assert len(at.metric) == 12 * 3
 
 
 def test_downloads_exist(opened):
     at = opened
+    at.session_state["section"] = t("app.dl.header")
+    at.run()
     at.button(key="make_files").click().run()
     assert not at.exception, [e.value for e in at.exception]
     keys = {b.key for b in at.get("download_button")}
