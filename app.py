@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from planner import exports
+from planner import exports, printmap
 from planner._errors import InputError, PlannerError
 from planner.coverage import CoverageResult
 from planner.i18n import set_language, t
@@ -543,16 +543,22 @@ def _downloads(result: CoverageResult, m: Any) -> None:
             ),
             "html": standalone_html(m).encode("utf-8"),
         }
-        folder = Path(tempfile.mkdtemp(prefix="planner-save-"))
-        project = save_project(folder / "project.gpkg", scenarios=list(ss.scenarios.values()), workspace=ss.ws)
-        files["project"] = project.read_bytes()
-        try:
-            from planner import printmap
-        except ImportError:  # printed maps arrive with planner/printmap.py
-            logger.warning("planner.printmap is not available: no PNG/PDF maps")
-        else:
-            for fmt in ("png", "pdf"):
-                files[fmt] = printmap.render_map(result=result, areas=ss.ws.areas, fmt=fmt, title=t("app.title"))
+        with tempfile.TemporaryDirectory(prefix="planner-save-") as folder:
+            project = save_project(
+                Path(folder) / "project.gpkg", scenarios=list(ss.scenarios.values()), workspace=ss.ws
+            )
+            files["project"] = project.read_bytes()
+        both = pd.concat(iso, ignore_index=True)
+        for fmt in ("png", "pdf"):
+            files[fmt] = printmap.render_map(
+                result=result,
+                isochrones=both,
+                areas=ss.ws.areas,
+                network=ss.ws.network,
+                title=f"{t('app.title')} · {sc.name}",
+                fmt=fmt,
+                demand_tier=ss.get("gap_tier", str(Tier.VILLAGE)),
+            )
         ss.files = files
         logger.info("download files prepared in %.2f s", time.perf_counter() - t0)
     files = ss.get("files") or {}

@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 
 from planner.exports import SHEETS
 from planner.i18n import t
+from planner.scenario import load_project
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
@@ -136,20 +137,24 @@ def test_scenario_copy_and_compare(opened):
     assert len(at.metric) == 12 * 3
 
 
-def test_downloads_exist(opened):
+def test_downloads_exist(opened, tmp_path):
     at = opened
     at.session_state["section"] = t("app.dl.header")
     at.run()
     at.button(key="make_files").click().run()
     assert not at.exception, [e.value for e in at.exception]
     keys = {b.key for b in at.get("download_button")}
-    assert {"dl_excel", "dl_csv", "dl_gpkg", "dl_html", "dl_project"} <= keys
+    assert {"dl_excel", "dl_csv", "dl_gpkg", "dl_html", "dl_png", "dl_pdf", "dl_project"} <= keys
     files = at.session_state["files"]
     sheets = load_workbook(io.BytesIO(files["excel"]), read_only=True).sheetnames
     assert sheets == [t(f"exports.sheet.{k}") for k in SHEETS]
     assert files["csv"].startswith(b"\xef\xbb\xbf")
     assert files["gpkg"][:16] == b"SQLite format 3\x00"
     assert b"cdn.jsdelivr" not in files["html"] and b"<script>" in files["html"]
+    assert files["png"].startswith(b"\x89PNG") and files["pdf"].startswith(b"%PDF")
+    project = tmp_path / "project.gpkg"
+    project.write_bytes(files["project"])
+    assert [s.name for s in load_project(project)] == list(at.session_state["scenarios"])
 
 
 def test_presentation_mode_hides_controls(opened):
@@ -160,3 +165,22 @@ def test_presentation_mode_hides_controls(opened):
     assert at.button(key="exit_presentation")
     at.button(key="exit_presentation").click().run()
     assert len(at.sidebar.toggle) == 2
+
+
+def test_close_selected_station_shows_the_difference_and_undo(opened):
+    at = opened
+    at.session_state["section"] = t("app.figures.header")
+    at.run()
+    stations = at.session_state["scenarios"][at.session_state["current"]].stations
+    township = str(stations.loc[stations["tier"] == "township", "id"].iloc[0])
+    before = _figures(at)
+    at.sidebar.selectbox(key="selected_station").set_value(township).run()
+    at.sidebar.button(key="close_station").click().run()
+    assert not at.exception and not at.error
+    assert any(t("app.sim.closed", id=township) in x for x in _texts(at, "success"))
+    after = _figures(at)
+    assert float(after[3].rstrip("%")) < float(before[3].rstrip("%"))  # township tier lost coverage
+    assert after[6:] == before[6:]  # other tiers untouched
+    assert any(t("app.sim.diff_header") in str(h.value) for h in at.subheader)
+    at.sidebar.button(key="undo").click().run()
+    assert _figures(at) == before
