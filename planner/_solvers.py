@@ -23,9 +23,13 @@ from __future__ import annotations
 
 import heapq
 import logging
+import os
+import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -654,7 +658,7 @@ def _highs_once(
     import highspy
 
     t0 = time.perf_counter()
-    h = highspy.Highs()
+    h = _quiet_highs(highspy)
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
@@ -723,3 +727,26 @@ def _highs_once(
         bound = reported
     label = "optimal" if model_status == ms.kOptimal else "time_limit"
     return x_obj, reported, selected, bound, label
+
+
+_STDOUT_LOCK = threading.Lock()
+
+
+def _quiet_highs(highspy: Any) -> Any:
+    """Create a ``highspy.Highs`` without its copyright banner on standard output.
+
+    HiGHS 1.16 prints the banner from C++ while constructing the object, before any
+    option (``output_flag``) can be set, so file descriptor 1 is pointed at
+    ``/dev/null`` for the construction only (under a lock: the descriptor is global).
+    """
+    with _STDOUT_LOCK:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            return highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
