@@ -32,6 +32,7 @@ import sys
 import time
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import shapely
 
@@ -143,26 +144,27 @@ def goal_table(
 
         def run_station(
             sub: Snap = sub, g: TravelGraph = g, minutes: float = std.minutes, ids: list[str] = ids
-        ) -> object:
+        ) -> gpd.GeoDataFrame:
             return station_isochrones(g, sources=sub, station_ids=ids, intervals_min=[minutes], buffer_m=buffer_m)
 
         st_s, gdf = median_time(run_station, repeat=1 if scaled else repeat)
         if scaled:
             st_s *= n_stations / sample
         intervals = std.all_intervals_min()
-        tu_s, tu = median_time(
-            lambda g=g, src=src, intervals=intervals: tier_isochrones(
-                g, sources=src, intervals_min=intervals, buffer_m=buffer_m
-            ),
-            repeat=repeat,
-        )
-        n_vert = int(shapely.get_num_coordinates(np.asarray(gdf.geometry)).sum())  # type: ignore[attr-defined]
+
+        def run_union(
+            g: TravelGraph = g, src: Snap = src, intervals: tuple[float, ...] = intervals
+        ) -> gpd.GeoDataFrame:
+            return tier_isochrones(g, sources=src, intervals_min=intervals, buffer_m=buffer_m)
+
+        tu_s, tu = median_time(run_union, repeat=repeat)
+        n_vert = int(shapely.get_num_coordinates(np.asarray(gdf.geometry)).sum())
         rows.append(
             [
                 f"{tier} {std.mode} {std.minutes:g} min",
                 f"{n_stations}" + (f" (timed {sample}, scaled)" if scaled else ""),
                 fmt_s(st_s),
-                f"{n_vert / len(gdf):,.0f}",  # type: ignore[arg-type]
+                f"{n_vert / len(gdf):,.0f}",
                 "/".join(f"{m:g}" for m in intervals),
                 fmt_s(tu_s),
                 f"{int(shapely.get_num_coordinates(np.asarray(tu.geometry)).sum()):,}",
