@@ -18,7 +18,7 @@ import streamlit as st
 from planner import exports, printmap
 from planner._errors import InputError, PlannerError
 from planner.coverage import CoverageResult
-from planner.i18n import set_language, t
+from planner.i18n import get_language, set_language, t
 from planner.mapview import build_map, standalone_html
 from planner.scenario import Scenario, Workspace, compare, compare_demand, load_project, save_project
 from planner.settings import TIERS, Mode, Tier
@@ -325,7 +325,7 @@ def _load_project_file() -> None:
             ss.scenarios[sc.name] = sc
         ss.current = scenarios[0].name
         ss.scenario_select = ss.current
-        _say("success", t("app.scen.loaded", n=len(scenarios), names="、".join(s.name for s in scenarios)))
+        _say("success", t("app.scen.loaded", n=len(scenarios), names=_join(s.name for s in scenarios)))
 
     _guard(load, file=up.name)
 
@@ -391,6 +391,10 @@ def _handle_map_event(event: dict[str, Any] | None) -> bool:
 
 
 # --------------------------------------------------------------------------- views
+def _join(names: Any) -> str:
+    return ("、" if get_language() == "zh" else ", ").join(str(x) for x in names)
+
+
 def _fmt(v: float) -> str:
     return f"{v:,.0f}"
 
@@ -471,7 +475,7 @@ def _gaps_table(result: CoverageResult) -> None:
     worst = a.head(3)
     worst = worst[worst["uncovered_population"] > 0]
     if len(worst):
-        st.warning(t("app.figures.worst", names="、".join(worst["township"].astype(str))))
+        st.warning(t("app.figures.worst", names=_join(worst["township"].astype(str))))
     n_worst = len(worst)
     col = t("app.col.uncovered_population")
     styled = table.style.apply(
