@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run the main job on the bundled (generated) demo county.
+# Start the planning app on the bundled (generated) demo county: http://localhost:8501
+# Extra arguments go to `streamlit run` (e.g. --server.port 8600).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/planner demo --out out/demo "$@"
+exec .venv/bin/streamlit run app.py --server.headless true --browser.gatherUsageStats false "$@"
