@@ -185,7 +185,7 @@ def goal(n_nodes: int, n_stations: int, n_demand: int, repeat: int) -> list[list
     rows.append(
         [
             "all four",
-            f"peak RSS {peak_mb:,.0f} MB",
+            f"peak memory {peak_mb:,.0f} MB",
             "",
             fmt_s(statistics.median(tot["graph_s"])),
             fmt_s(statistics.median(tot["snap_s"])),
