@@ -44,6 +44,9 @@ RASTER_CELLS_PER_BUFFER: int = 4
 #: the band reaches between ~1.8 and ~4.2 cells (0.45–1.05 × buffer) from the roads.
 RASTER_DILATE_CELLS: int = 3
 
+#: Largest raster (cells); beyond it the cells grow (the band then widens to ~1.05 × 4 cells).
+RASTER_MAX_CELLS: int = 16_000_000
+
 _INCIDENCE: weakref.WeakKeyDictionary[TravelGraph, tuple[NDArray[np.int64], NDArray[np.int64]]] = (
     weakref.WeakKeyDictionary()
 )
@@ -213,6 +216,10 @@ def _drop_collinear(
 
 def _raster_band(coords: NDArray[np.float64], buffer_m: float) -> shapely.Geometry:
     cell = buffer_m / RASTER_CELLS_PER_BUFFER
+    extent_m2 = float(np.ptp(coords[..., 0]) + 2 * buffer_m) * float(np.ptp(coords[..., 1]) + 2 * buffer_m)
+    if extent_m2 / cell**2 > RASTER_MAX_CELLS:  # very large areas: coarser cells, bounded memory
+        cell = float(np.sqrt(extent_m2 / RASTER_MAX_CELLS))
+        logger.info("isochrone raster coarsened to %.1f m cells (extent %.0f km²)", cell, extent_m2 / 1e6)
     rad = RASTER_DILATE_CELLS
     x0, y0 = coords[:, 0, 0], coords[:, 0, 1]
     dx, dy = coords[:, 1, 0] - x0, coords[:, 1, 1] - y0

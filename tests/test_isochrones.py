@@ -260,3 +260,17 @@ def test_real_sample_network(test_pbf_network, mode: Mode, minutes: float) -> No
         n_outside_checked += len(far)
         assert not shapely.contains_xy(poly, net.node_x_m[far], net.node_y_m[far]).any()
     assert n_outside_checked > 20
+
+
+def test_large_extent_coarsens_raster_but_keeps_roads_inside(monkeypatch: pytest.MonkeyPatch) -> None:
+    import planner.isochrones as iso
+
+    g = toy_network().travel_graph(mode=Mode.WALK)
+    e = np.array([0, 1, 2])
+    a, b = np.zeros(3), np.ones(3)
+    fine = pieces_to_polygon(g, edge=e, start=a, end=b, buffer_m=BUFFER_M)
+    monkeypatch.setattr(iso, "RASTER_MAX_CELLS", 2_000)
+    coarse = pieces_to_polygon(g, edge=e, start=a, end=b, buffer_m=BUFFER_M)
+    pts = sample_pieces(g, e, a, b, n=51)
+    assert coarse.is_valid and shapely.contains_xy(coarse, pts[:, 0], pts[:, 1]).all()
+    assert coarse.area > 1.5 * fine.area  # ~34 m cells instead of 15 m: a wider band
