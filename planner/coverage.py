@@ -166,7 +166,7 @@ def analyse(
     tiers = tiers or TIERS
     stations = stations.reset_index(drop=True)
     demand = demand.reset_index(drop=True)
-    snap_cache: dict[Mode, Snap] = {}
+    snap_cache: dict[str, Snap] = {}
     raw: dict[Tier, TierResult] = {}
     station_snaps: dict[Tier, tuple[NDArray[np.int64], Snap]] = {}
     for tier in tiers:
@@ -186,15 +186,15 @@ def analyse(
         std = cfg.standards[tier]
         t0 = time.perf_counter()
         graph = network.travel_graph(mode=std.mode, config=cfg)
-        if std.mode not in snap_cache:
-            snap_cache[std.mode] = snap_points(
+        if graph.usable_key not in snap_cache:  # modes using the same roads share one snap
+            snap_cache[graph.usable_key] = snap_points(
                 graph,
                 lon=demand["lon"].to_numpy(float),
                 lat=demand["lat"].to_numpy(float),
                 max_snap_m=cfg.max_snap_m,
             )
         d_rows = demand_rows_for_tier(demand, tier)
-        d_snap = snap_cache[std.mode].subset(d_rows)
+        d_snap = snap_cache[graph.usable_key].subset(d_rows)
         s_rows, s_snap = station_snaps[tier]
         res = nearest_times(graph, sources=s_snap, targets=d_snap, limit_s=std.limit_s * cfg.horizon_factor)
         st_row = np.full(len(res.source), -1, dtype=np.int64)

@@ -11,6 +11,7 @@ matrix of travel times in seconds, respecting one-way streets when driving.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from dataclasses import dataclass, field
@@ -361,6 +362,11 @@ class TravelGraph:
     def edge_allowed(self) -> NDArray[np.bool_]:
         """Segments usable in at least one direction."""
         return np.isfinite(self.fwd_s) | np.isfinite(self.bwd_s)
+
+    @cached_property
+    def usable_key(self) -> str:
+        """Digest of which segments this mode may use: modes with equal keys snap alike."""
+        return hashlib.blake2b(np.packbits(self.edge_allowed).tobytes(), digest_size=16).hexdigest()
 
     @cached_property
     def components(self) -> ComponentReport:

@@ -17,13 +17,11 @@ import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
-from planner.network import TravelGraph
+from planner.network import RoadNetwork, TravelGraph
 
 logger = logging.getLogger(__name__)
 
-_INDEX_CACHE: weakref.WeakKeyDictionary[TravelGraph, tuple[shapely.STRtree, NDArray[np.int64]]] = (
-    weakref.WeakKeyDictionary()
-)
+_INDEX_CACHE: weakref.WeakKeyDictionary[RoadNetwork, shapely.STRtree] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -37,8 +35,9 @@ class Snap:
     frac
         Position along the segment, 0 at ``u`` and 1 at ``v``.
     snap_m
-        Straight distance from the point to the snapped position (metres; measured
-        even for off-network points when a road lies within 10× the limit, else NaN).
+        Straight distance from the point to its snapped position (metres); for
+        off-network points the distance to the nearest road of any class (NaN only
+        for missing coordinates).
     x_m, y_m
         Snapped position in the network CRS (the original position when off-network).
     component
@@ -76,20 +75,94 @@ class Snap:
         )
 
 
-def _segment_index(graph: TravelGraph) -> tuple[shapely.STRtree, NDArray[np.int64]]:
-    cached = _INDEX_CACHE.get(graph)
-    if cached is None:
-        net = graph.network
-        edges = np.flatnonzero(graph.edge_allowed)
-        coords = np.empty((len(edges), 2, 2))
-        coords[:, 0, 0] = net.node_x_m[net.edge_u[edges]]
-        coords[:, 0, 1] = net.node_y_m[net.edge_u[edges]]
-        coords[:, 1, 0] = net.node_x_m[net.edge_v[edges]]
-        coords[:, 1, 1] = net.node_y_m[net.edge_v[edges]]
+def _segment_index(net: RoadNetwork) -> shapely.STRtree:
+    """STRtree over all segments of ``net`` (built once per network, shared by modes)."""
+    tree = _INDEX_CACHE.get(net)
+    if tree is None:
+        coords = np.empty((net.n_edges, 2, 2))
+        coords[:, 0, 0] = net.node_x_m[net.edge_u]
+        coords[:, 0, 1] = net.node_y_m[net.edge_u]
+        coords[:, 1, 0] = net.node_x_m[net.edge_v]
+        coords[:, 1, 1] = net.node_y_m[net.edge_v]
         tree = shapely.STRtree(shapely.linestrings(coords))
-        cached = (tree, edges)
-        _INDEX_CACHE[graph] = cached
-    return cached
+        _INDEX_CACHE[net] = tree
+    return tree
+
+
+#: Search radii (metres) tried in turn before the maximum snap distance; most points
+#: lie within a few tens of metres of a road, so few candidate pairs are examined.
+SEARCH_RADII_M: tuple[float, ...] = (20.0, 80.0)
+
+
+def _project(
+    net: RoadNetwork, e: NDArray[np.int64], px: NDArray[np.float64], py: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Fraction along segments ``e`` of the projections of points, and the distances."""
+    ux, uy = net.node_x_m[net.edge_u[e]], net.node_y_m[net.edge_u[e]]
+    dx, dy = net.node_x_m[net.edge_v[e]] - ux, net.node_y_m[net.edge_v[e]] - uy
+    seg2 = dx * dx + dy * dy
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f = np.where(seg2 > 0, ((px - ux) * dx + (py - uy) * dy) / seg2, 0.0)
+    f = np.clip(f, 0.0, 1.0)
+    return f, np.hypot(px - (ux + f * dx), py - (uy + f * dy))
+
+
+def _nearest_segments(
+    graph: TravelGraph,
+    tree: shapely.STRtree,
+    px: NDArray[np.float64],
+    py: NDArray[np.float64],
+    rows: NDArray[np.int64],
+    *,
+    max_snap_m: float,
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    """Exact nearest usable segment of each point in ``rows`` (edge, fraction, distance, row).
+
+    Candidate segments come from ``dwithin`` queries with growing radii, keeping
+    those the mode may use: once any usable segment lies within radius ``r`` of a
+    point, its nearest usable segment is among them. Points with no usable road
+    within ``max_snap_m`` get the distance to the nearest road of any class from one
+    ``query_nearest`` (for reporting only). Ties go to the lowest segment index.
+    """
+    net = graph.network
+    allowed = graph.edge_allowed
+    out_e, out_f, out_d, out_r = [], [], [], []
+    remaining = rows
+    radii = [r for r in SEARCH_RADII_M if r < max_snap_m] + [max_snap_m]
+    for radius in radii:
+        if len(remaining) == 0:
+            break
+        pts = shapely.points(px[remaining], py[remaining])
+        inp, hit = tree.query(pts, predicate="dwithin", distance=radius)
+        usable = allowed[hit]
+        inp, hit = inp[usable], hit[usable]
+        if len(inp):
+            e = hit.astype(np.int64)
+            f, d = _project(net, e, px[remaining[inp]], py[remaining[inp]])
+            order = np.lexsort((e, d, inp))
+            first = np.ones(len(order), bool)
+            first[1:] = inp[order][1:] != inp[order][:-1]
+            sel = order[first]
+            out_e.append(e[sel])
+            out_f.append(f[sel])
+            out_d.append(d[sel])
+            out_r.append(remaining[inp[sel]])
+            found = np.zeros(len(remaining), bool)
+            found[inp[sel]] = True
+            remaining = remaining[~found]
+    if len(remaining):
+        pts = shapely.points(px[remaining], py[remaining])
+        inp, hit = tree.query_nearest(pts, all_matches=False)
+        e = hit.astype(np.int64)
+        f, d = _project(net, e, px[remaining[inp]], py[remaining[inp]])
+        out_e.append(e)
+        out_f.append(f)
+        out_d.append(d)
+        out_r.append(remaining[inp])
+    if not out_r:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, np.zeros(0), np.zeros(0), empty
+    return np.concatenate(out_e), np.concatenate(out_f), np.concatenate(out_d), np.concatenate(out_r)
 
 
 def snap_points(
@@ -132,26 +205,17 @@ def snap_xy(graph: TravelGraph, *, x_m: ArrayLike, y_m: ArrayLike, max_snap_m: f
     sx, sy = px.copy(), py.copy()
     comp = np.full(n, -1, dtype=np.int64)
     on_main = np.zeros(n, bool)
-    tree, edge_ids = _segment_index(graph)
+    tree = _segment_index(net)
     finite = np.isfinite(px) & np.isfinite(py)
-    if n == 0 or len(edge_ids) == 0 or not finite.any():
+    if n == 0 or not graph.edge_allowed.any() or not finite.any():
         return Snap(edge, frac, dist, sx, sy, comp, on_main)
-    pts = shapely.points(px[finite], py[finite])
-    # One nearest segment per point (ties: the lowest index, deterministic).
-    inp, hit = tree.query_nearest(pts, max_distance=10.0 * max_snap_m, all_matches=False)
-    rows = np.flatnonzero(finite)[inp]
-    e = edge_ids[hit]
+    rows_all = np.flatnonzero(finite)
+    e, f, d, rows = _nearest_segments(graph, tree, px, py, rows_all, max_snap_m=max_snap_m)
     ux, uy = net.node_x_m[net.edge_u[e]], net.node_y_m[net.edge_u[e]]
     vx, vy = net.node_x_m[net.edge_v[e]], net.node_y_m[net.edge_v[e]]
-    dx, dy = vx - ux, vy - uy
-    seg2 = dx * dx + dy * dy
-    with np.errstate(invalid="ignore", divide="ignore"):
-        f = np.where(seg2 > 0, ((px[rows] - ux) * dx + (py[rows] - uy) * dy) / seg2, 0.0)
-    f = np.clip(f, 0.0, 1.0)
-    qx, qy = ux + f * dx, uy + f * dy
-    d = np.hypot(px[rows] - qx, py[rows] - qy)
+    qx, qy = ux + f * (vx - ux), uy + f * (vy - uy)
     dist[rows] = d
-    ok = d <= max_snap_m
+    ok = (d <= max_snap_m) & graph.edge_allowed[e]
     r_ok = rows[ok]
     edge[r_ok] = e[ok]
     frac[r_ok] = f[ok]

@@ -31,8 +31,20 @@ def test_snaps_to_segment_interior_not_node(test_pbf_network) -> None:  # type: 
     )
     pts = shapely.points(x, y)
     d = shapely.distance(pts[:, None], segs[None, :]).min(axis=1)
-    np.testing.assert_allclose(s.snap_m, d, atol=1e-6)
     assert np.array_equal(on, d <= 250)
+    np.testing.assert_allclose(s.snap_m[on], d[on], atol=1e-6)
+    # off-network points report the distance to the nearest road of any class
+    all_segs = shapely.linestrings(
+        np.stack(
+            [
+                np.column_stack([net.node_x_m[net.edge_u], net.node_y_m[net.edge_u]]),
+                np.column_stack([net.node_x_m[net.edge_v], net.node_y_m[net.edge_v]]),
+            ],
+            axis=1,
+        )
+    )
+    d_any = shapely.distance(pts[~on][:, None], all_segs[None, :]).min(axis=1)
+    np.testing.assert_allclose(s.snap_m[~on], d_any, atol=1e-6)
     # snapped position lies on its segment at the reported fraction
     e, f = s.edge[on], s.frac[on]
     qx = net.node_x_m[net.edge_u[e]] + f * (net.node_x_m[net.edge_v[e]] - net.node_x_m[net.edge_u[e]])
@@ -48,3 +60,16 @@ def test_off_network_and_lonlat_entry() -> None:
     assert s.snap_m[0] == pytest.approx(111.0, abs=2.0)
     assert s.frac[0] == pytest.approx(0.5, abs=0.01)
     assert s.on_main[0] and not s.on_main[1]
+
+
+def test_mode_specific_snapping_shares_one_index(test_pbf_network) -> None:  # type: ignore[no-untyped-def]
+    """Walkers never snap onto motorways and drivers never onto footways, from the same tree."""
+    net = test_pbf_network
+    rng = np.random.default_rng(9)
+    x = rng.uniform(net.node_x_m.min(), net.node_x_m.max(), 400)
+    y = rng.uniform(net.node_y_m.min(), net.node_y_m.max(), 400)
+    for mode in (Mode.WALK, Mode.DRIVE):
+        g = net.travel_graph(mode=mode)
+        s = snap_xy(g, x_m=x, y_m=y, max_snap_m=300)
+        assert s.on_network.sum() > 50
+        assert g.edge_allowed[s.edge[s.on_network]].all()
