@@ -24,9 +24,9 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from planner._errors import InputError
-from planner.network import RoadNetwork
+from planner.network import RoadNetwork, TravelGraph
 from planner.reach import nearest_times
-from planner.settings import TIERS, Config, Mode, Tier
+from planner.settings import TIERS, Config, Mode, Standard, Tier
 from planner.snapping import Snap, snap_points
 
 logger = logging.getLogger(__name__)
@@ -196,24 +196,44 @@ def analyse(
         d_rows = demand_rows_for_tier(demand, tier)
         d_snap = snap_cache[graph.usable_key].subset(d_rows)
         s_rows, s_snap = station_snaps[tier]
-        res = nearest_times(graph, sources=s_snap, targets=d_snap, limit_s=std.limit_s * cfg.horizon_factor)
-        st_row = np.full(len(res.source), -1, dtype=np.int64)
-        hit = res.source >= 0
-        st_row[hit] = s_rows[res.source[hit]]
-        raw[tier] = TierResult(
-            tier=tier,
-            mode=std.mode,
-            minutes=std.minutes,
-            demand_rows=d_rows,
-            time_s=res.time_s,
-            station_row=st_row,
-            snap=d_snap,
-            station_rows=s_rows,
-            station_snap=s_snap,
-            engine_s=time.perf_counter() - t0,
-        )
+        raw[tier] = tier_result(
+            graph, tier=tier, standard=std, station_rows=s_rows, station_snap=s_snap, demand_rows=d_rows,
+            demand_snap=d_snap, horizon_factor=cfg.horizon_factor, started=t0,
+        )  # fmt: skip
         logger.info("tier %s: %d demand, %d stations, %.3f s", tier, len(d_rows), len(s_rows), raw[tier].engine_s)
     return summarise(network, stations=stations, demand=demand, raw=raw, config=cfg, areas=areas)
+
+
+def tier_result(
+    graph: TravelGraph,
+    *,
+    tier: Tier,
+    standard: Standard,
+    station_rows: NDArray[np.int64],
+    station_snap: Snap,
+    demand_rows: NDArray[np.int64],
+    demand_snap: Snap,
+    horizon_factor: float,
+    started: float | None = None,
+) -> TierResult:
+    """One tier's nearest-station times (one multi-source pass up to the horizon)."""
+    t0 = time.perf_counter() if started is None else started
+    res = nearest_times(graph, sources=station_snap, targets=demand_snap, limit_s=standard.limit_s * horizon_factor)
+    st_row = np.full(len(res.source), -1, dtype=np.int64)
+    hit = res.source >= 0
+    st_row[hit] = station_rows[res.source[hit]]
+    return TierResult(
+        tier=tier,
+        mode=standard.mode,
+        minutes=standard.minutes,
+        demand_rows=demand_rows,
+        time_s=res.time_s,
+        station_row=st_row,
+        snap=demand_snap,
+        station_rows=station_rows,
+        station_snap=station_snap,
+        engine_s=time.perf_counter() - t0,
+    )
 
 
 def _interval_of(minutes: NDArray[np.float64], intervals: tuple[float, ...]) -> NDArray[np.float64]:
@@ -377,18 +397,22 @@ def summarise(
     )
 
 
+#: Columns of the per-township table (:attr:`CoverageResult.areas`).
+AREA_COLUMNS: tuple[str, ...] = (
+    "township",
+    "tier",
+    "demand",
+    "population",
+    "covered",
+    "covered_population",
+    "percent_population",
+    "uncovered_population",
+    "off_network",
+)
+
+
 def _area_table(demand_out: pd.DataFrame) -> pd.DataFrame:
-    cols = [
-        "township",
-        "tier",
-        "demand",
-        "population",
-        "covered",
-        "covered_population",
-        "percent_population",
-        "uncovered_population",
-        "off_network",
-    ]
+    cols = list(AREA_COLUMNS)
     if demand_out.empty:
         return pd.DataFrame(columns=cols)
     d = demand_out.assign(

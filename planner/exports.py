@@ -38,9 +38,10 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from planner.coverage import CoverageResult
+from planner.coverage import AREA_COLUMNS, CoverageResult
 from planner.i18n import get_language, t
 from planner.report import demand_layer, layer_names, station_layer
+from planner.scenario import COMPARISON_COLUMNS
 from planner.settings import TIERS
 
 logger = logging.getLogger(__name__)
@@ -108,17 +109,7 @@ _SUMMARY_COLUMNS = (
     "off_network_population",
     "uncovered_villages",
 )
-_TOWNSHIP_COLUMNS = (
-    "township",
-    "tier",
-    "demand",
-    "population",
-    "covered",
-    "covered_population",
-    "percent_population",
-    "uncovered_population",
-    "off_network",
-)
+_TOWNSHIP_COLUMNS = AREA_COLUMNS
 _GAP_COLUMNS = (
     "rank",
     "tier",
@@ -134,16 +125,7 @@ _GAP_COLUMNS = (
     "lat",
 )
 _PROPOSAL_COLUMNS = ("rank", "tier", "site_id", "name", "township", "newly_covered_population", "source", "lon", "lat")
-_COMPARISON_COLUMNS = (
-    "tier",
-    "covered_population_before",
-    "covered_population_after",
-    "delta_population",
-    "newly_covered",
-    "lost",
-    "percent_before",
-    "percent_after",
-)
+_COMPARISON_COLUMNS = COMPARISON_COLUMNS
 
 
 # =========================================================================== tables

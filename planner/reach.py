@@ -200,20 +200,11 @@ def times_by_source(
     yields ``(source index, target index, seconds)`` arrays for every pair within
     the limit. Used to build siting coverage sets and per-station reach.
     """
-    src_all = np.flatnonzero(sources.on_network)
     tgt_rows = np.flatnonzero(targets.on_network)
-    n = graph.network.n_nodes
-    if batch_size is None:
-        batch_size = max(1, min(256, int(2e8 // (8 * max(n, 1)))))
-    for start in range(0, len(src_all), batch_size):
-        src_idx = src_all[start : start + batch_size]
-        k = len(src_idx)
-        rows, cols, w = _source_links(graph, sources, src_idx)
-        aug = _augmented(graph, rows, cols, w, k)
-        dist = csgraph.dijkstra(aug, directed=True, indices=np.arange(n, n + k), limit=limit_s)
+    for src_idx, node_t in node_times_by_source(graph, sources=sources, limit_s=limit_s, batch_size=batch_size):
         if len(tgt_rows) == 0:
             continue
-        t, _ = _finish_at_targets(graph, dist[:, :n], targets, tgt_rows)  # k × targets
+        t, _ = _finish_at_targets(graph, node_t, targets, tgt_rows)  # k × targets
         d_rows, d_pos, d_time = _same_edge_direct(graph, sources, src_idx, targets, tgt_rows)
         if len(d_rows):
             row_of = np.full(len(targets), -1, dtype=np.int64)

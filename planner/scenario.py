@@ -39,10 +39,16 @@ from numpy.typing import NDArray
 
 from planner._errors import InputError, PlannerError
 from planner.candidates import CANDIDATE_SPACING_M, coverage_sets, demand_candidates, road_candidates
-from planner.coverage import CoverageResult, TierResult, check_stations_on_network, demand_rows_for_tier, summarise
+from planner.coverage import (
+    CoverageResult,
+    TierResult,
+    check_stations_on_network,
+    demand_rows_for_tier,
+    summarise,
+    tier_result,
+)
 from planner.i18n import t
 from planner.network import RoadNetwork, TravelGraph
-from planner.reach import nearest_times
 from planner.settings import TIERS, Config, Mode, Standard, Tier, parse_mode, parse_tier
 from planner.siting import Solver
 from planner.snapping import Snap, snap_points
@@ -254,22 +260,10 @@ class Workspace:
                 ) from exc
         d_rows = demand_rows_for_tier(self.demand, tier)
         d_snap = self._demand_snap(std.mode).subset(d_rows)
-        res = nearest_times(graph, sources=s_snap, targets=d_snap, limit_s=std.limit_s * self.config.horizon_factor)
-        st_row = np.full(len(d_rows), -1, dtype=np.int64)
-        hit = res.source >= 0
-        st_row[hit] = rows[res.source[hit]]
-        tr = TierResult(
-            tier=tier,
-            mode=std.mode,
-            minutes=std.minutes,
-            demand_rows=d_rows,
-            time_s=res.time_s,
-            station_row=st_row,
-            snap=d_snap,
-            station_rows=rows,
-            station_snap=s_snap,
-            engine_s=time.perf_counter() - t0,
-        )
+        tr = tier_result(
+            graph, tier=tier, standard=std, station_rows=rows, station_snap=s_snap, demand_rows=d_rows,
+            demand_snap=d_snap, horizon_factor=self.config.horizon_factor, started=t0,
+        )  # fmt: skip
         self._tier_cache[tier] = (key, tr)
         return tr
 
@@ -659,6 +653,19 @@ def _joined(before: CoverageResult, after: CoverageResult) -> pd.DataFrame:
     return j
 
 
+#: Columns of :func:`compare`.
+COMPARISON_COLUMNS: tuple[str, ...] = (
+    "tier",
+    "covered_population_before",
+    "covered_population_after",
+    "delta_population",
+    "newly_covered",
+    "lost",
+    "percent_before",
+    "percent_after",
+)
+
+
 def compare(before: CoverageResult, after: CoverageResult) -> pd.DataFrame:
     """Per-tier before/after figures.
 
@@ -691,19 +698,7 @@ def compare(before: CoverageResult, after: CoverageResult) -> pd.DataFrame:
                 "percent_after": _pct(sa.get("percent_population")),
             }
         )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "tier",
-            "covered_population_before",
-            "covered_population_after",
-            "delta_population",
-            "newly_covered",
-            "lost",
-            "percent_before",
-            "percent_after",
-        ],
-    )
+    return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
 
 
 def _pct(v: object) -> float:
