@@ -19,7 +19,7 @@ from planner import exports, printmap
 from planner._errors import InputError, PlannerError
 from planner.coverage import CoverageResult
 from planner.i18n import get_language, set_language, t
-from planner.mapview import build_map, standalone_html
+from planner.mapview import build_map, road_lines, standalone_html
 from planner.scenario import Scenario, Workspace, compare, compare_demand, load_project, save_project
 from planner.settings import TIERS, Mode, Tier
 
@@ -40,6 +40,18 @@ st.set_page_config(page_title="群团服务网络规划器", page_icon="🗺️"
 
 
 # --------------------------------------------------------------------------- cached state
+
+
+def _roads() -> Any:
+    """Road lines of the current network, built once per network (kept with the network)."""
+    ss = st.session_state
+    cached = ss.get("roads_cache")
+    if cached is None or cached[0] is not ss.ws.network:
+        cached = (ss.ws.network, road_lines(ss.ws.network))
+        ss.roads_cache = cached
+    return cached[1]
+
+
 @st.cache_resource(show_spinner=False)
 def demo_workspace() -> tuple[Workspace, Scenario]:
     """Generated demo county, built once per server process."""
@@ -728,6 +740,7 @@ def main() -> None:
     m = build_map(
         result=result,
         isochrones=isochrones,
+        roads=_roads(),
         areas=ss.ws.areas,
         proposals=ss.proposals,
         tiers=[

@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 
 from planner.coverage import CoverageResult
 from planner.i18n import t
+from planner.network import RoadNetwork
 from planner.settings import TIERS, Tier
 
 logger = logging.getLogger(__name__)
@@ -463,10 +464,62 @@ def _title_html(title: str, *, presentation: bool) -> str:
     )
 
 
+#: Road classes drawn as main roads (wider lines) on the map.
+MAIN_ROAD_CLASSES: frozenset[str] = frozenset(
+    {"motorway", "trunk", "primary", "secondary", "motorway_link", "trunk_link", "primary_link", "secondary_link"}
+)
+#: Simplification tolerance of drawn roads (metres) — invisible at county zoom, keeps the page small.
+ROAD_SIMPLIFY_M: float = 15.0
+
+
+def road_lines(network: RoadNetwork, *, simplify_m: float = ROAD_SIMPLIFY_M) -> gpd.GeoDataFrame:
+    """Roads for display: segments merged into lines per class and simplified (EPSG:4326).
+
+    Offline there is no basemap, so this layer is what shows the planner why a
+    village is outside the circle (no road, a river without a bridge...).
+    """
+    klass = network.edge_highway()
+    main = np.isin(klass, list(MAIN_ROAD_CLASSES))
+    coords = np.empty((network.n_edges, 2, 2))
+    coords[:, 0, 0] = network.node_x_m[network.edge_u]
+    coords[:, 0, 1] = network.node_y_m[network.edge_u]
+    coords[:, 1, 0] = network.node_x_m[network.edge_v]
+    coords[:, 1, 1] = network.node_y_m[network.edge_v]
+    segs = shapely.linestrings(coords)
+    geoms, kinds = [], []
+    for kind, mask in (("main", main), ("minor", ~main)):
+        if not mask.any():
+            continue
+        merged = shapely.line_merge(shapely.multilinestrings(segs[mask]))
+        geoms.append(shapely.simplify(merged, simplify_m))
+        kinds.append(kind)
+
+    def to_lonlat(xy: NDArray[np.float64]) -> NDArray[np.float64]:
+        lon, lat = network.to_lonlat(xy[:, 0], xy[:, 1])
+        return np.column_stack([lon, lat])
+
+    return gpd.GeoDataFrame({"kind": kinds}, geometry=[shapely.transform(g, to_lonlat) for g in geoms], crs="EPSG:4326")
+
+
+def _add_roads(m: folium.Map, roads: gpd.GeoDataFrame, *, lang: str | None) -> None:
+    fg = folium.FeatureGroup(name=t("app.map.layer_roads", lang=lang), show=True)
+    folium.GeoJson(
+        roads.to_json(),
+        style_function=lambda f: {
+            "color": "#8a8a8a" if f["properties"]["kind"] == "main" else "#b5b5b5",
+            "weight": 2.5 if f["properties"]["kind"] == "main" else 1.0,
+            "opacity": 0.9,
+        },
+        interactive=False,
+    ).add_to(fg)
+    fg.add_to(m)
+
+
 def build_map(
     *,
     result: CoverageResult,
     isochrones: dict[Tier, gpd.GeoDataFrame] | None = None,
+    roads: gpd.GeoDataFrame | None = None,
     areas: gpd.GeoDataFrame | None = None,
     proposals: pd.DataFrame | None = None,
     tiers: Sequence[Tier | str] | None = None,
@@ -487,6 +540,9 @@ def build_map(
         Coverage of the current scenario (stations with loads, demand per tier).
     isochrones
         Per tier, the tier-union polygons per interval (``Workspace.isochrones``).
+    roads
+        Road lines to draw under everything else (:func:`road_lines`); recommended
+        when there is no basemap.
     areas
         Township polygons drawn as boundaries.
     proposals
@@ -526,6 +582,8 @@ def build_map(
     else:
         fig: branca.element.Figure = m.get_root()  # type: ignore[assignment]
         fig.header.add_child(branca.element.Element("<style>.leaflet-container{background:#f4f1ea}</style>"))
+    if roads is not None and len(roads):
+        _add_roads(m, roads, lang=lang)
     if areas is not None and len(areas):
         _add_areas(m, areas, lang=lang)
     for tier in shown:

@@ -170,3 +170,23 @@ def test_geojson_popups_are_escaped(result):
     m = build_map(result=r2, tiers=[demand.loc[demand.index[0], "tier"]])
     data = json.dumps(_geojson_layers(m))
     assert "<script>x</script>" not in data and "&lt;script&gt;" in data
+
+
+def test_road_lines_keep_every_segment_and_are_drawn() -> None:
+    from planner.mapview import road_lines
+    from planner.network import RoadNetwork
+
+    net = RoadNetwork.from_arrays(
+        node_lon=[117.0, 117.01, 117.02, 117.02],
+        node_lat=[28.0, 28.0, 28.0, 28.01],
+        edge_u=[0, 1, 2],
+        edge_v=[1, 2, 3],
+        edge_highway=["primary", "primary", "residential"],
+    )
+    roads = road_lines(net, simplify_m=0.0)
+    assert sorted(roads["kind"]) == ["main", "minor"]
+    # lengths survive merging (measured back in the network's CRS)
+    total = roads.to_crs(net.crs).length.sum()
+    assert total == pytest.approx(net.edge_length_m.sum(), rel=1e-6)
+    main = roads[roads["kind"] == "main"].geometry.iloc[0]
+    assert main.geom_type == "LineString"  # the two primary segments merged into one line
