@@ -54,7 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     cov = sub.add_parser("coverage", help=t("cli.help.coverage"))
-    cov.add_argument("--network", required=True, help=".osm / .osm.pbf / road line layer (.gpkg/.shp/.geojson)")
+    cov.add_argument(
+        "--network",
+        required=True,
+        help=".osm / .osm.pbf / road line layer (.gpkg/.shp/.geojson), or download:PLACE (OSM; needs internet)",
+    )
     cov.add_argument("--stations", required=True, help="stations: CSV/XLSX/GeoJSON/GeoPackage")
     cov.add_argument("--demand", required=True, help="demand points: CSV/XLSX/GeoJSON/GeoPackage")
     cov.add_argument("--areas", help="township polygons (GeoJSON/GeoPackage) for per-township statistics")
@@ -116,12 +120,12 @@ def run_coverage(
     from planner.inputs import read_areas, read_demand, read_stations
     from planner.isochrones import station_isochrones as draw_station_isochrones
     from planner.isochrones import tier_isochrones
-    from planner.osm import describe_network, load_network
+    from planner.osm import describe_network
     from planner.report import write_coverage_outputs
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    net = load_network(network_path)
+    net = _network(network_path)
     timings["load_network_s"] = time.perf_counter() - t0
     desc = describe_network(net)
     logger.info(t("osm.summary", **desc) if "osm.summary" in _keys() else str(desc))
@@ -130,6 +134,7 @@ def run_coverage(
     t0 = time.perf_counter()
     stations = read_stations(stations_path, coords=coords)  # type: ignore[arg-type]
     demand = read_demand(demand_path, coords=coords)  # type: ignore[arg-type]
+    _warn_coordinates(net, stations=stations, demand=demand, files=(str(stations_path), str(demand_path)))
     areas = read_areas(areas_path) if areas_path else None
     timings["read_inputs_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -200,6 +205,25 @@ def run_coverage(
     summary = dict(result.summary)
     summary.update(extra)
     return summary
+
+
+def _network(spec: str | Path) -> Any:
+    """Load a network file, or download one for ``download:PLACE`` (needs internet)."""
+    from planner.osm import download_network, load_network
+
+    text = str(spec)
+    if text.startswith("download:"):
+        return download_network(place=text.split(":", 1)[1].strip())
+    return load_network(spec)
+
+
+def _warn_coordinates(net: Any, *, stations: Any, demand: Any, files: tuple[str, str]) -> None:
+    """Log the coordinate sanity findings (swapped, outside the network, GCJ-02/BD-09 offset)."""
+    from planner.sanity import check_coordinates
+
+    for df, file in zip((stations, demand), files, strict=True):
+        for finding in check_coordinates(df, network=net, file=file):
+            logger.warning("%s", finding.message())
 
 
 def _keys() -> set[str]:

@@ -101,3 +101,40 @@ def test_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     cfg.write_text("[standards.village]\nminutes = 'abc'\n", encoding="utf-8")
     assert main(["demo", "--out", str(tmp_path / "x"), "--config", str(cfg)]) == 2
     assert not (tmp_path / "x").exists()
+
+
+def test_gcj02_sheet_is_flagged(demo_run: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from planner.coords import from_wgs84
+
+    inp = demo_run / "input"
+    st = pd.read_csv(inp / "stations.csv", encoding="utf-8-sig")
+    st["经度"], st["纬度"] = from_wgs84(st["经度"].to_numpy(), st["纬度"].to_numpy(), system="gcj02")
+    shifted = tmp_path / "高德坐标站点.csv"
+    st.to_csv(shifted, index=False, encoding="utf-8-sig")
+    args = ["coverage", "--network", str(inp / "roads.gpkg"), "--stations", str(shifted),
+            "--demand", str(inp / "demand.csv"), "--out", str(tmp_path / "o"), "--no-isochrones"]  # fmt: skip
+    with caplog.at_level("WARNING", logger="planner"):
+        code = main(args)
+    assert "--coords gcj02" in caplog.text
+    assert code in (0, 2)  # some stations may now be off-network (an error naming them), never a traceback
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="planner"):
+        assert main([*args[:4], str(shifted), *args[5:], "--coords", "gcj02"]) == 0
+    assert "--coords gcj02" not in caplog.text
+
+
+def test_download_network_option(demo_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import planner.osm
+
+    calls: list[str] = []
+
+    def fake_download(*, place: str | None = None, bbox: object = None):  # type: ignore[no-untyped-def]
+        calls.append(str(place))
+        return planner.osm.load_network(demo_run / "input" / "roads.gpkg")
+
+    monkeypatch.setattr(planner.osm, "download_network", fake_download)
+    inp = demo_run / "input"
+    code = main(["coverage", "--network", "download:示例县", "--stations", str(inp / "stations.csv"),
+                 "--demand", str(inp / "demand.csv"), "--out", str(tmp_path / "o"), "--no-isochrones",
+                 "--tier", "village"])  # fmt: skip
+    assert code == 0 and calls == ["示例县"]
