@@ -49,12 +49,12 @@ Solver = Literal["highs", "greedy"]
 DEFAULT_TIME_LIMIT_S = 60.0
 DEFAULT_MIP_REL_GAP = 1e-6
 #: Large plain MCLP (reduced non-zeros at least this): while HiGHS solves in its own
-#: thread, iterated local search runs for ILS_TIME_SHARE of the time and then the
-#: Lagrangian bound until the end, both stopping as soon as HiGHS finishes.
+#: thread, the Lagrangian bound runs for LAGRANGE_TIME_SHARE of HiGHS's time limit and
+#: then iterated local search until that limit, both stopping as soon as HiGHS finishes.
 LARGE_NNZ = 50_000
 #: Seconds of the time limit kept for ranking the chosen sites and building the result.
 RESULT_RESERVE_S = 0.5
-ILS_TIME_SHARE = 0.6
+LAGRANGE_TIME_SHARE = 0.4
 #: Rows checked per candidate pair before the full subset test in domination.
 PREFILTER_ROWS = 3
 #: How many ids an error message lists before "..." .
@@ -863,24 +863,35 @@ def _solve_max_cover(
     found: dict[str, Any] = {"sel": start, "lagrange": np.inf}
 
     def background(running: Callable[[], bool]) -> None:
-        # while HiGHS works (its own thread), iterated local search and then a
-        # Lagrangian bound use this thread: on large instances HiGHS may not finish
-        # even its root LP within the limit, and then these give the answer and bound
+        # while HiGHS works (its own thread), a Lagrangian bound and then iterated
+        # local search (started from the better of the heuristic and the Lagrangian
+        # heuristic) use this thread: on large instances HiGHS may not finish even its
+        # root LP within the limit, and then these give the bound and the answer
         assert side.p is not None
         stop = lambda: not running()  # noqa: E731
         now = time.perf_counter()
-        ils_deadline = now + ILS_TIME_SHARE * max(deadline - now, 0.0)
-        sel = _solvers.perturb_improve(a_csc, w, start, deadline=ils_deadline, should_stop=stop)
-        found["sel"] = sel
-        lower = _solvers.covered_weight(a_csc, w, sel)
-        found["lagrange"] = offset + _solvers.lagrangian_bound(
-            a_csc, w, p=side.p, lower=lower, deadline=deadline, max_iter=100_000, should_stop=stop
+        end = min(deadline, highs_end[0])
+        lower = _solvers.covered_weight(a_csc, w, start)
+        bound, lam = _solvers.lagrangian_dual(
+            a_csc,
+            w,
+            p=side.p,
+            lower=lower,
+            deadline=now + LAGRANGE_TIME_SHARE * max(end - now, 0.0),
+            max_iter=1_000_000,
+            should_stop=stop,
         )
+        found["lagrange"] = offset + bound
+        sel = _solvers.lagrangian_heuristic(a_csc, w, lam, p=side.p, deadline=end)
+        if _solvers.covered_weight(a_csc, w, sel) <= lower:
+            sel = start
+        found["sel"] = _solvers.perturb_improve(a_csc, w, sel, deadline=end, should_stop=stop)
 
     remaining = max(deadline - time.perf_counter(), 0.1)
     if parallel:
         # HiGHS stops on its limit only at its next check (up to ~1.5 s late on large models)
         remaining = max(remaining - min(1.5, 0.15 * remaining), 0.1)
+    highs_end = [time.perf_counter() + remaining]
     try:
         out = _solvers.highs_max_cover(
             sp.csr_matrix(a_csc, dtype=np.float64),

@@ -96,3 +96,54 @@ def test_perturb_improve_never_worsens_and_keeps_p_distinct_sites(seed: int) -> 
     assert len(out) == p and len(set(out.tolist())) == p
     best = max(_value(a, w, c) for c in itertools.combinations(range(12), p))
     assert solvers.covered_weight(a, w, start) <= solvers.covered_weight(a, w, out) <= best + 1e-9
+
+
+def _lp_bound(a: sp.csc_matrix, w: np.ndarray, p: int) -> float:
+    """LP relaxation of maximal covering by scipy's linprog (independent of the solvers)."""
+    from scipy.optimize import linprog
+
+    m, n = a.shape
+    cover = sp.hstack([-sp.csr_matrix(a), sp.identity(m)], format="csr")
+    card = sp.csr_matrix(np.concatenate([np.ones(n), np.zeros(m)])[None, :])
+    res = linprog(
+        -np.concatenate([np.zeros(n), w]),
+        A_ub=sp.vstack([cover, card], format="csr"),
+        b_ub=np.concatenate([np.zeros(m), [p]]),
+        bounds=(0, 1),
+        method="highs",
+    )
+    assert res.status == 0
+    return float(-res.fun)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_lagrangian_bound_is_above_the_lp_bound_and_close_to_it(seed: int) -> None:
+    # every multiplier vector gives at least the LP bound (its minimum), so the returned
+    # bound must never be below it, whatever the convergence; with time it gets close
+    rng = np.random.default_rng(100 + seed)
+    m, n, p = 300, 80, 6
+    a = sp.csc_matrix(rng.random((m, n)) < 0.04, dtype=np.float64)
+    w = rng.lognormal(3.0, 1.0, m)
+    lp = _lp_bound(a, w, p)
+    for max_iter in (1, 5, 50):
+        lag = solvers.lagrangian_bound(a, w, p=p, lower=0.0, deadline=time.perf_counter() + 5.0, max_iter=max_iter)
+        assert lag >= lp * (1 - 1e-9)
+    bound, lam = solvers.lagrangian_dual(a, w, p=p, lower=0.0, deadline=time.perf_counter() + 1.0, max_iter=4000)
+    assert lp * (1 - 1e-9) <= bound <= lp * 1.01
+    # the multipliers reproduce the bound: sum max(0, w - lam) + p largest column sums
+    assert lam.min() >= 0
+    score = a.T @ lam
+    assert bound == pytest.approx(np.maximum(w - lam, 0).sum() + np.sort(score)[-p:].sum(), rel=1e-9)
+    sel = solvers.lagrangian_heuristic(a, w, lam, p=p)
+    assert len(set(sel.tolist())) == p
+    assert solvers.covered_weight(a, w, sel) <= bound
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_lagrangian_bound_never_below_the_brute_force_optimum(seed: int) -> None:
+    a, w = _instance(200 + seed, m=20, n=8)
+    for p in (0, 1, 3, 5, 8):
+        best = max(_value(a, w, c) for c in itertools.combinations(range(8), p)) if p else 0.0
+        for max_iter in (1, 3, 40, 400):
+            lag = solvers.lagrangian_bound(a, w, p=p, lower=0.0, deadline=time.perf_counter() + 1.0, max_iter=max_iter)
+            assert lag >= best
