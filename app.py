@@ -19,7 +19,7 @@ from planner import exports, printmap
 from planner._errors import InputError, PlannerError
 from planner.coverage import CoverageResult
 from planner.i18n import get_language, set_language, t
-from planner.mapview import build_map, road_lines, standalone_html
+from planner.mapview import MapParts, build_map, build_map_parts, road_lines, standalone_html
 from planner.scenario import Scenario, Workspace, compare, compare_demand, load_project, save_project
 from planner.settings import TIERS, Mode, Tier
 
@@ -541,7 +541,7 @@ def _compare_view() -> None:
     st.dataframe(_compare_table(compare(ra, rb)), hide_index=True, width="stretch")
 
 
-def _downloads(result: CoverageResult, m: Any) -> None:
+def _downloads(result: CoverageResult, full_map: Callable[[], Any]) -> None:
     ss = _state()
     st.subheader(t("app.dl.header"))
     sc = _scenario()
@@ -557,7 +557,7 @@ def _downloads(result: CoverageResult, m: Any) -> None:
             "gpkg": exports.geopackage_bytes(
                 result=result, isochrones=pd.concat(iso, ignore_index=True), areas=ss.ws.areas, proposals=ss.proposals
             ),
-            "html": standalone_html(m).encode("utf-8"),
+            "html": standalone_html(full_map()).encode("utf-8"),
         }
         with tempfile.TemporaryDirectory(prefix="planner-save-") as folder:
             project = save_project(
@@ -737,7 +737,7 @@ def main() -> None:
     iso_tiers = [Tier(x) for x in ss.get("iso_tiers", [str(Tier.COUNTY)])]
     t0 = time.perf_counter()
     isochrones = {tier: ss.ws.isochrones(_scenario().stations, tier=tier) for tier in iso_tiers}
-    m = build_map(
+    map_args: dict[str, Any] = dict(
         result=result,
         isochrones=isochrones,
         roads=_roads(),
@@ -755,32 +755,49 @@ def main() -> None:
     )
     build_s = time.perf_counter() - t0
 
-    for kind, text in ss.messages:
-        getattr(st, kind)(text)
+    # always one container, so that messages do not shift the map's place in the page
+    # (a shifted component is mounted anew: the map would reload instead of updating)
+    with st.container():
+        for kind, text in ss.messages:
+            getattr(st, kind)(text)
     ss.messages = []
 
+    # the figures are sent before the map (its component is the slow part of a rerun)
     if presentation:
-        _map(m, height_px=PRESENTATION_MAP_HEIGHT_PX)
+        map_box = st.container()
         cols = st.columns(2)
         with cols[0]:
             _figures(result, big=True)
         with cols[1]:
             _change_panel()
+        with map_box:
+            t0 = time.perf_counter()
+            parts = build_map_parts(**map_args)
+            build_s += time.perf_counter() - t0
+            _map(parts, height_px=PRESENTATION_MAP_HEIGHT_PX)
     else:
         left, right = st.columns([3, 2])
-        with left:
-            st.caption(t("app.sim.hint", action=t(f"app.sim.action_{ss.get('click_action', 'add')}")))
-            _map(m)
         with right:
             _change_panel()
             _figures(result, big=False)
+        with left:
+            st.caption(t("app.sim.hint", action=t(f"app.sim.action_{ss.get('click_action', 'add')}")))
+            t0 = time.perf_counter()
+            parts = build_map_parts(**map_args)
+            build_s += time.perf_counter() - t0
+            _map(parts)
         tabs = st.tabs(
             [t("app.figures.header"), t("app.prop.header"), t("app.scen.compare_header"), t("app.dl.header")],
             key="section",  # keeps the open tab across reruns (messages above shift the layout)
             on_change="rerun",
         )
         # only the open tab is computed (tabs report .open because they have a key)
-        views = (lambda: _gaps_table(result), _proposals_table, _compare_view, lambda: _downloads(result, m))
+        views = (
+            lambda: _gaps_table(result),
+            _proposals_table,
+            _compare_view,
+            lambda: _downloads(result, lambda: build_map(**map_args)),
+        )
         for tab, view in zip(tabs, views, strict=True):
             if tab.open is not False:
                 with tab:
@@ -800,14 +817,17 @@ def _on_map_change() -> None:
     _handle_map_event(_state().get("map"))
 
 
-def _map(m: Any, *, height_px: int = MAP_HEIGHT_PX) -> None:
+def _map(parts: MapParts, *, height_px: int = MAP_HEIGHT_PX) -> None:
+    """The map component: the base map reloads only when it changes, edits swap ``parts.layers``."""
     ss = _state()
     from streamlit_folium import st_folium
 
     t0 = time.perf_counter()
     st_folium(
-        m,
+        parts.base,
         key="map",
+        feature_group_to_add=parts.layers,
+        layer_control=parts.control,
         height=height_px,
         use_container_width=True,
         returned_objects=["last_clicked", "last_object_clicked", "last_object_clicked_tooltip"],

@@ -10,6 +10,7 @@ given.
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import logging
 import mimetypes
@@ -22,6 +23,7 @@ from typing import Any
 import branca
 import folium
 import geopandas as gpd
+import jinja2
 import numpy as np
 import pandas as pd
 import shapely
@@ -203,6 +205,44 @@ def _fmt_min(v: object, lang: str | None) -> str:
     return f"{f:.1f}" if np.isfinite(f) else t("app.map.unreachable", lang=lang)
 
 
+class _Raw(branca.element.Element):
+    """Text that is already rendered (no second template pass)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+class _RawRender(branca.element.MacroElement):
+    """``MacroElement.render`` without compiling each rendered part as a new template.
+
+    branca wraps the rendered header, html and script of every element in an
+    ``Element`` whose text is compiled by Jinja again; for a layer with a large GeoJSON
+    that second pass costs more than everything else in a rerun of the live map.
+    The text here is data (escaped), so it is kept as it is.
+    """
+
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # branca returns None here too
+        figure = self.get_root()
+        if not isinstance(figure, branca.element.Figure):
+            msg = "cannot render an element that is not in a figure"
+            raise TypeError(msg)
+        module = self._template.module.__dict__
+        for part, box in (("header", figure.header), ("html", figure.html), ("script", figure.script)):
+            macro = module.get(part)
+            if macro is not None:
+                box.add_child(_Raw(macro(self, kwargs)), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
+
+
+class _GeoJson(folium.GeoJson, _RawRender):
+    """GeoJSON layer rendered in one template pass (see :class:`_RawRender`)."""
+
+
 def _bounds(result: CoverageResult, areas: gpd.GeoDataFrame | None) -> list[list[float]]:
     if areas is not None and len(areas):
         x0, y0, x1, y1 = areas.to_crs("EPSG:4326").total_bounds
@@ -220,7 +260,7 @@ def _add_areas(m: folium.Map, areas: gpd.GeoDataFrame, *, lang: str | None) -> N
     gdf = areas.to_crs("EPSG:4326")[["name", "geometry"]].copy()
     gdf["name"] = gdf["name"].astype(str)
     fg = folium.FeatureGroup(name=t("app.map.layer_areas", lang=lang), show=True)
-    folium.GeoJson(
+    _GeoJson(
         gdf.to_json(),
         style_function=lambda _f: {"color": "#555555", "weight": 1.5, "dashArray": "5 4", "fill": False},
         tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=[t("app.map.township", lang=lang)]),
@@ -263,7 +303,7 @@ def _add_isochrones(
     colour = TIER_STYLES[tier].hex
     fg = folium.FeatureGroup(name=t("app.map.layer_isochrones", lang=lang, tier=t(f"tier.{tier}", lang=lang)))
     for (_, row), op in zip(gdf.iterrows(), opacity, strict=True):
-        folium.GeoJson(
+        _GeoJson(
             row.geometry.__geo_interface__,
             style_function=lambda _f, op=float(op): {
                 "color": colour,
@@ -321,7 +361,7 @@ def _add_demand(m: folium.Map, tier: Tier, demand: pd.DataFrame, *, show: bool, 
     )
     data = _points(d, {"name": names, "popup": popup, "colour": colour, "radius": radius})
     fg = folium.FeatureGroup(name=t("app.map.layer_demand", lang=lang, tier=t(f"tier.{tier}", lang=lang)), show=show)
-    folium.GeoJson(
+    _GeoJson(
         data,
         marker=folium.CircleMarker(radius=5, weight=1, fill=True, fill_opacity=0.75),
         style_function=lambda f: {
@@ -382,7 +422,7 @@ def _add_stations(m: folium.Map, tier: Tier, stations: pd.DataFrame, *, lang: st
     )
     data = _points(s, {"id": ids, "label": label, "popup": popup})
     fg = folium.FeatureGroup(name=t("app.map.layer_stations", lang=lang, tier=t(f"tier.{tier}", lang=lang)))
-    folium.GeoJson(
+    _GeoJson(
         data,
         marker=folium.Marker(icon=_station_icon(tier)),
         tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
@@ -501,10 +541,28 @@ def road_lines(network: RoadNetwork, *, simplify_m: float = ROAD_SIMPLIFY_M) -> 
     return gpd.GeoDataFrame({"kind": kinds}, geometry=[shapely.transform(g, to_lonlat) for g in geoms], crs="EPSG:4326")
 
 
+#: Drawn roads are rounded to about 1 m (5 decimals of a degree): half the page size.
+ROAD_PRECISION_DECIMALS: int = 5
+#: GeoJSON text of drawn road frames (the app keeps one frame per network, so reruns reuse it).
+_ROADS_JSON: dict[int, tuple[gpd.GeoDataFrame, str]] = {}
+
+
+def _roads_json(roads: gpd.GeoDataFrame) -> str:
+    hit = _ROADS_JSON.get(id(roads))
+    if hit is None or hit[0] is not roads:
+        gdf = roads.to_crs("EPSG:4326")
+        decimals = ROAD_PRECISION_DECIMALS
+        gdf = gdf.set_geometry(shapely.transform(gdf.geometry.to_numpy(), lambda xy: np.round(xy, decimals)))
+        if len(_ROADS_JSON) >= 4:
+            _ROADS_JSON.pop(next(iter(_ROADS_JSON)))
+        hit = _ROADS_JSON[id(roads)] = (roads, gdf.to_json())
+    return hit[1]
+
+
 def _add_roads(m: folium.Map, roads: gpd.GeoDataFrame, *, lang: str | None) -> None:
     fg = folium.FeatureGroup(name=t("app.map.layer_roads", lang=lang), show=True)
-    folium.GeoJson(
-        roads.to_json(),
+    _GeoJson(
+        _roads_json(roads),
         style_function=lambda f: {
             "color": "#8a8a8a" if f["properties"]["kind"] == "main" else "#b5b5b5",
             "weight": 2.5 if f["properties"]["kind"] == "main" else 1.0,
@@ -513,6 +571,110 @@ def _add_roads(m: folium.Map, roads: gpd.GeoDataFrame, *, lang: str | None) -> N
         interactive=False,
     ).add_to(fg)
     fg.add_to(m)
+
+
+@dataclass
+class MapParts:
+    """A coverage map split for live updates (see :func:`build_map_parts`).
+
+    Attributes
+    ----------
+    base
+        Map with what changes rarely: basemap, roads, townships, view, title, legend.
+    layers
+        Feature groups that follow every edit: isochrones, demand, stations, proposals.
+    control
+        Layer control listing the base overlays and ``layers``.
+    """
+
+    base: folium.Map
+    layers: list[folium.FeatureGroup]
+    control: folium.LayerControl
+
+
+def build_map_parts(
+    *,
+    result: CoverageResult,
+    isochrones: dict[Tier, gpd.GeoDataFrame] | None = None,
+    roads: gpd.GeoDataFrame | None = None,
+    areas: gpd.GeoDataFrame | None = None,
+    proposals: pd.DataFrame | None = None,
+    tiers: Sequence[Tier | str] | None = None,
+    intervals: Sequence[float] | None = None,
+    tiles: str | None = None,
+    tiles_attribution: str = "",
+    presentation: bool = False,
+    lang: str | None = None,
+    title: str | None = None,
+    asset_base_url: str = STATIC_URL,
+    demand_first_tier_only: bool = False,
+) -> MapParts:
+    """Build the coverage map as a base map plus the layers an edit changes.
+
+    Same parameters as :func:`build_map`. The live app hands ``layers`` to
+    streamlit-folium as ``feature_group_to_add``: while the base map is unchanged, the
+    browser swaps these layers in the existing map instead of reloading it (and the
+    view the user panned to is kept). The base map's script carries a signature of
+    its title and legend, so a change there reloads the map.
+
+    Returns
+    -------
+    MapParts
+        Base map, dynamic feature groups and the layer control, all assets local.
+    """
+    shown = [Tier(x) for x in (tiers or TIERS)]
+    bounds = _bounds(result, areas)
+    centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
+    m = folium.Map(location=centre, zoom_start=11, tiles=None, control_scale=True, prefer_canvas=False)
+    if tiles:
+        folium.TileLayer(tiles=tiles, attr=tiles_attribution or "tiles", name=t("app.map.basemap", lang=lang)).add_to(m)
+    else:
+        fig: branca.element.Figure = m.get_root()  # type: ignore[assignment]
+        fig.header.add_child(branca.element.Element("<style>.leaflet-container{background:#f4f1ea}</style>"))
+    if roads is not None and len(roads):
+        _add_roads(m, roads, lang=lang)
+    if areas is not None and len(areas):
+        _add_areas(m, areas, lang=lang)
+    m.fit_bounds(bounds)
+    overlay = _title_html(title or t("app.title", lang=lang), presentation=presentation) + _legend_html(
+        tiers=shown,
+        has_iso=bool(isochrones),
+        has_proposals=proposals is not None and len(proposals) > 0,
+        presentation=presentation,
+        lang=lang,
+    )
+    root: branca.element.Figure = m.get_root()  # type: ignore[assignment]
+    root.html.add_child(branca.element.Element(overlay))
+    _Signature(hashlib.sha1(overlay.encode("utf-8")).hexdigest()).add_to(m)
+
+    holder = folium.Map(tiles=None)  # layers are built on a scratch map, then detached
+    for tier in shown:
+        if isochrones and tier in isochrones:
+            _add_isochrones(holder, tier, isochrones[tier], intervals=intervals, lang=lang)
+    for i, tier in enumerate(shown[: 1 if demand_first_tier_only else None]):
+        _add_demand(holder, tier, result.demand, show=i == 0, lang=lang)
+    for tier in shown:
+        _add_stations(holder, tier, result.stations, lang=lang)
+    if proposals is not None:
+        _add_proposals(holder, proposals, big=presentation, lang=lang)
+    layers = [el for el in holder._children.values() if isinstance(el, folium.FeatureGroup)]
+    for fg in layers:
+        fg._parent = None
+        localise_assets(fg, base_url=asset_base_url)  # type: ignore[arg-type]
+    return MapParts(
+        base=localise_assets(m, base_url=asset_base_url), layers=layers, control=folium.LayerControl(collapsed=True)
+    )
+
+
+class _Signature(branca.element.MacroElement):
+    """A script comment that makes the base map's script differ when its page overlay does."""
+
+    _template = jinja2.Template("{% macro script(this, kwargs) %}// planner-overlay {{ this.sig }}\n{% endmacro %}")
+
+    def __init__(self, sig: str) -> None:
+        super().__init__()
+        self._name = "Signature"
+        self.sig = sig
 
 
 def build_map(
@@ -573,46 +735,27 @@ def build_map(
     folium.Map
         With layer control, scale bar, legend and title; all assets local.
     """
-    shown = [Tier(x) for x in (tiers or TIERS)]
-    bounds = _bounds(result, areas)
-    centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
-    m = folium.Map(location=centre, zoom_start=11, tiles=None, control_scale=True, prefer_canvas=False)
-    if tiles:
-        folium.TileLayer(tiles=tiles, attr=tiles_attribution or "tiles", name=t("app.map.basemap", lang=lang)).add_to(m)
-    else:
-        fig: branca.element.Figure = m.get_root()  # type: ignore[assignment]
-        fig.header.add_child(branca.element.Element("<style>.leaflet-container{background:#f4f1ea}</style>"))
-    if roads is not None and len(roads):
-        _add_roads(m, roads, lang=lang)
-    if areas is not None and len(areas):
-        _add_areas(m, areas, lang=lang)
-    for tier in shown:
-        if isochrones and tier in isochrones:
-            _add_isochrones(m, tier, isochrones[tier], intervals=intervals, lang=lang)
-    for i, tier in enumerate(shown[: 1 if demand_first_tier_only else None]):
-        _add_demand(m, tier, result.demand, show=i == 0, lang=lang)
-    for tier in shown:
-        _add_stations(m, tier, result.stations, lang=lang)
-    if proposals is not None:
-        _add_proposals(m, proposals, big=presentation, lang=lang)
-    folium.LayerControl(collapsed=True).add_to(m)
-    m.fit_bounds(bounds)
-    root: branca.element.Figure = m.get_root()  # type: ignore[assignment]
-    root.html.add_child(
-        branca.element.Element(_title_html(title or t("app.title", lang=lang), presentation=presentation))
+    parts = build_map_parts(
+        result=result,
+        isochrones=isochrones,
+        roads=roads,
+        areas=areas,
+        proposals=proposals,
+        tiers=tiers,
+        intervals=intervals,
+        tiles=tiles,
+        tiles_attribution=tiles_attribution,
+        presentation=presentation,
+        lang=lang,
+        title=title,
+        asset_base_url=asset_base_url,
+        demand_first_tier_only=demand_first_tier_only,
     )
-    root.html.add_child(
-        branca.element.Element(
-            _legend_html(
-                tiers=shown,
-                has_iso=bool(isochrones),
-                has_proposals=proposals is not None and len(proposals) > 0,
-                presentation=presentation,
-                lang=lang,
-            )
-        )
-    )
-    return localise_assets(m, base_url=asset_base_url)
+    m = parts.base
+    for fg in parts.layers:
+        fg.add_to(m)
+    parts.control.add_to(m)
+    return m
 
 
 def map_summary(m: folium.Map) -> dict[str, Any]:

@@ -199,13 +199,23 @@ def test_end_to_end(server, browser_page):
 
     # ---- click an uncovered village (red circle) to add a village station there
     point = _free_red_circle(page)
+    inner = page.locator(MAP_FRAME).first.element_handle().content_frame()
+    inner.evaluate("() => { window.plannerProbe = 1; }")  # gone if the map page reloads
+    stations = ".leaflet-marker-pane .planner-station"
+    n_stations = inner.locator(stations).count()
     t0 = time.perf_counter()
     page.mouse.click(*point)
     click_update_s = _wait_change(page, before)
     page.get_by_text("已新增 NEW-001").first.wait_for(timeout=30_000)
     frame = _map(page)
     frame.locator(".leaflet-marker-pane .awesome-marker").first.wait_for(timeout=30_000)
+    while frame.locator(stations).count() != n_stations + 1 and time.perf_counter() - t0 < 30:
+        page.wait_for_timeout(20)
     click_map_s = time.perf_counter() - t0
+    assert frame.locator(stations).count() == n_stations + 1
+    # the new station was swapped into the open map, which kept its state (no reload)
+    in_place = page.locator(MAP_FRAME).first.element_handle().content_frame().evaluate("() => window.plannerProbe")
+    assert in_place == 1
     after = _metrics(page)
     assert after != before
     page.get_by_text(t("app.sim.diff_header")).first.wait_for()
