@@ -190,3 +190,72 @@ def test_road_lines_keep_every_segment_and_are_drawn() -> None:
     assert total == pytest.approx(net.edge_length_m.sum(), rel=1e-6)
     main = roads[roads["kind"] == "main"].geometry.iloc[0]
     assert main.geom_type == "LineString"  # the two primary segments merged into one line
+
+
+def _normalised_page(m: folium.Map) -> str:
+    ids: dict[str, str] = {}
+    page = m.get_root().render()
+    return re.sub(r"_[0-9a-f]{32}", lambda x: ids.setdefault(x.group(0), f"_id{len(ids)}"), page)
+
+
+def test_map_parts_keep_the_base_fixed_while_layers_follow_edits(result, county, iso) -> None:
+    from planner.mapview import build_map_parts, road_lines
+
+    roads = road_lines(county.network)
+    kw = dict(isochrones=iso, roads=roads, areas=county.townships)
+    parts = build_map_parts(result=result, **kw)
+    # the base holds roads and townships only; every station and demand point is in a layer
+    assert map_summary(parts.base)["geojson"] == 2
+    in_layers = sum(len(d["features"]) for fg in parts.layers for d in _geojson_layers_of(fg))
+    n_points = len(result.stations) + int((result.demand["tier"] == str(TIERS[0])).sum())
+    assert in_layers >= n_points
+    # an edit (one station fewer) changes the layers, not the base page
+    fewer = result.stations.iloc[1:]
+    r2 = analyse(county.network, stations=fewer, demand=county.demand, areas=county.townships)
+    parts2 = build_map_parts(result=r2, **kw)
+    assert _normalised_page(parts2.base) == _normalised_page(build_map_parts(result=result, **kw).base)
+    # proposals change the legend, so the base page differs (and the browser reloads it)
+    props = pd.DataFrame(
+        {"rank": [1], "tier": ["village"], "lon": [117.0], "lat": [28.0], "newly_covered_population": [5.0]}
+    )
+    with_props = build_map_parts(result=result, proposals=props, **kw)
+    assert _normalised_page(with_props.base) != _normalised_page(parts2.base)
+
+
+def _geojson_layers_of(fg: folium.FeatureGroup) -> list[dict]:
+    return [sub.data for sub in fg._children.values() if isinstance(sub, folium.GeoJson)]
+
+
+def test_one_pass_render_gives_branca_s_page(result, county, iso, monkeypatch) -> None:
+    import branca
+
+    from planner import mapview
+
+    fast = _normalised_page(build_map(result=result, isochrones=iso, roads=mapview.road_lines(county.network)))
+    monkeypatch.setattr(mapview._RawRender, "render", branca.element.MacroElement.render)
+    slow = _normalised_page(build_map(result=result, isochrones=iso, roads=mapview.road_lines(county.network)))
+    assert fast == slow
+
+
+def test_drawn_roads_are_rounded_to_about_a_metre(county) -> None:
+    from planner.mapview import ROAD_PRECISION_DECIMALS, road_lines
+
+    m = build_map(
+        result=analyse(county.network, stations=county.stations, demand=county.demand), roads=road_lines(county.network)
+    )
+    roads = _geojson_layers(m)[0]
+    coords = np.concatenate(
+        [np.asarray(c, float).reshape(-1, 2) for f in roads["features"] for c in _parts(f["geometry"])]
+    )
+    assert np.allclose(coords, np.round(coords, ROAD_PRECISION_DECIMALS), atol=1e-12)
+    exact = road_lines(county.network).geometry
+    assert len(coords) == int(
+        sum(
+            len(np.asarray(g.coords)) if g.geom_type == "LineString" else sum(len(p.coords) for p in g.geoms)
+            for g in exact
+        )
+    )
+
+
+def _parts(geometry: dict) -> list:
+    return [geometry["coordinates"]] if geometry["type"] == "LineString" else list(geometry["coordinates"])
