@@ -423,8 +423,13 @@ def lagrangian_dual(
     deadline: float,
     max_iter: int = 3000,
     should_stop: Callable[[], bool] | None = None,
+    on_level: Callable[[NDArray[np.float64]], None] | None = None,
 ) -> tuple[float, NDArray[np.float64]]:
-    """:func:`lagrangian_bound` and the multipliers ``lam`` that give it."""
+    """:func:`lagrangian_bound` and the multipliers ``lam`` that give it.
+
+    ``on_level(lam)`` is called with the best multipliers so far after each completed
+    smoothing level (primal hints for :func:`lagrangian_heuristic`).
+    """
     m, n = a_csc.shape
     if m == 0 or p >= n:
         return float(w.sum()), np.zeros(m)
@@ -459,16 +464,23 @@ def lagrangian_dual(
         )
 
     lam = 0.5 * w
-    evaluate(lam, LAGRANGE_TAUS[0] * scale)
-    per_eval = max(time.perf_counter() - t_start, 1e-5)
-    affordable = min(max_iter, (deadline - time.perf_counter()) / per_eval)
-    iters = int(np.clip(affordable / (2 * LAGRANGE_LEVELS), 10, 500))
+    # the levels share the time (and max_iter) equally; the last one runs until the end
+    span = max(deadline - t_start, 0.0)
+    slice_s = span / len(LAGRANGE_TAUS)
+    iters = max(10, max_iter // (3 * len(LAGRANGE_TAUS)))
     for level, tau_rel in enumerate(LAGRANGE_TAUS):
         if done():
             break
         tau = tau_rel * scale
         last = level == len(LAGRANGE_TAUS) - 1
-        lam = _fista(evaluate, lam, w, tau=tau, iters=10**9 if last else iters, done=done)
+        level_end = t_start + (level + 1) * slice_s
+
+        def level_done(level_end: float = level_end, last: bool = last) -> bool:
+            return done() or (not last and time.perf_counter() > level_end)
+
+        lam = _fista(evaluate, lam, w, tau=tau, iters=10**9 if last else iters, done=level_done)
+        if on_level is not None and not last and not done():
+            on_level(best_lam)
     # margin for the rounding of the sums (the bound must never fall below the optimum)
     return best_z + 1e-10 * max(1.0, abs(best_z)), best_lam
 
@@ -495,10 +507,9 @@ def lagrangian_heuristic(
     return swap_improve(a_csc, w, top, side=SideConstraints(p=p), deadline=deadline)
 
 
-#: Smoothing levels of the Lagrangian dual (times the mean weight); the first
-#: LAGRANGE_LEVELS get an equal share of the time, the last one runs until the end.
-LAGRANGE_TAUS = (0.3, 0.1, 0.03, 0.01, 0.003, 0.001)
-LAGRANGE_LEVELS = 5
+#: Smoothing levels of the Lagrangian dual (times the mean weight), each given an
+#: equal share of the time; the last one runs until the end.
+LAGRANGE_TAUS = (0.3, 0.1, 0.03, 0.01, 0.003)
 
 
 def _smoothed_dual(

@@ -54,7 +54,9 @@ DEFAULT_MIP_REL_GAP = 1e-6
 LARGE_NNZ = 50_000
 #: Seconds of the time limit kept for ranking the chosen sites and building the result.
 RESULT_RESERVE_S = 0.5
-LAGRANGE_TIME_SHARE = 0.4
+LAGRANGE_TIME_SHARE = 0.6
+#: Lagrangian multipliers of the last smoothing levels tried as primal hints (plus the final ones).
+LAGRANGE_HINTS = 2
 #: Rows checked per candidate pair before the full subset test in domination.
 PREFILTER_ROWS = 3
 #: How many ids an error message lists before "..." .
@@ -872,6 +874,7 @@ def _solve_max_cover(
         now = time.perf_counter()
         end = min(deadline, highs_end[0])
         lower = _solvers.covered_weight(a_csc, w, start)
+        hints: list[NDArray[np.float64]] = []
         bound, lam = _solvers.lagrangian_dual(
             a_csc,
             w,
@@ -880,11 +883,17 @@ def _solve_max_cover(
             deadline=now + LAGRANGE_TIME_SHARE * max(end - now, 0.0),
             max_iter=1_000_000,
             should_stop=stop,
+            on_level=hints.append,
         )
         found["lagrange"] = offset + bound
-        sel = _solvers.lagrangian_heuristic(a_csc, w, lam, p=side.p, deadline=end)
-        if _solvers.covered_weight(a_csc, w, sel) <= lower:
-            sel = start
+        sel, value = start, lower
+        for hint in [*hints[-LAGRANGE_HINTS:], lam]:
+            if stop() or time.perf_counter() > end:
+                break
+            trial = _solvers.lagrangian_heuristic(a_csc, w, hint, p=side.p, deadline=end)
+            trial_value = _solvers.covered_weight(a_csc, w, trial)
+            if trial_value > value:
+                sel, value = trial, trial_value
         found["sel"] = _solvers.perturb_improve(a_csc, w, sel, deadline=end, should_stop=stop)
 
     remaining = max(deadline - time.perf_counter(), 0.1)
@@ -909,6 +918,9 @@ def _solve_max_cover(
         out = SolverOutput(start, value, np.inf, "time_limit", "greedy+swap", time.perf_counter() - th)
     if parallel:
         sel = found["sel"]
+        if out.status != "optimal" and time.perf_counter() < deadline:
+            # HiGHS stops early to be sure to meet its limit: search on until the deadline
+            sel = _solvers.perturb_improve(a_csc, w, sel, deadline=deadline, seed=1)
         ils_value = offset + _solvers.covered_weight(a_csc, w, sel)
         solver_name = out.solver
         if ils_value > out.objective + _solvers.WEIGHT_RTOL * max(1.0, ils_value):
