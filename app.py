@@ -53,14 +53,15 @@ def _roads() -> Any:
 
 
 @st.cache_resource(show_spinner=False)
-def demo_workspace() -> tuple[Workspace, Scenario]:
-    """Generated demo county, built once per server process."""
+def demo_workspace() -> tuple[Workspace, Scenario, Any]:
+    """Generated demo county and its drawn roads, built once per server process."""
     t0 = time.perf_counter()
     ws, sc = Workspace.from_demo()
     ws.evaluate(sc.stations)  # warm the shared caches: later sessions start from them
     ws.isochrones(sc.stations, tier=Tier.COUNTY)
+    roads = road_lines(ws.network)
     logger.info("demo county generated and evaluated in %.2f s", time.perf_counter() - t0)
-    return ws, sc
+    return ws, sc, roads
 
 
 def _state() -> Any:
@@ -71,8 +72,9 @@ def _init() -> None:
     ss = _state()
     if "ws" in ss:
         return
-    ws, sc = demo_workspace()
+    ws, sc, roads = demo_workspace()
     ss.ws = ws.with_config(ws.config)
+    ss.roads_cache = (ss.ws.network, roads)  # shared by every demo session
     ss.is_demo = True
     ss.scenarios = {sc.name: sc.copy(sc.name)}
     ss.current = sc.name
