@@ -54,7 +54,7 @@ DEFAULT_MIP_REL_GAP = 1e-6
 LARGE_NNZ = 50_000
 #: Seconds of the time limit kept for ranking the chosen sites and building the result.
 RESULT_RESERVE_S = 0.5
-LAGRANGE_TIME_SHARE = 0.6
+LAGRANGE_TIME_SHARE = 0.75
 #: Lagrangian multipliers of the last smoothing levels tried as primal hints (plus the final ones).
 LAGRANGE_HINTS = 2
 #: Rows checked per candidate pair before the full subset test in domination.
