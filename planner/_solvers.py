@@ -21,6 +21,7 @@ budget on ``c·x``, minimum / maximum number of sites per candidate group).
 
 from __future__ import annotations
 
+import functools
 import heapq
 import logging
 import os
@@ -746,7 +747,8 @@ def _run_highs(
     background: Background | None = None,
 ) -> SolverOutput:
     t0 = time.perf_counter()
-    out = _highs_once(
+    solve = functools.partial(
+        _highs_once,
         obj=obj,
         maximise=maximise,
         offset=offset,
@@ -756,11 +758,9 @@ def _run_highs(
         row_lo=row_lo,
         row_hi=row_hi,
         n_x=n_x,
-        start=start,
-        time_limit_s=time_limit_s,
         mip_rel_gap=mip_rel_gap,
-        background=background,
     )
+    out = solve(start=start, time_limit_s=time_limit_s, background=background)
     x_obj, reported, selected, bound, label = out
     tol = 1e-6 * max(1.0, abs(reported))
     if start is not None and abs(x_obj - reported) > tol:
@@ -768,20 +768,7 @@ def _run_highs(
         # warm-start columns; solve again without the start and trust only what x gives.
         logger.warning("HiGHS returned a solution inconsistent with its objective; solving again without warm start")
         remaining = max(time_limit_s - (time.perf_counter() - t0), 0.1)
-        x_obj2, _, selected2, bound2, label2 = _highs_once(
-            obj=obj,
-            maximise=maximise,
-            offset=offset,
-            col_hi=col_hi,
-            integrality=integrality,
-            rows=rows,
-            row_lo=row_lo,
-            row_hi=row_hi,
-            n_x=n_x,
-            start=None,
-            time_limit_s=remaining,
-            mip_rel_gap=mip_rel_gap,
-        )
+        x_obj2, _, selected2, bound2, label2 = solve(start=None, time_limit_s=remaining)
         better = x_obj2 > x_obj if maximise else x_obj2 < x_obj
         if better or x_obj2 == x_obj:
             x_obj, selected, label = x_obj2, selected2, label2
