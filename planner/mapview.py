@@ -520,12 +520,7 @@ def road_lines(network: RoadNetwork, *, simplify_m: float = ROAD_SIMPLIFY_M) -> 
     """
     klass = network.edge_highway()
     main = np.isin(klass, list(MAIN_ROAD_CLASSES))
-    coords = np.empty((network.n_edges, 2, 2))
-    coords[:, 0, 0] = network.node_x_m[network.edge_u]
-    coords[:, 0, 1] = network.node_y_m[network.edge_u]
-    coords[:, 1, 0] = network.node_x_m[network.edge_v]
-    coords[:, 1, 1] = network.node_y_m[network.edge_v]
-    segs = shapely.linestrings(coords)
+    segs = network.segment_lines()
     geoms, kinds = [], []
     for kind, mask in (("main", main), ("minor", ~main)):
         if not mask.any():

@@ -20,6 +20,7 @@ from functools import cached_property
 import numpy as np
 import pyproj
 import scipy.sparse as sp
+import shapely
 from numpy.typing import ArrayLike, NDArray
 from scipy.sparse import csgraph
 
@@ -213,6 +214,15 @@ class RoadNetwork:
     def edge_highway(self) -> NDArray[np.object_]:
         """The road class name of every segment."""
         return np.asarray(ROAD_CLASSES, dtype=object)[self.edge_class]
+
+    def segment_lines(self) -> NDArray[np.object_]:
+        """Every segment as a shapely LineString in the network's metric CRS."""
+        coords = np.empty((self.n_edges, 2, 2))
+        coords[:, 0, 0] = self.node_x_m[self.edge_u]
+        coords[:, 0, 1] = self.node_y_m[self.edge_u]
+        coords[:, 1, 0] = self.node_x_m[self.edge_v]
+        coords[:, 1, 1] = self.node_y_m[self.edge_v]
+        return np.asarray(shapely.linestrings(coords), dtype=object)
 
     def bounds_lonlat(self) -> tuple[float, float, float, float]:
         """(min lon, min lat, max lon, max lat)."""

@@ -79,12 +79,7 @@ def _segment_index(net: RoadNetwork) -> shapely.STRtree:
     """STRtree over all segments of ``net`` (built once per network, shared by modes)."""
     tree = _INDEX_CACHE.get(net)
     if tree is None:
-        coords = np.empty((net.n_edges, 2, 2))
-        coords[:, 0, 0] = net.node_x_m[net.edge_u]
-        coords[:, 0, 1] = net.node_y_m[net.edge_u]
-        coords[:, 1, 0] = net.node_x_m[net.edge_v]
-        coords[:, 1, 1] = net.node_y_m[net.edge_v]
-        tree = shapely.STRtree(shapely.linestrings(coords))
+        tree = shapely.STRtree(net.segment_lines())
         _INDEX_CACHE[net] = tree
     return tree
 
