@@ -128,7 +128,7 @@ def run_coverage(
     net = _network(network_path)
     timings["load_network_s"] = time.perf_counter() - t0
     desc = describe_network(net)
-    logger.info(t("osm.summary", **desc) if "osm.summary" in _keys() else str(desc))
+    logger.info(t("osm.summary", **desc))
     if desc.get("components", 1) > 1:
         logger.warning(t("cli.disconnected", pieces=desc["components"], nodes=desc["nodes_outside_largest"]))
     t0 = time.perf_counter()
@@ -224,12 +224,6 @@ def _warn_coordinates(net: Any, *, stations: Any, demand: Any, files: tuple[str,
     for df, file in zip((stations, demand), files, strict=True):
         for finding in check_coordinates(df, network=net, file=file):
             logger.warning("%s", finding.message())
-
-
-def _keys() -> set[str]:
-    from planner.i18n import catalogue
-
-    return set(catalogue())
 
 
 def print_summary(summary: dict[str, Any], *, out_dir: str | Path, label: str | None = None) -> None:
