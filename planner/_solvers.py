@@ -47,6 +47,9 @@ WEIGHT_RTOL = 1e-9
 MAX_SWAP_ROUNDS = 10_000
 #: Seconds HiGHS may run past its time limit before it is cancelled.
 CANCEL_GRACE_S = 0.1
+#: Optimality tolerance of the interior-point LP relaxation (the bound is exact for the
+#: duals it returns; a looser tolerance is faster and leaves the bound a little higher).
+LP_IPM_TOLERANCE = 1e-4
 
 #: Work run in the calling thread while HiGHS solves; gets a "HiGHS still running" test.
 Background = Callable[[Callable[[], bool]], None]
@@ -283,6 +286,7 @@ def swap_improve(
     *,
     side: SideConstraints,
     deadline: float | None = None,
+    a_csr: sp.csr_matrix | None = None,
 ) -> NDArray[np.int64]:
     """1-swap local search for maximal covering (best improving swap per round).
 
@@ -290,7 +294,8 @@ def swap_improve(
     ``k not in S`` changes the covered weight by ``g0[k] + M[j, k] - L[j]``, where
     ``g0 = A^T (w * [c == 0])``, ``L[j]`` is the weight only ``j`` covers and
     ``M = (A_S * w * [c == 1])^T A``. One sparse product per round evaluates all
-    ``|S| * n`` swaps; infeasible swaps (quotas, budget) are masked out.
+    ``|S| * n`` swaps; infeasible swaps (quotas, budget) are masked out. ``a_csr`` is
+    ``a_csc`` in CSR form when the caller has it (the product needs it).
     """
     n = a_csc.shape[1]
     sel = np.array(selected, dtype=np.int64)
@@ -298,6 +303,8 @@ def swap_improve(
         return sel
     cost = side.costs(n)
     tol = WEIGHT_RTOL * max(1.0, float(w.sum()))
+    if a_csr is None:
+        a_csr = sp.csr_matrix(a_csc)
     for _ in range(MAX_SWAP_ROUNDS):
         if deadline is not None and time.perf_counter() > deadline:
             logger.info("swap search stopped at the time limit")
@@ -307,7 +314,7 @@ def swap_improve(
         g0 = np.asarray(a_csc.T @ (w * (cnt == 0))).ravel()
         b = sp.csc_matrix(a_s.multiply((w * (cnt == 1))[:, None]))
         loss = np.asarray(b.sum(axis=0)).ravel()
-        delta = (b.T @ a_csc).toarray() + g0[None, :] - loss[:, None]
+        delta = (b.T @ a_csr).toarray() + g0[None, :] - loss[:, None]
         delta[:, sel] = -np.inf
         if side.budget is not None:
             total = float(cost[sel].sum())
@@ -353,6 +360,7 @@ def perturb_improve(
         return selected
     rng = np.random.default_rng(seed)
     side = SideConstraints(p=p)
+    a_csr = sp.csr_matrix(a_csc)
     best = np.array(selected, dtype=np.int64)
     best_value = covered_weight(a_csc, w, best)
     k = max(1, min(p, max(2, p // 10)))
@@ -377,7 +385,8 @@ def perturb_improve(
             added.append(j)
             chosen[j] = True
             covered[a_csc.indices[a_csc.indptr[j] : a_csc.indptr[j + 1]]] = True
-        trial = swap_improve(a_csc, w, np.concatenate([kept, added]).astype(np.int64), side=side, deadline=deadline)
+        trial = np.concatenate([kept, added]).astype(np.int64)
+        trial = swap_improve(a_csc, w, trial, side=side, deadline=deadline, a_csr=a_csr)
         value = covered_weight(a_csc, w, trial)
         if value > best_value + tol:
             best, best_value, stall = trial, value, 0
@@ -451,7 +460,7 @@ def lagrangian_dual(
         # momentum steps may leave the box: the bound is only valid for lam >= 0
         # (the projected points, most of those evaluated, are inside)
         if bool(lam.min() >= 0.0):
-            z = float(np.maximum(w - lam, 0.0).sum() + np.partition(score, n - p)[n - p :].sum())
+            z = _lagrangian_value(w, lam, score, p=p)
             if z < best_z:
                 best_z, best_lam = z, lam
         return _smoothed_dual(a_csr, w, lam, score, p=p, tau=tau)
@@ -483,8 +492,18 @@ def lagrangian_dual(
         if on_level is not None and not last and not done():
             on_level(best_lam)
     logger.info("Lagrangian bound %.9g after %d evaluations in %.2f s", best_z, evals, time.perf_counter() - t_start)
-    # margin for the rounding of the sums (the bound must never fall below the optimum)
-    return best_z + 1e-10 * max(1.0, abs(best_z)), best_lam
+    return _with_margin(best_z), best_lam
+
+
+def _lagrangian_value(w: NDArray[np.float64], lam: NDArray[np.float64], score: NDArray[np.float64], *, p: int) -> float:
+    """Exact ``Z(lam) = sum_i max(0, w_i - lam_i) + sum of the p largest scores`` (``score = A^T lam``)."""
+    n = len(score)
+    return float(np.maximum(w - lam, 0.0).sum() + np.partition(score, n - p)[n - p :].sum())
+
+
+def _with_margin(bound: float) -> float:
+    """``bound`` plus a margin for the rounding of its sums (it must never fall below the optimum)."""
+    return bound + 1e-10 * max(1.0, abs(bound))
 
 
 def lagrangian_heuristic(
@@ -511,7 +530,7 @@ def lagrangian_heuristic(
 
 #: Smoothing levels of the Lagrangian dual (times the mean weight), each given an
 #: equal share of the time; the last one runs until the end.
-LAGRANGE_TAUS = (0.3, 0.1, 0.03, 0.01, 0.003)
+LAGRANGE_TAUS = (0.03, 0.003)
 
 
 def _smoothed_dual(
@@ -669,6 +688,95 @@ def highs_max_cover(
         mip_rel_gap=mip_rel_gap,
         background=background,
     )
+
+
+@dataclass(frozen=True)
+class LPRelaxation:
+    """Maximal-covering LP relaxation solved by HiGHS's interior-point method.
+
+    ``bound`` is the exact Lagrangian value ``Z(lam)`` (see :func:`lagrangian_bound`)
+    of the solver's row duals clipped to ``[0, w]``: a valid upper bound however
+    accurate the interior-point solution is (``inf`` when HiGHS returned nothing).
+    """
+
+    bound: float
+    lam: NDArray[np.float64]
+    status: str
+    seconds: float
+
+
+def highs_lp_relaxation(
+    a_csr: sp.csr_matrix,
+    w: NDArray[np.float64],
+    *,
+    p: int,
+    time_limit_s: float,
+    background: Background | None = None,
+) -> LPRelaxation:
+    """Solve the LP relaxation of maximal covering with ``p`` sites (interior point, no crossover).
+
+    On models too large for HiGHS's MIP to finish even its root LP (dual simplex)
+    within the limit, the interior-point method still reaches the LP optimum, and its
+    duals give a bound at most the LP value plus the solver's tolerance.
+    ``background(running)`` runs in the calling thread meanwhile.
+    """
+    import highspy
+
+    m, n = a_csr.shape
+    t0 = time.perf_counter()
+    rows = sp.csr_matrix(
+        sp.vstack(
+            [
+                sp.hstack([-a_csr, sp.identity(m, format="csr")], format="csr"),
+                sp.csr_matrix(np.concatenate([np.ones(n), np.zeros(m)])[None, :]),
+            ],
+            format="csr",
+        )
+    )
+    rows.sort_indices()
+    inf = highspy.kHighsInf
+    h = _quiet_highs(highspy)
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(time_limit_s))
+    h.setOptionValue("solver", "ipm")
+    h.setOptionValue("run_crossover", "off")
+    h.setOptionValue("ipm_optimality_tolerance", LP_IPM_TOLERANCE)
+    status = h.passModel(
+        int(n + m),
+        int(m + 1),
+        int(rows.nnz),
+        int(highspy.MatrixFormat.kRowwise),
+        int(highspy.ObjSense.kMaximize),
+        0.0,
+        np.concatenate([np.zeros(n), w]).astype(np.float64),
+        np.zeros(n + m),
+        np.ones(n + m),
+        np.concatenate([np.full(m, -inf), [float(p)]]),
+        np.concatenate([np.zeros(m), [float(p)]]),
+        rows.indptr.astype(np.int32),
+        rows.indices.astype(np.int32),
+        rows.data.astype(np.float64),
+        np.zeros(n + m, dtype=np.int32),  # all continuous
+    )
+    if status == highspy.HighsStatus.kError:
+        raise SolverError("siting.error.solver_failed", status="passModel", solver="HiGHS")
+    _solve_in_thread(h, t0=t0, time_limit_s=time_limit_s, background=background)
+    seconds = time.perf_counter() - t0
+    label = h.modelStatusToString(h.getModelStatus())
+    sol = h.getSolution()
+    duals = np.asarray(sol.row_dual, dtype=np.float64)
+    if len(duals) != m + 1 or not sol.dual_valid:
+        logger.info("LP relaxation gave no duals (%s, %.2f s)", label, seconds)
+        return LPRelaxation(np.inf, np.zeros(m), label, seconds)
+    a_t = sp.csr_matrix(a_csr.T)
+    best, best_lam = np.inf, np.zeros(m)
+    for sign in (1.0, -1.0):  # the sign convention of row duals for maximisation
+        lam = np.clip(sign * duals[:m], 0.0, w)
+        z = _lagrangian_value(w, lam, np.asarray(a_t @ lam).ravel(), p=p)
+        if z < best:
+            best, best_lam = z, lam
+    logger.info("LP relaxation (interior point, %s) bound %.9g in %.2f s", label, best, seconds)
+    return LPRelaxation(_with_margin(best), best_lam, label, seconds)
 
 
 def highs_cover(
@@ -832,18 +940,7 @@ def _highs_once(
     # solve in HiGHS's own thread so that the time limit is enforced by cancelling
     # (HiGHS can overrun its own limit in presolve / the root LP) and so that
     # ``background`` can use the calling thread meanwhile
-    h.HandleUserInterrupt = True
-    thread = h.startSolve()
-    hard_deadline = t0 + time_limit_s + CANCEL_GRACE_S
-    try:
-        if background is not None:
-            background(h.is_solver_running)
-    finally:
-        while h.is_solver_running():
-            if time.perf_counter() > hard_deadline:
-                h.cancelSolve()
-            thread.join(0.02)
-        h.joinSolve(thread)
+    _solve_in_thread(h, t0=t0, time_limit_s=time_limit_s, background=background)
     model_status = h.getModelStatus()
     info = h.getInfo()
     seconds = time.perf_counter() - t0
@@ -867,6 +964,26 @@ def _highs_once(
         bound = reported
     label = "optimal" if model_status == ms.kOptimal else "time_limit"
     return x_obj, reported, selected, bound, label
+
+
+def _solve_in_thread(h: Any, *, t0: float, time_limit_s: float, background: Background | None) -> None:
+    """Run ``h`` in HiGHS's own thread, ``background`` in this one; cancel it past the limit.
+
+    HiGHS can overrun its own limit (in presolve, in the root LP), so it is cancelled
+    ``CANCEL_GRACE_S`` after ``t0 + time_limit_s``.
+    """
+    h.HandleUserInterrupt = True
+    thread = h.startSolve()
+    hard_deadline = t0 + time_limit_s + CANCEL_GRACE_S
+    try:
+        if background is not None:
+            background(h.is_solver_running)
+    finally:
+        while h.is_solver_running():
+            if time.perf_counter() > hard_deadline:
+                h.cancelSolve()
+            thread.join(0.02)
+        h.joinSolve(thread)
 
 
 _STDOUT_LOCK = threading.Lock()

@@ -139,6 +139,28 @@ def test_lagrangian_bound_is_above_the_lp_bound_and_close_to_it(seed: int) -> No
     assert solvers.covered_weight(a, w, sel) <= bound
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_lp_relaxation_bound_is_the_lp_value_and_valid_however_short_the_run(seed: int) -> None:
+    rng = np.random.default_rng(300 + seed)
+    m, n, p = 400, 120, 7
+    a = sp.csc_matrix(rng.random((m, n)) < 0.03, dtype=np.float64)
+    w = rng.lognormal(3.0, 1.0, m)
+    lp = _lp_bound(a, w, p)
+    out = solvers.highs_lp_relaxation(sp.csr_matrix(a), w, p=p, time_limit_s=30.0)
+    assert lp * (1 - 1e-9) <= out.bound <= lp * (1 + 1e-3)
+    # the bound is the exact Lagrangian value of the multipliers it returns
+    assert out.lam.min() >= 0 and np.all(out.lam <= w)
+    score = a.T @ out.lam
+    assert out.bound == pytest.approx(np.maximum(w - out.lam, 0).sum() + np.sort(score)[-p:].sum(), rel=1e-9)
+    # stopped almost at once: whatever comes back is still a valid bound (or none)
+    early = solvers.highs_lp_relaxation(sp.csr_matrix(a), w, p=p, time_limit_s=1e-4)
+    assert early.bound >= lp * (1 - 1e-9)
+    # the background work runs while HiGHS solves and is told when it stops
+    seen: list[bool] = []
+    solvers.highs_lp_relaxation(sp.csr_matrix(a), w, p=p, time_limit_s=30.0, background=lambda r: seen.append(r()))
+    assert seen == [True] or seen == [False]
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_lagrangian_bound_never_below_the_brute_force_optimum(seed: int) -> None:
     a, w = _instance(200 + seed, m=20, n=8)

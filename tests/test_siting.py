@@ -406,12 +406,14 @@ def test_error_cases() -> None:
         set_language("zh")
 
 
+@pytest.mark.parametrize("lp_route", [False, True])
 @pytest.mark.parametrize("seed", range(4))
-def test_large_instance_path_matches_brute_force(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The path for large instances (local search + Lagrangian bound before HiGHS) stays exact."""
+def test_large_instance_path_matches_brute_force(seed: int, lp_route: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The paths for large instances (local search + Lagrangian bound beside the MIP or the LP) stay exact."""
     import planner.siting as siting
 
     monkeypatch.setattr(siting, "LARGE_NNZ", 0)
+    monkeypatch.setattr(siting, "LP_ROUTE_NNZ", 0 if lp_route else 10**9)
     prob = _random_problem(seed, m=20, n=9)
     for p in (2, 3):
         best = max(_covered(prob, s) for s in itertools.combinations(range(prob.n_candidates), p))
