@@ -17,6 +17,7 @@ import streamlit as st
 
 from planner import exports, printmap
 from planner._errors import InputError, PlannerError
+from planner.appserver import ResultCache, demo_state
 from planner.coverage import CoverageResult
 from planner.i18n import get_language, set_language, t
 from planner.mapview import MapParts, build_map, build_map_parts, road_lines, standalone_html
@@ -52,18 +53,6 @@ def _roads() -> Any:
     return cached[1]
 
 
-@st.cache_resource(show_spinner=False)
-def demo_workspace() -> tuple[Workspace, Scenario, Any]:
-    """Generated demo county and its drawn roads, built once per server process."""
-    t0 = time.perf_counter()
-    ws, sc = Workspace.from_demo()
-    ws.evaluate(sc.stations)  # warm the shared caches: later sessions start from them
-    ws.isochrones(sc.stations, tier=Tier.COUNTY)
-    roads = road_lines(ws.network)
-    logger.info("demo county generated and evaluated in %.2f s", time.perf_counter() - t0)
-    return ws, sc, roads
-
-
 def _state() -> Any:
     return st.session_state
 
@@ -72,12 +61,16 @@ def _init() -> None:
     ss = _state()
     if "ws" in ss:
         return
-    ws, sc, roads = demo_workspace()
-    ss.ws = ws.with_config(ws.config)
-    ss.roads_cache = (ss.ws.network, roads)  # shared by every demo session
+    t0 = time.perf_counter()
+    demo = demo_state()  # built once per process (at server start under planner.appserver)
+    sc = demo.scenario
+    ss.ws = demo.workspace.with_config(demo.workspace.config)
+    ss.roads_cache = (ss.ws.network, demo.roads)  # shared by every demo session
     ss.is_demo = True
     ss.scenarios = {sc.name: sc.copy(sc.name)}
     ss.current = sc.name
+    ss.results = ResultCache()
+    ss.results.put(ss.ws, ss.scenarios[sc.name].stations, demo.result)
     ss.proposals = None
     ss.proposal_tier = None
     ss.last_change = None  # (before, after) results of the last edit
@@ -85,6 +78,7 @@ def _init() -> None:
     ss.last_click = None
     ss.map_logged = False
     ss.lang = "zh"
+    logger.info("session started on the demo county (waited %.2f s for it)", time.perf_counter() - t0)
 
 
 def _scenario() -> Scenario:
@@ -112,7 +106,7 @@ def _guard(action: Callable[[], None], *, file: str = "") -> bool:
 
 def _evaluate() -> CoverageResult:
     ss = _state()
-    return ss.ws.evaluate(_scenario().stations)
+    return ss.results.evaluate(ss.ws, _scenario().stations)
 
 
 def _edit(change: Callable[[Scenario], str]) -> None:
@@ -183,8 +177,21 @@ PERSISTENT_KEYS = (
 )
 
 
+#: Initial values of widgets (set through session state, so widgets take no default argument).
+WIDGET_DEFAULTS: dict[str, Any] = {
+    "add_tier": str(Tier.VILLAGE),
+    "prop_tier": str(Tier.VILLAGE),
+    "prop_k": 3,
+    "prop_target": 90.0,
+    "iso_tiers": [str(Tier.COUNTY)],
+    "gap_tier": str(Tier.VILLAGE),
+}
+
+
 def _keep_widget_state() -> None:
     ss = _state()
+    for key, value in WIDGET_DEFAULTS.items():
+        ss.setdefault(key, value)
     for key in PERSISTENT_KEYS:
         if key in ss:
             ss[key] = ss[key]
@@ -468,7 +475,6 @@ def _gaps_table(result: CoverageResult) -> None:
     tier = st.selectbox(
         t("app.figures.gap_tier"),
         [str(x) for x in TIERS],
-        index=2,
         format_func=lambda x: t(f"tier.{x}"),
         key="gap_tier",
     )
@@ -534,8 +540,8 @@ def _compare_view() -> None:
     c1, c2 = st.columns(2)
     a = c1.selectbox(t("app.scen.compare_a"), names, index=0, key="cmp_a")
     b = c2.selectbox(t("app.scen.compare_b"), names, index=1, key="cmp_b")
-    ra = ss.ws.evaluate(ss.scenarios[a].stations)
-    rb = ss.ws.evaluate(ss.scenarios[b].stations)
+    ra = ss.results.evaluate(ss.ws, ss.scenarios[a].stations)
+    rb = ss.results.evaluate(ss.ws, ss.scenarios[b].stations)
     with c1:
         _figures(ra, big=False)
     with c2:
@@ -636,23 +642,9 @@ def _sidebar() -> None:
         st.selectbox(
             t("app.sim.add_tier"),
             [str(x) for x in TIERS],
-            index=2,
             format_func=lambda x: t(f"tier.{x}"),
             key="add_tier",
         )
-        if "select_request" in ss:
-            ss.selected_station = ss.pop("select_request")
-        st_ids = _scenario().stations
-        labels = dict(zip(st_ids["id"].astype(str), st_ids["name"].astype(str), strict=True))
-        st.selectbox(
-            t("app.sim.select"),
-            [None, *labels],
-            format_func=lambda x: "—" if x is None else f"{labels.get(x, x)} ({x})",
-            key="selected_station",
-        )
-        c1, c2 = st.columns(2)
-        c1.button(t("app.sim.close"), key="close_station", on_click=_close_selected)
-        c2.button(t("app.sim.undo"), key="undo", on_click=_undo, disabled=not _scenario().can_undo)
 
     with sb.expander(t("app.scen.header"), expanded=False):
         ss.setdefault("scenario_select", ss.current)
@@ -663,7 +655,7 @@ def _sidebar() -> None:
 
     with sb.expander(t("app.prop.header"), expanded=True):
         st.selectbox(
-            t("app.prop.tier"), [str(x) for x in TIERS], index=2, format_func=lambda x: t(f"tier.{x}"), key="prop_tier"
+            t("app.prop.tier"), [str(x) for x in TIERS], format_func=lambda x: t(f"tier.{x}"), key="prop_tier"
         )
         st.radio(
             t("app.prop.by"),
@@ -673,9 +665,9 @@ def _sidebar() -> None:
             horizontal=True,
         )
         if ss.get("prop_by") == "target":
-            st.number_input(t("app.prop.target"), min_value=1.0, max_value=100.0, value=90.0, key="prop_target")
+            st.number_input(t("app.prop.target"), min_value=1.0, max_value=100.0, key="prop_target")
         else:
-            st.number_input(t("app.prop.k"), min_value=1, max_value=50, value=3, key="prop_k")
+            st.number_input(t("app.prop.k"), min_value=1, max_value=50, key="prop_k")
         st.button(t("app.prop.run"), key="run_proposals", on_click=_run_proposals, type="primary")
 
     with sb.expander(t("app.data.header"), expanded=False):
@@ -696,12 +688,29 @@ def _sidebar() -> None:
         st.multiselect(
             t("app.intervals"),
             [str(x) for x in TIERS],
-            default=[str(Tier.COUNTY)],
             format_func=lambda x: t(f"tier.{x}"),
             key="iso_tiers",
         )
         st.text_input(t("app.basemap.url"), key="tile_url")
         st.text_input(t("app.basemap.attribution"), key="tile_attr")
+
+
+def _station_controls() -> None:
+    """Select / close / undo under the map: they change with every edit, so they live in the fragment."""
+    ss = _state()
+    if "select_request" in ss:
+        ss.selected_station = ss.pop("select_request")
+    st_ids = _scenario().stations
+    labels = dict(zip(st_ids["id"].astype(str), st_ids["name"].astype(str), strict=True))
+    c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
+    c1.selectbox(
+        t("app.sim.select"),
+        [None, *labels],
+        format_func=lambda x: "—" if x is None else f"{labels.get(x, x)} ({x})",
+        key="selected_station",
+    )
+    c2.button(t("app.sim.close"), key="close_station", on_click=_close_selected, width="stretch")
+    c3.button(t("app.sim.undo"), key="undo", on_click=_undo, disabled=not _scenario().can_undo, width="stretch")
 
 
 def _presentation_css() -> None:
@@ -734,7 +743,20 @@ def main() -> None:
         st.info(t("app.generated_data", label=t("demo.label")))
     else:
         st.caption(t("app.own_data", label=label))
+    _live(presentation=presentation)
+    logger.info("script run done in %.2f s", time.perf_counter() - RUN_START_S)
 
+
+@st.fragment
+def _live(*, presentation: bool) -> None:
+    """Everything an edit changes: messages, map, figures, before/after, station controls, tabs.
+
+    A fragment: a click on the map (or close, undo, accept) reruns only this part, not
+    the sidebar. Widgets outside it do not depend on the scenario's stations.
+    """
+    started_s = time.perf_counter()
+    ss = _state()
+    set_language(ss.get("lang", "zh"))
     result = _evaluate()
     iso_tiers = [Tier(x) for x in ss.get("iso_tiers", [str(Tier.COUNTY)])]
     t0 = time.perf_counter()
@@ -788,6 +810,7 @@ def main() -> None:
             parts = build_map_parts(**map_args)
             build_s += time.perf_counter() - t0
             _map(parts)
+            _station_controls()
         tabs = st.tabs(
             [t("app.figures.header"), t("app.prop.header"), t("app.scen.compare_header"), t("app.dl.header")],
             key="section",  # keeps the open tab across reruns (messages above shift the layout)
@@ -805,9 +828,9 @@ def main() -> None:
                 with tab:
                     view()
     logger.info(
-        "page built: isochrones+map %.3f s, %.2f s since the script run started",
+        "live part built in %.2f s (isochrones+map %.3f s)",
+        time.perf_counter() - started_s,
         build_s,
-        time.perf_counter() - RUN_START_S,
     )
     if ss.get("edit_started"):
         logger.info("edit to rendered page (server side) %.3f s", time.perf_counter() - ss.edit_started)

@@ -120,7 +120,7 @@ def test_proposals_produce_rows_and_can_be_accepted(opened):
     assert float(after[6].rstrip("%")) > float(before[6].rstrip("%"))
     assert len(at.session_state["proposals"]) == 1
     # undo restores the figures
-    at.sidebar.button(key="undo").click().run()
+    at.button(key="undo").click().run()
     assert _figures(at) == before
 
 
@@ -174,13 +174,13 @@ def test_close_selected_station_shows_the_difference_and_undo(opened):
     stations = at.session_state["scenarios"][at.session_state["current"]].stations
     township = str(stations.loc[stations["tier"] == "township", "id"].iloc[0])
     before = _figures(at)
-    at.sidebar.selectbox(key="selected_station").set_value(township).run()
-    at.sidebar.button(key="close_station").click().run()
+    at.selectbox(key="selected_station").set_value(township).run()
+    at.button(key="close_station").click().run()
     assert not at.exception and not at.error
     assert any(t("app.sim.closed", id=township) in x for x in _texts(at, "success"))
     after = _figures(at)
     assert float(after[3].rstrip("%")) < float(before[3].rstrip("%"))  # township tier lost coverage
     assert after[6:] == before[6:]  # other tiers untouched
     assert any(t("app.sim.diff_header") in str(h.value) for h in at.subheader)
-    at.sidebar.button(key="undo").click().run()
+    at.button(key="undo").click().run()
     assert _figures(at) == before

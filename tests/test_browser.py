@@ -1,4 +1,5 @@
-"""End-to-end test: ``streamlit run app.py`` on localhost driven by headless Chromium.
+"""End-to-end test: the app on localhost (``python -m planner.appserver``, the warm-start
+launcher behind ``scripts/run.sh``) driven by headless Chromium.
 
 Checks that the map renders with markers and polygons, a click adds a station and the
 figures change, a proposal can be accepted, Excel and GeoPackage downloads open back,
@@ -50,9 +51,7 @@ def server(tmp_path_factory) -> Iterator[tuple[str, float, Path]]:
             [
                 sys.executable,
                 "-m",
-                "streamlit",
-                "run",
-                "app.py",
+                "planner.appserver",
                 "--server.headless",
                 "true",
                 "--server.port",
@@ -303,3 +302,6 @@ def test_end_to_end(server, browser_page):
     print("server timings:\n" + "\n".join(line for line in server_log.splitlines() if "planner.app" in line))
     (ARTIFACTS / "streamlit.log").write_text(server_log, encoding="utf-8")
     assert not foreign, f"requests left localhost: {foreign[:10]}"
+    # no warnings from Streamlit (e.g. widgets given a default and a session-state value)
+    assert "Session State API" not in server_log
+    assert "Traceback" not in server_log

@@ -1,0 +1,193 @@
+"""Server side of the Streamlit app: warm start and per-session result caches.
+
+``python -m planner.appserver [streamlit options]`` starts the app like ``streamlit run
+app.py`` but imports the heavy modules and builds the demo county in a background
+thread while the web server boots, so the first visitor does not wait for them. The
+app takes the demo county from :func:`demo_state` (built at most once per process, by
+whichever caller comes first), which also works under plain ``streamlit run app.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from planner.coverage import CoverageResult
+from planner.scenario import Scenario, Workspace
+from planner.settings import Tier
+
+logger = logging.getLogger(__name__)
+
+#: The Streamlit script started by :func:`main`.
+APP_PATH: Path = Path(__file__).resolve().parents[1] / "app.py"
+#: Results kept per session (the current scenario, the state before the last edit, ...).
+RESULT_CACHE_SIZE: int = 4
+
+
+@dataclass(frozen=True)
+class DemoState:
+    """The generated demo county, evaluated once per process and shared by all sessions.
+
+    Attributes
+    ----------
+    workspace
+        Demo workspace; its caches hold the evaluated tiers and county isochrones.
+        Sessions take their own copy (:meth:`Workspace.with_config`).
+    scenario
+        The demo's stations; sessions take their own copy (:meth:`Scenario.copy`).
+    roads
+        Drawn road lines of the demo network (:func:`planner.mapview.road_lines`).
+    result
+        Coverage of ``scenario.stations`` (read-only, shared).
+    build_s
+        Seconds spent building and evaluating the county.
+    """
+
+    workspace: Workspace
+    scenario: Scenario
+    roads: gpd.GeoDataFrame
+    result: CoverageResult
+    build_s: float
+
+
+_DEMO_LOCK = threading.Lock()
+_demo: list[DemoState] = []
+
+
+def demo_state() -> DemoState:
+    """The demo county, built on first use (thread-safe; later callers wait and share it)."""
+    with _DEMO_LOCK:
+        if not _demo:
+            from planner.mapview import road_lines
+
+            t0 = time.perf_counter()
+            ws, sc = Workspace.from_demo()
+            result = ws.evaluate(sc.stations)
+            ws.isochrones(sc.stations, tier=Tier.COUNTY)  # the map's default isochrone layer
+            roads = road_lines(ws.network)
+            _demo.append(DemoState(ws, sc, roads, result, time.perf_counter() - t0))
+            logger.info("demo county generated and evaluated in %.2f s", _demo[0].build_s)
+        return _demo[0]
+
+
+def warm_up() -> float:
+    """Import what the app needs, build the demo county and render its map once.
+
+    Rendering compiles and caches what every later map reuses (road GeoJSON text,
+    drawn isochrones). Returns the seconds spent.
+    """
+    t0 = time.perf_counter()
+    # not streamlit_folium itself: its component registers with the server only when
+    # imported inside a script run; folium.plugins is its slow part (template compiling)
+    import folium.plugins  # noqa: F401
+
+    from planner import exports, printmap  # noqa: F401
+    from planner.mapview import build_map
+
+    demo = demo_state()
+    m = build_map(
+        result=demo.result,
+        isochrones={Tier.COUNTY: demo.workspace.isochrones(demo.scenario.stations, tier=Tier.COUNTY)},
+        roads=demo.roads,
+        areas=demo.workspace.areas,
+        demand_first_tier_only=True,
+    )
+    m.get_root().render()
+    seconds = time.perf_counter() - t0
+    logger.info("warm start done in %.2f s", seconds)
+    return seconds
+
+
+def start_warm_up() -> threading.Thread:
+    """Run :func:`warm_up` in a daemon thread (errors are logged; the app then builds lazily)."""
+
+    def run() -> None:
+        try:
+            warm_up()
+        except Exception:
+            logger.exception("warm start failed; the app will build the demo county on first use")
+
+    thread = threading.Thread(target=run, name="planner-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def stations_fingerprint(stations: pd.DataFrame) -> str:
+    """A digest of a stations table's columns, index and values (equal tables, equal digests)."""
+    h = hashlib.sha1(repr(list(stations.columns)).encode("utf-8"))
+    h.update(pd.util.hash_pandas_object(stations, index=True).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+@dataclass
+class ResultCache:
+    """The last few coverage results of one session, keyed by workspace and stations.
+
+    A rerun that changed neither the workspace (standards, data) nor the stations
+    reuses the result instead of recomputing the summary tables.
+    """
+
+    size: int = RESULT_CACHE_SIZE
+    _items: list[tuple[Workspace, str, CoverageResult]] = field(default_factory=list, repr=False)
+
+    def put(self, workspace: Workspace, stations: pd.DataFrame, result: CoverageResult) -> None:
+        """Remember ``result`` as the coverage of ``stations`` in ``workspace``."""
+        fp = stations_fingerprint(stations)
+        self._items = [it for it in self._items if not (it[0] is workspace and it[1] == fp)]
+        self._items.append((workspace, fp, result))
+        del self._items[: -self.size]
+
+    def evaluate(self, workspace: Workspace, stations: pd.DataFrame) -> CoverageResult:
+        """``workspace.evaluate(stations)``, from the cache when nothing changed."""
+        fp = stations_fingerprint(stations)
+        for ws, key, result in self._items:
+            if ws is workspace and key == fp:
+                return result
+        result = workspace.evaluate(stations)
+        self._items.append((workspace, fp, result))
+        del self._items[: -self.size]
+        return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Start the warm-up thread, then ``streamlit run app.py`` in this process.
+
+    Parameters
+    ----------
+    argv
+        Options for ``streamlit run`` (e.g. ``--server.port 8600``); default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        Exit status of the Streamlit command.
+    """
+    from streamlit.web import cli
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    start_warm_up()
+    args = ["run", str(APP_PATH), *(sys.argv[1:] if argv is None else argv)]
+    try:
+        cli.main(args=args, prog_name="streamlit", standalone_mode=False)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+if __name__ == "__main__":
+    # run the imported module's main, not this __main__ copy: the app shares that module's demo cache
+    from planner.appserver import main as _main
+
+    raise SystemExit(_main())
