@@ -786,23 +786,25 @@ def _live(*, presentation: bool) -> None:
             getattr(st, kind)(text)
     ss.messages = []
 
-    # the figures are sent before the map (its component is the slow part of a rerun)
+    # sent in the order figures, map, before/after panel (the map is the slow part of a
+    # rerun; the panel's place is reserved, so it does not wait for the map)
     if presentation:
         map_box = st.container()
         cols = st.columns(2)
         with cols[0]:
             _figures(result, big=True)
-        with cols[1]:
-            _change_panel()
+        change_box = cols[1].container()
         with map_box:
             t0 = time.perf_counter()
             parts = build_map_parts(**map_args)
             build_s += time.perf_counter() - t0
             _map(parts, height_px=PRESENTATION_MAP_HEIGHT_PX)
+        with change_box:
+            _change_panel()
     else:
         left, right = st.columns([3, 2])
         with right:
-            _change_panel()
+            change_box = st.container()
             _figures(result, big=False)
         with left:
             st.caption(t("app.sim.hint", action=t(f"app.sim.action_{ss.get('click_action', 'add')}")))
@@ -810,6 +812,9 @@ def _live(*, presentation: bool) -> None:
             parts = build_map_parts(**map_args)
             build_s += time.perf_counter() - t0
             _map(parts)
+        with change_box:
+            _change_panel()
+        with left:
             _station_controls()
         tabs = st.tabs(
             [t("app.figures.header"), t("app.prop.header"), t("app.scen.compare_header"), t("app.dl.header")],

@@ -10,6 +10,7 @@ whichever caller comes first), which also works under plain ``streamlit run app.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import logging
 import sys
 import threading
@@ -29,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 #: The Streamlit script started by :func:`main`.
 APP_PATH: Path = Path(__file__).resolve().parents[1] / "app.py"
+#: Longest wait for the web server to come up before warming up anyway (seconds).
+SERVER_WAIT_S: float = 15.0
 #: Results kept per session (the current scenario, the state before the last edit, ...).
 RESULT_CACHE_SIZE: int = 4
 
@@ -102,16 +105,44 @@ def warm_up() -> float:
         demand_first_tier_only=True,
     )
     m.get_root().render()
+    # the first inspect.stack() of the process maps every loaded module to its file
+    # (~0.3 s); Streamlit calls it on the first widget of the first script run
+    inspect.stack()
     seconds = time.perf_counter() - t0
     logger.info("warm start done in %.2f s", seconds)
     return seconds
 
 
-def start_warm_up() -> threading.Thread:
-    """Run :func:`warm_up` in a daemon thread (errors are logged; the app then builds lazily)."""
+def wait_for_server(*, timeout_s: float = SERVER_WAIT_S) -> bool:
+    """Wait until the Streamlit runtime in this process has started; ``False`` on timeout."""
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.runtime import RuntimeState
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if Runtime.exists() and Runtime.instance().state is not RuntimeState.INITIAL:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def start_warm_up(*, after_server_start: bool = False) -> threading.Thread:
+    """Run :func:`warm_up` in a daemon thread (errors are logged; the app then builds lazily).
+
+    Parameters
+    ----------
+    after_server_start
+        Begin once the web server is up (:func:`wait_for_server`): both are CPU-bound
+        Python, so the server answers sooner and the browser loads the page while the
+        demo county is built.
+    """
 
     def run() -> None:
         try:
+            if after_server_start:
+                t0 = time.perf_counter()
+                started = wait_for_server()
+                logger.info("warm start begins %.2f s after launch (server up: %s)", time.perf_counter() - t0, started)
             warm_up()
         except Exception:
             logger.exception("warm start failed; the app will build the demo county on first use")
@@ -177,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
-    start_warm_up()
+    start_warm_up(after_server_start=True)
     args = ["run", str(APP_PATH), *(sys.argv[1:] if argv is None else argv)]
     try:
         cli.main(args=args, prog_name="streamlit", standalone_mode=False)
