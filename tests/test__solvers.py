@@ -116,14 +116,19 @@ def _lp_bound(a: sp.csc_matrix, w: np.ndarray, p: int) -> float:
     return float(-res.fun)
 
 
+def _weighted_instance(seed: int, *, m: int, n: int, density: float) -> tuple[sp.csc_matrix, np.ndarray]:
+    """Sparse random coverage with log-normal weights (bound tests)."""
+    rng = np.random.default_rng(seed)
+    a = sp.csc_matrix(rng.random((m, n)) < density, dtype=np.float64)
+    return a, rng.lognormal(3.0, 1.0, m)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_lagrangian_bound_is_above_the_lp_bound_and_close_to_it(seed: int) -> None:
     # every multiplier vector gives at least the LP bound (its minimum), so the returned
     # bound must never be below it, whatever the convergence; with time it gets close
-    rng = np.random.default_rng(100 + seed)
-    m, n, p = 300, 80, 6
-    a = sp.csc_matrix(rng.random((m, n)) < 0.04, dtype=np.float64)
-    w = rng.lognormal(3.0, 1.0, m)
+    a, w = _weighted_instance(100 + seed, m=300, n=80, density=0.04)
+    p = 6
     lp = _lp_bound(a, w, p)
     for max_iter in (1, 5, 50):
         lag = solvers.lagrangian_bound(a, w, p=p, lower=0.0, deadline=time.perf_counter() + 5.0, max_iter=max_iter)
@@ -141,10 +146,8 @@ def test_lagrangian_bound_is_above_the_lp_bound_and_close_to_it(seed: int) -> No
 
 @pytest.mark.parametrize("seed", range(4))
 def test_lp_relaxation_bound_is_the_lp_value_and_valid_however_short_the_run(seed: int) -> None:
-    rng = np.random.default_rng(300 + seed)
-    m, n, p = 400, 120, 7
-    a = sp.csc_matrix(rng.random((m, n)) < 0.03, dtype=np.float64)
-    w = rng.lognormal(3.0, 1.0, m)
+    a, w = _weighted_instance(300 + seed, m=400, n=120, density=0.03)
+    p = 7
     lp = _lp_bound(a, w, p)
     out = solvers.highs_lp_relaxation(sp.csr_matrix(a), w, p=p, time_limit_s=30.0)
     assert lp * (1 - 1e-9) <= out.bound <= lp * (1 + 1e-3)
