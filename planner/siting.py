@@ -925,7 +925,10 @@ def _solve_large_max_cover(
             found["sel"], found["value"] = trial, value
 
     def background(running: Callable[[], bool]) -> None:
-        stop = lambda: not running()  # noqa: E731
+        highs_done = lambda: not running()  # noqa: E731
+        # the bound is not needed once HiGHS has one; the search stops with the MIP (whose
+        # answer may be optimal) but goes on to the deadline beside the LP (which gives none)
+        stop = (lambda: False) if lp_route else highs_done
         now = time.perf_counter()
         end = min(deadline, highs_end)
         hints: list[NDArray[np.float64]] = []
@@ -937,11 +940,11 @@ def _solve_large_max_cover(
             lower=lower,
             deadline=now + share * max(end - now, 0.0),
             max_iter=1_000_000,
-            # the bound stops with the MIP; the LP route still needs the multipliers
-            should_stop=None if lp_route else stop,
+            should_stop=highs_done,
             on_level=hints.append,
         )
         found["lagrange"] = offset + bound
+        end = deadline if lp_route else end
         for hint in [*hints[-LAGRANGE_HINTS:], lam]:
             if stop() or time.perf_counter() > end:
                 break
@@ -977,7 +980,8 @@ def _solve_large_max_cover(
         if status != "optimal":
             solver = "highs+lagrange+ils"
     if status != "optimal" and time.perf_counter() < deadline:
-        # HiGHS stops early to be sure to meet its limit: search on until the deadline
+        # HiGHS stops early to be sure to meet its limit (or the LP bound left the
+        # search with nothing to do): search on until the deadline
         keep(_solvers.perturb_improve(a_csc, w, found["sel"], deadline=deadline, seed=1), "local search")
     objective = offset + found["value"]
     bound = min(bound, found["lagrange"])
