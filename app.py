@@ -17,7 +17,7 @@ import streamlit as st
 
 from planner import exports, printmap
 from planner._errors import InputError, PlannerError
-from planner.appserver import ResultCache, demo_state
+from planner.appserver import IsochroneCache, ResultCache, demo_state
 from planner.coverage import CoverageResult
 from planner.i18n import get_language, set_language, t
 from planner.mapview import MapParts, build_map, build_map_parts, road_lines, standalone_html
@@ -71,6 +71,8 @@ def _init() -> None:
     ss.current = sc.name
     ss.results = ResultCache()
     ss.results.put(ss.ws, ss.scenarios[sc.name].stations, demo.result)
+    ss.isochrones = IsochroneCache()
+    ss.isochrones.put(ss.ws, ss.scenarios[sc.name].stations, Tier.COUNTY, demo.isochrones)
     ss.proposals = None
     ss.proposal_tier = None
     ss.last_change = None  # (before, after) results of the last edit
@@ -760,7 +762,7 @@ def _live(*, presentation: bool) -> None:
     result = _evaluate()
     iso_tiers = [Tier(x) for x in ss.get("iso_tiers", [str(Tier.COUNTY)])]
     t0 = time.perf_counter()
-    isochrones = {tier: ss.ws.isochrones(_scenario().stations, tier=tier) for tier in iso_tiers}
+    isochrones = {tier: ss.isochrones.isochrones(ss.ws, _scenario().stations, tier=tier) for tier in iso_tiers}
     map_args: dict[str, Any] = dict(
         result=result,
         isochrones=isochrones,

@@ -51,6 +51,9 @@ class DemoState:
         Drawn road lines of the demo network (:func:`planner.mapview.road_lines`).
     result
         Coverage of ``scenario.stations`` (read-only, shared).
+    isochrones
+        County-tier isochrones of ``scenario.stations`` (read-only, shared: the map
+        keeps their simplified drawing per frame, so sharing the frame shares that too).
     build_s
         Seconds spent building and evaluating the county.
     """
@@ -59,6 +62,7 @@ class DemoState:
     scenario: Scenario
     roads: gpd.GeoDataFrame
     result: CoverageResult
+    isochrones: gpd.GeoDataFrame
     build_s: float
 
 
@@ -75,9 +79,9 @@ def demo_state() -> DemoState:
             t0 = time.perf_counter()
             ws, sc = Workspace.from_demo()
             result = ws.evaluate(sc.stations)
-            ws.isochrones(sc.stations, tier=Tier.COUNTY)  # the map's default isochrone layer
+            iso = ws.isochrones(sc.stations, tier=Tier.COUNTY)  # the map's default isochrone layer
             roads = road_lines(ws.network)
-            _demo.append(DemoState(ws, sc, roads, result, time.perf_counter() - t0))
+            _demo.append(DemoState(ws, sc, roads, result, iso, time.perf_counter() - t0))
             logger.info("demo county generated and evaluated in %.2f s", _demo[0].build_s)
         return _demo[0]
 
@@ -99,7 +103,7 @@ def warm_up() -> float:
     demo = demo_state()
     m = build_map(
         result=demo.result,
-        isochrones={Tier.COUNTY: demo.workspace.isochrones(demo.scenario.stations, tier=Tier.COUNTY)},
+        isochrones={Tier.COUNTY: demo.isochrones},
         roads=demo.roads,
         areas=demo.workspace.areas,
         demand_first_tier_only=True,
@@ -187,6 +191,40 @@ class ResultCache:
         self._items.append((workspace, fp, result))
         del self._items[: -self.size]
         return result
+
+
+def tier_fingerprint(stations: pd.DataFrame, tier: Tier | str) -> str:
+    """A digest of the ids and places of one tier's stations (what its isochrones depend on)."""
+    rows = stations.loc[stations["tier"].astype(str) == str(tier), ["id", "lon", "lat"]]
+    return stations_fingerprint(rows.reset_index(drop=True))
+
+
+@dataclass
+class IsochroneCache:
+    """Isochrone frames of one session, the same frame object while its tier is unchanged.
+
+    :meth:`Workspace.isochrones` returns a fresh copy on every call; the map simplifies
+    isochrone geometry once per frame object, so handing it the same frame after an
+    edit of another tier (or a rerun without edits) skips that work.
+    """
+
+    size: int = 2 * len(Tier)
+    _items: list[tuple[Workspace, str, str, gpd.GeoDataFrame]] = field(default_factory=list, repr=False)
+
+    def put(self, workspace: Workspace, stations: pd.DataFrame, tier: Tier, frame: gpd.GeoDataFrame) -> None:
+        """Remember ``frame`` as the isochrones of ``tier`` for ``stations`` in ``workspace``."""
+        self._items.append((workspace, str(tier), tier_fingerprint(stations, tier), frame))
+        del self._items[: -self.size]
+
+    def isochrones(self, workspace: Workspace, stations: pd.DataFrame, *, tier: Tier) -> gpd.GeoDataFrame:
+        """``workspace.isochrones(stations, tier=tier)``; treat the frame as read-only."""
+        fp = tier_fingerprint(stations, tier)
+        for ws, name, key, frame in reversed(self._items):
+            if ws is workspace and name == str(tier) and key == fp:
+                return frame
+        frame = workspace.isochrones(stations, tier=tier)
+        self.put(workspace, stations, tier, frame)
+        return frame
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 from planner import appserver
-from planner.appserver import ResultCache, demo_state, stations_fingerprint, warm_up
+from planner.appserver import IsochroneCache, ResultCache, demo_state, stations_fingerprint, tier_fingerprint, warm_up
 from planner.settings import Tier
 
 
@@ -68,3 +70,28 @@ def test_result_cache_reuses_equal_stations_and_recomputes_changes(demo):
     assert cache.evaluate(ws, fewer) is got
     # size 2: the first entry (demo result for ws) was dropped by the two later ones
     assert cache.evaluate(ws, stations) is not demo.result
+
+
+def test_isochrone_cache_keeps_the_frame_while_its_tier_is_unchanged(demo):
+    ws = demo.workspace.with_config(demo.workspace.config)
+    stations = demo.scenario.stations.copy()
+    cache = IsochroneCache()
+    cache.put(ws, stations, Tier.COUNTY, demo.isochrones)
+    assert cache.isochrones(ws, stations, tier=Tier.COUNTY) is demo.isochrones
+    # a new village station leaves the county tier's frame as it was
+    village = stations[stations["tier"] == "village"].iloc[[0]].assign(id="X-1", lon=lambda d: d["lon"] + 0.01)
+    more = pd.concat([stations, village], ignore_index=True)
+    assert tier_fingerprint(more, Tier.COUNTY) == tier_fingerprint(stations, Tier.COUNTY)
+    assert tier_fingerprint(more, Tier.VILLAGE) != tier_fingerprint(stations, Tier.VILLAGE)
+    assert cache.isochrones(ws, more, tier=Tier.COUNTY) is demo.isochrones
+    # moving the county station gives new isochrones, equal to the workspace's own
+    county = int(np.flatnonzero((stations["tier"] == "county").to_numpy())[0])
+    moved = stations.copy()
+    moved.loc[county, "lon"] = float(moved.loc[county, "lon"]) + 0.02
+    got = cache.isochrones(ws, moved, tier=Tier.COUNTY)
+    assert got is not demo.isochrones
+    expected = ws.isochrones(moved, tier=Tier.COUNTY)
+    area = lambda gdf: float(shapely.area(gdf.geometry.to_numpy()).sum())  # noqa: E731  # degrees², only compared
+    assert area(got) == pytest.approx(area(expected))
+    assert area(got) != pytest.approx(area(demo.isochrones))
+    assert cache.isochrones(ws, moved, tier=Tier.COUNTY) is got
