@@ -15,7 +15,6 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from planner import exports, printmap
 from planner._errors import InputError, PlannerError
 from planner.appserver import IsochroneCache, ResultCache, demo_state
 from planner.coverage import CoverageResult
@@ -556,6 +555,8 @@ def _downloads(result: CoverageResult, full_map: Callable[[], Any]) -> None:
     st.subheader(t("app.dl.header"))
     sc = _scenario()
     if st.button(t("app.dl.prepare"), key="make_files", type="primary"):
+        from planner import exports, printmap  # ~1 s of imports (matplotlib, openpyxl) not needed for the page
+
         t0 = time.perf_counter()
         comparison = compare(*ss.last_change) if ss.last_change else None
         iso = [ss.ws.isochrones(sc.stations, tier=tier) for tier in TIERS]

@@ -12,19 +12,23 @@ from __future__ import annotations
 import hashlib
 import inspect
 import logging
+import socket
 import sys
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
-import pandas as pd
-
-from planner.coverage import CoverageResult
-from planner.scenario import Scenario, Workspace
 from planner.settings import Tier
+
+if TYPE_CHECKING:  # the launcher imports this module before Streamlit: keep it light
+    import geopandas as gpd
+    import pandas as pd
+
+    from planner.coverage import CoverageResult
+    from planner.scenario import Scenario, Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +79,7 @@ def demo_state() -> DemoState:
     with _DEMO_LOCK:
         if not _demo:
             from planner.mapview import road_lines
+            from planner.scenario import Workspace
 
             t0 = time.perf_counter()
             ws, sc = Workspace.from_demo()
@@ -87,20 +92,20 @@ def demo_state() -> DemoState:
 
 
 def warm_up() -> float:
-    """Import what the app needs, build the demo county and render its map once.
+    """Build the demo county, import what the app needs and render its map once.
 
-    Rendering compiles and caches what every later map reuses (road GeoJSON text,
-    drawn isochrones). Returns the seconds spent.
+    Building the map caches what every later map reuses (road GeoJSON text,
+    simplified isochrones). The download modules (``exports``, ``printmap``) are left
+    to the first download. Returns the seconds spent.
     """
     t0 = time.perf_counter()
+    demo = demo_state()
     # not streamlit_folium itself: its component registers with the server only when
     # imported inside a script run; folium.plugins is its slow part (template compiling)
     import folium.plugins  # noqa: F401
 
-    from planner import exports, printmap  # noqa: F401
     from planner.mapview import build_map
 
-    demo = demo_state()
     m = build_map(
         result=demo.result,
         isochrones={Tier.COUNTY: demo.isochrones},
@@ -118,15 +123,31 @@ def warm_up() -> float:
 
 
 def wait_for_server(*, timeout_s: float = SERVER_WAIT_S) -> bool:
-    """Wait until the Streamlit runtime in this process has started; ``False`` on timeout."""
+    """Wait until the Streamlit server in this process accepts connections; ``False`` on timeout.
+
+    First the runtime must have started (the configuration is loaded by then), then its
+    TCP port must answer (the web server binds it about a second later).
+    """
+    from streamlit import config
     from streamlit.runtime import Runtime
     from streamlit.runtime.runtime import RuntimeState
 
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if Runtime.exists() and Runtime.instance().state is not RuntimeState.INITIAL:
-            return True
+    while not (Runtime.exists() and Runtime.instance().state is not RuntimeState.INITIAL):
+        if time.monotonic() > deadline:
+            return False
         time.sleep(0.02)
+    address = str(config.get_option("server.address") or "127.0.0.1")
+    if address.startswith("unix://"):
+        return True
+    if address in ("0.0.0.0", "::"):
+        address = "127.0.0.1"
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((address, int(config.get_option("server.port"))), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
     return False
 
 
@@ -158,6 +179,8 @@ def start_warm_up(*, after_server_start: bool = False) -> threading.Thread:
 
 def stations_fingerprint(stations: pd.DataFrame) -> str:
     """A digest of a stations table's columns, index and values (equal tables, equal digests)."""
+    import pandas as pd
+
     h = hashlib.sha1(repr(list(stations.columns)).encode("utf-8"))
     h.update(pd.util.hash_pandas_object(stations, index=True).to_numpy().tobytes())
     return h.hexdigest()
