@@ -735,9 +735,7 @@ def main() -> None:
     set_language(ss.get("lang", "zh"))
     _keep_widget_state()
     presentation = bool(ss.get("presentation_on"))
-    if not presentation:
-        _sidebar()
-    else:
+    if presentation:
         _presentation_css()
         st.button(t("app.presentation_exit"), key="exit_presentation", on_click=_leave_presentation)
     st.title(t("app.title"))
@@ -747,6 +745,10 @@ def main() -> None:
     else:
         st.caption(t("app.own_data", label=label))
     _live(presentation=presentation)
+    if not presentation:
+        # sent after the live part: the browser shows figures ~1 s sooner on a first visit
+        # (the widgets read their values from session state, with defaults, before this)
+        _sidebar()
     logger.info("script run done in %.2f s", time.perf_counter() - RUN_START_S)
 
 
