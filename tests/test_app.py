@@ -184,3 +184,20 @@ def test_close_selected_station_shows_the_difference_and_undo(opened):
     assert any(t("app.sim.diff_header") in str(h.value) for h in at.subheader)
     at.button(key="undo").click().run()
     assert _figures(at) == before
+
+
+def test_gaps_table_lists_every_township_of_the_tier(opened):
+    import html
+
+    at = opened
+    at.session_state["section"] = t("app.figures.header")
+    at.run()
+    tables = [str(m.value) for m in at.markdown if "<table" in str(m.value)]
+    assert len(tables) == 1
+    ws = at.session_state["ws"]
+    result = ws.evaluate(at.session_state["scenarios"][at.session_state["current"]].stations)
+    areas = result.areas[result.areas["tier"] == "village"]
+    assert len(areas) > 3
+    for name, uncovered in zip(areas["township"].astype(str), areas["uncovered_population"], strict=True):
+        assert html.escape(name or "—") in tables[0]
+        assert f">{uncovered:,.0f}<" in tables[0]
