@@ -453,7 +453,22 @@ def _change_panel() -> None:
     st.markdown(f"**{t('app.sim.diff_summary', gained=_fmt(gained), lost=_fmt(lost))}**")
     show = diff[diff["delta_population"] != 0]
     if len(show):
-        st.dataframe(_compare_table(show), hide_index=True, width="stretch")
+        table = _compare_table(show)
+        numbers = [c for c in table.columns if c != t("app.col.tier")]
+        percents = [t("app.col.percent_before"), t("app.col.percent_after")]
+        styled = table.style.format(precision=0, thousands=",", subset=numbers).format(precision=1, subset=percents)
+        _html_table(styled.set_properties(subset=numbers, **{"text-align": "right"}))
+
+
+def _html_table(styled: Any) -> None:
+    """A small table as static HTML (``styled``: a pandas Styler whose text cells are escaped).
+
+    Not ``st.dataframe``: its data grid is ~1.5 MB of script the browser loads and
+    compiles on first use, which delayed a first visit's map by ~0.3 s (A/B, 2 x 8
+    visits) and the first edit's update.
+    """
+    styled = styled.hide(axis="index").set_table_styles([{"selector": "th, td", "props": "white-space: nowrap;"}])
+    st.markdown(f'<div style="overflow-x: auto">{styled.to_html()}</div>', unsafe_allow_html=True)
 
 
 def _compare_table(diff: pd.DataFrame) -> pd.DataFrame:
@@ -507,9 +522,7 @@ def _gaps_table(result: CoverageResult) -> None:
     styled = styled.set_properties(
         subset=[c for c in table.columns if c != t("app.col.township")], **{"text-align": "right"}
     )
-    # a static HTML table, not st.dataframe: the data grid's ~1.5 MB of lazily loaded
-    # script delayed the map of a first visit by ~0.3 s (A/B, 2 x 8 visits)
-    st.markdown(styled.hide(axis="index").to_html(), unsafe_allow_html=True)
+    _html_table(styled)
 
 
 def _proposals_table() -> None:

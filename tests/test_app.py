@@ -192,7 +192,11 @@ def test_gaps_table_lists_every_township_of_the_tier(opened):
     at = opened
     at.session_state["section"] = t("app.figures.header")
     at.run()
-    tables = [str(m.value) for m in at.markdown if "<table" in str(m.value)]
+    tables = [
+        str(m.value)
+        for m in at.markdown
+        if "<table" in str(m.value) and t("app.col.uncovered_population") in str(m.value)
+    ]
     assert len(tables) == 1
     ws = at.session_state["ws"]
     result = ws.evaluate(at.session_state["scenarios"][at.session_state["current"]].stations)
