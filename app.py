@@ -1,6 +1,7 @@
 """群团服务网络规划器 — Streamlit app (UI state and wiring only; the logic lives in planner/).
 
-Run with ``streamlit run app.py``. Opens on the generated demo county.
+Run with ``scripts/run.sh`` (``python -m planner.appserver``: the demo county is built while
+the server starts) or ``streamlit run app.py``. Opens on the generated demo county.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """Server side of the Streamlit app: warm start and per-session result caches.
 
 ``python -m planner.appserver [streamlit options]`` starts the app like ``streamlit run
-app.py`` but imports the heavy modules and builds the demo county in a background
-thread while the web server boots, so the first visitor does not wait for them. The
-app takes the demo county from :func:`demo_state` (built at most once per process, by
-whichever caller comes first), which also works under plain ``streamlit run app.py``.
+app.py``; once the web server answers, a background thread imports the heavy modules,
+builds the demo county and draws its map once, while a browser loads the page, so the
+first visitor does not wait for them. The app takes the demo county from
+:func:`demo_state` (built at most once per process, by whichever caller comes first),
+which also works under plain ``streamlit run app.py``.
 """
 
 from __future__ import annotations

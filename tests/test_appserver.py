@@ -95,3 +95,8 @@ def test_isochrone_cache_keeps_the_frame_while_its_tier_is_unchanged(demo):
     assert area(got) == pytest.approx(area(expected))
     assert area(got) != pytest.approx(area(demo.isochrones))
     assert cache.isochrones(ws, moved, tier=Tier.COUNTY) is got
+
+
+def test_wait_for_server_gives_up_without_a_running_server():
+    # no Streamlit runtime in the test process: the warm-up must not wait forever
+    assert appserver.wait_for_server(timeout_s=0.2) is False
