@@ -444,6 +444,9 @@ def _figures(result: CoverageResult, *, big: bool) -> None:
 def _change_panel() -> None:
     ss = _state()
     if not ss.last_change:
+        # the panel is always there: the first edit fills it instead of shifting the column
+        st.subheader(t("app.sim.diff_header"))
+        st.caption(t("app.sim.diff_empty"))
         return
     before, after = ss.last_change
     diff = compare(before, after)
