@@ -6,12 +6,13 @@ the server starts) or ``streamlit run app.py``. Opens on the generated demo coun
 
 from __future__ import annotations
 
+import functools
 import logging
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec
 
 import pandas as pd
 import streamlit as st
@@ -25,6 +26,7 @@ from planner.scenario import Scenario, Workspace, compare, compare_demand, load_
 from planner.settings import TIERS, Mode, Tier
 
 logger = logging.getLogger("planner.app")
+P = ParamSpec("P")
 if not logger.handlers:
     _h = logging.StreamHandler()
     _h.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
@@ -55,6 +57,17 @@ def _roads() -> Any:
 
 def _state() -> Any:
     return st.session_state
+
+
+def _callback(fn: Callable[P, None]) -> Callable[P, None]:
+    """A widget callback: it runs before the script body, so it sets the session's language first."""
+
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        set_language(_state().get("lang", "zh"))
+        fn(*args, **kwargs)
+
+    return run
 
 
 def _init() -> None:
@@ -130,11 +143,13 @@ def _edit(change: Callable[[Scenario], str]) -> None:
 
 
 # --------------------------------------------------------------------------- callbacks
+@_callback
 def _set_language() -> None:
     ss = _state()
     ss.lang = "en" if ss.get("lang_en") else "zh"
 
 
+@_callback
 def _set_standard(tier: Tier) -> None:
     ss = _state()
     mode = Mode(ss[f"mode_{tier}"])
@@ -150,11 +165,13 @@ def _set_standard(tier: Tier) -> None:
     _guard(apply)
 
 
+@_callback
 def _set_presentation() -> None:
     ss = _state()
     ss.presentation_on = bool(ss.get("presentation"))
 
 
+@_callback
 def _leave_presentation() -> None:
     ss = _state()
     ss.presentation_on = False
@@ -199,6 +216,7 @@ def _keep_widget_state() -> None:
             ss[key] = ss[key]
 
 
+@_callback
 def _undo() -> None:
     ss = _state()
     before = _evaluate()
@@ -209,6 +227,7 @@ def _undo() -> None:
         _say("info", t("app.sim.nothing_to_undo"))
 
 
+@_callback
 def _close_selected() -> None:
     sid = _state().get("selected_station")
     if not sid:
@@ -222,6 +241,7 @@ def _close_selected() -> None:
     _guard(lambda: _edit(change))
 
 
+@_callback
 def _copy_scenario() -> None:
     ss = _state()
     name = str(ss.get("new_scenario_name") or "").strip()
@@ -237,6 +257,7 @@ def _copy_scenario() -> None:
     ss.last_change = None
 
 
+@_callback
 def _select_scenario() -> None:
     ss = _state()
     ss.current = ss.scenario_select
@@ -244,6 +265,7 @@ def _select_scenario() -> None:
     ss.proposals = None
 
 
+@_callback
 def _run_proposals() -> None:
     ss = _state()
     tier = Tier(ss.prop_tier)
@@ -265,6 +287,7 @@ def _run_proposals() -> None:
     _guard(run)
 
 
+@_callback
 def _accept_proposal() -> None:
     ss = _state()
     props = ss.proposals
@@ -290,6 +313,7 @@ def _stage_file(target: Path, name: str, data: bytes) -> Path:
     return path
 
 
+@_callback
 def _load_uploads() -> None:
     """Load the staged uploads as a new workspace; on any error keep the current one."""
     ss = _state()
@@ -328,12 +352,14 @@ def _load_uploads() -> None:
     ss.staged_uploads = None
 
 
+@_callback
 def _reopen_demo() -> None:
     for key in ("ws", "scenarios", "current", "scenario_select"):
         _state().pop(key, None)
     _init()
 
 
+@_callback
 def _load_project_file() -> None:
     ss = _state()
     up = ss.get("project_upload")
@@ -868,6 +894,7 @@ def _live(*, presentation: bool) -> None:
         ss.edit_started = None
 
 
+@_callback
 def _on_map_change() -> None:
     """Map clicks are handled in the component's callback, before the script reruns once."""
     _handle_map_event(_state().get("map"))

@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from planner.exports import SHEETS
-from planner.i18n import t
+from planner.i18n import set_language, t
 from planner.scenario import load_project
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -51,7 +51,13 @@ def test_language_switch(opened):
     at.sidebar.toggle(key="lang_en").set_value(True).run()
     assert at.title[0].value == t("app.title", lang="en")
     assert at.metric[0].label == t("app.figures.percent", lang="en")
-    at.sidebar.toggle(key="lang_en").set_value(False).run()
+    # the language is per thread (session); AppTest calls the widgets' format_func in
+    # this thread when it sends the next widget states, so this thread follows the session
+    set_language("en")
+    try:
+        at.sidebar.toggle(key="lang_en").set_value(False).run()
+    finally:
+        set_language("zh")
     assert at.title[0].value == t("app.title", lang="zh")
 
 

@@ -46,3 +46,40 @@ def test_switch_language() -> None:
         set_language("zh")
     with pytest.raises(ValueError, match="unknown language"):
         set_language("fr")
+
+
+def test_language_is_per_thread_once_set() -> None:
+    # two sessions' script runs (threads) overlapping: each keeps its own language;
+    # a thread that has set none follows the process default
+    import threading
+
+    seen: dict[str, str] = {}
+    english_set, chinese_set = threading.Event(), threading.Event()
+
+    def english() -> None:
+        set_language("en")
+        english_set.set()
+        chinese_set.wait(5)
+        seen["en_thread"] = t("tier.village")
+
+    def chinese() -> None:
+        english_set.wait(5)
+        set_language("zh")
+        chinese_set.set()
+        seen["zh_thread"] = t("tier.village")
+
+    def fresh() -> None:
+        seen["fresh_thread"] = get_language()
+
+    try:
+        threads = [threading.Thread(target=english), threading.Thread(target=chinese)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(10)
+        late = threading.Thread(target=fresh)
+        late.start()
+        late.join(10)
+        assert seen == {"en_thread": "village / community", "zh_thread": "村（社区）", "fresh_thread": "zh"}
+    finally:
+        set_language("zh")

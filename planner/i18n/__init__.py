@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import string
 import tomllib
@@ -27,7 +28,12 @@ logger = logging.getLogger(__name__)
 
 LANGUAGES: tuple[str, ...] = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
-_active: list[str] = [DEFAULT_LANGUAGE]
+#: Process-wide language (the CLI, notebooks, the library) ...
+_default: list[str] = [DEFAULT_LANGUAGE]
+#: ... and the language of the current thread / context once it has set one: each
+#: Streamlit script run has its own thread, so sessions in different languages whose
+#: runs overlap do not switch each other's strings.
+_context: contextvars.ContextVar[str | None] = contextvars.ContextVar("planner_language", default=None)
 
 
 @lru_cache(maxsize=1)
@@ -60,16 +66,21 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, dict[str
 
 
 def set_language(lang: str) -> None:
-    """Set the active language (``"zh"`` or ``"en"``)."""
+    """Set the active language (``"zh"`` or ``"en"``).
+
+    It applies to the calling thread (context) and becomes the process default for
+    threads that have not set one themselves.
+    """
     if lang not in LANGUAGES:
         msg = f"unknown language {lang!r}; use one of {LANGUAGES}"
         raise ValueError(msg)
-    _active[0] = lang
+    _default[0] = lang
+    _context.set(lang)
 
 
 def get_language() -> str:
-    """Return the active language code."""
-    return _active[0]
+    """Return the active language code (this thread's, else the process default)."""
+    return _context.get() or _default[0]
 
 
 def fields(text: str) -> set[str]:
@@ -87,7 +98,7 @@ def t(key: str, /, *, lang: str | None = None, **params: Any) -> str:
     if entry is None:
         logger.warning("missing i18n key %s", key)
         return key + (" " + repr(params) if params else "")
-    text = entry[lang or _active[0]]
+    text = entry[lang or get_language()]
     try:
         return text.format(**params)
     except (KeyError, IndexError, ValueError):
