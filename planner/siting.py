@@ -22,6 +22,10 @@ reduced (:func:`reduce_problem`): demand already covered or unreachable is dropp
 demand rows with identical candidate sets are merged, and dominated candidates are
 dropped. Solvers (:mod:`planner._solvers`): ``"greedy"`` (lazy greedy + 1-swap),
 ``"highs"`` (exact MIP, warm-started from the heuristic, with proven bound and gap).
+Large plain MCLP models use both cores (:func:`_solve_large_max_cover`): HiGHS (the
+MIP, or above ``LP_ROUTE_NNZ`` non-zeros the LP relaxation by interior point) beside a
+Lagrangian bound, a Lagrangian heuristic and iterated local search; the bound reported
+is always a proven one.
 """
 
 from __future__ import annotations
