@@ -8,10 +8,13 @@ if [[ "${1:-}" == "--test" ]]; then
   extras="[test,bench]"
   # Debian packages for the browser test and CJK map rendering.
   if command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" == "0" ]]; then
-    if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then
+    # (fc-list's output is read whole first: `fc-list | grep -q` under pipefail fails
+    # whenever grep stops early and fc-list gets SIGPIPE)
+    fonts="$(fc-list 2>/dev/null || true)"
+    if ! command -v chromium >/dev/null 2>&1 || ! grep -qi "noto.*cjk" <<<"$fonts"; then
       echo "[setup] installing chromium and fonts-noto-cjk (apt-get)"
-      apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+      apt-get -o DPkg::Lock::Timeout=600 update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium fonts-noto-cjk >/dev/null
     fi
   fi
 fi
