@@ -259,3 +259,28 @@ def test_drawn_roads_are_rounded_to_about_a_metre(county) -> None:
 
 def _parts(geometry: dict) -> list:
     return [geometry["coordinates"]] if geometry["type"] == "LineString" else list(geometry["coordinates"])
+
+
+def test_known_bounds_of_roads_and_townships_equal_folium_s_own(county) -> None:
+    from folium.utilities import get_bounds
+
+    from planner.mapview import build_map_parts, road_lines
+
+    parts = build_map_parts(
+        result=analyse(county.network, stations=county.stations, demand=county.demand),
+        roads=road_lines(county.network),
+        areas=county.townships,
+    )
+    layers = [
+        sub
+        for fg in parts.base._children.values()
+        for sub in getattr(fg, "_children", {}).values()
+        if isinstance(sub, folium.GeoJson)
+    ]
+    assert len(layers) == 2
+    # folium's own walk over every coordinate of each layer's data
+    walked = np.array([get_bounds(layer.data, lonlat=True) for layer in layers])
+    for layer, expected in zip(layers, walked, strict=True):
+        assert np.allclose(layer._get_self_bounds(), expected, atol=1e-9)
+    union = [[walked[:, 0, 0].min(), walked[:, 0, 1].min()], [walked[:, 1, 0].max(), walked[:, 1, 1].max()]]
+    assert np.allclose(parts.base.get_bounds(), union, atol=1e-9)
