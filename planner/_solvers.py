@@ -398,32 +398,6 @@ def perturb_improve(
 # --------------------------------------------------------------------------- Lagrangian bound
 
 
-def lagrangian_bound(
-    a_csc: sp.csc_matrix,
-    w: NDArray[np.float64],
-    *,
-    p: int,
-    lower: float,
-    deadline: float,
-    max_iter: int = 3000,
-    should_stop: Callable[[], bool] | None = None,
-) -> float:
-    """Upper bound for maximal covering with ``p`` sites by Lagrangian relaxation.
-
-    Relaxing ``y_i <= A_i x`` with multipliers ``0 <= lam <= w`` gives
-    ``Z(lam) = sum_i (w_i - lam_i) + sum of the p largest (A^T lam)_j``, an upper bound
-    for every such ``lam`` (its minimum is the LP bound). ``Z`` is minimised through
-    its entropic smoothing (:func:`_smoothed_dual`, within ``tau (m + n) log 2`` of
-    ``Z``) by accelerated projected gradient (FISTA with backtracking and restarts),
-    lowering ``tau`` step by step; every evaluation also computes the exact ``Z``, and
-    the smallest one is returned, so the result is a valid bound whatever the
-    convergence. Each evaluation is two sparse products and a partial sort. Stops at
-    ``deadline``, after ``max_iter`` evaluations, when ``should_stop()`` or when the
-    bound reaches ``lower``.
-    """
-    return lagrangian_dual(a_csc, w, p=p, lower=lower, deadline=deadline, max_iter=max_iter, should_stop=should_stop)[0]
-
-
 def lagrangian_dual(
     a_csc: sp.csc_matrix,
     w: NDArray[np.float64],
@@ -435,7 +409,18 @@ def lagrangian_dual(
     should_stop: Callable[[], bool] | None = None,
     on_level: Callable[[NDArray[np.float64]], None] | None = None,
 ) -> tuple[float, NDArray[np.float64]]:
-    """:func:`lagrangian_bound` and the multipliers ``lam`` that give it.
+    """Upper bound for maximal covering with ``p`` sites by Lagrangian relaxation, and its multipliers.
+
+    Relaxing ``y_i <= A_i x`` with multipliers ``0 <= lam <= w`` gives
+    ``Z(lam) = sum_i (w_i - lam_i) + sum of the p largest (A^T lam)_j``, an upper bound
+    for every such ``lam`` (its minimum is the LP bound). ``Z`` is minimised through
+    its entropic smoothing (:func:`_smoothed_dual`, within ``tau (m + n) log 2`` of
+    ``Z``) by accelerated projected gradient (FISTA with backtracking and restarts),
+    lowering ``tau`` step by step; every evaluation also computes the exact ``Z``, and
+    the smallest one is returned, so the result is a valid bound whatever the
+    convergence. Each evaluation is two sparse products and a partial sort. Stops at
+    ``deadline``, after ``max_iter`` evaluations, when ``should_stop()`` or when the
+    bound reaches ``lower``.
 
     ``on_level(lam)`` is called with the best multipliers so far after each completed
     smoothing level (primal hints for :func:`lagrangian_heuristic`).
@@ -640,6 +625,20 @@ def _side_rows(side: SideConstraints, n: int, n_cols: int) -> tuple[sp.csr_matri
     return sp.csr_matrix(sp.vstack(blocks, format="csr")), lo, hi
 
 
+def _max_cover_rows(
+    a_csr: sp.csr_matrix, side: SideConstraints
+) -> tuple[sp.csr_matrix, NDArray[np.float64], NDArray[np.float64]]:
+    """Rows of maximal covering over the columns ``[x (n), y (m)]`` and their bounds.
+
+    The first ``m`` rows are ``y_i - A_i x <= 0``, then the side constraints' rows.
+    """
+    m, n = a_csr.shape
+    cover_rows = sp.hstack([-a_csr, sp.identity(m, format="csr")], format="csr")
+    extra, lo, hi = _side_rows(side, n, n + m)
+    rows = sp.csr_matrix(sp.vstack([cover_rows, extra], format="csr"))
+    return rows, np.concatenate([np.full(m, -np.inf), lo]), np.concatenate([np.zeros(m), hi])
+
+
 def highs_max_cover(
     a_csr: sp.csr_matrix,
     w: NDArray[np.float64],
@@ -658,12 +657,7 @@ def highs_max_cover(
     whether HiGHS is still busy.
     """
     m, n = a_csr.shape
-    ident = sp.identity(m, format="csr")
-    cover_rows = sp.hstack([-a_csr, ident], format="csr")
-    extra, lo, hi = _side_rows(side, n, n + m)
-    rows = sp.csr_matrix(sp.vstack([cover_rows, extra], format="csr"))
-    row_lo = np.concatenate([np.full(m, -np.inf), lo])
-    row_hi = np.concatenate([np.zeros(m), hi])
+    rows, row_lo, row_hi = _max_cover_rows(a_csr, side)
     obj = np.concatenate([np.zeros(n), w])
     col_hi = np.ones(n + m)
     integrality = np.concatenate([np.ones(n, dtype=np.int32), np.zeros(m, dtype=np.int32)])
@@ -694,7 +688,7 @@ def highs_max_cover(
 class LPRelaxation:
     """Maximal-covering LP relaxation solved by HiGHS's interior-point method.
 
-    ``bound`` is the exact Lagrangian value ``Z(lam)`` (see :func:`lagrangian_bound`)
+    ``bound`` is the exact Lagrangian value ``Z(lam)`` (see :func:`lagrangian_dual`)
     of the solver's row duals clipped to ``[0, w]``: a valid upper bound however
     accurate the interior-point solution is (``inf`` when HiGHS returned nothing).
     """
@@ -724,15 +718,7 @@ def highs_lp_relaxation(
 
     m, n = a_csr.shape
     t0 = time.perf_counter()
-    rows = sp.csr_matrix(
-        sp.vstack(
-            [
-                sp.hstack([-a_csr, sp.identity(m, format="csr")], format="csr"),
-                sp.csr_matrix(np.concatenate([np.ones(n), np.zeros(m)])[None, :]),
-            ],
-            format="csr",
-        )
-    )
+    rows, row_lo, row_hi = _max_cover_rows(a_csr, SideConstraints(p=p))
     rows.sort_indices()
     inf = highspy.kHighsInf
     h = _quiet_highs(highspy)
@@ -743,7 +729,7 @@ def highs_lp_relaxation(
     h.setOptionValue("ipm_optimality_tolerance", LP_IPM_TOLERANCE)
     status = h.passModel(
         int(n + m),
-        int(m + 1),
+        int(rows.shape[0]),
         int(rows.nnz),
         int(highspy.MatrixFormat.kRowwise),
         int(highspy.ObjSense.kMaximize),
@@ -751,8 +737,8 @@ def highs_lp_relaxation(
         np.concatenate([np.zeros(n), w]).astype(np.float64),
         np.zeros(n + m),
         np.ones(n + m),
-        np.concatenate([np.full(m, -inf), [float(p)]]),
-        np.concatenate([np.zeros(m), [float(p)]]),
+        np.where(np.isinf(row_lo), -inf, row_lo),
+        row_hi,
         rows.indptr.astype(np.int32),
         rows.indices.astype(np.int32),
         rows.data.astype(np.float64),
@@ -765,7 +751,7 @@ def highs_lp_relaxation(
     label = h.modelStatusToString(h.getModelStatus())
     sol = h.getSolution()
     duals = np.asarray(sol.row_dual, dtype=np.float64)
-    if len(duals) != m + 1 or not sol.dual_valid:
+    if len(duals) != rows.shape[0] or not sol.dual_valid:
         logger.info("LP relaxation gave no duals (%s, %.2f s)", label, seconds)
         return LPRelaxation(np.inf, np.zeros(m), label, seconds)
     a_t = sp.csr_matrix(a_csr.T)
