@@ -848,7 +848,7 @@ def _live(*, presentation: bool) -> None:
         change_box = cols[1].container()
         with map_box:
             t0 = time.perf_counter()
-            parts = build_map_parts(**map_args)
+            parts = build_map_parts(**map_args, immediate_clicks=True)
             build_s += time.perf_counter() - t0
             _map(parts, height_px=PRESENTATION_MAP_HEIGHT_PX)
         with change_box:
@@ -861,7 +861,7 @@ def _live(*, presentation: bool) -> None:
         with left:
             st.caption(t("app.sim.hint", action=t(f"app.sim.action_{ss.get('click_action', 'add')}")))
             t0 = time.perf_counter()
-            parts = build_map_parts(**map_args)
+            parts = build_map_parts(**map_args, immediate_clicks=True)
             build_s += time.perf_counter() - t0
             _map(parts)
         with change_box:

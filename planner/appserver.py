@@ -2,10 +2,15 @@
 
 ``python -m planner.appserver [streamlit options]`` starts the app like ``streamlit run
 app.py``; once the web server answers, a background thread imports the heavy modules,
-builds the demo county and draws its map once, while a browser loads the page, so the
+loads the demo county and draws its map once, while a browser loads the page, so the
 first visitor does not wait for them. The app takes the demo county from
-:func:`demo_state` (built at most once per process, by whichever caller comes first),
+:func:`demo_state` (loaded at most once per process, by whichever caller comes first),
 which also works under plain ``streamlit run app.py``.
+
+The demo county is generated and evaluated once (about 1.3 s) and kept as a pickle in
+the user's cache folder under a key of the planner's code and library versions
+(:func:`demo_cache_key`); ``python -m planner.appserver --prepare-demo`` (run by
+``scripts/setup.sh``) writes it ahead of the first start.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import inspect
 import logging
+import os
+import pickle
 import socket
 import sys
 import threading
@@ -73,23 +80,135 @@ class DemoState:
 
 _DEMO_LOCK = threading.Lock()
 _demo: list[DemoState] = []
+#: Environment variable naming the folder of the prepared demo county (default
+#: ``$XDG_CACHE_HOME/planner`` or ``~/.cache/planner``).
+CACHE_DIR_ENV: str = "PLANNER_CACHE_DIR"
+#: Libraries whose versions are part of the prepared demo's key (their objects are pickled).
+_KEY_LIBRARIES: tuple[str, ...] = ("numpy", "pandas", "scipy", "shapely", "pyproj", "geopandas")
+
+
+def cache_dir() -> Path:
+    """Folder of the prepared demo county (:data:`CACHE_DIR_ENV`, else the user's cache folder)."""
+    env = os.environ.get(CACHE_DIR_ENV)
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "planner"
+
+
+def demo_cache_key(*, package_dir: Path | None = None) -> str:
+    """Digest of everything the prepared demo depends on: the planner's code and the library versions.
+
+    Any change of a module under ``planner/`` (the generator, the engines, the map's
+    road drawing) or of a pickled library's version gives a new key, so a stale demo is
+    never loaded. ``package_dir`` (default: the installed ``planner`` folder) is for tests.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    h = hashlib.sha1(f"{sys.version}|{pickle.HIGHEST_PROTOCOL}".encode())
+    for name in _KEY_LIBRARIES:
+        try:
+            h.update(f"|{name}={version(name)}".encode())
+        except PackageNotFoundError:
+            h.update(f"|{name}=?".encode())
+    package = package_dir or Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*")):
+        rel = path.relative_to(package)
+        if not path.is_file() or rel.parts[0] == "static" or "__pycache__" in rel.parts:
+            continue
+        h.update(str(rel).encode("utf-8"))
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def demo_cache_path() -> Path:
+    """Where the prepared demo county for this code and these libraries is kept."""
+    return cache_dir() / f"demo-{demo_cache_key()}.pickle"
+
+
+def _build_demo() -> DemoState:
+    from planner.mapview import road_lines
+    from planner.scenario import Workspace
+
+    t0 = time.perf_counter()
+    ws, sc = Workspace.from_demo()
+    result = ws.evaluate(sc.stations)
+    iso = ws.isochrones(sc.stations, tier=Tier.COUNTY)  # the map's default isochrone layer
+    roads = road_lines(ws.network)
+    demo = DemoState(ws, sc, roads, result, iso, time.perf_counter() - t0)
+    logger.info("demo county generated and evaluated in %.2f s", demo.build_s)
+    return demo
+
+
+def _load_demo(path: Path) -> DemoState | None:
+    """The prepared demo at ``path``; ``None`` (and a warning) when missing or unreadable."""
+    if not path.is_file():
+        return None
+    t0 = time.perf_counter()
+    try:
+        with path.open("rb") as fh:
+            # our own file, written by save_demo under the key of this code (see demo_cache_key)
+            demo = pickle.load(fh)
+    except Exception as exc:  # a truncated or foreign file: rebuild
+        logger.warning("prepared demo county %s is unreadable (%s); building it anew", path, exc)
+        return None
+    if not isinstance(demo, DemoState):
+        logger.warning("prepared demo county %s holds a %s; building it anew", path, type(demo).__name__)
+        return None
+    logger.info("demo county loaded from %s in %.2f s", path, time.perf_counter() - t0)
+    return demo
+
+
+def save_demo(demo: DemoState, *, path: Path | None = None) -> Path | None:
+    """Write ``demo`` where :func:`demo_state` looks first (atomically); ``None`` if the folder is not writable.
+
+    Older prepared demos in the folder (other code versions) are removed.
+    """
+    from planner._atomic import atomic_write
+
+    target = path or demo_cache_path()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(target, mode="wb") as fh:
+            pickle.dump(demo, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        for old in target.parent.glob("demo-*.pickle"):
+            if old != target:
+                old.unlink(missing_ok=True)
+    except OSError as exc:
+        logger.warning("could not keep the demo county in %s (%s); it will be generated at each start", target, exc)
+        return None
+    return target
 
 
 def demo_state() -> DemoState:
-    """The demo county, built on first use (thread-safe; later callers wait and share it)."""
+    """The demo county: prepared on disk, else built (and kept); once per process, thread-safe.
+
+    The first caller loads it from :func:`demo_cache_path` (written by an earlier start
+    or by ``python -m planner.appserver --prepare-demo``), or generates and evaluates it
+    and writes that file; later callers wait and share the same object.
+    """
     with _DEMO_LOCK:
         if not _demo:
-            from planner.mapview import road_lines
-            from planner.scenario import Workspace
-
-            t0 = time.perf_counter()
-            ws, sc = Workspace.from_demo()
-            result = ws.evaluate(sc.stations)
-            iso = ws.isochrones(sc.stations, tier=Tier.COUNTY)  # the map's default isochrone layer
-            roads = road_lines(ws.network)
-            _demo.append(DemoState(ws, sc, roads, result, iso, time.perf_counter() - t0))
-            logger.info("demo county generated and evaluated in %.2f s", _demo[0].build_s)
+            path = demo_cache_path()
+            demo = _load_demo(path)
+            if demo is None:
+                demo = _build_demo()
+                save_demo(demo, path=path)
+            _demo.append(demo)
         return _demo[0]
+
+
+def prepare_demo() -> Path | None:
+    """Generate the demo county and keep it on disk unless already there (run by ``scripts/run.sh``).
+
+    Only checks that the file exists (fast: no heavy imports); an unreadable file is
+    replaced by :func:`demo_state` at the next start. Returns the file, ``None`` when
+    it could not be written.
+    """
+    path = demo_cache_path()
+    if path.is_file():
+        return path
+    return save_demo(_build_demo(), path=path)
 
 
 def warm_up() -> float:
@@ -258,20 +377,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     ----------
     argv
         Options for ``streamlit run`` (e.g. ``--server.port 8600``); default ``sys.argv[1:]``.
+        ``["--prepare-demo"]`` only prepares the demo county on disk (:func:`prepare_demo`).
 
     Returns
     -------
     int
         Exit status of the Streamlit command.
     """
-    from streamlit.web import cli
-
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    options = list(sys.argv[1:] if argv is None else argv)
+    if options == ["--prepare-demo"]:
+        return 0 if prepare_demo() is not None else 1
+
+    from streamlit.web import cli
+
     start_warm_up(after_server_start=True)
-    args = ["run", str(APP_PATH), *(sys.argv[1:] if argv is None else argv)]
+    args = ["run", str(APP_PATH), *options]
     try:
         cli.main(args=args, prog_name="streamlit", standalone_mode=False)
     except SystemExit as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import json
 import logging
 import mimetypes
 import re
@@ -42,11 +43,13 @@ STATIC_URL: str = "/app/static"
 
 #: folium's CDN asset names mapped to local files under :data:`STATIC_DIR` (None: not needed).
 #: Glyphicons (Bootstrap 3) and the awesome-markers rotate CSS are dropped: the maps use
-#: Font Awesome icons without rotation.
+#: Font Awesome icons without rotation. jQuery and Bootstrap's script are dropped too:
+#: nothing on these maps calls them, and streamlit-folium loads scripts one after the
+#: other (they delayed the first map by ~0.15 s). Bootstrap's stylesheet stays (fonts).
 LOCAL_ASSETS: dict[str, str | None] = {
     "leaflet": "leaflet/leaflet.js",
-    "jquery": "jquery/jquery.min.js",
-    "bootstrap": "bootstrap/bootstrap.bundle.min.js",
+    "jquery": None,
+    "bootstrap": None,
     "awesome_markers": "awesome-markers/leaflet.awesome-markers.js",
     "leaflet_css": "leaflet/leaflet.css",
     "bootstrap_css": "bootstrap/bootstrap.min.css",
@@ -239,22 +242,128 @@ class _RawRender(branca.element.MacroElement):
             element.render(**kwargs)
 
 
-class _GeoJson(folium.GeoJson, _RawRender):
-    """GeoJSON layer rendered in one template pass (see :class:`_RawRender`).
+def script_json(obj: Any) -> str:
+    """Compact JSON text that is safe inside an HTML ``<script>`` (``<``, ``>``, ``&`` escaped).
 
-    ``bounds`` (``[[south, west], [north, east]]``), when known, spares folium walking
-    every coordinate in Python each time the map's bounds are asked for
-    (streamlit-folium does on every rerun: ~0.04 s for the demo's roads).
+    Chinese text stays as it is (UTF-8): a third of the size of six-character escapes.
+    """
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _script_safe(text)
+
+
+def _script_safe(text: str) -> str:
+    # these characters occur only inside JSON strings, where the escapes mean the same
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def _feature_collection(geometries: Sequence[str], properties: Sequence[dict[str, Any]]) -> str:
+    """GeoJSON FeatureCollection text from geometry JSON texts and per-feature properties."""
+    feats = [
+        '{"type":"Feature","geometry":' + g + ',"properties":' + script_json(p) + "}"
+        for g, p in zip(geometries, properties, strict=True)
+    ]
+    return '{"type":"FeatureCollection","features":[' + ",".join(feats) + "]}"
+
+
+class _Layer(_RawRender):
+    """A Leaflet GeoJSON layer from JSON text made once, styled and labelled in the browser.
+
+    Stands in for ``folium.GeoJson`` on these maps: folium evaluates a style function
+    per feature in Python, dumps the data again at each render and compiles a template
+    per tooltip and popup (together most of a live map update). Here the data is text
+    built once (cached while a layer is unchanged) and the browser reads, per feature:
+
+    ``style``
+        Leaflet path options merged over the layer's ``style`` (colour, radius...).
+    ``tip``, ``popup``
+        Tooltip and popup HTML (escaped by the caller).
+    ``icon``
+        Icon options of a marker merged over the layer's (e.g. a numbered badge).
+
+    Parameters
+    ----------
+    data
+        GeoJSON FeatureCollection text, safe inside a script (:func:`script_json`).
+    style
+        Path options of every feature (lines, polygons, circle points).
+    points
+        How point features are drawn: ``"circle"`` (``L.circleMarker``) or ``"marker"``
+        (``L.marker`` with ``icon``).
+    icon
+        ``("awesome", options)`` for ``L.AwesomeMarkers.icon`` or ``("div", options)``
+        for ``L.divIcon``: the options every marker's icon starts from.
+    interactive
+        ``False``: the layer takes no clicks or hovers (roads under everything).
+    bounds
+        ``[[south, west], [north, east]]`` when known; otherwise computed from the data
+        when asked for (streamlit-folium asks on every rerun).
     """
 
-    def __init__(self, *args: Any, bounds: list[list[float]] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    _template = jinja2.Template(
+        """{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = L.geoJson({{ this.text }}, {
+    interactive: {{ "true" if this.interactive else "false" }},
+    style: function (f) { return Object.assign({}, {{ this.style_json }}, (f.properties || {}).style); },
+{%- if this.points == "circle" %}
+    pointToLayer: function (f, latlng) { return L.circleMarker(latlng); },
+{%- elif this.points == "marker" %}
+    pointToLayer: function (f, latlng) {
+        var icon = Object.assign({}, {{ this.icon_options }}, (f.properties || {}).icon);
+        return L.marker(latlng, {icon: {{ this.icon_factory }}(icon)});
+    },
+{%- endif %}
+    onEachFeature: function (f, layer) {
+        var p = f.properties || {};
+        if (p.tip != null) { layer.bindTooltip(String(p.tip), {sticky: true}); }
+        if (p.popup != null) { layer.bindPopup(String(p.popup), {maxWidth: 320}); }
+    }
+}).addTo({{ this._parent.get_name() }});{% endmacro %}"""
+    )
+
+    def __init__(
+        self,
+        data: str,
+        *,
+        style: dict[str, Any] | None = None,
+        points: str | None = None,
+        icon: tuple[str, dict[str, Any]] | None = None,
+        interactive: bool = True,
+        bounds: list[list[float]] | None = None,
+    ) -> None:
+        super().__init__()
+        self._name = "PlannerLayer"
+        if points not in (None, "circle", "marker") or (points == "marker") != (icon is not None):
+            msg = f"points={points!r} with icon={icon!r}: markers need an icon, circles and shapes none"
+            raise ValueError(msg)
+        self.text = data
+        self.style_json = script_json(style or {})
+        self.points = points
+        self.icon_factory, self.icon_options = "", "{}"
+        if icon is not None:
+            kind, options = icon
+            self.icon_factory = {"awesome": "L.AwesomeMarkers.icon", "div": "L.divIcon"}[kind]
+            self.icon_options = script_json(options)
+        self.interactive = interactive
         self._known_bounds = bounds
 
+    @property
+    def data(self) -> dict[str, Any]:
+        """The layer's GeoJSON, parsed (for tests and bounds; the map uses the text)."""
+        parsed: dict[str, Any] = json.loads(self.text)
+        return parsed
+
     def _get_self_bounds(self) -> list[list[float | None]]:
-        if self._known_bounds is not None:
-            return [list(corner) for corner in self._known_bounds]
-        return super()._get_self_bounds()
+        if self._known_bounds is None:
+            from folium.utilities import get_bounds
+
+            return get_bounds(self.data, lonlat=True)
+        return [list(corner) for corner in self._known_bounds]
 
 
 def _bounds(result: CoverageResult, areas: gpd.GeoDataFrame | None) -> list[list[float]]:
@@ -270,34 +379,46 @@ def _bounds(result: CoverageResult, areas: gpd.GeoDataFrame | None) -> list[list
     return [[float(y0), float(x0)], [float(y1), float(x1)]]
 
 
+def _geometry_json(geoms: NDArray[np.object_]) -> list[str]:
+    """GeoJSON geometry texts (coordinates as Python writes floats: shortest round-trip form)."""
+    return [json.dumps(shapely.geometry.mapping(g), separators=(",", ":"), allow_nan=False) for g in geoms]
+
+
 def _add_areas(m: folium.Map, areas: gpd.GeoDataFrame, *, lang: str | None) -> None:
-    gdf = areas.to_crs("EPSG:4326")[["name", "geometry"]].copy()
-    gdf["name"] = gdf["name"].astype(str)
+    gdf = areas.to_crs("EPSG:4326")
+    gdf = gdf[~gdf.geometry.is_empty & gdf.geometry.notna()]
+    if not len(gdf):
+        return
+    label = t("app.map.township", lang=lang)
+    tips = [{"tip": f"{html.escape(label)}：<b>{html.escape(str(name))}</b>"} for name in gdf["name"]]
     fg = folium.FeatureGroup(name=t("app.map.layer_areas", lang=lang), show=True)
     x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
-    _GeoJson(
-        gdf.to_json(),
+    _Layer(
+        _feature_collection(_geometry_json(gdf.geometry.to_numpy()), tips),
+        style={"color": "#555555", "weight": 1.5, "dashArray": "5 4", "fill": False},
         bounds=[[y0, x0], [y1, x1]],
-        style_function=lambda _f: {"color": "#555555", "weight": 1.5, "dashArray": "5 4", "fill": False},
-        tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=[t("app.map.township", lang=lang)]),
     ).add_to(fg)
     fg.add_to(m)
 
 
-#: Simplified isochrone geometry per source frame (the workspace returns the same frame
-#: while a tier is unchanged, so redrawing after an edit of another tier costs nothing).
+#: Display geometry (simplified, GeoJSON text) per isochrone frame: the app hands the same
+#: frame while a tier is unchanged, so redrawing after an edit of another tier costs nothing.
 _SIMPLIFIED: dict[int, tuple[gpd.GeoDataFrame, NDArray[np.object_]]] = {}
 
 
-def _display_geometry(iso: gpd.GeoDataFrame, rows: NDArray[np.int64]) -> NDArray[np.object_]:
+def _display_geometry(iso: gpd.GeoDataFrame, rows: NDArray[np.int64]) -> list[str]:
+    """GeoJSON texts of the simplified geometry of ``iso``'s rows (index labels)."""
     hit = _SIMPLIFIED.get(id(iso))
     if hit is None or hit[0] is not iso:
         geoms = iso.to_crs("EPSG:4326").geometry.to_numpy()
         simple = shapely.set_precision(shapely.simplify(geoms, ISOCHRONE_SIMPLIFY_DEG), ISOCHRONE_PRECISION_DEG)
         if len(_SIMPLIFIED) >= 16:
             _SIMPLIFIED.pop(next(iter(_SIMPLIFIED)))
-        hit = _SIMPLIFIED[id(iso)] = (iso, simple)
-    return hit[1][iso.index.get_indexer(rows)]
+        drawn = np.array([g is not None and not shapely.is_empty(g) for g in simple], dtype=bool)
+        texts = np.full(len(simple), "null", dtype=object)
+        texts[drawn] = _geometry_json(simple[drawn])
+        hit = _SIMPLIFIED[id(iso)] = (iso, texts)
+    return list(hit[1][iso.index.get_indexer(rows)])
 
 
 def _add_isochrones(
@@ -305,48 +426,48 @@ def _add_isochrones(
 ) -> None:
     if iso is None or not len(iso):
         return
-    gdf = iso.to_crs("EPSG:4326").copy()
-    gdf = gdf[~gdf.geometry.is_empty & gdf.geometry.notna()]
+    gdf = iso[~iso.geometry.is_empty & iso.geometry.notna()]
     if intervals is not None:
         keep = np.isin(np.round(gdf["minutes"].to_numpy(float), 6), np.round(np.asarray(intervals, float), 6))
         gdf = gdf[keep]
     if not len(gdf):
         return
     gdf = gdf.sort_values("minutes", ascending=False)  # largest first, smaller on top (nested)
-    gdf["geometry"] = _display_geometry(iso, gdf.index.to_numpy())
     ranks = np.arange(len(gdf))
-    opacity = 0.10 + 0.12 * ranks / max(len(gdf) - 1, 1)
+    opacity = np.round(0.10 + 0.12 * ranks / max(len(gdf) - 1, 1), 3)
+    tier_name = t(f"tier.{tier}", lang=lang)
+    props = [
+        {
+            "style": {"fillOpacity": float(op)},
+            "tip": html.escape(t("app.map.isochrone_tip", lang=lang, tier=tier_name, minutes=minutes)),
+        }
+        for op, minutes in zip(opacity, gdf["minutes"].tolist(), strict=True)
+    ]
     colour = TIER_STYLES[tier].hex
-    fg = folium.FeatureGroup(name=t("app.map.layer_isochrones", lang=lang, tier=t(f"tier.{tier}", lang=lang)))
-    for (_, row), op in zip(gdf.iterrows(), opacity, strict=True):
-        _GeoJson(
-            row.geometry.__geo_interface__,
-            style_function=lambda _f, op=float(op): {
-                "color": colour,
-                "weight": 1,
-                "fillColor": colour,
-                "fillOpacity": op,
-            },
-            tooltip=t("app.map.isochrone_tip", lang=lang, tier=t(f"tier.{tier}", lang=lang), minutes=row["minutes"]),
-        ).add_to(fg)
+    fg = folium.FeatureGroup(name=t("app.map.layer_isochrones", lang=lang, tier=tier_name))
+    _Layer(
+        _feature_collection(_display_geometry(iso, gdf.index.to_numpy()), props),
+        style={"color": colour, "weight": 1, "fillColor": colour, "fillOpacity": 0.1},
+    ).add_to(fg)
     fg.add_to(m)
 
 
-def _points(df: pd.DataFrame, props: dict[str, Any]) -> dict[str, Any]:
-    """GeoJSON FeatureCollection of points with the given per-row properties."""
+def _points(df: pd.DataFrame, props: dict[str, Any]) -> str:
+    """GeoJSON FeatureCollection text of points with the given per-row properties.
+
+    Rows without finite coordinates cannot be drawn and are left out.
+    """
     lon = np.round(df["lon"].to_numpy(float), 6)
     lat = np.round(df["lat"].to_numpy(float), 6)
+    ok = np.isfinite(lon) & np.isfinite(lat)
     cols = {k: (v.tolist() if isinstance(v, np.ndarray) else list(v)) for k, v in props.items()}
     keys = list(cols)
-    feats = [
-        {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [x, y]},
-            "properties": dict(zip(keys, vals, strict=True)),
-        }
-        for x, y, *vals in zip(lon.tolist(), lat.tolist(), *cols.values(), strict=True)
-    ]
-    return {"type": "FeatureCollection", "features": feats}
+    geoms, rows = [], []
+    for good, x, y, *vals in zip(ok.tolist(), lon.tolist(), lat.tolist(), *cols.values(), strict=True):
+        if good:
+            geoms.append(f'{{"type":"Point","coordinates":[{x!r},{y!r}]}}')
+            rows.append(dict(zip(keys, vals, strict=True)))
+    return _feature_collection(geoms, rows)
 
 
 def _add_demand(m: folium.Map, tier: Tier, demand: pd.DataFrame, *, show: bool, lang: str | None) -> None:
@@ -375,21 +496,10 @@ def _add_demand(m: folium.Map, tier: Tier, demand: pd.DataFrame, *, show: bool, 
         + ": "
         + d["station_id"].astype(str).map(html.escape).to_numpy(object)
     )
-    data = _points(d, {"name": names, "popup": popup, "colour": colour, "radius": radius})
+    style = [{"color": c, "fillColor": c, "radius": r} for c, r in zip(colour.tolist(), radius.tolist(), strict=True)]
+    data = _points(d, {"tip": names, "popup": popup, "style": style})
     fg = folium.FeatureGroup(name=t("app.map.layer_demand", lang=lang, tier=t(f"tier.{tier}", lang=lang)), show=show)
-    _GeoJson(
-        data,
-        marker=folium.CircleMarker(radius=5, weight=1, fill=True, fill_opacity=0.75),
-        style_function=lambda f: {
-            "color": f["properties"]["colour"],
-            "fillColor": f["properties"]["colour"],
-            "radius": f["properties"]["radius"],
-            "weight": 1,
-            "fillOpacity": 0.75,
-        },
-        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
-        popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
-    ).add_to(fg)
+    _Layer(data, style={"weight": 1, "fill": True, "fillOpacity": 0.75}, points="circle").add_to(fg)
     fg.add_to(m)
 
 
@@ -398,22 +508,23 @@ def _add_demand(m: folium.Map, tier: Tier, demand: pd.DataFrame, *, show: bool, 
 PIN_TIERS: tuple[Tier, ...] = (Tier.COUNTY, Tier.TOWNSHIP)
 
 
-def _station_icon(tier: Tier) -> folium.Icon | folium.DivIcon:
+def _station_icon(tier: Tier) -> tuple[str, dict[str, Any]]:
+    """Leaflet icon of a tier's stations: ``("awesome", options)`` pins or ``("div", options)`` badges."""
     style = TIER_STYLES[tier]
     if tier in PIN_TIERS:
-        return folium.Icon(color=style.colour, icon=style.icon, prefix="fa")
+        return "awesome", {"markerColor": style.colour, "iconColor": "white", "icon": style.icon, "prefix": "fa"}
     size = style.size_px + 8
-    return folium.DivIcon(
-        html=(
+    return "div", {
+        "html": (
             f'<div class="planner-station planner-{tier}" style="width:{size}px;height:{size}px;'
             f"line-height:{size}px;border-radius:50%;background:{style.hex};color:#fff;text-align:center;"
             f'border:1.5px solid #fff;box-shadow:0 0 2px #000;font-size:{style.size_px - 2}px">'
             f'<i class="fa-solid fa-{style.icon}"></i></div>'
         ),
-        icon_size=(size, size),
-        icon_anchor=(size // 2, size // 2),
-        class_name="planner-station-icon",
-    )
+        "iconSize": [size, size],
+        "iconAnchor": [size // 2, size // 2],
+        "className": "planner-station-icon",
+    }
 
 
 def _add_stations(m: folium.Map, tier: Tier, stations: pd.DataFrame, *, lang: str | None) -> None:
@@ -436,48 +547,34 @@ def _add_stations(m: folium.Map, tier: Tier, stations: pd.DataFrame, *, lang: st
         + ": "
         + np.array([_fmt_int(v) for v in cov], dtype=object)
     )
-    data = _points(s, {"id": ids, "label": label, "popup": popup})
+    # the tooltip "name (id)" is also how the app recognises a click on a station
+    data = _points(s, {"id": ids, "tip": label, "popup": popup})
     fg = folium.FeatureGroup(name=t("app.map.layer_stations", lang=lang, tier=t(f"tier.{tier}", lang=lang)))
-    _GeoJson(
-        data,
-        marker=folium.Marker(icon=_station_icon(tier)),
-        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
-        popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
-    ).add_to(fg)
+    _Layer(data, points="marker", icon=_station_icon(tier)).add_to(fg)
     fg.add_to(m)
 
 
 def _add_proposals(m: folium.Map, proposals: pd.DataFrame, *, big: bool, lang: str | None) -> None:
     if proposals is None or not len(proposals):
         return
-    fg = folium.FeatureGroup(name=t("app.map.layer_proposals", lang=lang))
     size = 30 if big else 24
     p = proposals.sort_values("rank")
-    for rank, tier, people, lon, lat in zip(
-        p["rank"].to_numpy(int).tolist(),
-        p["tier"].astype(str).tolist(),
-        p["newly_covered_population"].to_numpy(float).tolist(),
-        p["lon"].to_numpy(float).tolist(),
-        p["lat"].to_numpy(float).tolist(),
-        strict=True,
-    ):
-        icon = folium.DivIcon(
-            html=(
-                f'<div class="planner-proposal" style="width:{size}px;height:{size}px;line-height:{size}px;'
-                f"border-radius:50%;background:{PROPOSAL_HEX};color:#fff;font-weight:bold;text-align:center;"
-                f'border:2px solid #fff;box-shadow:0 0 3px #000;font-size:{size // 2}px">{rank}</div>'
-            ),
-            icon_size=(size, size),
-            icon_anchor=(size // 2, size // 2),
-        )
-        popup = t(
-            "app.map.proposal_popup",
-            lang=lang,
-            rank=rank,
-            tier=t(f"tier.{tier}", lang=lang),
-            people=_fmt_int(people),
-        )
-        folium.Marker(location=(lat, lon), icon=icon, popup=popup, tooltip=popup).add_to(fg)
+    ranks = p["rank"].to_numpy(int).tolist()
+    tiers = [t(f"tier.{tier}", lang=lang) for tier in p["tier"].astype(str)]
+    people = [_fmt_int(v) for v in p["newly_covered_population"].to_numpy(float)]
+    labels = [
+        html.escape(t("app.map.proposal_popup", lang=lang, rank=rank, tier=tier, people=n))
+        for rank, tier, n in zip(ranks, tiers, people, strict=True)
+    ]
+    badge = (
+        f'<div class="planner-proposal" style="width:{size}px;height:{size}px;line-height:{size}px;'
+        f"border-radius:50%;background:{PROPOSAL_HEX};color:#fff;font-weight:bold;text-align:center;"
+        f'border:2px solid #fff;box-shadow:0 0 3px #000;font-size:{size // 2}px">{{rank}}</div>'
+    )
+    icons = [{"html": badge.format(rank=rank)} for rank in ranks]
+    icon = ("div", {"iconSize": [size, size], "iconAnchor": [size // 2, size // 2], "className": ""})
+    fg = folium.FeatureGroup(name=t("app.map.layer_proposals", lang=lang))
+    _Layer(_points(p, {"tip": labels, "popup": labels, "icon": icons}), points="marker", icon=icon).add_to(fg)
     fg.add_to(m)
 
 
@@ -559,32 +656,27 @@ _ROADS_JSON: dict[int, tuple[gpd.GeoDataFrame, str, list[list[float]]]] = {}
 
 
 def _roads_json(roads: gpd.GeoDataFrame) -> tuple[str, list[list[float]]]:
-    """GeoJSON text of the drawn roads and their bounds ``[[south, west], [north, east]]``."""
+    """GeoJSON text of the drawn roads (styled per class) and their bounds ``[[south, west], [north, east]]``."""
     hit = _ROADS_JSON.get(id(roads))
     if hit is None or hit[0] is not roads:
         gdf = roads.to_crs("EPSG:4326")
         decimals = ROAD_PRECISION_DECIMALS
-        gdf = gdf.set_geometry(shapely.transform(gdf.geometry.to_numpy(), lambda xy: np.round(xy, decimals)))
+        geoms = shapely.transform(gdf.geometry.to_numpy(), lambda xy: np.round(xy, decimals))
+        main = gdf["kind"].astype(str).to_numpy() == "main"
+        props = [
+            {"style": {"color": "#8a8a8a", "weight": 2.5} if m else {"color": "#b5b5b5", "weight": 1.0}} for m in main
+        ]
         if len(_ROADS_JSON) >= 4:
             _ROADS_JSON.pop(next(iter(_ROADS_JSON)))
-        x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
-        hit = _ROADS_JSON[id(roads)] = (roads, gdf.to_json(), [[y0, x0], [y1, x1]])
+        x0, y0, x1, y1 = (float(v) for v in shapely.total_bounds(geoms))
+        hit = _ROADS_JSON[id(roads)] = (roads, _feature_collection(_geometry_json(geoms), props), [[y0, x0], [y1, x1]])
     return hit[1], hit[2]
 
 
 def _add_roads(m: folium.Map, roads: gpd.GeoDataFrame, *, lang: str | None) -> None:
     fg = folium.FeatureGroup(name=t("app.map.layer_roads", lang=lang), show=True)
     text, bounds = _roads_json(roads)
-    _GeoJson(
-        text,
-        bounds=bounds,
-        style_function=lambda f: {
-            "color": "#8a8a8a" if f["properties"]["kind"] == "main" else "#b5b5b5",
-            "weight": 2.5 if f["properties"]["kind"] == "main" else 1.0,
-            "opacity": 0.9,
-        },
-        interactive=False,
-    ).add_to(fg)
+    _Layer(text, style={"opacity": 0.9}, interactive=False, bounds=bounds).add_to(fg)
     fg.add_to(m)
 
 
@@ -623,6 +715,7 @@ def build_map_parts(
     title: str | None = None,
     asset_base_url: str = STATIC_URL,
     demand_first_tier_only: bool = False,
+    immediate_clicks: bool = False,
 ) -> MapParts:
     """Build the coverage map as a base map plus the layers an edit changes.
 
@@ -630,7 +723,9 @@ def build_map_parts(
     streamlit-folium as ``feature_group_to_add``: while the base map is unchanged, the
     browser swaps these layers in the existing map instead of reloading it (and the
     view the user panned to is kept). The base map's script carries a signature of
-    its title and legend, so a change there reloads the map.
+    its title and legend, so a change there reloads the map. ``immediate_clicks``
+    (live app only) sends a map click to Streamlit without streamlit-folium's 250 ms
+    debounce (see :class:`_ImmediateClicks`).
 
     Returns
     -------
@@ -661,6 +756,8 @@ def build_map_parts(
     root: branca.element.Figure = m.get_root()  # type: ignore[assignment]
     root.html.add_child(branca.element.Element(overlay))
     _Signature(hashlib.sha1(overlay.encode("utf-8")).hexdigest()).add_to(m)
+    if immediate_clicks:
+        _ImmediateClicks().add_to(m)
 
     holder = folium.Map(tiles=None)  # layers are built on a scratch map, then detached
     for tier in shown:
@@ -679,6 +776,53 @@ def build_map_parts(
     return MapParts(
         base=localise_assets(m, base_url=asset_base_url), layers=layers, control=folium.LayerControl(collapsed=True)
     )
+
+
+class _ImmediateClicks(branca.element.MacroElement):
+    """Send a map click to Streamlit at once instead of after streamlit-folium's 250 ms debounce.
+
+    streamlit-folium records a click in ``window.__GLOBAL_DATA__`` and sends the
+    component value 250 ms later (debounced, so that panning does not flood the
+    server). For the returned objects the app asks for (clicks only, no bounds or
+    zoom), this script sends the same value right after the click's handlers ran and
+    records it as sent, so the debounced call finds nothing new. Outside Streamlit, or
+    when other objects are asked for, it does nothing.
+    """
+
+    _template = jinja2.Template(
+        """{% macro script(this, kwargs) %}
+(function (map) {
+    var KEYS = ["last_clicked", "last_object_clicked", "last_object_clicked_count",
+                "last_object_clicked_tooltip", "last_object_clicked_popup"];
+    // a DOM listener: Leaflet fires clicks on layers (a village circle, a station) on the
+    // layer only, not on the map; every click passes the map's container
+    map.getContainer().addEventListener("click", function () {
+        setTimeout(function () {
+            var g = window.__GLOBAL_DATA__, S = window.Streamlit;
+            if (!g || !S || !S.setComponentValue || !Array.isArray(g.returned_objects)) { return; }
+            if (!g.returned_objects.every(function (k) { return KEYS.indexOf(k) >= 0; })) { return; }
+            var wrap = function (x) { return x && g.wrap_longitude ? map.wrapLatLng(x) : x; };
+            var all = {
+                last_clicked: wrap(g.lat_lng_clicked),
+                last_object_clicked: wrap(g.last_object_clicked),
+                last_object_clicked_count: g.last_object_clicked_count,
+                last_object_clicked_tooltip: g.last_object_clicked_tooltip,
+                last_object_clicked_popup: g.last_object_clicked_popup
+            };
+            var value = {};
+            KEYS.forEach(function (k) { if (g.returned_objects.indexOf(k) >= 0) { value[k] = all[k]; } });
+            if (JSON.stringify(g.previous_data) === JSON.stringify(value)) { return; }
+            g.previous_data = value;
+            S.setComponentValue(value);
+        }, 0);
+    });
+})({{ this._parent.get_name() }});
+{% endmacro %}"""
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "ImmediateClicks"
 
 
 class _Signature(branca.element.MacroElement):
@@ -781,7 +925,7 @@ def map_summary(m: folium.Map) -> dict[str, Any]:
             counts["circles"] += 1
         elif isinstance(el, folium.Marker):
             counts["markers"] += 1
-        elif isinstance(el, folium.GeoJson):
+        elif isinstance(el, (folium.GeoJson, _Layer)):
             counts["geojson"] += 1
         elif isinstance(el, folium.FeatureGroup):
             counts["feature_groups"] += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from pathlib import Path
 
 import networkx as nx
@@ -80,3 +81,17 @@ def nx_nearest_times(g, sources, targets) -> np.ndarray:  # type: ignore[no-unty
                 tt = sources.snap_m[i] / g.walk_speed_mps + lengths[("t", j)] + targets.snap_m[j] / g.walk_speed_mps
                 best[j] = min(best[j], tt)
     return best
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_demo_cache(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """Tests (and the app servers they start) keep the prepared demo county in a folder of their own."""
+    from planner.appserver import CACHE_DIR_ENV
+
+    old = os.environ.get(CACHE_DIR_ENV)
+    os.environ[CACHE_DIR_ENV] = str(tmp_path_factory.mktemp("planner-cache"))
+    yield
+    if old is None:
+        os.environ.pop(CACHE_DIR_ENV, None)
+    else:
+        os.environ[CACHE_DIR_ENV] = old

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -100,3 +102,76 @@ def test_isochrone_cache_keeps_the_frame_while_its_tier_is_unchanged(demo):
 def test_wait_for_server_gives_up_without_a_running_server():
     # no Streamlit runtime in the test process: the warm-up must not wait forever
     assert appserver.wait_for_server(timeout_s=0.2) is False
+
+
+def test_prepared_demo_is_kept_on_disk_and_loads_equal(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv(appserver.CACHE_DIR_ENV, str(tmp_path))
+    monkeypatch.setattr(appserver, "_demo", [])
+    (tmp_path / "demo-0000000000000000.pickle").write_bytes(b"a prepared demo of older code")
+    built = demo_state()
+    path = appserver.demo_cache_path()
+    assert path.parent == tmp_path and path.is_file()
+    assert [p.name for p in tmp_path.glob("demo-*.pickle")] == [path.name]  # the older one is gone
+    monkeypatch.setattr(appserver, "_demo", [])
+    monkeypatch.setattr(appserver, "_build_demo", lambda: pytest.fail("the prepared demo was not used"))
+    with caplog.at_level(logging.INFO, logger="planner.appserver"):
+        loaded = demo_state()
+    assert "loaded from" in caplog.text
+    assert loaded is not built
+    pd.testing.assert_frame_equal(loaded.scenario.stations, built.scenario.stations)
+    assert loaded.result.summary["tiers"] == built.result.summary["tiers"]
+    assert loaded.roads.geometry.equals(built.roads.geometry)
+    # the loaded workspace computes like a freshly generated one (a closed station)
+    fewer = built.scenario.stations.iloc[1:].reset_index(drop=True)
+    got = loaded.workspace.evaluate(fewer)
+    expected = built.workspace.with_config(built.workspace.config).evaluate(fewer)
+
+    def untimed(r):  # the engine's seconds differ from run to run
+        return {k: {f: v for f, v in s.items() if f != "engine_seconds"} for k, s in r.summary["tiers"].items()}
+
+    assert untimed(got) == untimed(expected)
+    pd.testing.assert_frame_equal(got.demand, expected.demand)
+
+
+def test_unreadable_prepared_demo_is_rebuilt(tmp_path, monkeypatch, caplog, demo):
+    monkeypatch.setenv(appserver.CACHE_DIR_ENV, str(tmp_path))
+    monkeypatch.setattr(appserver, "_demo", [])
+    path = appserver.demo_cache_path()
+    path.write_bytes(b"\x80\x05truncated")
+    monkeypatch.setattr(appserver, "_build_demo", lambda: demo)
+    with caplog.at_level(logging.WARNING, logger="planner.appserver"):
+        assert demo_state() is demo
+    assert "unreadable" in caplog.text
+    monkeypatch.setattr(appserver, "_demo", [])
+    monkeypatch.setattr(appserver, "_build_demo", lambda: pytest.fail("rebuilt twice"))
+    assert demo_state().build_s == demo.build_s  # the rewritten file is read back
+
+
+def test_prepare_demo_writes_once_and_a_read_only_folder_is_not_fatal(tmp_path, monkeypatch, demo):
+    monkeypatch.setenv(appserver.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    calls: list[int] = []
+    monkeypatch.setattr(appserver, "_build_demo", lambda: calls.append(1) or demo)
+    path = appserver.prepare_demo()
+    assert path is not None and path.is_file()
+    assert appserver.prepare_demo() == path and calls == [1]
+    # a cache folder that cannot be created: the app still runs, it generates the demo each start
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(appserver.CACHE_DIR_ENV, str(blocker / "cache"))
+    assert appserver.save_demo(demo) is None
+
+
+def test_demo_cache_key_follows_the_code(tmp_path: Path):
+    pkg = tmp_path / "planner"
+    (pkg / "i18n").mkdir(parents=True)
+    (pkg / "static").mkdir()
+    (pkg / "demo.py").write_text("SEED = 1\n")
+    (pkg / "i18n" / "demo.toml").write_text("name = '示例县'\n", encoding="utf-8")
+    key = appserver.demo_cache_key(package_dir=pkg)
+    assert key == appserver.demo_cache_key(package_dir=pkg)
+    (pkg / "static" / "leaflet.js").write_text("// served to browsers, not part of the demo")
+    (pkg / "__pycache__").mkdir()
+    (pkg / "__pycache__" / "demo.cpython-311.pyc").write_bytes(b"compiled")
+    assert appserver.demo_cache_key(package_dir=pkg) == key
+    (pkg / "i18n" / "demo.toml").write_text("name = '另一个县'\n", encoding="utf-8")
+    assert appserver.demo_cache_key(package_dir=pkg) != key

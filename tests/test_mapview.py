@@ -19,6 +19,7 @@ from planner.mapview import (
     STATIC_DIR,
     STATIC_URL,
     TIER_STYLES,
+    _Layer,
     build_map,
     localise_assets,
     map_summary,
@@ -50,7 +51,7 @@ def _geojson_layers(m: folium.Map) -> list[dict]:
     out = []
     for el in m._children.values():
         for sub in getattr(el, "_children", {}).values():
-            if isinstance(sub, folium.GeoJson):
+            if isinstance(sub, (folium.GeoJson, _Layer)):
                 out.append(sub.data)
     return out
 
@@ -85,12 +86,14 @@ def test_map_has_no_cdn_urls_and_counts_features(result, county, iso):
 
 def test_demand_colours_follow_coverage_and_size_follows_population(result, county):
     m = build_map(result=result, areas=None, tiers=[Tier.VILLAGE])
-    layer = next(g for g in _geojson_layers(m) if g.get("features") and "radius" in g["features"][0]["properties"])
+    layers = [g for g in _geojson_layers(m) if g.get("features")]
+    layer = next(g for g in layers if "radius" in g["features"][0]["properties"].get("style", {}))
     d = result.demand[result.demand["tier"] == "village"].reset_index(drop=True)
-    colours = [f["properties"]["colour"] for f in layer["features"]]
+    colours = [f["properties"]["style"]["color"] for f in layer["features"]]
+    assert colours == [f["properties"]["style"]["fillColor"] for f in layer["features"]]
     expected = np.where(d["covered"].isna(), "#757575", np.where(d["covered"].fillna(False), "#2e7d32", "#d32f2f"))
     assert colours == expected.tolist()
-    radius = np.array([f["properties"]["radius"] for f in layer["features"]])
+    radius = np.array([f["properties"]["style"]["radius"] for f in layer["features"]])
     order = np.argsort(d["population"].to_numpy())
     assert np.all(np.diff(radius[order]) >= -1e-9)
     assert "分钟" in layer["features"][0]["properties"]["popup"]
@@ -102,8 +105,8 @@ def test_station_icons_differ_per_tier(result):
     for tier in TIERS:
         if (result.stations["tier"] == str(tier)).any():
             if tier in PIN_TIERS:
-                assert f'"icon": "{TIER_STYLES[tier].icon}"' in page
-                assert TIER_STYLES[tier].colour in page
+                style = TIER_STYLES[tier]
+                assert f'"markerColor":"{style.colour}","iconColor":"white","icon":"{style.icon}"' in page
             else:
                 assert f"fa-{TIER_STYLES[tier].icon}" in page and f"planner-{tier}" in page
                 assert TIER_STYLES[tier].hex in page
@@ -223,7 +226,7 @@ def test_map_parts_keep_the_base_fixed_while_layers_follow_edits(result, county,
 
 
 def _geojson_layers_of(fg: folium.FeatureGroup) -> list[dict]:
-    return [sub.data for sub in fg._children.values() if isinstance(sub, folium.GeoJson)]
+    return [sub.data for sub in fg._children.values() if isinstance(sub, (folium.GeoJson, _Layer))]
 
 
 def test_one_pass_render_gives_branca_s_page(result, county, iso, monkeypatch) -> None:
@@ -275,7 +278,7 @@ def test_known_bounds_of_roads_and_townships_equal_folium_s_own(county) -> None:
         sub
         for fg in parts.base._children.values()
         for sub in getattr(fg, "_children", {}).values()
-        if isinstance(sub, folium.GeoJson)
+        if isinstance(sub, (folium.GeoJson, _Layer))
     ]
     assert len(layers) == 2
     # folium's own walk over every coordinate of each layer's data
@@ -284,3 +287,38 @@ def test_known_bounds_of_roads_and_townships_equal_folium_s_own(county) -> None:
         assert np.allclose(layer._get_self_bounds(), expected, atol=1e-9)
     union = [[walked[:, 0, 0].min(), walked[:, 0, 1].min()], [walked[:, 1, 0].max(), walked[:, 1, 1].max()]]
     assert np.allclose(parts.base.get_bounds(), union, atol=1e-9)
+
+
+def test_maps_call_no_jquery_or_bootstrap_script(result, county, iso) -> None:
+    # neither is shipped (planner/static) nor loaded: a folium element that needs jQuery
+    # (e.g. folium.Popup's `$(...)`) would break the map in the browser
+    from planner.mapview import road_lines
+
+    props = pd.DataFrame(
+        {"rank": [1], "tier": ["village"], "lon": [116.2], "lat": [27.5], "newly_covered_population": [10.0]}
+    )
+    m = build_map(
+        result=result, isochrones=iso, roads=road_lines(county.network), areas=county.townships, proposals=props
+    )
+    page = m.get_root().render()
+    assert "$(" not in page and "jQuery" not in page
+    assert "jquery" not in page.lower() and "bootstrap.bundle" not in page
+    assert LOCAL_ASSETS["jquery"] is None and LOCAL_ASSETS["bootstrap"] is None
+
+
+def test_script_json_cannot_end_the_script_and_keeps_chinese() -> None:
+    from planner.mapview import script_json
+
+    text = script_json({"name": "</script><script>alert(1)</script>", "县": "贵溪 & 鹰潭", "sep": "a\u2028b"})
+    assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
+    assert "贵溪" in text  # not \uXXXX-escaped
+    assert json.loads(text) == {"name": "</script><script>alert(1)</script>", "县": "贵溪 & 鹰潭", "sep": "a\u2028b"}
+    with pytest.raises(ValueError, match="Out of range float"):
+        script_json({"radius": float("nan")})
+
+
+def test_layer_refuses_markers_without_icon() -> None:
+    with pytest.raises(ValueError, match="markers need an icon"):
+        _Layer('{"type":"FeatureCollection","features":[]}', points="marker")
+    with pytest.raises(ValueError, match="markers need an icon"):
+        _Layer('{"type":"FeatureCollection","features":[]}', points="circle", icon=("div", {}))
