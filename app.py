@@ -19,10 +19,18 @@ import streamlit as st
 
 from planner._errors import InputError, PlannerError
 from planner.appserver import IsochroneCache, ResultCache, demo_state
-from planner.coverage import CoverageResult
+from planner.coverage import CoverageResult, off_network_lines
 from planner.i18n import get_language, set_language, t
 from planner.mapview import MapParts, build_map, build_map_parts, road_lines, standalone_html
-from planner.scenario import Scenario, Workspace, compare, compare_demand, load_project, save_project
+from planner.scenario import (
+    Scenario,
+    Workspace,
+    compare,
+    compare_demand,
+    load_project,
+    newly_off_network,
+    save_project,
+)
 from planner.settings import TIERS, Mode, Tier
 
 logger = logging.getLogger("planner.app")
@@ -133,6 +141,17 @@ def _edit(change: Callable[[Scenario], str]) -> None:
     msg = change(sc)
     try:
         after = _evaluate()
+        # uploads may hold stations off the network (loaded, not counted); an edit may not add one
+        moved_off = newly_off_network(before.stations, after.stations)
+        if len(moved_off):
+            count, lines = off_network_lines(moved_off)
+            raise InputError(
+                "scenario.error.stations_off_network",
+                tier=_join(t(f"tier.{x}") for x in dict.fromkeys(moved_off["tier"].astype(str))),
+                count=count,
+                max_snap_m=f"{ss.ws.config.max_snap_m:.0f}",
+                lines=lines,
+            )
     except PlannerError:
         sc.undo()
         raise
@@ -337,7 +356,15 @@ def _load_uploads() -> None:
                 areas=paths.get("areas"),
                 coords=str(ss.get("coords") or "wgs84"),
             )
-            ws.evaluate(sc.stations)  # stations off the network etc. are reported now, not later
+            off_network = (0, "")
+            try:
+                ws.evaluate(sc.stations)  # bad stations etc. are reported now, not later
+            except InputError as exc:
+                if exc.key != "scenario.error.stations_off_network":
+                    raise
+                # load anyway, without them: the planner can move them on the map (a warning lists them)
+                ws.allow_off_network_stations = True
+                off_network = off_network_lines(ws.evaluate(sc.stations).stations)
         ss.ws = ws
         ss.is_demo = False
         ss.scenarios = {sc.name: sc}
@@ -346,6 +373,10 @@ def _load_uploads() -> None:
         ss.proposals = None
         ss.last_change = None
         _say("success", t("app.data.loaded", label=ws.label, stations=len(sc.stations), demand=len(ws.demand)))
+        if off_network[0]:
+            count, lines = off_network
+            snap_m = f"{ws.config.max_snap_m:.0f}"
+            _say("warning", t("app.data.off_network", count=count, max_snap_m=snap_m, lines=lines))
 
     if not _guard(load, file=current):
         _say("info", t("app.data.kept"))
@@ -456,7 +487,8 @@ def _figures(result: CoverageResult, *, big: bool) -> None:
         if s is None:
             continue
         standard = t("app.figures.standard", mode=t(f"app.mode.{s['mode']}"), minutes=float(s["minutes"]))
-        stations = t("app.figures.stations", n=s["stations"])
+        n, off = int(s["stations"]), int(s["stations"]) - int(s["stations_on_network"])
+        stations = t("app.figures.stations_off", n=n, off=off) if off else t("app.figures.stations", n=n)
         st.markdown(f"**{t(f'tier.{tier}')}** · {standard} · {stations}")
         c1, c2, c3 = st.columns(3)
         pct = s["percent_population"]

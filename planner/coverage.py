@@ -92,36 +92,60 @@ def demand_rows_for_tier(demand: pd.DataFrame, tier: Tier) -> NDArray[np.int64]:
     return np.flatnonzero(is_ent if tier is Tier.ENTERPRISE else ~is_ent).astype(np.int64)
 
 
+def _off_network_line(r: pd.Series, *, row: object, dist: float) -> str:
+    from planner.i18n import t
+
+    return t(
+        "coverage.station_off_network_line",
+        row=row,
+        id=r["id"],
+        name=r.get("name", ""),
+        lon=f"{r['lon']:.6f}",
+        lat=f"{r['lat']:.6f}",
+        dist=("?" if not np.isfinite(dist) else f"{dist:.0f}"),
+    )
+
+
+def _joined_lines(problems: list[str], *, limit: int = 30) -> str:
+    return "\n".join(problems[:limit]) + ("\n…" if len(problems) > limit else "")
+
+
 def check_stations_on_network(
     stations: pd.DataFrame, snaps: dict[Tier, tuple[NDArray[np.int64], Snap]], *, max_snap_m: float, file: str
 ) -> None:
     """Raise one :class:`InputError` listing every station farther than ``max_snap_m`` from a road."""
     problems: list[str] = []
-    from planner.i18n import t
-
     for _tier, (rows, snap) in snaps.items():
         for k in np.flatnonzero(~snap.on_network):
             r = stations.iloc[int(rows[k])]
-            dist = snap.snap_m[k]
-            problems.append(
-                t(
-                    "coverage.station_off_network_line",
-                    row=r.get("source_row", int(rows[k]) + 2),
-                    id=r["id"],
-                    name=r.get("name", ""),
-                    lon=f"{r['lon']:.6f}",
-                    lat=f"{r['lat']:.6f}",
-                    dist=("?" if not np.isfinite(dist) else f"{dist:.0f}"),
-                )
-            )
+            problems.append(_off_network_line(r, row=r.get("source_row", int(rows[k]) + 2), dist=snap.snap_m[k]))
     if problems:
         raise InputError(
             "coverage.stations_off_network",
             file=file,
             count=len(problems),
             max_snap_m=f"{max_snap_m:.0f}",
-            lines="\n".join(problems[:30]) + ("\n…" if len(problems) > 30 else ""),
+            lines=_joined_lines(problems),
         )
+
+
+def off_network_lines(stations: pd.DataFrame) -> tuple[int, str]:
+    """Count and list (one line each, at most 30) the stations of an evaluated table that are off the network.
+
+    ``stations`` has the result columns ``on_network`` and ``snap_m``. Same wording as
+    the error of :func:`check_stations_on_network`: source row (``—`` for stations
+    added in the app), id, name, coordinates, distance to the nearest road.
+    """
+    off = stations[~stations["on_network"].astype(bool)]
+    problems = []
+    for _, r in off.iterrows():
+        row = r.get("source_row")
+        if row is None or pd.isna(row):
+            row = "—"
+        elif float(row).is_integer():
+            row = int(row)
+        problems.append(_off_network_line(r, row=row, dist=float(r["snap_m"])))
+    return len(problems), _joined_lines(problems)
 
 
 def analyse(

@@ -367,16 +367,20 @@ var {{ this.get_name() }} = L.geoJson({{ this.text }}, {
 
 
 def _bounds(result: CoverageResult, areas: gpd.GeoDataFrame | None) -> list[list[float]]:
+    """``[[south, west], [north, east]]`` around the township areas, stations and demand points.
+
+    Areas alone are not enough: an extract's administrative area may hold only part of
+    the stations (every one of them should be on screen).
+    """
+    lon = np.concatenate([result.demand["lon"].to_numpy(float), result.stations["lon"].to_numpy(float)])
+    lat = np.concatenate([result.demand["lat"].to_numpy(float), result.stations["lat"].to_numpy(float)])
     if areas is not None and len(areas):
         x0, y0, x1, y1 = areas.to_crs("EPSG:4326").total_bounds
-    else:
-        lon = np.concatenate([result.demand["lon"].to_numpy(float), result.stations["lon"].to_numpy(float)])
-        lat = np.concatenate([result.demand["lat"].to_numpy(float), result.stations["lat"].to_numpy(float)])
-        ok = np.isfinite(lon) & np.isfinite(lat)
-        if not ok.any():
-            return [[0.0, 0.0], [0.0, 0.0]]
-        x0, x1, y0, y1 = lon[ok].min(), lon[ok].max(), lat[ok].min(), lat[ok].max()
-    return [[float(y0), float(x0)], [float(y1), float(x1)]]
+        lon, lat = np.append(lon, [x0, x1]), np.append(lat, [y0, y1])
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    if not ok.any():
+        return [[0.0, 0.0], [0.0, 0.0]]
+    return [[float(lat[ok].min()), float(lon[ok].min())], [float(lat[ok].max()), float(lon[ok].max())]]
 
 
 def _geometry_json(geoms: NDArray[np.object_]) -> list[str]:

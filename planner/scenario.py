@@ -171,6 +171,8 @@ class Workspace:
     ) -> tuple[Workspace, Scenario]:
         """Load a road network, a station list, demand points and (optionally) township areas.
 
+        The workspace is labelled with the network file's name (e.g. ``guixi_center``).
+
         Raises
         ------
         planner._errors.PlannerError
@@ -184,7 +186,7 @@ class Workspace:
         st = read_stations(stations, coords=coords)  # type: ignore[arg-type]
         dem = read_demand(demand, coords=coords)  # type: ignore[arg-type]
         ar = read_areas(areas) if areas is not None else None
-        ws = cls(network=net, demand=dem, config=config or Config(), areas=ar, label=Path(stations).stem)
+        ws = cls(network=net, demand=dem, config=config or Config(), areas=ar, label=Path(network).stem)
         return ws, Scenario(name=t("scenario.current_name"), stations=st)
 
     def with_config(self, config: Config) -> Workspace:
@@ -499,6 +501,20 @@ def _proposal_frame(
 
 
 # =========================================================================== scenario
+
+
+def newly_off_network(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``after`` (evaluated stations) off the network that were not off it, at that place, in ``before``.
+
+    A station added or moved to a place far from any road is listed; one that was
+    already off the network (loaded from a file, see
+    :attr:`Workspace.allow_off_network_stations`) and did not move is not.
+    """
+    key = ["id", "lon", "lat"]
+    off_before = before.loc[~before["on_network"].astype(bool), key]
+    off_after = after[~after["on_network"].astype(bool)]
+    seen = off_after[key].merge(off_before, on=key, how="left", indicator=True)["_merge"].to_numpy() == "both"
+    return off_after[~seen]
 
 
 @dataclass(eq=False)

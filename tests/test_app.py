@@ -211,3 +211,32 @@ def test_gaps_table_lists_every_township_of_the_tier(opened):
     for name, uncovered in zip(areas["township"].astype(str), areas["uncovered_population"], strict=True):
         assert html.escape(name or "—") in tables[0]
         assert f">{uncovered:,.0f}<" in tables[0]
+
+
+def test_upload_with_a_station_far_from_roads_loads_with_a_warning(tmp_path):
+    from planner.demo import write_demo
+
+    paths = write_demo(tmp_path)
+    lines = paths["stations"].read_text(encoding="utf-8-sig").splitlines()
+    # the last station put 1° (~100 km) east, outside the county: far from any road
+    cells = lines[-1].split(",")
+    far_id, cells[3] = cells[0], f"{float(cells[3]) + 1.0:.7f}"
+    lines[-1] = ",".join(cells)
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.session_state["staged_uploads"] = {
+        "stations": ("stations.csv", ("\n".join(lines) + "\n").encode("utf-8")),
+        "demand": ("demand.csv", paths["demand"].read_bytes()),
+        "network": ("roads.gpkg", paths["roads"].read_bytes()),
+    }
+    at.sidebar.button(key="load_uploads").click().run()
+    assert not at.exception and not at.error, _texts(at, "error")
+    assert not at.session_state["is_demo"]
+    warnings = " ".join(_texts(at, "warning"))
+    assert far_id in warnings and "500" in warnings, warnings
+    # the stations' tier line says one is not counted; the others are evaluated
+    assert any("其中 1 个离道路过远" in x for x in _texts(at, "markdown")), _texts(at, "markdown")
+    result = at.session_state["ws"].evaluate(at.session_state["scenarios"][at.session_state["current"]].stations)
+    far = result.stations.set_index("id").loc[far_id]
+    assert not far["on_network"] and far["covered_population"] == 0
+    assert len(_figures(at)) == 12

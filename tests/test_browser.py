@@ -316,3 +316,59 @@ def test_end_to_end(browser_page, server):  # the browser first: the server star
     # no warnings from Streamlit (e.g. widgets given a default and a session-state value)
     assert "Session State API" not in server_log
     assert "Traceback" not in server_log
+
+
+def test_real_county_loads_through_the_browser(browser_page, server, tmp_path):
+    """贵溪 (../shared, CI only): `planner extract` sheets and the .osm uploaded in the sidebar."""
+    from planner.cli import main as planner_cli
+    from planner.i18n import t
+
+    from .conftest import shared_path
+
+    osm = shared_path("data", "guixi_center.osm")
+    sheets = tmp_path / "sheets"
+    assert planner_cli(["extract", "--osm", str(osm), "--out", str(sheets)]) == 0
+    url, _, log = server
+    page = browser_page[0].context.new_page()  # a new session on the running server
+    page.goto(url)
+    page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=90_000)
+    demo_figures = _metrics(page)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text(t("app.data.header")).first.click()
+    boxes = sidebar.locator('[data-testid="stFileUploader"]')
+    files = [sheets / "stations.csv", sheets / "demand.csv", osm, sheets / "areas.geojson"]
+    # the first uploader is the project file (方案); then stations, demand, network, areas
+    for i, path in enumerate(files, start=1):
+        boxes.nth(i).locator('input[type="file"]').set_input_files(str(path))
+        boxes.nth(i).locator('[data-testid="stFileChipName"]').get_by_text(path.name).wait_for(timeout=60_000)
+        _idle(page)  # each upload reruns the script; the next one waits for it
+    sidebar.get_by_role("button", name=t("app.data.load")).click()
+    try:
+        page.get_by_text("已载入").first.wait_for(timeout=120_000)
+    finally:
+        page.screenshot(path=str(ARTIFACTS / "08_guixi_uploaded.png"), full_page=True)
+    _idle(page)
+    frame = _map(page)
+    frame.locator(".leaflet-marker-pane .awesome-marker").first.wait_for(timeout=60_000)
+    # 24 stations and 28 demand points extracted (counted by planner extract itself)
+    n_stations = len((sheets / "stations.csv").read_text(encoding="utf-8-sig").strip().splitlines()) - 1
+    n_demand = len((sheets / "demand.csv").read_text(encoding="utf-8-sig").strip().splitlines()) - 1
+    page.get_by_text(
+        t("app.data.loaded", label="", stations=n_stations, demand=n_demand).split("：", 1)[1]
+    ).first.wait_for()
+    # (awesome-markers pins do not carry Leaflet's leaflet-marker-icon class)
+    icons = frame.locator(".leaflet-marker-pane .leaflet-marker-icon, .leaflet-marker-pane .awesome-marker")
+    deadline = time.perf_counter() + 30
+    while icons.count() != n_stations and time.perf_counter() < deadline:  # the new map replaces the demo's
+        page.wait_for_timeout(100)
+    assert icons.count() == n_stations
+    assert _metrics(page) != demo_figures
+    assert page.get_by_text("程序生成的示例数据").count() == 0  # the demo notice is gone
+    # 黄坑村 lies 801 m from the nearest road of this clipped extract: loaded, listed, not counted
+    page.get_by_text("n5217399840").first.wait_for()
+    page.get_by_text("其中 1 个离道路过远").first.wait_for()
+    page.wait_for_timeout(1500)  # the zoom animation to the new county ends
+    page.screenshot(path=str(ARTIFACTS / "08_guixi_uploaded.png"), full_page=True)
+    assert "Traceback" not in log.read_text()
+    assert not browser_page[1], f"requests left localhost: {browser_page[1][:10]}"
+    page.close()

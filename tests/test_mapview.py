@@ -322,3 +322,22 @@ def test_layer_refuses_markers_without_icon() -> None:
         _Layer('{"type":"FeatureCollection","features":[]}', points="marker")
     with pytest.raises(ValueError, match="markers need an icon"):
         _Layer('{"type":"FeatureCollection","features":[]}', points="circle", icon=("div", {}))
+
+
+def test_view_holds_every_station_even_outside_the_township_areas(result, county) -> None:
+    import geopandas as gpd
+    import shapely
+
+    from planner.mapview import _bounds
+
+    # one small township in the middle: the stations around it must still be in view
+    lon, lat = float(result.stations["lon"].median()), float(result.stations["lat"].median())
+    square = shapely.box(lon - 0.01, lat - 0.01, lon + 0.01, lat + 0.01)
+    small = gpd.GeoDataFrame({"name": ["城关镇"]}, geometry=[square], crs="EPSG:4326")
+    (south, west), (north, east) = _bounds(result, small)
+    points = pd.concat([result.stations[["lon", "lat"]], result.demand[["lon", "lat"]]])
+    assert south == points["lat"].min() and north == points["lat"].max()
+    assert west == points["lon"].min() and east == points["lon"].max()
+    # an area larger than the points widens the view to it
+    big = small.set_geometry([shapely.box(west - 1, south - 1, east + 1, north + 1)], crs="EPSG:4326")
+    assert _bounds(result, big) == [[south - 1, west - 1], [north + 1, east + 1]]

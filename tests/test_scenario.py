@@ -22,6 +22,7 @@ from planner.scenario import (
     compare,
     compare_demand,
     load_project,
+    newly_off_network,
     project_config,
     save_project,
 )
@@ -127,6 +128,35 @@ def test_off_network_station_is_reported(demo: tuple[Workspace, Scenario]) -> No
         ws.evaluate(sc.stations)
     assert sc.undo()
     ws.evaluate(sc.stations)
+
+
+def test_tolerant_workspace_lists_off_network_stations_and_new_ones(demo: tuple[Workspace, Scenario]) -> None:
+    from planner.coverage import off_network_lines
+
+    ws, sc = _fresh(demo)
+    ws = ws.with_config(ws.config)
+    ws.allow_off_network_stations = True
+    _, _, lon1, lat1 = ws.network.bounds_lonlat()
+    before = ws.evaluate(sc.stations).stations
+    assert newly_off_network(before, before).empty and off_network_lines(before) == (0, "")
+    far = sc.add_station(tier="village", lon=lon1 + 0.5, lat=lat1 + 0.5)
+    after = ws.evaluate(sc.stations).stations
+    new = newly_off_network(before, after)
+    assert new["id"].tolist() == [far]
+    count, lines = off_network_lines(after)
+    # one line, no source row (added here), the distance to the nearest road (tens of km)
+    assert count == 1 and far in lines and "第 — 行" in lines and lines.count("\n") == 0
+    assert after.set_index("id").loc[far, "covered_population"] == 0
+    # already off the network and not moved: not new; moved to another far place: new again
+    assert newly_off_network(after, after).empty
+    sc.move_station(far, lon=lon1 + 0.6, lat=lat1 + 0.5)
+    moved = ws.evaluate(sc.stations).stations
+    assert newly_off_network(after, moved)["id"].tolist() == [far]
+    # moved next to a road: on the network, counted, nothing to list
+    near = sc.stations[sc.stations["tier"] == "village"].iloc[0]
+    sc.move_station(far, lon=float(near["lon"]), lat=float(near["lat"]))
+    back = ws.evaluate(sc.stations).stations
+    assert newly_off_network(moved, back).empty and off_network_lines(back)[0] == 0
 
 
 def test_isochrones_cached_per_tier(demo: tuple[Workspace, Scenario], monkeypatch: pytest.MonkeyPatch) -> None:
