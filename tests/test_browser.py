@@ -161,6 +161,32 @@ def _free_red_circle(page) -> tuple[float, float]:
     return offset["x"] + xy[0], offset["y"] + xy[1]
 
 
+def _free_station(page) -> tuple[str, tuple[float, float]]:
+    """Id and page coordinates of a village/enterprise station badge not hidden by another marker."""
+    iframe = page.locator(MAP_FRAME).first
+    offset = iframe.bounding_box()
+    assert offset is not None
+    inner = iframe.element_handle().content_frame()
+    found = inner.evaluate(
+        """() => {
+        const map = window.map_div;
+        let out = null;
+        map.eachLayer(l => {
+            if (out || !(l instanceof L.Marker) || !l._icon || !l.getTooltip()) return;
+            const badge = l._icon.querySelector('.planner-station');
+            if (!badge) return;
+            const b = badge.getBoundingClientRect();
+            const x = b.x + b.width / 2, y = b.y + b.height / 2;
+            if (badge.contains(document.elementFromPoint(x, y))) out = [l.getTooltip().getContent(), x, y];
+        });
+        return out;
+    }"""
+    )
+    assert found is not None, "no station badge is clickable"
+    label, x, y = found
+    return label.rsplit("(", 1)[1].rstrip(")"), (offset["x"] + x, offset["y"] + y)
+
+
 def _idle(page) -> None:
     page.wait_for_timeout(300)
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
@@ -228,6 +254,27 @@ def test_end_to_end(browser_page, server):  # the browser first: the server star
     assert server_log.count("live part built") == runs_before + 1, server_log[-3000:]
     assert server_log.count("已新增 NEW-") == 1
     page.screenshot(path=str(ARTIFACTS / "02_after_click.png"), full_page=True)
+
+    # ---- select a station by clicking its marker, then move it with a click on the map
+    sid, point = _free_station(page)
+    page.mouse.click(*point)
+    selected = page.locator('[data-testid="stSelectbox"]').filter(has_text=t("app.sim.select")).locator("input")
+    deadline = time.perf_counter() + 30
+    while not selected.first.input_value().endswith(f"({sid})") and time.perf_counter() < deadline:
+        page.wait_for_timeout(100)
+    assert selected.first.input_value().endswith(f"({sid})"), selected.first.input_value()
+    _idle(page)
+    page.locator('[data-testid="stSidebar"]').get_by_text(t("app.sim.action_move")).first.click()
+    _idle(page)
+    before_move = _metrics(page)
+    target = _free_red_circle(page)
+    page.mouse.click(*target)
+    page.get_by_text(f"已将 {sid} 移至").first.wait_for(timeout=30_000)
+    _wait_change(page, before_move)
+    _idle(page)
+    page.screenshot(path=str(ARTIFACTS / "02b_after_move.png"), full_page=True)
+    page.locator('[data-testid="stSidebar"]').get_by_text(t("app.sim.action_add")).first.click()
+    _idle(page)
 
     # ---- proposals: run, show on the map, accept the first
     page.get_by_role("button", name=t("app.prop.run")).click()
