@@ -744,7 +744,8 @@ def build_map_parts(
         folium.TileLayer(tiles=tiles, attr=tiles_attribution or "tiles", name=t("app.map.basemap", lang=lang)).add_to(m)
     else:
         fig: branca.element.Figure = m.get_root()  # type: ignore[assignment]
-        fig.header.add_child(branca.element.Element("<style>.leaflet-container{background:#f4f1ea}</style>"))
+        # !important: leaflet.css (inlined after this in the standalone export) sets its own grey
+        fig.header.add_child(branca.element.Element("<style>.leaflet-container{background:#f4f1ea !important}</style>"))
     if roads is not None and len(roads):
         _add_roads(m, roads, lang=lang)
     if areas is not None and len(areas):

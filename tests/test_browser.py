@@ -320,6 +320,9 @@ def test_end_to_end(browser_page, server):  # the browser first: the server star
     standalone.goto(html.as_uri())
     standalone.locator(".leaflet-marker-pane .planner-station").first.wait_for(timeout=60_000)
     assert standalone.locator(".leaflet-overlay-pane path").count() > 50
+    # the map's own paper colour, not leaflet.css's grey (inlined after the map's style)
+    paper = standalone.locator(".leaflet-container").first.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert paper == "rgb(244, 241, 234)", paper
     standalone.screenshot(path=str(ARTIFACTS / "07_standalone_html.png"))
     standalone.close()
     page.screenshot(path=str(ARTIFACTS / "04_downloads.png"), full_page=True)
