@@ -237,6 +237,10 @@ def warm_up() -> float:
     # the first inspect.stack() of the process maps every loaded module to its file
     # (~0.3 s); Streamlit calls it on the first widget of the first script run
     inspect.stack()
+    # st.set_page_config's emoji check imports Streamlit's emoji table (~0.1 s) on first use
+    from streamlit.string_util import is_emoji
+
+    is_emoji("🗺️")
     seconds = time.perf_counter() - t0
     logger.info("warm start done in %.2f s", seconds)
     return seconds
