@@ -401,6 +401,8 @@ def _load_project_file() -> None:
         with tempfile.TemporaryDirectory(prefix="planner-project-") as tmp:
             path = _stage_file(Path(tmp), up.name, up.getvalue())
             scenarios = load_project(path)
+        for sc in scenarios:  # a project of other data (stations far from these roads): refused here
+            ss.results.evaluate(ss.ws, sc.stations)
         for sc in scenarios:
             ss.scenarios[sc.name] = sc
         ss.current = scenarios[0].name

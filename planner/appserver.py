@@ -10,7 +10,7 @@ which also works under plain ``streamlit run app.py``.
 The demo county is generated and evaluated once (about 1.3 s) and kept as a pickle in
 the user's cache folder under a key of the planner's code and library versions
 (:func:`demo_cache_key`); ``python -m planner.appserver --prepare-demo`` (run by
-``scripts/setup.sh``) writes it ahead of the first start.
+``scripts/run.sh``) writes it ahead of the first start.
 """
 
 from __future__ import annotations
@@ -212,7 +212,7 @@ def prepare_demo() -> Path | None:
 
 
 def warm_up() -> float:
-    """Build the demo county, import what the app needs and render its map once.
+    """Load (or build) the demo county, import what the app needs and render its map once.
 
     Building the map caches what every later map reuses (road GeoJSON text,
     simplified isochrones). The download modules (``exports``, ``printmap``) are left
