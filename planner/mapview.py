@@ -552,7 +552,7 @@ def _add_stations(m: folium.Map, tier: Tier, stations: pd.DataFrame, *, lang: st
         + np.array([_fmt_int(v) for v in cov], dtype=object)
     )
     # the tooltip "name (id)" is also how the app recognises a click on a station
-    data = _points(s, {"id": ids, "tip": label, "popup": popup})
+    data = _points(s, {"tip": label, "popup": popup})
     fg = folium.FeatureGroup(name=t("app.map.layer_stations", lang=lang, tier=t(f"tier.{tier}", lang=lang)))
     _Layer(data, points="marker", icon=_station_icon(tier)).add_to(fg)
     fg.add_to(m)
@@ -923,7 +923,11 @@ def build_map(
 
 
 def map_summary(m: folium.Map) -> dict[str, Any]:
-    """Count the layers of a built map (for tests and logging)."""
+    """Count the layers of a built map (for tests and logging).
+
+    ``markers`` and ``circles`` count the points drawn as such, whether folium elements
+    or features of a :class:`_Layer` (stations, proposals, demand).
+    """
     counts: dict[str, int] = {"markers": 0, "circles": 0, "geojson": 0, "feature_groups": 0}
     for el in _walk(m):
         if isinstance(el, folium.CircleMarker):
@@ -932,6 +936,9 @@ def map_summary(m: folium.Map) -> dict[str, Any]:
             counts["markers"] += 1
         elif isinstance(el, (folium.GeoJson, _Layer)):
             counts["geojson"] += 1
+            if isinstance(el, _Layer) and el.points is not None:
+                drawn = {"marker": "markers", "circle": "circles"}[el.points]
+                counts[drawn] += sum(f["geometry"]["type"] == "Point" for f in el.data["features"])
         elif isinstance(el, folium.FeatureGroup):
             counts["feature_groups"] += 1
     return counts

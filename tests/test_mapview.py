@@ -81,7 +81,9 @@ def test_map_has_no_cdn_urls_and_counts_features(result, county, iso):
     assert len(points) == st + dem
     assert "L.control.layers" in page and "L.control.scale" in page
     assert 'id="planner-legend"' in page and 'id="planner-title"' in page
-    assert map_summary(m)["geojson"] >= 4
+    summary = map_summary(m)
+    assert summary["geojson"] >= 4
+    assert summary["markers"] == st and summary["circles"] == dem
 
 
 def test_demand_colours_follow_coverage_and_size_follows_population(result, county):
