@@ -17,11 +17,12 @@ from typing import Any, ParamSpec
 import pandas as pd
 import streamlit as st
 
+from planner import appserver
 from planner._errors import InputError, PlannerError
 from planner.appserver import IsochroneCache, ResultCache, demo_state
 from planner.coverage import CoverageResult, off_network_lines
 from planner.i18n import get_language, set_language, t
-from planner.mapview import MapParts, build_map, build_map_parts, road_lines, standalone_html
+from planner.mapview import MAP_READY_KEY, MapParts, build_map, build_map_parts, road_lines, standalone_html
 from planner.scenario import (
     Scenario,
     Workspace,
@@ -45,6 +46,9 @@ MAX_UPLOAD_MB = 100
 UPLOAD_TYPES = ["csv", "xlsx", "xls", "geojson", "json", "gpkg", "osm", "pbf", "zip", "shp"]
 MAP_HEIGHT_PX = 620
 PRESENTATION_MAP_HEIGHT_PX = 780
+#: A first page sent in two steps (appserver.TWO_STEP_FIRST_PAGE) is completed after this
+#: many seconds even if the map's drawn signal did not come (the map failed to load).
+FIRST_PAGE_FALLBACK_S = 4.0
 RUN_START_S = time.perf_counter()
 
 st.set_page_config(page_title="群团服务网络规划器", page_icon="🗺️", layout="wide")
@@ -101,6 +105,9 @@ def _init() -> None:
     ss.last_click = None
     ss.map_logged = False
     ss.lang = "zh"
+    # a two-step first page: map and figures first, the controls once the map is drawn
+    ss.full_page = not appserver.TWO_STEP_FIRST_PAGE
+    ss.first_page_checks = 0
     logger.info("session started on the demo county (waited %.2f s for it)", time.perf_counter() - t0)
 
 
@@ -826,11 +833,36 @@ def main() -> None:
     else:
         st.caption(t("app.own_data", label=label))
     _live(presentation=presentation)
-    if not presentation:
+    if not presentation and ss.full_page:
         # sent after the live part: the browser shows figures ~1 s sooner on a first visit
         # (the widgets read their values from session state, with defaults, before this)
         _sidebar()
+    elif not presentation:  # first step of a two-step first page (see _live)
+        st.sidebar.caption(t("app.controls_loading"))  # keeps the sidebar's place
+        _complete_first_page()
     logger.info("script run done in %.2f s", time.perf_counter() - RUN_START_S)
+
+
+def _send_full_page(reason: str) -> None:
+    """Second step of a two-step first page: rerun the whole script with the controls."""
+    ss = _state()
+    ss.full_page = True
+    ss.completing_page = True  # this run keeps the map's signal layer: its layers stay as they are
+    logger.info("first page completed (%s)", reason)
+    st.rerun(scope="app")
+
+
+@st.fragment(run_every=FIRST_PAGE_FALLBACK_S)
+def _complete_first_page() -> None:
+    """Send the whole page if the map has not reported itself drawn in time.
+
+    Only drawn while the first page waits for the map; its timer stops with the
+    whole page. The first call comes with the page itself and does nothing.
+    """
+    ss = _state()
+    ss.first_page_checks += 1
+    if ss.first_page_checks > 1 and not ss.full_page:
+        _send_full_page(f"no signal from the map after {FIRST_PAGE_FALLBACK_S:.0f} s")
 
 
 @st.fragment
@@ -838,10 +870,18 @@ def _live(*, presentation: bool) -> None:
     """Everything an edit changes: messages, map, figures, before/after, station controls, tabs.
 
     A fragment: a click on the map (or close, undo, accept) reruns only this part, not
-    the sidebar. Widgets outside it do not depend on the scenario's stations.
+    the sidebar. Widgets outside it do not depend on the scenario's stations. On the
+    first step of a two-step first page it sends only messages, map, figures and the
+    before/after panel; the map's drawn signal reruns it, which sends the whole page.
     """
     started_s = time.perf_counter()
     ss = _state()
+    if not ss.full_page and ss.get("map_drawn"):
+        _send_full_page("the map is drawn")
+    # the map's drawn signal: a hidden layer, kept in the run that completes the page so
+    # that the browser does not redraw the map's layers then (~0.25 s sooner controls)
+    signal_layer = not ss.full_page or ss.get("completing_page", False)
+    ss.completing_page = False
     set_language(ss.get("lang", "zh"))
     result = _evaluate()
     iso_tiers = [Tier(x) for x in ss.get("iso_tiers", [str(Tier.COUNTY)])]
@@ -882,7 +922,7 @@ def _live(*, presentation: bool) -> None:
         change_box = cols[1].container()
         with map_box:
             t0 = time.perf_counter()
-            parts = build_map_parts(**map_args, immediate_clicks=True)
+            parts = build_map_parts(**map_args, immediate_clicks=True, ready_signal=signal_layer)
             build_s += time.perf_counter() - t0
             _map(parts, height_px=PRESENTATION_MAP_HEIGHT_PX)
         with change_box:
@@ -895,29 +935,15 @@ def _live(*, presentation: bool) -> None:
         with left:
             st.caption(t("app.sim.hint", action=t(f"app.sim.action_{ss.get('click_action', 'add')}")))
             t0 = time.perf_counter()
-            parts = build_map_parts(**map_args, immediate_clicks=True)
+            parts = build_map_parts(**map_args, immediate_clicks=True, ready_signal=signal_layer)
             build_s += time.perf_counter() - t0
             _map(parts)
         with change_box:
             _change_panel()
-        with left:
-            _station_controls()
-        tabs = st.tabs(
-            [t("app.figures.header"), t("app.prop.header"), t("app.scen.compare_header"), t("app.dl.header")],
-            key="section",  # keeps the open tab across reruns (messages above shift the layout)
-            on_change="rerun",
-        )
-        # only the open tab is computed (tabs report .open because they have a key)
-        views = (
-            lambda: _gaps_table(result),
-            _proposals_table,
-            _compare_view,
-            lambda: _downloads(result, lambda: build_map(**map_args)),
-        )
-        for tab, view in zip(tabs, views, strict=True):
-            if tab.open is not False:
-                with tab:
-                    view()
+        if ss.full_page:
+            with left:
+                _station_controls()
+            _sections(result, map_args)
     logger.info(
         "live part built in %.2f s (isochrones+map %.3f s)",
         time.perf_counter() - started_s,
@@ -928,10 +954,35 @@ def _live(*, presentation: bool) -> None:
         ss.edit_started = None
 
 
+def _sections(result: CoverageResult, map_args: dict[str, Any]) -> None:
+    """The tabs under the map: gaps, proposals, scenario comparison, downloads."""
+    tabs = st.tabs(
+        [t("app.figures.header"), t("app.prop.header"), t("app.scen.compare_header"), t("app.dl.header")],
+        key="section",  # keeps the open tab across reruns (messages above shift the layout)
+        on_change="rerun",
+    )
+    # only the open tab is computed (tabs report .open because they have a key)
+    views = (
+        lambda: _gaps_table(result),
+        _proposals_table,
+        _compare_view,
+        lambda: _downloads(result, lambda: build_map(**map_args)),
+    )
+    for tab, view in zip(tabs, views, strict=True):
+        if tab.open is not False:
+            with tab:
+                view()
+
+
 @_callback
 def _on_map_change() -> None:
     """Map clicks are handled in the component's callback, before the script reruns once."""
-    _handle_map_event(_state().get("map"))
+    ss = _state()
+    event = ss.get("map")
+    if isinstance(event, dict) and event.get(MAP_READY_KEY):
+        ss.map_drawn = True  # the map's signal, not a click (see _live)
+        return
+    _handle_map_event(event)
 
 
 def _map(parts: MapParts, *, height_px: int = MAP_HEIGHT_PX) -> None:

@@ -720,6 +720,7 @@ def build_map_parts(
     asset_base_url: str = STATIC_URL,
     demand_first_tier_only: bool = False,
     immediate_clicks: bool = False,
+    ready_signal: bool = False,
 ) -> MapParts:
     """Build the coverage map as a base map plus the layers an edit changes.
 
@@ -729,7 +730,9 @@ def build_map_parts(
     view the user panned to is kept). The base map's script carries a signature of
     its title and legend, so a change there reloads the map. ``immediate_clicks``
     (live app only) sends a map click to Streamlit without streamlit-folium's 250 ms
-    debounce (see :class:`_ImmediateClicks`).
+    debounce (see :class:`_ImmediateClicks`). ``ready_signal`` (live app only) adds a
+    hidden layer that sends ``{MAP_READY_KEY: true}`` as the component value once
+    the map has been drawn (see :class:`_ReadySignal`).
 
     Returns
     -------
@@ -774,6 +777,10 @@ def build_map_parts(
         _add_stations(holder, tier, result.stations, lang=lang)
     if proposals is not None:
         _add_proposals(holder, proposals, big=presentation, lang=lang)
+    if ready_signal:
+        ready = folium.FeatureGroup(name="ready", control=False)
+        _ReadySignal().add_to(ready)
+        ready.add_to(holder)
     layers = [el for el in holder._children.values() if isinstance(el, folium.FeatureGroup)]
     for fg in layers:
         fg._parent = None
@@ -828,6 +835,42 @@ class _ImmediateClicks(branca.element.MacroElement):
     def __init__(self) -> None:
         super().__init__()
         self._name = "ImmediateClicks"
+
+
+#: Component value key of the map's "drawn" signal (:class:`_ReadySignal`).
+MAP_READY_KEY: str = "planner_map_ready"
+
+
+class _ReadySignal(branca.element.MacroElement):
+    """Tell Streamlit, once per map page, that the map has been drawn.
+
+    A layer script (layers are evaluated after the base map): after the next frame has
+    been painted it sends ``{MAP_READY_KEY: true}`` as the component value, so the app
+    can send what it held back until the map was on screen. Outside Streamlit it does
+    nothing.
+    """
+
+    _template = jinja2.Template(
+        """{% macro script(this, kwargs) %}
+(function () {
+    if (window.__plannerReadySent) { return; }
+    window.__plannerReadySent = true;
+    // the callback of the next animation frame runs before that frame is painted;
+    // a task queued from it runs after the paint
+    requestAnimationFrame(function () {
+        setTimeout(function () {
+            var S = window.Streamlit;
+            if (S && S.setComponentValue) { S.setComponentValue({ {{ this.key }}: true }); }
+        }, 0);
+    });
+})();
+{% endmacro %}"""
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "ReadySignal"
+        self.key = MAP_READY_KEY
 
 
 class _Signature(branca.element.MacroElement):

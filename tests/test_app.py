@@ -46,6 +46,29 @@ def test_opens_on_the_demo_with_figures(opened):
     assert not at.error
 
 
+def test_first_page_in_two_steps(monkeypatch):
+    """Under the app server: map and figures first; the controls once the map reports itself drawn."""
+    from planner import appserver
+
+    monkeypatch.setattr(appserver, "TWO_STEP_FIRST_PAGE", True)
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(_figures(at)) == 12
+    assert at.sidebar.caption[0].value == t("app.controls_loading")
+    assert not at.sidebar.toggle and not at.tabs and not at.selectbox  # no controls yet
+    assert at.session_state["full_page"] is False
+    # what the map's signal does (the component's callback; AppTest cannot run the map)
+    at.session_state["map_drawn"] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["full_page"] is True
+    assert at.sidebar.toggle(key="lang_en").value is False
+    assert [tab.label for tab in at.tabs][:2] == [t("app.figures.header"), t("app.prop.header")]
+    assert len(_figures(at)) == 12
+    assert t("app.controls_loading") not in [c.value for c in at.sidebar.caption]
+
+
 def test_language_switch(opened):
     at = opened
     at.sidebar.toggle(key="lang_en").set_value(True).run()

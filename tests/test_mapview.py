@@ -227,6 +227,28 @@ def test_map_parts_keep_the_base_fixed_while_layers_follow_edits(result, county,
     assert _normalised_page(with_props.base) != _normalised_page(parts2.base)
 
 
+def test_ready_signal_is_a_hidden_layer_and_leaves_the_base_alone(result, county) -> None:
+    from planner.mapview import MAP_READY_KEY, build_map_parts
+
+    kw = dict(areas=county.townships, immediate_clicks=True)
+    plain = build_map_parts(result=result, **kw)
+    ready = build_map_parts(result=result, ready_signal=True, **kw)
+    # the same base page: the map is not reloaded when the signal layer goes away
+    assert _normalised_page(ready.base) == _normalised_page(plain.base)
+    assert len(ready.layers) == len(plain.layers) + 1
+    signal = ready.layers[-1]
+    assert signal.control is False  # not listed in the layer switcher
+    (macro,) = signal._children.values()
+    script = macro._template.module.script(macro)
+    assert f"setComponentValue({{ {MAP_READY_KEY}: true }})" in script
+    assert "__plannerReadySent" in script  # once per map page
+    assert not any("setComponentValue({" in _layer_scripts(fg) for fg in plain.layers)
+
+
+def _layer_scripts(fg: folium.FeatureGroup) -> str:
+    return "".join(c._template.module.script(c) for c in fg._children.values() if hasattr(c._template.module, "script"))
+
+
 def _geojson_layers_of(fg: folium.FeatureGroup) -> list[dict]:
     return [sub.data for sub in fg._children.values() if isinstance(sub, (folium.GeoJson, _Layer))]
 
