@@ -301,8 +301,13 @@ def summarise(
     raw: dict[Tier, TierResult],
     config: Config,
     areas: gpd.GeoDataFrame | None = None,
+    area_townships: pd.Series | None = None,
 ) -> CoverageResult:
-    """Turn per-tier arrays into tables (cheap; rerun after every what-if change)."""
+    """Turn per-tier arrays into tables (cheap; rerun after every what-if change).
+
+    ``area_townships`` is ``assign_townships(demand, areas=areas, ...)`` when the caller
+    keeps it (it depends on demand and areas only, not on the stations).
+    """
     pop = demand["population"].to_numpy(float) if "population" in demand else np.ones(len(demand))
     fallback = None
     if Tier.TOWNSHIP in raw:
@@ -311,7 +316,10 @@ def summarise(
         ok = tr.station_row >= 0
         names[tr.demand_rows[ok]] = stations["name"].to_numpy(object)[tr.station_row[ok]]
         fallback = pd.Series(names, index=demand.index)
-    township = assign_townships(demand, areas=areas, township_fallback=fallback)
+    if area_townships is not None and areas is not None and len(areas):
+        township = area_townships
+    else:
+        township = assign_townships(demand, areas=areas, township_fallback=fallback)
     frames: list[pd.DataFrame] = []
     summary: dict[str, Any] = {}
     station_load = pd.DataFrame(

@@ -261,7 +261,7 @@ class RoadNetwork:
         return cache[key]
 
     @cached_property
-    def _graph_cache(self) -> dict[tuple[Mode, tuple[float, ...]], TravelGraph]:
+    def _graph_cache(self) -> dict[tuple[Mode, tuple[float | None, ...]], TravelGraph]:
         return {}
 
     def components(self) -> ComponentReport:
@@ -275,9 +275,15 @@ class RoadNetwork:
         return ComponentReport.from_graph(adj, self.edge_u, self.edge_v)
 
 
-def _speed_key(cfg: Config, mode: Mode) -> tuple[float, ...]:
+def _speed_key(cfg: Config, mode: Mode) -> tuple[float | None, ...]:
+    """Cache key of ``mode``'s speeds: ``None`` for a closed class, never NaN.
+
+    NaN is unequal to itself: a tuple holding NaN matches only while it holds the very
+    same float object, so a key read back from a pickle (the prepared demo) never hit.
+    """
     tbl = cfg.speed_table(mode)
-    return (*(tbl.get(c, math.nan) for c in ROAD_CLASSES), cfg.walk_speed_kph)
+    speeds = (tbl.get(c) for c in ROAD_CLASSES)
+    return (*(None if v is None or math.isnan(v) else float(v) for v in speeds), float(cfg.walk_speed_kph))
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from planner.candidates import CANDIDATE_SPACING_M, coverage_sets, demand_candid
 from planner.coverage import (
     CoverageResult,
     TierResult,
+    assign_townships,
     check_stations_on_network,
     demand_rows_for_tier,
     summarise,
@@ -82,8 +83,9 @@ _TierKey = tuple[Any, ...]
 
 
 def _graph_key(config: Config, mode: Mode) -> tuple[Any, ...]:
+    """Cache key of demand snapped for ``mode`` (NaN speeds as ``None``: see ``network._speed_key``)."""
     tbl = config.speed_table(mode)
-    speeds = tuple(sorted((k, float(v)) for k, v in tbl.items()))
+    speeds = tuple(sorted((k, None if math.isnan(float(v)) else float(v)) for k, v in tbl.items()))
     return (str(mode), speeds, float(config.walk_speed_kph), float(config.max_snap_m))
 
 
@@ -139,6 +141,7 @@ class Workspace:
     _demand_snaps: dict[tuple[Any, ...], Snap] = field(default_factory=dict, repr=False)
     _tier_cache: dict[Tier, tuple[_TierKey, TierResult]] = field(default_factory=dict, repr=False)
     _iso_cache: dict[Tier, tuple[_TierKey, gpd.GeoDataFrame]] = field(default_factory=dict, repr=False)
+    _area_townships: pd.Series | None = field(default=None, repr=False)
     #: Tiers recomputed by the last :meth:`evaluate` call (for logging and tests).
     last_recomputed: tuple[Tier, ...] = field(default=(), repr=False)
 
@@ -202,6 +205,14 @@ class Workspace:
     # ------------------------------------------------------------------ caches
     def _graph(self, mode: Mode) -> TravelGraph:
         return self.network.travel_graph(mode=mode, config=self.config)
+
+    def _townships_by_area(self) -> pd.Series | None:
+        """Township of every demand point from the areas layer (a spatial join, kept); ``None`` without areas."""
+        if self.areas is None or not len(self.areas):
+            return None
+        if self._area_townships is None:
+            self._area_townships = assign_townships(self.demand, areas=self.areas, township_fallback=None)
+        return self._area_townships
 
     def _demand_snap(self, mode: Mode) -> Snap:
         key = _graph_key(self.config, mode)
@@ -303,7 +314,13 @@ class Workspace:
             raw[tier] = self._tier_result(stations, tier, rows, key)
         t1 = time.perf_counter()
         result = summarise(
-            self.network, stations=stations, demand=self.demand, raw=raw, config=self.config, areas=self.areas
+            self.network,
+            stations=stations,
+            demand=self.demand,
+            raw=raw,
+            config=self.config,
+            areas=self.areas,
+            area_townships=self._townships_by_area(),
         )
         self.last_recomputed = tuple(recomputed)
         logger.info(

@@ -53,6 +53,24 @@ def test_travel_graph_speeds_oneway_and_parallel_edges() -> None:
     assert net.travel_graph(mode=Mode.WALK, config=cfg) is not walk
 
 
+def test_travel_graph_cache_survives_a_pickle() -> None:
+    """The prepared demo is a pickle: its compiled graphs must still be found after loading."""
+    import pickle
+
+    net = RoadNetwork.from_arrays(
+        node_lon=[117.0, 117.01], node_lat=[28.0, 28.0], edge_u=[0], edge_v=[1], edge_highway=["residential"]
+    )
+    graphs = {mode: net.travel_graph(mode=mode) for mode in Mode}  # drive closes some classes (no speed)
+    loaded = pickle.loads(pickle.dumps(net))
+    cached = dict(loaded._graph_cache)
+    assert len(cached) == len(graphs)
+    for mode in Mode:
+        assert (
+            loaded.travel_graph(mode=mode, config=Config()) is cached[(mode, next(k for m, k in cached if m == mode))]
+        )
+    assert len(loaded._graph_cache) == len(graphs)  # nothing compiled again
+
+
 def test_min_csr_keeps_fastest_duplicate() -> None:
     m = min_csr(np.array([0, 0, 1]), np.array([1, 1, 0]), np.array([5.0, 3.0, 7.0]), 2)
     assert m[0, 1] == 3.0 and m[1, 0] == 7.0

@@ -159,6 +159,34 @@ def test_tolerant_workspace_lists_off_network_stations_and_new_ones(demo: tuple[
     assert newly_off_network(moved, back).empty and off_network_lines(back)[0] == 0
 
 
+def test_pickled_workspace_keeps_its_graphs_and_demand_snaps(
+    demo: tuple[Workspace, Scenario], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app loads the demo from a pickle; its first edit must not compile graphs or snap demand again."""
+    import pickle
+
+    from planner import network, scenario
+
+    ws, sc = _fresh(demo)
+    ws.evaluate(sc.stations)
+    ws2 = pickle.loads(pickle.dumps(ws))
+    builds: list[object] = []
+    snaps: list[int] = []
+    real_build, real_snap = network.TravelGraph.build.__func__, scenario.snap_points  # type: ignore[attr-defined]
+    monkeypatch.setattr(
+        network.TravelGraph, "build", classmethod(lambda cls, *a, **k: builds.append(1) or real_build(cls, *a, **k))
+    )
+    monkeypatch.setattr(scenario, "snap_points", lambda *a, **k: snaps.append(len(k["lon"])) or real_snap(*a, **k))
+    sc.add_station(
+        tier=Tier.VILLAGE, lon=float(sc.stations["lon"].iloc[0]) + 0.01, lat=float(sc.stations["lat"].iloc[0])
+    )
+    after = ws2.evaluate(sc.stations)
+    assert builds == []  # travel graphs found in the unpickled cache
+    n_village = int((sc.stations["tier"].astype(str) == "village").sum())
+    assert snaps == [n_village]  # only the edited tier's stations; demand snaps were kept
+    pd.testing.assert_frame_equal(after.demand, ws.evaluate(sc.stations).demand)
+
+
 def test_isochrones_cached_per_tier(demo: tuple[Workspace, Scenario], monkeypatch: pytest.MonkeyPatch) -> None:
     ws, sc = _fresh(demo)
     iso = ws.isochrones(sc.stations, tier=Tier.VILLAGE)
