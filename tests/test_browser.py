@@ -399,14 +399,18 @@ def test_end_to_end(browser_page, server):  # the browser first: the server star
     second.close()
 
     server_log = log.read_text()
-    print(f"\nfirst figures shown {figures_s:.2f} s after page open")
-    print(
-        f"first map painted {first_render_s:.2f} s after page open "
-        f"({since_start_s:.2f} s after the server process was launched, browser already running); "
-        f"controls {full_page_s:.2f} s after page open"
+    timings = "\n".join(
+        [
+            f"first figures shown {figures_s:.2f} s after page open",
+            f"first map painted {first_render_s:.2f} s after page open "
+            f"({since_start_s:.2f} s after the server process was launched, browser already running); "
+            f"controls {full_page_s:.2f} s after page open",
+            f"second visitor: figures {warm_figures_s:.2f} s, map {warm_map_s:.2f} s after page open",
+            f"click to changed figures {click_update_s:.2f} s; click to redrawn map {click_map_s:.2f} s",
+        ]
     )
-    print(f"second visitor: figures {warm_figures_s:.2f} s, map {warm_map_s:.2f} s after page open")
-    print(f"click to changed figures {click_update_s:.2f} s; click to redrawn map {click_map_s:.2f} s")
+    (ARTIFACTS / "browser_timings.txt").write_text(timings + "\n", encoding="utf-8")  # kept by CI runs too
+    print("\n" + timings)
     print("server timings:\n" + "\n".join(line for line in server_log.splitlines() if "planner.app" in line))
     (ARTIFACTS / "streamlit.log").write_text(server_log, encoding="utf-8")
     assert not foreign, f"requests left localhost: {foreign[:10]}"
