@@ -309,16 +309,16 @@ def summarise(
     keeps it (it depends on demand and areas only, not on the stations).
     """
     pop = demand["population"].to_numpy(float) if "population" in demand else np.ones(len(demand))
-    fallback = None
-    if Tier.TOWNSHIP in raw:
-        tr = raw[Tier.TOWNSHIP]
-        names = np.full(len(demand), "", dtype=object)
-        ok = tr.station_row >= 0
-        names[tr.demand_rows[ok]] = stations["name"].to_numpy(object)[tr.station_row[ok]]
-        fallback = pd.Series(names, index=demand.index)
     if area_townships is not None and areas is not None and len(areas):
         township = area_townships
     else:
+        fallback = None  # the serving township centre, when neither areas nor a township column name it
+        if Tier.TOWNSHIP in raw:
+            tr = raw[Tier.TOWNSHIP]
+            names = np.full(len(demand), "", dtype=object)
+            ok = tr.station_row >= 0
+            names[tr.demand_rows[ok]] = stations["name"].to_numpy(object)[tr.station_row[ok]]
+            fallback = pd.Series(names, index=demand.index)
         township = assign_townships(demand, areas=areas, township_fallback=fallback)
     frames: list[pd.DataFrame] = []
     summary: dict[str, Any] = {}

@@ -254,7 +254,7 @@ class RoadNetwork:
     def travel_graph(self, *, mode: Mode, config: Config | None = None) -> TravelGraph:
         """Compile (and cache) the travel-time graph for ``mode``."""
         cfg = config or Config()
-        key = (mode, _speed_key(cfg, mode))
+        key = (mode, speed_key(cfg, mode))
         cache = self._graph_cache
         if key not in cache:
             cache[key] = TravelGraph.build(self, mode=mode, config=cfg)
@@ -275,11 +275,11 @@ class RoadNetwork:
         return ComponentReport.from_graph(adj, self.edge_u, self.edge_v)
 
 
-def _speed_key(cfg: Config, mode: Mode) -> tuple[float | None, ...]:
-    """Cache key of ``mode``'s speeds: ``None`` for a closed class, never NaN.
+def speed_key(cfg: Config, mode: Mode) -> tuple[float | None, ...]:
+    """Cache key of ``mode``'s travel graph: speed per road class (``None`` when closed) and walking speed.
 
-    NaN is unequal to itself: a tuple holding NaN matches only while it holds the very
-    same float object, so a key read back from a pickle (the prepared demo) never hit.
+    Never NaN: NaN is unequal to itself, so a tuple holding NaN matches only while it holds
+    the very same float object, and a key read back from a pickle (the prepared demo) never hit.
     """
     tbl = cfg.speed_table(mode)
     speeds = (tbl.get(c) for c in ROAD_CLASSES)

@@ -48,7 +48,7 @@ from planner.coverage import (
     tier_result,
 )
 from planner.i18n import t
-from planner.network import RoadNetwork, TravelGraph
+from planner.network import RoadNetwork, TravelGraph, speed_key
 from planner.settings import TIERS, Config, Mode, Standard, Tier, parse_mode, parse_tier
 from planner.siting import Solver
 from planner.snapping import Snap, snap_points
@@ -83,10 +83,8 @@ _TierKey = tuple[Any, ...]
 
 
 def _graph_key(config: Config, mode: Mode) -> tuple[Any, ...]:
-    """Cache key of demand snapped for ``mode`` (NaN speeds as ``None``: see ``network._speed_key``)."""
-    tbl = config.speed_table(mode)
-    speeds = tuple(sorted((k, None if math.isnan(float(v)) else float(v)) for k, v in tbl.items()))
-    return (str(mode), speeds, float(config.walk_speed_kph), float(config.max_snap_m))
+    """Cache key of demand snapped for ``mode``: the travel graph's key and the snap distance."""
+    return (str(mode), speed_key(config, mode), float(config.max_snap_m))
 
 
 def _check_stations(stations: pd.DataFrame) -> None:
