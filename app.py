@@ -17,12 +17,12 @@ from typing import Any, ParamSpec
 import pandas as pd
 import streamlit as st
 
-from planner import appserver
+from planner import appserver, figures
 from planner._errors import InputError, PlannerError
 from planner.appserver import IsochroneCache, ResultCache, demo_state
 from planner.coverage import CoverageResult, off_network_lines
 from planner.i18n import get_language, set_language, t
-from planner.mapview import MAP_READY_KEY, MapParts, build_map, build_map_parts, road_lines, standalone_html
+from planner.mapview import MAP_READY_KEY, MapParts, build_map, build_map_parts, road_lines
 from planner.scenario import (
     Scenario,
     Workspace,
@@ -30,7 +30,6 @@ from planner.scenario import (
     compare_demand,
     load_project,
     newly_off_network,
-    save_project,
 )
 from planner.settings import TIERS, Mode, Tier
 
@@ -42,6 +41,27 @@ if not logger.handlers:
     logger.addHandler(_h)
     logger.setLevel(logging.INFO)
 
+#: The three figures shown per tier (labels and definitions: planner.figures).
+APP_FIGURES = ("percent_population", "outside_population", "uncovered")
+#: Columns of the per-township table under the map (they add up to the tier's headline).
+GAP_TABLE_FIGURES = (
+    "population",
+    "covered_population",
+    "outside_population",
+    "off_network_population",
+    "unreachable_population",
+    "percent_population",
+)
+#: Download buttons: file of planner.bundle.report_files, button key, label, MIME type.
+DOWNLOADS = (
+    ("report.xlsx", "excel", "app.dl.excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    ("demand.csv", "csv", "app.dl.csv", "text/csv"),
+    ("coverage.gpkg", "gpkg", "app.dl.gpkg", "application/geopackage+sqlite3"),
+    ("map.html", "html", "app.dl.html", "text/html"),
+    ("map.png", "png", "app.dl.png", "image/png"),
+    ("map.pdf", "pdf", "app.dl.pdf", "application/pdf"),
+    ("project.gpkg", "project", "app.scen.save", "application/geopackage+sqlite3"),
+)
 MAX_UPLOAD_MB = 100
 UPLOAD_TYPES = ["csv", "xlsx", "xls", "geojson", "json", "gpkg", "osm", "pbf", "zip", "shp"]
 MAP_HEIGHT_PX = 620
@@ -214,6 +234,7 @@ PERSISTENT_KEYS = (
     "prop_k",
     "prop_target",
     "coords",
+    "allow_off_network",
     "iso_tiers",
     "tile_url",
     "tile_attr",
@@ -304,7 +325,7 @@ def _run_proposals() -> None:
             tier=tier,
             k=None if by_target else int(ss.prop_k),
             target_percent=float(ss.prop_target) if by_target else None,
-        )
+        ).sites
         ss.proposal_tier = tier
         logger.info("proposals for %s in %.2f s: %d sites", tier, time.perf_counter() - t0, len(ss.proposals))
         if not len(ss.proposals):
@@ -356,22 +377,24 @@ def _load_uploads() -> None:
     def load() -> None:
         with tempfile.TemporaryDirectory(prefix="planner-upload-") as tmp:
             paths = {role: _stage_file(Path(tmp), name, data) for role, (name, data) in files.items()}
+            allow = bool(ss.get("allow_off_network"))
             ws, sc = Workspace.from_files(
                 network=paths["network"],
                 stations=paths["stations"],
                 demand=paths["demand"],
                 areas=paths.get("areas"),
                 coords=str(ss.get("coords") or "wgs84"),
+                allow_off_network_stations=allow,
             )
-            off_network = (0, "")
             try:
-                ws.evaluate(sc.stations)  # bad stations etc. are reported now, not later
+                result = ws.evaluate(sc.stations)  # bad stations etc. are reported now, not later
             except InputError as exc:
                 if exc.key != "scenario.error.stations_off_network":
                     raise
-                # load anyway, without them: the planner can move them on the map (a warning lists them)
-                ws.allow_off_network_stations = True
-                off_network = off_network_lines(ws.evaluate(sc.stations).stations)
+                raise InputError(
+                    "app.data.off_network_refused", option=t("app.data.allow_off_network"), **exc.params
+                ) from exc
+            off_network = off_network_lines(result.stations) if allow else (0, "")
         ss.ws = ws
         ss.is_demo = False
         ss.scenarios = {sc.name: sc}
@@ -500,10 +523,8 @@ def _figures(result: CoverageResult, *, big: bool) -> None:
         stations = t("app.figures.stations_off", n=n, off=off) if off else t("app.figures.stations", n=n)
         st.markdown(f"**{t(f'tier.{tier}')}** · {standard} · {stations}")
         c1, c2, c3 = st.columns(3)
-        pct = s["percent_population"]
-        c1.metric(t("app.figures.percent"), f"{pct:.1f}%" if pct is not None else "—")
-        c2.metric(t("app.figures.outside"), _fmt(s["uncovered_population"] + s["off_network_population"]))
-        c3.metric(t("app.figures.uncovered"), f"{int(s['demand']) - int(s['covered'])}")
+        for col, key in zip((c1, c2, c3), APP_FIGURES, strict=True):
+            col.metric(figures.label(key, tier=str(tier)), figures.display(key, s[key]), help=figures.definition(key))
     if big:
         return
 
@@ -569,26 +590,24 @@ def _gaps_table(result: CoverageResult) -> None:
     a = result.areas[result.areas["tier"] == tier].copy()
     if not len(a):
         return
-    a = a.sort_values("uncovered_population", ascending=False)
+    a = a.sort_values("outside_population", ascending=False)
     table = pd.DataFrame(
         {
             t("app.col.township"): a["township"].replace("", "—"),
-            t("app.col.population"): a["population"].round(0),
-            t("app.col.covered_population"): a["covered_population"].round(0),
-            t("app.col.uncovered_population"): a["uncovered_population"].round(0),
-            t("app.col.percent"): a["percent_population"],
+            **{figures.label(k, tier=tier): a[k].round(2 if k.startswith("percent") else 0) for k in GAP_TABLE_FIGURES},
         }
     )
     worst = a.head(3)
-    worst = worst[worst["uncovered_population"] > 0]
+    worst = worst[worst["outside_population"] > 0]
     if len(worst):
         st.warning(t("app.figures.worst", names=_join(worst["township"].astype(str))))
     n_worst = len(worst)
-    col = t("app.col.uncovered_population")
+    col = figures.label("outside_population", tier=tier)
+    percent = figures.label("percent_population", tier=tier)
     styled = table.style.apply(
         lambda s: ["background-color:#ffcdd2" if i < n_worst else "" for i in range(len(s))], subset=[col]
     ).format(precision=0, thousands=",", subset=[c for c in table.columns if c != t("app.col.township")])
-    styled = styled.format(precision=1, subset=[t("app.col.percent")])
+    styled = styled.format(precision=1, subset=[percent])
     styled = styled.format(escape="html", subset=[t("app.col.township")])  # names come from user files
     styled = styled.set_properties(
         subset=[c for c in table.columns if c != t("app.col.township")], **{"text-align": "right"}
@@ -645,54 +664,31 @@ def _downloads(result: CoverageResult, full_map: Callable[[], Any]) -> None:
     st.subheader(t("app.dl.header"))
     sc = _scenario()
     if st.button(t("app.dl.prepare"), key="make_files", type="primary"):
-        from planner import exports, printmap  # ~1 s of imports (matplotlib, openpyxl) not needed for the page
+        from planner.bundle import report_files  # ~1 s of imports (matplotlib, openpyxl) not needed for the page
 
         t0 = time.perf_counter()
-        comparison = compare(*ss.last_change) if ss.last_change else None
-        iso = [ss.ws.isochrones(sc.stations, tier=tier) for tier in TIERS]
-        files: dict[str, bytes] = {
-            "excel": exports.excel_workbook(
-                result=result, proposals=ss.proposals, comparison=comparison, label=ss.ws.label
-            ),
-            "csv": exports.csv_bytes(exports.localise(result.demand)),
-            "gpkg": exports.geopackage_bytes(
-                result=result, isochrones=pd.concat(iso, ignore_index=True), areas=ss.ws.areas, proposals=ss.proposals
-            ),
-            "html": standalone_html(full_map()).encode("utf-8"),
-        }
-        with tempfile.TemporaryDirectory(prefix="planner-save-") as folder:
-            project = save_project(
-                Path(folder) / "project.gpkg", scenarios=list(ss.scenarios.values()), workspace=ss.ws
-            )
-            files["project"] = project.read_bytes()
-        both = pd.concat(iso, ignore_index=True)
-        for fmt in ("png", "pdf"):
-            files[fmt] = printmap.render_map(
-                result=result,
-                isochrones=both,
-                areas=ss.ws.areas,
-                network=ss.ws.network,
-                title=f"{t('app.title')} · {sc.name}",
-                fmt=fmt,
-                demand_tier=ss.get("gap_tier", str(Tier.VILLAGE)),
-            )
-        ss.files = files
+        built = report_files(
+            ss.ws,
+            sc.stations,
+            include=[name for name, *_ in DOWNLOADS],
+            result=result,
+            proposals=ss.proposals,
+            comparison=compare(*ss.last_change) if ss.last_change else None,
+            scenarios=list(ss.scenarios.values()),
+            title=f"{t('app.title')} · {sc.name}",
+            map_tier=ss.get("gap_tier", str(Tier.VILLAGE)),
+            web_map=full_map,
+        )
+        ss.files = built
         logger.info("download files prepared in %.2f s", time.perf_counter() - t0)
     files = ss.get("files") or {}
     cols = st.columns(4)
-    specs = [
-        ("excel", "app.dl.excel", "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        ("csv", "app.dl.csv", "csv", "text/csv"),
-        ("gpkg", "app.dl.gpkg", "gpkg", "application/geopackage+sqlite3"),
-        ("html", "app.dl.html", "html", "text/html"),
-        ("png", "app.dl.png", "png", "image/png"),
-        ("pdf", "app.dl.pdf", "pdf", "application/pdf"),
-        ("project", "app.scen.save", "gpkg", "application/geopackage+sqlite3"),
-    ]
-    for i, (name, label, ext, mime) in enumerate(specs):
-        col = cols[i % 4]
+    for i, (name, key, label, mime) in enumerate(DOWNLOADS):
         if name in files:
-            col.download_button(t(label), data=files[name], file_name=f"{sc.name}.{ext}", mime=mime, key=f"dl_{name}")
+            ext = name.rsplit(".", 1)[1]
+            cols[i % 4].download_button(
+                t(label), data=files[name], file_name=f"{sc.name}.{ext}", mime=mime, key=f"dl_{key}"
+            )
 
 
 def _sidebar() -> None:
@@ -772,6 +768,7 @@ def _sidebar() -> None:
             format_func=lambda c: t(f"app.data.coords_{c}"),
             key="coords",
         )
+        st.checkbox(t("app.data.allow_off_network"), key="allow_off_network", help=t("app.data.allow_off_network_help"))
         st.button(t("app.data.load"), key="load_uploads", on_click=_load_uploads)
         st.button(t("app.data.demo"), key="reopen_demo", on_click=_reopen_demo)
 

@@ -11,19 +11,19 @@ Two sources of travel times:
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from planner._atomic import atomic_output_dir
-from planner._errors import ConfigError, InputError, SitingError
+from planner._errors import ConfigError, SitingError
 from planner.i18n import t
+from planner.inputs import read_candidates
+from planner.propose import CANDIDATE_SPACING_M
 from planner.settings import TIERS, Tier, parse_tier
+from planner.siting import DEFAULT_MIP_REL_GAP, DEFAULT_TIME_LIMIT_S
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +35,16 @@ def add_parser(sub: Any) -> None:
     src.add_argument("--network", help="road network (.osm/.osm.pbf/.gpkg...)")
     src.add_argument("--stations", help="existing stations (their coverage is kept)")
     src.add_argument("--areas", help="township polygons (for quotas and reports)")
-    src.add_argument("--spacing", type=float, default=200.0, help="candidate spacing along roads, metres")
-    src.add_argument("--no-road-candidates", action="store_true", help="use only --candidates")
+    src.add_argument(
+        "--spacing", type=float, default=CANDIDATE_SPACING_M, help="candidate spacing along roads, metres (default 200)"
+    )
+    src.add_argument("--no-road-candidates", action="store_true", help="no candidate sites along the roads")
+    src.add_argument(
+        "--no-demand-candidates", action="store_true", help="no candidate sites at the demand locations (villages)"
+    )
+    src.add_argument(
+        "--allow-off-network", action="store_true", help="skip stations farther than --max-snap from any road"
+    )
     src.add_argument("--exclude", help="polygons where no site may be proposed (GeoJSON/GeoPackage)")
     cm = p.add_argument_group("cost matrix")
     cm.add_argument("--cost-matrix", dest="cost_matrix", help="CSV with demand_id, site_id, minutes")
@@ -57,8 +65,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--min-per-township", type=int, default=None, help="at least this many new sites per township")
     p.add_argument("--max-per-township", type=int, default=None, help="at most this many new sites per township")
     p.add_argument("--solver", choices=["highs", "greedy"], default="highs")
-    p.add_argument("--time-limit", type=float, default=60.0, dest="time_limit", help="seconds")
-    p.add_argument("--gap", type=float, default=1e-4, help="relative MIP gap at which to stop")
+    p.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT_S, dest="time_limit", help="seconds")
+    p.add_argument("--gap", type=float, default=DEFAULT_MIP_REL_GAP, help="relative MIP gap at which to stop")
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=run)
 
@@ -85,113 +93,74 @@ def _parse_p(text: str, tier: Tier | None) -> dict[Tier, int]:
     return out
 
 
-def _quotas(args: argparse.Namespace, groups: np.ndarray | None) -> dict[str, Any]:
-    opts: dict[str, Any] = {}
-    if groups is None or (args.min_per_township is None and args.max_per_township is None):
-        return opts
-    labels = sorted({str(g) for g in groups if str(g)})
-    if args.min_per_township is not None:
-        opts["group_min"] = dict.fromkeys(labels, args.min_per_township)
-    if args.max_per_township is not None:
-        opts["group_max"] = dict.fromkeys(labels, args.max_per_township)
-    return opts
-
-
 def run(args: argparse.Namespace) -> int:
-    """Run ``planner site``; returns 0 (errors are raised as PlannerError)."""
-    from planner import siting
-    from planner.cli import _config
+    """Run ``planner site``; returns 0 (errors are raised as PlannerError).
+
+    On a road network this is :meth:`planner.scenario.Workspace.propose` per tier: the
+    same candidates (roads every ``--spacing`` m, the tier's demand locations, the
+    ``--candidates`` file), the same off-network policy and the same solver defaults
+    as the app.
+    """
+    from planner.cli import common_config
+    from planner.inputs import read_areas
+    from planner.propose import CandidateOptions
+    from planner.scenario import Workspace
 
     if args.cost_matrix:
         return _run_cost_matrix(args)
     if not (args.network and args.stations):
         raise ConfigError("site.need_inputs")
     args.intervals = None
-    cfg, _tiers = _config(args)
+    cfg, _tiers = common_config(args)
     tier = parse_tier(args.tier, where=" (--tier)") if args.tier else None
     p_map = _parse_p(args.p, tier) if args.p else {}
     run_tiers = tuple(p_map) if p_map else ((tier,) if tier else ())
     if not run_tiers:
         raise ConfigError("site.need_tier")
-    from planner.candidates import combine_candidates, network_problem, road_candidates
-    from planner.inputs import read_areas, read_demand, read_stations
-    from planner.osm import load_network
-
-    net = load_network(args.network)
-    stations = read_stations(args.stations, coords=args.coords)
-    demand = read_demand(args.demand, coords=args.coords)
-    areas = read_areas(args.areas) if args.areas else None
-    exclude = read_areas(args.exclude) if args.exclude else None
-    user = _read_candidates(args.candidates, coords=args.coords) if args.candidates else None
+    ws, scenario = Workspace.from_files(
+        network=args.network,
+        stations=args.stations,
+        demand=args.demand,
+        areas=args.areas,
+        coords=args.coords,
+        config=cfg,
+        allow_off_network_stations=args.allow_off_network,
+    )
+    ws.stations_file = str(args.stations)
+    options = CandidateOptions(
+        road=not args.no_road_candidates,
+        demand=not args.no_demand_candidates,
+        spacing_m=args.spacing,
+        extra=read_candidates(args.candidates, coords=args.coords) if args.candidates else None,
+        exclude=read_areas(args.exclude) if args.exclude else None,
+    )
     proposals, summaries = [], {}
     for tr in run_tiers:
-        std = cfg.standards[tr]
-        graph = net.travel_graph(mode=std.mode, config=cfg)
-        road = (
-            None
-            if args.no_road_candidates or args.redundant
-            else road_candidates(graph, spacing_m=args.spacing, prefix=f"{str(tr)[0].upper()}R")
-        )
-        cands = combine_candidates(user, road, exclude=exclude) if not args.redundant else pd.DataFrame()
-        np_ = network_problem(
-            net, stations=stations, demand=demand, candidates=cands, tier=tr, config=cfg, areas=areas,
+        prop = ws.propose(
+            scenario.stations,
+            tier=tr,
+            k=p_map.get(tr) if args.p else None,
+            target_percent=args.cover,
+            budget=args.budget,
             review_existing=args.redundant,
-        )  # fmt: skip
-        opts = dict(solver=args.solver, time_limit_s=args.time_limit, mip_rel_gap=args.gap)
-        opts.update(_quotas(args, np_.problem.candidate_group))
-        if args.redundant:
-            table = siting.removal_ranking(np_.problem)
-            summaries[str(tr)] = {"model": "redundancy", "stations": len(table), "minutes": np_.minutes}
-            table.insert(0, "tier", str(tr))
-            proposals.append(table)
-            continue
-        result = _solve(siting, np_.problem, args, p_map.get(tr), opts)
-        proposals.append(_proposal_frame(result, np_.candidates, tr))
-        summaries[str(tr)] = {
-            **result.summary(),
-            "tier": str(tr),
-            "mode": str(std.mode),
-            "minutes": std.minutes,
-            "candidates": len(np_.candidates),
-            "coverage_sets_seconds": round(np_.build_seconds, 3),
-            "uncoverable_ids": [str(x) for x in result.uncoverable_ids[:50]],
-        }
+            min_per_township=args.min_per_township,
+            max_per_township=args.max_per_township,
+            candidates=options,
+            solver=args.solver,
+            time_limit_s=args.time_limit,
+            mip_rel_gap=args.gap,
+        )
+        proposals.append(prop.sites)
+        summaries[str(tr)] = prop.summary
     _write(args.out, proposals, summaries, redundant=args.redundant)
     _print(summaries, args.out, redundant=args.redundant)
     return 0
 
 
-def _solve(siting: Any, problem: Any, args: argparse.Namespace, p: int | None, opts: dict[str, Any]) -> Any:
-    if args.cover is not None:
-        if not 0 < args.cover <= 100:
-            raise SitingError("siting.error.bad_option", name="--cover", value=args.cover)
-        target = None if args.cover >= 100 else args.cover / 100.0
-        return siting.set_covering(problem, target_share=target, **opts)
-    if args.budget is not None:
-        return siting.maximal_covering(problem, p=None, budget=args.budget, **opts)
-    return siting.maximal_covering(problem, p=p, **opts)
-
-
-def _proposal_frame(result: Any, cands: pd.DataFrame, tier: Tier | str) -> pd.DataFrame:
-    df = result.to_frame().rename(columns={"newly_covered": "newly_covered_population"})
-    info = cands.set_index(cands["id"].astype(str))
-    ids = df["site_id"].astype(str)
-    df["lon"] = info.loc[ids, "lon"].to_numpy(float) if len(df) else []
-    df["lat"] = info.loc[ids, "lat"].to_numpy(float) if len(df) else []
-    df["name"] = info.loc[ids, "name"].astype(str).to_numpy() if len(df) and "name" in info else ids
-    df["tier"] = str(tier)
-    return df[["rank", "site_id", "name", "lon", "lat", "tier", "newly_covered_population", "cost"]]
-
-
-def _read_candidates(path: str, *, coords: str) -> pd.DataFrame:
-    from planner.inputs import read_candidates
-
-    return read_candidates(path, coords=coords)  # type: ignore[arg-type]
-
-
 def _run_cost_matrix(args: argparse.Namespace) -> int:
     from planner import siting
     from planner.inputs import read_cost_matrix, read_demand
+    from planner.propose import sites_frame, solve
 
     if args.minutes is None or not args.candidates:
         raise ConfigError("site.need_cost_inputs")
@@ -199,52 +168,40 @@ def _run_cost_matrix(args: argparse.Namespace) -> int:
         raise ConfigError("site.redundant_needs_network")
     costs = read_cost_matrix(args.cost_matrix)
     demand = read_demand(args.demand, coords=args.coords)
-    cands = _read_candidates(args.candidates, coords=args.coords)
+    cands = read_candidates(args.candidates, coords=args.coords)
     existing = [s.strip() for s in args.existing.replace("，", ",").split(",") if s.strip()]
     problem = siting.CoverageProblem.from_cost_matrix(
         costs, demand=demand, candidates=cands, minutes=args.minutes, existing_site_ids=existing,
         source=str(args.cost_matrix),
     )  # fmt: skip
-    opts = dict(solver=args.solver, time_limit_s=args.time_limit, mip_rel_gap=args.gap)
-    opts.update(_quotas(args, problem.candidate_group))
-    p = None
+    k = None
     if args.p:
         p_map = _parse_p(args.p, Tier.VILLAGE if not args.tier else parse_tier(args.tier))
-        p = next(iter(p_map.values()))
-    result = _solve(siting, problem, args, p, opts)
+        k = next(iter(p_map.values()))
+    result = solve(
+        problem, k=k, target_percent=args.cover, budget=args.budget, min_per_township=args.min_per_township,
+        max_per_township=args.max_per_township, solver=args.solver, time_limit_s=args.time_limit,
+        mip_rel_gap=args.gap,
+    )  # fmt: skip
     tier = str(parse_tier(args.tier)) if args.tier else ""
-    props = _proposal_frame(result, cands, tier)
-    summ = {"cost_matrix": {**result.summary(), "minutes": args.minutes,
-                            "uncoverable_ids": [str(x) for x in result.uncoverable_ids[:50]]}}  # fmt: skip
+    props = sites_frame(cands.assign(source="file"), result, tier=tier)
+    summ: dict[str, Any] = {"cost_matrix": {"minutes": args.minutes}}
+    if result is not None:
+        summ["cost_matrix"].update(
+            {**result.summary(), "uncoverable_ids": [str(x) for x in result.uncoverable_ids[:50]]}
+        )
     _write(args.out, [props], summ, redundant=False)
     _print(summ, args.out, redundant=False)
     return 0
 
 
 def _write(out: str, frames: list[pd.DataFrame], summaries: dict[str, Any], *, redundant: bool) -> None:
+    from planner.bundle import summary_json, write_files
+
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     name = "redundancy.csv" if redundant else "proposals.csv"
-    try:
-        with atomic_output_dir(out) as tmp:
-            table.to_csv(tmp / name, index=False, encoding="utf-8-sig")
-            body = (
-                summaries if len(summaries) > 1 or redundant else {**next(iter(summaries.values())), "tiers": summaries}
-            )
-            (tmp / "summary.json").write_text(json.dumps(_clean(body), ensure_ascii=False, indent=2), encoding="utf-8")
-    except OSError as exc:
-        raise InputError("cli.cannot_write", path=str(out), reason=exc.strerror or str(exc)) from None
-
-
-def _clean(o: Any) -> Any:
-    if isinstance(o, dict):
-        return {str(k): _clean(v) for k, v in o.items()}
-    if isinstance(o, list | tuple):
-        return [_clean(v) for v in o]
-    if isinstance(o, np.generic):
-        o = o.item()
-    if isinstance(o, float) and not np.isfinite(o):
-        return None
-    return o
+    body = summaries if len(summaries) > 1 or redundant else {**next(iter(summaries.values())), "tiers": summaries}
+    write_files({name: table.to_csv(index=False).encode("utf-8-sig"), "summary.json": summary_json(body)}, out_dir=out)
 
 
 def _print(summaries: dict[str, Any], out: str, *, redundant: bool) -> None:

@@ -10,8 +10,6 @@ shortest paths (:func:`planner.reach.times_by_source`), never a dense matrix.
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -21,11 +19,8 @@ import shapely
 from numpy.typing import NDArray
 
 from planner._errors import SitingError
-from planner.coverage import assign_townships, demand_rows_for_tier
-from planner.network import RoadNetwork, TravelGraph
-from planner.reach import nearest_times, times_by_source
-from planner.settings import Config, Tier
-from planner.siting import CoverageProblem
+from planner.network import TravelGraph
+from planner.reach import times_by_source
 from planner.snapping import Snap, snap_points
 
 logger = logging.getLogger(__name__)
@@ -169,100 +164,7 @@ def combine_candidates(*frames: pd.DataFrame | None, exclude: gpd.GeoDataFrame |
     return df
 
 
-@dataclass(frozen=True)
-class NetworkProblem:
-    """A siting problem built on the road network, with the rows it came from."""
-
-    problem: CoverageProblem
-    candidates: pd.DataFrame  # candidates kept (on the network), aligned with problem columns
-    demand_rows: NDArray[np.int64]  # rows of the demand table, aligned with problem rows
-    tier: Tier
-    minutes: float
-    build_seconds: float
-
-
-def network_problem(
-    network: RoadNetwork,
-    *,
-    stations: pd.DataFrame,
-    demand: pd.DataFrame,
-    candidates: pd.DataFrame,
-    tier: Tier,
-    config: Config | None = None,
-    areas: gpd.GeoDataFrame | None = None,
-    review_existing: bool = False,
-) -> NetworkProblem:
-    """Coverage sets of candidates (or existing stations) for ``tier`` on the road network.
-
-    Parameters
-    ----------
-    network
-        Road network.
-    stations
-        Existing stations (all tiers; the tier's own are fixed and their coverage
-        counts as already covered).
-    demand
-        Demand table (id, population, lon, lat, township, kind).
-    candidates
-        Candidate sites (id, lon, lat, optional cost, township). Ignored with
-        ``review_existing``.
-    tier
-        Tier whose standard (mode, N minutes) defines coverage.
-    config
-        Standards and speeds.
-    areas
-        Township polygons: candidates' and demand's townships for quotas.
-    review_existing
-        Build the problem over the tier's *existing* stations instead (for the
-        redundancy question: which stations could close losing least coverage).
-    """
-    t0 = time.perf_counter()
-    cfg = config or Config()
-    std = cfg.standards[tier]
-    g = network.travel_graph(mode=std.mode, config=cfg)
-    rows = demand_rows_for_tier(demand, tier)
-    d = demand.iloc[rows].reset_index(drop=True)
-    d_snap = snap_points(g, lon=d["lon"].to_numpy(float), lat=d["lat"].to_numpy(float), max_snap_m=cfg.max_snap_m)
-    own = stations[stations["tier"].astype(str) == str(tier)].reset_index(drop=True)
-    if review_existing:
-        cands = own[["id", "name", "lon", "lat"]].copy()
-        covered_existing = np.zeros(len(d), bool)
-    else:
-        cands = candidates.reset_index(drop=True)
-        s_snap = snap_points(
-            g, lon=own["lon"].to_numpy(float), lat=own["lat"].to_numpy(float), max_snap_m=cfg.max_snap_m
-        )
-        covered_existing = np.isfinite(nearest_times(g, sources=s_snap, targets=d_snap, limit_s=std.limit_s).time_s)
-    if len(cands) == 0:
-        raise SitingError("siting.error.no_candidates")
-    cover, cands = coverage_sets(g, candidates=cands, targets=d_snap, limit_s=std.limit_s, max_snap_m=cfg.max_snap_m)
-    township_d = assign_townships(d, areas=areas, township_fallback=None).to_numpy(object)
-    if "township" in cands and (cands["township"].fillna("").astype(str) != "").any():
-        township_c = cands["township"].fillna("").astype(str).to_numpy(object)
-    else:
-        township_c = assign_townships(
-            cands.assign(township=""), areas=areas, township_fallback=_nearest_label(d, township_d, cands)
-        ).to_numpy(object)
-    cost = cands["cost"].to_numpy(float) if "cost" in cands else None
-    problem = CoverageProblem(
-        cover=cover,
-        weights=d["population"].to_numpy(float) if "population" in d else np.ones(len(d)),
-        covered_by_existing=covered_existing,
-        demand_ids=d["id"].astype(str).to_numpy(object),
-        candidate_ids=cands["id"].astype(str).to_numpy(object),
-        candidate_cost=cost,
-        demand_group=township_d,
-        candidate_group=township_c,
-    )
-    secs = time.perf_counter() - t0
-    logger.info(
-        "tier %s: %d demand × %d candidates, %d pairs within %.0f min (%.2f s)",
-        tier, len(d), len(cands), cover.nnz, std.minutes, secs,
-    )  # fmt: skip
-    return NetworkProblem(problem, cands, rows, tier, std.minutes, secs)
-
-
-def _nearest_label(d: pd.DataFrame, labels: NDArray[np.object_], cands: pd.DataFrame) -> pd.Series:
+def nearest_label(d: pd.DataFrame, labels: NDArray[np.object_], cands: pd.DataFrame) -> pd.Series:
     """Label of the nearest demand point (straight line), for candidates without a township."""
     if len(d) == 0:
         return pd.Series("", index=cands.index, dtype=object)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import logging
 import sys
 import time
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from planner._errors import ConfigError, InputError, PlannerError
+from planner._errors import ConfigError, PlannerError
 from planner.i18n import set_language, t
 from planner.settings import TIERS, Config, Tier, load_config, parse_mode, parse_tier
 
@@ -87,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
 SUBCOMMAND_MODULES: list[str] = ["planner._cli_site", "planner._cli_onboarding"]
 
 
-def _config(args: argparse.Namespace) -> tuple[Config, tuple[Tier, ...]]:
+def common_config(args: argparse.Namespace) -> tuple[Config, tuple[Tier, ...]]:
+    """Standards from ``--config`` with ``--tier/--mode/--minutes/--intervals/--max-snap`` applied; the tiers to run."""
     cfg = load_config(args.config)
     tier = parse_tier(args.tier, where=" (--tier)") if args.tier else None
     mode = parse_mode(args.mode) if args.mode else None
@@ -115,139 +117,77 @@ def run_coverage(
     allow_off_network: bool = False,
     label: str | None = None,
 ) -> dict[str, Any]:
-    """Load inputs, analyse, draw isochrones and write outputs; return the summary."""
-    from planner.coverage import analyse
-    from planner.inputs import read_areas, read_demand, read_stations
-    from planner.isochrones import station_isochrones as draw_station_isochrones
-    from planner.isochrones import tier_isochrones
+    """Load inputs into a workspace, evaluate, and write the report files; return the summary.
+
+    The same pipeline as the app and the notebook: :meth:`planner.scenario.Workspace.from_files`,
+    :meth:`~planner.scenario.Workspace.evaluate` and :func:`planner.bundle.report_files`.
+    """
+    from planner.bundle import CLI_FILES, report_files, write_files
     from planner.osm import describe_network
-    from planner.report import write_coverage_outputs
+    from planner.scenario import Workspace
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    net = _network(network_path)
-    timings["load_network_s"] = time.perf_counter() - t0
-    desc = describe_network(net)
+    ws, scenario = Workspace.from_files(
+        network=network_path,
+        stations=stations_path,
+        demand=demand_path,
+        areas=areas_path,
+        coords=coords,
+        config=config,
+        allow_off_network_stations=allow_off_network,
+        label=label,
+    )
+    ws.stations_file = str(stations_path)
+    timings["read_inputs_s"] = time.perf_counter() - t0
+    desc = describe_network(ws.network)
     logger.info(t("osm.summary", **desc))
     if desc.get("components", 1) > 1:
         logger.warning(t("cli.disconnected", pieces=desc["components"], nodes=desc["nodes_outside_largest"]))
     t0 = time.perf_counter()
-    stations = read_stations(stations_path, coords=coords)  # type: ignore[arg-type]
-    demand = read_demand(demand_path, coords=coords)  # type: ignore[arg-type]
-    _warn_coordinates(net, stations=stations, demand=demand, files=(str(stations_path), str(demand_path)))
-    areas = read_areas(areas_path) if areas_path else None
-    timings["read_inputs_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    result = analyse(
-        net,
-        stations=stations,
-        demand=demand,
-        config=config,
-        tiers=tiers,
-        areas=areas,
-        stations_file=str(stations_path),
-        allow_off_network_stations=allow_off_network,
-    )
+    result = ws.evaluate(scenario.stations, tiers=tiers)
     timings["coverage_s"] = time.perf_counter() - t0
-    iso = st_iso = None
-    t0 = time.perf_counter()
-    if isochrones:
-        import pandas as pd
-
-        frames, st_frames = [], []
-        for tier, tr in result.tiers.items():
-            std = config.standards[tier]
-            g = net.travel_graph(mode=std.mode, config=config)
-            frames.append(
-                tier_isochrones(
-                    g,
-                    sources=tr.station_snap,
-                    intervals_min=std.all_intervals_min(),
-                    buffer_m=config.isochrone_buffer_m,
-                    tier=str(tier),
-                )
-            )
-            if station_isochrones:
-                ids = stations["id"].astype(str).to_numpy()[tr.station_rows]
-                st_frames.append(
-                    draw_station_isochrones(
-                        g,
-                        sources=tr.station_snap,
-                        station_ids=list(ids),
-                        intervals_min=[std.minutes],
-                        buffer_m=config.isochrone_buffer_m,
-                        tier=str(tier),
-                    )
-                )
-        import geopandas as gpd
-
-        iso = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326") if frames else None
-        if st_frames:
-            st_iso = gpd.GeoDataFrame(pd.concat(st_frames, ignore_index=True), crs="EPSG:4326")
-    timings["isochrones_s"] = time.perf_counter() - t0
-    extra: dict[str, Any] = {
-        "inputs": {
-            "network": str(network_path),
-            "stations": str(stations_path),
-            "demand": str(demand_path),
-            "areas": str(areas_path) if areas_path else None,
-            "coords": coords,
-        },
-        "network_description": desc,
-        "timings": {k: round(v, 3) for k, v in timings.items()},
-    }
-    if label:
-        extra["label"] = label
-    try:
-        write_coverage_outputs(result, out_dir=out_dir, isochrones=iso, station_isochrones=st_iso, extra_summary=extra)
-    except OSError as exc:
-        raise InputError("cli.cannot_write", path=str(out_dir), reason=exc.strerror or str(exc)) from None
-    summary = dict(result.summary)
-    summary.update(extra)
-    return summary
+    extra: dict[str, Any] = {"network_description": desc, "timings": {k: round(v, 3) for k, v in timings.items()}}
+    files = report_files(
+        ws,
+        scenario.stations,
+        include=CLI_FILES,
+        result=result,
+        tiers=tiers,
+        isochrones=isochrones,
+        station_isochrones=station_isochrones,
+        extra_summary=extra,
+    )
+    write_files(files, out_dir=out_dir)
+    return json.loads(files["summary.json"])
 
 
-def _network(spec: str | Path) -> Any:
-    """Load a network file, or download one for ``download:PLACE`` (needs internet)."""
-    from planner.osm import download_network, load_network
-
-    text = str(spec)
-    if text.startswith("download:"):
-        return download_network(place=text.split(":", 1)[1].strip())
-    return load_network(spec)
-
-
-def _warn_coordinates(net: Any, *, stations: Any, demand: Any, files: tuple[str, str]) -> None:
-    """Log the coordinate sanity findings (swapped, outside the network, GCJ-02/BD-09 offset)."""
-    from planner.sanity import check_coordinates
-
-    for df, file in zip((stations, demand), files, strict=True):
-        for finding in check_coordinates(df, network=net, file=file):
-            logger.warning("%s", finding.message())
+#: Figures in the CLI's per-tier table (labels and definitions: :mod:`planner.figures`).
+CLI_TABLE_FIGURES: tuple[str, ...] = (
+    "stations",
+    "demand",
+    "covered_population",
+    "percent_population",
+    "outside_population",
+    "off_network_population",
+    "unreachable_population",
+    "uncovered",
+)
 
 
 def print_summary(summary: dict[str, Any], *, out_dir: str | Path, label: str | None = None) -> None:
-    """Print the per-tier coverage table for people."""
+    """Print the per-tier coverage table for people (figure names from :mod:`planner.figures`)."""
+    from planner import figures
+
     lines = []
     if label:
         lines.append(label)
-    lines.append(t("cli.table_header"))
+    head = [t("cli.col.tier"), t("cli.col.mode"), t("cli.col.standard")]
+    lines.append(" | ".join(head + [figures.label(k) for k in CLI_TABLE_FIGURES]))
     for tier_key, s in summary["tiers"].items():
-        pct = s["percent_population"]
-        lines.append(
-            t(
-                "cli.table_row",
-                tier=t(f"tier.{tier_key}"),
-                mode=t(f"mode.{s['mode']}"),
-                minutes=f"{s['minutes']:g}",
-                stations=s["stations"],
-                demand=s["demand"],
-                covered=s["covered"],
-                pct="-" if pct is None else f"{pct:.1f}",
-                uncovered=f"{s['uncovered_population']:,.0f}",
-                off=s["off_network"],
-            )
-        )
+        cells = [t(f"tier.{tier_key}"), t(f"mode.{s['mode']}"), t("cli.standard_value", minutes=f"{s['minutes']:g}")]
+        cells += [figures.display(k, s[k]) for k in CLI_TABLE_FIGURES]
+        lines.append(" | ".join(cells))
     lines.append(t("cli.outputs", out=str(out_dir)))
     sys.stdout.write("\n".join(lines) + "\n")
 
@@ -270,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if getattr(args, "func", None) is not None:
             return int(args.func(args))
-        cfg, tiers = _config(args)
+        cfg, tiers = common_config(args)
         if args.command == "coverage":
             summary = run_coverage(
                 network_path=args.network,

@@ -24,10 +24,11 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from planner._errors import InputError
+from planner.figures import AREA_FIGURES, figures_from_status
 from planner.network import RoadNetwork, TravelGraph
 from planner.reach import nearest_times
-from planner.settings import TIERS, Config, Mode, Standard, Tier
-from planner.snapping import Snap, snap_points
+from planner.settings import Config, Mode, Standard, Tier
+from planner.snapping import Snap
 
 logger = logging.getLogger(__name__)
 
@@ -146,86 +147,6 @@ def off_network_lines(stations: pd.DataFrame) -> tuple[int, str]:
             row = int(row)
         problems.append(_off_network_line(r, row=row, dist=float(r["snap_m"])))
     return len(problems), _joined_lines(problems)
-
-
-def analyse(
-    network: RoadNetwork,
-    *,
-    stations: pd.DataFrame,
-    demand: pd.DataFrame,
-    config: Config | None = None,
-    tiers: tuple[Tier, ...] | None = None,
-    areas: gpd.GeoDataFrame | None = None,
-    stations_file: str = "stations",
-    allow_off_network_stations: bool = False,
-) -> CoverageResult:
-    """Compute coverage of every tier for every demand point.
-
-    Parameters
-    ----------
-    network
-        Road network.
-    stations
-        Canonical station table (id, name, tier, lon, lat, ...; see
-        :func:`planner.inputs.read_stations`).
-    demand
-        Canonical demand table (id, name, population, lon, lat, township, kind).
-    config
-        Standards, speeds and snapping options.
-    tiers
-        Tiers to analyse (default: all four).
-    areas
-        Township polygons (name, geometry); used for per-township statistics.
-    stations_file
-        File name used in error messages.
-    allow_off_network_stations
-        Keep going (excluding them) when stations lie farther than the maximum snap
-        distance from any usable road; by default that is an input error.
-
-    Returns
-    -------
-    CoverageResult
-    """
-    cfg = config or Config()
-    tiers = tiers or TIERS
-    stations = stations.reset_index(drop=True)
-    demand = demand.reset_index(drop=True)
-    snap_cache: dict[str, Snap] = {}
-    raw: dict[Tier, TierResult] = {}
-    station_snaps: dict[Tier, tuple[NDArray[np.int64], Snap]] = {}
-    for tier in tiers:
-        std = cfg.standards[tier]
-        graph = network.travel_graph(mode=std.mode, config=cfg)
-        s_rows = np.flatnonzero((stations["tier"].astype(str) == str(tier)).to_numpy()).astype(np.int64)
-        s_snap = snap_points(
-            graph,
-            lon=stations["lon"].to_numpy(float)[s_rows],
-            lat=stations["lat"].to_numpy(float)[s_rows],
-            max_snap_m=cfg.max_snap_m,
-        )
-        station_snaps[tier] = (s_rows, s_snap)
-    if not allow_off_network_stations:
-        check_stations_on_network(stations, station_snaps, max_snap_m=cfg.max_snap_m, file=stations_file)
-    for tier in tiers:
-        std = cfg.standards[tier]
-        t0 = time.perf_counter()
-        graph = network.travel_graph(mode=std.mode, config=cfg)
-        if graph.usable_key not in snap_cache:  # modes using the same roads share one snap
-            snap_cache[graph.usable_key] = snap_points(
-                graph,
-                lon=demand["lon"].to_numpy(float),
-                lat=demand["lat"].to_numpy(float),
-                max_snap_m=cfg.max_snap_m,
-            )
-        d_rows = demand_rows_for_tier(demand, tier)
-        d_snap = snap_cache[graph.usable_key].subset(d_rows)
-        s_rows, s_snap = station_snaps[tier]
-        raw[tier] = tier_result(
-            graph, tier=tier, standard=std, station_rows=s_rows, station_snap=s_snap, demand_rows=d_rows,
-            demand_snap=d_snap, horizon_factor=cfg.horizon_factor, started=t0,
-        )  # fmt: skip
-        logger.info("tier %s: %d demand, %d stations, %.3f s", tier, len(d_rows), len(s_rows), raw[tier].engine_s)
-    return summarise(network, stations=stations, demand=demand, raw=raw, config=cfg, areas=areas)
 
 
 def tier_result(
@@ -386,8 +307,6 @@ def summarise(
         dist[f">{lower:g}"] = float(p[on & reached & (minutes > lower + 1e-9)].sum())
         dist["unreachable"] = float(p[on & ~reached].sum())
         dist["off_network"] = float(p[~on].sum())
-        total_pop = float(p.sum())
-        cov_pop = float(p[covered].sum())
         summary[str(tier)] = {
             "mode": str(std.mode),
             "minutes": std.minutes,
@@ -396,15 +315,8 @@ def summarise(
             "access_walk_speed_kph": config.walk_speed_kph,
             "stations": len(tr.station_rows),
             "stations_on_network": int(tr.station_snap.on_network.sum()),
-            "demand": len(rows),
-            "covered": int(covered.sum()),
-            "population": total_pop,
-            "covered_population": cov_pop,
-            "percent_population": round(100.0 * cov_pop / total_pop, 2) if total_pop > 0 else None,
-            "uncovered_population": float(p[on & ~covered].sum()),
-            "off_network": int((~on).sum()),
-            "off_network_population": float(p[~on].sum()),
-            "unreachable": int((on & ~reached).sum()),
+            "stations_off_network": int((~tr.station_snap.on_network).sum()),
+            **figures_from_status(status, p),
             "population_by_interval": dist,
             "engine_seconds": round(tr.engine_s, 4),
         }
@@ -429,45 +341,23 @@ def summarise(
     )
 
 
-#: Columns of the per-township table (:attr:`CoverageResult.areas`).
-AREA_COLUMNS: tuple[str, ...] = (
-    "township",
-    "tier",
-    "demand",
-    "population",
-    "covered",
-    "covered_population",
-    "percent_population",
-    "uncovered_population",
-    "off_network",
-)
+#: Columns of the per-township table (:attr:`CoverageResult.areas`): the township, the
+#: tier and the township's figures (:data:`planner.figures.AREA_FIGURES`).
+AREA_COLUMNS: tuple[str, ...] = ("township", "tier", *AREA_FIGURES)
 
 
 def _area_table(demand_out: pd.DataFrame) -> pd.DataFrame:
+    """Per township and tier, the same figures as the tier headline (so the rows add up to it)."""
     cols = list(AREA_COLUMNS)
     if demand_out.empty:
         return pd.DataFrame(columns=cols)
-    d = demand_out.assign(
-        _cov=demand_out["covered"].fillna(False).astype(bool),
-        _off=demand_out["status"].eq("off_network"),
-    )
-    d["_covpop"] = np.where(d["_cov"], d["population"], 0.0)
-    d["_uncovpop"] = np.where(~d["_cov"] & ~d["_off"], d["population"], 0.0)
-    g = d.groupby(["township", "tier"], sort=True)
-    out = pd.DataFrame(
-        {
-            "demand": g.size(),
-            "population": g["population"].sum(),
-            "covered": g["_cov"].sum().astype(int),
-            "covered_population": g["_covpop"].sum(),
-            "uncovered_population": g["_uncovpop"].sum(),
-            "off_network": g["_off"].sum().astype(int),
-        }
-    ).reset_index()
-    out["percent_population"] = np.where(
-        out["population"] > 0, np.round(100.0 * out["covered_population"] / out["population"], 2), np.nan
-    )
-    return out[cols]
+    rows = []
+    for (township, tier), g in demand_out.groupby(["township", "tier"], sort=True):
+        figs = figures_from_status(g["status"].to_numpy(object), g["population"].to_numpy(float))
+        rows.append({"township": township, "tier": tier, **figs})
+    out = pd.DataFrame(rows, columns=cols)
+    out["percent_population"] = out["percent_population"].astype(float)
+    return out
 
 
 def _gap_table(demand_out: pd.DataFrame) -> pd.DataFrame:

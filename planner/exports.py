@@ -39,16 +39,18 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from planner.coverage import AREA_COLUMNS, CoverageResult
+from planner.figures import HEADLINE_FIGURES, figure, label
 from planner.i18n import get_language, t
-from planner.report import demand_layer, layer_names, station_layer
 from planner.scenario import COMPARISON_COLUMNS
 from planner.settings import TIERS
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "DEMAND_COLUMNS",
     "SHEETS",
     "csv_bytes",
+    "demand_table",
     "excel_workbook",
     "geopackage_bytes",
     "localise",
@@ -58,12 +60,9 @@ __all__ = [
 #: Sheet keys in workbook order (names come from ``exports.sheet.<key>``).
 SHEETS: tuple[str, ...] = ("summary", "townships", "gaps", "proposals", "comparison")
 
-#: Number format per column key (others: general).
+#: Number format per column key that is not a figure (figures: :attr:`planner.figures.Figure.excel_format`).
 _FORMATS: dict[str, str] = {
     "population": "#,##0",
-    "covered_population": "#,##0",
-    "uncovered_population": "#,##0",
-    "off_network_population": "#,##0",
     "newly_covered_population": "#,##0",
     "covered_population_before": "#,##0",
     "covered_population_after": "#,##0",
@@ -71,22 +70,18 @@ _FORMATS: dict[str, str] = {
     "minutes": "0.0",
     "standard_minutes": "0",
     "beyond_min": "0.0",
-    "percent_population": "0.00%",
     "percent_before": "0.00%",
     "percent_after": "0.00%",
     "lon": "0.000000",
     "lat": "0.000000",
-    "stations": "#,##0",
-    "demand": "#,##0",
-    "covered": "#,##0",
-    "uncovered_villages": "#,##0",
-    "off_network": "#,##0",
     "newly_covered": "#,##0",
     "lost": "#,##0",
     "rank": "0",
 }
 #: Columns holding percentages 0–100 (written as fractions with a percent format).
 _PERCENT = frozenset({"percent_population", "percent_before", "percent_after"})
+#: Aggregate sheets whose figure columns are named by the figures table.
+_FIGURE_SHEETS = frozenset({"summary", "townships"})
 #: Columns whose values are translated (``tier.x``, ``mode.x``, ``exports.status.x`` ...).
 _VALUE_KEYS: dict[str, str] = {
     "tier": "tier",
@@ -96,19 +91,7 @@ _VALUE_KEYS: dict[str, str] = {
     "source": "exports.source",
 }
 
-_SUMMARY_COLUMNS = (
-    "tier",
-    "mode",
-    "standard_minutes",
-    "stations",
-    "demand",
-    "population",
-    "covered_population",
-    "percent_population",
-    "uncovered_population",
-    "off_network_population",
-    "uncovered_villages",
-)
+_SUMMARY_COLUMNS = ("tier", "mode", "standard_minutes", *HEADLINE_FIGURES)
 _TOWNSHIP_COLUMNS = AREA_COLUMNS
 _GAP_COLUMNS = (
     "rank",
@@ -130,34 +113,53 @@ _COMPARISON_COLUMNS = COMPARISON_COLUMNS
 
 # =========================================================================== tables
 
+#: Columns of ``demand.csv`` and the demand layer, in order (the first six are the documented contract).
+DEMAND_COLUMNS: tuple[str, ...] = (
+    "id",
+    "tier",
+    "minutes",
+    "station_id",
+    "covered",
+    "snap_m",
+    "name",
+    "township",
+    "population",
+    "status",
+    "interval_min",
+    "beyond_min",
+    "on_main_network",
+    "lon",
+    "lat",
+)
+
+
+def demand_table(result: CoverageResult) -> pd.DataFrame:
+    """The per demand point × tier table in the documented column order."""
+    d = result.demand
+    return d[[c for c in DEMAND_COLUMNS if c in d]]
+
+
+def layer_names() -> dict[str, str]:
+    """GeoPackage layer names in the active language."""
+    keys = ("demand", "stations", "isochrones", "station_isochrones", "areas", "summary", "township_figures")
+    return {k: t(f"report.layer.{k}") for k in keys}
+
 
 def summary_frame(result: CoverageResult) -> pd.DataFrame:
     """Per-tier figures as a table with canonical column keys.
 
-    Columns ``tier, mode, standard_minutes, stations, demand, population,
-    covered_population, percent_population, uncovered_population`` (people inside the
-    network but outside the circle), ``off_network_population`` and
-    ``uncovered_villages`` (demand points outside the circle).
+    Columns ``tier, mode, standard_minutes`` and the headline figures
+    (:data:`planner.figures.HEADLINE_FIGURES`), taken from ``result.summary`` as they are.
     """
     tiers: dict[str, dict[str, Any]] = result.summary.get("tiers", {})
     rows = []
     for tier in [str(x) for x in TIERS if str(x) in tiers]:
         s = tiers[tier]
-        rows.append(
-            {
-                "tier": tier,
-                "mode": s["mode"],
-                "standard_minutes": s["minutes"],
-                "stations": s["stations"],
-                "demand": s["demand"],
-                "population": s["population"],
-                "covered_population": s["covered_population"],
-                "percent_population": np.nan if s["percent_population"] is None else s["percent_population"],
-                "uncovered_population": s["uncovered_population"],
-                "off_network_population": s["off_network_population"],
-                "uncovered_villages": int(s["demand"]) - int(s["covered"]) - int(s["off_network"]),
-            }
-        )
+        row: dict[str, Any] = {"tier": tier, "mode": s["mode"], "standard_minutes": s["minutes"]}
+        row.update({k: s[k] for k in HEADLINE_FIGURES})
+        if row["percent_population"] is None:
+            row["percent_population"] = np.nan
+        rows.append(row)
     return pd.DataFrame(rows, columns=list(_SUMMARY_COLUMNS))
 
 
@@ -175,10 +177,12 @@ def _translate_value(prefix: str, value: object, lang: str | None) -> object:
     return value if text.startswith(key) else text
 
 
-def localise(df: pd.DataFrame, *, lang: str | None = None) -> pd.DataFrame:
+def localise(df: pd.DataFrame, *, lang: str | None = None, figures: bool = False) -> pd.DataFrame:
     """Rename canonical columns to headers and translate tier / mode / status values.
 
-    Unknown columns keep their names; unknown values are left as they are.
+    With ``figures`` (per-tier and per-township tables), columns that are figures are
+    named by :func:`planner.figures.label`; otherwise (per demand point tables) by the
+    column names. Unknown columns keep their names; unknown values are left as they are.
     """
     out = df.copy()
     for col, prefix in _VALUE_KEYS.items():
@@ -186,10 +190,12 @@ def localise(df: pd.DataFrame, *, lang: str | None = None) -> pd.DataFrame:
             uniq = pd.unique(out[col].astype(object))
             mapping = {u: _translate_value(prefix, u, lang) for u in uniq}
             out[col] = out[col].astype(object).map(mapping)
-    return out.rename(columns={c: _header(str(c), lang) for c in out.columns})
+    return out.rename(columns={c: _header(str(c), lang, figures=figures) for c in out.columns})
 
 
-def _header(col: str, lang: str | None) -> str:
+def _header(col: str, lang: str | None, *, figures: bool = False) -> str:
+    if figures and col in HEADLINE_FIGURES:
+        return label(col, lang=lang)
     key = f"exports.col.{col}"
     text = t(key, lang=lang)
     return col if text.startswith(key) else text
@@ -228,7 +234,7 @@ def _write_sheet(
 ) -> Worksheet:
     ws = wb.create_sheet(t(f"exports.sheet.{key}", lang=lang))
     cols = [str(c) for c in frame.columns]
-    shown = localise(frame, lang=lang)
+    shown = localise(frame, lang=lang, figures=key in _FIGURE_SHEETS)
     n_cols = max(len(cols), 1)
     ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=14)
     if n_cols > 1:
@@ -244,7 +250,7 @@ def _write_sheet(
     for i in range(values.shape[0]):
         ws.append([_cell_value(cols[j], values[i, j]) for j in range(len(cols))])
     for j, col in enumerate(cols, start=1):
-        fmt = _FORMATS.get(col)
+        fmt = figure(col).excel_format if key in _FIGURE_SHEETS and col in HEADLINE_FIGURES else _FORMATS.get(col)
         if fmt is not None:
             for (cell,) in ws.iter_rows(min_row=3, max_row=2 + values.shape[0], min_col=j, max_col=j):
                 cell.number_format = fmt
@@ -331,31 +337,45 @@ def _points(df: pd.DataFrame) -> gpd.GeoDataFrame:
     )
 
 
+def _demand_layer(result: CoverageResult) -> gpd.GeoDataFrame:
+    d = demand_table(result).copy()
+    d["covered"] = d["covered"].astype("object").where(d["covered"].notna(), None)
+    return _points(d)
+
+
 def geopackage_bytes(
     *,
     result: CoverageResult,
     isochrones: gpd.GeoDataFrame | None = None,
+    station_isochrones: gpd.GeoDataFrame | None = None,
     areas: gpd.GeoDataFrame | None = None,
     proposals: pd.DataFrame | None = None,
 ) -> bytes:
-    """A GeoPackage with every layer (demand, stations, gaps, isochrones, areas, proposals).
+    """The GeoPackage of a result: every layer, and the figures as attribute tables.
 
-    Layer names are in the active language (Chinese by default); attribute names are
-    the canonical keys. All layers are EPSG:4326 and open in QGIS.
+    Layers (names in the active language, :func:`layer_names`): demand points, stations,
+    gaps, isochrones, per-station isochrones, township polygons, proposals; tables
+    ``summary`` (one row per tier, :func:`summary_frame`) and ``township_figures``
+    (:attr:`~planner.coverage.CoverageResult.areas`). Attribute names are the canonical
+    keys of :mod:`planner.figures`; all layers are EPSG:4326 and open in QGIS.
     """
     names = layer_names()
-    layers: list[tuple[str, Callable[[], gpd.GeoDataFrame]]] = [
-        (names["demand"], lambda: demand_layer(result)),
-        (names["stations"], lambda: station_layer(result)),
+    layers: list[tuple[str, Callable[[], pd.DataFrame]]] = [
+        (names["demand"], lambda: _demand_layer(result)),
+        (names["stations"], lambda: _points(result.stations)),
     ]
     if len(result.gaps):
         layers.append((t("exports.layer.gaps"), lambda: _gap_layer(result.gaps)))
     if isochrones is not None and len(isochrones):
         layers.append((names["isochrones"], lambda: isochrones.to_crs("EPSG:4326")))
+    if station_isochrones is not None and len(station_isochrones):
+        layers.append((names["station_isochrones"], lambda: station_isochrones.to_crs("EPSG:4326")))
     if areas is not None and len(areas):
         layers.append((names["areas"], lambda: areas.to_crs("EPSG:4326")))
     if proposals is not None and len(proposals):
         layers.append((t("exports.layer.proposals"), lambda: _points(proposals)))
+    layers.append((names["summary"], lambda: summary_frame(result)))
+    layers.append((names["township_figures"], lambda: result.areas.reset_index(drop=True)))
     with tempfile.TemporaryDirectory(prefix="planner-gpkg-") as tmp:
         path = Path(tmp) / "export.gpkg"
         for k, (name, make) in enumerate(layers):

@@ -701,6 +701,14 @@ def network_to_geodataframe(
     return gdf.loc[keep].reset_index(drop=True)
 
 
+def load_network_spec(spec: str | Path) -> RoadNetwork:
+    """Load a network file, or download one for ``download:PLACE`` (needs internet)."""
+    text = str(spec)
+    if text.startswith("download:"):
+        return download_network(place=text.split(":", 1)[1].strip())
+    return load_network(spec)
+
+
 def describe_network(net: RoadNetwork) -> dict[str, Any]:
     """Summarise a network: sizes, km per road class and disconnected pieces.
 

@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 
 from planner._errors import InputError
 from planner.coverage import CoverageResult
+from planner.figures import display, label
 from planner.i18n import t
 from planner.network import RoadNetwork, utm_crs_for
 from planner.settings import TIERS, Tier
@@ -124,6 +125,10 @@ def _draw_north_arrow(ax: Axes) -> None:
         arrowprops={"arrowstyle": "-|>", "facecolor": "black", "lw": 1.5, "mutation_scale": 18},
         zorder=20,
     )
+
+
+#: Figures of the coloured tier printed under the map (names: :mod:`planner.figures`).
+PRINT_FIGURES: tuple[str, ...] = ("percent_population", "outside_population", "off_network_population", "uncovered")
 
 
 def render_map(
@@ -277,6 +282,7 @@ def _figure(
                 )
             )
 
+    dt = ""
     if not demand.empty:
         tiers_present = list(pd.unique(demand["tier"].astype(str)))
         dt = str(demand_tier) if demand_tier is not None else ("village" if "village" in tiers_present else "")
@@ -349,9 +355,13 @@ def _figure(
         title=t("exports.map.legend"),
         title_fontsize=11,
     )
+    if not demand.empty and dt in result.summary.get("tiers", {}):
+        s = result.summary["tiers"][dt]
+        line = " · ".join(f"{label(k, tier=dt)} {display(k, s[k])}" for k in PRINT_FIGURES)
+        ax.text(0.0, -0.01, f"{t(f'tier.{dt}')}：{line}", transform=ax.transAxes, fontsize=9, ha="left", va="top")
     ax.text(
         1.0,
-        -0.01,
+        -0.035,
         t("exports.map.footer", crs=crs),
         transform=ax.transAxes,
         fontsize=7,

@@ -37,7 +37,6 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from planner._errors import InputError, PlannerError
-from planner.candidates import CANDIDATE_SPACING_M, coverage_sets, demand_candidates, road_candidates
 from planner.coverage import (
     CoverageResult,
     TierResult,
@@ -49,14 +48,14 @@ from planner.coverage import (
 )
 from planner.i18n import t
 from planner.network import RoadNetwork, TravelGraph, speed_key
+from planner.propose import CandidateOptions, NetworkProblem, Proposal, propose, siting_problem
 from planner.settings import TIERS, Config, Mode, Standard, Tier, parse_mode, parse_tier
-from planner.siting import Solver
+from planner.siting import DEFAULT_MIP_REL_GAP, DEFAULT_TIME_LIMIT_S, Solver
 from planner.snapping import Snap, snap_points
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "CANDIDATE_SPACING_M",
     "PROJECT_META_LAYER",
     "Scenario",
     "Workspace",
@@ -67,9 +66,6 @@ __all__ = [
     "save_project",
 ]
 
-#: Candidate sites above this number are thinned by widening the spacing (keeps a
-#: county-wide drive-time proposal within seconds).
-MAX_ROAD_CANDIDATES: int = 4000
 #: Name of the metadata table inside a project GeoPackage.
 PROJECT_META_LAYER: str = "planner_project"
 #: Project file format version written into the metadata table.
@@ -136,6 +132,13 @@ class Workspace:
     areas: gpd.GeoDataFrame | None = None
     label: str = ""
     allow_off_network_stations: bool = False
+    #: Stations file named in the off-network error, worded for the command line (the
+    #: CLI sets it); empty: worded for the map editor.
+    stations_file: str = ""
+    #: Input files and coordinate system (for ``summary.json``); empty for the demo.
+    inputs: dict[str, Any] = field(default_factory=dict)
+    #: Coordinate findings of :meth:`from_files` (:class:`planner.sanity.Finding`).
+    findings: list[Any] = field(default_factory=list, repr=False)
     _demand_snaps: dict[tuple[Any, ...], Snap] = field(default_factory=dict, repr=False)
     _tier_cache: dict[Tier, tuple[_TierKey, TierResult]] = field(default_factory=dict, repr=False)
     _iso_cache: dict[Tier, tuple[_TierKey, gpd.GeoDataFrame]] = field(default_factory=dict, repr=False)
@@ -168,10 +171,30 @@ class Workspace:
         areas: str | Path | None = None,
         coords: str = "wgs84",
         config: Config | None = None,
+        allow_off_network_stations: bool = False,
+        label: str | None = None,
     ) -> tuple[Workspace, Scenario]:
         """Load a road network, a station list, demand points and (optionally) township areas.
 
-        The workspace is labelled with the network file's name (e.g. ``guixi_center``).
+        The one way from files to a workspace: the CLI, the app's upload and the
+        notebook all call it. Coordinate findings (swapped columns, points outside the
+        network, a GCJ-02/BD-09 offset) are logged as warnings and kept in
+        :attr:`findings`.
+
+        Parameters
+        ----------
+        network
+            ``.osm`` / ``.osm.pbf`` / road line layer, or ``download:PLACE`` (needs internet).
+        stations, demand, areas
+            Input files (:mod:`planner.inputs`).
+        coords
+            Coordinate system of the station and demand files (converted to WGS-84).
+        config
+            Standards and speeds (default :class:`~planner.settings.Config`).
+        allow_off_network_stations
+            See the class; by default stations far from every road are refused.
+        label
+            Display label; default the network file's name (e.g. ``guixi_center``).
 
         Raises
         ------
@@ -180,13 +203,35 @@ class Workspace:
             from the readers, naming file, row and column.
         """
         from planner.inputs import read_areas, read_demand, read_stations
-        from planner.osm import load_network
+        from planner.osm import load_network_spec
+        from planner.sanity import check_coordinates
 
-        net = load_network(network)
+        net = load_network_spec(network)
         st = read_stations(stations, coords=coords)  # type: ignore[arg-type]
         dem = read_demand(demand, coords=coords)  # type: ignore[arg-type]
         ar = read_areas(areas) if areas is not None else None
-        ws = cls(network=net, demand=dem, config=config or Config(), areas=ar, label=Path(network).stem)
+        cfg = config or Config()
+        findings = []
+        for df, file in ((st, stations), (dem, demand)):
+            for finding in check_coordinates(df, network=net, file=str(file), max_snap_m=cfg.max_snap_m):
+                logger.warning("%s", finding.message())
+                findings.append(finding)
+        ws = cls(
+            network=net,
+            demand=dem,
+            config=cfg,
+            areas=ar,
+            label=label if label is not None else Path(str(network).split(":", 1)[-1]).stem,
+            allow_off_network_stations=allow_off_network_stations,
+            inputs={
+                "network": str(network),
+                "stations": str(stations),
+                "demand": str(demand),
+                "areas": str(areas) if areas is not None else None,
+                "coords": coords,
+            },
+            findings=findings,
+        )
         return ws, Scenario(name=t("scenario.current_name"), stations=st)
 
     def with_config(self, config: Config) -> Workspace:
@@ -257,6 +302,10 @@ class Workspace:
             max_snap_m=self.config.max_snap_m,
         )
         if not self.allow_off_network_stations:
+            if self.stations_file:  # stations as loaded from a file: name it (and the CLI option)
+                check_stations_on_network(
+                    stations, {tier: (rows, s_snap)}, max_snap_m=self.config.max_snap_m, file=self.stations_file
+                )
             try:
                 check_stations_on_network(stations, {tier: (rows, s_snap)}, max_snap_m=self.config.max_snap_m, file="")
             except InputError as exc:
@@ -359,31 +408,16 @@ class Workspace:
         self._iso_cache[tier] = (iso_key, gdf)
         return gdf.copy()
 
-    def candidate_sites(
+    def siting_problem(
         self,
+        stations: pd.DataFrame,
         *,
         tier: Tier | str,
-        spacing_m: float = CANDIDATE_SPACING_M,
-        max_road_candidates: int = MAX_ROAD_CANDIDATES,
-    ) -> pd.DataFrame:
-        """Candidate sites for new stations of ``tier``.
-
-        Points every ``spacing_m`` along the roads usable by the tier's mode (at most
-        one per ``spacing_m`` grid cell; the spacing widens when there would be more
-        than ``max_road_candidates``) plus the tier's demand locations.
-
-        Returns
-        -------
-        pandas.DataFrame
-            ``id, lon, lat, source`` (``"road"`` or ``"demand"``), ``name``.
-        """
-        tier = parse_tier(tier)
-        if not (math.isfinite(spacing_m) and spacing_m > 0):
-            raise InputError("scenario.error.bad_spacing", value=spacing_m)
-        graph = self._graph(self.config.standards[tier].mode)
-        roads = road_candidates(graph, spacing_m=spacing_m, max_candidates=max_road_candidates, prefix="R")
-        dem = demand_candidates(self.demand.iloc[demand_rows_for_tier(self.demand, tier)])
-        return pd.concat([roads, dem], ignore_index=True)
+        candidates: CandidateOptions | None = None,
+        review_existing: bool = False,
+    ) -> NetworkProblem:
+        """The coverage problem of ``tier`` (see :func:`planner.propose.siting_problem`)."""
+        return siting_problem(self, stations, tier=tier, options=candidates, review_existing=review_existing)
 
     def propose(
         self,
@@ -392,15 +426,21 @@ class Workspace:
         tier: Tier | str,
         k: int | None = None,
         target_percent: float | None = None,
+        budget: float | None = None,
+        min_per_township: int | None = None,
+        max_per_township: int | None = None,
+        review_existing: bool = False,
+        candidates: CandidateOptions | None = None,
         solver: Solver = "highs",
-        time_limit_s: float = 20.0,
-        spacing_m: float = CANDIDATE_SPACING_M,
-        max_road_candidates: int = MAX_ROAD_CANDIDATES,
-    ) -> pd.DataFrame:
-        """Propose new sites for ``tier`` with :mod:`planner.siting`.
+        time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+        mip_rel_gap: float = DEFAULT_MIP_REL_GAP,
+    ) -> Proposal:
+        """Propose new sites for ``tier`` (the app, the notebook and ``planner site`` all call this).
 
-        Existing stations' coverage is fixed; candidates are :meth:`candidate_sites`;
-        a candidate covers the demand points it reaches within the tier's standard.
+        Existing stations' coverage is fixed; candidates come from ``candidates``
+        (:class:`planner.propose.CandidateOptions`: by default points along the roads
+        every 200 m and the tier's demand locations); a candidate covers the demand
+        points it reaches within the tier's standard.
 
         Parameters
         ----------
@@ -409,109 +449,43 @@ class Workspace:
         tier
             Tier of the new stations.
         k
-            Number of new sites (maximal covering). Exactly one of ``k`` and
-            ``target_percent`` is needed.
+            Number of new sites (maximal covering).
         target_percent
-            Coverage target in percent of the tier's population (fewest sites).
+            Coverage target in percent of the tier's population (fewest sites; 100 =
+            every coverable point).
+        budget
+            Total cost limit (maximal covering within a budget; candidates need a cost).
+        min_per_township, max_per_township
+            Quotas of new sites per township.
+        review_existing
+            Rank the tier's existing stations for closure instead (the redundancy
+            question). Exactly one of ``k``, ``target_percent``, ``budget`` and
+            ``review_existing`` is needed.
+        candidates
+            Candidate sources.
         solver
             ``"highs"`` (exact, time-limited) or ``"greedy"``.
-        time_limit_s
-            Solver time limit.
-        spacing_m
-            Candidate spacing along roads.
-        max_road_candidates
-            Cap on road candidates (the spacing widens beyond it); lower it to speed
-            up proposals for tiers with long standards (a 30-minute drive reaches most
-            of a county from every candidate).
+        time_limit_s, mip_rel_gap
+            Solver limits.
 
         Returns
         -------
-        pandas.DataFrame
-            ``rank, site_id, lon, lat, tier, newly_covered_population`` plus
-            ``source`` (road / demand), ``name`` (of the demand point for demand
-            sites), ``township``.
+        planner.propose.Proposal
+            ``sites`` (``rank, site_id, name, lon, lat, tier, newly_covered_population,
+            cost, source, township``) and the solver's ``summary``.
 
         Raises
         ------
+        InputError
+            Not exactly one goal; stations off the network.
         SitingError
-            Bad ``k`` / target, unreachable target (from :mod:`planner.siting`).
+            Bad ``k`` / target, no candidates (from :mod:`planner.siting`).
         """
-        from planner import siting
-
-        tier = parse_tier(tier)
-        if (k is None) == (target_percent is None):
-            raise InputError("scenario.error.propose_options")
-        t0 = time.perf_counter()
-        result = self.evaluate(stations)
-        tr = result.tiers[tier]
-        std = self.config.standards[tier]
-        graph = self._graph(std.mode)
-        cands = self.candidate_sites(tier=tier, spacing_m=spacing_m, max_road_candidates=max_road_candidates)
-        cover, cands = coverage_sets(
-            graph, candidates=cands, targets=tr.snap, limit_s=std.limit_s, max_snap_m=self.config.max_snap_m
-        )
-        n_d = len(tr.demand_rows)
-        pop = self.demand["population"].to_numpy(float)[tr.demand_rows] if "population" in self.demand else np.ones(n_d)
-        existing = np.isfinite(tr.time_s) & (tr.time_s <= std.limit_s + 1e-6)
-        problem = siting.CoverageProblem(
-            cover=cover,
-            weights=pop,
-            covered_by_existing=existing,
-            demand_ids=self.demand["id"].astype(str).to_numpy(object)[tr.demand_rows],
-            candidate_ids=cands["id"].to_numpy(object),
-        )
-        t1 = time.perf_counter()
-        if k is not None:
-            if k == 0:
-                return _proposal_frame(cands.iloc[:0], np.zeros(0), tier=tier, areas=self.areas)
-            res = siting.maximal_covering(problem, p=int(k), solver=solver, time_limit_s=time_limit_s)
-        else:
-            assert target_percent is not None
-            res = siting.set_covering(
-                problem,
-                target_share=float(target_percent) / 100.0,
-                solver=solver,
-                time_limit_s=time_limit_s,
-            )
-        logger.info(
-            "propose %s: %d candidates, %d pairs, build %.2f s, solve %.2f s (%s, %s)",
-            tier,
-            len(cands),
-            cover.nnz,
-            t1 - t0,
-            time.perf_counter() - t1,
-            res.solver,
-            res.status,
-        )
-        pos = pd.Index(cands["id"]).get_indexer(res.site_ids)
-        return _proposal_frame(cands.iloc[pos], res.newly_covered, tier=tier, areas=self.areas)
-
-
-def _proposal_frame(
-    chosen: pd.DataFrame, gains: NDArray[np.float64], *, tier: Tier, areas: gpd.GeoDataFrame | None
-) -> pd.DataFrame:
-    out = pd.DataFrame(
-        {
-            "rank": np.arange(1, len(chosen) + 1, dtype=np.int64),
-            "site_id": chosen["id"].astype(str).to_numpy(object),
-            "lon": chosen["lon"].to_numpy(float),
-            "lat": chosen["lat"].to_numpy(float),
-            "tier": str(tier),
-            "newly_covered_population": np.asarray(gains, dtype=float),
-            "source": chosen["source"].to_numpy(object),
-            "name": chosen["name"].to_numpy(object),
-        }
-    )
-    township = np.full(len(out), "", dtype=object)
-    if areas is not None and len(areas) and len(out):
-        pts = gpd.GeoDataFrame(
-            {"_row": np.arange(len(out))}, geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs="EPSG:4326"
-        )
-        j = gpd.sjoin(pts, areas[["name", "geometry"]].to_crs("EPSG:4326"), how="inner", predicate="within")
-        j = j[~j["_row"].duplicated()]
-        township[j["_row"].to_numpy(np.int64)] = j["name"].astype(str).to_numpy(object)
-    out["township"] = township
-    return out
+        return propose(
+            self, stations, tier=tier, k=k, target_percent=target_percent, budget=budget,
+            min_per_township=min_per_township, max_per_township=max_per_township, review_existing=review_existing,
+            candidates=candidates, solver=solver, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
+        )  # fmt: skip
 
 
 # =========================================================================== scenario

@@ -85,7 +85,7 @@ def _full_run(
         # enterprise stations serve enterprise demand points only
         assert s["demand"] == (n_enterprise if tier == "enterprise" else len(demand))
         # every extracted station of the tier is used, or reported off-network
-        assert s["stations"] + s.get("stations_off_network", 0) <= int(tiers_written.get(word[tier], 0))
+        assert s["stations_off_network"] <= s["stations"] <= int(tiers_written.get(word[tier], 0))
     return {"summary": summary, "stations": stations, "demand": demand, "dir": ex, "coverage": cov}
 
 

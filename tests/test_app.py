@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from planner import figures
 from planner.exports import SHEETS
 from planner.i18n import set_language, t
 from planner.scenario import load_project
@@ -36,13 +37,13 @@ def test_opens_on_the_demo_with_figures(opened):
     at = opened
     assert any(t("demo.label") in x for x in _texts(at, "info"))
     assert at.title[0].value == t("app.title", lang="zh")
-    figures = _figures(at)
-    assert len(figures) == 12  # 4 tiers x (percent, people outside, uncovered villages)
+    shown = _figures(at)
+    assert len(shown) == 12  # 4 tiers x (percent, people outside, uncovered villages)
     # the figures match the summary of the same workspace, computed independently
     summary = at.session_state["ws"].evaluate(at.session_state["scenarios"][at.session_state["current"]].stations)
     village = summary.summary["tiers"]["village"]
-    assert figures[6] == f"{village['percent_population']:.1f}%"
-    assert figures[8] == str(village["demand"] - village["covered"])
+    assert shown[6] == f"{village['percent_population']:.1f}%"
+    assert shown[8] == str(village["demand"] - village["covered"])
     assert not at.error
 
 
@@ -73,7 +74,7 @@ def test_language_switch(opened):
     at = opened
     at.sidebar.toggle(key="lang_en").set_value(True).run()
     assert at.title[0].value == t("app.title", lang="en")
-    assert at.metric[0].label == t("app.figures.percent", lang="en")
+    assert at.metric[0].label == figures.label("percent_population", lang="en")
     # the language is per thread (session); AppTest calls the widgets' format_func in
     # this thread when it sends the next widget states, so this thread follows the session
     set_language("en")
@@ -175,14 +176,14 @@ def test_downloads_exist(opened, tmp_path):
     keys = {b.key for b in at.get("download_button")}
     assert {"dl_excel", "dl_csv", "dl_gpkg", "dl_html", "dl_png", "dl_pdf", "dl_project"} <= keys
     files = at.session_state["files"]
-    sheets = load_workbook(io.BytesIO(files["excel"]), read_only=True).sheetnames
+    sheets = load_workbook(io.BytesIO(files["report.xlsx"]), read_only=True).sheetnames
     assert sheets == [t(f"exports.sheet.{k}") for k in SHEETS]
-    assert files["csv"].startswith(b"\xef\xbb\xbf")
-    assert files["gpkg"][:16] == b"SQLite format 3\x00"
-    assert b"cdn.jsdelivr" not in files["html"] and b"<script>" in files["html"]
-    assert files["png"].startswith(b"\x89PNG") and files["pdf"].startswith(b"%PDF")
+    assert files["demand.csv"].startswith(b"\xef\xbb\xbf")
+    assert files["coverage.gpkg"][:16] == b"SQLite format 3\x00"
+    assert b"cdn.jsdelivr" not in files["map.html"] and b"<script>" in files["map.html"]
+    assert files["map.png"].startswith(b"\x89PNG") and files["map.pdf"].startswith(b"%PDF")
     project = tmp_path / "project.gpkg"
-    project.write_bytes(files["project"])
+    project.write_bytes(files["project.gpkg"])
     assert [s.name for s in load_project(project)] == list(at.session_state["scenarios"])
 
 
@@ -224,19 +225,23 @@ def test_gaps_table_lists_every_township_of_the_tier(opened):
     tables = [
         str(m.value)
         for m in at.markdown
-        if "<table" in str(m.value) and t("app.col.uncovered_population") in str(m.value)
+        if "<table" in str(m.value) and figures.label("outside_population", tier="village") in str(m.value)
     ]
     assert len(tables) == 1
     ws = at.session_state["ws"]
     result = ws.evaluate(at.session_state["scenarios"][at.session_state["current"]].stations)
     areas = result.areas[result.areas["tier"] == "village"]
     assert len(areas) > 3
-    for name, uncovered in zip(areas["township"].astype(str), areas["uncovered_population"], strict=True):
+    for name, outside in zip(areas["township"].astype(str), areas["outside_population"], strict=True):
         assert html.escape(name or "—") in tables[0]
-        assert f">{uncovered:,.0f}<" in tables[0]
+        assert f">{outside:,.0f}<" in tables[0]
+    # the township rows add up to the headline figure shown above the table
+    headline = result.summary["tiers"]["village"]["outside_population"]
+    assert areas["outside_population"].sum() == pytest.approx(headline)
+    assert figures.display("outside_population", headline) in _figures(at)
 
 
-def test_upload_with_a_station_far_from_roads_loads_with_a_warning(tmp_path):
+def test_upload_with_a_station_far_from_roads_is_refused_unless_allowed(tmp_path):
     from planner.demo import write_demo
 
     paths = write_demo(tmp_path)
@@ -247,11 +252,19 @@ def test_upload_with_a_station_far_from_roads_loads_with_a_warning(tmp_path):
     lines[-1] = ",".join(cells)
     at = AppTest.from_file(APP, default_timeout=180)
     at.run()
-    at.session_state["staged_uploads"] = {
+    staged = {
         "stations": ("stations.csv", ("\n".join(lines) + "\n").encode("utf-8")),
         "demand": ("demand.csv", paths["demand"].read_bytes()),
         "network": ("roads.gpkg", paths["roads"].read_bytes()),
     }
+    at.session_state["staged_uploads"] = staged
+    at.sidebar.button(key="load_uploads").click().run()
+    # the same policy as the CLI: refused by default, naming the station and the way out
+    errors = " ".join(_texts(at, "error"))
+    assert far_id in errors and t("app.data.allow_off_network") in errors, errors
+    assert at.session_state["is_demo"]  # the current scenario is kept
+    at.session_state["staged_uploads"] = staged
+    at.sidebar.checkbox(key="allow_off_network").check().run()
     at.sidebar.button(key="load_uploads").click().run()
     assert not at.exception and not at.error, _texts(at, "error")
     assert not at.session_state["is_demo"]

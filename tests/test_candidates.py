@@ -9,7 +9,9 @@ import pytest
 import shapely
 
 from planner._errors import SitingError
-from planner.candidates import combine_candidates, network_problem, road_candidates
+from planner.candidates import combine_candidates, road_candidates
+from planner.propose import CandidateOptions
+from planner.scenario import Workspace
 from planner.settings import Config, Mode, Tier
 from planner.siting import maximal_covering
 from planner.snapping import snap_points
@@ -43,7 +45,9 @@ def test_coverage_sets_match_networkx(test_pbf_network) -> None:  # type: ignore
     demand = pd.DataFrame({"id": [f"d{i}" for i in range(80)], "population": rng.integers(1, 100, 80).astype(float),
                            "lon": lon, "lat": lat})  # fmt: skip
     stations = pd.DataFrame({"id": ["E1"], "name": ["现有"], "tier": ["village"], "lon": [lon[0]], "lat": [lat[0]]})
-    npb = network_problem(net, stations=stations, demand=demand, candidates=cands, tier=Tier.VILLAGE, config=cfg)
+    ws = Workspace(network=net, demand=demand, config=cfg)
+    only_these = CandidateOptions(road=False, demand=False, extra=cands)
+    npb = ws.siting_problem(stations, tier=Tier.VILLAGE, candidates=only_these)
     prob = npb.problem
     d_snap = snap_points(g, lon=lon, lat=lat, max_snap_m=cfg.max_snap_m)
     c_snap = snap_points(g, lon=npb.candidates["lon"], lat=npb.candidates["lat"], max_snap_m=cfg.max_snap_m)

@@ -9,10 +9,11 @@ import pytest
 import shapely
 
 from planner._errors import InputError
-from planner.coverage import analyse, demand_rows_for_tier
+from planner.coverage import demand_rows_for_tier
 from planner.settings import Config, Mode, Tier
 from planner.snapping import snap_points
 from tests.conftest import nx_nearest_times
+from tests.helpers import analyse
 
 
 def _points(net, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]

@@ -23,7 +23,7 @@ from planner.scenario import Workspace, compare
 def case() -> tuple[Workspace, CoverageResult, CoverageResult, pd.DataFrame]:
     ws, sc = Workspace.from_demo()
     before = ws.evaluate(sc.stations)
-    proposals = ws.propose(sc.stations, tier="village", k=3, solver="greedy")
+    proposals = ws.propose(sc.stations, tier="village", k=3, solver="greedy").sites
     for _, p in proposals.iterrows():
         sc.add_station(tier="village", lon=float(p["lon"]), lat=float(p["lat"]))
     after = ws.evaluate(sc.stations)
@@ -67,7 +67,10 @@ def test_workbook_sheets_headers_and_numbers(
     assert v["人口"] == pytest.approx(float(d["population"].sum()))
     assert v["人口覆盖率"] == pytest.approx(d.loc[cov, "population"].sum() / d["population"].sum(), abs=1e-4)
     outside = d["status"].isin(["uncovered", "unreachable", "no_station"])
-    assert v["圈外村（社区、企业）数"] == int(outside.sum())
+    assert v["圈外人口"] == pytest.approx(float(d.loc[~cov, "population"].sum()))
+    assert v["未覆盖村（社区）/企业"] == int((~cov).sum())
+    assert v["未接入路网人口"] + v["时限内不可达人口"] == pytest.approx(v["圈外人口"])
+    assert int(outside.sum()) + int(d["status"].eq("off_network").sum()) == int((~cov).sum())
     assert v["出行方式"] == "步行" and v["服务圈（分钟）"] == 15
     col_pct = header.index("人口覆盖率") + 1
     assert summ.cell(row=3, column=col_pct).number_format.endswith("%")
@@ -133,7 +136,7 @@ def test_geopackage_layers(
     path = tmp_path / "导出.gpkg"
     path.write_bytes(data)
     layers = dict(pyogrio.list_layers(path).tolist())
-    assert set(layers) == {"需求点", "站点", "缺口", "服务圈", "乡镇", "建议站点"}
+    assert set(layers) == {"需求点", "站点", "缺口", "服务圈", "乡镇", "建议站点", "汇总", "乡镇统计"}
     assert layers["需求点"] == "Point" and layers["建议站点"] == "Point" and "Polygon" in layers["服务圈"]
     dem = pyogrio.read_dataframe(path, layer="需求点")
     assert len(dem) == len(after.demand)
@@ -146,4 +149,4 @@ def test_geopackage_layers(
     assert len(pyogrio.read_dataframe(path, layer="服务圈")) == 3
     minimal = tmp_path / "min.gpkg"
     minimal.write_bytes(geopackage_bytes(result=after))
-    assert {str(x[0]) for x in pyogrio.list_layers(minimal)} == {"需求点", "站点", "缺口"}
+    assert {str(x[0]) for x in pyogrio.list_layers(minimal)} == {"需求点", "站点", "缺口", "汇总", "乡镇统计"}

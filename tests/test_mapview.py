@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.coverage import analyse
 from planner.demo import generate_county
 from planner.mapview import (
     LOCAL_ASSETS,
@@ -27,6 +26,7 @@ from planner.mapview import (
 )
 from planner.scenario import Workspace
 from planner.settings import TIERS, Tier
+from tests.helpers import analyse
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pyogrio
 import pytest
 
 from planner._errors import InputError, SitingError
-from planner.coverage import CoverageResult, analyse
+from planner.coverage import CoverageResult
 from planner.network import RoadNetwork
 from planner.scenario import (
     PROJECT_META_LAYER,
@@ -27,6 +27,7 @@ from planner.scenario import (
     save_project,
 )
 from planner.settings import Config, Tier
+from tests.helpers import analyse
 
 
 @pytest.fixture(scope="module")
@@ -361,8 +362,8 @@ def test_project_round_trip(tmp_path: Path, demo: tuple[Workspace, Scenario]) ->
 def test_proposals_accepted_into_scenario(demo: tuple[Workspace, Scenario]) -> None:
     ws, sc = _fresh(demo)
     before = ws.evaluate(sc.stations)
-    prop = ws.propose(sc.stations, tier=Tier.VILLAGE, k=3)
-    assert list(prop.columns[:6]) == ["rank", "site_id", "lon", "lat", "tier", "newly_covered_population"]
+    prop = ws.propose(sc.stations, tier=Tier.VILLAGE, k=3).sites
+    assert list(prop.columns[:7]) == ["rank", "site_id", "name", "lon", "lat", "tier", "newly_covered_population"]
     assert list(prop["rank"]) == [1, 2, 3] and (prop["tier"] == "village").all()
     gains = prop["newly_covered_population"].to_numpy()
     assert (gains > 0).all() and (np.diff(gains) <= 1e-9).all()
@@ -374,7 +375,7 @@ def test_proposals_accepted_into_scenario(demo: tuple[Workspace, Scenario]) -> N
     # greedy never beats the exact optimum
     greedy = ws.propose(
         ws.evaluate(sc.stations).stations.iloc[: len(sc.stations) - 3], tier=Tier.VILLAGE, k=3, solver="greedy"
-    )
+    ).sites
     assert greedy["newly_covered_population"].sum() <= gains.sum() + 1e-6
 
 
@@ -382,7 +383,7 @@ def test_proposals_reach_target(demo: tuple[Workspace, Scenario]) -> None:
     ws, sc = _fresh(demo)
     before = ws.evaluate(sc.stations).summary["tiers"]["township"]
     target = min(before["percent_population"] + 3.0, 99.0)
-    prop = ws.propose(sc.stations, tier=Tier.TOWNSHIP, target_percent=target)
+    prop = ws.propose(sc.stations, tier=Tier.TOWNSHIP, target_percent=target).sites
     assert len(prop) >= 1
     for _, p in prop.iterrows():
         sc.add_station(tier="township", lon=float(p["lon"]), lat=float(p["lat"]))

@@ -1,0 +1,191 @@
+"""The one table of figures: every number a planner sees, computed once and named once.
+
+Each figure has a key (the column / JSON name), a kind (count, population, percent)
+and, in ``planner/i18n/figures.toml``, a zh/en label, unit and definition. The tier
+headline (``summary["tiers"][tier]``) and the per-township rows
+(:attr:`planner.coverage.CoverageResult.areas`) are both computed by
+:func:`figures_from_status` from the same per-demand-point status, so township rows add
+up to the headline. The app, the workbook, the GeoPackage, the CLI table,
+``summary.json`` and the printed map read labels through :func:`label`.
+
+Examples
+--------
+>>> label("outside_population")
+'圈外人口'
+>>> label("uncovered", tier="enterprise", lang="en")
+'Uncovered enterprises'
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from planner.i18n import t
+
+__all__ = [
+    "AREA_FIGURES",
+    "FIGURES",
+    "HEADLINE_FIGURES",
+    "Figure",
+    "definition",
+    "display",
+    "figures_from_status",
+    "label",
+    "markdown_page",
+    "unit",
+]
+
+Kind = Literal["count", "population", "percent"]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure: its key and kind (labels, units and definitions live in the i18n table)."""
+
+    key: str
+    kind: Kind
+
+    @property
+    def excel_format(self) -> str:
+        """Number format in the workbook (percent figures are written as fractions)."""
+        return {"count": "#,##0", "population": "#,##0", "percent": "0.00%"}[self.kind]
+
+
+#: Every figure, in the order surfaces show them.
+FIGURES: tuple[Figure, ...] = (
+    Figure("stations", "count"),
+    Figure("stations_off_network", "count"),
+    Figure("demand", "count"),
+    Figure("population", "population"),
+    Figure("covered", "count"),
+    Figure("covered_population", "population"),
+    Figure("percent_population", "percent"),
+    Figure("outside_population", "population"),
+    Figure("off_network_population", "population"),
+    Figure("unreachable_population", "population"),
+    Figure("uncovered", "count"),
+    Figure("off_network", "count"),
+)
+_BY_KEY = {f.key: f for f in FIGURES}
+#: Figures of a tier's headline (the summary sheet, the CLI table, ``summary.json``).
+HEADLINE_FIGURES: tuple[str, ...] = tuple(f.key for f in FIGURES)
+#: Figures of a township row (stations are not assigned to townships).
+AREA_FIGURES: tuple[str, ...] = tuple(k for k in HEADLINE_FIGURES if not k.startswith("stations"))
+
+
+def figure(key: str) -> Figure:
+    """The figure named ``key`` (``KeyError`` for an unknown one)."""
+    return _BY_KEY[key]
+
+
+def label(key: str, *, tier: str | None = None, lang: str | None = None) -> str:
+    """Label of a figure.
+
+    ``uncovered`` names what the tier counts: enterprises for the enterprise tier,
+    villages and communities for the others, both when no tier is given (a column
+    over all tiers).
+    """
+    if key == "uncovered" and tier is None:
+        return t("figure.uncovered.label_any", lang=lang)
+    if key == "uncovered" and str(tier) == "enterprise":
+        return t("figure.uncovered.label_enterprise", lang=lang)
+    return t(f"figure.{key}.label", lang=lang)
+
+
+def unit(key: str, *, lang: str | None = None) -> str:
+    """Unit of a figure."""
+    return t(f"figure.{key}.unit", lang=lang)
+
+
+def definition(key: str, *, lang: str | None = None) -> str:
+    """Definition of a figure: which demand points it counts, how off-network points enter it."""
+    return t(f"figure.{key}.definition", lang=lang)
+
+
+def figures_from_status(
+    status: NDArray[np.str_] | NDArray[np.object_],
+    population: NDArray[np.float64],
+) -> dict[str, float | int | None]:
+    """The demand figures of a set of demand points from their status and population.
+
+    Parameters
+    ----------
+    status
+        Per demand point: ``covered``, ``uncovered`` (reached after N minutes),
+        ``unreachable`` (not reached within the search horizon), ``no_station`` or
+        ``off_network`` (:data:`planner.coverage.STATUSES`).
+    population
+        Per demand point.
+
+    Returns
+    -------
+    dict
+        :data:`AREA_FIGURES` keys; ``percent_population`` is ``None`` when the
+        population is 0.
+    """
+    s = np.asarray(status).astype(str)
+    p = np.asarray(population, dtype=np.float64)
+    cov = s == "covered"
+    off = s == "off_network"
+    total = float(p.sum())
+    cov_pop = float(p[cov].sum())
+    off_pop = float(p[off].sum())
+    return {
+        "demand": len(s),
+        "population": total,
+        "covered": int(cov.sum()),
+        "covered_population": cov_pop,
+        "percent_population": round(100.0 * cov_pop / total, 2) if total > 0 else None,
+        "outside_population": total - cov_pop,
+        "off_network_population": off_pop,
+        "unreachable_population": float(p[~cov & ~off].sum()),
+        "uncovered": int((~cov).sum()),
+        "off_network": int(off.sum()),
+    }
+
+
+def display(key: str, value: object) -> str:
+    """A figure's value as surfaces print it: ``8,200`` people, ``12`` points, ``80.0%``; ``—`` when undefined."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "—"
+    kind = figure(key).kind
+    if kind == "percent":
+        return f"{float(value):.1f}%"  # type: ignore[arg-type]
+    return f"{float(value):,.0f}"  # type: ignore[arg-type]
+
+
+def markdown_page(*, lang: str | None = None) -> str:
+    """The figures table as a Markdown page (``docs/figures.md`` is generated from it)."""
+    lines = [
+        f"# {t('figure.page.title', lang=lang)}",
+        "",
+        t("figure.page.intro", lang=lang),
+        "",
+        "| {} | {} | {} | {} |".format(
+            *(t(f"figure.page.{k}", lang=lang) for k in ("key", "label", "unit", "definition"))
+        ),
+        "|---|---|---|---|",
+    ]
+    for f in FIGURES:
+        name = label(f.key, tier="village", lang=lang)
+        if f.key == "uncovered":
+            name = f"{name} / {label(f.key, tier='enterprise', lang=lang)}"
+        cells = (f"`{f.key}`", name, unit(f.key, lang=lang), definition(f.key, lang=lang))
+        lines.append("| " + " | ".join(html.escape(c, quote=False).replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def page_text() -> str:
+    """``docs/figures.md``: the figures table in Chinese, then in English."""
+    return markdown_page(lang="zh") + "\n" + markdown_page(lang="en")
+
+
+if __name__ == "__main__":  # python -m planner.figures > docs/figures.md
+    import sys
+
+    sys.stdout.write(page_text())

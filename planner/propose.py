@@ -1,0 +1,356 @@
+"""New-site proposals on a workspace: the one way from stations and demand to a siting problem.
+
+:meth:`planner.scenario.Workspace.propose` (the app, the notebook) and ``planner site``
+(the CLI) both come here, so the same inputs and options give the same candidates, the
+same problem and the same sites. The candidate sites of a tier are, by default:
+
+* points along the roads the tier's mode can use, every :data:`CANDIDATE_SPACING_M`
+  metres (the spacing widens when there would be more than :data:`MAX_ROAD_CANDIDATES`);
+* the tier's demand locations (a village square, a community office);
+* and any sites from a planner's own file (``candidates``, with an optional cost);
+
+minus exclusion polygons. Existing stations of the tier stay and their coverage counts
+as already covered; stations too far from a road follow the workspace's off-network
+policy (refused unless ``allow_off_network_stations``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from planner._errors import InputError, SitingError
+from planner.candidates import (
+    CANDIDATE_SPACING_M,
+    combine_candidates,
+    coverage_sets,
+    demand_candidates,
+    nearest_label,
+    road_candidates,
+)
+from planner.coverage import assign_townships
+from planner.settings import Tier, parse_tier
+from planner.siting import (
+    DEFAULT_MIP_REL_GAP,
+    DEFAULT_TIME_LIMIT_S,
+    CoverageProblem,
+    SitingResult,
+    Solver,
+    maximal_covering,
+    removal_ranking,
+    set_covering,
+)
+
+if TYPE_CHECKING:
+    from planner.scenario import Workspace
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "CANDIDATE_SPACING_M",
+    "MAX_ROAD_CANDIDATES",
+    "PROPOSAL_COLUMNS",
+    "CandidateOptions",
+    "Proposal",
+    "propose",
+    "siting_problem",
+]
+
+#: Road candidate sites above this number are thinned by widening the spacing (keeps a
+#: county-wide drive-time proposal within seconds).
+MAX_ROAD_CANDIDATES: int = 4000
+#: Columns of :attr:`Proposal.sites`.
+PROPOSAL_COLUMNS: tuple[str, ...] = (
+    "rank",
+    "site_id",
+    "name",
+    "lon",
+    "lat",
+    "tier",
+    "newly_covered_population",
+    "cost",
+    "source",
+    "township",
+)
+
+
+@dataclass(frozen=True)
+class CandidateOptions:
+    """Where candidate sites come from (the same defaults on every surface).
+
+    Parameters
+    ----------
+    road
+        Points along the roads usable by the tier's mode.
+    demand
+        The tier's demand locations.
+    spacing_m
+        Spacing of road candidates (metres).
+    max_road
+        Cap on road candidates (the spacing widens beyond it).
+    extra
+        A planner's own candidate sites (``id, name, lon, lat`` [, ``cost``, ``township``]).
+    exclude
+        Polygons where no site may be proposed.
+    """
+
+    road: bool = True
+    demand: bool = True
+    spacing_m: float = CANDIDATE_SPACING_M
+    max_road: int = MAX_ROAD_CANDIDATES
+    extra: pd.DataFrame | None = field(default=None, compare=False)
+    exclude: gpd.GeoDataFrame | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class NetworkProblem:
+    """A siting problem built on the road network, with the rows and candidates it came from."""
+
+    problem: CoverageProblem
+    candidates: pd.DataFrame  # candidates kept (on the network), aligned with problem columns
+    demand_rows: Any  # rows of the demand table, aligned with problem rows
+    tier: Tier
+    minutes: float
+    build_seconds: float
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """Proposed sites and what the solver says about them.
+
+    Attributes
+    ----------
+    sites
+        :data:`PROPOSAL_COLUMNS`, best first; for the redundancy question
+        (``review_existing``) the ranking of existing stations instead.
+    summary
+        Model, objective (covered population including existing stations), newly
+        covered, bound, gap, solver, seconds, candidates (JSON-ready).
+    """
+
+    sites: pd.DataFrame
+    summary: dict[str, Any]
+
+
+def _candidates(ws: Workspace, *, tier: Tier, options: CandidateOptions, rows: Any) -> pd.DataFrame:
+    if not (math.isfinite(options.spacing_m) and options.spacing_m > 0):
+        raise InputError("scenario.error.bad_spacing", value=options.spacing_m)
+    graph = ws.network.travel_graph(mode=ws.config.standards[tier].mode, config=ws.config)
+    road = (
+        road_candidates(graph, spacing_m=options.spacing_m, max_candidates=options.max_road, prefix="R")
+        if options.road
+        else None
+    )
+    dem = demand_candidates(ws.demand.iloc[rows]) if options.demand else None
+    extra = options.extra
+    if extra is not None:
+        extra = extra.assign(source=extra.get("source", "file"))
+    return combine_candidates(extra, road, dem, exclude=options.exclude)
+
+
+def siting_problem(
+    ws: Workspace,
+    stations: pd.DataFrame,
+    *,
+    tier: Tier | str,
+    options: CandidateOptions | None = None,
+    review_existing: bool = False,
+) -> NetworkProblem:
+    """The coverage problem of ``tier``: demand rows × candidate sites (or existing stations).
+
+    Parameters
+    ----------
+    ws
+        The workspace (network, demand, standards, areas, caches).
+    stations
+        Current stations (all tiers); the tier's own are kept and their coverage fixed.
+    tier
+        Tier whose standard (mode, N minutes) defines coverage.
+    options
+        Candidate sources (:class:`CandidateOptions`; defaults when ``None``).
+    review_existing
+        Build the problem over the tier's existing stations instead (which could close
+        losing the least coverage).
+
+    Raises
+    ------
+    InputError
+        Stations off the network (unless the workspace allows them), bad spacing.
+    SitingError
+        No candidate site on the network.
+    """
+    t0 = time.perf_counter()
+    tier = parse_tier(tier)
+    options = options or CandidateOptions()
+    # every tier, as ``planner coverage`` does: a station far from every road is refused
+    # (unless the workspace allows it) whichever tier the proposal is for
+    result = ws.evaluate(stations)
+    tr = result.tiers[tier]
+    std = ws.config.standards[tier]
+    graph = ws.network.travel_graph(mode=std.mode, config=ws.config)
+    if review_existing:
+        own = result.stations.iloc[tr.station_rows]
+        own = own[own["on_network"].astype(bool)]
+        cands = own[["id", "name", "lon", "lat"]].assign(source="station").reset_index(drop=True)
+        existing = np.zeros(len(tr.demand_rows), bool)
+        if not len(cands):
+            raise SitingError("siting.error.no_candidates")
+    else:
+        cands = _candidates(ws, tier=tier, options=options, rows=tr.demand_rows)
+        existing = np.isfinite(tr.time_s) & (tr.time_s <= std.limit_s + 1e-6)
+    cover, cands = coverage_sets(
+        graph, candidates=cands, targets=tr.snap, limit_s=std.limit_s, max_snap_m=ws.config.max_snap_m
+    )
+    demand = ws.demand.iloc[tr.demand_rows].reset_index(drop=True)
+    township_d = result.demand.loc[result.demand["tier"] == str(tier), "township"].astype(str).to_numpy(object)
+    # a candidate's township: from the candidates file where it gives one, else the
+    # township polygon it lies in, else the township of the nearest demand point
+    township_c = assign_townships(
+        cands.assign(township=""), areas=ws.areas, township_fallback=nearest_label(demand, township_d, cands)
+    ).to_numpy(object)
+    if "township" in cands:
+        given = cands["township"].fillna("").astype(str).to_numpy(object)
+        township_c = np.where(given != "", given, township_c)
+    cost = cands["cost"].to_numpy(float) if "cost" in cands else None
+    problem = CoverageProblem(
+        cover=cover,
+        weights=demand["population"].to_numpy(float) if "population" in demand else np.ones(len(demand)),
+        covered_by_existing=existing,
+        demand_ids=demand["id"].astype(str).to_numpy(object),
+        candidate_ids=cands["id"].astype(str).to_numpy(object),
+        candidate_cost=cost,
+        demand_group=township_d,
+        candidate_group=township_c,
+    )
+    cands = cands.assign(township=township_c)
+    secs = time.perf_counter() - t0
+    logger.info(
+        "tier %s: %d demand × %d candidates, %d pairs within %g min (%.2f s)",
+        tier, len(demand), len(cands), cover.nnz, std.minutes, secs,
+    )  # fmt: skip
+    return NetworkProblem(problem, cands, tr.demand_rows, tier, std.minutes, secs)
+
+
+def propose(
+    ws: Workspace,
+    stations: pd.DataFrame,
+    *,
+    tier: Tier | str,
+    k: int | None = None,
+    target_percent: float | None = None,
+    budget: float | None = None,
+    min_per_township: int | None = None,
+    max_per_township: int | None = None,
+    review_existing: bool = False,
+    candidates: CandidateOptions | None = None,
+    solver: Solver = "highs",
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    mip_rel_gap: float = DEFAULT_MIP_REL_GAP,
+) -> Proposal:
+    """Propose new sites for ``tier`` (see :meth:`planner.scenario.Workspace.propose`)."""
+    tier = parse_tier(tier)
+    goals = sum(x is not None for x in (k, target_percent, budget)) + int(review_existing)
+    if goals != 1:
+        raise InputError("scenario.error.propose_options")
+    np_ = siting_problem(ws, stations, tier=tier, options=candidates, review_existing=review_existing)
+    std = ws.config.standards[tier]
+    base: dict[str, Any] = {"tier": str(tier), "mode": str(std.mode), "minutes": std.minutes}
+    if review_existing:
+        table = removal_ranking(np_.problem)
+        table.insert(0, "tier", str(tier))
+        return Proposal(table, {**base, "model": "redundancy", "stations": len(table)})
+    t1 = time.perf_counter()
+    res = solve(
+        np_.problem, k=k, target_percent=target_percent, budget=budget, min_per_township=min_per_township,
+        max_per_township=max_per_township, solver=solver, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
+    )  # fmt: skip
+    if res is None:
+        return Proposal(sites_frame(np_.candidates, None, tier=tier), base)
+    logger.info(
+        "propose %s: %d candidates, %d pairs, build %.2f s, solve %.2f s (%s, %s)",
+        tier, len(np_.candidates), np_.problem.cover.nnz, np_.build_seconds, time.perf_counter() - t1,
+        res.solver, res.status,
+    )  # fmt: skip
+    sites = sites_frame(np_.candidates, res, tier=tier)
+    summary = {
+        **base,
+        **res.summary(),
+        "candidates": len(np_.candidates),
+        "candidate_sources": np_.candidates["source"].value_counts().to_dict(),
+        "coverage_sets_seconds": round(np_.build_seconds, 3),
+        "uncoverable_ids": [str(x) for x in res.uncoverable_ids[:50]],
+    }
+    return Proposal(sites, summary)
+
+
+def solve(
+    problem: CoverageProblem,
+    *,
+    k: int | None = None,
+    target_percent: float | None = None,
+    budget: float | None = None,
+    min_per_township: int | None = None,
+    max_per_township: int | None = None,
+    solver: Solver = "highs",
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    mip_rel_gap: float = DEFAULT_MIP_REL_GAP,
+) -> SitingResult | None:
+    """Solve ``problem`` for one goal: ``k`` sites, a coverage target in percent, or a budget.
+
+    Township quotas apply to the candidates' township labels. ``None`` for ``k == 0``.
+    """
+    opts: dict[str, Any] = {"solver": solver, "time_limit_s": time_limit_s, "mip_rel_gap": mip_rel_gap}
+    labels = sorted({str(g) for g in problem.candidate_group if str(g)}) if problem.candidate_group is not None else []
+    if min_per_township is not None:
+        opts["group_min"] = dict.fromkeys(labels, int(min_per_township))
+    if max_per_township is not None:
+        opts["group_max"] = dict.fromkeys(labels, int(max_per_township))
+    if target_percent is not None:
+        if not 0 < target_percent <= 100:
+            raise SitingError("siting.error.bad_option", name="target_percent", value=target_percent)
+        share = None if target_percent >= 100 else float(target_percent) / 100.0
+        return set_covering(problem, target_share=share, **opts)
+    if budget is not None:
+        return maximal_covering(problem, p=None, budget=float(budget), **opts)
+    if k is None:
+        raise InputError("scenario.error.propose_options")
+    if int(k) == 0:
+        return None
+    return maximal_covering(problem, p=int(k), **opts)
+
+
+def sites_frame(candidates: pd.DataFrame, result: SitingResult | None, *, tier: Tier | str) -> pd.DataFrame:
+    """The chosen candidates in rank order as :data:`PROPOSAL_COLUMNS` (empty for ``None``)."""
+    cands = candidates.reset_index(drop=True)
+    if result is None:
+        chosen, gains, cost = cands.iloc[:0], np.zeros(0), np.zeros(0)
+    else:
+        pos = pd.Index(cands["id"].astype(str)).get_indexer(pd.Index(result.site_ids).astype(str))
+        chosen, gains, cost = cands.iloc[pos], result.newly_covered, result.site_cost
+    out = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(chosen) + 1, dtype=np.int64),
+            "site_id": chosen["id"].astype(str).to_numpy(object),
+            "name": (chosen["name"] if "name" in chosen else chosen["id"]).astype(str).to_numpy(object),
+            "lon": chosen["lon"].to_numpy(float),
+            "lat": chosen["lat"].to_numpy(float),
+            "tier": str(tier),
+            "newly_covered_population": np.asarray(gains, dtype=float),
+            "cost": np.asarray(cost, dtype=float),
+            "source": (chosen["source"] if "source" in chosen else pd.Series("file", index=chosen.index))
+            .astype(str)
+            .to_numpy(object),
+            "township": (chosen["township"] if "township" in chosen else pd.Series("", index=chosen.index))
+            .fillna("")
+            .astype(str)
+            .to_numpy(object),
+        }
+    )
+    return out[list(PROPOSAL_COLUMNS)]

@@ -1,0 +1,34 @@
+"""Helpers shared by several test modules."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+
+from planner.coverage import CoverageResult
+from planner.network import RoadNetwork
+from planner.scenario import Workspace
+from planner.settings import Config, Tier
+
+
+def analyse(
+    network: RoadNetwork,
+    *,
+    stations: pd.DataFrame,
+    demand: pd.DataFrame,
+    config: Config | None = None,
+    tiers: tuple[Tier, ...] | None = None,
+    areas: gpd.GeoDataFrame | None = None,
+    stations_file: str = "",
+    allow_off_network_stations: bool = False,
+) -> CoverageResult:
+    """Coverage from scratch: a fresh workspace (no caches) evaluated once."""
+    ws = Workspace(
+        network=network,
+        demand=demand,
+        config=config or Config(),
+        areas=areas,
+        allow_off_network_stations=allow_off_network_stations,
+        stations_file=stations_file,
+    )
+    return ws.evaluate(stations, tiers=tiers)
