@@ -1,6 +1,6 @@
 """群团服务网络规划器 — Streamlit app (UI state and wiring only; the logic lives in planner/).
 
-Run with ``scripts/run.sh`` (``python -m planner.appserver``: the demo county is built while
+Run with ``scripts/run.sh`` (``python -m planner.app.launcher``: the demo county is built while
 the server starts) or ``streamlit run app.py``. Opens on the generated demo county.
 """
 
@@ -17,13 +17,15 @@ from typing import Any, ParamSpec
 import pandas as pd
 import streamlit as st
 
-from planner import appserver, figures
 from planner._errors import InputError, PlannerError
-from planner.appserver import IsochroneCache, ResultCache, demo_state
-from planner.coverage import CoverageResult, off_network_lines
+from planner.app import launcher as appserver
+from planner.app.launcher import IsochroneCache, ResultCache, demo_state
+from planner.coverage.analyse import CoverageResult, off_network_lines
 from planner.i18n import get_language, set_language, t
-from planner.mapview import MAP_READY_KEY, MapParts, build_map, build_map_parts, road_lines
-from planner.scenario import (
+from planner.report import figures
+from planner.report.webmap import MAP_READY_KEY, MapParts, build_map, build_map_parts, road_lines
+from planner.settings import TIERS, Mode, Tier
+from planner.workspace.workspace import (
     Scenario,
     Workspace,
     compare,
@@ -31,7 +33,6 @@ from planner.scenario import (
     load_project,
     newly_off_network,
 )
-from planner.settings import TIERS, Mode, Tier
 
 logger = logging.getLogger("planner.app")
 P = ParamSpec("P")
@@ -41,7 +42,7 @@ if not logger.handlers:
     logger.addHandler(_h)
     logger.setLevel(logging.INFO)
 
-#: The three figures shown per tier (labels and definitions: planner.figures).
+#: The three figures shown per tier (labels and definitions: planner.report.figures).
 APP_FIGURES = ("percent_population", "outside_population", "uncovered")
 #: Columns of the per-township table under the map (they add up to the tier's headline).
 GAP_TABLE_FIGURES = (
@@ -52,7 +53,7 @@ GAP_TABLE_FIGURES = (
     "unreachable_population",
     "percent_population",
 )
-#: Download buttons: file of planner.bundle.report_files, button key, label, MIME type.
+#: Download buttons: file of planner.report.files.report_files, button key, label, MIME type.
 DOWNLOADS = (
     ("report.xlsx", "excel", "app.dl.excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     ("demand.csv", "csv", "app.dl.csv", "text/csv"),
@@ -107,7 +108,7 @@ def _init() -> None:
     if "ws" in ss:
         return
     t0 = time.perf_counter()
-    demo = demo_state()  # built once per process (at server start under planner.appserver)
+    demo = demo_state()  # built once per process (at server start under planner.app.launcher)
     sc = demo.scenario
     ss.ws = demo.workspace.with_config(demo.workspace.config)
     ss.roads_cache = (ss.ws.network, demo.roads)  # shared by every demo session
@@ -664,7 +665,7 @@ def _downloads(result: CoverageResult, full_map: Callable[[], Any]) -> None:
     st.subheader(t("app.dl.header"))
     sc = _scenario()
     if st.button(t("app.dl.prepare"), key="make_files", type="primary"):
-        from planner.bundle import report_files  # ~1 s of imports (matplotlib, openpyxl) not needed for the page
+        from planner.report.files import report_files  # ~1 s of imports (matplotlib, openpyxl) not needed for the page
 
         t0 = time.perf_counter()
         built = report_files(

@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from planner.network import RoadNetwork, TravelGraph  # noqa: E402
-from planner.snapping import Snap  # noqa: E402
+from planner.network.roads import RoadNetwork, TravelGraph  # noqa: E402
+from planner.network.snapping import Snap  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 ANDORRA_PBF = SHARED / "data" / "andorra.osm.pbf"
@@ -62,7 +62,7 @@ def parse_sizes(text: str) -> list[int]:
 
 def grid_network(n_nodes: int, *, seed: int = 1) -> RoadNetwork:
     """The generated benchmark network of about ``n_nodes`` nodes."""
-    from planner.demo import generate_grid_network
+    from planner.demo.county import generate_grid_network
 
     return generate_grid_network(n_nodes=n_nodes, seed=seed)
 
@@ -71,7 +71,7 @@ def andorra_network() -> RoadNetwork | None:
     """The real Andorra network from ../shared, or ``None`` when absent."""
     if not ANDORRA_PBF.exists():
         return None
-    from planner.osm import load_network
+    from planner.network.osm import load_network
 
     return load_network(ANDORRA_PBF)
 
@@ -80,7 +80,7 @@ def points_on(
     net: RoadNetwork, *, n: int, seed: int, max_offset_m: float = 100.0
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """``n`` (lon, lat) points near the roads of ``net``."""
-    from planner.demo import random_points_near
+    from planner.demo.county import random_points_near
 
     return random_points_near(net, n=n, seed=seed, max_offset_m=max_offset_m)
 

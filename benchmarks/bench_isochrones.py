@@ -40,11 +40,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import fmt_s, grid_network, median_time, points_on, print_table
 
-from planner.isochrones import _piece_coords, pieces_to_polygon, reached_pieces, station_isochrones, tier_isochrones
-from planner.network import TravelGraph
-from planner.reach import node_times_by_source
+from planner.coverage.isochrones import (
+    _piece_coords,
+    pieces_to_polygon,
+    reached_pieces,
+    station_isochrones,
+    tier_isochrones,
+)
+from planner.network.reach import node_times_by_source
+from planner.network.roads import TravelGraph
+from planner.network.snapping import Snap, snap_points
 from planner.settings import DEFAULT_STANDARDS, ISOCHRONE_BUFFER_M, MAX_SNAP_M, Config, Tier
-from planner.snapping import Snap, snap_points
 
 logger = logging.getLogger("bench_isochrones")
 

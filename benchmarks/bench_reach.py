@@ -7,7 +7,7 @@ Usage::
     .venv/bin/python benchmarks/bench_reach.py --quick              # 10k only, 1 repeat
 
 Part 1 (comparison): on identical inputs — the same travel graph, the same snapped
-stations and demand points — ``planner.reach.nearest_times`` (one multi-source SciPy
+stations and demand points — ``planner.network.reach.nearest_times`` (one multi-source SciPy
 Dijkstra pass) against networkx: a DiGraph with the same segment times in which each
 snapped point splits its segment (as ``tests/test_reach.py::_nx_reference`` does),
 then ``nx.single_source_dijkstra_path_length(G, station, cutoff=limit)`` per station
@@ -16,7 +16,7 @@ same covered set). Times are medians of ``--repeat`` runs; the networkx graph bu
 is timed separately and not included in the ratio (conservative).
 
 Part 2 (goal): all four tiers (each with its own default mode and standard, searched
-to the coverage horizon as :func:`planner.coverage.analyse` does) for 500 stations
+to the coverage horizon as :func:`planner.coverage.analyse.analyse` does) for 500 stations
 and 50,000 demand points on the 100k-node network, in a fresh subprocess: snapping
 and reach time split, and the subprocess's peak resident memory (its
 ``VmHWM`` from ``/proc/self/status``, which includes the interpreter, imports and
@@ -53,10 +53,10 @@ from _common import (
     split_digraph,
 )
 
-from planner.network import RoadNetwork
-from planner.reach import nearest_times
+from planner.network.reach import nearest_times
+from planner.network.roads import RoadNetwork
+from planner.network.snapping import snap_points
 from planner.settings import DEFAULT_STANDARDS, HORIZON_FACTOR, MAX_SNAP_M, Config, Tier
-from planner.snapping import snap_points
 
 logger = logging.getLogger("bench_reach")
 
@@ -117,7 +117,7 @@ def goal_child(n_nodes: int, n_stations: int, n_demand: int, repeat: int) -> Non
         d_lon, d_lat = points_on(net, n=n_demand, seed=11)
         per_tier = {}
         cfg = Config()
-        demand_snaps: dict[str, object] = {}  # as planner.coverage.analyse: one snap per set of usable roads
+        demand_snaps: dict[str, object] = {}  # as planner.coverage.analyse.analyse: one snap per set of usable roads
         for tier in Tier:
             std = cfg.standards[tier]
             s_lon, s_lat = points_on(net, n=n_stations, seed=100 + list(Tier).index(tier))

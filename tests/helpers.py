@@ -5,10 +5,10 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 
-from planner.coverage import CoverageResult
-from planner.network import RoadNetwork
-from planner.scenario import Workspace
+from planner.coverage.analyse import CoverageResult
+from planner.network.roads import RoadNetwork
 from planner.settings import Config, Tier
+from planner.workspace.workspace import Workspace
 
 
 def analyse(

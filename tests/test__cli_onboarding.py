@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from planner.cli import SUBCOMMAND_MODULES, main
-from planner.coords import from_wgs84
 from planner.i18n import set_language
+from planner.inputs.coords import from_wgs84
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -32,7 +32,7 @@ def helsinki_pbf() -> str:
 
 
 def test_registered() -> None:
-    assert "planner._cli_onboarding" in SUBCOMMAND_MODULES
+    assert "planner.cli.onboarding" in SUBCOMMAND_MODULES
 
 
 def _full_run(
@@ -93,7 +93,7 @@ def test_full_run_helsinki(
     helsinki_pbf: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     # The sample has no county / enterprise candidates; `planner coverage` over a tier
-    # without stations fails in planner.coverage (IndexError), so run the village tier.
+    # without stations fails in planner.coverage.analyse (IndexError), so run the village tier.
     run = _full_run(helsinki_pbf, tmp_path, capsys, tier="village")
     assert run["summary"]["tiers"]["village"]["stations"] > 0
     assert "县级" in caplog.text and "--tier" in caplog.text  # extract warned about the missing tiers
@@ -134,7 +134,7 @@ def test_check_kind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_check_with_network(helsinki_pbf: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from planner.osm import load_network
+    from planner.network.osm import load_network
 
     net = load_network(helsinki_pbf)
     rng = np.random.default_rng(3)
@@ -174,7 +174,7 @@ def test_full_run_guixi(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     # A station sheet copied from Amap (GCJ-02): stations at road-side entrances (real
     # positions on 贵溪's roads, seeded) shifted with the GCJ-02 formula. `check` suggests
     # --coords gcj02, and is quiet once the sheet is read with --coords gcj02.
-    from planner.osm import load_network
+    from planner.network.osm import load_network
 
     net = load_network(osm)
     rng = np.random.default_rng(21)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from planner.cli import main
-from planner.demo import write_demo
+from planner.demo.county import write_demo
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests for planner._solvers: greedy, swap, Lagrangian bound and HiGHS against brute force."""
+"""Tests for planner.siting._solvers: greedy, swap, Lagrangian bound and HiGHS against brute force."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from planner import _solvers as solvers
+from planner.siting import _solvers as solvers
 
 
 def _instance(seed: int, m: int = 16, n: int = 9) -> tuple[sp.csc_matrix, np.ndarray]:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from planner import figures
-from planner.exports import SHEETS
 from planner.i18n import set_language, t
-from planner.scenario import load_project
+from planner.report import figures
+from planner.report.exports import SHEETS
+from planner.workspace.workspace import load_project
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
@@ -49,7 +49,7 @@ def test_opens_on_the_demo_with_figures(opened):
 
 def test_first_page_in_two_steps(monkeypatch):
     """Under the app server: map and figures first; the controls once the map reports itself drawn."""
-    from planner import appserver
+    from planner.app import launcher as appserver
 
     monkeypatch.setattr(appserver, "TWO_STEP_FIRST_PAGE", True)
     at = AppTest.from_file(APP, default_timeout=180)
@@ -242,7 +242,7 @@ def test_gaps_table_lists_every_township_of_the_tier(opened):
 
 
 def test_upload_with_a_station_far_from_roads_is_refused_unless_allowed(tmp_path):
-    from planner.demo import write_demo
+    from planner.demo.county import write_demo
 
     paths = write_demo(tmp_path)
     lines = paths["stations"].read_text(encoding="utf-8-sig").splitlines()

@@ -1,4 +1,4 @@
-"""Tests of planner.appserver: shared demo county, warm start, per-session result cache."""
+"""Tests of planner.app.launcher: shared demo county, warm start, per-session result cache."""
 
 from __future__ import annotations
 
@@ -11,8 +11,15 @@ import pandas as pd
 import pytest
 import shapely
 
-from planner import appserver
-from planner.appserver import IsochroneCache, ResultCache, demo_state, stations_fingerprint, tier_fingerprint, warm_up
+from planner.app import launcher as appserver
+from planner.app.launcher import (
+    IsochroneCache,
+    ResultCache,
+    demo_state,
+    stations_fingerprint,
+    tier_fingerprint,
+    warm_up,
+)
 from planner.settings import Tier
 
 
@@ -114,7 +121,7 @@ def test_prepared_demo_is_kept_on_disk_and_loads_equal(tmp_path, monkeypatch, ca
     assert [p.name for p in tmp_path.glob("demo-*.pickle")] == [path.name]  # the older one is gone
     monkeypatch.setattr(appserver, "_demo", [])
     monkeypatch.setattr(appserver, "_build_demo", lambda: pytest.fail("the prepared demo was not used"))
-    with caplog.at_level(logging.INFO, logger="planner.appserver"):
+    with caplog.at_level(logging.INFO, logger="planner.app.launcher"):
         loaded = demo_state()
     assert "loaded from" in caplog.text
     assert loaded is not built
@@ -139,7 +146,7 @@ def test_unreadable_prepared_demo_is_rebuilt(tmp_path, monkeypatch, caplog, demo
     path = appserver.demo_cache_path()
     path.write_bytes(b"\x80\x05truncated")
     monkeypatch.setattr(appserver, "_build_demo", lambda: demo)
-    with caplog.at_level(logging.WARNING, logger="planner.appserver"):
+    with caplog.at_level(logging.WARNING, logger="planner.app.launcher"):
         assert demo_state() is demo
     assert "unreadable" in caplog.text
     monkeypatch.setattr(appserver, "_demo", [])

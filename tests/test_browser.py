@@ -1,4 +1,4 @@
-"""End-to-end test: the app on localhost (``python -m planner.appserver``, the warm-start
+"""End-to-end test: the app on localhost (``python -m planner.app.launcher``, the warm-start
 launcher behind ``scripts/run.sh``) driven by headless Chromium.
 
 Checks that the map renders with markers and polygons, a click adds a station and the
@@ -46,14 +46,14 @@ def server(tmp_path_factory) -> Iterator[tuple[str, float, Path]]:
     log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     # like scripts/run.sh: the demo county is prepared on disk before the server starts
-    subprocess.run([sys.executable, "-m", "planner.appserver", "--prepare-demo"], cwd=ROOT, env=env, check=True)
+    subprocess.run([sys.executable, "-m", "planner.app.launcher", "--prepare-demo"], cwd=ROOT, env=env, check=True)
     started = time.perf_counter()
     with log.open("w") as fh:
         proc = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "planner.appserver",
+                "planner.app.launcher",
                 "--server.headless",
                 "true",
                 "--server.port",
@@ -232,8 +232,8 @@ def test_end_to_end(browser_page, server):  # the browser first: the server star
     from openpyxl import load_workbook
     from pyogrio import list_layers
 
-    from planner.exports import SHEETS, layer_names
     from planner.i18n import t
+    from planner.report.exports import SHEETS, layer_names
 
     url, started, log = server
     page, foreign = browser_page

@@ -9,12 +9,12 @@ import pytest
 import shapely
 
 from planner._errors import SitingError
-from planner.candidates import combine_candidates, road_candidates
-from planner.propose import CandidateOptions
-from planner.scenario import Workspace
+from planner.network.snapping import snap_points
 from planner.settings import Config, Mode, Tier
-from planner.siting import maximal_covering
-from planner.snapping import snap_points
+from planner.siting.candidates import combine_candidates, road_candidates
+from planner.siting.models import maximal_covering
+from planner.workspace.propose import CandidateOptions
+from planner.workspace.workspace import Workspace
 from tests.conftest import nx_nearest_times
 
 

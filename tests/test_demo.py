@@ -1,4 +1,4 @@
-"""Tests for planner.demo: the generated county and the synthetic grid networks.
+"""Tests for planner.demo.county: the generated county and the synthetic grid networks.
 
 Every check is made with an independent computation (SciPy components, brute-force
 point-to-segment distances, shapely intersections, a separate rebuild of the topology
@@ -21,14 +21,14 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from planner._errors import ConfigError, InputError
-from planner.demo import (
+from planner.demo.county import (
     DemoCounty,
     generate_county,
     generate_grid_network,
     random_points_near,
     write_demo,
 )
-from planner.network import RoadNetwork
+from planner.network.roads import RoadNetwork
 from planner.settings import Mode, Tier, parse_tier
 
 # ----------------------------------------------------------------------------- helpers
@@ -434,8 +434,8 @@ def test_grid_one_million_nodes() -> None:
 
 def test_written_demo_loads_with_the_project_readers(county: DemoCounty, tmp_path: Path) -> None:
     """The files are what a planner would hand over: the project's own readers accept them."""
-    from planner.inputs import read_demand, read_stations
-    from planner.osm import load_network
+    from planner.inputs.tables import read_demand, read_stations
+    from planner.network.osm import load_network
 
     paths = write_demo(tmp_path, county=county)
     net = load_network(paths["roads"])
@@ -451,7 +451,7 @@ def test_written_demo_loads_with_the_project_readers(county: DemoCounty, tmp_pat
 def test_topology_helpers_split_cut_and_reconnect() -> None:
     """The generator's safety nets: crossings become nodes, river crossings are cut,
     stray pieces are linked to the main piece on their own bank only."""
-    from planner import demo
+    from planner.demo import county as demo
 
     river = demo._River(np.array([-1000.0, 1000.0]), np.array([0.0, 0.0]))  # the x axis; north is y > 0
     b = demo._Builder()

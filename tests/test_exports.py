@@ -13,10 +13,10 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from planner.coverage import CoverageResult
-from planner.exports import csv_bytes, excel_workbook, geopackage_bytes, localise, summary_frame
+from planner.coverage.analyse import CoverageResult
 from planner.i18n import get_language, set_language
-from planner.scenario import Workspace, compare
+from planner.report.exports import csv_bytes, excel_workbook, geopackage_bytes, localise, summary_frame
+from planner.workspace.workspace import Workspace, compare
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests for planner.inputs and planner._validate: good samples in every format, the bad corpus, fuzzing."""
+"""Tests for planner.inputs.tables and planner.inputs._validate: good samples, the bad corpus, fuzzing."""
 
 import json
 import logging
@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner._errors import InputError
-from planner._validate import InputProblemsError, normalise_header, parse_coordinates, parse_population
-from planner.coords import from_wgs84, to_wgs84
 from planner.i18n import set_language
-from planner.inputs import read_areas, read_demand, read_stations
+from planner.inputs._validate import InputProblemsError, normalise_header, parse_coordinates, parse_population
+from planner.inputs.coords import from_wgs84, to_wgs84
+from planner.inputs.tables import read_areas, read_demand, read_stations
 
 DATA = Path(__file__).parent / "data"
 GOOD = DATA / "good"

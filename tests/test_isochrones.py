@@ -16,7 +16,7 @@ import pytest
 import shapely
 from scipy import ndimage
 
-from planner.isochrones import (
+from planner.coverage.isochrones import (
     RASTER_CELLS_PER_BUFFER,
     RASTER_DILATE_CELLS,
     _dilate_disk,
@@ -25,10 +25,10 @@ from planner.isochrones import (
     station_isochrones,
     tier_isochrones,
 )
-from planner.network import RoadNetwork, TravelGraph
-from planner.reach import nearest_node_times
+from planner.network.reach import nearest_node_times
+from planner.network.roads import RoadNetwork, TravelGraph
+from planner.network.snapping import Snap, snap_xy
 from planner.settings import Config, Mode
-from planner.snapping import Snap, snap_xy
 
 WALK = 4.0 / 3.6  # m/s
 BUFFER_M = 60.0
@@ -263,7 +263,7 @@ def test_real_sample_network(test_pbf_network, mode: Mode, minutes: float) -> No
 
 
 def test_large_extent_coarsens_raster_but_keeps_roads_inside(monkeypatch: pytest.MonkeyPatch) -> None:
-    import planner.isochrones as iso
+    import planner.coverage.isochrones as iso
 
     g = toy_network().travel_graph(mode=Mode.WALK)
     e = np.array([0, 1, 2])

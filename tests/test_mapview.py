@@ -1,4 +1,4 @@
-"""Tests of planner.mapview: layers, styling, local assets and the standalone export."""
+"""Tests of planner.report.webmap: layers, styling, local assets and the standalone export."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.demo import generate_county
-from planner.mapview import (
+from planner.demo.county import generate_county
+from planner.report.webmap import (
     LOCAL_ASSETS,
     PIN_TIERS,
     STATIC_DIR,
@@ -24,8 +24,8 @@ from planner.mapview import (
     map_summary,
     standalone_html,
 )
-from planner.scenario import Workspace
 from planner.settings import TIERS, Tier
+from planner.workspace.workspace import Workspace
 from tests.helpers import analyse
 
 
@@ -178,8 +178,8 @@ def test_geojson_popups_are_escaped(result):
 
 
 def test_road_lines_keep_every_segment_and_are_drawn() -> None:
-    from planner.mapview import road_lines
-    from planner.network import RoadNetwork
+    from planner.network.roads import RoadNetwork
+    from planner.report.webmap import road_lines
 
     net = RoadNetwork.from_arrays(
         node_lon=[117.0, 117.01, 117.02, 117.02],
@@ -204,7 +204,7 @@ def _normalised_page(m: folium.Map) -> str:
 
 
 def test_map_parts_keep_the_base_fixed_while_layers_follow_edits(result, county, iso) -> None:
-    from planner.mapview import build_map_parts, road_lines
+    from planner.report.webmap import build_map_parts, road_lines
 
     roads = road_lines(county.network)
     kw = dict(isochrones=iso, roads=roads, areas=county.townships)
@@ -228,7 +228,7 @@ def test_map_parts_keep_the_base_fixed_while_layers_follow_edits(result, county,
 
 
 def test_ready_signal_is_a_hidden_layer_and_leaves_the_base_alone(result, county) -> None:
-    from planner.mapview import MAP_READY_KEY, build_map_parts
+    from planner.report.webmap import MAP_READY_KEY, build_map_parts
 
     kw = dict(areas=county.townships, immediate_clicks=True)
     plain = build_map_parts(result=result, **kw)
@@ -256,7 +256,7 @@ def _geojson_layers_of(fg: folium.FeatureGroup) -> list[dict]:
 def test_one_pass_render_gives_branca_s_page(result, county, iso, monkeypatch) -> None:
     import branca
 
-    from planner import mapview
+    from planner.report import webmap as mapview
 
     fast = _normalised_page(build_map(result=result, isochrones=iso, roads=mapview.road_lines(county.network)))
     monkeypatch.setattr(mapview._RawRender, "render", branca.element.MacroElement.render)
@@ -265,7 +265,7 @@ def test_one_pass_render_gives_branca_s_page(result, county, iso, monkeypatch) -
 
 
 def test_drawn_roads_are_rounded_to_about_a_metre(county) -> None:
-    from planner.mapview import ROAD_PRECISION_DECIMALS, road_lines
+    from planner.report.webmap import ROAD_PRECISION_DECIMALS, road_lines
 
     m = build_map(
         result=analyse(county.network, stations=county.stations, demand=county.demand), roads=road_lines(county.network)
@@ -291,7 +291,7 @@ def _parts(geometry: dict) -> list:
 def test_known_bounds_of_roads_and_townships_equal_folium_s_own(county) -> None:
     from folium.utilities import get_bounds
 
-    from planner.mapview import build_map_parts, road_lines
+    from planner.report.webmap import build_map_parts, road_lines
 
     parts = build_map_parts(
         result=analyse(county.network, stations=county.stations, demand=county.demand),
@@ -316,7 +316,7 @@ def test_known_bounds_of_roads_and_townships_equal_folium_s_own(county) -> None:
 def test_maps_call_no_jquery_or_bootstrap_script(result, county, iso) -> None:
     # neither is shipped (planner/static) nor loaded: a folium element that needs jQuery
     # (e.g. folium.Popup's `$(...)`) would break the map in the browser
-    from planner.mapview import road_lines
+    from planner.report.webmap import road_lines
 
     props = pd.DataFrame(
         {"rank": [1], "tier": ["village"], "lon": [116.2], "lat": [27.5], "newly_covered_population": [10.0]}
@@ -331,7 +331,7 @@ def test_maps_call_no_jquery_or_bootstrap_script(result, county, iso) -> None:
 
 
 def test_script_json_cannot_end_the_script_and_keeps_chinese() -> None:
-    from planner.mapview import script_json
+    from planner.report.webmap import script_json
 
     text = script_json({"name": "</script><script>alert(1)</script>", "县": "贵溪 & 鹰潭", "sep": "a\u2028b"})
     assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
@@ -352,7 +352,7 @@ def test_view_holds_every_station_even_outside_the_township_areas(result, county
     import geopandas as gpd
     import shapely
 
-    from planner.mapview import _bounds
+    from planner.report.webmap import _bounds
 
     # one small township in the middle: the stations around it must still be in view
     lon, lat = float(result.stations["lon"].median()), float(result.stations["lat"].median())

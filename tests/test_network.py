@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from planner._errors import NetworkError
-from planner.network import RoadNetwork, min_csr, road_class_codes, utm_crs_for
+from planner.network.roads import RoadNetwork, min_csr, road_class_codes, utm_crs_for
 from planner.settings import ROAD_CLASSES, Config, Mode
 
 

@@ -1,4 +1,4 @@
-"""Tests for planner.osm: OSM XML/PBF, line layers, download errors, export, summary."""
+"""Tests for planner.network.osm: OSM XML/PBF, line layers, download errors, export, summary."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from shapely.geometry import LineString, MultiLineString, Point
 
 from planner._errors import NetworkError
 from planner.i18n import t
-from planner.osm import (
+from planner.network.osm import (
     describe_network,
     download_network,
     load_network,
@@ -132,7 +132,7 @@ def _normalise(segs: set[tuple]) -> set[tuple]:
 
 
 def test_tiny_xml_exact_segments(tiny_osm: Path, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="planner.osm"):
+    with caplog.at_level(logging.WARNING, logger="planner.network.osm"):
         net = load_network(tiny_osm)
     assert _normalise(_segments(net)) == _normalise(EXPECTED)
     # compact node indices over nodes used by kept segments only
@@ -367,7 +367,7 @@ def _layer(tmp_path: Path, name: str = "roads.gpkg") -> tuple[Path, gpd.GeoDataF
 
 def test_gpkg_chinese_classes(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path, gdf = _layer(tmp_path)
-    with caplog.at_level(logging.WARNING, logger="planner.osm"):
+    with caplog.at_level(logging.WARNING, logger="planner.network.osm"):
         net = load_network(path)
     assert "神秘路" in caplog.text  # unknown class reported with a count
     assert "1 条线" in caplog.text
@@ -444,7 +444,7 @@ def test_layer_lonlat_without_crs_and_english_fclass(tmp_path: Path, caplog: pyt
     path = tmp_path / "roads.shp"  # no .prj written: the layer has no CRS
     with pytest.warns(UserWarning, match="crs"):
         gdf.to_file(path)
-    with caplog.at_level(logging.WARNING, logger="planner.osm"):
+    with caplog.at_level(logging.WARNING, logger="planner.network.osm"):
         net = load_network(path)
     seg = network_to_geodataframe(net)
     assert list(seg["highway"]) == ["primary", "track"]

@@ -17,10 +17,10 @@ from numpy.typing import NDArray
 
 from planner._errors import InputError
 from planner.i18n import get_language, set_language
-from planner.network import RoadNetwork
-from planner.printmap import _COVERED, _UNCOVERED, _nice_length, cjk_font, render_map
-from planner.scenario import Scenario, Workspace
+from planner.network.roads import RoadNetwork
+from planner.report.printmap import _COVERED, _UNCOVERED, _nice_length, cjk_font, render_map
 from planner.settings import Config
+from planner.workspace.workspace import Scenario, Workspace
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +143,7 @@ def test_missing_cjk_font_warns_once(monkeypatch: pytest.MonkeyPatch, caplog: py
     monkeypatch.setattr(font_manager.fontManager, "ttflist", [])
     cjk_font.cache_clear()
     try:
-        with caplog.at_level("WARNING", logger="planner.printmap"):
+        with caplog.at_level("WARNING", logger="planner.report.printmap"):
             assert cjk_font() is None
             assert cjk_font() is None
         assert len([r for r in caplog.records if "fonts-noto-cjk" in r.getMessage()]) == 1

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from planner.network import RoadNetwork
-from planner.reach import nearest_node_times, nearest_times, times_by_source
+from planner.network.reach import nearest_node_times, nearest_times, times_by_source
+from planner.network.roads import RoadNetwork
+from planner.network.snapping import snap_xy
 from planner.settings import Config, Mode
-from planner.snapping import snap_xy
 from tests.conftest import nx_nearest_times
 
 WALK = 4.0 / 3.6  # m/s

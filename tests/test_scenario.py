@@ -13,9 +13,10 @@ import pyogrio
 import pytest
 
 from planner._errors import InputError, SitingError
-from planner.coverage import CoverageResult
-from planner.network import RoadNetwork
-from planner.scenario import (
+from planner.coverage.analyse import CoverageResult
+from planner.network.roads import RoadNetwork
+from planner.settings import Config, Tier
+from planner.workspace.workspace import (
     PROJECT_META_LAYER,
     Scenario,
     Workspace,
@@ -26,7 +27,6 @@ from planner.scenario import (
     project_config,
     save_project,
 )
-from planner.settings import Config, Tier
 from tests.helpers import analyse
 
 
@@ -132,7 +132,7 @@ def test_off_network_station_is_reported(demo: tuple[Workspace, Scenario]) -> No
 
 
 def test_tolerant_workspace_lists_off_network_stations_and_new_ones(demo: tuple[Workspace, Scenario]) -> None:
-    from planner.coverage import off_network_lines
+    from planner.coverage.analyse import off_network_lines
 
     ws, sc = _fresh(demo)
     ws = ws.with_config(ws.config)
@@ -166,7 +166,8 @@ def test_pickled_workspace_keeps_its_graphs_and_demand_snaps(
     """The app loads the demo from a pickle; its first edit must not compile graphs or snap demand again."""
     import pickle
 
-    from planner import network, scenario
+    from planner.network import roads as network
+    from planner.workspace import workspace as scenario
 
     ws, sc = _fresh(demo)
     ws.evaluate(sc.stations)
@@ -194,10 +195,10 @@ def test_isochrones_cached_per_tier(demo: tuple[Workspace, Scenario], monkeypatc
     assert list(iso.columns) == ["tier", "station_id", "minutes", "mode", "geometry"]
     assert iso.crs.to_epsg() == 4326
     assert sorted(iso["minutes"]) == [5.0, 10.0, 15.0]
-    import planner.isochrones
+    import planner.coverage.isochrones
 
     with monkeypatch.context() as m:
-        m.setattr(planner.isochrones, "tier_isochrones", None)  # a recompute would fail
+        m.setattr(planner.coverage.isochrones, "tier_isochrones", None)  # a recompute would fail
         again = ws.isochrones(sc.stations, tier=Tier.VILLAGE)
     assert again.geometry.geom_equals(iso.geometry).all()
     gap = ws.evaluate(sc.stations).gaps.query("tier == 'village'").iloc[0]

@@ -1,4 +1,4 @@
-"""Tests for planner.siting: published optima, brute force on small instances, bad input."""
+"""Tests for planner.siting.models: published optima, brute force on small instances, bad input."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 
 from planner._errors import InputError, SitingError
-from planner.siting import (
+from planner.siting.models import (
     CoverageProblem,
     keep_best,
     maximal_covering,
@@ -410,7 +410,7 @@ def test_error_cases() -> None:
 @pytest.mark.parametrize("seed", range(4))
 def test_large_instance_path_matches_brute_force(seed: int, lp_route: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """The paths for large instances (local search + Lagrangian bound beside the MIP or the LP) stay exact."""
-    import planner.siting as siting
+    import planner.siting.models as siting
 
     monkeypatch.setattr(siting, "LARGE_NNZ", 0)
     monkeypatch.setattr(siting, "LP_ROUTE_NNZ", 0 if lp_route else 10**9)

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import shapely
 
-from planner.network import RoadNetwork
+from planner.network.roads import RoadNetwork
+from planner.network.snapping import snap_points, snap_xy
 from planner.settings import Mode
-from planner.snapping import snap_points, snap_xy
 
 
 def test_snaps_to_segment_interior_not_node(test_pbf_network) -> None:  # type: ignore[no-untyped-def]

@@ -7,13 +7,13 @@ same bytes for the same inputs and settings.
 
 Files (:data:`FILES`):
 
-- ``summary.json`` — per tier the figures of :mod:`planner.figures` and the parameters;
+- ``summary.json`` — per tier the figures of :mod:`planner.report.figures` and the parameters;
 - ``demand.csv`` — one row per demand point and tier (UTF-8 with BOM);
 - ``areas.csv`` — per township and tier, the same figures (they add up to the tier);
 - ``gaps.csv`` — demand outside the circle, largest population first;
 - ``stations.csv`` — stations with snap distance and load;
-- ``report.xlsx`` — the workbook (:func:`planner.exports.excel_workbook`);
-- ``coverage.gpkg`` — every layer (:func:`planner.exports.geopackage_bytes`);
+- ``report.xlsx`` — the workbook (:func:`planner.report.exports.excel_workbook`);
+- ``coverage.gpkg`` — every layer (:func:`planner.report.exports.geopackage_bytes`);
 - ``proposals.csv`` — proposed sites (when there are proposals);
 - ``map.html`` / ``map.png`` / ``map.pdf`` — the web map and the printed map;
 - ``project.gpkg`` — the scenarios as a project file.
@@ -34,13 +34,13 @@ import pandas as pd
 
 from planner._atomic import atomic_output_dir
 from planner._errors import InputError
-from planner.coverage import CoverageResult
+from planner.coverage.analyse import CoverageResult
 from planner.settings import TIERS, Tier
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
-    from planner.scenario import Scenario, Workspace
+    from planner.workspace.workspace import Scenario, Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -151,15 +151,15 @@ def report_files(
         Added to ``summary.json`` (e.g. timings).
     web_map
         Builds the folium map saved as ``map.html`` (the app passes the map as shown);
-        default :func:`planner.mapview.build_map` with every tier's isochrones.
+        default :func:`planner.report.webmap.build_map` with every tier's isochrones.
 
     Returns
     -------
     dict
         File name → bytes, in the order of ``include``.
     """
-    from planner import exports
-    from planner.isochrones import station_isochrones as draw_station_isochrones
+    from planner.coverage.isochrones import station_isochrones as draw_station_isochrones
+    from planner.report import exports
 
     wanted = list(dict.fromkeys(include))
     unknown = [n for n in wanted if n not in FILES]
@@ -227,7 +227,7 @@ def report_files(
                 result=result, isochrones=iso, station_isochrones=st_iso, areas=ws.areas, proposals=proposals
             )
         elif name == "map.html":
-            from planner.mapview import build_map, standalone_html
+            from planner.report.webmap import build_map, standalone_html
 
             if web_map is not None:
                 m = web_map()
@@ -236,7 +236,7 @@ def report_files(
                 m = build_map(result=result, isochrones=by_tier, areas=ws.areas, proposals=proposals, title=label)
             files[name] = standalone_html(m).encode("utf-8")
         elif name in ("map.png", "map.pdf"):
-            from planner import printmap
+            from planner.report import printmap
 
             files[name] = printmap.render_map(
                 result=result,
@@ -248,7 +248,7 @@ def report_files(
                 demand_tier=str(map_tier),
             )
         elif name == "project.gpkg" and scenarios:
-            from planner.scenario import save_project
+            from planner.workspace.workspace import save_project
 
             with tempfile.TemporaryDirectory(prefix="planner-project-") as folder:
                 files[name] = save_project(Path(folder) / name, scenarios=scenarios, workspace=ws).read_bytes()

@@ -3,7 +3,7 @@
 Each figure has a key (the column / JSON name), a kind (count, population, percent)
 and, in ``planner/i18n/figures.toml``, a zh/en label, unit and definition. The tier
 headline (``summary["tiers"][tier]``) and the per-township rows
-(:attr:`planner.coverage.CoverageResult.areas`) are both computed by
+(:attr:`planner.coverage.analyse.CoverageResult.areas`) are both computed by
 :func:`figures_from_status` from the same per-demand-point status, so township rows add
 up to the headline. The app, the workbook, the GeoPackage, the CLI table,
 ``summary.json`` and the printed map read labels through :func:`label`.
@@ -118,7 +118,7 @@ def figures_from_status(
     status
         Per demand point: ``covered``, ``uncovered`` (reached after N minutes),
         ``unreachable`` (not reached within the search horizon), ``no_station`` or
-        ``off_network`` (:data:`planner.coverage.STATUSES`).
+        ``off_network`` (:data:`planner.coverage.analyse.STATUSES`).
     population
         Per demand point.
 
@@ -185,7 +185,7 @@ def page_text() -> str:
     return markdown_page(lang="zh") + "\n" + markdown_page(lang="en")
 
 
-if __name__ == "__main__":  # python -m planner.figures > docs/figures.md
+if __name__ == "__main__":  # python -m planner.report.figures > docs/figures.md
     import sys
 
     sys.stdout.write(page_text())

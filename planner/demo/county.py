@@ -40,7 +40,7 @@ from scipy.spatial import Delaunay, cKDTree
 from planner._atomic import atomic_write
 from planner._errors import ConfigError, InputError
 from planner.i18n import t
-from planner.network import RoadNetwork, road_class_codes, utm_crs_for
+from planner.network.roads import RoadNetwork, road_class_codes, utm_crs_for
 
 logger = logging.getLogger(__name__)
 

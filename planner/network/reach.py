@@ -1,7 +1,7 @@
 """Reach engine: bounded multi-source shortest paths on the compiled CSR graph.
 
 Sources (stations) and targets (demand points) sit *on* segments (see
-:mod:`planner.snapping`). Each source becomes a virtual node joined to the two ends
+:mod:`planner.network.snapping`). Each source becomes a virtual node joined to the two ends
 of its segment with the partial-segment time plus its walking access leg; one
 SciPy Dijkstra pass (``min_only=True``) from all virtual nodes then gives, for every
 road node, the time to the nearest source and which source it is. Targets finish
@@ -23,8 +23,8 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.sparse import csgraph
 
-from planner.network import MIN_EDGE_TIME_S, TravelGraph
-from planner.snapping import Snap
+from planner.network.roads import MIN_EDGE_TIME_S, TravelGraph
+from planner.network.snapping import Snap
 
 logger = logging.getLogger(__name__)
 

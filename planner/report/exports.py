@@ -12,7 +12,7 @@ Workbook sheets (Chinese / English names):
 - 乡镇 / Townships — per township and tier;
 - 缺口 / Gaps — uncovered demand ranked by population;
 - 建议站点 / Proposals — proposed new sites;
-- 方案对比 / Comparison — scenario comparison (:func:`planner.scenario.compare`).
+- 方案对比 / Comparison — scenario comparison (:func:`planner.workspace.workspace.compare`).
 
 Each sheet has a title row (the label, e.g. that the demo county is generated data),
 a frozen bold header row, fitted column widths and number formats (thousands,
@@ -38,11 +38,11 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from planner.coverage import AREA_COLUMNS, CoverageResult
-from planner.figures import HEADLINE_FIGURES, figure, label
+from planner.coverage.analyse import AREA_COLUMNS, CoverageResult
 from planner.i18n import get_language, t
-from planner.scenario import COMPARISON_COLUMNS
+from planner.report.figures import HEADLINE_FIGURES, figure, label
 from planner.settings import TIERS
+from planner.workspace.workspace import COMPARISON_COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ __all__ = [
 #: Sheet keys in workbook order (names come from ``exports.sheet.<key>``).
 SHEETS: tuple[str, ...] = ("summary", "townships", "gaps", "proposals", "comparison")
 
-#: Number format per column key that is not a figure (figures: :attr:`planner.figures.Figure.excel_format`).
+#: Number format per column key that is not a figure (figures: :attr:`planner.report.figures.Figure.excel_format`).
 _FORMATS: dict[str, str] = {
     "population": "#,##0",
     "newly_covered_population": "#,##0",
@@ -149,7 +149,7 @@ def summary_frame(result: CoverageResult) -> pd.DataFrame:
     """Per-tier figures as a table with canonical column keys.
 
     Columns ``tier, mode, standard_minutes`` and the headline figures
-    (:data:`planner.figures.HEADLINE_FIGURES`), taken from ``result.summary`` as they are.
+    (:data:`planner.report.figures.HEADLINE_FIGURES`), taken from ``result.summary`` as they are.
     """
     tiers: dict[str, dict[str, Any]] = result.summary.get("tiers", {})
     rows = []
@@ -181,7 +181,7 @@ def localise(df: pd.DataFrame, *, lang: str | None = None, figures: bool = False
     """Rename canonical columns to headers and translate tier / mode / status values.
 
     With ``figures`` (per-tier and per-township tables), columns that are figures are
-    named by :func:`planner.figures.label`; otherwise (per demand point tables) by the
+    named by :func:`planner.report.figures.label`; otherwise (per demand point tables) by the
     column names. Unknown columns keep their names; unknown values are left as they are.
     """
     out = df.copy()
@@ -278,13 +278,13 @@ def excel_workbook(
     Parameters
     ----------
     result
-        Coverage result (:func:`planner.coverage.analyse` or
-        :meth:`planner.scenario.Workspace.evaluate`).
+        Coverage result (:func:`planner.coverage.analyse.analyse` or
+        :meth:`planner.workspace.workspace.Workspace.evaluate`).
     proposals
-        Proposed sites (:meth:`planner.scenario.Workspace.propose`); sheet left empty
+        Proposed sites (:meth:`planner.workspace.workspace.Workspace.propose`); sheet left empty
         with a note when ``None``.
     comparison
-        Scenario comparison (:func:`planner.scenario.compare`); likewise.
+        Scenario comparison (:func:`planner.workspace.workspace.compare`); likewise.
     label
         Shown in every sheet's title row (e.g. the demo county's label saying the data
         are generated).
@@ -356,8 +356,8 @@ def geopackage_bytes(
     Layers (names in the active language, :func:`layer_names`): demand points, stations,
     gaps, isochrones, per-station isochrones, township polygons, proposals; tables
     ``summary`` (one row per tier, :func:`summary_frame`) and ``township_figures``
-    (:attr:`~planner.coverage.CoverageResult.areas`). Attribute names are the canonical
-    keys of :mod:`planner.figures`; all layers are EPSG:4326 and open in QGIS.
+    (:attr:`~planner.coverage.analyse.CoverageResult.areas`). Attribute names are the canonical
+    keys of :mod:`planner.report.figures`; all layers are EPSG:4326 and open in QGIS.
     """
     names = layer_names()
     layers: list[tuple[str, Callable[[], pd.DataFrame]]] = [

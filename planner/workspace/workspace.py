@@ -5,7 +5,7 @@ network, the demand points, the standards and township areas, plus caches (deman
 snapped per travel mode, one raw result per tier keyed on that tier's stations and
 standard). :meth:`Workspace.evaluate` recomputes only the tiers whose stations or
 standard changed since they were last computed, then rebuilds the tables with
-:func:`planner.coverage.summarise` (cheap). A :class:`Scenario` is a named station
+:func:`planner.coverage.analyse.summarise` (cheap). A :class:`Scenario` is a named station
 table with an undo history. Projects (several scenarios) are saved to one GeoPackage.
 
 Examples
@@ -37,7 +37,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from planner._errors import InputError, PlannerError
-from planner.coverage import (
+from planner.coverage.analyse import (
     CoverageResult,
     TierResult,
     assign_townships,
@@ -47,11 +47,11 @@ from planner.coverage import (
     tier_result,
 )
 from planner.i18n import t
-from planner.network import RoadNetwork, TravelGraph, speed_key
-from planner.propose import CandidateOptions, NetworkProblem, Proposal, propose, siting_problem
+from planner.network.roads import RoadNetwork, TravelGraph, speed_key
+from planner.network.snapping import Snap, snap_points
 from planner.settings import TIERS, Config, Mode, Standard, Tier, parse_mode, parse_tier
-from planner.siting import DEFAULT_MIP_REL_GAP, DEFAULT_TIME_LIMIT_S, Solver
-from planner.snapping import Snap, snap_points
+from planner.siting.models import DEFAULT_MIP_REL_GAP, DEFAULT_TIME_LIMIT_S, Solver
+from planner.workspace.propose import CandidateOptions, NetworkProblem, Proposal, propose, siting_problem
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class Workspace:
     network
         Road network.
     demand
-        Canonical demand table (:func:`planner.inputs.read_demand` columns).
+        Canonical demand table (:func:`planner.inputs.tables.read_demand` columns).
     config
         Standards, speeds and snapping options.
     areas
@@ -137,7 +137,7 @@ class Workspace:
     stations_file: str = ""
     #: Input files and coordinate system (for ``summary.json``); empty for the demo.
     inputs: dict[str, Any] = field(default_factory=dict)
-    #: Coordinate findings of :meth:`from_files` (:class:`planner.sanity.Finding`).
+    #: Coordinate findings of :meth:`from_files` (:class:`planner.inputs.sanity.Finding`).
     findings: list[Any] = field(default_factory=list, repr=False)
     _demand_snaps: dict[tuple[Any, ...], Snap] = field(default_factory=dict, repr=False)
     _tier_cache: dict[Tier, tuple[_TierKey, TierResult]] = field(default_factory=dict, repr=False)
@@ -152,8 +152,8 @@ class Workspace:
     # ------------------------------------------------------------------ constructors
     @classmethod
     def from_demo(cls, *, seed: int = 2024) -> tuple[Workspace, Scenario]:
-        """Generated demo county (:func:`planner.demo.generate_county`) and its stations."""
-        from planner.demo import generate_county
+        """Generated demo county (:func:`planner.demo.county.generate_county`) and its stations."""
+        from planner.demo.county import generate_county
 
         county = generate_county(seed=seed)
         ws = cls(
@@ -186,7 +186,7 @@ class Workspace:
         network
             ``.osm`` / ``.osm.pbf`` / road line layer, or ``download:PLACE`` (needs internet).
         stations, demand, areas
-            Input files (:mod:`planner.inputs`).
+            Input files (:mod:`planner.inputs.tables`).
         coords
             Coordinate system of the station and demand files (converted to WGS-84).
         config
@@ -202,9 +202,9 @@ class Workspace:
             :class:`~planner._errors.NetworkError` or :class:`~planner._errors.InputError`
             from the readers, naming file, row and column.
         """
-        from planner.inputs import read_areas, read_demand, read_stations
-        from planner.osm import load_network_spec
-        from planner.sanity import check_coordinates
+        from planner.inputs.sanity import check_coordinates
+        from planner.inputs.tables import read_areas, read_demand, read_stations
+        from planner.network.osm import load_network_spec
 
         net = load_network_spec(network)
         st = read_stations(stations, coords=coords)  # type: ignore[arg-type]
@@ -339,8 +339,8 @@ class Workspace:
 
         Returns
         -------
-        planner.coverage.CoverageResult
-            Same content as :func:`planner.coverage.analyse` on the same inputs.
+        planner.coverage.analyse.CoverageResult
+            Same content as :func:`planner.coverage.analyse.analyse` on the same inputs.
 
         Raises
         ------
@@ -384,7 +384,7 @@ class Workspace:
         Columns ``tier, station_id, minutes, mode, geometry``; cached per tier like
         :meth:`evaluate`.
         """
-        from planner.isochrones import tier_isochrones
+        from planner.coverage.isochrones import tier_isochrones
 
         tier = parse_tier(tier)
         _check_stations(stations)
@@ -416,7 +416,7 @@ class Workspace:
         candidates: CandidateOptions | None = None,
         review_existing: bool = False,
     ) -> NetworkProblem:
-        """The coverage problem of ``tier`` (see :func:`planner.propose.siting_problem`)."""
+        """The coverage problem of ``tier`` (see :func:`planner.workspace.propose.siting_problem`)."""
         return siting_problem(self, stations, tier=tier, options=candidates, review_existing=review_existing)
 
     def propose(
@@ -438,7 +438,7 @@ class Workspace:
         """Propose new sites for ``tier`` (the app, the notebook and ``planner site`` all call this).
 
         Existing stations' coverage is fixed; candidates come from ``candidates``
-        (:class:`planner.propose.CandidateOptions`: by default points along the roads
+        (:class:`planner.workspace.propose.CandidateOptions`: by default points along the roads
         every 200 m and the tier's demand locations); a candidate covers the demand
         points it reaches within the tier's standard.
 
@@ -470,7 +470,7 @@ class Workspace:
 
         Returns
         -------
-        planner.propose.Proposal
+        planner.workspace.propose.Proposal
             ``sites`` (``rank, site_id, name, lon, lat, tier, newly_covered_population,
             cost, source, township``) and the solver's ``summary``.
 
@@ -479,7 +479,7 @@ class Workspace:
         InputError
             Not exactly one goal; stations off the network.
         SitingError
-            Bad ``k`` / target, no candidates (from :mod:`planner.siting`).
+            Bad ``k`` / target, no candidates (from :mod:`planner.siting.models`).
         """
         return propose(
             self, stations, tier=tier, k=k, target_percent=target_percent, budget=budget,
@@ -514,7 +514,7 @@ class Scenario:
     name
         Scenario name (also its layer name in a project file).
     stations
-        Canonical stations table (:func:`planner.inputs.read_stations` columns).
+        Canonical stations table (:func:`planner.inputs.tables.read_stations` columns).
     """
 
     name: str

@@ -1,6 +1,6 @@
 """Coordinate sanity checks on station and demand tables, against a road network.
 
-The readers in :mod:`planner.inputs` reject what is certainly wrong (text in a
+The readers in :mod:`planner.inputs.tables` reject what is certainly wrong (text in a
 coordinate cell, latitude 120, a whole column pair swapped). This module looks for
 what is *probably* wrong once the road network is known:
 
@@ -12,7 +12,7 @@ what is *probably* wrong once the road network is known:
 * **Far from any road** — points farther than ``max_snap_m`` from every walkable
   road: the coverage analysis would treat them as off-network (warning).
 * **Systematic GCJ-02 / BD-09 offset** — snap the points to the network's roads
-  (:func:`planner.snapping.snap_points`, walking graph) as given, and again after
+  (:func:`planner.network.snapping.snap_points`, walking graph) as given, and again after
   converting them as if they were GCJ-02 (Amap, Tencent) and BD-09 (Baidu). When the
   median snap distance drops by more than :data:`OFFSET_MIN_DROP_SHARE` *and* by more
   than :data:`OFFSET_MIN_DROP_M`, the sheet was most likely copied from that map and
@@ -40,12 +40,12 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from planner._validate import CHINA_LAT_BAND_DEG, CHINA_LON_BAND_DEG
-from planner.coords import System, to_wgs84
 from planner.i18n import t
-from planner.network import RoadNetwork
+from planner.inputs._validate import CHINA_LAT_BAND_DEG, CHINA_LON_BAND_DEG
+from planner.inputs.coords import System, to_wgs84
+from planner.network.roads import RoadNetwork
+from planner.network.snapping import snap_points
 from planner.settings import MAX_SNAP_M, Mode
-from planner.snapping import snap_points
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ def check_coordinates(
     ----------
     df
         A table with WGS-84 ``lon`` and ``lat`` columns (as returned by
-        :func:`planner.inputs.read_stations` / :func:`~planner.inputs.read_demand`);
+        :func:`planner.inputs.tables.read_stations` / :func:`~planner.inputs.tables.read_demand`);
         rows are named by its ``source_row`` column when present, else by position
         (first data row = 2, as in a spreadsheet with one header row).
     network

@@ -15,7 +15,7 @@ filled marching squares: every point of a reached piece lies inside the polygon
 about 1.05 × ``buffer_m`` from the pieces does. ``method="vector"`` buffers merged
 pieces with GEOS and dissolves them (exact round band, 10–100× slower on large
 reaches; see ``benchmarks/bench_isochrones.py``). Polygons are for display;
-coverage counts always come from network times (:mod:`planner.coverage`).
+coverage counts always come from network times (:mod:`planner.coverage.analyse`).
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ import shapely
 from numpy.typing import NDArray
 from scipy import ndimage
 
-from planner.network import TravelGraph
-from planner.reach import nearest_node_times, node_times_by_source
-from planner.snapping import Snap
+from planner.network.reach import nearest_node_times, node_times_by_source
+from planner.network.roads import TravelGraph
+from planner.network.snapping import Snap
 
 logger = logging.getLogger(__name__)
 

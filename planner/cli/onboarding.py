@@ -6,7 +6,7 @@ level) ``areas.geojson`` into ``DIR``, all at once (nothing is replaced when a s
 fails).
 
 ``planner check FILE... [--network NET] [--kind stations|demand] [--coords SYSTEM]``
-reads every file with :mod:`planner.inputs`, runs :func:`planner.sanity.check_coordinates`
+reads every file with :mod:`planner.inputs.tables`, runs :func:`planner.inputs.sanity.check_coordinates`
 on what could be read and prints every problem with its row number. Exit status 2 when
 any error was found, 0 otherwise (warnings are printed). Without ``--kind`` a file
 whose name contains ``demand``, ``需求``, ``人口`` or ``pop`` is read as demand points,
@@ -59,7 +59,7 @@ def add_parser(subparsers: Any) -> None:
 def run_extract(args: argparse.Namespace) -> int:
     """Run ``planner extract``; return the exit status."""
     from planner._atomic import atomic_output_dir
-    from planner.extract import (
+    from planner.inputs.osm_extract import (
         DEFAULT_LEVELS,
         PERSONS_PER_M2,
         extract_areas,
@@ -119,13 +119,13 @@ def _kind_of(path: str, kind: str | None) -> str:
 
 def run_check(args: argparse.Namespace) -> int:
     """Run ``planner check``; return 2 when any file has an error, else 0."""
-    from planner._validate import InputProblemsError
-    from planner.inputs import read_demand, read_stations
-    from planner.sanity import check_coordinates
+    from planner.inputs._validate import InputProblemsError
+    from planner.inputs.sanity import check_coordinates
+    from planner.inputs.tables import read_demand, read_stations
 
     network = None
     if args.network:
-        from planner.osm import load_network
+        from planner.network.osm import load_network
 
         network = load_network(args.network)
     lines: list[str] = []

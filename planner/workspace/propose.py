@@ -1,6 +1,6 @@
 """New-site proposals on a workspace: the one way from stations and demand to a siting problem.
 
-:meth:`planner.scenario.Workspace.propose` (the app, the notebook) and ``planner site``
+:meth:`planner.workspace.workspace.Workspace.propose` (the app, the notebook) and ``planner site``
 (the CLI) both come here, so the same inputs and options give the same candidates, the
 same problem and the same sites. The candidate sites of a tier are, by default:
 
@@ -27,7 +27,9 @@ import numpy as np
 import pandas as pd
 
 from planner._errors import InputError, SitingError
-from planner.candidates import (
+from planner.coverage.analyse import assign_townships
+from planner.settings import Tier, parse_tier
+from planner.siting.candidates import (
     CANDIDATE_SPACING_M,
     combine_candidates,
     coverage_sets,
@@ -35,9 +37,7 @@ from planner.candidates import (
     nearest_label,
     road_candidates,
 )
-from planner.coverage import assign_townships
-from planner.settings import Tier, parse_tier
-from planner.siting import (
+from planner.siting.models import (
     DEFAULT_MIP_REL_GAP,
     DEFAULT_TIME_LIMIT_S,
     CoverageProblem,
@@ -49,7 +49,7 @@ from planner.siting import (
 )
 
 if TYPE_CHECKING:
-    from planner.scenario import Workspace
+    from planner.workspace.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -254,7 +254,7 @@ def propose(
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     mip_rel_gap: float = DEFAULT_MIP_REL_GAP,
 ) -> Proposal:
-    """Propose new sites for ``tier`` (see :meth:`planner.scenario.Workspace.propose`)."""
+    """Propose new sites for ``tier`` (see :meth:`planner.workspace.workspace.Workspace.propose`)."""
     tier = parse_tier(tier)
     goals = sum(x is not None for x in (k, target_percent, budget)) + int(review_existing)
     if goals != 1:

@@ -1,6 +1,6 @@
 """Server side of the Streamlit app: warm start and per-session result caches.
 
-``python -m planner.appserver [streamlit options]`` starts the app like ``streamlit run
+``python -m planner.app.launcher [streamlit options]`` starts the app like ``streamlit run
 app.py``; once the web server answers, a background thread imports the heavy modules,
 loads the demo county and draws its map once, while a browser loads the page, so the
 first visitor does not wait for them. The app takes the demo county from
@@ -9,7 +9,7 @@ which also works under plain ``streamlit run app.py``.
 
 The demo county is generated and evaluated once (about 1.3 s) and kept as a pickle in
 the user's cache folder under a key of the planner's code and library versions
-(:func:`demo_cache_key`); ``python -m planner.appserver --prepare-demo`` (run by
+(:func:`demo_cache_key`); ``python -m planner.app.launcher --prepare-demo`` (run by
 ``scripts/run.sh``) writes it ahead of the first start.
 """
 
@@ -35,13 +35,13 @@ if TYPE_CHECKING:  # the launcher imports this module before Streamlit: keep it 
     import geopandas as gpd
     import pandas as pd
 
-    from planner.coverage import CoverageResult
-    from planner.scenario import Scenario, Workspace
+    from planner.coverage.analyse import CoverageResult
+    from planner.workspace.workspace import Scenario, Workspace
 
 logger = logging.getLogger(__name__)
 
 #: The Streamlit script started by :func:`main`.
-APP_PATH: Path = Path(__file__).resolve().parents[1] / "app.py"
+APP_PATH: Path = Path(__file__).resolve().parents[2] / "app.py"
 #: Longest wait for the web server to come up before warming up anyway (seconds).
 SERVER_WAIT_S: float = 15.0
 #: Results kept per session (the current scenario, the state before the last edit, ...).
@@ -66,7 +66,7 @@ class DemoState:
     scenario
         The demo's stations; sessions take their own copy (:meth:`Scenario.copy`).
     roads
-        Drawn road lines of the demo network (:func:`planner.mapview.road_lines`).
+        Drawn road lines of the demo network (:func:`planner.report.webmap.road_lines`).
     result
         Coverage of ``scenario.stations`` (read-only, shared).
     isochrones
@@ -117,7 +117,7 @@ def demo_cache_key(*, package_dir: Path | None = None) -> str:
             h.update(f"|{name}={version(name)}".encode())
         except PackageNotFoundError:
             h.update(f"|{name}=?".encode())
-    package = package_dir or Path(__file__).resolve().parent
+    package = package_dir or Path(__file__).resolve().parents[1]
     for path in sorted(package.rglob("*")):
         rel = path.relative_to(package)
         if not path.is_file() or rel.parts[0] == "static" or "__pycache__" in rel.parts:
@@ -133,8 +133,8 @@ def demo_cache_path() -> Path:
 
 
 def _build_demo() -> DemoState:
-    from planner.mapview import road_lines
-    from planner.scenario import Workspace
+    from planner.report.webmap import road_lines
+    from planner.workspace.workspace import Workspace
 
     t0 = time.perf_counter()
     ws, sc = Workspace.from_demo()
@@ -190,7 +190,7 @@ def demo_state() -> DemoState:
     """The demo county: prepared on disk, else built (and kept); once per process, thread-safe.
 
     The first caller loads it from :func:`demo_cache_path` (written by an earlier start
-    or by ``python -m planner.appserver --prepare-demo``), or generates and evaluates it
+    or by ``python -m planner.app.launcher --prepare-demo``), or generates and evaluates it
     and writes that file; later callers wait and share the same object.
     """
     with _DEMO_LOCK:
@@ -230,7 +230,7 @@ def warm_up() -> float:
     # imported inside a script run; folium.plugins is its slow part (template compiling)
     import folium.plugins  # noqa: F401
 
-    from planner.mapview import build_map
+    from planner.report.webmap import build_map
 
     m = build_map(
         result=demo.result,
@@ -419,6 +419,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     # run the imported module's main, not this __main__ copy: the app shares that module's demo cache
-    from planner.appserver import main as _main
+    from planner.app.launcher import main as _main
 
     raise SystemExit(_main())

@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
-from planner.network import RoadNetwork, TravelGraph
+from planner.network.roads import RoadNetwork, TravelGraph
 
 logger = logging.getLogger(__name__)
 

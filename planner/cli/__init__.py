@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 #: Modules that add further subcommands: each defines ``add_parser(subparsers)`` which
 #: registers a parser with ``set_defaults(func=run)``, where ``run(args) -> int`` may
 #: raise :class:`~planner.PlannerError` (printed as a message, exit status 2).
-SUBCOMMAND_MODULES: list[str] = ["planner._cli_site", "planner._cli_onboarding"]
+SUBCOMMAND_MODULES: list[str] = ["planner.cli.site", "planner.cli.onboarding"]
 
 
 def common_config(args: argparse.Namespace) -> tuple[Config, tuple[Tier, ...]]:
@@ -119,12 +119,12 @@ def run_coverage(
 ) -> dict[str, Any]:
     """Load inputs into a workspace, evaluate, and write the report files; return the summary.
 
-    The same pipeline as the app and the notebook: :meth:`planner.scenario.Workspace.from_files`,
-    :meth:`~planner.scenario.Workspace.evaluate` and :func:`planner.bundle.report_files`.
+    The same pipeline as the app and the notebook: :meth:`planner.workspace.workspace.Workspace.from_files`,
+    :meth:`~planner.workspace.workspace.Workspace.evaluate` and :func:`planner.report.files.report_files`.
     """
-    from planner.bundle import CLI_FILES, report_files, write_files
-    from planner.osm import describe_network
-    from planner.scenario import Workspace
+    from planner.network.osm import describe_network
+    from planner.report.files import CLI_FILES, report_files, write_files
+    from planner.workspace.workspace import Workspace
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -162,7 +162,7 @@ def run_coverage(
     return json.loads(files["summary.json"])
 
 
-#: Figures in the CLI's per-tier table (labels and definitions: :mod:`planner.figures`).
+#: Figures in the CLI's per-tier table (labels and definitions: :mod:`planner.report.figures`).
 CLI_TABLE_FIGURES: tuple[str, ...] = (
     "stations",
     "demand",
@@ -176,8 +176,8 @@ CLI_TABLE_FIGURES: tuple[str, ...] = (
 
 
 def print_summary(summary: dict[str, Any], *, out_dir: str | Path, label: str | None = None) -> None:
-    """Print the per-tier coverage table for people (figure names from :mod:`planner.figures`)."""
-    from planner import figures
+    """Print the per-tier coverage table for people (figure names from :mod:`planner.report.figures`)."""
+    from planner.report import figures
 
     lines = []
     if label:
@@ -227,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             print_summary(summary, out_dir=args.out)
         elif args.command == "demo":
-            from planner.demo import write_demo
+            from planner.demo.county import write_demo
 
             out = Path(args.out)
             label = t("demo.label")

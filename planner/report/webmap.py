@@ -30,14 +30,14 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-from planner.coverage import CoverageResult
+from planner.coverage.analyse import CoverageResult
 from planner.i18n import t
-from planner.network import RoadNetwork
+from planner.network.roads import RoadNetwork
 from planner.settings import TIERS, Tier
 
 logger = logging.getLogger(__name__)
 
-STATIC_DIR: Path = Path(__file__).resolve().parent / "static"
+STATIC_DIR: Path = Path(__file__).resolve().parents[1] / "static"
 #: URL under which Streamlit serves ``./static`` of the app folder (``enableStaticServing``).
 STATIC_URL: str = "/app/static"
 

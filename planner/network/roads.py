@@ -2,7 +2,7 @@
 
 Every road is stored as straight segments between nodes (OSM ways are *not*
 simplified), so a point snaps onto an exact position along a segment and partial
-edges are exact. Loaders (:mod:`planner.osm`, :mod:`planner.demo`) all produce a
+edges are exact. Loaders (:mod:`planner.network.osm`, :mod:`planner.demo.county`) all produce a
 :class:`RoadNetwork` through :meth:`RoadNetwork.from_arrays`.
 
 A :class:`TravelGraph` compiles the network for one travel mode into a SciPy CSR

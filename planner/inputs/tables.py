@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from planner import _validate as v
 from planner._errors import ConfigError, InputError
-from planner._validate import MAX_INPUT_BYTES, ColumnSpec, ProblemLog
-from planner.coords import SYSTEMS, System, to_wgs84
+from planner.inputs import _validate as v
+from planner.inputs._validate import MAX_INPUT_BYTES, ColumnSpec, ProblemLog
+from planner.inputs.coords import SYSTEMS, System, to_wgs84
 from planner.settings import parse_tier
 
 if TYPE_CHECKING:

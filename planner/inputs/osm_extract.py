@@ -7,10 +7,10 @@ multipolygon assembly) into three tables the rest of the planner reads:
 * :func:`extract_stations` — candidate service sites of each tier, matched by Chinese
   name patterns and by tags (see :data:`NAME_RULES` and :data:`TAG_RULES`), each row
   saying which rule matched. :func:`write_station_sheet` writes them as a sheet with
-  the Chinese headers :func:`planner.inputs.read_stations` reads, for review.
+  the Chinese headers :func:`planner.inputs.tables.read_stations` reads, for review.
 * :func:`extract_demand` — demand points from ``place=*`` nodes and residential
   buildings, populations from ``population`` tags or clearly marked estimates.
-  :func:`write_demand_sheet` writes them for :func:`planner.inputs.read_demand`.
+  :func:`write_demand_sheet` writes them for :func:`planner.inputs.tables.read_demand`.
 * :func:`extract_areas` — administrative boundary polygons of one ``admin_level``
   (for per-township statistics).
 
@@ -62,8 +62,8 @@ from numpy.typing import NDArray
 from planner._atomic import atomic_write
 from planner._errors import InputError
 from planner.i18n import t
-from planner.network import utm_crs_for
-from planner.osm import OSM_SUFFIXES
+from planner.network.osm import OSM_SUFFIXES
+from planner.network.roads import utm_crs_for
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -214,7 +214,7 @@ DEMAND_COLUMNS: tuple[str, ...] = (
     "estimated",
     "method",
 )
-#: Sheet headers (read back by :mod:`planner.inputs`).
+#: Sheet headers (read back by :mod:`planner.inputs.tables`).
 STATION_HEADERS: Mapping[str, str] = {
     "id": "编号",
     "name": "名称",
@@ -450,7 +450,7 @@ def extract_stations(path: str | Path, *, include_places: bool = True) -> pd.Dat
     Parameters
     ----------
     path
-        ``.osm`` / ``.osm.pbf`` (any of :data:`planner.osm.OSM_SUFFIXES`).
+        ``.osm`` / ``.osm.pbf`` (any of :data:`planner.network.osm.OSM_SUFFIXES`).
     include_places
         Also offer village / community ``place`` nodes (村, 社区) as village-tier
         candidate sites (rule ``place=<type>``).
@@ -553,7 +553,7 @@ def write_station_sheet(df: pd.DataFrame, path: str | Path) -> Path:
     """Write candidate stations as a CSV (UTF-8 with BOM, opens in Excel) or XLSX sheet.
 
     Headers are 编号, 名称, 层级, 经度, 纬度, 运营单位, 服务项目, 地址, 匹配规则 — read back by
-    :func:`planner.inputs.read_stations` (the rule column is extra and ignored there).
+    :func:`planner.inputs.tables.read_stations` (the rule column is extra and ignored there).
     Tiers are written as Chinese words (县级, 乡镇, 村（社区）, 企业). The file is
     replaced atomically.
 
@@ -573,7 +573,7 @@ def write_demand_sheet(df: pd.DataFrame, path: str | Path) -> Path:
     """Write demand points as a CSV (UTF-8 with BOM) or XLSX sheet.
 
     Headers 编号, 名称, 人口, 经度, 纬度, 所属乡镇, 类型 (村 / 社区 / empty), 是否估算 (是 /
-    否), 估算方法 — read back by :func:`planner.inputs.read_demand`. Population is rounded
+    否), 估算方法 — read back by :func:`planner.inputs.tables.read_demand`. Population is rounded
     to whole persons (at least 1).
     """
     sheet = df.copy()

@@ -20,7 +20,7 @@ Every model accepts per-township minimum / maximum numbers of sites (``group_min
 ``group_max``, keyed by the candidates' township label). Before solving, the problem is
 reduced (:func:`reduce_problem`): demand already covered or unreachable is dropped,
 demand rows with identical candidate sets are merged, and dominated candidates are
-dropped. Solvers (:mod:`planner._solvers`): ``"greedy"`` (lazy greedy + 1-swap),
+dropped. Solvers (:mod:`planner.siting._solvers`): ``"greedy"`` (lazy greedy + 1-swap),
 ``"highs"`` (exact MIP, warm-started from the heuristic, with proven bound and gap).
 Large plain MCLP models use both cores (:func:`_solve_large_max_cover`): HiGHS (the
 MIP, or above ``LP_ROUTE_NNZ`` non-zeros the LP relaxation by interior point) beside a
@@ -41,9 +41,9 @@ import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
-from planner import _solvers
 from planner._errors import InputError, SitingError, SolverError
-from planner._solvers import SideConstraints, SolverOutput
+from planner.siting import _solvers
+from planner.siting._solvers import SideConstraints, SolverOutput
 
 logger = logging.getLogger(__name__)
 
@@ -916,7 +916,7 @@ def _solve_large_max_cover(
     ``LP_ROUTE_NNZ`` non-zeros, above that the LP relaxation by interior point (whose
     duals give a bound close to the LP value; the MIP would not finish its root LP).
     Meanwhile this thread computes a Lagrangian bound and multipliers, turns them into
-    sites (:func:`~planner._solvers.lagrangian_heuristic`) and runs iterated local
+    sites (:func:`~planner.siting._solvers.lagrangian_heuristic`) and runs iterated local
     search until HiGHS stops, then on until the deadline. The reported bound is the
     smallest valid one.
     """

@@ -1,6 +1,6 @@
 """Load road networks from OSM files, GIS line layers or (optionally) the internet.
 
-Every loader ends in :meth:`planner.network.RoadNetwork.from_arrays`: roads become
+Every loader ends in :meth:`planner.network.roads.RoadNetwork.from_arrays`: roads become
 straight segments between consecutive vertices, nothing is simplified.
 
 OSM files (``.osm``, ``.osm.xml``, ``.osm.pbf``, ``.pbf``, ``.osm.bz2``, ``.osm.gz``)
@@ -61,7 +61,7 @@ from numpy.typing import NDArray
 
 from planner._errors import NetworkError
 from planner.i18n import t
-from planner.network import RoadNetwork, utm_crs_for
+from planner.network.roads import RoadNetwork, utm_crs_for
 from planner.settings import ROAD_CLASSES, Config, Mode
 
 if TYPE_CHECKING:

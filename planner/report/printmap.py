@@ -32,10 +32,10 @@ from matplotlib.patches import Patch
 from numpy.typing import NDArray
 
 from planner._errors import InputError
-from planner.coverage import CoverageResult
-from planner.figures import display, label
+from planner.coverage.analyse import CoverageResult
 from planner.i18n import t
-from planner.network import RoadNetwork, utm_crs_for
+from planner.network.roads import RoadNetwork, utm_crs_for
+from planner.report.figures import display, label
 from planner.settings import TIERS, Tier
 
 logger = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def _draw_north_arrow(ax: Axes) -> None:
     )
 
 
-#: Figures of the coloured tier printed under the map (names: :mod:`planner.figures`).
+#: Figures of the coloured tier printed under the map (names: :mod:`planner.report.figures`).
 PRINT_FIGURES: tuple[str, ...] = ("percent_population", "outside_population", "off_network_population", "uncovered")
 
 

@@ -1,7 +1,7 @@
 """Coverage-optimisation solvers on a reduced sparse coverage matrix.
 
 Everything here works on plain arrays, indexed ``0..m-1`` (demand rows) and ``0..n-1``
-(candidate columns), after :mod:`planner.siting` has validated and reduced the
+(candidate columns), after :mod:`planner.siting.models` has validated and reduced the
 problem. Two families:
 
 * heuristics, always available: lazy greedy on marginal gains (a heap of upper bounds,

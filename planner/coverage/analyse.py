@@ -1,6 +1,6 @@
 """Coverage: who is inside each tier's N-minute service circle, and summaries.
 
-One bounded multi-source pass per tier (:func:`planner.reach.nearest_times`) gives
+One bounded multi-source pass per tier (:func:`planner.network.reach.nearest_times`) gives
 every demand point its travel time to the nearest station of that tier. From those
 times this module derives coverage flags, interval distributions, per-township
 tables, the ranked gap list and station loads.
@@ -24,11 +24,11 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from planner._errors import InputError
-from planner.figures import AREA_FIGURES, figures_from_status
-from planner.network import RoadNetwork, TravelGraph
-from planner.reach import nearest_times
+from planner.network.reach import nearest_times
+from planner.network.roads import RoadNetwork, TravelGraph
+from planner.network.snapping import Snap
+from planner.report.figures import AREA_FIGURES, figures_from_status
 from planner.settings import Config, Mode, Standard, Tier
-from planner.snapping import Snap
 
 logger = logging.getLogger(__name__)
 
@@ -342,7 +342,7 @@ def summarise(
 
 
 #: Columns of the per-township table (:attr:`CoverageResult.areas`): the township, the
-#: tier and the township's figures (:data:`planner.figures.AREA_FIGURES`).
+#: tier and the township's figures (:data:`planner.report.figures.AREA_FIGURES`).
 AREA_COLUMNS: tuple[str, ...] = ("township", "tier", *AREA_FIGURES)
 
 

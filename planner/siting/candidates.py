@@ -1,10 +1,10 @@
 """Candidate sites and road-network coverage sets for siting.
 
-The bridge between the road network and :mod:`planner.siting`: candidate sites along
+The bridge between the road network and :mod:`planner.siting.models`: candidate sites along
 the roads (thinned to a spacing), from a user file, or both, minus exclusion zones;
 and for each candidate the set of demand points it reaches within the tier's
 standard — a sparse demand × candidate matrix built from bounded per-candidate
-shortest paths (:func:`planner.reach.times_by_source`), never a dense matrix.
+shortest paths (:func:`planner.network.reach.times_by_source`), never a dense matrix.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import shapely
 from numpy.typing import NDArray
 
 from planner._errors import SitingError
-from planner.network import TravelGraph
-from planner.reach import times_by_source
-from planner.snapping import Snap, snap_points
+from planner.network.reach import times_by_source
+from planner.network.roads import TravelGraph
+from planner.network.snapping import Snap, snap_points
 
 logger = logging.getLogger(__name__)
 

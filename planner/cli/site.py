@@ -20,10 +20,10 @@ import pandas as pd
 
 from planner._errors import ConfigError, SitingError
 from planner.i18n import t
-from planner.inputs import read_candidates
-from planner.propose import CANDIDATE_SPACING_M
+from planner.inputs.tables import read_candidates
 from planner.settings import TIERS, Tier, parse_tier
-from planner.siting import DEFAULT_MIP_REL_GAP, DEFAULT_TIME_LIMIT_S
+from planner.siting.models import DEFAULT_MIP_REL_GAP, DEFAULT_TIME_LIMIT_S
+from planner.workspace.propose import CANDIDATE_SPACING_M
 
 logger = logging.getLogger(__name__)
 
@@ -96,15 +96,15 @@ def _parse_p(text: str, tier: Tier | None) -> dict[Tier, int]:
 def run(args: argparse.Namespace) -> int:
     """Run ``planner site``; returns 0 (errors are raised as PlannerError).
 
-    On a road network this is :meth:`planner.scenario.Workspace.propose` per tier: the
+    On a road network this is :meth:`planner.workspace.workspace.Workspace.propose` per tier: the
     same candidates (roads every ``--spacing`` m, the tier's demand locations, the
     ``--candidates`` file), the same off-network policy and the same solver defaults
     as the app.
     """
     from planner.cli import common_config
-    from planner.inputs import read_areas
-    from planner.propose import CandidateOptions
-    from planner.scenario import Workspace
+    from planner.inputs.tables import read_areas
+    from planner.workspace.propose import CandidateOptions
+    from planner.workspace.workspace import Workspace
 
     if args.cost_matrix:
         return _run_cost_matrix(args)
@@ -158,9 +158,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_cost_matrix(args: argparse.Namespace) -> int:
-    from planner import siting
-    from planner.inputs import read_cost_matrix, read_demand
-    from planner.propose import sites_frame, solve
+    from planner.inputs.tables import read_cost_matrix, read_demand
+    from planner.siting import models as siting
+    from planner.workspace.propose import sites_frame, solve
 
     if args.minutes is None or not args.candidates:
         raise ConfigError("site.need_cost_inputs")
@@ -196,7 +196,7 @@ def _run_cost_matrix(args: argparse.Namespace) -> int:
 
 
 def _write(out: str, frames: list[pd.DataFrame], summaries: dict[str, Any], *, redundant: bool) -> None:
-    from planner.bundle import summary_json, write_files
+    from planner.report.files import summary_json, write_files
 
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     name = "redundancy.csv" if redundant else "proposals.csv"

@@ -1,0 +1,1 @@
+"""The generated demo county and benchmark networks (``county``); not a real place."""

@@ -1,0 +1,6 @@
+"""Reports: figures (the one table), output files, workbook and GeoPackage, web and printed maps.
+
+``figures`` names and computes every figure, ``files`` builds every output file,
+``exports`` the workbook and GeoPackage, ``webmap`` the folium map, ``printmap`` the
+printed map.
+"""

@@ -1,0 +1,6 @@
+"""The one pipeline: ``Workspace`` (load, evaluate, edit, propose, compare) and its scenarios and project files.
+
+Every surface (CLI, app, notebook, batch) goes from files to numbers through
+:class:`planner.workspace.workspace.Workspace`; ``propose`` builds the siting problem of a
+workspace, the same for every surface.
+"""
