@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.cli import SUBCOMMAND_MODULES, main
+from planner.cli import SUBCOMMANDS, main, onboarding
 from planner.i18n import set_language
 from planner.inputs.coords import from_wgs84
 
@@ -32,7 +32,7 @@ def helsinki_pbf() -> str:
 
 
 def test_registered() -> None:
-    assert "planner.cli.onboarding" in SUBCOMMAND_MODULES
+    assert onboarding in SUBCOMMANDS
 
 
 def _full_run(

@@ -20,7 +20,8 @@ import pytest
 from openpyxl import load_workbook
 from streamlit.testing.v1 import AppTest
 
-from planner.cli import CLI_TABLE_FIGURES, main
+from planner.cli import main
+from planner.cli.coverage import CLI_TABLE_FIGURES
 from planner.i18n import t
 from planner.report import figures
 from planner.report.exports import layer_names

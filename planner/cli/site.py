@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from planner._errors import ConfigError, SitingError
+from planner.cli._common import add_inputs, add_standards, common_config
 from planner.i18n import t
 from planner.inputs.tables import read_candidates
 from planner.settings import TIERS, Tier, parse_tier
@@ -31,10 +32,9 @@ logger = logging.getLogger(__name__)
 def add_parser(sub: Any) -> None:
     """Register ``planner site``."""
     p: argparse.ArgumentParser = sub.add_parser("site", help=t("site.help"))
-    src = p.add_argument_group("network")
-    src.add_argument("--network", help="road network (.osm/.osm.pbf/.gpkg...)")
-    src.add_argument("--stations", help="existing stations (their coverage is kept)")
-    src.add_argument("--areas", help="township polygons (for quotas and reports)")
+    add_inputs(p, required=False)
+    add_standards(p)
+    src = p.add_argument_group("candidate sites")
     src.add_argument(
         "--spacing", type=float, default=CANDIDATE_SPACING_M, help="candidate spacing along roads, metres (default 200)"
     )
@@ -42,21 +42,11 @@ def add_parser(sub: Any) -> None:
     src.add_argument(
         "--no-demand-candidates", action="store_true", help="no candidate sites at the demand locations (villages)"
     )
-    src.add_argument(
-        "--allow-off-network", action="store_true", help="skip stations farther than --max-snap from any road"
-    )
+    src.add_argument("--candidates", help="candidate sites file (id, name, lon, lat[, cost])")
     src.add_argument("--exclude", help="polygons where no site may be proposed (GeoJSON/GeoPackage)")
     cm = p.add_argument_group("cost matrix")
     cm.add_argument("--cost-matrix", dest="cost_matrix", help="CSV with demand_id, site_id, minutes")
     cm.add_argument("--existing", default="", help="comma-separated site ids in the cost file that already exist")
-    p.add_argument("--demand", required=True, help="demand points with population")
-    p.add_argument("--candidates", help="candidate sites file (id, name, lon, lat[, cost])")
-    p.add_argument("--tier", help="tier whose standard applies (county/township/village/enterprise)")
-    p.add_argument("--mode", help="override the tier's travel mode")
-    p.add_argument("--minutes", type=float, help="N-minute standard (required with --cost-matrix)")
-    p.add_argument("--config", help="TOML standards/speeds file")
-    p.add_argument("--coords", default="wgs84", choices=["wgs84", "cgcs2000", "gcj02", "bd09"])
-    p.add_argument("--max-snap", type=float, dest="max_snap")
     goal = p.add_mutually_exclusive_group(required=True)
     goal.add_argument("--p", dest="p", help="number of new sites, or per tier: village=10,township=2")
     goal.add_argument("--cover", type=float, help="target: percent of population covered (100 = all coverable)")
@@ -101,7 +91,6 @@ def run(args: argparse.Namespace) -> int:
     ``--candidates`` file), the same off-network policy and the same solver defaults
     as the app.
     """
-    from planner.cli import common_config
     from planner.inputs.tables import read_areas
     from planner.workspace.propose import CandidateOptions
     from planner.workspace.workspace import Workspace
@@ -110,7 +99,6 @@ def run(args: argparse.Namespace) -> int:
         return _run_cost_matrix(args)
     if not (args.network and args.stations):
         raise ConfigError("site.need_inputs")
-    args.intervals = None
     cfg, _tiers = common_config(args)
     tier = parse_tier(args.tier, where=" (--tier)") if args.tier else None
     p_map = _parse_p(args.p, tier) if args.p else {}

@@ -1,0 +1,62 @@
+"""Options every subcommand that reads a county shares: the same names, defaults and help everywhere."""
+
+from __future__ import annotations
+
+import argparse
+
+from planner._errors import ConfigError
+from planner.settings import TIERS, Config, Tier, load_config, parse_mode, parse_tier
+
+#: Coordinate systems an input file may be in (converted to WGS-84 on reading).
+COORDS: tuple[str, ...] = ("wgs84", "cgcs2000", "gcj02", "bd09")
+
+
+def intervals(text: str) -> tuple[float, ...]:
+    try:
+        vals = tuple(float(x) for x in text.replace("，", ",").split(",") if x.strip())
+    except ValueError:
+        raise ConfigError("config.bad_minutes", value=text, where=" (--intervals)") from None
+    if not vals or any(v <= 0 for v in vals):
+        raise ConfigError("config.bad_minutes", value=text, where=" (--intervals)")
+    return vals
+
+
+def add_inputs(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """``--network --stations --demand --areas --coords --allow-off-network`` (coverage and site)."""
+    p.add_argument(
+        "--network",
+        required=required,
+        help=".osm / .osm.pbf / road line layer (.gpkg/.shp/.geojson), or download:PLACE (OSM; needs internet)",
+    )
+    p.add_argument("--stations", required=required, help="stations: CSV/XLSX/GeoJSON/GeoPackage")
+    p.add_argument("--demand", required=True, help="demand points: CSV/XLSX/GeoJSON/GeoPackage")
+    p.add_argument("--areas", help="township polygons (GeoJSON/GeoPackage) for per-township statistics")
+    p.add_argument("--coords", default="wgs84", choices=list(COORDS))
+    p.add_argument(
+        "--allow-off-network", action="store_true", help="skip stations farther than --max-snap from any road"
+    )
+
+
+def add_standards(p: argparse.ArgumentParser) -> None:
+    """``--tier --mode --minutes --config --max-snap`` (the standards; see :func:`common_config`)."""
+    p.add_argument("--tier", help="county|township|village|enterprise (或 县级/乡镇/村/企业); default: all tiers")
+    p.add_argument("--mode", help="walk|bike|ebike|drive: override the travel mode of --tier (or all tiers)")
+    p.add_argument("--minutes", type=float, help="override the N-minute standard of --tier (or all tiers)")
+    p.add_argument("--config", help="TOML file with standards and speeds (see README)")
+    p.add_argument("--max-snap", type=float, dest="max_snap", help="maximum snap distance in metres (default 500)")
+
+
+def common_config(args: argparse.Namespace) -> tuple[Config, tuple[Tier, ...]]:
+    """Standards from ``--config`` with ``--tier/--mode/--minutes/--intervals/--max-snap`` applied; the tiers to run."""
+    cfg = load_config(args.config)
+    tier = parse_tier(args.tier, where=" (--tier)") if args.tier else None
+    mode = parse_mode(args.mode) if args.mode else None
+    if args.minutes is not None and not args.minutes > 0:
+        raise ConfigError("config.bad_minutes", value=args.minutes, where=" (--minutes)")
+    ivs = intervals(args.intervals) if getattr(args, "intervals", None) else None
+    cfg = cfg.with_overrides(
+        tier=tier, mode=mode, minutes=args.minutes, intervals_min=ivs, max_snap_m=args.max_snap
+    )
+    return cfg, ((tier,) if tier else TIERS)
+
+

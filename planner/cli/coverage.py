@@ -1,0 +1,178 @@
+"""``planner coverage`` and ``planner demo``: who is inside each tier's circle, written as report files.
+
+Both run the one pipeline (:meth:`planner.workspace.workspace.Workspace.from_files` →
+``evaluate`` → :func:`planner.report.files.report_files`) and print the per-tier table
+with the figures' own names (:mod:`planner.report.figures`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from planner.cli._common import add_inputs, add_standards, common_config
+from planner.i18n import t
+from planner.settings import Config, Tier
+
+logger = logging.getLogger(__name__)
+
+
+def _add_outputs(p: argparse.ArgumentParser, *, out_default: str | None = None) -> None:
+    p.add_argument("--intervals", help="display intervals in minutes, e.g. 5,10,15")
+    p.add_argument("--out", required=out_default is None, default=out_default, help="output folder")
+    p.add_argument("--no-isochrones", action="store_true", help="skip isochrone polygons")
+    p.add_argument(
+        "--station-isochrones", action="store_true", help="also draw one polygon per station (standard minutes)"
+    )
+
+
+def add_parser(sub: Any) -> None:
+    """Register ``planner coverage`` and ``planner demo``."""
+    cov: argparse.ArgumentParser = sub.add_parser("coverage", help=t("cli.help.coverage"))
+    add_inputs(cov)
+    add_standards(cov)
+    _add_outputs(cov)
+    cov.set_defaults(func=run)
+    demo: argparse.ArgumentParser = sub.add_parser("demo", help=t("cli.help.demo"))
+    add_standards(demo)
+    _add_outputs(demo, out_default="out/demo")
+    demo.set_defaults(func=run_demo)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``planner coverage``; returns 0 (errors are raised as PlannerError)."""
+    cfg, tiers = common_config(args)
+    summary = run_coverage(
+        network_path=args.network,
+        stations_path=args.stations,
+        demand_path=args.demand,
+        out_dir=args.out,
+        config=cfg,
+        tiers=tiers,
+        coords=args.coords,
+        areas_path=args.areas,
+        isochrones=not args.no_isochrones,
+        station_isochrones=args.station_isochrones,
+        allow_off_network=args.allow_off_network,
+    )
+    print_summary(summary, out_dir=args.out)
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Run ``planner demo``: write the generated demo county's files, then ``coverage`` on them."""
+    from planner.demo.county import write_demo
+
+    cfg, tiers = common_config(args)
+    out = Path(args.out)
+    label = t("demo.label")
+    inputs = write_demo(out / "input")
+    summary = run_coverage(
+        network_path=inputs["roads"],
+        stations_path=inputs["stations"],
+        demand_path=inputs["demand"],
+        areas_path=inputs["townships"],
+        out_dir=out,
+        config=cfg,
+        tiers=tiers,
+        isochrones=not args.no_isochrones,
+        station_isochrones=args.station_isochrones,
+        label=label,
+    )
+    print_summary(summary, out_dir=out, label=label)
+    return 0
+
+
+def run_coverage(
+    *,
+    network_path: str | Path,
+    stations_path: str | Path,
+    demand_path: str | Path,
+    out_dir: str | Path,
+    config: Config,
+    tiers: tuple[Tier, ...],
+    coords: str = "wgs84",
+    areas_path: str | Path | None = None,
+    isochrones: bool = True,
+    station_isochrones: bool = False,
+    allow_off_network: bool = False,
+    label: str | None = None,
+) -> dict[str, Any]:
+    """Load inputs into a workspace, evaluate, and write the report files; return the summary.
+
+    The same pipeline as the app and the notebook: :meth:`planner.workspace.workspace.Workspace.from_files`,
+    :meth:`~planner.workspace.workspace.Workspace.evaluate` and :func:`planner.report.files.report_files`.
+    """
+    from planner.network.osm import describe_network
+    from planner.report.files import CLI_FILES, report_files, write_files
+    from planner.workspace.workspace import Workspace
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    ws, scenario = Workspace.from_files(
+        network=network_path,
+        stations=stations_path,
+        demand=demand_path,
+        areas=areas_path,
+        coords=coords,
+        config=config,
+        allow_off_network_stations=allow_off_network,
+        label=label,
+    )
+    ws.stations_file = str(stations_path)
+    timings["read_inputs_s"] = time.perf_counter() - t0
+    desc = describe_network(ws.network)
+    logger.info(t("osm.summary", **desc))
+    if desc.get("components", 1) > 1:
+        logger.warning(t("cli.disconnected", pieces=desc["components"], nodes=desc["nodes_outside_largest"]))
+    t0 = time.perf_counter()
+    result = ws.evaluate(scenario.stations, tiers=tiers)
+    timings["coverage_s"] = time.perf_counter() - t0
+    extra: dict[str, Any] = {"network_description": desc, "timings": {k: round(v, 3) for k, v in timings.items()}}
+    files = report_files(
+        ws,
+        scenario.stations,
+        include=CLI_FILES,
+        result=result,
+        tiers=tiers,
+        isochrones=isochrones,
+        station_isochrones=station_isochrones,
+        extra_summary=extra,
+    )
+    write_files(files, out_dir=out_dir)
+    return json.loads(files["summary.json"])
+
+
+#: Figures in the CLI's per-tier table (labels and definitions: :mod:`planner.report.figures`).
+CLI_TABLE_FIGURES: tuple[str, ...] = (
+    "stations",
+    "demand",
+    "covered_population",
+    "percent_population",
+    "outside_population",
+    "off_network_population",
+    "unreachable_population",
+    "uncovered",
+)
+
+
+def print_summary(summary: dict[str, Any], *, out_dir: str | Path, label: str | None = None) -> None:
+    """Print the per-tier coverage table for people (figure names from :mod:`planner.report.figures`)."""
+    from planner.report import figures
+
+    lines = []
+    if label:
+        lines.append(label)
+    head = [t("cli.col.tier"), t("cli.col.mode"), t("cli.col.standard")]
+    lines.append(" | ".join(head + [figures.label(k) for k in CLI_TABLE_FIGURES]))
+    for tier_key, s in summary["tiers"].items():
+        cells = [t(f"tier.{tier_key}"), t(f"mode.{s['mode']}"), t("cli.standard_value", minutes=f"{s['minutes']:g}")]
+        cells += [figures.display(k, s[k]) for k in CLI_TABLE_FIGURES]
+        lines.append(" | ".join(cells))
+    lines.append(t("cli.outputs", out=str(out_dir)))
+    sys.stdout.write("\n".join(lines) + "\n")
