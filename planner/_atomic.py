@@ -1,10 +1,12 @@
 """Atomic file and folder writes: readers never see a half-written output.
 
-``atomic_write`` writes to a temporary file in the destination folder, flushes and
-fsyncs it, then renames it over the destination with :func:`os.replace` (atomic on
-POSIX and Windows for the same file system). ``atomic_output_dir`` does the same for a
-set of files: they are written into a temporary folder beside the final one and moved
-into place only when the whole block succeeded.
+The only module that writes files for keeps. ``atomic_write`` writes to a temporary
+file in the destination folder, flushes and fsyncs it, then renames it over the
+destination with :func:`os.replace` (atomic on POSIX and Windows for the same file
+system). ``atomic_path`` does the same for libraries that write a file by name (GDAL
+drivers). ``atomic_output_dir`` does it for a set of files: they are written into a
+temporary folder beside the final one and moved into place only when the whole block
+succeeded.
 """
 
 from __future__ import annotations
@@ -106,6 +108,36 @@ def _atomic_write(path: Path, *, mode: str, encoding: str, newline: str | None) 
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary path to write ``path`` through a library that opens files by name (GDAL, pyogrio).
+
+    Parameters
+    ----------
+    path
+        Destination file. Its folder must exist.
+
+    Yields
+    ------
+    pathlib.Path
+        A temporary name in the same folder with the same suffix (so a driver is
+        recognised). When the block ends without error the file is fsynced and renamed
+        over ``path``; on error it (and any SQLite journal beside it) is removed and
+        ``path`` is left as it was.
+    """
+    final = Path(path)
+    tmp = final.with_name(f".{final.stem}.{uuid.uuid4().hex[:12]}.tmp{final.suffix}")
+    try:
+        yield tmp
+        with tmp.open("rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+        _fsync_dir(final.parent)
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + "-journal"), tmp.with_name(tmp.name + "-wal")):
+            leftover.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

@@ -2,9 +2,11 @@ import os
 import stat
 from pathlib import Path
 
+import geopandas as gpd
+import pyogrio
 import pytest
 
-from planner._atomic import atomic_output_dir, atomic_write
+from planner._atomic import atomic_output_dir, atomic_path, atomic_write
 
 
 def _leftovers(folder: Path) -> list[str]:
@@ -89,3 +91,19 @@ def test_atomic_output_dir_error_leaves_final_untouched(tmp_path: Path) -> None:
     assert sorted(p.name for p in final.iterdir()) == ["stats.csv"]
     assert (final / "stats.csv").read_text(encoding="utf-8") == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_atomic_path_replaces_on_success_and_keeps_the_old_file_on_failure(tmp_path) -> None:
+    target = tmp_path / "项目.gpkg"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        assert tmp.suffix == ".gpkg" and tmp.parent == tmp_path
+        tmp.write_bytes(b"half")
+        raise RuntimeError("writer failed")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["项目.gpkg"]  # no temporary file or journal left
+    gdf = gpd.GeoDataFrame({"a": [1]}, geometry=gpd.points_from_xy([116.0], [27.0]), crs="EPSG:4326")
+    with atomic_path(target) as tmp:
+        pyogrio.write_dataframe(gdf, tmp, layer="x", driver="GPKG")
+    assert pyogrio.read_dataframe(target, layer="x")["a"].tolist() == [1]
+    assert [p.name for p in tmp_path.iterdir()] == ["项目.gpkg"]

@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +36,7 @@ from numpy.typing import NDArray
 from scipy.sparse import csgraph
 from scipy.spatial import Delaunay, cKDTree
 
-from planner._atomic import atomic_write
+from planner._atomic import atomic_path, atomic_write
 from planner._errors import ConfigError, InputError
 from planner.i18n import t
 from planner.network.roads import RoadNetwork, road_class_codes, utm_crs_for
@@ -1365,22 +1364,6 @@ def _road_features(
 # --------------------------------------------------------------------------- writing
 
 
-def _atomic_path(path: Path, write: Callable[[Path], None]) -> None:
-    """Atomically replace ``path`` by a file that a library writes by name (GDAL drivers).
-
-    The file is written under a temporary name in the same folder (same suffix, so the
-    driver is recognised) and renamed over ``path`` with :func:`os.replace`; text files
-    use :func:`planner._atomic.atomic_write` instead.
-    """
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + "-journal"), tmp.with_name(tmp.name + "-wal")):
-            leftover.unlink(missing_ok=True)
-
-
 def write_demo(directory: str | os.PathLike[str], *, county: DemoCounty | None = None) -> dict[str, Path]:
     """Write the demo county as a planner would receive it.
 
@@ -1438,7 +1421,8 @@ def write_demo(directory: str | os.PathLike[str], *, county: DemoCounty | None =
         }
     )
     try:
-        _atomic_path(paths["roads"], lambda p: c.roads.to_file(p, driver="GPKG", layer="roads", engine="pyogrio"))
+        with atomic_path(paths["roads"]) as tmp:
+            c.roads.to_file(tmp, driver="GPKG", layer="roads", engine="pyogrio")
         for key, table in (("stations", stations_zh), ("demand", demand_zh)):
             with atomic_write(paths[key], encoding="utf-8-sig", newline="") as fh:
                 table.to_csv(fh, index=False)

@@ -19,13 +19,10 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
-import os
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,6 +33,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from planner._atomic import atomic_path
 from planner._errors import InputError, PlannerError
 from planner.coverage.analyse import (
     CoverageResult,
@@ -766,40 +764,34 @@ def save_project(path: str | Path, *, scenarios: Sequence[Scenario], workspace: 
     _check_scenario_names(scenarios)
     if not final.parent.is_dir():
         raise InputError("scenario.error.no_directory", path=str(final.parent))
-    tmp = final.with_name(f".{final.stem}.{uuid.uuid4().hex[:8]}.tmp.gpkg")
     try:
-        for k, sc in enumerate(scenarios):
-            st = sc.stations.reset_index(drop=True).copy()
-            for c in st.columns:
-                if not pd.api.types.is_numeric_dtype(st[c]) and not pd.api.types.is_bool_dtype(st[c]):
-                    st[c] = st[c].astype(object).where(st[c].notna(), "").astype(str)
-            gdf = gpd.GeoDataFrame(
-                st, geometry=gpd.points_from_xy(st["lon"].astype(float), st["lat"].astype(float)), crs="EPSG:4326"
+        with atomic_path(final) as tmp:
+            for k, sc in enumerate(scenarios):
+                st = sc.stations.reset_index(drop=True).copy()
+                for c in st.columns:
+                    if not pd.api.types.is_numeric_dtype(st[c]) and not pd.api.types.is_bool_dtype(st[c]):
+                        st[c] = st[c].astype(object).where(st[c].notna(), "").astype(str)
+                gdf = gpd.GeoDataFrame(
+                    st, geometry=gpd.points_from_xy(st["lon"].astype(float), st["lat"].astype(float)), crs="EPSG:4326"
+                )
+                pyogrio.write_dataframe(
+                    gdf, tmp, layer=sc.name, driver="GPKG", append=k > 0, geometry_type="Point", promote_to_multi=False
+                )
+            meta = pd.DataFrame(
+                {
+                    "position": np.arange(len(scenarios), dtype=np.int64),
+                    "scenario": [s.name for s in scenarios],
+                    "columns": [json.dumps(list(map(str, s.stations.columns)), ensure_ascii=False) for s in scenarios],
+                    "standards_json": _standards_json(workspace.config) if workspace is not None else "",
+                    "label": workspace.label if workspace is not None else "",
+                    "format_version": PROJECT_FORMAT_VERSION,
+                }
             )
-            pyogrio.write_dataframe(
-                gdf, tmp, layer=sc.name, driver="GPKG", append=k > 0, geometry_type="Point", promote_to_multi=False
-            )
-        meta = pd.DataFrame(
-            {
-                "position": np.arange(len(scenarios), dtype=np.int64),
-                "scenario": [s.name for s in scenarios],
-                "columns": [json.dumps([str(c) for c in s.stations.columns], ensure_ascii=False) for s in scenarios],
-                "standards_json": _standards_json(workspace.config) if workspace is not None else "",
-                "label": workspace.label if workspace is not None else "",
-                "format_version": PROJECT_FORMAT_VERSION,
-            }
-        )
-        pyogrio.write_dataframe(meta, tmp, layer=PROJECT_META_LAYER, driver="GPKG", append=True)
-        with tmp.open("rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
+            pyogrio.write_dataframe(meta, tmp, layer=PROJECT_META_LAYER, driver="GPKG", append=True)
     except OSError as exc:
         raise InputError("scenario.error.write_failed", path=str(final), reason=str(exc)) from exc
     except pyogrio.errors.DataSourceError as exc:
         raise InputError("scenario.error.write_failed", path=str(final), reason=str(exc)) from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
     logger.info("saved project %s (%d scenarios)", final, len(scenarios))
     return final
 
