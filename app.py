@@ -25,14 +25,9 @@ from planner.i18n import get_language, set_language, t
 from planner.report import figures
 from planner.report.webmap import MAP_READY_KEY, MapParts, build_map, build_map_parts, road_lines
 from planner.settings import TIERS, Mode, Tier
-from planner.workspace.workspace import (
-    Scenario,
-    Workspace,
-    compare,
-    compare_demand,
-    load_project,
-    newly_off_network,
-)
+from planner.workspace.project import load_project
+from planner.workspace.scenario import Scenario, compare, compare_demand, newly_off_network
+from planner.workspace.workspace import Workspace
 
 logger = logging.getLogger("planner.app")
 P = ParamSpec("P")

@@ -22,7 +22,8 @@ from planner._errors import ConfigError, InputError, NetworkError, PlannerError,
 from planner.settings import Config, Mode, Standard, Tier
 
 if TYPE_CHECKING:
-    from planner.workspace.workspace import Scenario, Workspace
+    from planner.workspace.scenario import Scenario
+    from planner.workspace.workspace import Workspace
 
 __all__ = [
     "Config",
@@ -43,9 +44,13 @@ __version__ = "0.1.0"
 
 def __getattr__(name: str) -> Any:
     """``planner.Workspace`` and ``planner.Scenario``, imported on first use (they pull in geopandas)."""
-    if name in ("Workspace", "Scenario"):
-        from planner.workspace import workspace
+    if name == "Workspace":
+        from planner.workspace.workspace import Workspace
 
-        return getattr(workspace, name)
+        return Workspace
+    if name == "Scenario":
+        from planner.workspace.scenario import Scenario
+
+        return Scenario
     msg = f"module 'planner' has no attribute {name!r}"
     raise AttributeError(msg)

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from planner.i18n import set_language, t
 from planner.report import figures
 from planner.report.exports import SHEETS
-from planner.workspace.workspace import load_project
+from planner.workspace.project import load_project
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest

@@ -16,7 +16,8 @@ import pytest
 from planner.coverage.analyse import CoverageResult
 from planner.i18n import get_language, set_language
 from planner.report.exports import csv_bytes, excel_workbook, geopackage_bytes, localise, summary_frame
-from planner.workspace.workspace import Workspace, compare
+from planner.workspace.scenario import compare
+from planner.workspace.workspace import Workspace
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,8 @@ from planner.i18n import get_language, set_language
 from planner.network.roads import RoadNetwork
 from planner.report.printmap import _COVERED, _UNCOVERED, _nice_length, cjk_font, render_map
 from planner.settings import Config
-from planner.workspace.workspace import Scenario, Workspace
+from planner.workspace.scenario import Scenario
+from planner.workspace.workspace import Workspace
 
 
 @pytest.fixture(scope="module")

@@ -16,17 +16,9 @@ from planner._errors import InputError, SitingError
 from planner.coverage.analyse import CoverageResult
 from planner.network.roads import RoadNetwork
 from planner.settings import Config, Tier
-from planner.workspace.workspace import (
-    PROJECT_META_LAYER,
-    Scenario,
-    Workspace,
-    compare,
-    compare_demand,
-    load_project,
-    newly_off_network,
-    project_config,
-    save_project,
-)
+from planner.workspace.project import PROJECT_META_LAYER, load_project, project_config, save_project
+from planner.workspace.scenario import Scenario, compare, compare_demand, newly_off_network
+from planner.workspace.workspace import Workspace
 from tests.helpers import analyse
 
 

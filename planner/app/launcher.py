@@ -36,7 +36,8 @@ if TYPE_CHECKING:  # the launcher imports this module before Streamlit: keep it 
     import pandas as pd
 
     from planner.coverage.analyse import CoverageResult
-    from planner.workspace.workspace import Scenario, Workspace
+    from planner.workspace.scenario import Scenario
+    from planner.workspace.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ Workbook sheets (Chinese / English names):
 - 乡镇 / Townships — per township and tier;
 - 缺口 / Gaps — uncovered demand ranked by population;
 - 建议站点 / Proposals — proposed new sites;
-- 方案对比 / Comparison — scenario comparison (:func:`planner.workspace.workspace.compare`).
+- 方案对比 / Comparison — scenario comparison (:func:`planner.workspace.scenario.compare`).
 
 Each sheet has a title row (the label, e.g. that the demo county is generated data),
 a frozen bold header row, fitted column widths and number formats (thousands,
@@ -42,7 +42,7 @@ from planner.coverage.analyse import AREA_COLUMNS, CoverageResult
 from planner.i18n import get_language, t
 from planner.report.figures import HEADLINE_FIGURES, figure, label
 from planner.settings import TIERS
-from planner.workspace.workspace import COMPARISON_COLUMNS
+from planner.workspace.scenario import COMPARISON_COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -284,7 +284,7 @@ def excel_workbook(
         Proposed sites (:meth:`planner.workspace.workspace.Workspace.propose`); sheet left empty
         with a note when ``None``.
     comparison
-        Scenario comparison (:func:`planner.workspace.workspace.compare`); likewise.
+        Scenario comparison (:func:`planner.workspace.scenario.compare`); likewise.
     label
         Shown in every sheet's title row (e.g. the demo county's label saying the data
         are generated).

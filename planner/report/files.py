@@ -40,7 +40,8 @@ from planner.settings import TIERS, Tier
 if TYPE_CHECKING:
     import geopandas as gpd
 
-    from planner.workspace.workspace import Scenario, Workspace
+    from planner.workspace.scenario import Scenario
+    from planner.workspace.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -248,7 +249,7 @@ def report_files(
                 demand_tier=str(map_tier),
             )
         elif name == "project.gpkg" and scenarios:
-            from planner.workspace.workspace import save_project
+            from planner.workspace.project import save_project
 
             with tempfile.TemporaryDirectory(prefix="planner-project-") as folder:
                 files[name] = save_project(Path(folder) / name, scenarios=scenarios, workspace=ws).read_bytes()

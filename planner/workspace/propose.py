@@ -20,15 +20,16 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from planner._errors import InputError, SitingError
-from planner.coverage.analyse import assign_townships
-from planner.settings import Tier, parse_tier
+from planner.coverage.analyse import CoverageResult, assign_townships
+from planner.network.roads import RoadNetwork
+from planner.settings import Config, Tier, parse_tier
 from planner.siting.candidates import (
     CANDIDATE_SPACING_M,
     combine_candidates,
@@ -48,8 +49,18 @@ from planner.siting.models import (
     set_covering,
 )
 
-if TYPE_CHECKING:
-    from planner.workspace.workspace import Workspace
+
+class Workspace(Protocol):
+    """What a proposal needs of a :class:`planner.workspace.workspace.Workspace`."""
+
+    network: RoadNetwork
+    demand: pd.DataFrame
+    config: Config
+    areas: gpd.GeoDataFrame | None
+
+    def evaluate(self, stations: pd.DataFrame, *, tiers: tuple[Tier, ...] | None = None) -> CoverageResult:
+        """Coverage of ``stations`` (see :meth:`planner.workspace.workspace.Workspace.evaluate`)."""
+        ...
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Scenarios for what-if planning: stations to add, move or close, evaluated incrementally.
+"""The one pipeline: a workspace of roads, demand and standards that evaluates stations incrementally.
 
 A :class:`Workspace` holds what stays the same while a planner edits stations: the road
 network, the demand points, the standards and township areas, plus caches (demand
@@ -6,7 +6,9 @@ snapped per travel mode, one raw result per tier keyed on that tier's stations a
 standard). :meth:`Workspace.evaluate` recomputes only the tiers whose stations or
 standard changed since they were last computed, then rebuilds the tables with
 :func:`planner.coverage.analyse.summarise` (cheap). A :class:`Scenario` is a named station
-table with an undo history. Projects (several scenarios) are saved to one GeoPackage.
+table with an undo history (:mod:`planner.workspace.scenario`); projects (several
+scenarios) are saved to one GeoPackage (:mod:`planner.workspace.project`); new sites are
+proposed through :meth:`Workspace.propose` (:mod:`planner.workspace.propose`).
 
 Examples
 --------
@@ -19,11 +21,8 @@ Examples
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,8 +32,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from planner._atomic import atomic_path
-from planner._errors import InputError, PlannerError
+from planner._errors import InputError
 from planner.coverage.analyse import (
     CoverageResult,
     TierResult,
@@ -47,31 +45,14 @@ from planner.coverage.analyse import (
 from planner.i18n import t
 from planner.network.roads import RoadNetwork, TravelGraph, speed_key
 from planner.network.snapping import Snap, snap_points
-from planner.settings import TIERS, Config, Mode, Standard, Tier, parse_mode, parse_tier
+from planner.settings import TIERS, Config, Mode, Tier, parse_tier
 from planner.siting.models import DEFAULT_MIP_REL_GAP, DEFAULT_TIME_LIMIT_S, Solver
 from planner.workspace.propose import CandidateOptions, NetworkProblem, Proposal, propose, siting_problem
+from planner.workspace.scenario import Scenario, check_stations
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "PROJECT_META_LAYER",
-    "Scenario",
-    "Workspace",
-    "compare",
-    "compare_demand",
-    "load_project",
-    "project_metadata",
-    "save_project",
-]
-
-#: Name of the metadata table inside a project GeoPackage.
-PROJECT_META_LAYER: str = "planner_project"
-#: Project file format version written into the metadata table.
-PROJECT_FORMAT_VERSION: int = 1
-#: Prefix of ids given to stations added in a scenario.
-NEW_ID_PREFIX: str = "NEW-"
-#: Columns every stations table must have.
-_REQUIRED_STATION_COLUMNS: tuple[str, ...] = ("id", "tier", "lon", "lat")
+__all__ = ["Workspace"]
 
 _TierKey = tuple[Any, ...]
 
@@ -79,27 +60,6 @@ _TierKey = tuple[Any, ...]
 def _graph_key(config: Config, mode: Mode) -> tuple[Any, ...]:
     """Cache key of demand snapped for ``mode``: the travel graph's key and the snap distance."""
     return (str(mode), speed_key(config, mode), float(config.max_snap_m))
-
-
-def _check_stations(stations: pd.DataFrame) -> None:
-    missing = [c for c in _REQUIRED_STATION_COLUMNS if c not in stations.columns]
-    if missing:
-        raise InputError("scenario.error.missing_columns", columns="、".join(missing))
-    ids = stations["id"].astype(str)
-    dup = ids[ids.duplicated()]
-    if len(dup):
-        raise InputError("scenario.error.duplicate_ids", ids="、".join(pd.unique(dup.to_numpy())[:10]))
-    lon = pd.to_numeric(stations["lon"], errors="coerce").to_numpy(float)
-    lat = pd.to_numeric(stations["lat"], errors="coerce").to_numpy(float)
-    bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90))
-    if bad.any():
-        k = int(np.argmax(bad))
-        raise InputError(
-            "scenario.error.bad_station_coordinates",
-            id=str(ids.iloc[k]),
-            lon=stations["lon"].iloc[k],
-            lat=stations["lat"].iloc[k],
-        )
 
 
 @dataclass(eq=False)
@@ -347,7 +307,7 @@ class Workspace:
             ``allow_off_network_stations``) stations too far from any usable road.
         """
         t0 = time.perf_counter()
-        _check_stations(stations)
+        check_stations(stations)
         stations = stations.reset_index(drop=True)
         raw: dict[Tier, TierResult] = {}
         recomputed: list[Tier] = []
@@ -385,7 +345,7 @@ class Workspace:
         from planner.coverage.isochrones import tier_isochrones
 
         tier = parse_tier(tier)
-        _check_stations(stations)
+        check_stations(stations)
         stations = stations.reset_index(drop=True)
         key, rows = self._tier_key(stations, tier)
         iso_key = (*key, float(self.config.isochrone_buffer_m))
@@ -484,370 +444,3 @@ class Workspace:
             min_per_township=min_per_township, max_per_township=max_per_township, review_existing=review_existing,
             candidates=candidates, solver=solver, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
         )  # fmt: skip
-
-
-# =========================================================================== scenario
-
-
-def newly_off_network(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
-    """Rows of ``after`` (evaluated stations) off the network that were not off it, at that place, in ``before``.
-
-    A station added or moved to a place far from any road is listed; one that was
-    already off the network (loaded from a file, see
-    :attr:`Workspace.allow_off_network_stations`) and did not move is not.
-    """
-    key = ["id", "lon", "lat"]
-    off_before = before.loc[~before["on_network"].astype(bool), key]
-    off_after = after[~after["on_network"].astype(bool)]
-    seen = off_after[key].merge(off_before, on=key, how="left", indicator=True)["_merge"].to_numpy() == "both"
-    return off_after[~seen]
-
-
-@dataclass(eq=False)
-class Scenario:
-    """A named stations table with an undo history.
-
-    Parameters
-    ----------
-    name
-        Scenario name (also its layer name in a project file).
-    stations
-        Canonical stations table (:func:`planner.inputs.tables.read_stations` columns).
-    """
-
-    name: str
-    stations: pd.DataFrame
-    _history: list[pd.DataFrame] = field(default_factory=list, repr=False)
-
-    def __post_init__(self) -> None:
-        _check_stations(self.stations)
-        self.stations = self.stations.reset_index(drop=True)
-
-    def _row(self, station_id: str) -> int:
-        hit = np.flatnonzero((self.stations["id"].astype(str) == str(station_id)).to_numpy())
-        if len(hit) == 0:
-            raise InputError("scenario.error.unknown_station", id=station_id, scenario=self.name)
-        return int(hit[0])
-
-    def _push(self) -> None:
-        self._history.append(self.stations.copy())
-
-    def _new_id(self) -> str:
-        taken = set(self.stations["id"].astype(str))
-        n = 1
-        pattern = self.stations["id"].astype(str).str.extract(rf"^{NEW_ID_PREFIX}(\d+)$")[0].dropna()
-        if len(pattern):
-            n = int(pattern.astype(int).max()) + 1
-        while f"{NEW_ID_PREFIX}{n:03d}" in taken:
-            n += 1
-        return f"{NEW_ID_PREFIX}{n:03d}"
-
-    def add_station(
-        self,
-        *,
-        tier: Tier | str,
-        lon: float,
-        lat: float,
-        name: str | None = None,
-        organisation: str = "",
-        services: str = "",
-    ) -> str:
-        """Add a station and return its new id (``"NEW-001"``, ``"NEW-002"``...).
-
-        Raises
-        ------
-        ConfigError
-            Unknown tier.
-        InputError
-            Coordinates not finite or outside ±180 / ±90 degrees.
-        """
-        tr = parse_tier(tier, where=t("scenario.where_add"))
-        _check_lonlat(lon, lat, what=name or "")
-        sid = self._new_id()
-        row: dict[str, Any] = {}
-        for col in self.stations.columns:
-            row[col] = np.nan if pd.api.types.is_numeric_dtype(self.stations[col]) else ""
-        row.update(
-            {
-                "id": sid,
-                "name": name if name else t("scenario.new_station_name", tier=t(f"tier.{tr}"), id=sid),
-                "tier": str(tr),
-                "lon": float(lon),
-                "lat": float(lat),
-                "organisation": organisation,
-                "services": services,
-            }
-        )
-        self._push()
-        new = pd.DataFrame([row])
-        self.stations = pd.concat([self.stations, new[[c for c in new.columns]]], ignore_index=True)
-        logger.info("%s: added %s (%s) at %.6f, %.6f", self.name, sid, tr, lon, lat)
-        return sid
-
-    def move_station(self, station_id: str, *, lon: float, lat: float) -> None:
-        """Move a station to ``lon, lat`` (WGS-84)."""
-        r = self._row(station_id)
-        _check_lonlat(lon, lat, what=str(station_id))
-        self._push()
-        st = self.stations.copy()
-        st.loc[r, "lon"] = float(lon)
-        st.loc[r, "lat"] = float(lat)
-        self.stations = st
-
-    def close_station(self, station_id: str) -> None:
-        """Remove a station from the scenario."""
-        r = self._row(station_id)
-        self._push()
-        self.stations = self.stations.drop(index=r).reset_index(drop=True)
-
-    def undo(self) -> bool:
-        """Undo the last change; ``False`` when there is nothing to undo."""
-        if not self._history:
-            return False
-        self.stations = self._history.pop()
-        return True
-
-    @property
-    def can_undo(self) -> bool:
-        """Whether :meth:`undo` would change anything."""
-        return bool(self._history)
-
-    def copy(self, name: str) -> Scenario:
-        """A copy under a new name (fresh undo history)."""
-        return Scenario(name=name, stations=self.stations.copy())
-
-
-def _check_lonlat(lon: float, lat: float, *, what: str) -> None:
-    try:
-        x, y = float(lon), float(lat)
-    except (TypeError, ValueError):
-        raise InputError("scenario.error.bad_coordinates", lon=lon, lat=lat, what=what) from None
-    if not (math.isfinite(x) and math.isfinite(y) and abs(x) <= 180 and abs(y) <= 90):
-        raise InputError("scenario.error.bad_coordinates", lon=lon, lat=lat, what=what)
-
-
-# =========================================================================== comparison
-
-
-def _flags(result: CoverageResult) -> pd.DataFrame:
-    d = result.demand
-    if d.empty:
-        return pd.DataFrame(columns=["id", "tier", "name", "population", "township", "covered", "minutes"])
-    return pd.DataFrame(
-        {
-            "id": d["id"].astype(str),
-            "tier": d["tier"].astype(str),
-            "name": d["name"].astype(str),
-            "population": d["population"].astype(float),
-            "township": d["township"].astype(str),
-            "covered": d["covered"].fillna(False).astype(bool),
-            "minutes": d["minutes"].astype(float),
-        }
-    )
-
-
-def _joined(before: CoverageResult, after: CoverageResult) -> pd.DataFrame:
-    b = _flags(before)
-    a = _flags(after)
-    j = b.merge(a[["id", "tier", "covered", "minutes"]], on=["id", "tier"], how="outer", suffixes=("_before", "_after"))
-    j["covered_before"] = j["covered_before"].fillna(False).astype(bool)
-    j["covered_after"] = j["covered_after"].fillna(False).astype(bool)
-    return j
-
-
-#: Columns of :func:`compare`.
-COMPARISON_COLUMNS: tuple[str, ...] = (
-    "tier",
-    "covered_population_before",
-    "covered_population_after",
-    "delta_population",
-    "newly_covered",
-    "lost",
-    "percent_before",
-    "percent_after",
-)
-
-
-def compare(before: CoverageResult, after: CoverageResult) -> pd.DataFrame:
-    """Per-tier before/after figures.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per tier: ``tier, covered_population_before, covered_population_after,
-        delta_population, newly_covered`` (demand points), ``lost`` (demand points),
-        ``percent_before, percent_after``.
-    """
-    j = _joined(before, after)
-    newly = j[~j["covered_before"] & j["covered_after"]].groupby("tier").size()
-    lost = j[j["covered_before"] & ~j["covered_after"]].groupby("tier").size()
-    tb = before.summary.get("tiers", {})
-    ta = after.summary.get("tiers", {})
-    rows = []
-    for tier in [str(x) for x in TIERS if str(x) in tb or str(x) in ta]:
-        sb, sa = tb.get(tier, {}), ta.get(tier, {})
-        cb = float(sb.get("covered_population", 0.0))
-        ca = float(sa.get("covered_population", 0.0))
-        rows.append(
-            {
-                "tier": tier,
-                "covered_population_before": cb,
-                "covered_population_after": ca,
-                "delta_population": ca - cb,
-                "newly_covered": int(newly.get(tier, 0)),
-                "lost": int(lost.get(tier, 0)),
-                "percent_before": _pct(sb.get("percent_population")),
-                "percent_after": _pct(sa.get("percent_population")),
-            }
-        )
-    return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
-
-
-def _pct(v: object) -> float:
-    return float(v) if isinstance(v, int | float) else float("nan")
-
-
-def compare_demand(before: CoverageResult, after: CoverageResult) -> pd.DataFrame:
-    """Demand rows whose covered flag changed.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``id, name, tier, population, change`` (``"newly_covered"`` / ``"lost"``),
-        ``township, minutes_before, minutes_after``; largest population first.
-    """
-    j = _joined(before, after)
-    changed = j[j["covered_before"] != j["covered_after"]].copy()
-    changed["change"] = np.where(changed["covered_after"], "newly_covered", "lost")
-    cols = ["id", "name", "tier", "population", "change", "township", "minutes_before", "minutes_after"]
-    out = changed[cols].sort_values(["population", "id"], ascending=[False, True], kind="stable")
-    return out.reset_index(drop=True)
-
-
-# =========================================================================== project files
-
-
-def _standards_json(config: Config) -> str:
-    return json.dumps(config.to_dict()["standards"], ensure_ascii=False)
-
-
-def _check_scenario_names(scenarios: Sequence[Scenario]) -> None:
-    names = [s.name for s in scenarios]
-    if not names:
-        raise InputError("scenario.error.no_scenarios")
-    for n in names:
-        if not isinstance(n, str) or not n.strip() or n == PROJECT_META_LAYER or n.lower().startswith("gpkg_"):
-            raise InputError("scenario.error.bad_name", name=n, reserved=PROJECT_META_LAYER)
-    seen: set[str] = set()
-    for n in names:
-        if n.lower() in seen:
-            raise InputError("scenario.error.duplicate_name", name=n)
-        seen.add(n.lower())
-
-
-def save_project(path: str | Path, *, scenarios: Sequence[Scenario], workspace: Workspace | None = None) -> Path:
-    """Save scenarios to a GeoPackage project file (written atomically).
-
-    One point layer per scenario (layer name = scenario name; attributes are the
-    stations table, geometry the WGS-84 point) plus the metadata table
-    :data:`PROJECT_META_LAYER` (format version, scenario order, standards as JSON,
-    workspace label).
-
-    Returns
-    -------
-    pathlib.Path
-        The written file.
-    """
-    import pyogrio  # project files only (0.03 s to import at the app's start)
-
-    final = Path(path)
-    _check_scenario_names(scenarios)
-    if not final.parent.is_dir():
-        raise InputError("scenario.error.no_directory", path=str(final.parent))
-    try:
-        with atomic_path(final) as tmp:
-            for k, sc in enumerate(scenarios):
-                st = sc.stations.reset_index(drop=True).copy()
-                for c in st.columns:
-                    if not pd.api.types.is_numeric_dtype(st[c]) and not pd.api.types.is_bool_dtype(st[c]):
-                        st[c] = st[c].astype(object).where(st[c].notna(), "").astype(str)
-                gdf = gpd.GeoDataFrame(
-                    st, geometry=gpd.points_from_xy(st["lon"].astype(float), st["lat"].astype(float)), crs="EPSG:4326"
-                )
-                pyogrio.write_dataframe(
-                    gdf, tmp, layer=sc.name, driver="GPKG", append=k > 0, geometry_type="Point", promote_to_multi=False
-                )
-            meta = pd.DataFrame(
-                {
-                    "position": np.arange(len(scenarios), dtype=np.int64),
-                    "scenario": [s.name for s in scenarios],
-                    "columns": [json.dumps(list(map(str, s.stations.columns)), ensure_ascii=False) for s in scenarios],
-                    "standards_json": _standards_json(workspace.config) if workspace is not None else "",
-                    "label": workspace.label if workspace is not None else "",
-                    "format_version": PROJECT_FORMAT_VERSION,
-                }
-            )
-            pyogrio.write_dataframe(meta, tmp, layer=PROJECT_META_LAYER, driver="GPKG", append=True)
-    except OSError as exc:
-        raise InputError("scenario.error.write_failed", path=str(final), reason=str(exc)) from exc
-    except pyogrio.errors.DataSourceError as exc:
-        raise InputError("scenario.error.write_failed", path=str(final), reason=str(exc)) from exc
-    logger.info("saved project %s (%d scenarios)", final, len(scenarios))
-    return final
-
-
-def project_metadata(path: str | Path) -> pd.DataFrame:
-    """The metadata table of a project file (one row per scenario, in order)."""
-    import pyogrio  # project files only (0.03 s to import at the app's start)
-
-    p = Path(path)
-    if not p.is_file():
-        raise InputError("scenario.error.project_missing", path=str(p))
-    try:
-        layers = {str(x[0]) for x in pyogrio.list_layers(p)}
-    except pyogrio.errors.DataSourceError as exc:
-        raise InputError("scenario.error.not_project", path=str(p), reason=str(exc)) from exc
-    if PROJECT_META_LAYER not in layers:
-        raise InputError("scenario.error.not_project", path=str(p), reason=PROJECT_META_LAYER)
-    meta = pyogrio.read_dataframe(p, layer=PROJECT_META_LAYER, read_geometry=False)
-    return pd.DataFrame(meta).sort_values("position").reset_index(drop=True)
-
-
-def project_config(path: str | Path, *, base: Config | None = None) -> Config | None:
-    """Standards saved in a project file applied to ``base`` (``None`` when none were saved)."""
-    meta = project_metadata(path)
-    text = str(meta["standards_json"].iloc[0]) if len(meta) else ""
-    if not text or text == "None":
-        return None
-    try:
-        data = json.loads(text)
-        standards = {
-            parse_tier(k): Standard(parse_mode(v["mode"]), float(v["minutes"]), tuple(map(float, v["intervals_min"])))
-            for k, v in data.items()
-        }
-    except (ValueError, KeyError, TypeError, PlannerError) as exc:
-        raise InputError("scenario.error.not_project", path=str(path), reason=str(exc)) from exc
-    cfg = base or Config()
-    return replace(cfg, standards={**dict(cfg.standards), **standards})
-
-
-def load_project(path: str | Path) -> list[Scenario]:
-    """Read the scenarios of a project file written by :func:`save_project`, in order."""
-    import pyogrio  # project files only (0.03 s to import at the app's start)
-
-    p = Path(path)
-    meta = project_metadata(p)
-    out: list[Scenario] = []
-    for _, m in meta.iterrows():
-        name = str(m["scenario"])
-        df = pyogrio.read_dataframe(p, layer=name)
-        st = pd.DataFrame(df.drop(columns="geometry"))
-        cols = json.loads(str(m["columns"])) if m.get("columns") else list(st.columns)
-        cols = [c for c in cols if c in st.columns] + [c for c in st.columns if c not in cols]
-        st = st[cols]
-        for c in st.columns:
-            if st[c].dtype == object or pd.api.types.is_string_dtype(st[c]):
-                st[c] = st[c].fillna("").astype(str)
-        out.append(Scenario(name=name, stations=st.reset_index(drop=True)))
-    logger.info("loaded project %s (%d scenarios)", p, len(out))
-    return out
