@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from planner.coverage.analyse import CoverageResult
@@ -32,3 +35,21 @@ def analyse(
         stations_file=stations_file,
     )
     return ws.evaluate(stations, tiers=tiers)
+
+
+def _strip_timing(summary: dict[str, Any]) -> dict[str, Any]:
+    out = dict(summary)
+    out["tiers"] = {k: {kk: vv for kk, vv in v.items() if kk != "engine_seconds"} for k, v in out["tiers"].items()}
+    return out
+
+
+def assert_same_result(a: CoverageResult, b: CoverageResult) -> None:
+    """Two coverage results are equal in every table and array (timings aside)."""
+    pd.testing.assert_frame_equal(a.demand, b.demand)
+    pd.testing.assert_frame_equal(a.stations, b.stations)
+    pd.testing.assert_frame_equal(a.areas, b.areas)
+    pd.testing.assert_frame_equal(a.gaps, b.gaps)
+    assert _strip_timing(a.summary) == _strip_timing(b.summary)
+    for tier in a.tiers:
+        np.testing.assert_array_equal(a.tiers[tier].station_row, b.tiers[tier].station_row)
+        np.testing.assert_array_equal(a.tiers[tier].station_rows, b.tiers[tier].station_rows)

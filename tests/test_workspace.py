@@ -1,0 +1,176 @@
+"""Workspace: incremental evaluation equals a full analysis; caches; off-network stations."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pandas as pd
+import pytest
+
+from planner._errors import InputError
+from planner.coverage.analyse import CoverageResult
+from planner.settings import Tier
+from planner.workspace.scenario import Scenario, newly_off_network
+from planner.workspace.workspace import Workspace
+from tests.helpers import analyse, assert_same_result
+
+
+@pytest.fixture(scope="module")
+def demo() -> tuple[Workspace, Scenario]:
+    return Workspace.from_demo()
+
+
+def _fresh(demo: tuple[Workspace, Scenario]) -> tuple[Workspace, Scenario]:
+    ws, sc = demo
+    return ws, sc.copy("现状")
+
+
+def _full(ws: Workspace, stations: pd.DataFrame) -> CoverageResult:
+    return analyse(ws.network, stations=stations, demand=ws.demand, config=ws.config, areas=ws.areas)
+
+
+# ----------------------------------------------------------------------------- incremental
+
+
+def test_incremental_equals_full_analysis_after_edits(demo: tuple[Workspace, Scenario]) -> None:
+    ws, sc = _fresh(demo)
+    ws.evaluate(sc.stations)
+    d = ws.demand
+    gaps = ws.evaluate(sc.stations).gaps
+    village_gap = gaps[gaps["tier"] == "village"].iloc[0]
+    new_id = sc.add_station(tier="village", lon=float(village_gap["lon"]), lat=float(village_gap["lat"]), name="新驿站")
+    assert new_id == "NEW-001"
+    t0 = time.perf_counter()
+    r = ws.evaluate(sc.stations)
+    elapsed = time.perf_counter() - t0
+    assert ws.last_recomputed == (Tier.VILLAGE,)
+    assert_same_result(r, _full(ws, sc.stations))
+    logging.getLogger(__name__).info("evaluate after one add on the demo county: %.3f s", elapsed)
+    # move a township centre, close an early village station (shifts the rows of all later ones)
+    township_id = str(sc.stations.loc[sc.stations["tier"] == "township", "id"].iloc[0])
+    sc.move_station(township_id, lon=float(d["lon"].iloc[10]), lat=float(d["lat"].iloc[10]))
+    first_village = str(sc.stations.loc[sc.stations["tier"] == "village", "id"].iloc[0])
+    sc.close_station(first_village)
+    r = ws.evaluate(sc.stations)
+    assert set(ws.last_recomputed) == {Tier.TOWNSHIP, Tier.VILLAGE}
+    assert_same_result(r, _full(ws, sc.stations))
+    # close the second township station: rows of every later station move, cached tiers are reindexed
+    township2 = str(sc.stations.loc[sc.stations["tier"] == "township", "id"].iloc[1])
+    sc.close_station(township2)
+    r = ws.evaluate(sc.stations)
+    assert ws.last_recomputed == (Tier.TOWNSHIP,)
+    assert_same_result(r, _full(ws, sc.stations))
+    # closing the only county station leaves the tier without stations
+    county_id = str(sc.stations.loc[sc.stations["tier"] == "county", "id"].iloc[0])
+    sc.close_station(county_id)
+    r = ws.evaluate(sc.stations)
+    assert ws.last_recomputed == (Tier.COUNTY,)
+    county = r.demand[r.demand["tier"] == "county"]
+    assert r.summary["tiers"]["county"]["covered"] == 0 and (county["status"] == "no_station").all()
+    assert_same_result(r, ws.evaluate(sc.stations))
+    sc.undo()
+    # undo everything: back to the cached original, same as the full analysis again
+    while sc.undo():
+        pass
+    assert_same_result(ws.evaluate(sc.stations), _full(ws, sc.stations))
+
+
+def test_with_config_recomputes_only_changed_tier(demo: tuple[Workspace, Scenario]) -> None:
+    ws, sc = _fresh(demo)
+    ws.evaluate(sc.stations)
+    ws2 = ws.with_config(ws.config.with_overrides(tier=Tier.VILLAGE, minutes=10.0))
+    r = ws2.evaluate(sc.stations)
+    assert ws2.last_recomputed == (Tier.VILLAGE,)
+    assert r.summary["tiers"]["village"]["minutes"] == 10.0
+    assert_same_result(r, _full(ws2, sc.stations))
+    assert (
+        r.summary["tiers"]["village"]["covered_population"]
+        <= ws.evaluate(sc.stations).summary["tiers"]["village"]["covered_population"]
+    )
+
+
+def test_off_network_station_is_reported(demo: tuple[Workspace, Scenario]) -> None:
+    ws, sc = _fresh(demo)
+    _, _, lon1, lat1 = ws.network.bounds_lonlat()
+    sc.add_station(tier="village", lon=lon1 + 0.5, lat=lat1 + 0.5)
+    with pytest.raises(InputError, match="NEW-001"):
+        ws.evaluate(sc.stations)
+    assert sc.undo()
+    ws.evaluate(sc.stations)
+
+
+def test_tolerant_workspace_lists_off_network_stations_and_new_ones(demo: tuple[Workspace, Scenario]) -> None:
+    from planner.coverage.analyse import off_network_lines
+
+    ws, sc = _fresh(demo)
+    ws = ws.with_config(ws.config)
+    ws.allow_off_network_stations = True
+    _, _, lon1, lat1 = ws.network.bounds_lonlat()
+    before = ws.evaluate(sc.stations).stations
+    assert newly_off_network(before, before).empty and off_network_lines(before) == (0, "")
+    far = sc.add_station(tier="village", lon=lon1 + 0.5, lat=lat1 + 0.5)
+    after = ws.evaluate(sc.stations).stations
+    new = newly_off_network(before, after)
+    assert new["id"].tolist() == [far]
+    count, lines = off_network_lines(after)
+    # one line, no source row (added here), the distance to the nearest road (tens of km)
+    assert count == 1 and far in lines and "第 — 行" in lines and lines.count("\n") == 0
+    assert after.set_index("id").loc[far, "covered_population"] == 0
+    # already off the network and not moved: not new; moved to another far place: new again
+    assert newly_off_network(after, after).empty
+    sc.move_station(far, lon=lon1 + 0.6, lat=lat1 + 0.5)
+    moved = ws.evaluate(sc.stations).stations
+    assert newly_off_network(after, moved)["id"].tolist() == [far]
+    # moved next to a road: on the network, counted, nothing to list
+    near = sc.stations[sc.stations["tier"] == "village"].iloc[0]
+    sc.move_station(far, lon=float(near["lon"]), lat=float(near["lat"]))
+    back = ws.evaluate(sc.stations).stations
+    assert newly_off_network(moved, back).empty and off_network_lines(back)[0] == 0
+
+
+def test_pickled_workspace_keeps_its_graphs_and_demand_snaps(
+    demo: tuple[Workspace, Scenario], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app loads the demo from a pickle; its first edit must not compile graphs or snap demand again."""
+    import pickle
+
+    from planner.network import roads as network
+    from planner.workspace import workspace as scenario
+
+    ws, sc = _fresh(demo)
+    ws.evaluate(sc.stations)
+    ws2 = pickle.loads(pickle.dumps(ws))
+    builds: list[object] = []
+    snaps: list[int] = []
+    real_build, real_snap = network.TravelGraph.build.__func__, scenario.snap_points  # type: ignore[attr-defined]
+    monkeypatch.setattr(
+        network.TravelGraph, "build", classmethod(lambda cls, *a, **k: builds.append(1) or real_build(cls, *a, **k))
+    )
+    monkeypatch.setattr(scenario, "snap_points", lambda *a, **k: snaps.append(len(k["lon"])) or real_snap(*a, **k))
+    sc.add_station(
+        tier=Tier.VILLAGE, lon=float(sc.stations["lon"].iloc[0]) + 0.01, lat=float(sc.stations["lat"].iloc[0])
+    )
+    after = ws2.evaluate(sc.stations)
+    assert builds == []  # travel graphs found in the unpickled cache
+    n_village = int((sc.stations["tier"].astype(str) == "village").sum())
+    assert snaps == [n_village]  # only the edited tier's stations; demand snaps were kept
+    pd.testing.assert_frame_equal(after.demand, ws.evaluate(sc.stations).demand)
+
+
+def test_isochrones_cached_per_tier(demo: tuple[Workspace, Scenario], monkeypatch: pytest.MonkeyPatch) -> None:
+    ws, sc = _fresh(demo)
+    iso = ws.isochrones(sc.stations, tier=Tier.VILLAGE)
+    assert list(iso.columns) == ["tier", "station_id", "minutes", "mode", "geometry"]
+    assert iso.crs.to_epsg() == 4326
+    assert sorted(iso["minutes"]) == [5.0, 10.0, 15.0]
+    import planner.coverage.isochrones
+
+    with monkeypatch.context() as m:
+        m.setattr(planner.coverage.isochrones, "tier_isochrones", None)  # a recompute would fail
+        again = ws.isochrones(sc.stations, tier=Tier.VILLAGE)
+    assert again.geometry.geom_equals(iso.geometry).all()
+    gap = ws.evaluate(sc.stations).gaps.query("tier == 'village'").iloc[0]
+    sc.add_station(tier=Tier.VILLAGE, lon=float(gap["lon"]), lat=float(gap["lat"]))
+    grown = ws.isochrones(sc.stations, tier=Tier.VILLAGE)
+    assert grown.to_crs(ws.network.crs).area.iloc[-1] > iso.to_crs(ws.network.crs).area.iloc[-1]
