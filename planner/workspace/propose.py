@@ -40,13 +40,13 @@ from planner.siting.candidates import (
 from planner.siting.models import (
     DEFAULT_MIP_REL_GAP,
     DEFAULT_TIME_LIMIT_S,
-    CoverageProblem,
     SitingResult,
     Solver,
     maximal_covering,
     removal_ranking,
     set_covering,
 )
+from planner.siting.problem import CoverageProblem
 
 if TYPE_CHECKING:
     from planner.workspace.workspace import Workspace
