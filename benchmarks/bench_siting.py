@@ -30,7 +30,8 @@ from scipy.spatial import cKDTree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from planner.siting.models import CoverageProblem, maximal_covering  # noqa: E402
+from planner.siting.models import maximal_covering  # noqa: E402
+from planner.siting.problem import CoverageProblem  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 

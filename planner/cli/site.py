@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_cost_matrix(args: argparse.Namespace) -> int:
     from planner.inputs.tables import read_cost_matrix, read_demand
-    from planner.siting import models as siting
+    from planner.siting.problem import CoverageProblem
     from planner.workspace.propose import sites_frame, solve
 
     if args.minutes is None or not args.candidates:
@@ -158,7 +158,7 @@ def _run_cost_matrix(args: argparse.Namespace) -> int:
     demand = read_demand(args.demand, coords=args.coords)
     cands = read_candidates(args.candidates, coords=args.coords)
     existing = [s.strip() for s in args.existing.replace("，", ",").split(",") if s.strip()]
-    problem = siting.CoverageProblem.from_cost_matrix(
+    problem = CoverageProblem.from_cost_matrix(
         costs, demand=demand, candidates=cands, minutes=args.minutes, existing_site_ids=existing,
         source=str(args.cost_matrix),
     )  # fmt: skip

@@ -1,10 +1,4 @@
-"""Propose new station sites: coverage models on a sparse demand × candidate structure.
-
-A :class:`CoverageProblem` holds which candidate site covers which demand point within
-the standard (a boolean SciPy CSR matrix), the population per demand point, and which
-demand existing stations already cover. It is independent of the road network: the
-network side (or a planner's own travel-time table, :meth:`CoverageProblem.from_cost_matrix`)
-only builds the matrix.
+"""Propose new station sites: coverage models on a :class:`~planner.siting.problem.CoverageProblem`.
 
 Models, each returning a :class:`SitingResult`:
 
@@ -18,32 +12,31 @@ Models, each returning a :class:`SitingResult`:
 
 Every model accepts per-township minimum / maximum numbers of sites (``group_min``,
 ``group_max``, keyed by the candidates' township label). Before solving, the problem is
-reduced (:func:`reduce_problem`): demand already covered or unreachable is dropped,
-demand rows with identical candidate sets are merged, and dominated candidates are
-dropped. Solvers (:mod:`planner.siting._solvers`): ``"greedy"`` (lazy greedy + 1-swap),
-``"highs"`` (exact MIP, warm-started from the heuristic, with proven bound and gap).
-Large plain MCLP models use both cores (:func:`_solve_large_max_cover`): HiGHS (the
-MIP, or above ``LP_ROUTE_NNZ`` non-zeros the LP relaxation by interior point) beside a
-Lagrangian bound, a Lagrangian heuristic and iterated local search; the bound reported
-is always a proven one.
+reduced (:func:`~planner.siting.problem.reduce_problem`). Solvers: ``"greedy"`` (lazy
+greedy + 1-swap, :mod:`planner.siting._heuristics`), ``"highs"`` (exact MIP,
+:mod:`planner.siting._highs`, warm-started from the heuristic, with proven bound and gap).
+Large plain MCLP models use both cores (:mod:`planner.siting._large_mclp`); the bound
+reported is always a proven one.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
-from planner._errors import InputError, SitingError, SolverError
-from planner.siting import _solvers
+from planner._errors import SitingError, SolverError
+from planner.siting import _heuristics, _highs, _solvers
+from planner.siting._large_mclp import solve_large_max_cover
 from planner.siting._solvers import SideConstraints, SolverOutput
+from planner.siting.problem import CoverageProblem, ReducedProblem, ReductionReport, ids_text, reduce_problem
 
 logger = logging.getLogger(__name__)
 
@@ -52,546 +45,11 @@ Solver = Literal["highs", "greedy"]
 #: Default MIP time limit (s) and relative gap at which HiGHS stops.
 DEFAULT_TIME_LIMIT_S = 60.0
 DEFAULT_MIP_REL_GAP = 1e-6
-#: Large plain MCLP (reduced non-zeros at least this): while HiGHS solves in its own
-#: thread, the Lagrangian bound runs for LAGRANGE_TIME_SHARE of HiGHS's time limit and
-#: then iterated local search until that limit, both stopping as soon as HiGHS finishes.
+#: Large plain MCLP (reduced non-zeros at least this) takes the route on both cores
+#: (:func:`~planner.siting._large_mclp.solve_large_max_cover`).
 LARGE_NNZ = 50_000
 #: Seconds of the time limit kept for ranking the chosen sites and building the result.
 RESULT_RESERVE_S = 0.25
-LAGRANGE_TIME_SHARE = 0.75
-#: Above this many reduced non-zeros HiGHS solves the LP relaxation (interior point)
-#: instead of the MIP: measured on random 10,000 × 5,000 models (3.1e5 non-zeros) the
-#: MIP did not finish its root LP in 10 s, the interior point method took ~8 s; on
-#: 5,000 × 2,000 (1.7e5) the MIP proves the optimum in 1–3 s.
-LP_ROUTE_NNZ = 250_000
-#: Share of the time before HiGHS's limit for the Lagrangian dual when the LP gives the
-#: bound: its multipliers start the search, its bound is the fallback if the LP is not
-#: done in time. Uniform 10k × 5k, 10 s, 3–6 runs: gap median 0.93 % (0.5), 0.87 % (0.3),
-#: 0.785 % (0.2), 0.89 % (0.1).
-LAGRANGE_TIME_SHARE_LP = 0.2
-#: Lagrangian multipliers of the last smoothing levels tried as primal hints (plus the final ones).
-LAGRANGE_HINTS = 2
-#: Rows checked per candidate pair before the full subset test in domination.
-PREFILTER_ROWS = 3
-#: How many ids an error message lists before "..." .
-MAX_IDS_IN_MESSAGE = 10
-
-
-def _ids_text(ids: ArrayLike) -> str:
-    vals = [str(v) for v in np.asarray(ids, dtype=object).ravel()]
-    more = "" if len(vals) <= MAX_IDS_IN_MESSAGE else f" … (+{len(vals) - MAX_IDS_IN_MESSAGE})"
-    return ", ".join(vals[:MAX_IDS_IN_MESSAGE]) + more
-
-
-# =========================================================================== problem
-
-
-@dataclass(frozen=True, eq=False)
-class CoverageProblem:
-    """Which candidate covers which demand point, and who is covered today.
-
-    Parameters
-    ----------
-    cover
-        Boolean ``(n_demand, n_candidates)`` CSR matrix: ``cover[i, j]`` is true when
-        candidate ``j`` reaches demand ``i`` within the standard.
-    weights
-        Population per demand point (≥ 0).
-    covered_by_existing
-        Boolean per demand point: already within the standard of an existing station.
-    demand_ids, candidate_ids
-        Identifiers (unique) of rows and columns.
-    candidate_cost
-        Optional cost per candidate (≥ 0), for budgets and least-cost covering.
-    demand_group
-        Optional label (township) per demand point, for per-township reports.
-    candidate_group
-        Optional label (township) per candidate, for per-township quotas.
-    """
-
-    cover: sp.csr_matrix
-    weights: NDArray[np.float64]
-    covered_by_existing: NDArray[np.bool_]
-    demand_ids: NDArray[Any]
-    candidate_ids: NDArray[Any]
-    candidate_cost: NDArray[np.float64] | None = None
-    demand_group: NDArray[Any] | None = None
-    candidate_group: NDArray[Any] | None = None
-
-    def __post_init__(self) -> None:
-        cover = self.cover
-        if not sp.issparse(cover):
-            raise InputError("siting.error.not_sparse", kind=type(cover).__name__)
-        cover = sp.csr_matrix(cover, dtype=bool)
-        cover.eliminate_zeros()
-        cover.sum_duplicates()
-        cover.sort_indices()
-        m, n = cover.shape
-        weights = np.asarray(self.weights, dtype=np.float64).ravel()
-        existing = np.asarray(self.covered_by_existing, dtype=bool).ravel()
-        demand_ids = np.asarray(self.demand_ids).ravel()
-        candidate_ids = np.asarray(self.candidate_ids).ravel()
-        for name, arr, size in (
-            ("weights", weights, m),
-            ("covered_by_existing", existing, m),
-            ("demand_ids", demand_ids, m),
-            ("candidate_ids", candidate_ids, n),
-        ):
-            if len(arr) != size:
-                raise InputError("siting.error.length_mismatch", name=name, length=len(arr), expected=size)
-        bad = ~np.isfinite(weights) | (weights < 0)
-        if bad.any():
-            raise InputError(
-                "siting.error.negative_population",
-                source="weights",
-                row=int(np.argmax(bad)) + 1,
-                ids=_ids_text(demand_ids[bad]),
-            )
-        _check_unique(demand_ids, what="demand")
-        _check_unique(candidate_ids, what="candidates")
-        object.__setattr__(self, "cover", cover)
-        object.__setattr__(self, "weights", weights)
-        object.__setattr__(self, "covered_by_existing", existing)
-        object.__setattr__(self, "demand_ids", demand_ids)
-        object.__setattr__(self, "candidate_ids", candidate_ids)
-        if self.candidate_cost is not None:
-            cost = np.asarray(self.candidate_cost, dtype=np.float64).ravel()
-            if len(cost) != n:
-                raise InputError("siting.error.length_mismatch", name="candidate_cost", length=len(cost), expected=n)
-            bad = ~np.isfinite(cost) | (cost < 0)
-            if bad.any():
-                raise InputError(
-                    "siting.error.bad_cost", row=int(np.argmax(bad)) + 1, ids=_ids_text(candidate_ids[bad])
-                )
-            object.__setattr__(self, "candidate_cost", cost)
-        for name, labels, size in (
-            ("demand_group", self.demand_group, m),
-            ("candidate_group", self.candidate_group, n),
-        ):
-            if labels is not None:
-                arr = np.asarray(labels, dtype=object).ravel()
-                if len(arr) != size:
-                    raise InputError("siting.error.length_mismatch", name=name, length=len(arr), expected=size)
-                object.__setattr__(self, name, arr)
-
-    # ------------------------------------------------------------------ sizes
-    @property
-    def n_demand(self) -> int:
-        """Number of demand points."""
-        return int(self.cover.shape[0])
-
-    @property
-    def n_candidates(self) -> int:
-        """Number of candidate sites."""
-        return int(self.cover.shape[1])
-
-    @property
-    def total_population(self) -> float:
-        """Total population of all demand points."""
-        return float(self.weights.sum())
-
-    @property
-    def existing_population(self) -> float:
-        """Population already covered by existing stations."""
-        return float(self.weights[self.covered_by_existing].sum())
-
-    @property
-    def coverable(self) -> NDArray[np.bool_]:
-        """Demand points some candidate reaches."""
-        return np.diff(self.cover.indptr) > 0
-
-    # ------------------------------------------------------------------ constructors
-    @classmethod
-    def from_cost_matrix(
-        cls,
-        costs: pd.DataFrame,
-        *,
-        demand: pd.DataFrame,
-        candidates: pd.DataFrame,
-        minutes: float,
-        existing_site_ids: Sequence[Any] = (),
-        source: str = "cost matrix",
-    ) -> CoverageProblem:
-        """Build a problem from a long-format travel-time table.
-
-        Parameters
-        ----------
-        costs
-            One row per reachable pair: columns ``demand_id``, ``site_id``, ``minutes``.
-            Pairs not listed are not reachable. Rows with ``minutes`` above the standard
-            are ignored; the matrix is built sparse (never dense).
-        demand
-            Columns ``id`` and ``population`` (optional: every point weighs 1 without
-            it) and optionally ``township``.
-        candidates
-            Column ``id``, optionally ``cost`` and ``township`` (``lon``/``lat`` and
-            other columns are ignored here).
-        minutes
-            The service standard N: demand within ``minutes`` of a site is covered.
-        existing_site_ids
-            Sites in ``costs`` that already exist; their coverage is fixed.
-        source
-            Name of the cost table used in error messages (e.g. its file name).
-        """
-        if not np.isfinite(minutes) or minutes <= 0:
-            raise InputError("siting.error.bad_minutes", minutes=minutes)
-        _require_columns(costs, ("demand_id", "site_id", "minutes"), source=source)
-        _require_columns(demand, ("id",), source="demand")
-        _require_columns(candidates, ("id",), source="candidates")
-        demand_ids = demand["id"].to_numpy()
-        cand_all = candidates["id"].to_numpy()
-        _check_unique(demand_ids, what="demand")
-        _check_unique(cand_all, what="candidates")
-        existing_ids = np.asarray(list(existing_site_ids), dtype=object)
-        in_existing = pd.Index(cand_all).isin(existing_ids)
-        if in_existing.any():
-            logger.warning("%d candidate(s) are existing stations and are not proposed again", int(in_existing.sum()))
-        cand_keep = ~np.asarray(in_existing)
-        cand_ids = cand_all[cand_keep]
-        if len(cand_ids) == 0:
-            raise SitingError("siting.error.no_candidates")
-
-        if "population" in demand.columns:
-            pop = pd.to_numeric(demand["population"], errors="coerce").to_numpy(dtype=np.float64)
-            bad = ~np.isfinite(pop) | (pop < 0)
-            if bad.any():
-                row = int(np.argmax(bad))
-                raise InputError(
-                    "siting.error.negative_population", source="demand", row=row + 1, ids=_ids_text(demand_ids[bad])
-                )
-        else:
-            logger.info("demand has no population column: every point weighs 1")
-            pop = np.ones(len(demand_ids))
-
-        mins = pd.to_numeric(costs["minutes"], errors="coerce").to_numpy(dtype=np.float64)
-        bad = np.isnan(mins) | (mins < 0)
-        if bad.any():
-            row = int(np.argmax(bad))
-            raise InputError(
-                "siting.error.bad_minutes_row", source=source, row=row + 1, value=costs["minutes"].iloc[row]
-            )
-        d_idx = pd.Index(demand_ids).get_indexer(costs["demand_id"])
-        if (d_idx < 0).any():
-            row = int(np.argmax(d_idx < 0))
-            unknown = pd.unique(costs["demand_id"].to_numpy()[d_idx < 0])
-            raise InputError("siting.error.unknown_demand", source=source, row=row + 1, ids=_ids_text(unknown))
-        site_col = costs["site_id"]
-        c_idx = pd.Index(cand_ids).get_indexer(site_col)
-        is_existing = site_col.isin(existing_ids).to_numpy() if len(existing_ids) else np.zeros(len(costs), bool)
-        unknown_site = (c_idx < 0) & ~is_existing
-        if unknown_site.any():
-            row = int(np.argmax(unknown_site))
-            raise InputError(
-                "siting.error.unknown_site",
-                source=source,
-                row=row + 1,
-                ids=_ids_text(pd.unique(site_col.to_numpy()[unknown_site])),
-            )
-        missing_existing = ~pd.Index(existing_ids).isin(site_col.to_numpy()) if len(existing_ids) else np.zeros(0, bool)
-        if np.any(missing_existing):
-            logger.warning(
-                "existing stations absent from %s (they cover nothing): %s",
-                source,
-                _ids_text(existing_ids[missing_existing]),
-            )
-
-        within = mins <= minutes
-        new_pair = within & (c_idx >= 0)
-        cover = sp.csr_matrix(
-            (np.ones(int(new_pair.sum()), dtype=bool), (d_idx[new_pair], c_idx[new_pair])),
-            shape=(len(demand_ids), len(cand_ids)),
-        )
-        existing = np.zeros(len(demand_ids), dtype=bool)
-        existing[d_idx[within & is_existing]] = True
-
-        cost = None
-        if "cost" in candidates.columns:
-            cost_all = pd.to_numeric(candidates["cost"], errors="coerce").to_numpy(dtype=np.float64)
-            bad = ~np.isfinite(cost_all) | (cost_all < 0)
-            if bad.any():
-                raise InputError("siting.error.bad_cost", row=int(np.argmax(bad)) + 1, ids=_ids_text(cand_all[bad]))
-            cost = cost_all[cand_keep]
-        cand_group = candidates["township"].to_numpy(dtype=object)[cand_keep] if "township" in candidates else None
-        dem_group = demand["township"].to_numpy(dtype=object) if "township" in demand else None
-        return cls(
-            cover=cover,
-            weights=pop,
-            covered_by_existing=existing,
-            demand_ids=demand_ids,
-            candidate_ids=cand_ids,
-            candidate_cost=cost,
-            demand_group=dem_group,
-            candidate_group=cand_group,
-        )
-
-    @classmethod
-    def from_dense(
-        cls,
-        distance: ArrayLike,
-        *,
-        max_distance: float,
-        weights: ArrayLike | None = None,
-        existing: ArrayLike | None = None,
-        demand_ids: ArrayLike | None = None,
-        candidate_ids: ArrayLike | None = None,
-    ) -> CoverageProblem:
-        """Build a problem from a dense ``(n_demand, n_candidates)`` distance matrix.
-
-        For small classic instances (Swain 55 nodes, spopt fixtures): ``i`` is covered by
-        ``j`` when ``distance[i, j] <= max_distance``. ``existing`` (optional, indices or
-        booleans over columns) marks columns that are existing stations: their coverage
-        is fixed and they are not candidates.
-        """
-        dist = np.asarray(distance, dtype=np.float64)
-        if dist.ndim != 2:
-            raise InputError("siting.error.not_matrix", shape=str(dist.shape))
-        m, n = dist.shape
-        w = np.ones(m) if weights is None else np.asarray(weights, dtype=np.float64)
-        d_ids = np.arange(m) if demand_ids is None else np.asarray(demand_ids)
-        c_ids = np.arange(n) if candidate_ids is None else np.asarray(candidate_ids)
-        within = dist <= max_distance
-        is_existing = np.zeros(n, dtype=bool)
-        if existing is not None:
-            ex = np.asarray(existing)
-            if ex.dtype == bool:
-                is_existing = ex.copy()
-            else:
-                is_existing[ex.astype(np.int64)] = True
-        return cls(
-            cover=sp.csr_matrix(within[:, ~is_existing]),
-            weights=w,
-            covered_by_existing=np.asarray(within[:, is_existing].any(axis=1), dtype=bool),
-            demand_ids=d_ids,
-            candidate_ids=c_ids[~is_existing],
-        )
-
-
-def _require_columns(df: pd.DataFrame, cols: Sequence[str], *, source: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise InputError(
-            "siting.error.missing_columns",
-            source=source,
-            columns=", ".join(missing),
-            found=", ".join(map(str, df.columns)),
-        )
-
-
-def _check_unique(ids: NDArray[Any], *, what: str) -> None:
-    dup = pd.Index(ids).duplicated()
-    if dup.any():
-        raise InputError("siting.error.duplicate_ids", what=what, row=int(np.argmax(dup)) + 1, ids=_ids_text(ids[dup]))
-
-
-# =========================================================================== reduction
-
-
-@dataclass(frozen=True)
-class ReductionReport:
-    """Sizes before and after :func:`reduce_problem`."""
-
-    n_demand: int
-    n_candidates: int
-    nnz: int
-    n_demand_reduced: int
-    n_candidates_reduced: int
-    nnz_reduced: int
-    dropped_existing: int
-    dropped_uncoverable: int
-    merged_demand: int
-    dominated_candidates: int
-    seconds: float
-
-
-@dataclass(frozen=True, eq=False)
-class ReducedProblem:
-    """The problem the solvers see: rows are merged demand classes, columns kept candidates."""
-
-    cover: sp.csr_matrix
-    weights: NDArray[np.float64]
-    columns: NDArray[np.int64]
-    report: ReductionReport
-
-
-def reduce_problem(
-    problem: CoverageProblem,
-    *,
-    keep_rows: NDArray[np.bool_] | None = None,
-    cost: NDArray[np.float64] | None = None,
-    group: NDArray[np.int64] | None = None,
-    drop_dominated: bool = True,
-) -> ReducedProblem:
-    """Shrink a problem without changing its optimum.
-
-    1. drop demand covered by existing stations or reached by no candidate;
-    2. merge demand rows with identical candidate sets (weights summed);
-    3. drop a candidate ``j`` whose covered rows are a subset of another candidate
-       ``k``'s, when ``k`` is no dearer (``cost``) and in the same quota ``group`` —
-       swapping ``j`` for ``k`` in any solution keeps it feasible and no worse. Ties
-       (identical columns, equal cost) keep the lowest index.
-
-    Parameters
-    ----------
-    keep_rows
-        Demand rows to consider (default: those not covered by existing stations).
-    cost, group
-        Candidate costs and quota group codes that domination must respect.
-    drop_dominated
-        Set ``False`` to keep every candidate (e.g. when every column must stay).
-    """
-    t0 = time.perf_counter()
-    a = problem.cover
-    m, n = a.shape
-    if keep_rows is None:
-        keep_rows = ~problem.covered_by_existing
-    coverable = np.diff(a.indptr) > 0
-    rows = np.flatnonzero(keep_rows & coverable)
-    dropped_existing = int((~keep_rows).sum())
-    dropped_uncoverable = int((keep_rows & ~coverable).sum())
-    sub = a[rows]
-    w = problem.weights[rows]
-    sub, w = _merge_identical_rows(sp.csr_matrix(sub), w)
-    columns = np.arange(n, dtype=np.int64)
-    n_dominated = 0
-    if drop_dominated and n > 1:
-        keep_cols = _undominated_columns(sub, cost=cost, group=group)
-        n_dominated = int(n - keep_cols.sum())
-        columns = columns[keep_cols]
-        sub = sp.csr_matrix(sub[:, keep_cols])
-    report = ReductionReport(
-        n_demand=m,
-        n_candidates=n,
-        nnz=int(a.nnz),
-        n_demand_reduced=int(sub.shape[0]),
-        n_candidates_reduced=int(sub.shape[1]),
-        nnz_reduced=int(sub.nnz),
-        dropped_existing=dropped_existing,
-        dropped_uncoverable=dropped_uncoverable,
-        merged_demand=int(len(rows) - sub.shape[0]),
-        dominated_candidates=n_dominated,
-        seconds=time.perf_counter() - t0,
-    )
-    logger.info(
-        "reduced %d×%d (nnz %d) to %d×%d (nnz %d) in %.3f s",
-        m,
-        n,
-        a.nnz,
-        sub.shape[0],
-        sub.shape[1],
-        sub.nnz,
-        report.seconds,
-    )
-    return ReducedProblem(cover=sub, weights=w, columns=columns, report=report)
-
-
-def _row_hashes(a: sp.csr_matrix, seed: int) -> NDArray[np.uint64]:
-    """Order-independent 64-bit hash of each row's column set."""
-    rng = np.random.default_rng(seed)
-    keys = rng.integers(0, np.iinfo(np.uint64).max, size=a.shape[1], dtype=np.uint64, endpoint=True)
-    vals = keys[a.indices]
-    row_of = np.repeat(np.arange(a.shape[0]), np.diff(a.indptr))
-    out = np.zeros(a.shape[0], dtype=np.uint64)
-    np.add.at(out, row_of, vals)  # wraps modulo 2**64
-    return out
-
-
-def _merge_identical_rows(a: sp.csr_matrix, w: NDArray[np.float64]) -> tuple[sp.csr_matrix, NDArray[np.float64]]:
-    """Merge rows with equal column sets (two 64-bit hashes, then verified exactly)."""
-    if a.shape[0] < 2:
-        return a, w
-    h = np.stack([_row_hashes(a, 1), _row_hashes(a, 2), np.diff(a.indptr).astype(np.uint64)], axis=1)
-    _, first, inverse = np.unique(h, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.ravel()
-    if len(first) == a.shape[0]:
-        return a, w
-    rep = a[first[inverse]]
-    a_b = sp.csr_matrix(a, dtype=np.int8)
-    if (a_b - sp.csr_matrix(rep, dtype=np.int8)).count_nonzero():
-        logger.warning("row hash collision: demand rows are not merged")
-        return a, w
-    merged_w = np.bincount(inverse, weights=w, minlength=len(first)).astype(np.float64)
-    return sp.csr_matrix(a[first]), merged_w
-
-
-def _undominated_columns(
-    a: sp.csr_matrix,
-    *,
-    cost: NDArray[np.float64] | None,
-    group: NDArray[np.int64] | None,
-) -> NDArray[np.bool_]:
-    """Mask of columns not dominated by another column (see :func:`reduce_problem`).
-
-    Only columns sharing ``j``'s rarest row can contain ``j``; for each such pair the
-    rows of ``j`` are looked up in ``k`` (a sorted key search), all vectorised.
-    """
-    m, n = a.shape
-    csc = sp.csc_matrix(a)
-    csc.sort_indices()
-    col_len = np.diff(csc.indptr)
-    row_deg = np.diff(a.indptr)
-    cost_v = np.zeros(n) if cost is None else cost
-    group_v = np.zeros(n, dtype=np.int64) if group is None else group
-    keep = np.ones(n, dtype=bool)
-    empty = col_len == 0
-    if empty.any():
-        # an empty column is dominated by any column of its group no dearer than it
-        order = np.lexsort((np.arange(n), cost_v, group_v))
-        g_sorted = group_v[order]
-        first_in_group = np.r_[True, g_sorted[1:] != g_sorted[:-1]]
-        champion = np.full(int(group_v.max()) + 1, -1, dtype=np.int64)
-        champion[g_sorted[first_in_group]] = order[first_in_group]
-        keep[empty & (champion[group_v] != np.arange(n))] = False
-    cols = np.flatnonzero(~empty)
-    if len(cols) == 0:
-        return keep
-    # rarest row of each non-empty column
-    row_of_entry = csc.indices
-    col_of_entry = np.repeat(np.arange(n), col_len)
-    deg_entry = row_deg[row_of_entry]
-    order = np.lexsort((deg_entry, col_of_entry))
-    first_entry = np.r_[0, np.cumsum(col_len)[:-1]]
-    rarest = row_of_entry[order][first_entry[cols]]
-    # candidate pairs (j, k): k in rarest row of j, k != j
-    starts, lens = a.indptr[rarest], row_deg[rarest]
-    pair_j = np.repeat(cols, lens)
-    offs = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens)
-    pair_k = a.indices[np.repeat(starts, lens) + offs]
-    ok = pair_k != pair_j
-    ok &= col_len[pair_k] >= col_len[pair_j]
-    ok &= group_v[pair_k] == group_v[pair_j]
-    ok &= cost_v[pair_k] <= cost_v[pair_j]
-    same_size = col_len[pair_k] == col_len[pair_j]
-    # strict order for equal columns: cheaper wins, then lower index
-    tie = same_size & (cost_v[pair_k] == cost_v[pair_j]) & (pair_k > pair_j)
-    ok &= ~tie
-    pair_j, pair_k = pair_j[ok], pair_k[ok]
-    if len(pair_j) == 0:
-        return keep
-    # check rows(j) ⊆ rows(k) by looking up (k, row) keys among the non-zeros; first
-    # only j's next-rarest rows (most pairs fail there), then all rows of the survivors
-    nz_keys = np.sort(col_of_entry.astype(np.int64) * m + row_of_entry)
-    rows_by_rarity = row_of_entry[order]
-
-    def contains(k: NDArray[np.int64], rows: NDArray[np.int64]) -> NDArray[np.bool_]:
-        query = k.astype(np.int64) * m + rows
-        pos = np.minimum(np.searchsorted(nz_keys, query), len(nz_keys) - 1)
-        return np.asarray(nz_keys[pos] == query)
-
-    for t in range(1, PREFILTER_ROWS + 1):
-        has_t = col_len[pair_j] > t
-        ok = np.ones(len(pair_j), dtype=bool)
-        idx = np.flatnonzero(has_t)
-        ok[idx] = contains(pair_k[idx], rows_by_rarity[first_entry[pair_j[idx]] + t])
-        pair_j, pair_k = pair_j[ok], pair_k[ok]
-    plen = col_len[pair_j]
-    pid = np.repeat(np.arange(len(pair_j)), plen)
-    offs = np.arange(int(plen.sum())) - np.repeat(np.cumsum(plen) - plen, plen)
-    rows_j = csc.indices[np.repeat(csc.indptr[pair_j], plen) + offs]
-    hit = contains(pair_k[pid], rows_j)
-    hits = np.bincount(pid, weights=hit, minlength=len(pair_j))
-    dominated = pair_j[hits == plen]
-    keep[dominated] = False
-    return keep
 
 
 # =========================================================================== results
@@ -732,7 +190,7 @@ def _quota_side(
     for bounds, arr in ((group_min or {}, gmin), (group_max or {}, gmax)):
         for label, v in bounds.items():
             if label not in pos:
-                raise SitingError("siting.error.unknown_group", group=label, known=_ids_text(uniq))
+                raise SitingError("siting.error.unknown_group", group=label, known=ids_text(uniq))
             if int(v) < 0:
                 raise SitingError("siting.error.bad_quota", group=label, value=v)
             arr[pos[label]] = int(v)
@@ -863,9 +321,9 @@ def _solve_max_cover(
     # keep a little time for ranking the sites and building the result
     deadline = t0 + time_limit_s - min(RESULT_RESERVE_S, 0.05 * time_limit_s)
     th = time.perf_counter()
-    start = _solvers.greedy_max_cover(a_csc, w, side=side)
+    start = _heuristics.greedy_max_cover(a_csc, w, side=side)
     if side.p is not None and len(start) == side.p:
-        start = _solvers.swap_improve(a_csc, w, start, side=side, deadline=deadline)
+        start = _heuristics.swap_improve(a_csc, w, start, side=side, deadline=deadline)
     heuristic_ok = _solvers.feasible(side, start, n)
     value = offset + _solvers.covered_weight(a_csc, w, start)
     if solver == "greedy" or a_csc.shape[0] == 0:
@@ -876,12 +334,12 @@ def _solve_max_cover(
         return SolverOutput(start, value, bound, status, "greedy+swap", time.perf_counter() - th)
     plain = side.p is not None and side.budget is None and not side.has_quotas
     if plain and heuristic_ok and a_csc.nnz >= LARGE_NNZ:
-        return _solve_large_max_cover(
+        return solve_large_max_cover(
             a_csc, w, start, p=int(side.p or 0), offset=offset, deadline=deadline, mip_rel_gap=mip_rel_gap, t0=th
         )
     remaining = max(deadline - time.perf_counter(), 0.1)
     try:
-        out = _solvers.highs_max_cover(
+        out = _highs.highs_max_cover(
             sp.csr_matrix(a_csc, dtype=np.float64),
             w,
             side=side,
@@ -897,104 +355,6 @@ def _solve_max_cover(
     if heuristic_ok and value > out.objective + _solvers.WEIGHT_RTOL * max(1.0, value):
         out = SolverOutput(start, value, out.bound, out.status, out.solver, out.seconds)
     return out
-
-
-def _solve_large_max_cover(
-    a_csc: sp.csc_matrix,
-    w: NDArray[np.float64],
-    start: NDArray[np.int64],
-    *,
-    p: int,
-    offset: float,
-    deadline: float,
-    mip_rel_gap: float,
-    t0: float,
-) -> SolverOutput:
-    """Plain maximal covering on a large model: both cores, a valid bound whatever happens.
-
-    HiGHS works in its own thread: the exact MIP (warm-started) on models up to
-    ``LP_ROUTE_NNZ`` non-zeros, above that the LP relaxation by interior point (whose
-    duals give a bound close to the LP value; the MIP would not finish its root LP).
-    Meanwhile this thread computes a Lagrangian bound and multipliers, turns them into
-    sites (:func:`~planner.siting._solvers.lagrangian_heuristic`) and runs iterated local
-    search until HiGHS stops, then on until the deadline. The reported bound is the
-    smallest valid one.
-    """
-    a_csr = sp.csr_matrix(a_csc, dtype=np.float64)
-    lp_route = a_csc.nnz >= LP_ROUTE_NNZ
-    lower = _solvers.covered_weight(a_csc, w, start)
-    found: dict[str, Any] = {"sel": start, "value": lower, "lagrange": np.inf}
-
-    def keep(trial: NDArray[np.int64], what: str) -> None:
-        value = _solvers.covered_weight(a_csc, w, trial)
-        logger.info("%s: %.9g (best so far %.9g)", what, value, found["value"])
-        if value > found["value"]:
-            found["sel"], found["value"] = trial, value
-
-    def background(running: Callable[[], bool]) -> None:
-        highs_done = lambda: not running()  # noqa: E731
-        # the bound is not needed once HiGHS has one; the search stops with the MIP (whose
-        # answer may be optimal) but goes on to the deadline beside the LP (which gives none)
-        stop = (lambda: False) if lp_route else highs_done
-        now = time.perf_counter()
-        end = min(deadline, highs_end)
-        hints: list[NDArray[np.float64]] = []
-        share = LAGRANGE_TIME_SHARE_LP if lp_route else LAGRANGE_TIME_SHARE
-        bound, lam = _solvers.lagrangian_dual(
-            a_csc,
-            w,
-            p=p,
-            lower=lower,
-            deadline=now + share * max(end - now, 0.0),
-            max_iter=1_000_000,
-            should_stop=highs_done,
-            on_level=hints.append,
-        )
-        found["lagrange"] = offset + bound
-        end = deadline if lp_route else end
-        for hint in [*hints[-LAGRANGE_HINTS:], lam]:
-            if stop() or time.perf_counter() > end:
-                break
-            keep(_solvers.lagrangian_heuristic(a_csc, w, hint, p=p, deadline=end), "Lagrangian heuristic")
-        keep(_solvers.perturb_improve(a_csc, w, found["sel"], deadline=end, should_stop=stop), "local search")
-
-    # HiGHS stops on its limit only at its next check: up to ~1.5 s late in the MIP on
-    # large models, one iteration (~0.3 s) in the interior point method
-    remaining = max(deadline - time.perf_counter(), 0.1)
-    remaining = max(remaining - min(0.3 if lp_route else 1.5, 0.15 * remaining), 0.1)
-    highs_end = time.perf_counter() + remaining
-    if lp_route:
-        lp = _solvers.highs_lp_relaxation(a_csr, w, p=p, time_limit_s=remaining, background=background)
-        bound, status, solver = offset + lp.bound, "time_limit", "lp+lagrange+ils"
-    else:
-        try:
-            out = _solvers.highs_max_cover(
-                a_csr,
-                w,
-                side=SideConstraints(p=p),
-                offset=offset,
-                start=start,
-                time_limit_s=remaining,
-                mip_rel_gap=mip_rel_gap,
-                background=background,
-            )
-        except SolverError as err:
-            if err.key != "siting.error.no_solution":
-                raise
-            out = SolverOutput(start, offset + lower, np.inf, "time_limit", "greedy+swap", time.perf_counter() - t0)
-        keep(out.selected, "HiGHS")
-        bound, status, solver = out.bound, out.status, out.solver
-        if status != "optimal":
-            solver = "highs+lagrange+ils"
-    if status != "optimal" and time.perf_counter() < deadline:
-        # HiGHS stops early to be sure to meet its limit (or the LP bound left the
-        # search with nothing to do): search on until the deadline
-        keep(_solvers.perturb_improve(a_csc, w, found["sel"], deadline=deadline, seed=1), "local search")
-    objective = offset + found["value"]
-    bound = min(bound, found["lagrange"])
-    if objective >= bound - _solvers.WEIGHT_RTOL * max(1.0, abs(bound)):
-        status = "optimal"
-    return SolverOutput(found["sel"], objective, bound, status, solver, time.perf_counter() - t0)
 
 
 def set_covering(
@@ -1049,7 +409,7 @@ def set_covering(
                 share=f"{100 * target_share:.2f}",
                 best=f"{100 * reachable_total / max(problem.total_population, 1e-300):.2f}",
                 count=int(uncoverable.sum()),
-                ids=_ids_text(uncoverable_ids),
+                ids=ids_text(uncoverable_ids),
             )
         target_weight = max(need - problem.existing_population, 0.0)
     codes, gmin, gmax, _ = _quota_side(problem, group_min=group_min, group_max=group_max)
@@ -1068,7 +428,7 @@ def set_covering(
     goal = float(w.sum()) if full else float(target_weight or 0.0)
     # heuristic: greedy on the objective's costs; budget checked by feasibility
     th = time.perf_counter()
-    start = _solvers.greedy_cover(a_csc, w, target=goal, side=side_obj) if goal > 0 else np.zeros(0, dtype=np.int64)
+    start = _heuristics.greedy_cover(a_csc, w, target=goal, side=side_obj) if goal > 0 else np.zeros(0, dtype=np.int64)
     if start is not None and budget is not None and not _solvers.feasible(side, start, a_csc.shape[1]):
         start = None
     if solver == "greedy" or goal <= 0:
@@ -1080,7 +440,7 @@ def set_covering(
             start, value, value if goal <= 0 else float("nan"), status, "greedy", time.perf_counter() - th
         )
     else:
-        out = _solvers.highs_cover(
+        out = _highs.highs_cover(
             sp.csr_matrix(a_csc),
             w,
             target=None if full else goal,

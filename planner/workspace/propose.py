@@ -41,13 +41,13 @@ from planner.siting.candidates import (
 from planner.siting.models import (
     DEFAULT_MIP_REL_GAP,
     DEFAULT_TIME_LIMIT_S,
-    CoverageProblem,
     SitingResult,
     Solver,
     maximal_covering,
     removal_ranking,
     set_covering,
 )
+from planner.siting.problem import CoverageProblem
 
 
 class Workspace(Protocol):
