@@ -62,7 +62,7 @@ def parse_sizes(text: str) -> list[int]:
 
 def grid_network(n_nodes: int, *, seed: int = 1) -> RoadNetwork:
     """The generated benchmark network of about ``n_nodes`` nodes."""
-    from planner.demo.county import generate_grid_network
+    from planner.demo.grid import generate_grid_network
 
     return generate_grid_network(n_nodes=n_nodes, seed=seed)
 
@@ -80,7 +80,7 @@ def points_on(
     net: RoadNetwork, *, n: int, seed: int, max_offset_m: float = 100.0
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """``n`` (lon, lat) points near the roads of ``net``."""
-    from planner.demo.county import random_points_near
+    from planner.demo.grid import random_points_near
 
     return random_points_near(net, n=n, seed=seed, max_offset_m=max_offset_m)
 

@@ -1,4 +1,4 @@
-"""Tests for planner.demo.county: the generated county and the synthetic grid networks.
+"""Tests for planner.demo.county: the generated county, its road builder and its files.
 
 Every check is made with an independent computation (SciPy components, brute-force
 point-to-segment distances, shapely intersections, a separate rebuild of the topology
@@ -7,7 +7,6 @@ from the written GeoPackage), never by calling the generator's own helpers.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 
@@ -15,39 +14,23 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
-import scipy.sparse as sp
 import shapely
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from planner._errors import ConfigError, InputError
-from planner.demo.county import (
-    DemoCounty,
-    generate_county,
-    generate_grid_network,
-    random_points_near,
-    write_demo,
-)
+from planner.demo.county import DemoCounty, generate_county, write_demo
+from planner.demo.grid import generate_grid_network
 from planner.network.roads import RoadNetwork
 from planner.settings import Mode, Tier, parse_tier
+from tests.helpers import components, digest, point_segment_distance
 
 # ----------------------------------------------------------------------------- helpers
 
 
-def _digest(*arrays: object) -> str:
-    h = hashlib.sha256()
-    for a in arrays:
-        arr = np.asarray(a)
-        if arr.dtype == object:
-            h.update("\x1f".join(map(str, arr.tolist())).encode())
-        else:
-            h.update(np.ascontiguousarray(arr).tobytes())
-    return h.hexdigest()
-
-
 def _county_digest(c: DemoCounty) -> str:
     n = c.network
-    return _digest(
+    return digest(
         n.node_lon,
         n.node_lat,
         n.edge_u,
@@ -63,22 +46,6 @@ def _county_digest(c: DemoCounty) -> str:
         c.demand["lon"],
         c.townships.geometry.to_wkb(),
     )
-
-
-def _components(n_nodes: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    adj = sp.coo_matrix((np.ones(len(u)), (u, v)), shape=(n_nodes, n_nodes)).tocsr()
-    return csgraph.connected_components(adj, directed=False)[1]
-
-
-def _point_segment_distance(px, py, ax, ay, bx, by) -> np.ndarray:
-    """Brute-force distance from every point to its nearest segment (metres)."""
-    dx, dy = bx - ax, by - ay
-    ll = dx * dx + dy * dy
-    out = np.full(len(px), np.inf)
-    for k in range(len(px)):
-        tt = np.clip(((px[k] - ax) * dx + (py[k] - ay) * dy) / ll, 0.0, 1.0)
-        out[k] = np.sqrt((ax + tt * dx - px[k]) ** 2 + (ay + tt * dy - py[k]) ** 2).min()
-    return out
 
 
 def _segment_lines(net: RoadNetwork) -> np.ndarray:
@@ -222,11 +189,11 @@ def test_stations_and_demand_sit_near_roads(county: DemoCounty) -> None:
     ax, ay = net.node_x_m[net.edge_u], net.node_y_m[net.edge_u]
     bx, by = net.node_x_m[net.edge_v], net.node_y_m[net.edge_v]
     sx, sy = net.to_projected(county.stations["lon"], county.stations["lat"])
-    ds = _point_segment_distance(sx, sy, ax, ay, bx, by)
+    ds = point_segment_distance(sx, sy, ax, ay, bx, by)
     assert ds.min() >= 5.0 - 0.5
     assert ds.max() <= 80.0 + 0.5
     dx, dy = net.to_projected(county.demand["lon"], county.demand["lat"])
-    dd = _point_segment_distance(dx, dy, ax, ay, bx, by)
+    dd = point_segment_distance(dx, dy, ax, ay, bx, by)
     assert dd.max() <= 80.5
 
 
@@ -271,11 +238,11 @@ def test_river_separates_the_county(county: DemoCounty) -> None:
     assert (side == 0).sum() > 1000
     assert (side == 1).sum() > 1000
     # with the bridges the network is one piece ...
-    lab_all = _components(net.n_nodes, net.edge_u, net.edge_v)
+    lab_all = components(net.n_nodes, net.edge_u, net.edge_v)
     assert len(np.unique(lab_all)) == 1
     # ... without them no piece reaches both banks
     keep = ~county.edge_is_bridge
-    lab = _components(net.n_nodes, net.edge_u[keep], net.edge_v[keep])
+    lab = components(net.n_nodes, net.edge_u[keep], net.edge_v[keep])
     both = np.intersect1d(lab[side == 0], lab[side == 1])
     assert len(both) == 0
 
@@ -377,61 +344,6 @@ def test_roads_gpkg_rebuilds_the_same_topology(county: DemoCounty, tmp_path: Pat
     assert pd.Series(seg_hw).value_counts().to_dict() == pd.Series(net.edge_highway()).value_counts().to_dict()
 
 
-# ----------------------------------------------------------------------------- grids
-
-
-@pytest.mark.parametrize("n_nodes", [10_000, 100_000])
-def test_grid_hits_node_target(n_nodes: int) -> None:
-    net = generate_grid_network(n_nodes=n_nodes, seed=3)
-    assert abs(net.n_nodes - n_nodes) <= 0.1 * n_nodes
-    classes = pd.Series(net.edge_highway()).value_counts()
-    assert {"primary", "secondary", "tertiary", "residential", "unclassified"} <= set(classes.index)
-    assert classes["residential"] + classes["unclassified"] > classes["primary"] + classes["secondary"]
-    assert 0.01 < net.edge_oneway.mean() < 0.2
-    # not a perfect lattice: fewer segments than a full grid of this size would have
-    side = np.sqrt(net.n_nodes)
-    assert net.n_edges < 2 * side * (side - 1) * 0.98
-    # a few disconnected pieces, one dominant
-    labels = _components(net.n_nodes, net.edge_u, net.edge_v)
-    sizes = np.bincount(labels)
-    assert 2 <= len(sizes) <= 50
-    assert sizes.max() > 0.9 * net.n_nodes
-    # segments are about spacing_m long
-    assert 60 < np.median(net.edge_length_m) < 180
-
-
-def test_grid_is_deterministic() -> None:
-    a = generate_grid_network(n_nodes=20_000, seed=5)
-    b = generate_grid_network(n_nodes=20_000, seed=5)
-    c = generate_grid_network(n_nodes=20_000, seed=6)
-    da = _digest(a.node_lon, a.node_lat, a.edge_u, a.edge_v, a.edge_class, a.edge_oneway)
-    assert da == _digest(b.node_lon, b.node_lat, b.edge_u, b.edge_v, b.edge_class, b.edge_oneway)
-    assert da != _digest(c.node_lon, c.node_lat, c.edge_u, c.edge_v, c.edge_class, c.edge_oneway)
-
-
-def test_random_points_near_roads() -> None:
-    net = generate_grid_network(n_nodes=10_000, seed=1)
-    lon, lat = random_points_near(net, n=400, seed=2, max_offset_m=50.0)
-    assert lon.shape == lat.shape == (400,)
-    x, y = net.to_projected(lon, lat)
-    d = _point_segment_distance(
-        x, y, net.node_x_m[net.edge_u], net.node_y_m[net.edge_u], net.node_x_m[net.edge_v], net.node_y_m[net.edge_v]
-    )
-    assert d.max() <= 50.0 + 1e-6
-    assert d.mean() > 5.0
-    lon2, _ = random_points_near(net, n=400, seed=2, max_offset_m=50.0)
-    np.testing.assert_array_equal(lon, lon2)
-
-
-@pytest.mark.slow
-def test_grid_one_million_nodes() -> None:
-    t0 = time.perf_counter()
-    net = generate_grid_network(n_nodes=1_000_000, seed=0)
-    elapsed = time.perf_counter() - t0
-    assert abs(net.n_nodes - 1_000_000) <= 100_000
-    assert elapsed < 30.0
-
-
 def test_written_demo_loads_with_the_project_readers(county: DemoCounty, tmp_path: Path) -> None:
     """The files are what a planner would hand over: the project's own readers accept them."""
     from planner.inputs.tables import read_demand, read_stations
@@ -451,10 +363,10 @@ def test_written_demo_loads_with_the_project_readers(county: DemoCounty, tmp_pat
 def test_topology_helpers_split_cut_and_reconnect() -> None:
     """The generator's safety nets: crossings become nodes, river crossings are cut,
     stray pieces are linked to the main piece on their own bank only."""
-    from planner.demo import county as demo
+    from planner.demo import _builder
 
-    river = demo._River(np.array([-1000.0, 1000.0]), np.array([0.0, 0.0]))  # the x axis; north is y > 0
-    b = demo._Builder()
+    river = _builder.River(np.array([-1000.0, 1000.0]), np.array([0.0, 0.0]))  # the x axis; north is y > 0
+    b = _builder.Builder()
     rng = np.random.default_rng(0)
     # main road on the north bank (west → east), a north–south road crossing it and the river
     main = b.add_nodes(np.array([[-500.0, 100.0], [0.0, 100.0], [500.0, 100.0]]))
@@ -467,24 +379,24 @@ def test_topology_helpers_split_cut_and_reconnect() -> None:
     stray_s = b.add_nodes(np.array([[-300.0, -400.0], [-100.0, -420.0]]))
     b.add_road(stray_s, highway="track")
 
-    assert demo._planarise(b) == 1  # the crossing road meets the main road at (250, 100)
+    assert _builder.planarise(b) == 1  # the crossing road meets the main road at (250, 100)
     x, y = b.xy()
     u, v, _, _ = b.segments()
     mid = np.flatnonzero(np.isclose(x, 250.0) & np.isclose(y, 100.0))
     assert len(mid) == 1
     assert np.bincount(np.concatenate([u, v]))[mid[0]] == 4
-    assert demo._cut_river(b, river) == 1  # (250, 100) → (250, -300) crosses the river
+    assert _builder.cut_river(b, river) == 1  # (250, 100) → (250, -300) crosses the river
     u, v, _, _ = b.segments()
-    assert not shapely.intersects(demo._segment_geoms(x, y, u, v), river.line).any()
+    assert not shapely.intersects(_builder.segment_geoms(x, y, u, v), river.line).any()
 
-    failed = demo._connect_orphans(b, river, int(main[0]), rng)
+    failed = _builder.connect_orphans(b, river, int(main[0]), rng)
     assert failed == 1  # the south piece cannot be reached without a bridge
     u, v, _, _ = b.segments()
-    labels = _components(b.n_nodes, u, v)
+    labels = components(b.n_nodes, u, v)
     assert labels[stray_n[0]] == labels[main[0]]
     assert labels[stray_s[0]] != labels[main[0]]
     x, y = b.xy()
-    assert not shapely.intersects(demo._segment_geoms(x, y, u, v), river.line).any()
+    assert not shapely.intersects(_builder.segment_geoms(x, y, u, v), river.line).any()
 
 
 def test_write_demo_reports_an_unusable_directory(county: DemoCounty, tmp_path: Path) -> None:

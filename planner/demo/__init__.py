@@ -1,1 +1,1 @@
-"""The generated demo county and benchmark networks (``county``); not a real place."""
+"""Generated data, not a real place: the demo county (``county``) and benchmark networks (``grid``)."""
