@@ -71,7 +71,7 @@ def andorra_network() -> RoadNetwork | None:
     """The real Andorra network from ../shared, or ``None`` when absent."""
     if not ANDORRA_PBF.exists():
         return None
-    from planner.network.osm import load_network
+    from planner.network.load import load_network
 
     return load_network(ANDORRA_PBF)
 

@@ -124,15 +124,15 @@ def test_gcj02_sheet_is_flagged(demo_run: Path, tmp_path: Path, caplog: pytest.L
 
 
 def test_download_network_option(demo_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import planner.network.osm
+    import planner.network.load
 
     calls: list[str] = []
 
     def fake_download(*, place: str | None = None, bbox: object = None):  # type: ignore[no-untyped-def]
         calls.append(str(place))
-        return planner.network.osm.load_network(demo_run / "input" / "roads.gpkg")
+        return planner.network.load.load_network(demo_run / "input" / "roads.gpkg")
 
-    monkeypatch.setattr(planner.network.osm, "download_network", fake_download)
+    monkeypatch.setattr(planner.network.load, "download_network", fake_download)
     inp = demo_run / "input"
     code = main(["coverage", "--network", "download:示例县", "--stations", str(inp / "stations.csv"),
                  "--demand", str(inp / "demand.csv"), "--out", str(tmp_path / "o"), "--no-isochrones",

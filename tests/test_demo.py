@@ -347,7 +347,7 @@ def test_roads_gpkg_rebuilds_the_same_topology(county: DemoCounty, tmp_path: Pat
 def test_written_demo_loads_with_the_project_readers(county: DemoCounty, tmp_path: Path) -> None:
     """The files are what a planner would hand over: the project's own readers accept them."""
     from planner.inputs.tables import read_demand, read_stations
-    from planner.network.osm import load_network
+    from planner.network.load import load_network
 
     paths = write_demo(tmp_path, county=county)
     net = load_network(paths["roads"])

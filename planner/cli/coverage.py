@@ -108,7 +108,7 @@ def run_coverage(
     The same pipeline as the app and the notebook: :meth:`planner.workspace.workspace.Workspace.from_files`,
     :meth:`~planner.workspace.workspace.Workspace.evaluate` and :func:`planner.report.files.report_files`.
     """
-    from planner.network.osm import describe_network
+    from planner.network.load import describe_network
     from planner.report.files import CLI_FILES, report_files, write_files
     from planner.workspace.workspace import Workspace
 

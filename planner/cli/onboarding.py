@@ -59,15 +59,9 @@ def add_parser(subparsers: Any) -> None:
 def run_extract(args: argparse.Namespace) -> int:
     """Run ``planner extract``; return the exit status."""
     from planner._atomic import atomic_output_dir
-    from planner.inputs.osm_extract import (
-        DEFAULT_LEVELS,
-        PERSONS_PER_M2,
-        extract_areas,
-        extract_demand,
-        extract_stations,
-        write_demand_sheet,
-        write_station_sheet,
-    )
+    from planner.inputs.osm_extract import extract_areas, extract_stations
+    from planner.inputs.osm_population import DEFAULT_LEVELS, PERSONS_PER_M2, extract_demand
+    from planner.inputs.osm_sheets import write_demand_sheet, write_station_sheet
 
     stations = extract_stations(args.osm, include_places=not args.no_places)
     demand = extract_demand(
@@ -125,7 +119,7 @@ def run_check(args: argparse.Namespace) -> int:
 
     network = None
     if args.network:
-        from planner.network.osm import load_network
+        from planner.network.load import load_network
 
         network = load_network(args.network)
     lines: list[str] = []

@@ -2,8 +2,9 @@
 
 Every road is stored as straight segments between nodes (OSM ways are *not*
 simplified), so a point snaps onto an exact position along a segment and partial
-edges are exact. Loaders (:mod:`planner.network.osm`, :mod:`planner.demo.county`) all produce a
-:class:`RoadNetwork` through :meth:`RoadNetwork.from_arrays`.
+edges are exact. Loaders (:mod:`planner.network.osm`, :mod:`planner.network.road_layers`,
+:mod:`planner.demo.county`) all produce a :class:`RoadNetwork` through
+:meth:`RoadNetwork.from_arrays`.
 
 A :class:`TravelGraph` compiles the network for one travel mode into a SciPy CSR
 matrix of travel times in seconds, respecting one-way streets when driving.

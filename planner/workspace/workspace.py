@@ -162,7 +162,7 @@ class Workspace:
         """
         from planner.inputs.sanity import check_coordinates
         from planner.inputs.tables import read_areas, read_demand, read_stations
-        from planner.network.osm import load_network_spec
+        from planner.network.load import load_network_spec
 
         net = load_network_spec(network)
         st = read_stations(stations, coords=coords)  # type: ignore[arg-type]

@@ -1,0 +1,104 @@
+"""Write extracted stations and demand points as sheets to review and edit.
+
+:func:`write_station_sheet` and :func:`write_demand_sheet` write the tables of
+:func:`planner.inputs.osm_extract.extract_stations` and
+:func:`planner.inputs.osm_population.extract_demand` as CSV (UTF-8 with BOM, opens in
+Excel) or XLSX, with the Chinese headers and words :mod:`planner.inputs.tables` reads
+back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import BinaryIO, cast
+
+import numpy as np
+import pandas as pd
+
+from planner._atomic import atomic_write
+from planner._errors import InputError
+
+__all__ = ["write_demand_sheet", "write_station_sheet"]
+
+#: Sheet headers (read back by :mod:`planner.inputs.tables`).
+STATION_HEADERS: Mapping[str, str] = {
+    "id": "编号",
+    "name": "名称",
+    "tier": "层级",
+    "lon": "经度",
+    "lat": "纬度",
+    "organisation": "运营单位",
+    "services": "服务项目",
+    "address": "地址",
+    "rule": "匹配规则",
+}
+DEMAND_HEADERS: Mapping[str, str] = {
+    "id": "编号",
+    "name": "名称",
+    "population": "人口",
+    "lon": "经度",
+    "lat": "纬度",
+    "township": "所属乡镇",
+    "kind": "类型",
+    "estimated": "是否估算",
+    "method": "估算方法",
+}
+_TIER_WORDS: Mapping[str, str] = {"county": "县级", "township": "乡镇", "village": "村（社区）", "enterprise": "企业"}
+_KIND_WORDS: Mapping[str, str] = {"village": "村", "community": "社区", "enterprise": "企业"}
+
+
+def _write_sheet(df: pd.DataFrame, path: str | Path, *, headers: Mapping[str, str], sheet_name: str) -> Path:
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise InputError("extract.bad_sheet_suffix", file=str(p))
+    if not p.parent.is_dir():
+        raise InputError("extract.no_folder", file=str(p))
+    out = df[list(headers)].rename(columns=dict(headers))
+    try:
+        if suffix == ".csv":
+            with atomic_write(p, encoding="utf-8-sig", newline="") as fh:
+                out.to_csv(fh, index=False, lineterminator="\n")
+        else:
+            with atomic_write(p, mode="wb") as fb, pd.ExcelWriter(cast(BinaryIO, fb), engine="openpyxl") as xw:
+                out.to_excel(xw, index=False, sheet_name=sheet_name)
+    except OSError as exc:
+        raise InputError("extract.cannot_write", file=str(p), reason=exc.strerror or str(exc)) from None
+    return p
+
+
+def write_station_sheet(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write candidate stations as a CSV (UTF-8 with BOM, opens in Excel) or XLSX sheet.
+
+    Headers are 编号, 名称, 层级, 经度, 纬度, 运营单位, 服务项目, 地址, 匹配规则 — read back by
+    :func:`planner.inputs.tables.read_stations` (the rule column is extra and ignored there).
+    Tiers are written as Chinese words (县级, 乡镇, 村（社区）, 企业). The file is
+    replaced atomically.
+
+    Raises
+    ------
+    InputError
+        Suffix other than ``.csv`` / ``.xlsx``, missing folder or a failed write.
+    """
+    sheet = df.copy()
+    sheet["tier"] = sheet["tier"].map(lambda x: _TIER_WORDS.get(str(x), str(x)))
+    sheet["lon"] = sheet["lon"].round(7)
+    sheet["lat"] = sheet["lat"].round(7)
+    return _write_sheet(sheet, path, headers=STATION_HEADERS, sheet_name="站点")
+
+
+def write_demand_sheet(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write demand points as a CSV (UTF-8 with BOM) or XLSX sheet.
+
+    Headers 编号, 名称, 人口, 经度, 纬度, 所属乡镇, 类型 (村 / 社区 / empty), 是否估算 (是 /
+    否), 估算方法 — read back by :func:`planner.inputs.tables.read_demand`. Population is rounded
+    to whole persons (at least 1).
+    """
+    sheet = df.copy()
+    sheet["kind"] = sheet["kind"].map(lambda x: _KIND_WORDS.get(str(x), ""))
+    sheet["estimated"] = np.where(sheet["estimated"].astype(bool), "是", "否")
+    sheet["population"] = np.maximum(np.round(sheet["population"].astype(float)), 1).astype(np.int64)
+    sheet["lon"] = sheet["lon"].round(7)
+    sheet["lat"] = sheet["lat"].round(7)
+    return _write_sheet(sheet, path, headers=DEMAND_HEADERS, sheet_name="需求点")
