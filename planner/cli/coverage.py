@@ -145,7 +145,8 @@ def run_coverage(
         extra_summary=extra,
     )
     write_files(files, out_dir=out_dir)
-    return json.loads(files["summary.json"])
+    summary: dict[str, Any] = json.loads(files["summary.json"])
+    return summary
 
 
 #: Figures in the CLI's per-tier table (labels and definitions: :mod:`planner.report.figures`).

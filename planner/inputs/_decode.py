@@ -69,7 +69,8 @@ def _text_frame(records: Sequence[Sequence[object]], width: int) -> pd.DataFrame
         if padded
         else pd.DataFrame({pos: pd.Series(dtype=object) for pos in range(full)})
     )
-    return frame.fillna("").astype(str).apply(lambda col: col.str.strip())
+    cells: pd.DataFrame = frame.fillna("").astype(str).apply(lambda col: col.str.strip())
+    return cells
 
 
 def _load(

@@ -76,7 +76,7 @@ def solve_large_max_cover(
         highs_done = lambda: not running()  # noqa: E731
         # the bound is not needed once HiGHS has one; the search stops with the MIP (whose
         # answer may be optimal) but goes on to the deadline beside the LP (which gives none)
-        stop = (lambda: False) if lp_route else highs_done
+        stop: Callable[[], bool] = (lambda: False) if lp_route else highs_done
         now = time.perf_counter()
         end = min(deadline, highs_end)
         hints: list[NDArray[np.float64]] = []

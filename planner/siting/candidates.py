@@ -145,7 +145,8 @@ def _exclude(df: pd.DataFrame, exclude: gpd.GeoDataFrame | None) -> pd.DataFrame
     zone = shapely.union_all(exclude.to_crs("EPSG:4326").geometry.to_numpy())
     inside = shapely.contains_xy(zone, df["lon"].to_numpy(float), df["lat"].to_numpy(float))
     logger.info("excluded %d candidate sites inside exclusion zones", int(inside.sum()))
-    return df.loc[~inside].reset_index(drop=True)
+    kept: pd.DataFrame = df.loc[~inside].reset_index(drop=True)
+    return kept
 
 
 def combine_candidates(*frames: pd.DataFrame | None, exclude: gpd.GeoDataFrame | None = None) -> pd.DataFrame:

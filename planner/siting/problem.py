@@ -154,7 +154,8 @@ class CoverageProblem:
     @property
     def coverable(self) -> NDArray[np.bool_]:
         """Demand points some candidate reaches."""
-        return np.diff(self.cover.indptr) > 0
+        reached: NDArray[np.bool_] = np.diff(self.cover.indptr) > 0
+        return reached
 
     # ------------------------------------------------------------------ constructors
     @classmethod

@@ -65,7 +65,8 @@ def newly_off_network(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame
     off_before = before.loc[~before["on_network"].astype(bool), key]
     off_after = after[~after["on_network"].astype(bool)]
     seen = off_after[key].merge(off_before, on=key, how="left", indicator=True)["_merge"].to_numpy() == "both"
-    return off_after[~seen]
+    newly: pd.DataFrame = off_after[~seen]
+    return newly
 
 
 @dataclass(eq=False)
