@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+import folium
 import geopandas as gpd
 import pandas as pd
 
@@ -32,3 +35,10 @@ def analyse(
         stations_file=stations_file,
     )
     return ws.evaluate(stations, tiers=tiers)
+
+
+def normalised_page(m: folium.Map) -> str:
+    """The rendered page of ``m`` with its random element ids numbered in order (equal maps, equal pages)."""
+    ids: dict[str, str] = {}
+    page = m.get_root().render()
+    return re.sub(r"_[0-9a-f]{32}", lambda x: ids.setdefault(x.group(0), f"_id{len(ids)}"), page)
