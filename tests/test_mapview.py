@@ -14,7 +14,7 @@ import pytest
 from planner.demo.county import generate_county
 from planner.report.webmap import build_map
 from planner.report.webmap_assets import LOCAL_ASSETS, STATIC_DIR, STATIC_URL, localise_assets, standalone_html
-from planner.report.webmap_layers import PIN_TIERS, TIER_STYLES, _Layer, map_summary
+from planner.report.webmap_layers import PIN_TIERS, TIER_STYLES, _Layer, map_summary, station_id_from_tooltip
 from planner.settings import TIERS, Tier
 from planner.workspace.workspace import Workspace
 from tests.helpers import analyse, normalised_page
@@ -301,3 +301,20 @@ def test_view_holds_every_station_even_outside_the_township_areas(result, county
     # an area larger than the points widens the view to it
     big = small.set_geometry([shapely.box(west - 1, south - 1, east + 1, north + 1)], crs="EPSG:4326")
     assert _bounds(result, big) == [[south - 1, west - 1], [north + 1, east + 1]]
+
+
+def test_station_ids_read_back_from_the_markers_tooltips(result) -> None:
+    m = build_map(result=result, tiers=list(TIERS))
+    # stations are the point features with a tooltip and a popup only (demand has a style, proposals an icon)
+    tips = [
+        f["properties"]["tip"]
+        for layer in _geojson_layers(m)
+        for f in layer.get("features", [])
+        if f["geometry"]["type"] == "Point" and set(f["properties"]) == {"tip", "popup"}
+    ]
+    assert len(tips) == len(result.stations)
+    assert sorted(station_id_from_tooltip(x) for x in tips) == sorted(result.stations["id"].astype(str))
+    # names with parentheses of their own; what is not a station's tooltip
+    assert station_id_from_tooltip(" 文化站 (老馆) (T-01) ") == "T-01"
+    assert station_id_from_tooltip("乡镇（街道）：<b>城关镇</b>") is None
+    assert station_id_from_tooltip("") is None

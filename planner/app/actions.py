@@ -19,12 +19,11 @@ from planner.app.state import (
     evaluate,
     guard,
     init_session,
-    join_names,
     say,
     session,
 )
 from planner.coverage.analyse import off_network_lines
-from planner.i18n import t
+from planner.i18n import join_names, t
 from planner.settings import Mode, Tier
 from planner.workspace.workspace import Scenario, Workspace, load_project
 

@@ -12,6 +12,7 @@ from typing import Any
 from planner.app.map_parts import MAP_READY_KEY
 from planner.app.state import callback, current_scenario, edit, guard, say, session
 from planner.i18n import t
+from planner.report.webmap_layers import station_id_from_tooltip
 from planner.settings import Tier
 from planner.workspace.workspace import Scenario
 
@@ -41,10 +42,9 @@ def handle_map_event(event: dict[str, Any] | None) -> bool:
         return False
     on_map = _new_point(event, "last_clicked")
     on_object = _new_point(event, "last_object_clicked")
-    tip = str(event.get("last_object_clicked_tooltip") or "").strip()
-    if on_object is not None and tip.endswith(")") and "(" in tip:
-        sid = tip.rsplit("(", 1)[1][:-1]
-        if sid in set(current_scenario().stations["id"].astype(str)):
+    if on_object is not None:
+        sid = station_id_from_tooltip(str(event.get("last_object_clicked_tooltip") or ""))
+        if sid is not None and sid in set(current_scenario().stations["id"].astype(str)):
             ss.select_request = sid  # applied before the selectbox is drawn on the rerun
             return True
     point = on_object or on_map

@@ -9,20 +9,22 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, ParamSpec
 
 import geopandas as gpd
+import pandas as pd
 import streamlit as st
 
-from planner._errors import InputError, PlannerError
+from planner._errors import PlannerError
 from planner.app import launcher as appserver
 from planner.app.launcher import IsochroneCache, ResultCache, demo_state
-from planner.coverage.analyse import CoverageResult, off_network_lines
-from planner.i18n import get_language, set_language, t
+from planner.coverage.analyse import CoverageResult
+from planner.i18n import set_language, t
 from planner.report.webmap_layers import road_lines
 from planner.settings import TIERS, Tier
-from planner.workspace.workspace import Scenario, newly_off_network
+from planner.workspace.edits import apply_edit
+from planner.workspace.workspace import Scenario
 
 logger = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -135,11 +137,6 @@ def say(kind: str, text: str) -> None:
     session().messages.append((kind, text))
 
 
-def join_names(names: Iterable[Any]) -> str:
-    """``names`` as one list in the active language (``、`` or ``, ``)."""
-    return ("、" if get_language() == "zh" else ", ").join(str(x) for x in names)
-
-
 def guard(action: Callable[[], None], *, file: str = "") -> bool:
     """Run ``action``; show planner errors (and anything else) as a message, never a traceback."""
     try:
@@ -162,28 +159,24 @@ def evaluate() -> CoverageResult:
 
 
 def edit(change: Callable[[Scenario], str]) -> None:
-    """Apply an edit to the current scenario and remember the before/after results."""
+    """Apply an edit to the current scenario (:func:`planner.workspace.edits.apply_edit`) and remember the results.
+
+    ``change`` returns the message shown on success; the before/after results feed the
+    before/after panel.
+    """
     ss = session()
     t0 = time.perf_counter()
-    before = evaluate()
-    sc = current_scenario()
-    msg = change(sc)
-    try:
-        after = evaluate()
-        # uploads may hold stations off the network (loaded, not counted); an edit may not add one
-        moved_off = newly_off_network(before.stations, after.stations)
-        if len(moved_off):
-            count, lines = off_network_lines(moved_off)
-            raise InputError(
-                "scenario.error.stations_off_network",
-                tier=join_names(t(f"tier.{x}") for x in dict.fromkeys(moved_off["tier"].astype(str))),
-                count=count,
-                max_snap_m=f"{ss.ws.config.max_snap_m:.0f}",
-                lines=lines,
-            )
-    except PlannerError:
-        sc.undo()
-        raise
+    msg = ""
+
+    def run(sc: Scenario) -> None:
+        nonlocal msg
+        msg = change(sc)
+
+    def cached(stations: pd.DataFrame) -> CoverageResult:
+        result: CoverageResult = ss.results.evaluate(ss.ws, stations)
+        return result
+
+    before, after = apply_edit(ss.ws, current_scenario(), run, evaluate=cached)
     ss.last_change = (before, after)
     ss.edit_started = t0
     logger.info("edit evaluated in %.3f s (%s)", time.perf_counter() - t0, msg)

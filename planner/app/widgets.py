@@ -15,9 +15,9 @@ import pandas as pd
 import streamlit as st
 
 from planner.app import actions
-from planner.app.state import current_scenario, join_names, session
+from planner.app.state import current_scenario, session
 from planner.coverage.analyse import CoverageResult
-from planner.i18n import t
+from planner.i18n import join_names, t
 from planner.report import figures
 from planner.settings import TIERS, Mode, Tier
 from planner.workspace.workspace import compare, compare_demand

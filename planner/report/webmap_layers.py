@@ -399,11 +399,23 @@ def add_stations(m: folium.Map, tier: Tier, stations: pd.DataFrame, *, lang: str
         + ": "
         + np.array([_fmt_int(v) for v in cov], dtype=object)
     )
-    # the tooltip "name (id)" is also how the app recognises a click on a station
+    # the tooltip "name (id)" is read back by station_id_from_tooltip (a click on a station)
     data = _points(s, {"tip": label, "popup": popup})
     fg = folium.FeatureGroup(name=t("app.map.layer_stations", lang=lang, tier=t(f"tier.{tier}", lang=lang)))
     _Layer(data, points="marker", icon=_station_icon(tier)).add_to(fg)
     fg.add_to(m)
+
+
+def station_id_from_tooltip(text: str) -> str | None:
+    """The station id in a station marker's tooltip ``"name (id)"`` (:func:`add_stations`); ``None`` if not one.
+
+    The id is the text inside the last parentheses, so names with parentheses of their
+    own are read correctly (``"文化站 (老馆) (T-01)"`` gives ``"T-01"``).
+    """
+    tip = text.strip()
+    if tip.endswith(")") and "(" in tip:
+        return tip.rsplit("(", 1)[1][:-1]
+    return None
 
 
 def add_proposals(m: folium.Map, proposals: pd.DataFrame, *, big: bool, lang: str | None) -> None:
