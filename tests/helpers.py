@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
+import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -83,3 +85,10 @@ def point_segment_distance(px, py, ax, ay, bx, by) -> np.ndarray:
         tt = np.clip(((px[k] - ax) * dx + (py[k] - ay) * dy) / ll, 0.0, 1.0)
         out[k] = np.sqrt((ax + tt * dx - px[k]) ** 2 + (ay + tt * dy - py[k]) ** 2).min()
     return out
+
+
+def normalised_page(m: folium.Map) -> str:
+    """The rendered page of ``m`` with its random element ids numbered in order (equal maps, equal pages)."""
+    ids: dict[str, str] = {}
+    page = m.get_root().render()
+    return re.sub(r"_[0-9a-f]{32}", lambda x: ids.setdefault(x.group(0), f"_id{len(ids)}"), page)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from planner.i18n import LANGUAGES, catalogue, fields, get_language, set_language, t
+from planner.i18n import LANGUAGES, catalogue, fields, get_language, join_names, set_language, t
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,6 +46,16 @@ def test_switch_language() -> None:
         set_language("zh")
     with pytest.raises(ValueError, match="unknown language"):
         set_language("fr")
+
+
+def test_join_names_follows_the_language() -> None:
+    assert join_names(["甲", "乙", 3]) == "甲、乙、3"
+    set_language("en")
+    try:
+        assert join_names(x for x in ("a", "b")) == "a, b"
+    finally:
+        set_language("zh")
+    assert join_names([]) == ""
 
 
 def test_language_is_per_thread_once_set() -> None:

@@ -1,4 +1,4 @@
-"""Tests of planner.report.webmap: layers, styling, local assets and the standalone export."""
+"""Tests of planner.report.webmap, webmap_layers and webmap_assets: layers, styles, local assets, standalone export."""
 
 from __future__ import annotations
 
@@ -12,21 +12,12 @@ import pandas as pd
 import pytest
 
 from planner.demo.county import generate_county
-from planner.report.webmap import (
-    LOCAL_ASSETS,
-    PIN_TIERS,
-    STATIC_DIR,
-    STATIC_URL,
-    TIER_STYLES,
-    _Layer,
-    build_map,
-    localise_assets,
-    map_summary,
-    standalone_html,
-)
+from planner.report.webmap import build_map
+from planner.report.webmap_assets import LOCAL_ASSETS, STATIC_DIR, STATIC_URL, localise_assets, standalone_html
+from planner.report.webmap_layers import PIN_TIERS, TIER_STYLES, _Layer, map_summary, station_id_from_tooltip
 from planner.settings import TIERS, Tier
 from planner.workspace.workspace import Workspace
-from tests.helpers import analyse
+from tests.helpers import analyse, normalised_page
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +170,7 @@ def test_geojson_popups_are_escaped(result):
 
 def test_road_lines_keep_every_segment_and_are_drawn() -> None:
     from planner.network.roads import RoadNetwork
-    from planner.report.webmap import road_lines
+    from planner.report.webmap_layers import road_lines
 
     net = RoadNetwork.from_arrays(
         node_lon=[117.0, 117.01, 117.02, 117.02],
@@ -197,75 +188,19 @@ def test_road_lines_keep_every_segment_and_are_drawn() -> None:
     assert main.geom_type == "LineString"  # the two primary segments merged into one line
 
 
-def _normalised_page(m: folium.Map) -> str:
-    ids: dict[str, str] = {}
-    page = m.get_root().render()
-    return re.sub(r"_[0-9a-f]{32}", lambda x: ids.setdefault(x.group(0), f"_id{len(ids)}"), page)
-
-
-def test_map_parts_keep_the_base_fixed_while_layers_follow_edits(result, county, iso) -> None:
-    from planner.report.webmap import build_map_parts, road_lines
-
-    roads = road_lines(county.network)
-    kw = dict(isochrones=iso, roads=roads, areas=county.townships)
-    parts = build_map_parts(result=result, **kw)
-    # the base holds roads and townships only; every station and demand point is in a layer
-    assert map_summary(parts.base)["geojson"] == 2
-    in_layers = sum(len(d["features"]) for fg in parts.layers for d in _geojson_layers_of(fg))
-    n_points = len(result.stations) + int((result.demand["tier"] == str(TIERS[0])).sum())
-    assert in_layers >= n_points
-    # an edit (one station fewer) changes the layers, not the base page
-    fewer = result.stations.iloc[1:]
-    r2 = analyse(county.network, stations=fewer, demand=county.demand, areas=county.townships)
-    parts2 = build_map_parts(result=r2, **kw)
-    assert _normalised_page(parts2.base) == _normalised_page(build_map_parts(result=result, **kw).base)
-    # proposals change the legend, so the base page differs (and the browser reloads it)
-    props = pd.DataFrame(
-        {"rank": [1], "tier": ["village"], "lon": [117.0], "lat": [28.0], "newly_covered_population": [5.0]}
-    )
-    with_props = build_map_parts(result=result, proposals=props, **kw)
-    assert _normalised_page(with_props.base) != _normalised_page(parts2.base)
-
-
-def test_ready_signal_is_a_hidden_layer_and_leaves_the_base_alone(result, county) -> None:
-    from planner.report.webmap import MAP_READY_KEY, build_map_parts
-
-    kw = dict(areas=county.townships, immediate_clicks=True)
-    plain = build_map_parts(result=result, **kw)
-    ready = build_map_parts(result=result, ready_signal=True, **kw)
-    # the same base page: the map is not reloaded when the signal layer goes away
-    assert _normalised_page(ready.base) == _normalised_page(plain.base)
-    assert len(ready.layers) == len(plain.layers) + 1
-    signal = ready.layers[-1]
-    assert signal.control is False  # not listed in the layer switcher
-    (macro,) = signal._children.values()
-    script = macro._template.module.script(macro)
-    assert f"setComponentValue({{ {MAP_READY_KEY}: true }})" in script
-    assert "__plannerReadySent" in script  # once per map page
-    assert not any("setComponentValue({" in _layer_scripts(fg) for fg in plain.layers)
-
-
-def _layer_scripts(fg: folium.FeatureGroup) -> str:
-    return "".join(c._template.module.script(c) for c in fg._children.values() if hasattr(c._template.module, "script"))
-
-
-def _geojson_layers_of(fg: folium.FeatureGroup) -> list[dict]:
-    return [sub.data for sub in fg._children.values() if isinstance(sub, (folium.GeoJson, _Layer))]
-
-
 def test_one_pass_render_gives_branca_s_page(result, county, iso, monkeypatch) -> None:
     import branca
 
-    from planner.report import webmap as mapview
+    from planner.report import webmap_layers
 
-    fast = _normalised_page(build_map(result=result, isochrones=iso, roads=mapview.road_lines(county.network)))
-    monkeypatch.setattr(mapview._RawRender, "render", branca.element.MacroElement.render)
-    slow = _normalised_page(build_map(result=result, isochrones=iso, roads=mapview.road_lines(county.network)))
+    fast = normalised_page(build_map(result=result, isochrones=iso, roads=webmap_layers.road_lines(county.network)))
+    monkeypatch.setattr(webmap_layers._RawRender, "render", branca.element.MacroElement.render)
+    slow = normalised_page(build_map(result=result, isochrones=iso, roads=webmap_layers.road_lines(county.network)))
     assert fast == slow
 
 
 def test_drawn_roads_are_rounded_to_about_a_metre(county) -> None:
-    from planner.report.webmap import ROAD_PRECISION_DECIMALS, road_lines
+    from planner.report.webmap_layers import ROAD_PRECISION_DECIMALS, road_lines
 
     m = build_map(
         result=analyse(county.network, stations=county.stations, demand=county.demand), roads=road_lines(county.network)
@@ -291,16 +226,17 @@ def _parts(geometry: dict) -> list:
 def test_known_bounds_of_roads_and_townships_equal_folium_s_own(county) -> None:
     from folium.utilities import get_bounds
 
-    from planner.report.webmap import build_map_parts, road_lines
+    from planner.report.webmap import build_base_and_layers
+    from planner.report.webmap_layers import road_lines
 
-    parts = build_map_parts(
+    base, _ = build_base_and_layers(
         result=analyse(county.network, stations=county.stations, demand=county.demand),
         roads=road_lines(county.network),
         areas=county.townships,
     )
     layers = [
         sub
-        for fg in parts.base._children.values()
+        for fg in base._children.values()
         for sub in getattr(fg, "_children", {}).values()
         if isinstance(sub, (folium.GeoJson, _Layer))
     ]
@@ -310,13 +246,13 @@ def test_known_bounds_of_roads_and_townships_equal_folium_s_own(county) -> None:
     for layer, expected in zip(layers, walked, strict=True):
         assert np.allclose(layer._get_self_bounds(), expected, atol=1e-9)
     union = [[walked[:, 0, 0].min(), walked[:, 0, 1].min()], [walked[:, 1, 0].max(), walked[:, 1, 1].max()]]
-    assert np.allclose(parts.base.get_bounds(), union, atol=1e-9)
+    assert np.allclose(base.get_bounds(), union, atol=1e-9)
 
 
 def test_maps_call_no_jquery_or_bootstrap_script(result, county, iso) -> None:
     # neither is shipped (planner/static) nor loaded: a folium element that needs jQuery
     # (e.g. folium.Popup's `$(...)`) would break the map in the browser
-    from planner.report.webmap import road_lines
+    from planner.report.webmap_layers import road_lines
 
     props = pd.DataFrame(
         {"rank": [1], "tier": ["village"], "lon": [116.2], "lat": [27.5], "newly_covered_population": [10.0]}
@@ -331,7 +267,7 @@ def test_maps_call_no_jquery_or_bootstrap_script(result, county, iso) -> None:
 
 
 def test_script_json_cannot_end_the_script_and_keeps_chinese() -> None:
-    from planner.report.webmap import script_json
+    from planner.report.webmap_layers import script_json
 
     text = script_json({"name": "</script><script>alert(1)</script>", "县": "贵溪 & 鹰潭", "sep": "a\u2028b"})
     assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
@@ -365,3 +301,20 @@ def test_view_holds_every_station_even_outside_the_township_areas(result, county
     # an area larger than the points widens the view to it
     big = small.set_geometry([shapely.box(west - 1, south - 1, east + 1, north + 1)], crs="EPSG:4326")
     assert _bounds(result, big) == [[south - 1, west - 1], [north + 1, east + 1]]
+
+
+def test_station_ids_read_back_from_the_markers_tooltips(result) -> None:
+    m = build_map(result=result, tiers=list(TIERS))
+    # stations are the point features with a tooltip and a popup only (demand has a style, proposals an icon)
+    tips = [
+        f["properties"]["tip"]
+        for layer in _geojson_layers(m)
+        for f in layer.get("features", [])
+        if f["geometry"]["type"] == "Point" and set(f["properties"]) == {"tip", "popup"}
+    ]
+    assert len(tips) == len(result.stations)
+    assert sorted(station_id_from_tooltip(x) for x in tips) == sorted(result.stations["id"].astype(str))
+    # names with parentheses of their own; what is not a station's tooltip
+    assert station_id_from_tooltip(" 文化站 (老馆) (T-01) ") == "T-01"
+    assert station_id_from_tooltip("乡镇（街道）：<b>城关镇</b>") is None
+    assert station_id_from_tooltip("") is None

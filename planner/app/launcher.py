@@ -67,7 +67,7 @@ class DemoState:
     scenario
         The demo's stations; sessions take their own copy (:meth:`Scenario.copy`).
     roads
-        Drawn road lines of the demo network (:func:`planner.report.webmap.road_lines`).
+        Drawn road lines of the demo network (:func:`planner.report.webmap_layers.road_lines`).
     result
         Coverage of ``scenario.stations`` (read-only, shared).
     isochrones
@@ -134,7 +134,7 @@ def demo_cache_path() -> Path:
 
 
 def _build_demo() -> DemoState:
-    from planner.report.webmap import road_lines
+    from planner.report.webmap_layers import road_lines
     from planner.workspace.workspace import Workspace
 
     t0 = time.perf_counter()

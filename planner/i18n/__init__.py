@@ -20,6 +20,7 @@ import contextvars
 import logging
 import string
 import tomllib
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,11 @@ def set_language(lang: str) -> None:
 def get_language() -> str:
     """Return the active language code (this thread's, else the process default)."""
     return _context.get() or _default[0]
+
+
+def join_names(names: Iterable[object]) -> str:
+    """Join ``names`` into one list for a message in the active language (``、`` in Chinese, ``, `` in English)."""
+    return ("、" if get_language() == "zh" else ", ").join(str(x) for x in names)
 
 
 def fields(text: str) -> set[str]:

@@ -1,6 +1,7 @@
 """Reports: figures (the one table), output files, workbook and GeoPackage, web and printed maps.
 
 ``figures`` names and computes every figure, ``files`` builds every output file,
-``exports`` the workbook and GeoPackage, ``webmap`` the folium map, ``printmap`` the
-printed map.
+``exports`` the workbook and GeoPackage, ``webmap`` the folium map (its layers in
+``webmap_layers``, its offline assets and standalone page in ``webmap_assets``),
+``printmap`` the printed map.
 """

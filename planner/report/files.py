@@ -228,7 +228,8 @@ def report_files(
                 result=result, isochrones=iso, station_isochrones=st_iso, areas=ws.areas, proposals=proposals
             )
         elif name == "map.html":
-            from planner.report.webmap import build_map, standalone_html
+            from planner.report.webmap import build_map
+            from planner.report.webmap_assets import standalone_html
 
             if web_map is not None:
                 m = web_map()

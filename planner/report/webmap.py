@@ -1,25 +1,18 @@
 """Folium maps of coverage: styled stations, isochrones, demand, townships, proposals.
 
-Everything works offline: the Leaflet, jQuery, Bootstrap, awesome-markers and Font
-Awesome files folium would take from CDNs are shipped in ``planner/static`` and either
-referenced through a local URL (Streamlit static serving, ``/app/static/...``) or
-inlined by :func:`standalone_html`. No basemap tiles are loaded unless a tile URL is
-given.
+:func:`build_map` assembles the map from the layers of :mod:`planner.report.webmap_layers`
+(roads, townships, isochrones, demand, stations, proposals) with a title, a legend and a
+layer control; :func:`build_base_and_layers` gives the same map as a base map plus the
+layers an edit changes (the live app swaps only those). Everything works offline: the
+assets are local (:mod:`planner.report.webmap_assets`, which also writes the standalone
+HTML page). No basemap tiles are loaded unless a tile URL is given.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import html
-import json
-import logging
-import mimetypes
-import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
 
 import branca
 import folium
@@ -27,343 +20,24 @@ import geopandas as gpd
 import jinja2
 import numpy as np
 import pandas as pd
-import shapely
-from numpy.typing import NDArray
 
 from planner.coverage.analyse import CoverageResult
 from planner.i18n import t
-from planner.network.roads import RoadNetwork
+from planner.report.webmap_assets import STATIC_URL, localise_assets
+from planner.report.webmap_layers import (
+    COVERED_HEX,
+    OFF_NETWORK_HEX,
+    PROPOSAL_HEX,
+    TIER_STYLES,
+    UNCOVERED_HEX,
+    add_areas,
+    add_demand,
+    add_isochrones,
+    add_proposals,
+    add_roads,
+    add_stations,
+)
 from planner.settings import TIERS, Tier
-
-logger = logging.getLogger(__name__)
-
-STATIC_DIR: Path = Path(__file__).resolve().parents[1] / "static"
-#: URL under which Streamlit serves ``./static`` of the app folder (``enableStaticServing``).
-STATIC_URL: str = "/app/static"
-
-#: folium's CDN asset names mapped to local files under :data:`STATIC_DIR` (None: not needed).
-#: Glyphicons (Bootstrap 3) and the awesome-markers rotate CSS are dropped: the maps use
-#: Font Awesome icons without rotation. jQuery and Bootstrap's script are dropped too:
-#: nothing on these maps calls them, and streamlit-folium loads scripts one after the
-#: other (they delayed the first map by ~0.15 s). Bootstrap's stylesheet stays (fonts).
-LOCAL_ASSETS: dict[str, str | None] = {
-    "leaflet": "leaflet/leaflet.js",
-    "jquery": None,
-    "bootstrap": None,
-    "awesome_markers": "awesome-markers/leaflet.awesome-markers.js",
-    "leaflet_css": "leaflet/leaflet.css",
-    "bootstrap_css": "bootstrap/bootstrap.min.css",
-    "glyphicons_css": None,
-    "awesome_markers_font_css": "fontawesome/css/all.min.css",
-    "awesome_markers_css": "awesome-markers/leaflet.awesome-markers.css",
-    "awesome_rotate_css": None,
-}
-
-
-@dataclass(frozen=True)
-class TierStyle:
-    """Colour and icon of a tier on the map."""
-
-    colour: str  # awesome-markers colour name
-    hex: str  # same colour for polygons and the legend
-    icon: str  # Font Awesome 6 solid icon name
-    size_px: int
-
-
-TIER_STYLES: dict[Tier, TierStyle] = {
-    Tier.COUNTY: TierStyle(colour="darkpurple", hex="#5b396b", icon="landmark", size_px=16),
-    Tier.TOWNSHIP: TierStyle(colour="blue", hex="#38aadd", icon="building", size_px=14),
-    Tier.VILLAGE: TierStyle(colour="green", hex="#72b026", icon="house", size_px=12),
-    Tier.ENTERPRISE: TierStyle(colour="purple", hex="#d252b9", icon="industry", size_px=12),
-}
-COVERED_HEX = "#2e7d32"
-UNCOVERED_HEX = "#d32f2f"
-OFF_NETWORK_HEX = "#757575"
-PROPOSAL_HEX = "#ff8f00"
-#: Isochrones are simplified for display (about 20 m) and rounded to about 1 m.
-ISOCHRONE_SIMPLIFY_DEG = 0.0002
-ISOCHRONE_PRECISION_DEG = 0.00001
-
-
-# --------------------------------------------------------------------------- assets
-
-
-def _walk(element: branca.element.Element) -> Iterator[branca.element.Element]:
-    yield element
-    for child in element._children.values():
-        yield from _walk(child)
-
-
-def localise_assets(m: folium.Map, *, base_url: str = STATIC_URL) -> folium.Map:
-    """Point every JS/CSS asset of ``m`` and its children at the local copies.
-
-    Raises
-    ------
-    ValueError
-        If an element needs an asset that has no local copy (a plugin that was not
-        vendored): better to fail than to load it from the internet.
-    """
-    base = base_url.rstrip("/")
-    for el in _walk(m):
-        for attr in ("default_js", "default_css"):
-            assets = getattr(el, attr, None)
-            if not assets:
-                continue
-            local: list[tuple[str, str]] = []
-            for name, url in assets:
-                if url.startswith(base + "/"):
-                    local.append((name, url))
-                    continue
-                if name not in LOCAL_ASSETS:
-                    msg = f"no local copy of map asset {name!r} ({url}); vendor it into planner/static"
-                    raise ValueError(msg)
-                rel = LOCAL_ASSETS[name]
-                if rel is not None:
-                    local.append((name, f"{base}/{rel}"))
-            setattr(el, attr, local)
-    return m
-
-
-_CSS_URL = re.compile(r"url\(\s*(['\"]?)([^'\")]+)\1\s*\)")
-
-
-def _data_uri(path: Path) -> str:
-    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    if path.suffix == ".woff2":
-        mime = "font/woff2"
-    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
-
-
-def _inline_css(path: Path) -> str:
-    text = path.read_text(encoding="utf-8")
-    text = re.sub(r"/\*# sourceMappingURL=[^*]*\*/", "", text)
-
-    def repl(match: re.Match[str]) -> str:
-        ref = match.group(2).strip()
-        if ref.startswith(("data:", "#")):
-            return match.group(0)
-        target = (path.parent / ref.split("?")[0].split("#")[0]).resolve()
-        if STATIC_DIR not in target.parents or not target.is_file():
-            return "url(data:,)"  # alternative font formats that are not shipped
-        return f"url({_data_uri(target)})"
-
-    return _CSS_URL.sub(repl, text)
-
-
-def _asset_path(url: str, base: str) -> Path | None:
-    if not url.startswith(base + "/"):
-        return None
-    target = (STATIC_DIR / url[len(base) + 1 :]).resolve()
-    return target if STATIC_DIR in target.parents and target.is_file() else None
-
-
-def standalone_html(m: folium.Map, *, base_url: str = STATIC_URL) -> str:
-    """Render ``m`` as one self-contained HTML page (all scripts, styles, fonts inlined).
-
-    The page loads nothing from any server, except basemap tiles if the map was built
-    with a tile URL.
-    """
-    localise_assets(m, base_url=base_url)
-    page = m.get_root().render()
-    base = base_url.rstrip("/")
-
-    def script(match: re.Match[str]) -> str:
-        path = _asset_path(match.group(1), base)
-        if path is None:
-            return match.group(0)
-        code = path.read_text(encoding="utf-8")
-        code = re.sub(r"//# sourceMappingURL=\S+", "", code).replace("</script", "<\\/script")
-        return f"<script>{code}</script>"
-
-    def link(match: re.Match[str]) -> str:
-        path = _asset_path(match.group(1), base)
-        if path is None:
-            return match.group(0)
-        return f"<style>{_inline_css(path)}</style>"
-
-    page = re.sub(r'<script src="([^"]+)"></script>', script, page)
-    page = re.sub(r'<link rel="stylesheet" href="([^"]+)"\s*/?>', link, page)
-    left = re.findall(r'<(?:script|link|img)[^>]*(?:src|href)="(https?://[^"]+|/[^"]*)"', page)
-    if left:
-        logger.warning("standalone map still references %s", left[:5])
-    return page
-
-
-# --------------------------------------------------------------------------- map
-
-
-def _fmt_int(v: object) -> str:
-    try:
-        f = float(v)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return ""
-    return f"{f:,.0f}" if np.isfinite(f) else "—"
-
-
-def _fmt_min(v: object, lang: str | None) -> str:
-    try:
-        f = float(v)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return t("app.map.unreachable", lang=lang)
-    return f"{f:.1f}" if np.isfinite(f) else t("app.map.unreachable", lang=lang)
-
-
-class _Raw(branca.element.Element):
-    """Text that is already rendered (no second template pass)."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-
-    def render(self, **kwargs: Any) -> str:
-        return self.text
-
-
-class _RawRender(branca.element.MacroElement):
-    """``MacroElement.render`` without compiling each rendered part as a new template.
-
-    branca wraps the rendered header, html and script of every element in an
-    ``Element`` whose text is compiled by Jinja again; for a layer with a large GeoJSON
-    that second pass costs more than everything else in a rerun of the live map.
-    The text here is data (escaped), so it is kept as it is.
-    """
-
-    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # branca returns None here too
-        figure = self.get_root()
-        if not isinstance(figure, branca.element.Figure):
-            msg = "cannot render an element that is not in a figure"
-            raise TypeError(msg)
-        module = self._template.module.__dict__
-        for part, box in (("header", figure.header), ("html", figure.html), ("script", figure.script)):
-            macro = module.get(part)
-            if macro is not None:
-                box.add_child(_Raw(macro(self, kwargs)), name=self.get_name())
-        for element in self._children.values():
-            element.render(**kwargs)
-
-
-def script_json(obj: Any) -> str:
-    """Compact JSON text that is safe inside an HTML ``<script>`` (``<``, ``>``, ``&`` escaped).
-
-    Chinese text stays as it is (UTF-8): a third of the size of six-character escapes.
-    """
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return _script_safe(text)
-
-
-def _script_safe(text: str) -> str:
-    # these characters occur only inside JSON strings, where the escapes mean the same
-    return (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
-
-
-def _feature_collection(geometries: Sequence[str], properties: Sequence[dict[str, Any]]) -> str:
-    """GeoJSON FeatureCollection text from geometry JSON texts and per-feature properties."""
-    feats = [
-        '{"type":"Feature","geometry":' + g + ',"properties":' + script_json(p) + "}"
-        for g, p in zip(geometries, properties, strict=True)
-    ]
-    return '{"type":"FeatureCollection","features":[' + ",".join(feats) + "]}"
-
-
-class _Layer(_RawRender):
-    """A Leaflet GeoJSON layer from JSON text made once, styled and labelled in the browser.
-
-    Stands in for ``folium.GeoJson`` on these maps: folium evaluates a style function
-    per feature in Python, dumps the data again at each render and compiles a template
-    per tooltip and popup (together most of a live map update). Here the data is text
-    built once (cached while a layer is unchanged) and the browser reads, per feature:
-
-    ``style``
-        Leaflet path options merged over the layer's ``style`` (colour, radius...).
-    ``tip``, ``popup``
-        Tooltip and popup HTML (escaped by the caller).
-    ``icon``
-        Icon options of a marker merged over the layer's (e.g. a numbered badge).
-
-    Parameters
-    ----------
-    data
-        GeoJSON FeatureCollection text, safe inside a script (:func:`script_json`).
-    style
-        Path options of every feature (lines, polygons, circle points).
-    points
-        How point features are drawn: ``"circle"`` (``L.circleMarker``) or ``"marker"``
-        (``L.marker`` with ``icon``).
-    icon
-        ``("awesome", options)`` for ``L.AwesomeMarkers.icon`` or ``("div", options)``
-        for ``L.divIcon``: the options every marker's icon starts from.
-    interactive
-        ``False``: the layer takes no clicks or hovers (roads under everything).
-    bounds
-        ``[[south, west], [north, east]]`` when known; otherwise computed from the data
-        when asked for (streamlit-folium asks on every rerun).
-    """
-
-    _template = jinja2.Template(
-        """{% macro script(this, kwargs) %}
-var {{ this.get_name() }} = L.geoJson({{ this.text }}, {
-    interactive: {{ "true" if this.interactive else "false" }},
-    style: function (f) { return Object.assign({}, {{ this.style_json }}, (f.properties || {}).style); },
-{%- if this.points == "circle" %}
-    pointToLayer: function (f, latlng) { return L.circleMarker(latlng); },
-{%- elif this.points == "marker" %}
-    pointToLayer: function (f, latlng) {
-        var icon = Object.assign({}, {{ this.icon_options }}, (f.properties || {}).icon);
-        return L.marker(latlng, {icon: {{ this.icon_factory }}(icon)});
-    },
-{%- endif %}
-    onEachFeature: function (f, layer) {
-        var p = f.properties || {};
-        if (p.tip != null) { layer.bindTooltip(String(p.tip), {sticky: true}); }
-        if (p.popup != null) { layer.bindPopup(String(p.popup), {maxWidth: 320}); }
-    }
-}).addTo({{ this._parent.get_name() }});{% endmacro %}"""
-    )
-
-    def __init__(
-        self,
-        data: str,
-        *,
-        style: dict[str, Any] | None = None,
-        points: str | None = None,
-        icon: tuple[str, dict[str, Any]] | None = None,
-        interactive: bool = True,
-        bounds: list[list[float]] | None = None,
-    ) -> None:
-        super().__init__()
-        self._name = "PlannerLayer"
-        if points not in (None, "circle", "marker") or (points == "marker") != (icon is not None):
-            msg = f"points={points!r} with icon={icon!r}: markers need an icon, circles and shapes none"
-            raise ValueError(msg)
-        self.text = data
-        self.style_json = script_json(style or {})
-        self.points = points
-        self.icon_factory, self.icon_options = "", "{}"
-        if icon is not None:
-            kind, options = icon
-            self.icon_factory = {"awesome": "L.AwesomeMarkers.icon", "div": "L.divIcon"}[kind]
-            self.icon_options = script_json(options)
-        self.interactive = interactive
-        self._known_bounds = bounds
-
-    @property
-    def data(self) -> dict[str, Any]:
-        """The layer's GeoJSON, parsed (for tests and bounds; the map uses the text)."""
-        parsed: dict[str, Any] = json.loads(self.text)
-        return parsed
-
-    def _get_self_bounds(self) -> list[list[float | None]]:
-        if self._known_bounds is None:
-            from folium.utilities import get_bounds
-
-            return get_bounds(self.data, lonlat=True)
-        return [list(corner) for corner in self._known_bounds]
 
 
 def _bounds(result: CoverageResult, areas: gpd.GeoDataFrame | None) -> list[list[float]]:
@@ -381,205 +55,6 @@ def _bounds(result: CoverageResult, areas: gpd.GeoDataFrame | None) -> list[list
     if not ok.any():
         return [[0.0, 0.0], [0.0, 0.0]]
     return [[float(lat[ok].min()), float(lon[ok].min())], [float(lat[ok].max()), float(lon[ok].max())]]
-
-
-def _geometry_json(geoms: NDArray[np.object_]) -> list[str]:
-    """GeoJSON geometry texts (coordinates as Python writes floats: shortest round-trip form)."""
-    return [json.dumps(shapely.geometry.mapping(g), separators=(",", ":"), allow_nan=False) for g in geoms]
-
-
-def _add_areas(m: folium.Map, areas: gpd.GeoDataFrame, *, lang: str | None) -> None:
-    gdf = areas.to_crs("EPSG:4326")
-    gdf = gdf[~gdf.geometry.is_empty & gdf.geometry.notna()]
-    if not len(gdf):
-        return
-    label = t("app.map.township", lang=lang)
-    tips = [{"tip": f"{html.escape(label)}：<b>{html.escape(str(name))}</b>"} for name in gdf["name"]]
-    fg = folium.FeatureGroup(name=t("app.map.layer_areas", lang=lang), show=True)
-    x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
-    _Layer(
-        _feature_collection(_geometry_json(gdf.geometry.to_numpy()), tips),
-        style={"color": "#555555", "weight": 1.5, "dashArray": "5 4", "fill": False},
-        bounds=[[y0, x0], [y1, x1]],
-    ).add_to(fg)
-    fg.add_to(m)
-
-
-#: Display geometry (simplified, GeoJSON text) per isochrone frame: the app hands the same
-#: frame while a tier is unchanged, so redrawing after an edit of another tier costs nothing.
-_SIMPLIFIED: dict[int, tuple[gpd.GeoDataFrame, NDArray[np.object_]]] = {}
-
-
-def _display_geometry(iso: gpd.GeoDataFrame, rows: NDArray[np.int64]) -> list[str]:
-    """GeoJSON texts of the simplified geometry of ``iso``'s rows (index labels)."""
-    hit = _SIMPLIFIED.get(id(iso))
-    if hit is None or hit[0] is not iso:
-        geoms = iso.to_crs("EPSG:4326").geometry.to_numpy()
-        simple = shapely.set_precision(shapely.simplify(geoms, ISOCHRONE_SIMPLIFY_DEG), ISOCHRONE_PRECISION_DEG)
-        if len(_SIMPLIFIED) >= 16:
-            _SIMPLIFIED.pop(next(iter(_SIMPLIFIED)))
-        drawn = np.array([g is not None and not shapely.is_empty(g) for g in simple], dtype=bool)
-        texts = np.full(len(simple), "null", dtype=object)
-        texts[drawn] = _geometry_json(simple[drawn])
-        hit = _SIMPLIFIED[id(iso)] = (iso, texts)
-    return list(hit[1][iso.index.get_indexer(rows)])
-
-
-def _add_isochrones(
-    m: folium.Map, tier: Tier, iso: gpd.GeoDataFrame, *, intervals: Sequence[float] | None, lang: str | None
-) -> None:
-    if iso is None or not len(iso):
-        return
-    gdf = iso[~iso.geometry.is_empty & iso.geometry.notna()]
-    if intervals is not None:
-        keep = np.isin(np.round(gdf["minutes"].to_numpy(float), 6), np.round(np.asarray(intervals, float), 6))
-        gdf = gdf[keep]
-    if not len(gdf):
-        return
-    gdf = gdf.sort_values("minutes", ascending=False)  # largest first, smaller on top (nested)
-    ranks = np.arange(len(gdf))
-    opacity = np.round(0.10 + 0.12 * ranks / max(len(gdf) - 1, 1), 3)
-    tier_name = t(f"tier.{tier}", lang=lang)
-    props = [
-        {
-            "style": {"fillOpacity": float(op)},
-            "tip": html.escape(t("app.map.isochrone_tip", lang=lang, tier=tier_name, minutes=minutes)),
-        }
-        for op, minutes in zip(opacity, gdf["minutes"].tolist(), strict=True)
-    ]
-    colour = TIER_STYLES[tier].hex
-    fg = folium.FeatureGroup(name=t("app.map.layer_isochrones", lang=lang, tier=tier_name))
-    _Layer(
-        _feature_collection(_display_geometry(iso, gdf.index.to_numpy()), props),
-        style={"color": colour, "weight": 1, "fillColor": colour, "fillOpacity": 0.1},
-    ).add_to(fg)
-    fg.add_to(m)
-
-
-def _points(df: pd.DataFrame, props: dict[str, Any]) -> str:
-    """GeoJSON FeatureCollection text of points with the given per-row properties.
-
-    Rows without finite coordinates cannot be drawn and are left out.
-    """
-    lon = np.round(df["lon"].to_numpy(float), 6)
-    lat = np.round(df["lat"].to_numpy(float), 6)
-    ok = np.isfinite(lon) & np.isfinite(lat)
-    cols = {k: (v.tolist() if isinstance(v, np.ndarray) else list(v)) for k, v in props.items()}
-    keys = list(cols)
-    geoms, rows = [], []
-    for good, x, y, *vals in zip(ok.tolist(), lon.tolist(), lat.tolist(), *cols.values(), strict=True):
-        if good:
-            geoms.append(f'{{"type":"Point","coordinates":[{x!r},{y!r}]}}')
-            rows.append(dict(zip(keys, vals, strict=True)))
-    return _feature_collection(geoms, rows)
-
-
-def _add_demand(m: folium.Map, tier: Tier, demand: pd.DataFrame, *, show: bool, lang: str | None) -> None:
-    d = demand[demand["tier"] == str(tier)]
-    if not len(d):
-        return
-    pop = d["population"].to_numpy(float)
-    top = max(float(np.nanmax(pop)), 1.0)
-    radius = np.round(3.0 + 9.0 * np.sqrt(np.clip(np.nan_to_num(pop), 0, None) / top), 2)
-    covered = d["covered"].astype("boolean")
-    colour = np.where(covered.isna(), OFF_NETWORK_HEX, np.where(covered.fillna(False), COVERED_HEX, UNCOVERED_HEX))
-    names = d["name"].astype(str).map(html.escape).to_numpy(object)
-    popup = (
-        "<b>"
-        + names
-        + "</b><br>"
-        + t("app.map.population", lang=lang)
-        + ": "
-        + np.array([_fmt_int(v) for v in pop], dtype=object)
-        + "<br>"
-        + t("app.map.minutes", lang=lang)
-        + ": "
-        + np.array([_fmt_min(v, lang) for v in d["minutes"].to_numpy(float)], dtype=object)
-        + "<br>"
-        + t("app.map.nearest", lang=lang)
-        + ": "
-        + d["station_id"].astype(str).map(html.escape).to_numpy(object)
-    )
-    style = [{"color": c, "fillColor": c, "radius": r} for c, r in zip(colour.tolist(), radius.tolist(), strict=True)]
-    data = _points(d, {"tip": names, "popup": popup, "style": style})
-    fg = folium.FeatureGroup(name=t("app.map.layer_demand", lang=lang, tier=t(f"tier.{tier}", lang=lang)), show=show)
-    _Layer(data, style={"weight": 1, "fill": True, "fillOpacity": 0.75}, points="circle").add_to(fg)
-    fg.add_to(m)
-
-
-#: Tiers drawn as large pins; the many small stations are small round badges so that the
-#: demand circles under them stay visible.
-PIN_TIERS: tuple[Tier, ...] = (Tier.COUNTY, Tier.TOWNSHIP)
-
-
-def _station_icon(tier: Tier) -> tuple[str, dict[str, Any]]:
-    """Leaflet icon of a tier's stations: ``("awesome", options)`` pins or ``("div", options)`` badges."""
-    style = TIER_STYLES[tier]
-    if tier in PIN_TIERS:
-        return "awesome", {"markerColor": style.colour, "iconColor": "white", "icon": style.icon, "prefix": "fa"}
-    size = style.size_px + 8
-    return "div", {
-        "html": (
-            f'<div class="planner-station planner-{tier}" style="width:{size}px;height:{size}px;'
-            f"line-height:{size}px;border-radius:50%;background:{style.hex};color:#fff;text-align:center;"
-            f'border:1.5px solid #fff;box-shadow:0 0 2px #000;font-size:{style.size_px - 2}px">'
-            f'<i class="fa-solid fa-{style.icon}"></i></div>'
-        ),
-        "iconSize": [size, size],
-        "iconAnchor": [size // 2, size // 2],
-        "className": "planner-station-icon",
-    }
-
-
-def _add_stations(m: folium.Map, tier: Tier, stations: pd.DataFrame, *, lang: str | None) -> None:
-    s = stations[stations["tier"].astype(str) == str(tier)]
-    if not len(s):
-        return
-    cov = s["covered_population"].to_numpy(float) if "covered_population" in s else np.full(len(s), np.nan)
-    names = s["name"].astype(str).map(html.escape).to_numpy(object)
-    ids = s["id"].astype(str).map(html.escape).to_numpy(object)
-    label = names + " (" + ids + ")"
-    popup = (
-        "<b>"
-        + names
-        + "</b><br>"
-        + ids
-        + " · "
-        + t(f"tier.{tier}", lang=lang)
-        + "<br>"
-        + t("app.map.station_covers", lang=lang)
-        + ": "
-        + np.array([_fmt_int(v) for v in cov], dtype=object)
-    )
-    # the tooltip "name (id)" is also how the app recognises a click on a station
-    data = _points(s, {"tip": label, "popup": popup})
-    fg = folium.FeatureGroup(name=t("app.map.layer_stations", lang=lang, tier=t(f"tier.{tier}", lang=lang)))
-    _Layer(data, points="marker", icon=_station_icon(tier)).add_to(fg)
-    fg.add_to(m)
-
-
-def _add_proposals(m: folium.Map, proposals: pd.DataFrame, *, big: bool, lang: str | None) -> None:
-    if proposals is None or not len(proposals):
-        return
-    size = 30 if big else 24
-    p = proposals.sort_values("rank")
-    ranks = p["rank"].to_numpy(int).tolist()
-    tiers = [t(f"tier.{tier}", lang=lang) for tier in p["tier"].astype(str)]
-    people = [_fmt_int(v) for v in p["newly_covered_population"].to_numpy(float)]
-    labels = [
-        html.escape(t("app.map.proposal_popup", lang=lang, rank=rank, tier=tier, people=n))
-        for rank, tier, n in zip(ranks, tiers, people, strict=True)
-    ]
-    badge = (
-        f'<div class="planner-proposal" style="width:{size}px;height:{size}px;line-height:{size}px;'
-        f"border-radius:50%;background:{PROPOSAL_HEX};color:#fff;font-weight:bold;text-align:center;"
-        f'border:2px solid #fff;box-shadow:0 0 3px #000;font-size:{size // 2}px">{{rank}}</div>'
-    )
-    icons = [{"html": badge.format(rank=rank)} for rank in ranks]
-    icon = ("div", {"iconSize": [size, size], "iconAnchor": [size // 2, size // 2], "className": ""})
-    fg = folium.FeatureGroup(name=t("app.map.layer_proposals", lang=lang))
-    _Layer(_points(p, {"tip": labels, "popup": labels, "icon": icons}), points="marker", icon=icon).add_to(fg)
-    fg.add_to(m)
 
 
 def _legend_html(
@@ -621,89 +96,7 @@ def _title_html(title: str, *, presentation: bool) -> str:
     )
 
 
-#: Road classes drawn as main roads (wider lines) on the map.
-MAIN_ROAD_CLASSES: frozenset[str] = frozenset(
-    {"motorway", "trunk", "primary", "secondary", "motorway_link", "trunk_link", "primary_link", "secondary_link"}
-)
-#: Simplification tolerance of drawn roads (metres) — invisible at county zoom, keeps the page small.
-ROAD_SIMPLIFY_M: float = 15.0
-
-
-def road_lines(network: RoadNetwork, *, simplify_m: float = ROAD_SIMPLIFY_M) -> gpd.GeoDataFrame:
-    """Roads for display: segments merged into lines per class and simplified (EPSG:4326).
-
-    Offline there is no basemap, so this layer is what shows the planner why a
-    village is outside the circle (no road, a river without a bridge...).
-    """
-    klass = network.edge_highway()
-    main = np.isin(klass, list(MAIN_ROAD_CLASSES))
-    segs = network.segment_lines()
-    geoms, kinds = [], []
-    for kind, mask in (("main", main), ("minor", ~main)):
-        if not mask.any():
-            continue
-        merged = shapely.line_merge(shapely.multilinestrings(segs[mask]))
-        geoms.append(shapely.simplify(merged, simplify_m))
-        kinds.append(kind)
-
-    def to_lonlat(xy: NDArray[np.float64]) -> NDArray[np.float64]:
-        lon, lat = network.to_lonlat(xy[:, 0], xy[:, 1])
-        return np.column_stack([lon, lat])
-
-    return gpd.GeoDataFrame({"kind": kinds}, geometry=[shapely.transform(g, to_lonlat) for g in geoms], crs="EPSG:4326")
-
-
-#: Drawn roads are rounded to about 1 m (5 decimals of a degree): half the page size.
-ROAD_PRECISION_DECIMALS: int = 5
-#: GeoJSON text of drawn road frames (the app keeps one frame per network, so reruns reuse it).
-_ROADS_JSON: dict[int, tuple[gpd.GeoDataFrame, str, list[list[float]]]] = {}
-
-
-def _roads_json(roads: gpd.GeoDataFrame) -> tuple[str, list[list[float]]]:
-    """GeoJSON text of the drawn roads (styled per class) and their bounds ``[[south, west], [north, east]]``."""
-    hit = _ROADS_JSON.get(id(roads))
-    if hit is None or hit[0] is not roads:
-        gdf = roads.to_crs("EPSG:4326")
-        decimals = ROAD_PRECISION_DECIMALS
-        geoms = shapely.transform(gdf.geometry.to_numpy(), lambda xy: np.round(xy, decimals))
-        main = gdf["kind"].astype(str).to_numpy() == "main"
-        props = [
-            {"style": {"color": "#8a8a8a", "weight": 2.5} if m else {"color": "#b5b5b5", "weight": 1.0}} for m in main
-        ]
-        if len(_ROADS_JSON) >= 4:
-            _ROADS_JSON.pop(next(iter(_ROADS_JSON)))
-        x0, y0, x1, y1 = (float(v) for v in shapely.total_bounds(geoms))
-        hit = _ROADS_JSON[id(roads)] = (roads, _feature_collection(_geometry_json(geoms), props), [[y0, x0], [y1, x1]])
-    return hit[1], hit[2]
-
-
-def _add_roads(m: folium.Map, roads: gpd.GeoDataFrame, *, lang: str | None) -> None:
-    fg = folium.FeatureGroup(name=t("app.map.layer_roads", lang=lang), show=True)
-    text, bounds = _roads_json(roads)
-    _Layer(text, style={"opacity": 0.9}, interactive=False, bounds=bounds).add_to(fg)
-    fg.add_to(m)
-
-
-@dataclass
-class MapParts:
-    """A coverage map split for live updates (see :func:`build_map_parts`).
-
-    Attributes
-    ----------
-    base
-        Map with what changes rarely: basemap, roads, townships, view, title, legend.
-    layers
-        Feature groups that follow every edit: isochrones, demand, stations, proposals.
-    control
-        Layer control listing the base overlays and ``layers``.
-    """
-
-    base: folium.Map
-    layers: list[folium.FeatureGroup]
-    control: folium.LayerControl
-
-
-def build_map_parts(
+def build_base_and_layers(
     *,
     result: CoverageResult,
     isochrones: dict[Tier, gpd.GeoDataFrame] | None = None,
@@ -719,25 +112,22 @@ def build_map_parts(
     title: str | None = None,
     asset_base_url: str = STATIC_URL,
     demand_first_tier_only: bool = False,
-    immediate_clicks: bool = False,
-    ready_signal: bool = False,
-) -> MapParts:
+) -> tuple[folium.Map, list[folium.FeatureGroup]]:
     """Build the coverage map as a base map plus the layers an edit changes.
 
-    Same parameters as :func:`build_map`. The live app hands ``layers`` to
-    streamlit-folium as ``feature_group_to_add``: while the base map is unchanged, the
-    browser swaps these layers in the existing map instead of reloading it (and the
-    view the user panned to is kept). The base map's script carries a signature of
-    its title and legend, so a change there reloads the map. ``immediate_clicks``
-    (live app only) sends a map click to Streamlit without streamlit-folium's 250 ms
-    debounce (see :class:`_ImmediateClicks`). ``ready_signal`` (live app only) adds a
-    hidden layer that sends ``{MAP_READY_KEY: true}`` as the component value once
-    the map has been drawn (see :class:`_ReadySignal`).
+    Same parameters as :func:`build_map`, which adds the layers and a layer control to
+    the base map. The live app (``planner.app.map_parts.build_map_parts``) hands the
+    layers to streamlit-folium as ``feature_group_to_add``: while the base map is
+    unchanged, the browser swaps these layers in the existing map instead of reloading
+    it (and the view the user panned to is kept). The base map's script carries a
+    signature of its title and legend, so a change there reloads the map.
 
     Returns
     -------
-    MapParts
-        Base map, dynamic feature groups and the layer control, all assets local.
+    tuple[folium.Map, list[folium.FeatureGroup]]
+        The base map (basemap, roads, townships, view, title, legend) and the feature
+        groups that follow every edit (isochrones, demand, stations, proposals), all
+        assets local.
     """
     shown = [Tier(x) for x in (tiers or TIERS)]
     bounds = _bounds(result, areas)
@@ -750,9 +140,9 @@ def build_map_parts(
         # !important: leaflet.css (inlined after this in the standalone export) sets its own grey
         fig.header.add_child(branca.element.Element("<style>.leaflet-container{background:#f4f1ea !important}</style>"))
     if roads is not None and len(roads):
-        _add_roads(m, roads, lang=lang)
+        add_roads(m, roads, lang=lang)
     if areas is not None and len(areas):
-        _add_areas(m, areas, lang=lang)
+        add_areas(m, areas, lang=lang)
     m.fit_bounds(bounds)
     overlay = _title_html(title or t("app.title", lang=lang), presentation=presentation) + _legend_html(
         tiers=shown,
@@ -764,113 +154,22 @@ def build_map_parts(
     root: branca.element.Figure = m.get_root()  # type: ignore[assignment]
     root.html.add_child(branca.element.Element(overlay))
     _Signature(hashlib.sha1(overlay.encode("utf-8")).hexdigest()).add_to(m)
-    if immediate_clicks:
-        _ImmediateClicks().add_to(m)
 
     holder = folium.Map(tiles=None)  # layers are built on a scratch map, then detached
     for tier in shown:
         if isochrones and tier in isochrones:
-            _add_isochrones(holder, tier, isochrones[tier], intervals=intervals, lang=lang)
+            add_isochrones(holder, tier, isochrones[tier], intervals=intervals, lang=lang)
     for i, tier in enumerate(shown[: 1 if demand_first_tier_only else None]):
-        _add_demand(holder, tier, result.demand, show=i == 0, lang=lang)
+        add_demand(holder, tier, result.demand, show=i == 0, lang=lang)
     for tier in shown:
-        _add_stations(holder, tier, result.stations, lang=lang)
+        add_stations(holder, tier, result.stations, lang=lang)
     if proposals is not None:
-        _add_proposals(holder, proposals, big=presentation, lang=lang)
-    if ready_signal:
-        ready = folium.FeatureGroup(name="ready", control=False)
-        _ReadySignal().add_to(ready)
-        ready.add_to(holder)
+        add_proposals(holder, proposals, big=presentation, lang=lang)
     layers = [el for el in holder._children.values() if isinstance(el, folium.FeatureGroup)]
     for fg in layers:
         fg._parent = None
         localise_assets(fg, base_url=asset_base_url)  # type: ignore[arg-type]
-    return MapParts(
-        base=localise_assets(m, base_url=asset_base_url), layers=layers, control=folium.LayerControl(collapsed=True)
-    )
-
-
-class _ImmediateClicks(branca.element.MacroElement):
-    """Send a map click to Streamlit at once instead of after streamlit-folium's 250 ms debounce.
-
-    streamlit-folium records a click in ``window.__GLOBAL_DATA__`` and sends the
-    component value 250 ms later (debounced, so that panning does not flood the
-    server). For the returned objects the app asks for (clicks only, no bounds or
-    zoom), this script sends the same value right after the click's handlers ran and
-    records it as sent, so the debounced call finds nothing new. Outside Streamlit, or
-    when other objects are asked for, it does nothing.
-    """
-
-    _template = jinja2.Template(
-        """{% macro script(this, kwargs) %}
-(function (map) {
-    var KEYS = ["last_clicked", "last_object_clicked", "last_object_clicked_count",
-                "last_object_clicked_tooltip", "last_object_clicked_popup"];
-    // a DOM listener: Leaflet fires clicks on layers (a village circle, a station) on the
-    // layer only, not on the map; every click passes the map's container
-    map.getContainer().addEventListener("click", function () {
-        setTimeout(function () {
-            var g = window.__GLOBAL_DATA__, S = window.Streamlit;
-            if (!g || !S || !S.setComponentValue || !Array.isArray(g.returned_objects)) { return; }
-            if (!g.returned_objects.every(function (k) { return KEYS.indexOf(k) >= 0; })) { return; }
-            var wrap = function (x) { return x && g.wrap_longitude ? map.wrapLatLng(x) : x; };
-            var all = {
-                last_clicked: wrap(g.lat_lng_clicked),
-                last_object_clicked: wrap(g.last_object_clicked),
-                last_object_clicked_count: g.last_object_clicked_count,
-                last_object_clicked_tooltip: g.last_object_clicked_tooltip,
-                last_object_clicked_popup: g.last_object_clicked_popup
-            };
-            var value = {};
-            KEYS.forEach(function (k) { if (g.returned_objects.indexOf(k) >= 0) { value[k] = all[k]; } });
-            if (JSON.stringify(g.previous_data) === JSON.stringify(value)) { return; }
-            g.previous_data = value;
-            S.setComponentValue(value);
-        }, 0);
-    });
-})({{ this._parent.get_name() }});
-{% endmacro %}"""
-    )
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._name = "ImmediateClicks"
-
-
-#: Component value key of the map's "drawn" signal (:class:`_ReadySignal`).
-MAP_READY_KEY: str = "planner_map_ready"
-
-
-class _ReadySignal(branca.element.MacroElement):
-    """Tell Streamlit, once per map page, that the map has been drawn.
-
-    A layer script (layers are evaluated after the base map): after the next frame has
-    been painted it sends ``{MAP_READY_KEY: true}`` as the component value, so the app
-    can send what it held back until the map was on screen. Outside Streamlit it does
-    nothing.
-    """
-
-    _template = jinja2.Template(
-        """{% macro script(this, kwargs) %}
-(function () {
-    if (window.__plannerReadySent) { return; }
-    window.__plannerReadySent = true;
-    // the callback of the next animation frame runs before that frame is painted;
-    // a task queued from it runs after the paint
-    requestAnimationFrame(function () {
-        setTimeout(function () {
-            var S = window.Streamlit;
-            if (S && S.setComponentValue) { S.setComponentValue({ {{ this.key }}: true }); }
-        }, 0);
-    });
-})();
-{% endmacro %}"""
-    )
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._name = "ReadySignal"
-        self.key = MAP_READY_KEY
+    return localise_assets(m, base_url=asset_base_url), layers
 
 
 class _Signature(branca.element.MacroElement):
@@ -879,7 +178,7 @@ class _Signature(branca.element.MacroElement):
     _template = jinja2.Template("{% macro script(this, kwargs) %}// planner-overlay {{ this.sig }}\n{% endmacro %}")
 
     def __init__(self, sig: str) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca has no annotations
         self._name = "Signature"
         self.sig = sig
 
@@ -942,7 +241,7 @@ def build_map(
     folium.Map
         With layer control, scale bar, legend and title; all assets local.
     """
-    parts = build_map_parts(
+    m, layers = build_base_and_layers(
         result=result,
         isochrones=isochrones,
         roads=roads,
@@ -958,30 +257,7 @@ def build_map(
         asset_base_url=asset_base_url,
         demand_first_tier_only=demand_first_tier_only,
     )
-    m = parts.base
-    for fg in parts.layers:
+    for fg in layers:
         fg.add_to(m)
-    parts.control.add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
     return m
-
-
-def map_summary(m: folium.Map) -> dict[str, Any]:
-    """Count the layers of a built map (for tests and logging).
-
-    ``markers`` and ``circles`` count the points drawn as such, whether folium elements
-    or features of a :class:`_Layer` (stations, proposals, demand).
-    """
-    counts: dict[str, int] = {"markers": 0, "circles": 0, "geojson": 0, "feature_groups": 0}
-    for el in _walk(m):
-        if isinstance(el, folium.CircleMarker):
-            counts["circles"] += 1
-        elif isinstance(el, folium.Marker):
-            counts["markers"] += 1
-        elif isinstance(el, (folium.GeoJson, _Layer)):
-            counts["geojson"] += 1
-            if isinstance(el, _Layer) and el.points is not None:
-                drawn = {"marker": "markers", "circle": "circles"}[el.points]
-                counts[drawn] += sum(f["geometry"]["type"] == "Point" for f in el.data["features"])
-        elif isinstance(el, folium.FeatureGroup):
-            counts["feature_groups"] += 1
-    return counts

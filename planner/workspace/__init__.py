@@ -2,5 +2,6 @@
 
 Every surface (CLI, app, notebook, batch) goes from files to numbers through
 :class:`planner.workspace.workspace.Workspace`; ``propose`` builds the siting problem of a
-workspace, the same for every surface.
+workspace, the same for every surface; ``edits`` applies an edit to a scenario under the
+planning rules (:func:`planner.workspace.edits.apply_edit`).
 """

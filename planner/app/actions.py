@@ -1,0 +1,260 @@
+"""Widget callbacks of the app: standards, edits and undo, scenarios, proposals, uploads, project files.
+
+Each callback runs before the script body reruns (:func:`planner.app.state.callback`);
+it changes the session state and leaves messages for the page to show.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+from planner._errors import InputError
+from planner.app.state import (
+    callback,
+    current_scenario,
+    edit,
+    evaluate,
+    guard,
+    init_session,
+    say,
+    session,
+)
+from planner.coverage.analyse import off_network_lines
+from planner.i18n import join_names, t
+from planner.settings import Mode, Tier
+from planner.workspace.project import load_project
+from planner.workspace.scenario import Scenario
+from planner.workspace.workspace import Workspace
+
+logger = logging.getLogger(__name__)
+
+MAX_UPLOAD_MB = 100
+
+
+@callback
+def set_language() -> None:
+    """Switch the session's language (the language toggle)."""
+    ss = session()
+    ss.lang = "en" if ss.get("lang_en") else "zh"
+
+
+@callback
+def set_standard(tier: Tier) -> None:
+    """Apply the travel mode and minutes chosen for ``tier`` (its intervals end at the new minutes)."""
+    ss = session()
+    mode = Mode(ss[f"mode_{tier}"])
+    minutes = float(ss[f"minutes_{tier}"])
+    old = ss.ws.config.standards[tier]
+    intervals = tuple(sorted({iv for iv in old.intervals_min if iv < minutes} | {minutes}))
+
+    def apply() -> None:
+        cfg = ss.ws.config.with_overrides(tier=tier, mode=mode, minutes=minutes, intervals_min=intervals)
+        ss.ws = ss.ws.with_config(cfg)
+        ss.proposals = None
+
+    guard(apply)
+
+
+@callback
+def set_presentation() -> None:
+    """Enter or leave presentation mode (the toggle in the sidebar)."""
+    ss = session()
+    ss.presentation_on = bool(ss.get("presentation"))
+
+
+@callback
+def leave_presentation() -> None:
+    """Leave presentation mode (the button shown in it)."""
+    ss = session()
+    ss.presentation_on = False
+    ss.presentation = False
+
+
+@callback
+def undo() -> None:
+    """Undo the last edit of the current scenario."""
+    ss = session()
+    before = evaluate()
+    if current_scenario().undo():
+        ss.last_change = (before, evaluate())
+        say("info", t("app.sim.undone"))
+    else:
+        say("info", t("app.sim.nothing_to_undo"))
+
+
+@callback
+def close_selected() -> None:
+    """Close the selected station."""
+    sid = session().get("selected_station")
+    if not sid:
+        say("warning", t("app.sim.select_first"))
+        return
+
+    def change(sc: Scenario) -> str:
+        sc.close_station(sid)
+        return t("app.sim.closed", id=sid)
+
+    guard(lambda: edit(change))
+
+
+@callback
+def copy_scenario() -> None:
+    """Copy the current scenario under the new name typed in and edit the copy."""
+    ss = session()
+    name = str(ss.get("new_scenario_name") or "").strip()
+    if not name:
+        say("warning", t("app.scen.empty_name"))
+        return
+    if name in ss.scenarios:
+        say("warning", t("app.scen.exists", name=name))
+        return
+    ss.scenarios[name] = current_scenario().copy(name)
+    ss.current = name
+    ss.scenario_select = name
+    ss.last_change = None
+
+
+@callback
+def select_scenario() -> None:
+    """Edit the scenario chosen in the sidebar."""
+    ss = session()
+    ss.current = ss.scenario_select
+    ss.last_change = None
+    ss.proposals = None
+
+
+@callback
+def run_proposals() -> None:
+    """Propose new sites for the chosen tier (a number of sites or a coverage target)."""
+    ss = session()
+    tier = Tier(ss.prop_tier)
+    by_target = ss.get("prop_by") == "target"
+
+    def run() -> None:
+        t0 = time.perf_counter()
+        ss.proposals = ss.ws.propose(
+            current_scenario().stations,
+            tier=tier,
+            k=None if by_target else int(ss.prop_k),
+            target_percent=float(ss.prop_target) if by_target else None,
+        ).sites
+        ss.proposal_tier = tier
+        logger.info("proposals for %s in %.2f s: %d sites", tier, time.perf_counter() - t0, len(ss.proposals))
+        if not len(ss.proposals):
+            say("info", t("app.prop.none"))
+
+    guard(run)
+
+
+@callback
+def accept_proposal() -> None:
+    """Add the chosen proposed site as a station and drop it from the proposals."""
+    ss = session()
+    props = ss.proposals
+    if props is None or not len(props):
+        return
+    rank = int(ss.accept_rank)
+    row = props[props["rank"] == rank].iloc[0]
+
+    def change(sc: Scenario) -> str:
+        sid = sc.add_station(tier=str(row["tier"]), lon=float(row["lon"]), lat=float(row["lat"]))
+        return t("app.prop.accepted", rank=rank, id=sid)
+
+    if guard(lambda: edit(change)):
+        rest = props[props["rank"] != rank].reset_index(drop=True)
+        ss.proposals = rest if len(rest) else None
+
+
+def _stage_file(target: Path, name: str, data: bytes) -> Path:
+    if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
+        raise InputError("app.data.too_large", file=name, size_mb=f"{len(data) / 1048576:.1f}", limit_mb=MAX_UPLOAD_MB)
+    path = target / Path(name).name
+    path.write_bytes(data)
+    return path
+
+
+@callback
+def load_uploads() -> None:
+    """Load the staged uploads as a new workspace; on any error keep the current one."""
+    ss = session()
+    files: dict[str, tuple[str, bytes]] = dict(ss.get("staged_uploads") or {})
+    for role in ("stations", "demand", "network", "areas"):
+        up = ss.get(f"up_{role}")
+        if up is not None:
+            files[role] = (up.name, up.getvalue())
+    if not all(r in files for r in ("stations", "demand", "network")):
+        say("warning", t("app.data.need_files"))
+        return
+    current = ", ".join(name for name, _ in files.values())
+
+    def load() -> None:
+        with tempfile.TemporaryDirectory(prefix="planner-upload-") as tmp:
+            paths = {role: _stage_file(Path(tmp), name, data) for role, (name, data) in files.items()}
+            allow = bool(ss.get("allow_off_network"))
+            ws, sc = Workspace.from_files(
+                network=paths["network"],
+                stations=paths["stations"],
+                demand=paths["demand"],
+                areas=paths.get("areas"),
+                coords=str(ss.get("coords") or "wgs84"),
+                allow_off_network_stations=allow,
+            )
+            try:
+                result = ws.evaluate(sc.stations)  # bad stations etc. are reported now, not later
+            except InputError as exc:
+                if exc.key != "scenario.error.stations_off_network":
+                    raise
+                raise InputError(
+                    "app.data.off_network_refused", option=t("app.data.allow_off_network"), **exc.params
+                ) from exc
+            off_network = off_network_lines(result.stations) if allow else (0, "")
+        ss.ws = ws
+        ss.is_demo = False
+        ss.scenarios = {sc.name: sc}
+        ss.current = sc.name
+        ss.scenario_select = sc.name
+        ss.proposals = None
+        ss.last_change = None
+        say("success", t("app.data.loaded", label=ws.label, stations=len(sc.stations), demand=len(ws.demand)))
+        if off_network[0]:
+            count, lines = off_network
+            snap_m = f"{ws.config.max_snap_m:.0f}"
+            say("warning", t("app.data.off_network", count=count, max_snap_m=snap_m, lines=lines))
+
+    if not guard(load, file=current):
+        say("info", t("app.data.kept"))
+    ss.staged_uploads = None
+
+
+@callback
+def reopen_demo() -> None:
+    """Go back to the demo county."""
+    for key in ("ws", "scenarios", "current", "scenario_select"):
+        session().pop(key, None)
+    init_session()
+
+
+@callback
+def load_project_file() -> None:
+    """Add the scenarios of an uploaded project file (refused if its stations do not fit these roads)."""
+    ss = session()
+    up = ss.get("project_upload")
+    if up is None:
+        return
+
+    def load() -> None:
+        with tempfile.TemporaryDirectory(prefix="planner-project-") as tmp:
+            path = _stage_file(Path(tmp), up.name, up.getvalue())
+            scenarios = load_project(path)
+        for sc in scenarios:  # a project of other data (stations far from these roads): refused here
+            ss.results.evaluate(ss.ws, sc.stations)
+        for sc in scenarios:
+            ss.scenarios[sc.name] = sc
+        ss.current = scenarios[0].name
+        ss.scenario_select = ss.current
+        say("success", t("app.scen.loaded", n=len(scenarios), names=join_names(s.name for s in scenarios)))
+
+    guard(load, file=up.name)

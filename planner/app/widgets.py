@@ -1,0 +1,366 @@
+"""What the app draws: the sidebar, the figures, the before/after panel, tables, downloads, station controls.
+
+Views read the session state (:mod:`planner.app.state`) and attach the callbacks of
+:mod:`planner.app.actions`; the page (:mod:`planner.app.main`) places them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Hashable
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from planner.app import actions
+from planner.app.state import current_scenario, session
+from planner.coverage.analyse import CoverageResult
+from planner.i18n import join_names, t
+from planner.report import figures
+from planner.settings import TIERS, Mode, Tier
+from planner.workspace.scenario import compare, compare_demand
+
+logger = logging.getLogger(__name__)
+
+#: The three figures shown per tier (labels and definitions: planner.report.figures).
+APP_FIGURES = ("percent_population", "outside_population", "uncovered")
+#: Columns of the per-township table under the map (they add up to the tier's headline).
+GAP_TABLE_FIGURES = (
+    "population",
+    "covered_population",
+    "outside_population",
+    "off_network_population",
+    "unreachable_population",
+    "percent_population",
+)
+#: Download buttons: file of planner.report.files.report_files, button key, label, MIME type.
+DOWNLOADS = (
+    ("report.xlsx", "excel", "app.dl.excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    ("demand.csv", "csv", "app.dl.csv", "text/csv"),
+    ("coverage.gpkg", "gpkg", "app.dl.gpkg", "application/geopackage+sqlite3"),
+    ("map.html", "html", "app.dl.html", "text/html"),
+    ("map.png", "png", "app.dl.png", "image/png"),
+    ("map.pdf", "pdf", "app.dl.pdf", "application/pdf"),
+    ("project.gpkg", "project", "app.scen.save", "application/geopackage+sqlite3"),
+)
+UPLOAD_TYPES = ["csv", "xlsx", "xls", "geojson", "json", "gpkg", "osm", "pbf", "zip", "shp"]
+
+
+def _fmt(v: float) -> str:
+    return f"{v:,.0f}"
+
+
+def figures_panel(result: CoverageResult, *, big: bool) -> None:
+    """The three figures of every tier, with its standard and station count (``big``: presentation)."""
+    st.subheader(t("app.figures.header"))
+    tiers = result.summary["tiers"]
+    for tier in TIERS:
+        s = tiers.get(str(tier))
+        if s is None:
+            continue
+        standard = t("app.figures.standard", mode=t(f"app.mode.{s['mode']}"), minutes=float(s["minutes"]))
+        n, off = int(s["stations"]), int(s["stations"]) - int(s["stations_on_network"])
+        stations = t("app.figures.stations_off", n=n, off=off) if off else t("app.figures.stations", n=n)
+        st.markdown(f"**{t(f'tier.{tier}')}** · {standard} · {stations}")
+        c1, c2, c3 = st.columns(3)
+        for col, key in zip((c1, c2, c3), APP_FIGURES, strict=True):
+            col.metric(figures.label(key, tier=str(tier)), figures.display(key, s[key]), help=figures.definition(key))
+    if big:
+        return
+
+
+def change_panel() -> None:
+    """The before/after panel of the last edit (people newly covered and lost, per tier)."""
+    ss = session()
+    if not ss.last_change:
+        # the panel is always there: the first edit fills it instead of shifting the column
+        st.subheader(t("app.sim.diff_header"))
+        st.caption(t("app.sim.diff_empty"))
+        return
+    before, after = ss.last_change
+    diff = compare(before, after)
+    changed = compare_demand(before, after)
+    gained = float(changed.loc[changed["change"] == "newly_covered", "population"].sum()) if len(changed) else 0.0
+    lost = float(changed.loc[changed["change"] == "lost", "population"].sum()) if len(changed) else 0.0
+    st.subheader(t("app.sim.diff_header"))
+    st.markdown(f"**{t('app.sim.diff_summary', gained=_fmt(gained), lost=_fmt(lost))}**")
+    show = diff[diff["delta_population"] != 0]
+    if len(show):
+        table = _compare_table(show)
+        numbers: list[Hashable] = [c for c in table.columns if c != t("app.col.tier")]
+        percents: list[Hashable] = [t("app.col.percent_before"), t("app.col.percent_after")]
+        styled = table.style.format(precision=0, thousands=",", subset=numbers).format(precision=1, subset=percents)
+        _html_table(styled.set_properties(subset=numbers, **{"text-align": "right"}))
+
+
+def _html_table(styled: Any) -> None:
+    """A small table as static HTML (``styled``: a pandas Styler whose text cells are escaped).
+
+    Not ``st.dataframe``: its data grid is ~1.5 MB of script the browser loads and
+    compiles on first use, which delayed a first visit's map by ~0.3 s and the first
+    edit's update.
+    """
+    styled = styled.hide(axis="index").set_table_styles([{"selector": "th, td", "props": "white-space: nowrap;"}])
+    st.markdown(f'<div style="overflow-x: auto">{styled.to_html()}</div>', unsafe_allow_html=True)
+
+
+def _compare_table(diff: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {
+            t("app.col.tier"): [t(f"tier.{x}") for x in diff["tier"].astype(str)],
+            t("app.col.before"): diff["covered_population_before"].round(0),
+            t("app.col.after"): diff["covered_population_after"].round(0),
+            t("app.col.delta"): diff["delta_population"].round(0),
+            t("app.col.newly"): diff["newly_covered"],
+            t("app.col.lost"): diff["lost"],
+            t("app.col.percent_before"): diff["percent_before"],
+            t("app.col.percent_after"): diff["percent_after"],
+        }
+    )
+    return out
+
+
+def gaps_table(result: CoverageResult) -> None:
+    """Per-township table of a tier's gaps, the worst three townships named above it."""
+    tier = st.selectbox(
+        t("app.figures.gap_tier"),
+        [str(x) for x in TIERS],
+        format_func=lambda x: t(f"tier.{x}"),
+        key="gap_tier",
+    )
+    st.subheader(t("app.figures.gaps_header", tier=t(f"tier.{tier}")))
+    a = result.areas[result.areas["tier"] == tier].copy()
+    if not len(a):
+        return
+    a = a.sort_values("outside_population", ascending=False)
+    table = pd.DataFrame(
+        {
+            t("app.col.township"): a["township"].replace("", "—"),
+            **{figures.label(k, tier=tier): a[k].round(2 if k.startswith("percent") else 0) for k in GAP_TABLE_FIGURES},
+        }
+    )
+    worst = a.head(3)
+    worst = worst[worst["outside_population"] > 0]
+    if len(worst):
+        st.warning(t("app.figures.worst", names=join_names(worst["township"].astype(str))))
+    n_worst = len(worst)
+    col = figures.label("outside_population", tier=tier)
+    percent = figures.label("percent_population", tier=tier)
+    styled = table.style.apply(
+        lambda s: ["background-color:#ffcdd2" if i < n_worst else "" for i in range(len(s))], subset=[col]
+    ).format(precision=0, thousands=",", subset=[c for c in table.columns if c != t("app.col.township")])
+    styled = styled.format(precision=1, subset=[percent])
+    styled = styled.format(escape="html", subset=[t("app.col.township")])  # names come from user files
+    styled = styled.set_properties(
+        subset=[c for c in table.columns if c != t("app.col.township")], **{"text-align": "right"}
+    )
+    _html_table(styled)
+
+
+def proposals_table() -> None:
+    """The proposed sites and the control that accepts one."""
+    ss = session()
+    props = ss.proposals
+    if props is None or not len(props):
+        return
+    st.subheader(t("app.prop.table"))
+    st.dataframe(
+        pd.DataFrame(
+            {
+                t("app.col.rank"): props["rank"],
+                t("app.col.tier"): [t(f"tier.{x}") for x in props["tier"].astype(str)],
+                t("app.col.newly_covered"): props["newly_covered_population"].round(0),
+                t("app.col.township"): props.get("township", ""),
+                t("app.col.lon"): props["lon"].round(6),
+                t("app.col.lat"): props["lat"].round(6),
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    c1, c2 = st.columns([2, 1])
+    c1.selectbox(t("app.prop.accept"), props["rank"].tolist(), key="accept_rank")
+    c2.button(t("app.prop.accept_button"), key="accept_proposal", on_click=actions.accept_proposal)
+
+
+def compare_view() -> None:
+    """Two scenarios side by side: their figures and the difference per tier."""
+    ss = session()
+    names = list(ss.scenarios)
+    st.subheader(t("app.scen.compare_header"))
+    if len(names) < 2:
+        st.caption(t("app.scen.copy"))
+        return
+    c1, c2 = st.columns(2)
+    a = c1.selectbox(t("app.scen.compare_a"), names, index=0, key="cmp_a")
+    b = c2.selectbox(t("app.scen.compare_b"), names, index=1, key="cmp_b")
+    ra = ss.results.evaluate(ss.ws, ss.scenarios[a].stations)
+    rb = ss.results.evaluate(ss.ws, ss.scenarios[b].stations)
+    with c1:
+        figures_panel(ra, big=False)
+    with c2:
+        figures_panel(rb, big=False)
+    st.dataframe(_compare_table(compare(ra, rb)), hide_index=True, width="stretch")
+
+
+def downloads(result: CoverageResult, full_map: Callable[[], Any]) -> None:
+    """Prepare the output files of the current scenario on request and offer them for download."""
+    ss = session()
+    st.subheader(t("app.dl.header"))
+    sc = current_scenario()
+    if st.button(t("app.dl.prepare"), key="make_files", type="primary"):
+        from planner.report.files import report_files  # ~1 s of imports (matplotlib, openpyxl) not needed for the page
+
+        t0 = time.perf_counter()
+        built = report_files(
+            ss.ws,
+            sc.stations,
+            include=[name for name, *_ in DOWNLOADS],
+            result=result,
+            proposals=ss.proposals,
+            comparison=compare(*ss.last_change) if ss.last_change else None,
+            scenarios=list(ss.scenarios.values()),
+            title=f"{t('app.title')} · {sc.name}",
+            map_tier=ss.get("gap_tier", str(Tier.VILLAGE)),
+            web_map=full_map,
+        )
+        ss.files = built
+        logger.info("download files prepared in %.2f s", time.perf_counter() - t0)
+    files = ss.get("files") or {}
+    cols = st.columns(4)
+    for i, (name, key, label, mime) in enumerate(DOWNLOADS):
+        if name in files:
+            ext = name.rsplit(".", 1)[1]
+            cols[i % 4].download_button(
+                t(label), data=files[name], file_name=f"{sc.name}.{ext}", mime=mime, key=f"dl_{key}"
+            )
+
+
+def sidebar() -> None:
+    """The controls in the sidebar: language, standards, click action, scenarios, proposals, data, basemap."""
+    ss = session()
+    sb = st.sidebar
+    sb.toggle(t("app.language"), key="lang_en", on_change=actions.set_language)
+    sb.toggle(t("app.presentation"), key="presentation", on_change=actions.set_presentation)
+
+    with sb.expander(t("app.standard.header"), expanded=True):
+        for tier in TIERS:
+            std = ss.ws.config.standards[tier]
+            ss.setdefault(f"mode_{tier}", str(std.mode))
+            ss.setdefault(f"minutes_{tier}", int(std.minutes))
+            c1, c2 = st.columns(2)
+            c1.selectbox(
+                t("app.standard.mode", tier=t(f"tier.{tier}")),
+                [str(m) for m in Mode],
+                format_func=lambda m: t(f"app.mode.{m}"),
+                key=f"mode_{tier}",
+                on_change=actions.set_standard,
+                args=(tier,),
+            )
+            c2.number_input(
+                t("app.standard.minutes", tier=t(f"tier.{tier}")),
+                min_value=1,
+                max_value=180,
+                step=5,
+                key=f"minutes_{tier}",
+                on_change=actions.set_standard,
+                args=(tier,),
+            )
+
+    with sb.expander(t("app.sim.header"), expanded=True):
+        st.radio(
+            t("app.sim.click_action"),
+            ["add", "move", "none"],
+            format_func=lambda a: t(f"app.sim.action_{a}"),
+            key="click_action",
+        )
+        st.selectbox(
+            t("app.sim.add_tier"),
+            [str(x) for x in TIERS],
+            format_func=lambda x: t(f"tier.{x}"),
+            key="add_tier",
+        )
+
+    with sb.expander(t("app.scen.header"), expanded=False):
+        ss.setdefault("scenario_select", ss.current)
+        st.selectbox(
+            t("app.scen.current"), list(ss.scenarios), key="scenario_select", on_change=actions.select_scenario
+        )
+        st.text_input(t("app.scen.new_name"), key="new_scenario_name")
+        st.button(t("app.scen.copy"), key="copy_scenario", on_click=actions.copy_scenario)
+        st.file_uploader(t("app.scen.load"), type=["gpkg"], key="project_upload", on_change=actions.load_project_file)
+
+    with sb.expander(t("app.prop.header"), expanded=True):
+        st.selectbox(t("app.prop.tier"), [str(x) for x in TIERS], format_func=lambda x: t(f"tier.{x}"), key="prop_tier")
+        st.radio(
+            t("app.prop.by"),
+            ["k", "target"],
+            format_func=lambda x: t(f"app.prop.by_{x}"),
+            key="prop_by",
+            horizontal=True,
+        )
+        if ss.get("prop_by") == "target":
+            st.number_input(t("app.prop.target"), min_value=1.0, max_value=100.0, key="prop_target")
+        else:
+            st.number_input(t("app.prop.k"), min_value=1, max_value=50, key="prop_k")
+        st.button(t("app.prop.run"), key="run_proposals", on_click=actions.run_proposals, type="primary")
+
+    with sb.expander(t("app.data.header"), expanded=False):
+        st.file_uploader(t("app.data.stations"), type=UPLOAD_TYPES, key="up_stations")
+        st.file_uploader(t("app.data.demand"), type=UPLOAD_TYPES, key="up_demand")
+        st.file_uploader(t("app.data.network"), type=UPLOAD_TYPES, key="up_network")
+        st.file_uploader(t("app.data.areas"), type=UPLOAD_TYPES, key="up_areas")
+        st.radio(
+            t("app.data.coords"),
+            ["wgs84", "gcj02", "bd09"],
+            format_func=lambda c: t(f"app.data.coords_{c}"),
+            key="coords",
+        )
+        st.checkbox(t("app.data.allow_off_network"), key="allow_off_network", help=t("app.data.allow_off_network_help"))
+        st.button(t("app.data.load"), key="load_uploads", on_click=actions.load_uploads)
+        st.button(t("app.data.demo"), key="reopen_demo", on_click=actions.reopen_demo)
+
+    with sb.expander(t("app.basemap.header"), expanded=False):
+        st.multiselect(
+            t("app.intervals"),
+            [str(x) for x in TIERS],
+            format_func=lambda x: t(f"tier.{x}"),
+            key="iso_tiers",
+        )
+        st.text_input(t("app.basemap.url"), key="tile_url")
+        st.text_input(t("app.basemap.attribution"), key="tile_attr")
+
+
+def station_controls() -> None:
+    """Select / close / undo under the map: they change with every edit, so they live in the fragment."""
+    ss = session()
+    if "select_request" in ss:
+        ss.selected_station = ss.pop("select_request")
+    st_ids = current_scenario().stations
+    labels = dict(zip(st_ids["id"].astype(str), st_ids["name"].astype(str), strict=True))
+    c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
+    c1.selectbox(
+        t("app.sim.select"),
+        [None, *labels],
+        format_func=lambda x: "—" if x is None else f"{labels.get(x, x)} ({x})",
+        key="selected_station",
+    )
+    c2.button(t("app.sim.close"), key="close_station", on_click=actions.close_selected, width="stretch")
+    c3.button(
+        t("app.sim.undo"), key="undo", on_click=actions.undo, disabled=not current_scenario().can_undo, width="stretch"
+    )
+
+
+def presentation_css() -> None:
+    """Hide the sidebar and enlarge figures and title (presentation mode)."""
+    st.markdown(
+        """<style>
+        [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] {display:none}
+        [data-testid="stMetricValue"] {font-size:3rem}
+        [data-testid="stMetricLabel"] p {font-size:1.3rem}
+        h1 {font-size:3rem !important}
+        </style>""",
+        unsafe_allow_html=True,
+    )
