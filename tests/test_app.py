@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from planner.coverage import figures
 from planner.i18n import set_language, t
-from planner.report import figures
 from planner.report.exports import SHEETS
 from planner.workspace.project import load_project
 

@@ -22,10 +22,10 @@ from streamlit.testing.v1 import AppTest
 
 from planner.cli import main
 from planner.cli.coverage import CLI_TABLE_FIGURES
+from planner.coverage import figures
+from planner.coverage.figures import AREA_FIGURES, HEADLINE_FIGURES
 from planner.i18n import t
-from planner.report import figures
 from planner.report.exports import layer_names
-from planner.report.figures import AREA_FIGURES, HEADLINE_FIGURES
 from planner.settings import TIERS
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")

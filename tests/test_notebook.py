@@ -40,7 +40,7 @@ def test_notebook_runs(tmp_path):
         assert name in listing
     # the notebook's figures are the CLI's for the same county (planner demo writes it to files and reads them back)
     from planner.cli import main
-    from planner.report.figures import HEADLINE_FIGURES
+    from planner.coverage.figures import HEADLINE_FIGURES
 
     assert main(["demo", "--out", str(tmp_path / "cli"), "--no-isochrones"]) == 0
     cli = json.loads((tmp_path / "cli" / "summary.json").read_text("utf-8"))["tiers"]

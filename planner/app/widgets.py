@@ -16,15 +16,15 @@ import streamlit as st
 
 from planner.app import actions
 from planner.app.state import current_scenario, session
+from planner.coverage import figures
 from planner.coverage.analyse import CoverageResult
 from planner.i18n import join_names, t
-from planner.report import figures
 from planner.settings import TIERS, Mode, Tier
 from planner.workspace.scenario import compare, compare_demand
 
 logger = logging.getLogger(__name__)
 
-#: The three figures shown per tier (labels and definitions: planner.report.figures).
+#: The three figures shown per tier (labels and definitions: planner.coverage.figures).
 APP_FIGURES = ("percent_population", "outside_population", "uncovered")
 #: Columns of the per-township table under the map (they add up to the tier's headline).
 GAP_TABLE_FIGURES = (

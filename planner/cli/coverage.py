@@ -2,7 +2,7 @@
 
 Both run the one pipeline (:meth:`planner.workspace.workspace.Workspace.from_files` →
 ``evaluate`` → :func:`planner.report.files.report_files`) and print the per-tier table
-with the figures' own names (:mod:`planner.report.figures`).
+with the figures' own names (:mod:`planner.coverage.figures`).
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def run_coverage(
     return summary
 
 
-#: Figures in the CLI's per-tier table (labels and definitions: :mod:`planner.report.figures`).
+#: Figures in the CLI's per-tier table (labels and definitions: :mod:`planner.coverage.figures`).
 CLI_TABLE_FIGURES: tuple[str, ...] = (
     "stations",
     "demand",
@@ -163,8 +163,8 @@ CLI_TABLE_FIGURES: tuple[str, ...] = (
 
 
 def print_summary(summary: dict[str, Any], *, out_dir: str | Path, label: str | None = None) -> None:
-    """Print the per-tier coverage table for people (figure names from :mod:`planner.report.figures`)."""
-    from planner.report import figures
+    """Print the per-tier coverage table for people (figure names from :mod:`planner.coverage.figures`)."""
+    from planner.coverage import figures
 
     lines = []
     if label:

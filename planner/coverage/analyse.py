@@ -24,10 +24,10 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from planner._errors import InputError
+from planner.coverage.figures import AREA_FIGURES, figures_from_status, point_figures
 from planner.network.reach import nearest_times
 from planner.network.roads import RoadNetwork, TravelGraph
 from planner.network.snapping import Snap
-from planner.report.figures import AREA_FIGURES, figures_from_status
 from planner.settings import Config, Mode, Standard, Tier
 
 logger = logging.getLogger(__name__)
@@ -342,7 +342,7 @@ def summarise(
 
 
 #: Columns of the per-township table (:attr:`CoverageResult.areas`): the township, the
-#: tier and the township's figures (:data:`planner.report.figures.AREA_FIGURES`).
+#: tier and the township's figures (:data:`planner.coverage.figures.AREA_FIGURES`).
 AREA_COLUMNS: tuple[str, ...] = ("township", "tier", *AREA_FIGURES)
 
 
@@ -351,13 +351,18 @@ def _area_table(demand_out: pd.DataFrame) -> pd.DataFrame:
     cols = list(AREA_COLUMNS)
     if demand_out.empty:
         return pd.DataFrame(columns=cols)
-    rows = []
-    for (township, tier), g in demand_out.groupby(["township", "tier"], sort=True):
-        figs = figures_from_status(g["status"].to_numpy(object), g["population"].to_numpy(float))
-        rows.append({"township": township, "tier": tier, **figs})
-    out = pd.DataFrame(rows, columns=cols)
-    out["percent_population"] = out["percent_population"].astype(float)
-    return out
+    points = pd.DataFrame(
+        point_figures(demand_out["status"].to_numpy(object), demand_out["population"].to_numpy(float))
+    )
+    points["township"] = demand_out["township"].to_numpy(object)
+    points["tier"] = demand_out["tier"].to_numpy(object)
+    out = points.groupby(["township", "tier"], sort=True).sum().reset_index()
+    for k in ("demand", "covered", "uncovered", "off_network"):
+        out[k] = out[k].round().astype(int)
+    pop, cov = out["population"].to_numpy(float), out["covered_population"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["percent_population"] = np.where(pop > 0, np.round(100.0 * cov / pop, 2), np.nan)
+    return out[cols]
 
 
 def _gap_table(demand_out: pd.DataFrame) -> pd.DataFrame:

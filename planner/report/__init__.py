@@ -1,7 +1,6 @@
-"""Reports: figures (the one table), output files, workbook and GeoPackage, web and printed maps.
+"""Reports: output files, workbook and GeoPackage, web and printed maps (figures named by ``coverage.figures``).
 
-``figures`` names and computes every figure, ``files`` builds every output file,
-``exports`` the workbook and GeoPackage, ``webmap`` the folium map (its layers in
-``webmap_layers``, its offline assets and standalone page in ``webmap_assets``),
-``printmap`` the printed map.
+``files`` builds every output file, ``exports`` the workbook and GeoPackage, ``webmap``
+the folium map (its layers in ``webmap_layers``, its offline assets and standalone page in
+``webmap_assets``), ``printmap`` the printed map.
 """

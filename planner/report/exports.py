@@ -39,8 +39,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from planner.coverage.analyse import AREA_COLUMNS, CoverageResult
+from planner.coverage.figures import HEADLINE_FIGURES, figure, label
 from planner.i18n import get_language, t
-from planner.report.figures import HEADLINE_FIGURES, figure, label
 from planner.settings import TIERS
 from planner.workspace.scenario import COMPARISON_COLUMNS
 
@@ -60,7 +60,7 @@ __all__ = [
 #: Sheet keys in workbook order (names come from ``exports.sheet.<key>``).
 SHEETS: tuple[str, ...] = ("summary", "townships", "gaps", "proposals", "comparison")
 
-#: Number format per column key that is not a figure (figures: :attr:`planner.report.figures.Figure.excel_format`).
+#: Number format per column key that is not a figure (figures: :attr:`planner.coverage.figures.Figure.excel_format`).
 _FORMATS: dict[str, str] = {
     "population": "#,##0",
     "newly_covered_population": "#,##0",
@@ -149,7 +149,7 @@ def summary_frame(result: CoverageResult) -> pd.DataFrame:
     """Per-tier figures as a table with canonical column keys.
 
     Columns ``tier, mode, standard_minutes`` and the headline figures
-    (:data:`planner.report.figures.HEADLINE_FIGURES`), taken from ``result.summary`` as they are.
+    (:data:`planner.coverage.figures.HEADLINE_FIGURES`), taken from ``result.summary`` as they are.
     """
     tiers: dict[str, dict[str, Any]] = result.summary.get("tiers", {})
     rows = []
@@ -181,7 +181,7 @@ def localise(df: pd.DataFrame, *, lang: str | None = None, figures: bool = False
     """Rename canonical columns to headers and translate tier / mode / status values.
 
     With ``figures`` (per-tier and per-township tables), columns that are figures are
-    named by :func:`planner.report.figures.label`; otherwise (per demand point tables) by the
+    named by :func:`planner.coverage.figures.label`; otherwise (per demand point tables) by the
     column names. Unknown columns keep their names; unknown values are left as they are.
     """
     out = df.copy()
@@ -357,7 +357,7 @@ def geopackage_bytes(
     gaps, isochrones, per-station isochrones, township polygons, proposals; tables
     ``summary`` (one row per tier, :func:`summary_frame`) and ``township_figures``
     (:attr:`~planner.coverage.analyse.CoverageResult.areas`). Attribute names are the canonical
-    keys of :mod:`planner.report.figures`; all layers are EPSG:4326 and open in QGIS.
+    keys of :mod:`planner.coverage.figures`; all layers are EPSG:4326 and open in QGIS.
     """
     names = layer_names()
     layers: list[tuple[str, Callable[[], pd.DataFrame]]] = [

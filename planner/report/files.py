@@ -7,7 +7,7 @@ same bytes for the same inputs and settings.
 
 Files (:data:`FILES`):
 
-- ``summary.json`` — per tier the figures of :mod:`planner.report.figures` and the parameters;
+- ``summary.json`` — per tier the figures of :mod:`planner.coverage.figures` and the parameters;
 - ``demand.csv`` — one row per demand point and tier (UTF-8 with BOM);
 - ``areas.csv`` — per township and tier, the same figures (they add up to the tier);
 - ``gaps.csv`` — demand outside the circle, largest population first;

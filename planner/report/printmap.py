@@ -33,9 +33,9 @@ from numpy.typing import NDArray
 
 from planner._errors import InputError
 from planner.coverage.analyse import CoverageResult
+from planner.coverage.figures import display, label
 from planner.i18n import t
 from planner.network.roads import RoadNetwork, utm_crs_for
-from planner.report.figures import display, label
 from planner.settings import TIERS, Tier
 
 logger = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def _draw_north_arrow(ax: Axes) -> None:
     )
 
 
-#: Figures of the coloured tier printed under the map (names: :mod:`planner.report.figures`).
+#: Figures of the coloured tier printed under the map (names: :mod:`planner.coverage.figures`).
 PRINT_FIGURES: tuple[str, ...] = ("percent_population", "outside_population", "off_network_population", "uncovered")
 
 

@@ -3,9 +3,9 @@
 Each figure has a key (the column / JSON name), a kind (count, population, percent)
 and, in ``planner/i18n/figures.toml``, a zh/en label, unit and definition. The tier
 headline (``summary["tiers"][tier]``) and the per-township rows
-(:attr:`planner.coverage.analyse.CoverageResult.areas`) are both computed by
-:func:`figures_from_status` from the same per-demand-point status, so township rows add
-up to the headline. The app, the workbook, the GeoPackage, the CLI table,
+(:attr:`planner.coverage.analyse.CoverageResult.areas`) are both sums of
+:func:`point_figures` over the same per-demand-point status, so township rows add up to
+the headline. The app, the workbook, the GeoPackage, the CLI table,
 ``summary.json`` and the printed map read labels through :func:`label`.
 
 Examples
@@ -37,6 +37,8 @@ __all__ = [
     "figures_from_status",
     "label",
     "markdown_page",
+    "percent_population",
+    "point_figures",
     "unit",
 ]
 
@@ -107,11 +109,11 @@ def definition(key: str, *, lang: str | None = None) -> str:
     return t(f"figure.{key}.definition", lang=lang)
 
 
-def figures_from_status(
+def point_figures(
     status: NDArray[np.str_] | NDArray[np.object_],
     population: NDArray[np.float64],
-) -> dict[str, float | int | None]:
-    """The demand figures of a set of demand points from their status and population.
+) -> dict[str, NDArray[np.float64]]:
+    """What each demand point adds to the additive figures (every one but the percentage).
 
     Parameters
     ----------
@@ -125,28 +127,51 @@ def figures_from_status(
     Returns
     -------
     dict
-        :data:`AREA_FIGURES` keys; ``percent_population`` is ``None`` when the
-        population is 0.
+        :data:`AREA_FIGURES` keys but ``percent_population``; arrays aligned with the
+        points, so a figure of any set of points is the sum over it.
     """
     s = np.asarray(status).astype(str)
     p = np.asarray(population, dtype=np.float64)
     cov = s == "covered"
     off = s == "off_network"
-    total = float(p.sum())
-    cov_pop = float(p[cov].sum())
-    off_pop = float(p[off].sum())
     return {
-        "demand": len(s),
-        "population": total,
-        "covered": int(cov.sum()),
-        "covered_population": cov_pop,
-        "percent_population": round(100.0 * cov_pop / total, 2) if total > 0 else None,
-        "outside_population": total - cov_pop,
-        "off_network_population": off_pop,
-        "unreachable_population": float(p[~cov & ~off].sum()),
-        "uncovered": int((~cov).sum()),
-        "off_network": int(off.sum()),
+        "demand": np.ones(len(s)),
+        "population": p,
+        "covered": cov.astype(np.float64),
+        "covered_population": np.where(cov, p, 0.0),
+        "outside_population": np.where(cov, 0.0, p),
+        "off_network_population": np.where(off, p, 0.0),
+        "unreachable_population": np.where(~cov & ~off, p, 0.0),
+        "uncovered": (~cov).astype(np.float64),
+        "off_network": off.astype(np.float64),
     }
+
+
+#: Figures that count demand points (integers).
+_COUNTS = frozenset({"demand", "covered", "uncovered", "off_network"})
+
+
+def percent_population(covered_population: float, population: float) -> float | None:
+    """Covered population ÷ population × 100, rounded to 0.01; ``None`` when the population is 0."""
+    return round(100.0 * covered_population / population, 2) if population > 0 else None
+
+
+def figures_from_status(
+    status: NDArray[np.str_] | NDArray[np.object_],
+    population: NDArray[np.float64],
+) -> dict[str, float | int | None]:
+    """The demand figures of a set of demand points: the sums of :func:`point_figures` and the percentage.
+
+    Returns
+    -------
+    dict
+        :data:`AREA_FIGURES` keys; ``percent_population`` is ``None`` when the
+        population is 0.
+    """
+    sums = {k: float(v.sum()) for k, v in point_figures(status, population).items()}
+    out: dict[str, float | int | None] = {k: int(v) if k in _COUNTS else v for k, v in sums.items()}
+    out["percent_population"] = percent_population(sums["covered_population"], sums["population"])
+    return {k: out[k] for k in AREA_FIGURES}
 
 
 def display(key: str, value: object) -> str:
@@ -185,7 +210,7 @@ def page_text() -> str:
     return markdown_page(lang="zh") + "\n" + markdown_page(lang="en")
 
 
-if __name__ == "__main__":  # python -m planner.report.figures > docs/figures.md
+if __name__ == "__main__":  # python -m planner.coverage.figures > docs/figures.md
     import sys
 
     sys.stdout.write(page_text())
