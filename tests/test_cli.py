@@ -138,3 +138,14 @@ def test_download_network_option(demo_run: Path, tmp_path: Path, monkeypatch: py
                  "--demand", str(inp / "demand.csv"), "--out", str(tmp_path / "o"), "--no-isochrones",
                  "--tier", "village"])  # fmt: skip
     assert code == 0 and calls == ["示例县"]
+
+
+def test_station_isochrones_layer(tmp_path) -> None:
+    from planner.report.exports import layer_names
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--tier", "township", "--station-isochrones", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text("utf-8"))
+    layer = pyogrio.read_dataframe(out / "coverage.gpkg", layer=layer_names()["station_isochrones"])
+    assert len(layer) == summary["tiers"]["township"]["stations"] - summary["tiers"]["township"]["stations_off_network"]
+    assert set(layer["tier"]) == {"township"} and layer.geometry.is_valid.all() and not layer.geometry.is_empty.any()

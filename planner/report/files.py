@@ -107,6 +107,29 @@ def _csv(df: pd.DataFrame) -> bytes:
     return df.to_csv(index=False).encode("utf-8-sig")
 
 
+def _station_isochrones(ws: Workspace, stations: pd.DataFrame, result: CoverageResult) -> gpd.GeoDataFrame | None:
+    """One polygon per station at its tier's N minutes (EPSG:4326); ``None`` without stations."""
+    import geopandas as gpd
+
+    from planner.coverage.isochrones import station_isochrones
+
+    frames = []
+    ids_all = stations.reset_index(drop=True)["id"].astype(str).to_numpy()
+    for tier, tr in result.tiers.items():
+        std = ws.config.standards[tier]
+        frames.append(
+            station_isochrones(
+                ws.network.travel_graph(mode=std.mode, config=ws.config),
+                sources=tr.station_snap,
+                station_ids=list(ids_all[tr.station_rows]),
+                intervals_min=[std.minutes],
+                buffer_m=ws.config.isochrone_buffer_m,
+                tier=str(tier),
+            )
+        )
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326") if frames else None
+
+
 def report_files(
     ws: Workspace,
     stations: pd.DataFrame,
@@ -159,7 +182,6 @@ def report_files(
     dict
         File name → bytes, in the order of ``include``.
     """
-    from planner.coverage.isochrones import station_isochrones as draw_station_isochrones
     from planner.report import exports
 
     wanted = list(dict.fromkeys(include))
@@ -177,25 +199,7 @@ def report_files(
 
         parts = [ws.isochrones(stations, tier=tier) for tier in tiers]
         iso = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs="EPSG:4326")
-    st_iso: gpd.GeoDataFrame | None = None
-    if station_isochrones and "coverage.gpkg" in wanted:
-        import geopandas as gpd
-
-        frames = []
-        for tier, tr in result.tiers.items():
-            std = ws.config.standards[tier]
-            ids = stations.reset_index(drop=True)["id"].astype(str).to_numpy()[tr.station_rows]
-            frames.append(
-                draw_station_isochrones(
-                    ws.network.travel_graph(mode=std.mode, config=ws.config),
-                    sources=tr.station_snap,
-                    station_ids=list(ids),
-                    intervals_min=[std.minutes],
-                    buffer_m=ws.config.isochrone_buffer_m,
-                    tier=str(tier),
-                )
-            )
-        st_iso = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326") if frames else None
+    st_iso = _station_isochrones(ws, stations, result) if station_isochrones and "coverage.gpkg" in wanted else None
     label = title or ws.label
     summary = dict(result.summary)
     if ws.inputs:
