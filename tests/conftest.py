@@ -95,3 +95,28 @@ def _private_demo_cache(tmp_path_factory):  # type: ignore[no-untyped-def]
         os.environ.pop(CACHE_DIR_ENV, None)
     else:
         os.environ[CACHE_DIR_ENV] = old
+
+
+@pytest.fixture(scope="module")
+def demo():  # type: ignore[no-untyped-def]
+    """The generated demo county as a workspace and its current scenario (one per test module)."""
+    from planner.workspace.workspace import Workspace
+
+    return Workspace.from_demo()
+
+
+@pytest.fixture(scope="module")
+def county():  # type: ignore[no-untyped-def]
+    """A small generated county (4 townships, 40 villages) for map tests."""
+    from planner.demo.county import generate_county
+
+    return generate_county(seed=7, n_townships=4, n_villages=40)
+
+
+@pytest.fixture(scope="module")
+def result(county):  # type: ignore[no-untyped-def]
+    """Coverage of the small county's stations."""
+    from tests.helpers import analyse
+
+    return analyse(county.network, stations=county.stations, demand=county.demand, areas=county.townships)
+

@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import folium
 import pandas as pd
-import pytest
 
 from planner.app.map_parts import MAP_READY_KEY, build_map_parts
-from planner.demo.county import generate_county
 from planner.report.webmap_layers import _Layer, map_summary, road_lines
 from planner.settings import TIERS, Config, Tier
 from planner.workspace.workspace import Workspace
 from tests.helpers import analyse, normalised_page
-
-
-@pytest.fixture(scope="module")
-def county():
-    return generate_county(seed=7, n_townships=4, n_villages=40)
-
-
-@pytest.fixture(scope="module")
-def result(county):
-    return analyse(county.network, stations=county.stations, demand=county.demand, areas=county.townships)
 
 
 def test_map_parts_keep_the_base_fixed_while_layers_follow_edits(result, county) -> None:

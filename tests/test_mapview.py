@@ -11,23 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.demo.county import generate_county
 from planner.report.webmap import build_map
 from planner.report.webmap_assets import LOCAL_ASSETS, STATIC_DIR, STATIC_URL, localise_assets, standalone_html
 from planner.report.webmap_layers import PIN_TIERS, TIER_STYLES, _Layer, map_summary, station_id_from_tooltip
 from planner.settings import TIERS, Tier
 from planner.workspace.workspace import Workspace
 from tests.helpers import analyse, normalised_page
-
-
-@pytest.fixture(scope="module")
-def county():
-    return generate_county(seed=7, n_townships=4, n_villages=40)
-
-
-@pytest.fixture(scope="module")
-def result(county):
-    return analyse(county.network, stations=county.stations, demand=county.demand, areas=county.townships)
 
 
 @pytest.fixture(scope="module")

@@ -13,24 +13,13 @@ from planner.settings import Tier
 from planner.workspace.project import PROJECT_META_LAYER, load_project, project_config, save_project
 from planner.workspace.scenario import Scenario
 from planner.workspace.workspace import Workspace
-from tests.helpers import assert_same_result
-
-
-@pytest.fixture(scope="module")
-def demo() -> tuple[Workspace, Scenario]:
-    return Workspace.from_demo()
-
-
-def _fresh(demo: tuple[Workspace, Scenario]) -> tuple[Workspace, Scenario]:
-    ws, sc = demo
-    return ws, sc.copy("现状")
-
+from tests.helpers import assert_same_result, fresh
 
 # ----------------------------------------------------------------------------- projects
 
 
 def test_project_round_trip(tmp_path: Path, demo: tuple[Workspace, Scenario]) -> None:
-    ws, sc = _fresh(demo)
+    ws, sc = fresh(demo)
     sc.add_station(tier="village", lon=116.2, lat=27.4, name="新驿站·河东", services="妈妈小屋、AED/急救")
     other = sc.copy("方案二：新增驿站")
     other.close_station(str(other.stations["id"].iloc[3]))

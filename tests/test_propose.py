@@ -9,23 +9,13 @@ from planner._errors import InputError, SitingError
 from planner.settings import Tier
 from planner.workspace.scenario import Scenario, compare
 from planner.workspace.workspace import Workspace
-
-
-@pytest.fixture(scope="module")
-def demo() -> tuple[Workspace, Scenario]:
-    return Workspace.from_demo()
-
-
-def _fresh(demo: tuple[Workspace, Scenario]) -> tuple[Workspace, Scenario]:
-    ws, sc = demo
-    return ws, sc.copy("现状")
-
+from tests.helpers import fresh
 
 # ----------------------------------------------------------------------------- proposals
 
 
 def test_proposals_accepted_into_scenario(demo: tuple[Workspace, Scenario]) -> None:
-    ws, sc = _fresh(demo)
+    ws, sc = fresh(demo)
     before = ws.evaluate(sc.stations)
     prop = ws.propose(sc.stations, tier=Tier.VILLAGE, k=3).sites
     assert list(prop.columns[:7]) == ["rank", "site_id", "name", "lon", "lat", "tier", "newly_covered_population"]
@@ -45,7 +35,7 @@ def test_proposals_accepted_into_scenario(demo: tuple[Workspace, Scenario]) -> N
 
 
 def test_proposals_reach_target(demo: tuple[Workspace, Scenario]) -> None:
-    ws, sc = _fresh(demo)
+    ws, sc = fresh(demo)
     before = ws.evaluate(sc.stations).summary["tiers"]["township"]
     target = min(before["percent_population"] + 3.0, 99.0)
     prop = ws.propose(sc.stations, tier=Tier.TOWNSHIP, target_percent=target).sites

@@ -11,23 +11,13 @@ from planner.network.roads import RoadNetwork
 from planner.settings import Config
 from planner.workspace.scenario import Scenario, compare, compare_demand
 from planner.workspace.workspace import Workspace
-
-
-@pytest.fixture(scope="module")
-def demo() -> tuple[Workspace, Scenario]:
-    return Workspace.from_demo()
-
-
-def _fresh(demo: tuple[Workspace, Scenario]) -> tuple[Workspace, Scenario]:
-    ws, sc = demo
-    return ws, sc.copy("现状")
-
+from tests.helpers import fresh
 
 # ----------------------------------------------------------------------------- scenario edits
 
 
 def test_undo_restores_and_ids(demo: tuple[Workspace, Scenario]) -> None:
-    _, sc = _fresh(demo)
+    _, sc = fresh(demo)
     original = sc.stations.copy()
     assert not sc.can_undo and sc.undo() is False
     a = sc.add_station(tier="村（社区）", lon=116.2, lat=27.4)

@@ -13,17 +13,7 @@ from planner.coverage.analyse import CoverageResult
 from planner.settings import Tier
 from planner.workspace.scenario import Scenario, newly_off_network
 from planner.workspace.workspace import Workspace
-from tests.helpers import analyse, assert_same_result
-
-
-@pytest.fixture(scope="module")
-def demo() -> tuple[Workspace, Scenario]:
-    return Workspace.from_demo()
-
-
-def _fresh(demo: tuple[Workspace, Scenario]) -> tuple[Workspace, Scenario]:
-    ws, sc = demo
-    return ws, sc.copy("现状")
+from tests.helpers import analyse, assert_same_result, fresh
 
 
 def _full(ws: Workspace, stations: pd.DataFrame) -> CoverageResult:
@@ -34,7 +24,7 @@ def _full(ws: Workspace, stations: pd.DataFrame) -> CoverageResult:
 
 
 def test_incremental_equals_full_analysis_after_edits(demo: tuple[Workspace, Scenario]) -> None:
-    ws, sc = _fresh(demo)
+    ws, sc = fresh(demo)
     ws.evaluate(sc.stations)
     d = ws.demand
     gaps = ws.evaluate(sc.stations).gaps
@@ -77,7 +67,7 @@ def test_incremental_equals_full_analysis_after_edits(demo: tuple[Workspace, Sce
 
 
 def test_with_config_recomputes_only_changed_tier(demo: tuple[Workspace, Scenario]) -> None:
-    ws, sc = _fresh(demo)
+    ws, sc = fresh(demo)
     ws.evaluate(sc.stations)
     ws2 = ws.with_config(ws.config.with_overrides(tier=Tier.VILLAGE, minutes=10.0))
     r = ws2.evaluate(sc.stations)
@@ -91,7 +81,7 @@ def test_with_config_recomputes_only_changed_tier(demo: tuple[Workspace, Scenari
 
 
 def test_off_network_station_is_reported(demo: tuple[Workspace, Scenario]) -> None:
-    ws, sc = _fresh(demo)
+    ws, sc = fresh(demo)
     _, _, lon1, lat1 = ws.network.bounds_lonlat()
     sc.add_station(tier="village", lon=lon1 + 0.5, lat=lat1 + 0.5)
     with pytest.raises(InputError, match="NEW-001"):
@@ -103,7 +93,7 @@ def test_off_network_station_is_reported(demo: tuple[Workspace, Scenario]) -> No
 def test_tolerant_workspace_lists_off_network_stations_and_new_ones(demo: tuple[Workspace, Scenario]) -> None:
     from planner.coverage.analyse import off_network_lines
 
-    ws, sc = _fresh(demo)
+    ws, sc = fresh(demo)
     ws = ws.with_config(ws.config)
     ws.allow_off_network_stations = True
     _, _, lon1, lat1 = ws.network.bounds_lonlat()
@@ -138,7 +128,7 @@ def test_pickled_workspace_keeps_its_graphs_and_demand_snaps(
     from planner.network import roads as network
     from planner.workspace import workspace as scenario
 
-    ws, sc = _fresh(demo)
+    ws, sc = fresh(demo)
     ws.evaluate(sc.stations)
     ws2 = pickle.loads(pickle.dumps(ws))
     builds: list[object] = []
@@ -159,7 +149,7 @@ def test_pickled_workspace_keeps_its_graphs_and_demand_snaps(
 
 
 def test_isochrones_cached_per_tier(demo: tuple[Workspace, Scenario], monkeypatch: pytest.MonkeyPatch) -> None:
-    ws, sc = _fresh(demo)
+    ws, sc = fresh(demo)
     iso = ws.isochrones(sc.stations, tier=Tier.VILLAGE)
     assert list(iso.columns) == ["tier", "station_id", "minutes", "mode", "geometry"]
     assert iso.crs.to_epsg() == 4326
