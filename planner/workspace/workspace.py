@@ -260,13 +260,13 @@ class Workspace:
             max_snap_m=self.config.max_snap_m,
         )
         if not self.allow_off_network_stations:
-            if self.stations_file:  # stations as loaded from a file: name it (and the CLI option)
+            try:
                 check_stations_on_network(
                     stations, {tier: (rows, s_snap)}, max_snap_m=self.config.max_snap_m, file=self.stations_file
                 )
-            try:
-                check_stations_on_network(stations, {tier: (rows, s_snap)}, max_snap_m=self.config.max_snap_m, file="")
             except InputError as exc:
+                if self.stations_file:  # stations as loaded from a file: the message names it and the CLI option
+                    raise
                 # same facts, worded for the what-if editor (no command-line options)
                 raise InputError(
                     "scenario.error.stations_off_network",
