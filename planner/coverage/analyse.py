@@ -24,7 +24,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from planner._errors import InputError
-from planner.coverage.figures import AREA_FIGURES, figures_from_status, point_figures
+from planner.coverage.figures import AREA_FIGURES, COUNT_FIGURES, figures_from_status, point_figures
 from planner.network.reach import nearest_times
 from planner.network.roads import RoadNetwork, TravelGraph
 from planner.network.snapping import Snap
@@ -357,7 +357,7 @@ def _area_table(demand_out: pd.DataFrame) -> pd.DataFrame:
     points["township"] = demand_out["township"].to_numpy(object)
     points["tier"] = demand_out["tier"].to_numpy(object)
     out = points.groupby(["township", "tier"], sort=True).sum().reset_index()
-    for k in ("demand", "covered", "uncovered", "off_network"):
+    for k in COUNT_FIGURES:
         out[k] = out[k].round().astype(int)
     pop, cov = out["population"].to_numpy(float), out["covered_population"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):

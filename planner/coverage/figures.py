@@ -29,6 +29,7 @@ from planner.i18n import t
 
 __all__ = [
     "AREA_FIGURES",
+    "COUNT_FIGURES",
     "FIGURES",
     "HEADLINE_FIGURES",
     "Figure",
@@ -148,7 +149,7 @@ def point_figures(
 
 
 #: Figures that count demand points (integers).
-_COUNTS = frozenset({"demand", "covered", "uncovered", "off_network"})
+COUNT_FIGURES: frozenset[str] = frozenset({"demand", "covered", "uncovered", "off_network"})
 
 
 def percent_population(covered_population: float, population: float) -> float | None:
@@ -169,7 +170,7 @@ def figures_from_status(
         population is 0.
     """
     sums = {k: float(v.sum()) for k, v in point_figures(status, population).items()}
-    out: dict[str, float | int | None] = {k: int(v) if k in _COUNTS else v for k, v in sums.items()}
+    out: dict[str, float | int | None] = {k: int(v) if k in COUNT_FIGURES else v for k, v in sums.items()}
     out["percent_population"] = percent_population(sums["covered_population"], sums["population"])
     return {k: out[k] for k in AREA_FIGURES}
 
