@@ -19,7 +19,9 @@ flags; overriding never mutates these module-level defaults.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -50,56 +52,119 @@ class Mode(StrEnum):
 
 TIERS: tuple[Tier, ...] = (Tier.COUNTY, Tier.TOWNSHIP, Tier.VILLAGE, Tier.ENTERPRISE)
 
-#: Words planners use for tiers, mapped to tier keys (matched after stripping spaces,
-#: case-insensitively). 驿站 are small village/community-level stations.
-TIER_ALIASES: Mapping[str, Tier] = MappingProxyType(
+#: Words planners use for each tier, as they write them in station lists. The first
+#: :data:`TIER_EXAMPLES_SHOWN` of each tier are offered in error messages. Matching is done
+#: on :func:`tier_key` (full-/half-width forms, spaces, case, bracket and slash variants do
+#: not matter), and a combination of words of one tier joined by a slash or brackets
+#: (``社区/村``, ``镇（街道）``) names that tier too. 驿站 are small village-level stations.
+TIER_WORDS: Mapping[Tier, tuple[str, ...]] = MappingProxyType(
     {
-        "county": Tier.COUNTY,
-        "县": Tier.COUNTY,
-        "县级": Tier.COUNTY,
-        "县级群团服务中心": Tier.COUNTY,
-        "县（市、区）": Tier.COUNTY,
-        "市": Tier.COUNTY,
-        "区": Tier.COUNTY,
-        "township": Tier.TOWNSHIP,
-        "town": Tier.TOWNSHIP,
-        "乡镇": Tier.TOWNSHIP,
-        "乡": Tier.TOWNSHIP,
-        "镇": Tier.TOWNSHIP,
-        "街道": Tier.TOWNSHIP,
-        "乡镇（街道）": Tier.TOWNSHIP,
-        "乡镇(街道)": Tier.TOWNSHIP,
-        "乡镇级": Tier.TOWNSHIP,
-        "village": Tier.VILLAGE,
-        "community": Tier.VILLAGE,
-        "村": Tier.VILLAGE,
-        "社区": Tier.VILLAGE,
-        "村（社区）": Tier.VILLAGE,
-        "村(社区)": Tier.VILLAGE,
-        "村级": Tier.VILLAGE,
-        "驿站": Tier.VILLAGE,
-        "enterprise": Tier.ENTERPRISE,
-        "企业": Tier.ENTERPRISE,
-        "职工之家": Tier.ENTERPRISE,
-        "企业职工之家": Tier.ENTERPRISE,
-        "企业（职工之家）": Tier.ENTERPRISE,
+        Tier.COUNTY: (
+            "县级",
+            "县/区",
+            "县（市、区）",
+            "county",
+            "县",
+            "区",
+            "市",
+            "区级",
+            "市级",
+            "县级/区级",
+            "县级市",
+            "县级群团服务中心",
+        ),
+        Tier.TOWNSHIP: (
+            "乡镇",
+            "乡镇/街道",
+            "乡镇（街道）",
+            "township",
+            "乡",
+            "镇",
+            "街道",
+            "乡/镇",
+            "镇/街道",
+            "乡镇级",
+            "街道级",
+            "街道办",
+            "街道办事处",
+            "town",
+        ),
+        Tier.VILLAGE: (
+            "村/社区",
+            "村（社区）",
+            "驿站",
+            "village",
+            "村",
+            "社区",
+            "社区/村",
+            "村居",
+            "村级",
+            "社区级",
+            "服务驿站",
+            "户外劳动者服务驿站",
+            "community",
+        ),
+        Tier.ENTERPRISE: (
+            "企业",
+            "企业/职工之家",
+            "工会",
+            "enterprise",
+            "职工之家",
+            "企业职工之家",
+            "企业工会",
+        ),
     }
+)
+#: Spellings of each tier listed in the message for an unknown tier.
+TIER_EXAMPLES_SHOWN: int = 4
+
+_TIER_SEPARATORS = str.maketrans(
+    {c: "/" for c in "、，,;；|\\"} | {c: "(" for c in "[【〔{"} | {c: ")" for c in "]】〕}"}
 )
 
 
+def tier_key(value: object) -> str:
+    """Return ``value`` as a tier-matching key.
+
+    NFKC (full-width letters, slashes and brackets become half-width), lower case, no
+    whitespace anywhere; list separators (``、，,;；|``) become ``/`` and other brackets
+    ``(`` / ``)``. ``"村 ／ 社区"``, ``"村/社区"`` and ``"村、社区"`` give the same key.
+    """
+    text = unicodedata.normalize("NFKC", "" if value is None else str(value)).lower()
+    return re.sub(r"\s+", "", text).translate(_TIER_SEPARATORS)
+
+
+#: Every spelling of :data:`TIER_WORDS`, by its :func:`tier_key`.
+TIER_ALIASES: Mapping[str, Tier] = MappingProxyType(
+    {tier_key(word): tier for tier, words in TIER_WORDS.items() for word in words}
+)
+
+
+def tier_examples() -> str:
+    """The spellings offered for an unknown tier, grouped by tier (every one of them parses)."""
+    return "；".join("、".join(words[:TIER_EXAMPLES_SHOWN]) for words in TIER_WORDS.values())
+
+
 def parse_tier(value: object, *, where: str = "") -> Tier:
-    """Return the tier named by ``value`` (key, Chinese or English word).
+    """Return the tier named by ``value`` (key, Chinese or English word; see :data:`TIER_WORDS`).
+
+    A value made of several words of the same tier, joined by slashes or brackets
+    (``村/社区``, ``社区（村）``, ``县（市、区）``), names that tier.
 
     Raises
     ------
     ConfigError
-        If the value names no tier; ``where`` (e.g. "file x, row 3, column 层级") is
-        included in the message.
+        If the value names no tier, or words of different tiers; ``where`` (e.g. "file
+        x, row 3, column 层级") is included in the message.
     """
-    text = str(value).strip().replace(" ", "").lower() if value is not None else ""
-    tier = TIER_ALIASES.get(text)
+    key = tier_key(value)
+    tier = TIER_ALIASES.get(key)
     if tier is None:
-        raise ConfigError("config.unknown_tier", value=value, where=where)
+        parts = {TIER_ALIASES.get(part) for part in re.split(r"[/()]", key) if part}
+        if len(parts) == 1 and None not in parts:
+            tier = parts.pop()
+    if tier is None:
+        raise ConfigError("config.unknown_tier", value=value, where=where, allowed=tier_examples())
     return tier
 
 

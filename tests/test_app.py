@@ -276,3 +276,29 @@ def test_upload_with_a_station_far_from_roads_is_refused_unless_allowed(tmp_path
     far = result.stations.set_index("id").loc[far_id]
     assert not far["on_network"] and far["covered_population"] == 0
     assert len(_figures(at)) == 12
+
+
+def test_upload_says_which_columns_were_used(tmp_path):
+    import pandas as pd
+
+    from planner.demo.county import generate_county, write_demo
+
+    paths = write_demo(tmp_path, county=generate_county(seed=7, n_townships=4, n_villages=40))
+    demand = pd.read_csv(paths["demand"], encoding="utf-8-sig", dtype=str)
+    renamed = demand.rename(columns={"名称": "村庄名称"}).drop(columns=["人口"]).assign(**{"备注*": ""})
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.session_state["staged_uploads"] = {
+        "stations": ("stations.csv", paths["stations"].read_bytes()),
+        "demand": ("村庄.csv", renamed.to_csv(index=False).encode("utf-8")),
+        "network": ("roads.gpkg", paths["roads"].read_bytes()),
+    }
+    at.sidebar.button(key="load_uploads").click().run()
+    assert not at.exception and not at.error, _texts(at, "error")
+    info = " ".join(_texts(at, "info"))
+    assert "村庄\\.csv：需求点表，使用的列：" in info and "名称 ← 村庄名称" in info, info
+    assert "未使用的列：备注\\*" in info  # a header from the file is escaped, shown as written
+    warnings = " ".join(_texts(at, "warning"))
+    assert "村庄\\.csv：没有人口列" in warnings, warnings
+    names = at.session_state["ws"].demand["name"].tolist()
+    assert names == demand["名称"].tolist()

@@ -59,6 +59,7 @@ def test_coverage_on_files_with_overrides_in_english(
     assert code == 0
     text = capsys.readouterr().out
     assert "village / community" in text and "bicycle" in text
+    assert f"{inp / 'demand.csv'}: demand points, columns used: id ← 编号, name ← 名称" in text
     s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert list(s["tiers"]) == ["village"]
     assert s["tiers"]["village"]["mode"] == "bike" and s["tiers"]["village"]["minutes"] == 10

@@ -116,12 +116,42 @@ def test_check_reports_every_problem(tmp_path: Path, capsys: pytest.CaptureFixtu
     rc = main(["check", str(bad), str(good)])
     out = capsys.readouterr().out
     assert rc == 2
-    lines = [ln for ln in out.splitlines() if ln.startswith(str(bad))]
+    lines = [ln for ln in out.splitlines() if ln.startswith(f"{bad}：错误：")]
     assert len(lines) == 3
+    assert f"{bad}：站点表，使用的列：编号、名称、层级、经度、纬度" in out  # the column report, also for a bad file
     for row in ("第 3 行", "第 4 行", "第 5 行"):
         assert sum(row in ln for ln in lines) == 1, (row, out)
     assert f"{good}：未发现问题" in out
     assert "检查了 2 个文件：3 个错误，0 个警告" in out
+
+
+def test_check_says_which_column_gave_the_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    village = _write_csv(tmp_path / "demand_v.csv", "编号,村庄名称,人口,经度,纬度\nd1,上清村,1200,117.05,28.25\n")
+    assert main(["check", str(village)]) == 0
+    out = capsys.readouterr().out
+    assert f"{village}：需求点表，使用的列：编号、名称 ← 村庄名称、人口、经度、纬度" in out
+    assert "0 个警告" in out
+
+
+def test_check_warns_about_a_demand_sheet_without_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sheet = _write_csv(tmp_path / "demand_n.csv", "编号,村委会,人口,经度,纬度\nd1,上清村,1200,117.05,28.25\n")
+    assert main(["check", str(sheet)]) == 0  # warnings only
+    out = capsys.readouterr().out
+    assert "未发现问题" not in out
+    assert f"{sheet}：警告：没有名称列：各点的名称改用编号。" in out
+    assert f"{sheet}：警告：“村委会”列未使用，它是不是名称列？" in out
+    assert "检查了 1 个文件：0 个错误，2 个警告。" in out
+    assert main(["--lang", "en", "check", str(sheet)]) == 0
+    out = capsys.readouterr().out
+    assert f"{sheet}: warning: no name column: each point is named by its id." in out
+
+
+def test_check_reports_an_unknown_tier_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = "".join(f"S{i},站{i},党群中心,117.05,28.25\n" for i in range(11))
+    sheet = _write_csv(tmp_path / "stations.csv", "编号,名称,层级,经度,纬度\n" + rows)
+    assert main(["check", str(sheet)]) == 2
+    errors = [ln for ln in capsys.readouterr().out.splitlines() if "错误：" in ln]
+    assert len(errors) == 1 and "第 2–12 行" in errors[0]
 
 
 def test_check_kind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

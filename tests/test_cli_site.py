@@ -69,6 +69,19 @@ def test_cost_matrix_cover_all_and_errors(tmp_path: Path, capsys: pytest.Capture
     assert not (tmp_path / "x").exists()
 
 
+def test_cost_matrix_prints_the_column_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    args = _cost_case(tmp_path)
+    with caplog.at_level("WARNING", logger="planner"):
+        assert main([*args, "--p", "1", "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert f"{tmp_path / 'd.csv'}：需求点表，使用的列：编号、人口、经度、纬度" in out
+    assert f"{tmp_path / 'c.csv'}：候选点表，使用的列：编号、名称、经度、纬度" in out
+    # the missing names are a warning, logged (shown on the terminal), not printed twice
+    assert f"{tmp_path / 'd.csv'}：没有名称列" in caplog.text and "没有名称列" not in out
+
+
 def test_network_siting_on_demo(demo_inputs: dict[str, Path], tmp_path: Path) -> None:
     base = ["site", "--network", str(demo_inputs["roads"]), "--stations", str(demo_inputs["stations"]),
             "--demand", str(demo_inputs["demand"]), "--areas", str(demo_inputs["townships"])]  # fmt: skip

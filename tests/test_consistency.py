@@ -146,6 +146,9 @@ def test_every_surface_of_the_cli_reports_the_same_figures(cli_run) -> None:  # 
     assert any(s["off_network_population"] > 0 for s in head.values())
     # the printed table: the same values under the figures' own labels
     lines = printed.strip().splitlines()
+    start = next(i for i, line in enumerate(lines) if " | " in line)  # after what was read from each file
+    assert sum("使用的列" in line for line in lines[:start]) >= 2  # stations, demand (and areas)
+    lines = lines[start:]
     header = lines[0].split(" | ")
     for k in CLI_TABLE_FIGURES:
         assert figures.label(k) in header

@@ -10,6 +10,9 @@ from planner.settings import (
     DEFAULT_SPEEDS_KPH,
     DEFAULT_STANDARDS,
     ROAD_CLASSES,
+    TIER_ALIASES,
+    TIER_EXAMPLES_SHOWN,
+    TIER_WORDS,
     Config,
     Mode,
     Standard,
@@ -17,6 +20,7 @@ from planner.settings import (
     load_config,
     parse_mode,
     parse_tier,
+    tier_key,
 )
 
 
@@ -40,6 +44,56 @@ from planner.settings import (
 )
 def test_tier_words(word: str, tier: Tier) -> None:
     assert parse_tier(word) is tier
+
+
+# The spellings planners write (issue 12): each with its tier, as typed in a sheet.
+PLANNER_SPELLINGS: dict[Tier, tuple[str, ...]] = {
+    Tier.VILLAGE: ("村/社区", "村（社区）", "村(社区)", "社区/村", "村居", "村级", "社区级", "驿站", "服务驿站",
+                   "户外劳动者服务驿站", "村／社区", "村 / 社区", "村、社区", "村　（社区）", "ＶＩＬＬＡＧＥ"),
+    Tier.TOWNSHIP: ("乡镇/街道", "乡镇（街道）", "镇/街道", "乡/镇", "街道办", "街道办事处", "乡镇级", "乡镇／街道",
+                    "镇（街道）", "街道/乡镇"),
+    Tier.COUNTY: ("县/区", "县（市、区）", "县(市,区)", "县级/区级", "县级市", "县／区", "区/县"),
+    Tier.ENTERPRISE: ("企业/职工之家", "工会", "企业工会", "企业（职工之家）", "企业／职工之家"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("word", "tier"), [(w, tr) for tr, words in PLANNER_SPELLINGS.items() for w in words])
+def test_tier_spellings_as_planners_write_them(word: str, tier: Tier) -> None:
+    assert parse_tier(word) is tier
+
+
+@pytest.mark.parametrize("word", ["村/乡镇", "社区（企业）", "省级", "村委", "", "/", "()"])
+def test_mixed_or_unknown_tier_words_are_refused(word: str) -> None:
+    with pytest.raises(ConfigError, match="层级"):
+        parse_tier(word)
+
+
+def test_every_listed_spelling_parses_to_its_own_tier() -> None:
+    for tier, words in TIER_WORDS.items():
+        for word in words:
+            assert parse_tier(word) is tier, word
+    # no spelling is listed under two tiers (a dict built from them would silently keep one)
+    keys = [tier_key(w) for words in TIER_WORDS.values() for w in words]
+    assert len(keys) == len(set(keys)) == len(TIER_ALIASES)
+
+
+def test_tier_key_folds_width_spaces_and_separators() -> None:
+    assert tier_key("村 ／ 社区") == tier_key("村/社区") == tier_key("村、社区") == "村/社区"
+    assert tier_key("村【社区】") == tier_key("村（社区）") == "村(社区)"
+    assert tier_key(None) == ""
+
+
+def test_unknown_tier_offers_only_spellings_that_parse() -> None:
+    with pytest.raises(ConfigError) as exc:
+        parse_tier("党群服务站")
+    offered = {tr: words[:TIER_EXAMPLES_SHOWN] for tr, words in TIER_WORDS.items()}
+    for tier, words in offered.items():
+        for word in words:
+            assert parse_tier(word) is tier  # the message never offers a spelling that is refused
+    for lang in ("zh", "en"):
+        message = exc.value.message(lang)
+        assert all(w in message for words in offered.values() for w in words)
+        assert message.count("党群服务站") == 1  # named as the problem, never among the allowed
 
 
 def test_unknown_tier_message_names_place() -> None:

@@ -17,7 +17,7 @@ from planner._errors import InputError
 from planner.i18n import set_language
 from planner.inputs._validate import InputProblemsError, normalise_header, parse_coordinates, parse_population
 from planner.inputs.coords import from_wgs84, to_wgs84
-from planner.inputs.tables import read_areas, read_demand, read_stations
+from planner.inputs.tables import read_areas, read_demand, read_stations, read_table
 
 DATA = Path(__file__).parent / "data"
 GOOD = DATA / "good"
@@ -196,7 +196,7 @@ def test_demand_without_population_weighs_one(tmp_path, caplog):
         df = read_demand(path)
     assert df["population"].tolist() == [1.0, 1.0]
     assert df["kind"].tolist() == ["village", "community"]
-    assert "no population column" in caplog.text
+    assert any(r.levelname == "WARNING" and "没有人口列" in r.getMessage() for r in caplog.records)
     assert "no id column" in caplog.text
     assert df["id"].tolist() == ["row2", "row3"]
 
@@ -472,7 +472,8 @@ def test_too_large_with_override():
 
 
 def test_all_problems_collected_and_listed_with_cap(tmp_path):
-    lines = ["编号,名称,层级,经度,纬度"] + [f"S{i},站{i},省级,118.1,36.1" for i in range(30)]
+    # 30 different unknown tiers (one spelling on many rows is one problem: see test_unknown_tier_reported_once)
+    lines = ["编号,名称,层级,经度,纬度"] + [f"S{i},站{i},省级{i},118.1,36.1" for i in range(30)]
     lines.append("S0,站x,村,abc,36.1")
     path = tmp_path / "many.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -664,3 +665,111 @@ def test_xlsx_title_rows_and_problem_location(tmp_path):
     wb.save(path)
     with pytest.raises(InputError, match=r"title\.xlsx \[汇总\][\s\S]*第 5 行，“层级”列：无法识别层级“省级”"):
         read_stations(path)
+
+
+# ============================================================== headers and tiers as planners write them (issue 12)
+def _csv(tmp_path: Path, name: str, header: str, rows: list[str]) -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_village_name_header_gives_real_names(tmp_path):
+    path = _csv(
+        tmp_path,
+        "村庄.csv",
+        "编号,村庄名称,人口,经度,纬度",
+        ["d1,上清村,1200,117.05,28.25", "d2,下清村,800,117.06,28.26"],
+    )
+    assert read_demand(path)["name"].tolist() == ["上清村", "下清村"]
+
+
+@pytest.mark.parametrize(
+    ("header", "column"),
+    [
+        *((h, "name") for h in ("村庄名称", "村名", "社区名称", "站点名称", "单位名称", "企业名称", "村（社区）名称",
+                                "村(社区)名称", "村居名称", "名 称")),
+        *((h, "population") for h in ("常住人口", "户籍人口", "人口数", "总人口（人）", "人口（人）", "人数",
+                                      "人口（2023年）", "常住人口数")),
+        *((h, "township") for h in ("所属街道", "镇街", "所属镇街", "乡镇（街道）", "所属乡镇（街道）", "所属乡镇名称",
+                                    "乡镇名称", "乡镇/街道")),
+    ],
+)  # fmt: skip
+def test_header_variants_are_accepted(tmp_path, header, column):
+    cols = {"name": "名称", "population": "人口", "township": "所属乡镇"}
+    cols[column] = header
+    path = _csv(tmp_path, "d.csv", f"编号,{cols['name']},{cols['population']},{cols['township']},经度,纬度",
+                ["d1,上清村,1200,塘湾镇,117.05,28.25"])  # fmt: skip
+    df, report = read_table(path, kind="demand")
+    assert report.header(column) == header
+    assert df.loc[0, ["name", "population", "township"]].tolist() == ["上清村", 1200.0, "塘湾镇"]
+    assert report.ignored == ()
+
+
+def test_township_name_header_is_the_township_not_the_name(tmp_path):
+    # 所属乡镇名称 holds both 乡镇 and 名称: it is the township's name, never the point's
+    path = _csv(tmp_path, "d.csv", "所属乡镇名称,名称,人口,经度,纬度", ["塘湾镇,上清村,1200,117.05,28.25"])
+    df, report = read_table(path, kind="demand")
+    assert (df.loc[0, "name"], df.loc[0, "township"]) == ("上清村", "塘湾镇")
+    assert report.header("township") == "所属乡镇名称"
+    only = _csv(tmp_path, "e.csv", "所属乡镇名称,人口,经度,纬度", ["塘湾镇,1200,117.05,28.25"])
+    df, report = read_table(only, kind="demand")
+    assert df.loc[0, "township"] == "塘湾镇" and report.header("name") is None
+
+
+@pytest.mark.parametrize("order", [("常住人口", "户籍人口"), ("户籍人口", "常住人口")])
+def test_resident_population_wins_over_registered_in_any_order(tmp_path, order):
+    values = {"常住人口": "1500", "户籍人口": "1800"}
+    path = _csv(tmp_path, "d.csv", f"名称,{order[0]},{order[1]},经度,纬度",
+                [f"上清村,{values[order[0]]},{values[order[1]]},117.05,28.25"])  # fmt: skip
+    df, report = read_table(path, kind="demand")
+    assert df["population"].tolist() == [1500.0]
+    assert report.header("population") == "常住人口"
+    assert report.duplicates == (("户籍人口", "population"),)
+
+
+def test_id_column_wins_over_a_row_counter(tmp_path):
+    path = _csv(tmp_path, "s.csv", "序号,编号,名称,层级,经度,纬度", ["1,S07,甲,村,117.05,28.25"])
+    assert read_stations(path)["id"].tolist() == ["S07"]
+
+
+def test_no_header_means_two_columns_of_one_reader():
+    from planner.inputs.tables import COLUMN_SPECS
+
+    for kind, specs in COLUMN_SPECS.items():
+        owners: dict[str, str] = {}
+        for spec in specs:
+            for alias in spec.aliases:
+                key = normalise_header(alias)
+                assert owners.setdefault(key, spec.name) == spec.name, (kind, alias)
+
+
+def test_tier_written_as_village_or_community_on_eleven_rows(tmp_path):
+    rows = [f"S{i},站{i},村/社区,117.0{i % 10},28.2{i % 10}" for i in range(11)]
+    path = _csv(tmp_path, "站点.csv", "编号,名称,层级,经度,纬度", rows)
+    assert read_stations(path)["tier"].tolist() == ["village"] * 11
+
+
+@pytest.mark.parametrize(
+    ("word", "tier"),
+    [("村／社区", "village"), ("乡镇/街道", "township"), ("县（市、区）", "county"), ("工会", "enterprise")],
+)
+def test_tier_spellings_in_a_sheet(tmp_path, word, tier):
+    path = _csv(tmp_path, "站点.csv", "编号,名称,层级,经度,纬度", [f"S1,甲,{word},117.05,28.25"])
+    assert read_stations(path)["tier"].tolist() == [tier]
+
+
+def test_unknown_tier_reported_once_with_its_rows(tmp_path):
+    rows = [f"S{i},站{i},党群中心,117.05,28.25" for i in range(11)]  # rows 2–12
+    rows += ["S11,站11,村,117.05,28.25", "S12,站12,,117.05,28.25", "S13,站13,党群中心,117.05,28.25"]
+    path = _csv(tmp_path, "站点.csv", "编号,名称,层级,经度,纬度", rows)
+    with pytest.raises(InputProblemsError) as exc:
+        read_stations(path)
+    err = exc.value
+    assert [p.key for p in err.problems] == ["inputs.unknown_tier", "inputs.tier_empty"]
+    text = err.message("zh")
+    assert text.count("党群中心") == 1
+    assert "第 2–12、15 行，“层级”列：无法识别层级“党群中心”" in text
+    assert "第 14 行，“层级”列：层级为空" in text
+    assert "rows 2–12, 15, column '层级': unknown tier '党群中心'" in err.message("en")
+    assert err.columns is not None and err.columns.header("tier") == "层级"  # the error carries the column report

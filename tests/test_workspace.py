@@ -164,3 +164,31 @@ def test_isochrones_cached_per_tier(demo: tuple[Workspace, Scenario], monkeypatc
     sc.add_station(tier=Tier.VILLAGE, lon=float(gap["lon"]), lat=float(gap["lat"]))
     grown = ws.isochrones(sc.stations, tier=Tier.VILLAGE)
     assert grown.to_crs(ws.network.crs).area.iloc[-1] > iso.to_crs(ws.network.crs).area.iloc[-1]
+
+
+# ----------------------------------------------------------------------------- column reports
+def test_from_files_keeps_and_logs_the_column_reports(county, tmp_path, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    from planner.demo.county import write_demo
+
+    paths = write_demo(tmp_path / "in", county=county)
+    demand = pd.read_csv(paths["demand"], encoding="utf-8-sig", dtype=str)
+    assert "名称" in demand.columns and "人口" in demand.columns
+    renamed = tmp_path / "村庄.csv"
+    demand.rename(columns={"名称": "村庄名称"}).drop(columns=["人口"]).assign(村委会="x").to_csv(
+        renamed, index=False, encoding="utf-8-sig"
+    )
+    with caplog.at_level(logging.INFO, logger="planner"):
+        ws, _sc = Workspace.from_files(
+            network=paths["roads"], stations=paths["stations"], demand=renamed, areas=paths["townships"]
+        )
+    kinds = [r.kind for r in ws.column_reports]
+    assert kinds == ["stations", "demand", "areas"]
+    dem = ws.column_reports[1]
+    assert dem.header("name") == "村庄名称" and dem.header("population") is None
+    assert ws.demand["name"].tolist() == demand["名称"].tolist()  # real names, not ids or row numbers
+    assert dem.warnings == (("inputs.columns.no_population", "population"),)
+    logged = {(r.levelno, r.getMessage()) for r in caplog.records if r.name == "planner.inputs.columns"}
+    for report in ws.column_reports:
+        for level, text in report.lines():
+            assert (logging.WARNING if level == "warning" else logging.INFO, report.line(text)) in logged
+    assert any(lvl == logging.WARNING and "没有人口列" in msg for lvl, msg in logged)

@@ -7,8 +7,10 @@ it changes the session state and leaves messages for the page to show.
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from planner._errors import InputError
@@ -24,6 +26,7 @@ from planner.app.state import (
 )
 from planner.coverage.analyse import off_network_lines
 from planner.i18n import join_names, t
+from planner.inputs.columns import ColumnReport
 from planner.settings import Mode, Tier
 from planner.workspace.project import load_project
 from planner.workspace.scenario import Scenario
@@ -168,6 +171,30 @@ def accept_proposal() -> None:
         ss.proposals = rest if len(rest) else None
 
 
+#: Characters Markdown gives a meaning to (escaped in text taken from files: headers are data).
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def _plain(text: str) -> str:
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
+def column_messages(reports: Iterable[ColumnReport]) -> list[tuple[str, str]]:
+    """The column reports of an upload as at most two messages: the columns used (info), then the warnings.
+
+    Each line names the file as uploaded; headers from the files are escaped, so they
+    show as written.
+    """
+    info: list[str] = []
+    warn: list[str] = []
+    for report in reports:
+        for level, text in report.lines():
+            line = _plain(t("inputs.columns.line", file=report.name, text=text))
+            (warn if level == "warning" else info).append(line)
+    out = [("info", "  \n".join(info))] if info else []
+    return out + ([("warning", "  \n".join(warn))] if warn else [])
+
+
 def _stage_file(target: Path, name: str, data: bytes) -> Path:
     if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
         raise InputError("app.data.too_large", file=name, size_mb=f"{len(data) / 1048576:.1f}", limit_mb=MAX_UPLOAD_MB)
@@ -219,6 +246,8 @@ def load_uploads() -> None:
         ss.proposals = None
         ss.last_change = None
         say("success", t("app.data.loaded", label=ws.label, stations=len(sc.stations), demand=len(ws.demand)))
+        for kind, text in column_messages(ws.column_reports):
+            say(kind, text)
         if off_network[0]:
             count, lines = off_network
             snap_m = f"{ws.config.max_snap_m:.0f}"

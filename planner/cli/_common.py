@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from planner._errors import ConfigError
 from planner.settings import TIERS, Config, Tier, load_config, parse_mode, parse_tier
+
+if TYPE_CHECKING:
+    from planner.inputs.columns import ColumnReport
 
 #: Coordinate systems an input file may be in (converted to WGS-84 on reading).
 COORDS: tuple[str, ...] = ("wgs84", "cgcs2000", "gcj02", "bd09")
@@ -54,9 +60,17 @@ def common_config(args: argparse.Namespace) -> tuple[Config, tuple[Tier, ...]]:
     if args.minutes is not None and not args.minutes > 0:
         raise ConfigError("config.bad_minutes", value=args.minutes, where=" (--minutes)")
     ivs = intervals(args.intervals) if getattr(args, "intervals", None) else None
-    cfg = cfg.with_overrides(
-        tier=tier, mode=mode, minutes=args.minutes, intervals_min=ivs, max_snap_m=args.max_snap
-    )
+    cfg = cfg.with_overrides(tier=tier, mode=mode, minutes=args.minutes, intervals_min=ivs, max_snap_m=args.max_snap)
     return cfg, ((tier,) if tier else TIERS)
 
 
+def print_columns(reports: Iterable[ColumnReport]) -> None:
+    """Print which header was used for what in each file (``coverage``, ``site``).
+
+    Only the plain lines: the likely matches and missing columns are warnings, which
+    the reading already logged (shown on the terminal by default), so they are not
+    printed twice.
+    """
+    lines = [r.line(text) for r in reports for level, text in r.lines() if level == "info"]
+    if lines:
+        sys.stdout.write("\n".join(lines) + "\n")

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from planner.cli._common import add_inputs, add_standards, common_config
+from planner.cli._common import add_inputs, add_standards, common_config, print_columns
 from planner.i18n import t
 from planner.settings import Config, Tier
 
@@ -125,6 +125,7 @@ def run_coverage(
         label=label,
     )
     ws.stations_file = str(stations_path)
+    print_columns(ws.column_reports)
     timings["read_inputs_s"] = time.perf_counter() - t0
     desc = describe_network(ws.network)
     logger.info(t("osm.summary", **desc))

@@ -6,7 +6,8 @@ level) ``areas.geojson`` into ``DIR``, all at once (nothing is replaced when a s
 fails).
 
 ``planner check FILE... [--network NET] [--kind stations|demand] [--coords SYSTEM]``
-reads every file with :mod:`planner.inputs.tables`, runs :func:`planner.inputs.sanity.check_coordinates`
+reads every file with :mod:`planner.inputs.tables`, prints what was done with its
+columns (:mod:`planner.inputs.columns`), runs :func:`planner.inputs.sanity.check_coordinates`
 on what could be read and prints every problem with its row number. Exit status 2 when
 any error was found, 0 otherwise (warnings are printed). Without ``--kind`` a file
 whose name contains ``demand``, ``需求``, ``人口`` or ``pop`` is read as demand points,
@@ -19,11 +20,14 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from planner._errors import PlannerError
 from planner.i18n import t
 from planner.settings import TIERS
+
+if TYPE_CHECKING:
+    from planner.inputs.columns import ColumnReport
 
 logger = logging.getLogger(__name__)
 
@@ -112,10 +116,15 @@ def _kind_of(path: str, kind: str | None) -> str:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    """Run ``planner check``; return 2 when any file has an error, else 0."""
+    """Run ``planner check``; return 2 when any file has an error, else 0.
+
+    For every file it prints first what was done with its columns (the header used for
+    each, the headers not used, likely matches and missing names or population; see
+    :class:`planner.inputs.columns.ColumnReport`), then every problem found.
+    """
     from planner.inputs._validate import InputProblemsError
     from planner.inputs.sanity import check_coordinates
-    from planner.inputs.tables import read_demand, read_stations
+    from planner.inputs.tables import read_table
 
     network = None
     if args.network:
@@ -126,34 +135,41 @@ def run_check(args: argparse.Namespace) -> int:
     errors = warnings = 0
     for path in args.files:
         kind = _kind_of(path, args.kind)
-        reader = read_demand if kind == "demand" else read_stations
         try:
-            df = reader(path, coords=args.coords)
+            df, columns = read_table(path, kind=kind, coords=args.coords)
         except InputProblemsError as exc:
+            if exc.columns is not None:
+                lines += _column_lines(path, exc.columns)
+                warnings += exc.columns.n_warnings
             for p in exc.problems:
-                lines.append(
-                    t(
-                        "sanity.cli.finding",
-                        file=path,
-                        severity=t("sanity.severity.error"),
-                        message=p.render(row_kind=exc.row_kind),
-                    )
-                )
+                lines.append(_finding(path, "error", p.render(row_kind=exc.row_kind)))
             errors += len(exc.problems)
             continue
         except PlannerError as exc:
-            lines.append(t("sanity.cli.finding", file=path, severity=t("sanity.severity.error"), message=str(exc)))
+            lines.append(_finding(path, "error", str(exc)))
             errors += 1
             continue
+        lines += _column_lines(path, columns)
+        warnings += columns.n_warnings
         findings = check_coordinates(df, network=network, file=path)
         for f in findings:
-            lines.append(
-                t("sanity.cli.finding", file=path, severity=t(f"sanity.severity.{f.severity}"), message=f.message())
-            )
+            lines.append(_finding(path, f.severity, f.message()))
         errors += sum(f.severity == "error" for f in findings)
         warnings += sum(f.severity == "warning" for f in findings)
-        if not findings:
+        if not findings and not columns.n_warnings:
             lines.append(t("sanity.cli.ok", file=path, kind=t(f"sanity.cli.kind.{kind}"), rows=len(df)))
     lines.append(t("sanity.cli.summary", files=len(args.files), errors=errors, warnings=warnings))
     sys.stdout.write("\n".join(lines) + "\n")
     return 2 if errors else 0
+
+
+def _finding(path: str, severity: str, message: str) -> str:
+    return t("sanity.cli.finding", file=path, severity=t(f"sanity.severity.{severity}"), message=message)
+
+
+def _column_lines(path: str, columns: ColumnReport) -> list[str]:
+    """The column report of one file: plain lines for the columns, warning lines for likely matches and gaps."""
+    return [
+        _finding(path, "warning", text) if level == "warning" else t("inputs.columns.line", file=path, text=text)
+        for level, text in columns.lines()
+    ]

@@ -19,9 +19,9 @@ from typing import Any
 import pandas as pd
 
 from planner._errors import ConfigError, SitingError
-from planner.cli._common import add_inputs, add_standards, common_config
+from planner.cli._common import add_inputs, add_standards, common_config, print_columns
 from planner.i18n import t
-from planner.inputs.tables import read_candidates
+from planner.inputs.tables import TableRead, read_table
 from planner.settings import TIERS, Tier, parse_tier
 from planner.siting.models import DEFAULT_MIP_REL_GAP, DEFAULT_TIME_LIMIT_S
 from planner.workspace.propose import CANDIDATE_SPACING_M
@@ -115,11 +115,13 @@ def run(args: argparse.Namespace) -> int:
         allow_off_network_stations=args.allow_off_network,
     )
     ws.stations_file = str(args.stations)
+    extra = _read_logged(args.candidates, kind="candidates", coords=args.coords) if args.candidates else None
+    print_columns(ws.column_reports if extra is None else (*ws.column_reports, extra.columns))
     options = CandidateOptions(
         road=not args.no_road_candidates,
         demand=not args.no_demand_candidates,
         spacing_m=args.spacing,
-        extra=read_candidates(args.candidates, coords=args.coords) if args.candidates else None,
+        extra=extra.frame if extra is not None else None,
         exclude=read_areas(args.exclude) if args.exclude else None,
     )
     proposals, summaries = [], {}
@@ -146,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_cost_matrix(args: argparse.Namespace) -> int:
-    from planner.inputs.tables import read_cost_matrix, read_demand
+    from planner.inputs.tables import read_cost_matrix
     from planner.siting.problem import CoverageProblem
     from planner.workspace.propose import sites_frame, solve
 
@@ -155,8 +157,9 @@ def _run_cost_matrix(args: argparse.Namespace) -> int:
     if args.redundant:
         raise ConfigError("site.redundant_needs_network")
     costs = read_cost_matrix(args.cost_matrix)
-    demand = read_demand(args.demand, coords=args.coords)
-    cands = read_candidates(args.candidates, coords=args.coords)
+    demand, demand_columns = _read_logged(args.demand, kind="demand", coords=args.coords)
+    cands, cands_columns = _read_logged(args.candidates, kind="candidates", coords=args.coords)
+    print_columns((demand_columns, cands_columns))
     existing = [s.strip() for s in args.existing.replace("，", ",").split(",") if s.strip()]
     problem = CoverageProblem.from_cost_matrix(
         costs, demand=demand, candidates=cands, minutes=args.minutes, existing_site_ids=existing,
@@ -181,6 +184,13 @@ def _run_cost_matrix(args: argparse.Namespace) -> int:
     _write(args.out, [props], summ, redundant=False)
     _print(summ, args.out, redundant=False)
     return 0
+
+
+def _read_logged(path: str, *, kind: str, coords: str) -> TableRead:
+    """Read a file with its column report, logged as the workspace logs its own files'."""
+    read = read_table(path, kind=kind, coords=coords)  # type: ignore[arg-type]
+    read.columns.log()
+    return read
 
 
 def _write(out: str, frames: list[pd.DataFrame], summaries: dict[str, Any], *, redundant: bool) -> None:

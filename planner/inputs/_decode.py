@@ -91,8 +91,6 @@ def _load(
     found = v.match_columns(table.headers, specs, log=log, optional_present=("lon", "lat") if has_geom else ())
     if table.n_rows == 0:
         log.add("inputs.no_rows")
-    if any(s.name == "population" for s in specs) and "population" not in found and table.n_rows:
-        logger.warning("%s: no population column (人口); every demand point weighs 1", file)
     return table, found, log
 
 

@@ -16,14 +16,17 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
 from planner._errors import InputError
-from planner.i18n import t
+from planner.i18n import get_language, t
+
+if TYPE_CHECKING:
+    from planner.inputs.columns import ColumnReport
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +65,9 @@ class Problem:
         i18n key of the message (``inputs.*``).
     row
         Spreadsheet row number (header = 1) or feature number, or ``None`` for the file.
+    rows
+        Several rows with the same problem (one message for all of them, shown as
+        ranges such as "rows 2–12, 15"); ``row`` is then ``None``.
     column
         The user's column header, or ``None``.
     params
@@ -72,11 +78,21 @@ class Problem:
     row: int | None = None
     column: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    rows: tuple[int, ...] = ()
+
+    @property
+    def first_row(self) -> int | None:
+        """The (first) row of the problem, ``None`` for the whole file."""
+        return self.rows[0] if self.rows else self.row
 
     def render(self, *, lang: str | None = None, row_kind: str = "row") -> str:
         """Return the one-line message (location + what is wrong + how to fix)."""
         text = t(self.key, lang=lang, **self.params)
-        if self.row is not None and self.column is not None:
+        if self.rows and self.column is not None:
+            where = t(
+                f"inputs.where.{row_kind}s_column", lang=lang, rows=row_ranges(self.rows, lang=lang), column=self.column
+            )
+        elif self.row is not None and self.column is not None:
             where = t(f"inputs.where.{row_kind}_column", lang=lang, row=self.row, column=self.column)
         elif self.row is not None:
             where = t(f"inputs.where.{row_kind}", lang=lang, row=self.row)
@@ -96,12 +112,18 @@ class InputProblemsError(InputError):
         The file as the user named it.
     problems
         Every problem found (the message lists the first :data:`MAX_LISTED_PROBLEMS`).
+    columns
+        Which header was taken for which column, when the headers could be matched
+        (``planner check`` shows it next to the problems).
     """
 
-    def __init__(self, file: str, problems: Sequence[Problem], *, row_kind: str = "row") -> None:
+    def __init__(
+        self, file: str, problems: Sequence[Problem], *, row_kind: str = "row", columns: ColumnReport | None = None
+    ) -> None:
         super().__init__("inputs.problems", file=file, count=len(problems))
         self.file = file
-        self.problems = sorted(problems, key=lambda p: -1 if p.row is None else p.row)  # stable: file-level first
+        self.columns = columns
+        self.problems = sorted(problems, key=lambda p: -1 if p.first_row is None else p.first_row)  # file-level first
         self.row_kind = row_kind
 
     def message(self, lang: str | None = None) -> str:
@@ -129,10 +151,20 @@ class ProblemLog:
         self.file = file
         self.row_kind = row_kind
         self.problems: list[Problem] = []
+        #: The file's column report, once its headers are matched (passed on to the error).
+        self.columns: ColumnReport | None = None
 
     def add(self, key: str, *, row: int | None = None, column: str | None = None, **params: Any) -> None:
         """Record one problem."""
         self.problems.append(Problem(key, row=row, column=column, params=params))
+
+    def add_rows(self, key: str, *, rows: Iterable[int], column: str, **params: Any) -> None:
+        """Record one problem shared by several rows (one message naming them all as ranges)."""
+        ordered = tuple(sorted({int(r) for r in rows}))
+        if len(ordered) == 1:
+            self.add(key, row=ordered[0], column=column, **params)
+        elif ordered:
+            self.problems.append(Problem(key, column=column, params=params, rows=ordered))
 
     def __len__(self) -> int:
         return len(self.problems)
@@ -140,7 +172,21 @@ class ProblemLog:
     def raise_if_any(self) -> None:
         """Raise :class:`InputProblemsError` if any problem was recorded."""
         if self.problems:
-            raise InputProblemsError(self.file, self.problems, row_kind=self.row_kind)
+            raise InputProblemsError(self.file, self.problems, row_kind=self.row_kind, columns=self.columns)
+
+
+def row_ranges(rows: Sequence[int], *, lang: str | None = None) -> str:
+    """Sorted row numbers as ranges: ``2–12、15`` (Chinese) or ``2–12, 15`` (English)."""
+    ordered = sorted({int(r) for r in rows})
+    spans: list[str] = []
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        spans.append(str(ordered[i]) if i == j else f"{ordered[i]}–{ordered[j]}")
+        i = j + 1
+    return ("、" if (lang or get_language()) == "zh" else ", ").join(spans)
 
 
 # --------------------------------------------------------------------------- files
@@ -256,11 +302,28 @@ def _header_keys(text: object) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class ColumnSpec:
-    """A canonical column: its name, the header words that mean it, and whether it is required."""
+    """A canonical column: its name, the headers that mean it, and whether it is required.
+
+    Attributes
+    ----------
+    name
+        Canonical column name (``"name"``, ``"population"``...).
+    aliases
+        Headers accepted as this column (matched by :func:`normalise_header`, also with a
+        bracketed part removed: ``人口（人）`` is ``人口``). When several columns of a file
+        match, the one whose alias comes first here wins (``常住人口`` before
+        ``户籍人口``), then the leftmost.
+    required
+        Whether a file without it is refused.
+    hints
+        Words that make an unmatched header *look like* this column (``村委会`` → name):
+        such a header is not used, but the column report names it as a likely match.
+    """
 
     name: str
     aliases: tuple[str, ...]
     required: bool = False
+    hints: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -270,11 +333,25 @@ class ColumnSpec:
 
 def alias_index(specs: Iterable[ColumnSpec]) -> dict[str, str]:
     """Map each normalised alias to its canonical column name (first spec wins)."""
-    out: dict[str, str] = {}
+    return {key: name for key, (name, _rank) in _ranked_index(specs).items()}
+
+
+def _ranked_index(specs: Iterable[ColumnSpec]) -> dict[str, tuple[str, int]]:
+    out: dict[str, tuple[str, int]] = {}
     for spec in specs:
-        for alias in spec.aliases:
-            out.setdefault(normalise_header(alias), spec.name)
+        for rank, alias in enumerate(spec.aliases):
+            out.setdefault(normalise_header(alias), (spec.name, rank))
     return out
+
+
+def header_field(header: object, specs: Sequence[ColumnSpec]) -> str | None:
+    """The canonical column ``header`` names among ``specs`` (its own text first, then without a bracketed part)."""
+    index = _ranked_index(specs)
+    for key in _header_keys(header):
+        hit = index.get(key)
+        if hit is not None:
+            return hit[0]
+    return None
 
 
 def header_score(cells: Sequence[str], specs: Sequence[ColumnSpec]) -> tuple[int, int]:
@@ -309,25 +386,27 @@ def match_columns(
     Returns
     -------
     dict
-        Canonical name → column position (first matching column wins).
+        Canonical name → column position. When several headers mean one column, the
+        one whose alias is listed first in its :class:`ColumnSpec` wins, then the
+        leftmost; the others are left unused (:mod:`planner.inputs.columns` reports them).
     """
-    index = alias_index(specs)
-    found: dict[str, int] = {}
+    index = _ranked_index(specs)
+    best: dict[str, tuple[int, int]] = {}
     for pos, header in enumerate(headers):
         for key in _header_keys(header):
-            name = index.get(key)
-            if name is not None:
-                if name in found:
-                    logger.info("%s: column %r also means %s; using %r", log.file, header, name, headers[found[name]])
-                else:
-                    found[name] = pos
+            hit = index.get(key)
+            if hit is not None:
+                name, rank = hit
+                if name not in best or (rank, pos) < best[name]:
+                    best[name] = (rank, pos)
                 break
+    found = {name: pos for name, (_rank, pos) in best.items()}
     unused = [h for pos, h in enumerate(headers) if pos not in found.values() and str(h).strip()]
     provided = set(optional_present)
     for spec in specs:
         if not spec.required or spec.name in found or spec.name in provided:
             continue
-        suggestion = _closest(unused, spec.aliases)
+        suggestion = next((h for h in unused if hinted(h, spec)), None) or _closest(unused, spec.aliases)
         aliases = "、".join(spec.aliases)
         if suggestion is not None:
             log.add("inputs.missing_column_suggest", label=spec.label, aliases=aliases, found=suggestion)
@@ -335,6 +414,12 @@ def match_columns(
             shown = "、".join(str(h) for h in headers if str(h).strip())[:200] or "—"
             log.add("inputs.missing_column", label=spec.label, aliases=aliases, headers=shown)
     return found
+
+
+def hinted(header: object, spec: ColumnSpec) -> bool:
+    """Whether ``header`` contains one of the spec's hint words (``村委会名称`` → name)."""
+    key = normalise_header(header)
+    return any(normalise_header(word) in key for word in spec.hints)
 
 
 def _closest(candidates: Sequence[str], aliases: Sequence[str]) -> str | None:

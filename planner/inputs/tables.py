@@ -13,9 +13,10 @@ with the file, row (header = row 1), column and how to fix it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -25,29 +26,87 @@ from planner._errors import ConfigError, InputError
 from planner.inputs import _validate as v
 from planner.inputs._decode import _cell, _load, _read_geo, _Table
 from planner.inputs._validate import MAX_INPUT_BYTES, ColumnSpec, ProblemLog
+from planner.inputs.columns import TABLE_KINDS, ColumnReport, column_report
 from planner.inputs.coords import System, to_wgs84
-from planner.settings import parse_tier
+from planner.settings import parse_tier, tier_examples
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MAX_INPUT_BYTES", "read_areas", "read_candidates", "read_cost_matrix", "read_demand", "read_stations"]
+__all__ = [
+    "COLUMN_SPECS",
+    "MAX_INPUT_BYTES",
+    "TableRead",
+    "read_areas",
+    "read_candidates",
+    "read_cost_matrix",
+    "read_demand",
+    "read_stations",
+    "read_table",
+]
 
 #: Separators of the services list; rejoined with "、".
 SERVICE_SEPARATORS = r"[、，,;；/／|]"
 
-_ID = ColumnSpec("id", ("编号", "序号", "id", "站点编号", "code"))
-_NAME_ALIASES = ("名称", "站点名称", "村名", "社区名称", "name")
-_LON = ColumnSpec("lon", ("经度", "lng", "lon", "long", "longitude", "x"), required=True)
-_LAT = ColumnSpec("lat", ("纬度", "lat", "latitude", "y"), required=True)
-_TOWNSHIP = ColumnSpec("township", ("所属乡镇", "所属街道", "所属乡镇（街道）", "乡镇", "街道", "township"))
+_ID = ColumnSpec("id", ("编号", "序号", "id", "站点编号", "code"), hints=("编号", "编码", "代码", "序号", "code"))
+_NAME_ALIASES = (
+    "名称",
+    "村庄名称",
+    "村名",
+    "村名称",
+    "村（社区）名称",
+    "村居名称",
+    "社区名称",
+    "站点名称",
+    "站名",
+    "单位名称",
+    "企业名称",
+    "地点名称",
+    "点位名称",
+    "名字",
+    "name",
+)
+#: Words that make an unused header look like a name column (shown as a likely match, not used).
+_NAME_HINTS = ("名称", "名字", "全称", "简称", "村委会", "居委会", "村庄", "行政村", "自然村", "村名", "站名", "name")
+_LON = ColumnSpec("lon", ("经度", "lng", "lon", "long", "longitude", "x"), required=True, hints=("经度", "lng", "lon"))
+_LAT = ColumnSpec("lat", ("纬度", "lat", "latitude", "y"), required=True, hints=("纬度", "lat"))
+_TOWNSHIP = ColumnSpec(
+    "township",
+    (
+        "所属乡镇",
+        "所属街道",
+        "所属镇街",
+        "所属乡镇（街道）",
+        "所属乡镇/街道",
+        "所属乡镇名称",
+        "乡镇（街道）",
+        "乡镇/街道",
+        "乡镇名称",
+        "街道名称",
+        "镇街名称",
+        "镇街",
+        "所属镇",
+        "所属乡",
+        "乡镇",
+        "街道",
+        "township",
+        "town",
+        "subdistrict",
+    ),
+    hints=("乡镇", "街道", "镇街", "所属镇", "所属乡", "township"),
+)
 
 STATION_COLUMNS: tuple[ColumnSpec, ...] = (
     _ID,
-    ColumnSpec("name", _NAME_ALIASES, required=True),
-    ColumnSpec("tier", ("层级", "级别", "类型", "等级", "tier", "level"), required=True),
+    ColumnSpec("name", _NAME_ALIASES, required=True, hints=_NAME_HINTS),
+    ColumnSpec(
+        "tier",
+        ("层级", "级别", "类型", "等级", "站点层级", "站点级别", "站点类型", "tier", "level"),
+        required=True,
+        hints=("层级", "级别", "等级", "类型", "类别", "tier", "level"),
+    ),
     _LON,
     _LAT,
     ColumnSpec("organisation", ("运营单位", "主管单位", "organisation", "organization")),
@@ -57,14 +116,38 @@ STATION_COLUMNS: tuple[ColumnSpec, ...] = (
 )
 DEMAND_COLUMNS: tuple[ColumnSpec, ...] = (
     _ID,
-    ColumnSpec("name", _NAME_ALIASES),
-    ColumnSpec("population", ("人口", "常住人口", "户籍人口", "人数", "population", "pop")),
+    ColumnSpec("name", _NAME_ALIASES, hints=_NAME_HINTS),
+    ColumnSpec(
+        "population",
+        (
+            "人口",
+            "常住人口",
+            "户籍人口",
+            "人口数",
+            "人口数量",
+            "总人口",
+            "常住人口数",
+            "户籍人口数",
+            "人数",
+            "居民人数",
+            "population",
+            "pop",
+        ),
+        hints=("人口", "人数", "居民", "population", "inhabitants", "residents"),
+    ),
     _LON,
     _LAT,
     _TOWNSHIP,
     ColumnSpec("kind", ("类型", "类别", "性质", "kind", "type")),
 )
-AREA_COLUMNS: tuple[ColumnSpec, ...] = (ColumnSpec("name", ("名称", "乡镇", "街道", "name"), required=True),)
+AREA_COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec(
+        "name",
+        ("名称", "乡镇", "街道", "乡镇名称", "街道名称", "乡镇（街道）", "乡镇/街道", "镇街", "镇街名称", "name"),
+        required=True,
+        hints=("名称", "乡镇", "街道", "镇街", "name"),
+    ),
+)
 
 STATION_OUTPUT = ("id", "name", "tier", "lon", "lat", "organisation", "services", "address", "township", "source_row")
 DEMAND_OUTPUT = ("id", "name", "population", "lon", "lat", "township", "kind", "source_row")
@@ -78,6 +161,70 @@ _KIND_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 # =========================================================================== public API
+class TableRead(NamedTuple):
+    """A table read from a file, with what the reader did with its columns."""
+
+    #: The canonical table (for ``kind="areas"`` a :class:`geopandas.GeoDataFrame`).
+    frame: pd.DataFrame
+    #: Which header was used for which column, which were not, likely matches, warnings.
+    columns: ColumnReport
+
+
+def read_table(
+    path: str | Path,
+    *,
+    kind: str,
+    coords: System = "wgs84",
+    sheet: str | None = None,
+    max_bytes: int = MAX_INPUT_BYTES,
+) -> TableRead:
+    """Read an input file of ``kind`` and say what was done with its columns.
+
+    The same reading as :func:`read_stations`, :func:`read_demand`,
+    :func:`read_candidates` and :func:`read_areas` (which return the table alone and
+    log the report); callers that show the report themselves (the workspace,
+    ``planner check``) use this so the file is read once.
+
+    Parameters
+    ----------
+    path
+        The file.
+    kind
+        ``"stations"``, ``"demand"``, ``"candidates"`` or ``"areas"``.
+    coords
+        Coordinate system of the file (see :func:`read_stations`); areas are read in
+        the coordinate reference system their file declares, and this is not used.
+    sheet
+        XLSX sheet or GeoPackage layer; default: the one whose headers match.
+    max_bytes
+        Refuse files larger than this.
+
+    Returns
+    -------
+    TableRead
+        ``frame`` (the reader's table) and ``columns`` (a
+        :class:`~planner.inputs.columns.ColumnReport`, not yet logged).
+
+    Raises
+    ------
+    InputError
+        As the reader of ``kind``; an :class:`~planner.inputs._validate.InputProblemsError`
+        carries the column report as ``columns`` when the headers could be matched.
+    ValueError
+        For an unknown ``kind``.
+    """
+    if kind == "stations":
+        return _read_stations(path, coords=coords, sheet=sheet, max_bytes=max_bytes)
+    if kind == "demand":
+        return _read_demand(path, coords=coords, sheet=sheet, max_bytes=max_bytes)
+    if kind == "candidates":
+        return _read_candidates(path, coords=coords, sheet=sheet, max_bytes=max_bytes)
+    if kind == "areas":
+        return _read_areas(path, sheet=sheet, max_bytes=max_bytes)
+    msg = f"unknown table kind {kind!r}; use one of {TABLE_KINDS}"
+    raise ValueError(msg)
+
+
 def read_stations(
     path: str | Path,
     *,
@@ -112,7 +259,13 @@ def read_stations(
         Listing every problem found (missing columns, unknown tiers, bad or swapped
         coordinates, duplicate ids...), each with file, row, column and a fix.
     """
+    return _logged(read_table(path, kind="stations", coords=coords, sheet=sheet, max_bytes=max_bytes))
+
+
+def _read_stations(path: str | Path, *, coords: System, sheet: str | None, max_bytes: int) -> TableRead:
+    """Stations table and column report (:func:`read_stations`)."""
     table, found, log = _load(path, STATION_COLUMNS, coords=coords, sheet=sheet, max_bytes=max_bytes)
+    report = _report(table, found, log, "stations", STATION_COLUMNS)
     n = table.n_rows
     rows = table.row_numbers
     ids = _ids(table, found, log, rows)
@@ -142,7 +295,7 @@ def read_stations(
         }
     )
     logger.info("%s: read %d stations", table.file, n)
-    return _as_str(out, ("id", "name", "tier", "organisation", "services", "address", "township"))
+    return TableRead(_as_str(out, ("id", "name", "tier", "organisation", "services", "address", "township")), report)
 
 
 def read_demand(
@@ -178,7 +331,13 @@ def read_demand(
     InputError
         Listing every problem found (also negative or non-numeric population).
     """
+    return _logged(read_table(path, kind="demand", coords=coords, sheet=sheet, max_bytes=max_bytes))
+
+
+def _read_demand(path: str | Path, *, coords: System, sheet: str | None, max_bytes: int) -> TableRead:
+    """Demand table and column report (:func:`read_demand`)."""
     table, found, log = _load(path, DEMAND_COLUMNS, coords=coords, sheet=sheet, max_bytes=max_bytes)
+    report = _report(table, found, log, "demand", DEMAND_COLUMNS, warnings=_name_warnings(found))
     n = table.n_rows
     rows = table.row_numbers
     ids = _ids(table, found, log, rows)
@@ -202,7 +361,7 @@ def read_demand(
         }
     )
     logger.info("%s: read %d demand points, population %.0f", table.file, n, float(population.sum()))
-    return _as_str(out, ("id", "name", "township", "kind"))
+    return TableRead(_as_str(out, ("id", "name", "township", "kind")), report)
 
 
 def read_areas(path: str | Path, *, sheet: str | None = None, max_bytes: int = MAX_INPUT_BYTES) -> gpd.GeoDataFrame:
@@ -229,6 +388,11 @@ def read_areas(path: str | Path, *, sheet: str | None = None, max_bytes: int = M
         Missing name column, empty names, non-polygon or missing geometry, or an
         unreadable file.
     """
+    return _logged(read_table(path, kind="areas", sheet=sheet, max_bytes=max_bytes))
+
+
+def _read_areas(path: str | Path, *, sheet: str | None, max_bytes: int) -> TableRead:
+    """Areas table and column report (:func:`read_areas`)."""
     import geopandas as gpd
     import shapely
 
@@ -242,6 +406,7 @@ def read_areas(path: str | Path, *, sheet: str | None = None, max_bytes: int = M
     log = ProblemLog(file, row_kind="feature")
     headers = [str(c) for c in gdf.columns if c != gdf.geometry.name]
     found = v.match_columns(headers, AREA_COLUMNS, log=log)
+    report = _report((file, headers), found, log, "areas", AREA_COLUMNS)
     log.raise_if_any()
     names = gdf[headers[found["name"]]].map(_cell).astype(str).str.strip().to_numpy(dtype=object)
     geoms = gdf.geometry
@@ -261,10 +426,40 @@ def read_areas(path: str | Path, *, sheet: str | None = None, max_bytes: int = M
         logger.warning("%s: repaired %d invalid polygons", file, int(invalid.sum()))
         geometry = gpd.GeoSeries(shapely.make_valid(geometry.to_numpy()), crs=gdf.crs)
     out = gpd.GeoDataFrame({"name": pd.Series(names, dtype=str)}, geometry=geometry, crs=gdf.crs)
-    return out
+    return TableRead(out, report)
 
 
 # =========================================================================== columns
+def _report(
+    table: _Table | tuple[str, Sequence[str]],
+    found: dict[str, int],
+    log: ProblemLog,
+    kind: str,
+    specs: Sequence[ColumnSpec],
+    *,
+    warnings: Sequence[tuple[str, str]] = (),
+) -> ColumnReport:
+    """The file's column report; also attached to the log, so an error carries it."""
+    if "population" in (s.name for s in specs) and "population" not in found:
+        warnings = (*warnings, ("inputs.columns.no_population", "population"))
+    file, headers = (table.file, table.headers) if isinstance(table, _Table) else table
+    report = column_report(file=file, kind=kind, headers=headers, specs=specs, found=found, warnings=warnings)
+    log.columns = report
+    return report
+
+
+def _name_warnings(found: dict[str, int]) -> tuple[tuple[str, str], ...]:
+    """Without a name column, names come from the ids, or without those from the row numbers: said, not silent."""
+    if "name" in found:
+        return ()
+    return (("inputs.columns.no_name_ids" if "id" in found else "inputs.columns.no_name_rows", "name"),)
+
+
+def _logged(read: TableRead) -> pd.DataFrame:
+    read.columns.log()
+    return read.frame
+
+
 def _text(table: _Table, found: dict[str, int], name: str, n: int) -> NDArray[Any]:
     if name not in found:
         return np.full(n, "", dtype=object)
@@ -328,6 +523,7 @@ def _convert(
 
 
 def _tiers(table: _Table, found: dict[str, int], log: ProblemLog, rows: NDArray[np.int64]) -> NDArray[Any]:
+    """Tier of every row; each unknown spelling (and the empty cells) is reported once, with its rows."""
     n = table.n_rows
     out = np.full(n, "", dtype=object)
     if "tier" not in found:
@@ -342,11 +538,15 @@ def _tiers(table: _Table, found: dict[str, int], log: ProblemLog, rows: NDArray[
         except ConfigError:
             parsed.append("")
     out = np.asarray(parsed, dtype=object)[codes] if n else out
-    for i in np.flatnonzero(out == ""):
-        if values.iloc[i] == "":
-            log.add("inputs.tier_empty", row=int(rows[i]), column=column)
+    allowed = tier_examples()
+    for code, word in enumerate(uniques):
+        if parsed[code]:
+            continue
+        where = rows[codes == code]
+        if word == "":
+            log.add_rows("inputs.tier_empty", rows=where, column=column, allowed=allowed)
         else:
-            log.add("inputs.unknown_tier", row=int(rows[i]), column=column, value=values.iloc[i])
+            log.add_rows("inputs.unknown_tier", rows=where, column=column, value=word, allowed=allowed)
     return out
 
 
@@ -388,11 +588,19 @@ def _as_str(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 # =========================================================================== siting inputs
 CANDIDATE_COLUMNS: tuple[ColumnSpec, ...] = (
     _ID,
-    ColumnSpec("name", (*_NAME_ALIASES, "地点", "site")),
+    ColumnSpec("name", (*_NAME_ALIASES, "地点", "site"), hints=_NAME_HINTS),
     _LON,
     _LAT,
-    ColumnSpec("cost", ("成本", "造价", "费用", "投资", "cost")),
+    ColumnSpec(
+        "cost",
+        ("成本", "造价", "费用", "投资", "cost"),
+        hints=("成本", "造价", "费用", "投资", "价格", "cost", "price"),
+    ),
     _TOWNSHIP,
+)
+#: The columns of each kind of table :func:`read_table` reads (``docs/inputs.md`` lists them).
+COLUMN_SPECS: Mapping[str, tuple[ColumnSpec, ...]] = MappingProxyType(
+    {"stations": STATION_COLUMNS, "demand": DEMAND_COLUMNS, "candidates": CANDIDATE_COLUMNS, "areas": AREA_COLUMNS}
 )
 COST_MATRIX_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("demand_id", ("需求点编号", "需求编号", "村编号", "demand_id", "origin", "from_id"), required=True),
@@ -422,7 +630,13 @@ def read_candidates(
         Listing every problem (missing coordinates, duplicate ids, negative or
         non-numeric cost...).
     """
+    return _logged(read_table(path, kind="candidates", coords=coords, sheet=sheet, max_bytes=max_bytes))
+
+
+def _read_candidates(path: str | Path, *, coords: System, sheet: str | None, max_bytes: int) -> TableRead:
+    """Candidates table and column report (:func:`read_candidates`)."""
     table, found, log = _load(path, CANDIDATE_COLUMNS, coords=coords, sheet=sheet, max_bytes=max_bytes)
+    report = _report(table, found, log, "candidates", CANDIDATE_COLUMNS, warnings=_name_warnings(found))
     n = table.n_rows
     rows = table.row_numbers
     ids = _ids(table, found, log, rows)
@@ -452,7 +666,7 @@ def read_candidates(
         }
     )
     logger.info("%s: read %d candidate sites", table.file, n)
-    return _as_str(out, ("id", "name", "township"))
+    return TableRead(_as_str(out, ("id", "name", "township")), report)
 
 
 def read_cost_matrix(path: str | Path, *, sheet: str | None = None, max_bytes: int = MAX_INPUT_BYTES) -> pd.DataFrame:

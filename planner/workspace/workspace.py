@@ -43,6 +43,7 @@ from planner.coverage.analyse import (
     tier_result,
 )
 from planner.i18n import t
+from planner.inputs.columns import ColumnReport
 from planner.network.roads import RoadNetwork, TravelGraph, speed_key
 from planner.network.snapping import Snap, snap_points
 from planner.settings import TIERS, Config, Mode, Tier, parse_tier
@@ -97,6 +98,9 @@ class Workspace:
     inputs: dict[str, Any] = field(default_factory=dict)
     #: Coordinate findings of :meth:`from_files` (:class:`planner.inputs.sanity.Finding`).
     findings: list[Any] = field(default_factory=list, repr=False)
+    #: What :meth:`from_files` did with each file's columns
+    #: (:class:`planner.inputs.columns.ColumnReport`: stations, demand, then areas).
+    column_reports: tuple[ColumnReport, ...] = field(default=(), repr=False)
     _demand_snaps: dict[tuple[Any, ...], Snap] = field(default_factory=dict, repr=False)
     _tier_cache: dict[Tier, tuple[_TierKey, TierResult]] = field(default_factory=dict, repr=False)
     _iso_cache: dict[Tier, tuple[_TierKey, gpd.GeoDataFrame]] = field(default_factory=dict, repr=False)
@@ -135,9 +139,11 @@ class Workspace:
         """Load a road network, a station list, demand points and (optionally) township areas.
 
         The one way from files to a workspace: the CLI, the app's upload and the
-        notebook all call it. Coordinate findings (swapped columns, points outside the
-        network, a GCJ-02/BD-09 offset) are logged as warnings and kept in
-        :attr:`findings`.
+        notebook all call it. What was done with each file's columns (the header used
+        for each, headers left unused and what they probably are, missing names or
+        population) is logged (warnings as warnings) and kept in :attr:`column_reports`;
+        coordinate findings (swapped columns, points outside the network, a GCJ-02/BD-09
+        offset) are logged as warnings and kept in :attr:`findings`.
 
         Parameters
         ----------
@@ -161,13 +167,19 @@ class Workspace:
             from the readers, naming file, row and column.
         """
         from planner.inputs.sanity import check_coordinates
-        from planner.inputs.tables import read_areas, read_demand, read_stations
+        from planner.inputs.tables import read_table
         from planner.network.load import load_network_spec
 
         net = load_network_spec(network)
-        st = read_stations(stations, coords=coords)  # type: ignore[arg-type]
-        dem = read_demand(demand, coords=coords)  # type: ignore[arg-type]
-        ar = read_areas(areas) if areas is not None else None
+        st, st_columns = read_table(stations, kind="stations", coords=coords)  # type: ignore[arg-type]
+        dem, dem_columns = read_table(demand, kind="demand", coords=coords)  # type: ignore[arg-type]
+        reports = [st_columns, dem_columns]
+        ar = None
+        if areas is not None:
+            ar, ar_columns = read_table(areas, kind="areas")
+            reports.append(ar_columns)
+        for report in reports:
+            report.log()
         cfg = config or Config()
         findings = []
         for df, file in ((st, stations), (dem, demand)):
@@ -189,6 +201,7 @@ class Workspace:
                 "coords": coords,
             },
             findings=findings,
+            column_reports=tuple(reports),
         )
         return ws, Scenario(name=t("scenario.current_name"), stations=st)
 
