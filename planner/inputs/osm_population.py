@@ -263,7 +263,8 @@ def _project(
 def _to_metric(wkb: list[bytes], crs: str) -> NDArray[Any]:
     tr = _transformer(crs)
     geoms = shapely.from_wkb(np.asarray(wkb, dtype=object))
-    return shapely.transform(geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+    out: NDArray[Any] = shapely.transform(geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+    return out
 
 
 @dataclass(frozen=True)
@@ -307,6 +308,64 @@ def _clusters(x: NDArray[np.float64], y: NDArray[np.float64], *, link_m: float) 
     graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     return np.asarray(labels, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class _Clusters:
+    """Clusters of the buildings in no place's catchment: centre, floor area, size and joined place (-1: none)."""
+
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+    floor_m2: NDArray[np.float64]
+    count: NDArray[np.int64]
+    place: NDArray[np.int64]
+
+
+def _join_clusters(
+    path: str | Path,
+    *,
+    b: _Buildings,
+    b_place: NDArray[np.int64],
+    targets: NDArray[np.int64],
+    px: NDArray[np.float64],
+    py: NDArray[np.float64],
+    pname: NDArray[Any],
+) -> _Clusters:
+    """Cluster the buildings with ``b_place < 0`` and join each cluster to the nearest ``targets`` place.
+
+    A cluster whose centre lies within :data:`JOIN_DISTANCE_M` of a target place gives
+    its buildings to that place (``b_place`` is updated in place).
+    """
+    from scipy.spatial import cKDTree
+
+    loose = np.flatnonzero(b_place < 0)
+    labels = _clusters(b.x[loose], b.y[loose], link_m=CLUSTER_LINK_M)
+    n_cl = int(labels.max()) + 1 if len(labels) else 0
+    floor = np.bincount(labels, weights=b.floor_m2[loose], minlength=n_cl).astype(np.float64)
+    count = np.bincount(labels, minlength=n_cl).astype(np.int64)
+    w = np.where(floor[labels] > 0, b.floor_m2[loose], 1.0)  # floor-weighted centre
+    norm = np.maximum(np.bincount(labels, weights=w, minlength=n_cl), 1e-12)
+    cx, cy, clon, clat = (
+        np.bincount(labels, weights=v[loose] * w, minlength=n_cl) / norm for v in (b.x, b.y, b.lon, b.lat)
+    )
+    place = np.full(n_cl, -1, dtype=np.int64)
+    if n_cl and len(targets):
+        d, j = cKDTree(np.column_stack([px[targets], py[targets]])).query(
+            np.column_stack([cx, cy]), k=1, distance_upper_bound=JOIN_DISTANCE_M
+        )
+        ok = np.isfinite(d)
+        place[ok] = targets[j[ok]]
+        b_place[loose] = place[labels]
+        if ok.any():
+            logger.info(
+                "%s: %d unnamed building clusters (%d buildings) joined to the nearest named place within %.0f m: %s",
+                path,
+                int(ok.sum()),
+                int(count[ok].sum()),
+                JOIN_DISTANCE_M,
+                ", ".join(sorted({str(pname[k]) for k in place[ok]})),
+            )
+    return _Clusters(lon=clon, lat=clat, floor_m2=floor, count=count, place=place)
 
 
 def _describe_unnamed(x: NDArray[np.float64], y: NDArray[np.float64], *, scan: _Scan, crs: str) -> list[str]:
@@ -428,35 +487,9 @@ def extract_demand(
     keep, township = _coarse_places(path, ptype=ptype, pname=pname, px=px, py=py, radius=radius, fine=fine)
 
     # buildings in no catchment -> clusters; a cluster joins the nearest named demand place
-    loose = np.flatnonzero(b_place < 0)
-    labels = _clusters(b.x[loose], b.y[loose], link_m=CLUSTER_LINK_M)
-    n_cl = int(labels.max()) + 1 if len(labels) else 0
-    cl_floor = np.bincount(labels, weights=b.floor_m2[loose], minlength=n_cl)
-    cl_count = np.bincount(labels, minlength=n_cl)
-    w = np.where(cl_floor[labels] > 0, b.floor_m2[loose], 1.0)  # floor-weighted centre
-    norm = np.bincount(labels, weights=w, minlength=n_cl)
-    cl_x, cl_y, cl_lon, cl_lat = (
-        np.bincount(labels, weights=v[loose] * w, minlength=n_cl) / np.maximum(norm, 1e-12)
-        for v in (b.x, b.y, b.lon, b.lat)
+    cl = _join_clusters(
+        path, b=b, b_place=b_place, targets=np.flatnonzero(keep & (pname != "")), px=px, py=py, pname=pname
     )
-    cl_place = np.full(n_cl, -1, dtype=np.int64)
-    targets = np.flatnonzero(keep & (pname != ""))
-    if n_cl and len(targets):
-        d, j = cKDTree(np.column_stack([px[targets], py[targets]])).query(
-            np.column_stack([cl_x, cl_y]), k=1, distance_upper_bound=JOIN_DISTANCE_M
-        )
-        ok = np.isfinite(d)
-        cl_place[ok] = targets[j[ok]]
-        b_place[loose] = cl_place[labels]
-        if ok.any():
-            logger.info(
-                "%s: %d unnamed building clusters (%d buildings) joined to the nearest named place within %.0f m: %s",
-                path,
-                int(ok.sum()),
-                int(cl_count[ok].sum()),
-                JOIN_DISTANCE_M,
-                ", ".join(sorted({str(pname[k]) for k in cl_place[ok]})),
-            )
 
     # people per place: buildings, calibrated by the tagged places
     area_pp = np.array([FLOOR_AREA_PER_PERSON_M2[PLACE_CATEGORIES[c].floor_area] for c in category], dtype=np.float64)
@@ -493,7 +526,7 @@ def extract_demand(
         }
     ).loc[keep]
     frames = [places]
-    alone = np.flatnonzero(cl_place < 0)
+    alone = np.flatnonzero(cl.place < 0)
     if len(alone):
         cl_area = FLOOR_AREA_PER_PERSON_M2["all"] if persons_per_m2 is None else 1.0 / persons_per_m2
         frames.append(
@@ -501,16 +534,16 @@ def extract_demand(
                 {
                     "id": [f"u{k + 1}" for k in range(len(alone))],
                     "name": "",
-                    "population": cl_floor[alone] / cl_area * factor,
-                    "lon": cl_lon[alone],
-                    "lat": cl_lat[alone],
+                    "population": cl.floor_m2[alone] / cl_area * factor,
+                    "lon": cl.lon[alone],
+                    "lat": cl.lat[alone],
                     "township": "",
                     "kind": "",
                     "estimated": True,
                     "method": built,
                     "category": SETTLEMENT,
                     "population_source": "estimate",
-                    "buildings": cl_count[alone],
+                    "buildings": cl.count[alone],
                 }
             )
         )

@@ -31,7 +31,15 @@ from numpy.typing import NDArray
 
 from planner.i18n import LANGUAGES, t
 
-__all__ = ["ESTIMATED_SOURCES", "FLAGGED_SOURCES", "POPULATION_SOURCES", "is_estimated", "parse_sources", "source_word"]
+__all__ = [
+    "ESTIMATED_SOURCES",
+    "FLAGGED_SOURCES",
+    "POPULATION_SOURCES",
+    "estimate_summary",
+    "is_estimated",
+    "parse_sources",
+    "source_word",
+]
 
 POPULATION_SOURCES: tuple[str, ...] = ("osm_tag", "estimate", "estimate_default", "estimate_low", "estimate_high")
 #: Codes meaning the population is an estimate.
@@ -81,3 +89,25 @@ def parse_sources(values: Iterable[object]) -> NDArray[np.object_]:
 def is_estimated(values: Iterable[object]) -> NDArray[np.bool_]:
     """True where a ``population_source`` value (code or word) says the population is estimated."""
     return np.isin(parse_sources(values), list(ESTIMATED_SOURCES))
+
+
+def estimate_summary(sources: Iterable[object], population: Iterable[float]) -> dict[str, float | int] | None:
+    """How much of the population is estimated, for the summary; None when none is.
+
+    Returns
+    -------
+    dict or None
+        ``points`` (all rows), ``estimated_points``, ``estimated_population`` and
+        ``flagged_points`` (estimates outside their place type's plausible range).
+    """
+    codes = parse_sources(sources)
+    pop = np.asarray(list(population), dtype=np.float64)
+    est = np.isin(codes, list(ESTIMATED_SOURCES))
+    if not est.any():
+        return None
+    return {
+        "points": len(codes),
+        "estimated_points": int(est.sum()),
+        "estimated_population": float(pop[est].sum()),
+        "flagged_points": int(np.isin(codes, list(FLAGGED_SOURCES)).sum()),
+    }
