@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
+from pathlib import Path
 from typing import Any
 
 import folium
@@ -99,3 +101,68 @@ def normalised_page(m: folium.Map) -> str:
     ids: dict[str, str] = {}
     page = m.get_root().render()
     return re.sub(r"_[0-9a-f]{32}", lambda x: ids.setdefault(x.group(0), f"_id{len(ids)}"), page)
+
+
+# ------------------------------------------------------------------ hand-built OSM files
+LON0, LAT0 = 117.2, 28.3
+M_PER_DEG_LAT = 111_320.0
+M_PER_DEG_LON = 111_320.0 * math.cos(math.radians(LAT0))
+
+
+def local_lonlat(x_m: float, y_m: float) -> tuple[float, float]:
+    """(lon, lat) of a point x_m east and y_m north of (LON0, LAT0) (local flat approximation)."""
+    return LON0 + x_m / M_PER_DEG_LON, LAT0 + y_m / M_PER_DEG_LAT
+
+
+class OsmWriter:
+    """Build a small OSM XML file by hand (independent of the code under test); positions in metres."""
+
+    def __init__(self) -> None:
+        self.nodes: list[str] = []
+        self.ways: list[str] = []
+        self.rels: list[str] = []
+        self.next_id = 1
+
+    def _id(self) -> int:
+        self.next_id += 1
+        return self.next_id
+
+    @staticmethod
+    def _tags(tags: dict[str, str]) -> str:
+        return "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
+
+    def node(self, x_m: float, y_m: float, **tags: str) -> int:
+        i = self._id()
+        lon, lat = local_lonlat(x_m, y_m)
+        self.nodes.append(f'<node id="{i}" version="1" lat="{lat:.9f}" lon="{lon:.9f}">{self._tags(tags)}</node>')
+        return i
+
+    def line(self, points: list[tuple[float, float]], **tags: str) -> int:
+        """An open way through ``points`` (metres); returns its id."""
+        ids = [self.node(x, y) for x, y in points]
+        i = self._id()
+        refs = "".join(f'<nd ref="{r}"/>' for r in ids)
+        self.ways.append(f'<way id="{i}" version="1">{refs}{self._tags(tags)}</way>')
+        return i
+
+    def ring(self, x0: float, y0: float, w: float, h: float, **tags: str) -> tuple[int, list[tuple[float, float]]]:
+        """A closed rectangular way; returns its id and its corner (lon, lat)s."""
+        corners = [(x0, y0), (x0 + w, y0), (x0 + w, y0 + h), (x0, y0 + h)]
+        ids = [self.node(x, y) for x, y in corners]
+        i = self._id()
+        refs = "".join(f'<nd ref="{r}"/>' for r in [*ids, ids[0]])
+        self.ways.append(f'<way id="{i}" version="1">{refs}{self._tags(tags)}</way>')
+        return i, [local_lonlat(x, y) for x, y in corners]
+
+    def relation(self, outer_way: int, **tags: str) -> int:
+        i = self._id()
+        self.rels.append(
+            f'<relation id="{i}" version="1"><member type="way" ref="{outer_way}" role="outer"/>'
+            f"{self._tags(tags)}</relation>"
+        )
+        return i
+
+    def write(self, path: Path) -> Path:
+        body = "\n".join([*self.nodes, *self.ways, *self.rels])
+        path.write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n{body}\n</osm>\n', "utf-8")
+        return path

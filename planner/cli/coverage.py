@@ -166,6 +166,7 @@ CLI_TABLE_FIGURES: tuple[str, ...] = (
 def print_summary(summary: dict[str, Any], *, out_dir: str | Path, label: str | None = None) -> None:
     """Print the per-tier coverage table for people (figure names from :mod:`planner.coverage.figures`)."""
     from planner.coverage import figures
+    from planner.report.exports import estimate_note
 
     lines = []
     if label:
@@ -176,5 +177,8 @@ def print_summary(summary: dict[str, Any], *, out_dir: str | Path, label: str | 
         cells = [t(f"tier.{tier_key}"), t(f"mode.{s['mode']}"), t("cli.standard_value", minutes=f"{s['minutes']:g}")]
         cells += [figures.display(k, s[k]) for k in CLI_TABLE_FIGURES]
         lines.append(" | ".join(cells))
+    note = estimate_note(summary)
+    if note:
+        lines.append(note)
     lines.append(t("cli.outputs", out=str(out_dir)))
     sys.stdout.write("\n".join(lines) + "\n")

@@ -41,9 +41,22 @@ def add_parser(subparsers: Any) -> None:
     ex.add_argument("--out", required=True, help="output folder")
     ex.add_argument("--admin-level", dest="admin_level", default="8", help="admin_level of areas.geojson (default 8)")
     ex.add_argument(
-        "--persons-per-m2", dest="persons_per_m2", type=float, default=None, help="residents per m2 floor area"
+        "--persons-per-m2",
+        dest="persons_per_m2",
+        type=float,
+        default=None,
+        help="residents per m2 floor area (default: 2020 census, by urban/rural place)",
     )
-    ex.add_argument("--default-levels", dest="default_levels", type=float, default=None, help="storeys if untagged")
+    ex.add_argument(
+        "--default-levels",
+        dest="default_levels",
+        type=float,
+        default=None,
+        help="storeys of untagged buildings (default: by building type)",
+    )
+    ex.add_argument(
+        "--no-calibrate", action="store_true", help="do not calibrate building estimates on population tags"
+    )
     ex.add_argument(
         "--scale-to-tagged",
         action="store_true",
@@ -64,14 +77,15 @@ def run_extract(args: argparse.Namespace) -> int:
     """Run ``planner extract``; return the exit status."""
     from planner._atomic import atomic_output_dir
     from planner.inputs.osm_extract import extract_areas, extract_stations
-    from planner.inputs.osm_population import DEFAULT_LEVELS, PERSONS_PER_M2, extract_demand
+    from planner.inputs.osm_population import extract_demand
     from planner.inputs.osm_sheets import write_demand_sheet, write_station_sheet
 
     stations = extract_stations(args.osm, include_places=not args.no_places)
     demand = extract_demand(
         args.osm,
-        persons_per_m2=PERSONS_PER_M2 if args.persons_per_m2 is None else args.persons_per_m2,
-        default_levels=DEFAULT_LEVELS if args.default_levels is None else args.default_levels,
+        persons_per_m2=args.persons_per_m2,
+        default_levels=args.default_levels,
+        calibrate=not args.no_calibrate,
         scale_to_tagged=args.scale_to_tagged,
     )
     areas = extract_areas(args.osm, admin_level=args.admin_level)
@@ -90,6 +104,8 @@ def run_extract(args: argparse.Namespace) -> int:
     missing = [str(k) for k in TIERS if str(k) not in set(stations["tier"])]
     if missing:
         logger.warning("%s", t("extract.cli.tiers_missing", tiers="、".join(t(f"tier.{k}") for k in missing)))
+    for line in _estimate_warnings(demand):
+        logger.warning("%s", line)
     tiers = "、".join(f"{t(f'tier.{k}')} {v}" for k, v in stations["tier"].value_counts().items())
     sys.stdout.write(
         t(
@@ -106,6 +122,40 @@ def run_extract(args: argparse.Namespace) -> int:
         + "\n"
     )
     return 0
+
+
+def _estimate_warnings(demand: Any, *, limit: int = 30) -> list[str]:
+    """Lines naming the estimates to check: outside their plausible range, type defaults, unnamed settlements."""
+    from planner.inputs.osm_population import PLACE_CATEGORIES, SETTLEMENT
+    from planner.inputs.population_source import FLAGGED_SOURCES
+
+    def joined(items: list[str]) -> str:
+        return "；".join(items[:limit]) + ("；…" if len(items) > limit else "")
+
+    lines: list[str] = []
+    source = demand["population_source"]
+    flagged = demand[source.isin(FLAGGED_SOURCES)]
+    if len(flagged):
+        points = [
+            t(
+                "population.cli.point",
+                name=r["name"],
+                population=f"{r['population']:,.0f}",
+                category=t(f"population.category.{r['category']}"),
+                low=f"{PLACE_CATEGORIES[r['category']].low:,.0f}",
+                high=f"{PLACE_CATEGORIES[r['category']].high:,.0f}",
+                buildings=int(r["buildings"]),
+            )
+            for _, r in flagged.iterrows()
+        ]
+        lines.append(t("population.cli.implausible", count=len(flagged), points=joined(points)))
+    defaults = demand.loc[source == "estimate_default", "name"].astype(str).tolist()
+    if defaults:
+        lines.append(t("population.cli.defaults", count=len(defaults), names=joined(defaults)))
+    unnamed = demand.loc[demand["category"] == SETTLEMENT, "name"].astype(str).tolist()
+    if unnamed:
+        lines.append(t("population.cli.unnamed", count=len(unnamed), names=joined(unnamed)))
+    return lines
 
 
 def _kind_of(path: str, kind: str | None) -> str:

@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 
 from planner._errors import InputError
 from planner.coverage.figures import AREA_FIGURES, COUNT_FIGURES, figures_from_status, point_figures
+from planner.inputs.population_source import estimate_summary
 from planner.network.reach import nearest_times
 from planner.network.roads import RoadNetwork, TravelGraph
 from planner.network.snapping import Snap
@@ -60,6 +61,7 @@ class CoverageResult:
     ----------
     demand
         One row per demand point and tier: id, name, tier, township, population,
+        population_source (when the demand table has it: estimates stay marked),
         lon, lat, minutes (NaN if unreachable within the horizon or off-network),
         station_id, covered (True/False, <NA> when off-network), snap_m, status,
         interval_min (smallest interval reached), beyond_min.
@@ -67,7 +69,9 @@ class CoverageResult:
         The stations with snap distance, component and load (population for which
         each is the nearest; population it covers within the standard).
     summary
-        Per-tier figures and the parameters used (JSON-friendly dict).
+        Per-tier figures and the parameters used (JSON-friendly dict); with
+        ``population_estimates`` (:func:`planner.inputs.population_source.estimate_summary`)
+        when any demand population is an estimate.
     areas
         Per township and tier: demand, population, covered, covered population, percent.
     gaps
@@ -243,6 +247,7 @@ def summarise(
         township = assign_townships(demand, areas=areas, township_fallback=fallback)
     frames: list[pd.DataFrame] = []
     summary: dict[str, Any] = {}
+    sources = _population_sources(demand)
     station_load = pd.DataFrame(
         {
             "load_population": np.zeros(len(stations)),
@@ -290,6 +295,8 @@ def summarise(
             }
         )
         df.loc[~on, "covered"] = pd.NA
+        if sources is not None:  # estimates stay marked as such in every table (demand, gaps)
+            df.insert(5, "population_source", sources[rows])
         frames.append(df)
         # station loads
         near = tr.station_row >= 0
@@ -336,9 +343,21 @@ def summarise(
         },
         "parameters": config.to_dict(),
     }
+    if sources is not None:
+        estimates = estimate_summary(sources, pop)
+        if estimates is not None:
+            summary_all["population_estimates"] = estimates
     return CoverageResult(
         demand=demand_out, stations=st_out, summary=summary_all, areas=areas_out, gaps=gaps, tiers=raw
     )
+
+
+def _population_sources(demand: pd.DataFrame) -> NDArray[np.object_] | None:
+    """The demand table's ``population_source`` values, or None when it has none (no 人口来源 column)."""
+    if "population_source" not in demand:
+        return None
+    sources = demand["population_source"].fillna("").astype(str).to_numpy(object)
+    return sources if (sources != "").any() else None
 
 
 #: Columns of the per-township table (:attr:`CoverageResult.areas`): the township, the

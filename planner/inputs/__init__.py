@@ -5,5 +5,6 @@
 holds the checks every reader calls, ``coords`` converts GCJ-02/BD-09, ``sanity`` looks
 for swapped, outside and offset coordinates. Starter sheets from an OSM extract:
 ``osm_extract`` (candidate stations and areas), ``osm_population`` (demand points with
-estimated population), ``osm_sheets`` (writes them for review).
+estimated population), ``osm_sheets`` (writes them for review);
+``population_source`` names where a population comes from (OSM tag or estimate).
 """

@@ -13,9 +13,10 @@ planner reads:
 * :func:`extract_areas` — administrative boundary polygons of one ``admin_level``
   (for per-township statistics).
 
-The same pass keeps the ``place=*`` nodes and the residential buildings
-(:data:`RESIDENTIAL_BUILDINGS`) that :func:`planner.inputs.osm_population.extract_demand`
-turns into demand points with population.
+The same pass keeps the ``place=*`` nodes, the residential buildings
+(:data:`RESIDENTIAL_BUILDINGS`) and the named roads that
+:func:`planner.inputs.osm_population.extract_demand` turns into demand points with
+population (the roads name unnamed settlements).
 
 Ways and multipolygons are placed at the centroid of their area (open ways at the mean
 of their vertices). Everything extracted is a *candidate*: the sheet is meant to be
@@ -145,6 +146,10 @@ class _Scan:
     # residential buildings
     b_wkb: list[bytes] = field(default_factory=list)
     b_levels: list[float] = field(default_factory=list)
+    b_type: list[str] = field(default_factory=list)  # the ``building`` value
+    # named roads (to describe where an unnamed settlement lies)
+    r_wkb: list[bytes] = field(default_factory=list)
+    r_name: list[str] = field(default_factory=list)
     # administrative boundaries
     a_wkb: list[bytes] = field(default_factory=list)
     a_name: list[str] = field(default_factory=list)
@@ -214,10 +219,15 @@ def _scan_cached(path: str, mtime_ns: int, size: int, count_untyped: bool) -> _S
                 if obj.location.valid() and _interesting(tags):
                     add_point("n", obj.id, dict(tags), obj.location.lon, obj.location.lat, False)
             elif isinstance(obj, osmium.osm.Way):
-                if not _interesting(tags):
+                road_name = (tags.get("name") or tags.get("name:zh") or "") if "highway" in tags else ""
+                interesting = _interesting(tags)
+                if not (interesting or road_name):
                     continue
                 locs = [(n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()]
-                if locs:
+                if road_name and len(locs) >= 2:
+                    out.r_wkb.append(shapely.to_wkb(shapely.LineString(locs)))
+                    out.r_name.append(road_name)
+                if locs and interesting:
                     arr = np.asarray(locs)
                     way_points[obj.id] = len(out.kind)
                     add_point("w", obj.id, dict(tags), float(arr[:, 0].mean()), float(arr[:, 1].mean()), False)
@@ -240,6 +250,7 @@ def _scan_cached(path: str, mtime_ns: int, size: int, count_untyped: bool) -> _S
                 if is_building:
                     out.b_wkb.append(geom)
                     out.b_levels.append(_levels(tags.get("building:levels"), np.nan))
+                    out.b_type.append(str(b))
                 if is_boundary:
                     out.a_wkb.append(geom)
                     out.a_name.append(tags.get("name") or tags.get("name:zh") or "")
@@ -256,11 +267,12 @@ def _scan_cached(path: str, mtime_ns: int, size: int, count_untyped: bool) -> _S
     except (RuntimeError, OSError, ValueError) as exc:
         raise InputError("extract.unreadable", file=path, error=str(exc)) from exc
     logger.info(
-        "%s: %d tagged features of interest, %d residential buildings, %d boundaries in %.2f s",
+        "%s: %d tagged features of interest, %d residential buildings, %d boundaries, %d named roads in %.2f s",
         path,
         len(out.kind),
         len(out.b_wkb),
         len(out.a_wkb),
+        len(out.r_wkb),
         time.perf_counter() - t0,
     )
     return out

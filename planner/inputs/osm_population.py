@@ -4,32 +4,66 @@
 ``.osm`` / ``.osm.pbf`` file (kept by the one-pass scan of
 :mod:`planner.inputs.osm_extract`) into demand points, populations from ``population``
 tags or clearly marked estimates. :func:`planner.inputs.osm_sheets.write_demand_sheet`
-writes them for :func:`planner.inputs.tables.read_demand`.
+writes them for :func:`planner.inputs.tables.read_demand`; the column
+``population_source`` (:mod:`planner.inputs.population_source`) keeps every estimate
+marked as one through to the report.
 
 Population estimate
 -------------------
-A residential building houses ``footprint_m2 × levels × persons_per_m2`` people, with
-``levels`` from ``building:levels`` (else ``default_levels``). The default
-:data:`PERSONS_PER_M2` = 1 / 40 m² follows the 2020 census (第七次全国人口普查): the
-average housing floor area of a household member was 41.76 m² (about 38.6 m² in towns,
-48.9 m² in villages in the 2020 statistics bulletin); 1 / 30–40 m² is the usual planning
-range. Residential buildings are those with a ``building`` value in
+A residential building houses ``floor area / floor area per person`` people:
+
+* floor area = footprint × storeys, storeys from ``building:levels``, else
+  :data:`DEFAULT_LEVELS_BY_BUILDING` for its ``building`` value, else
+  :data:`DEFAULT_LEVELS` (assumptions, not statistics: Chinese walk-up apartment blocks
+  have 5–7 storeys, village houses 2–3);
+* floor area per person (:data:`FLOOR_AREA_PER_PERSON_M2`) from the 2020 census
+  (第七次全国人口普查, 国家统计局《中国人口普查年鉴-2020》): 家庭户人均住房建筑面积
+  41.76 m² overall, 36.52 m² in cities (城市); 46.8 m² is used for villages (乡村),
+  the census's rural household figure, close to the 48.9 m² of 国家统计局's 2019
+  rural survey. The place a building belongs to decides which applies (see
+  :data:`PLACE_CATEGORIES`); ``persons_per_m2`` overrides all three.
+
+Residential buildings are those with a ``building`` value in
 :data:`planner.inputs.osm_extract.RESIDENTIAL_BUILDINGS`; ``building=yes`` (most
 Chinese OSM buildings) counts too unless the building carries a non-residential tag
 (``amenity``, ``shop``, ``office``, ``tourism``, ``craft``, ``industrial``) — pass
 ``count_untyped=False`` to skip them.
 
-Each building is assigned to the nearest *fine* place node (village, hamlet, quarter,
-neighbourhood) within that place's catchment radius (:data:`PLACE_CATCHMENT_M`); the
-place's population is then, in order: its ``population`` tag (not estimated), the sum
-of its buildings (estimated, method ``buildings``), or the default of its place type
-(:data:`DEFAULT_PLACE_POPULATION`, estimated, method ``default:<type>``). Buildings in
-no catchment are grouped on a :data:`BUILDING_GRID_M` grid into one demand point per
-cell. *Coarse* places (city, town, suburb) become demand points only when no fine place
-lies within their catchment (otherwise they would count the same people twice); a town
-or suburb always names the ``township`` of the fine places in its catchment. With
-``scale_to_tagged=True`` the estimates inside a coarse place that has a ``population``
-tag are scaled to add up to it (within :data:`SCALE_FACTOR_RANGE`).
+Places and buildings
+--------------------
+Each building is assigned to the nearest *fine* place node (village, hamlet,
+isolated dwelling, quarter, neighbourhood) within that place's catchment radius
+(:data:`PLACE_CATCHMENT_M`). Buildings in no catchment are grouped into clusters
+(buildings less than :data:`CLUSTER_LINK_M` apart, single linkage); each cluster joins
+the nearest *named* demand place within :data:`JOIN_DISTANCE_M` of its centre and adds
+its people to it. A cluster with no named place near stays a demand point of its own,
+named ``未命名居民点 N（<road>附近）`` after the nearest named road within
+:data:`ROAD_NAME_MAX_M` (or just ``未命名居民点 N``).
+
+A place's population is, in order: its ``population`` tag (source ``osm_tag``), the
+people of its buildings (source ``estimate``), or the typical population of its
+category (:attr:`PlaceCategory.typical`, source ``estimate_default``). *Coarse* places
+(city, town, suburb) become demand points only when no fine place lies within their
+catchment (otherwise they would count the same people twice); a town or suburb always
+names the ``township`` of the fine places in its catchment.
+
+Calibration
+-----------
+When at least :data:`CALIBRATION_MIN_PLACES` demand places carry both a ``population``
+tag and buildings, every building estimate is multiplied by the median of
+``tag / building estimate`` over them (clipped to :data:`CALIBRATION_RANGE`, logged;
+method ``buildings×<factor>``). With ``scale_to_tagged=True`` the estimates inside a
+coarse place that has a ``population`` tag are, in addition, scaled to add up to it
+(within :data:`SCALE_FACTOR_RANGE`).
+
+Plausibility
+------------
+OSM building coverage of Chinese towns is often sparse, so a building estimate is a
+lower bound. Every estimate outside its category's range (:data:`PLACE_CATEGORIES`) is
+flagged (source ``estimate_low`` / ``estimate_high``) and *kept*: raising it to a
+floor would make up a number that reads like data, while a flagged lower bound says
+what is known (``buildings`` counts how many) and points the planner to the statistics
+yearbook figure that should replace it. ``planner extract`` lists the flagged points.
 """
 
 from __future__ import annotations
@@ -37,6 +71,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,24 +83,99 @@ from numpy.typing import NDArray
 from planner._errors import InputError
 from planner.i18n import t
 from planner.inputs.osm_extract import _Scan, _scan
+from planner.inputs.population_source import FLAGGED_SOURCES
 from planner.network.roads import utm_crs_for
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_LEVELS", "PERSONS_PER_M2", "extract_demand"]
+__all__ = [
+    "DEFAULT_LEVELS",
+    "FLOOR_AREA_PER_PERSON_M2",
+    "PLACE_CATEGORIES",
+    "PlaceCategory",
+    "extract_demand",
+    "place_category",
+]
 
-#: Persons per m² of residential floor area: 1 / 40 m² (2020 census: 41.76 m² of
-#: housing floor area per household member; planning practice uses 1 / 30–40 m²).
-PERSONS_PER_M2: float = 1.0 / 40.0
-#: Storeys assumed when a building has no ``building:levels`` tag.
+#: Housing floor area (m²) per resident by settlement class: 2020 census (module notes).
+FLOOR_AREA_PER_PERSON_M2: Mapping[str, float] = {"urban": 36.52, "rural": 46.8, "all": 41.76}
+#: Storeys assumed for a building without ``building:levels`` whose type is not in
+#: :data:`DEFAULT_LEVELS_BY_BUILDING` (``building=yes``: type unknown).
 DEFAULT_LEVELS: float = 3.0
+#: Storeys assumed per ``building`` value when ``building:levels`` is missing (assumptions).
+DEFAULT_LEVELS_BY_BUILDING: Mapping[str, float] = {
+    "apartments": 6.0,
+    "residential": 5.0,
+    "dormitory": 5.0,
+    "house": 2.0,
+    "detached": 2.0,
+    "semidetached_house": 2.0,
+    "terrace": 2.0,
+    "farm": 2.0,
+    "stilt_house": 2.0,
+    "villa": 3.0,
+    "bungalow": 1.0,
+    "cabin": 1.0,
+}
+
+
+@dataclass(frozen=True)
+class PlaceCategory:
+    """Plausible population (persons) of one kind of place.
+
+    Attributes
+    ----------
+    low, high
+        Estimates outside ``[low, high]`` are flagged (``estimate_low`` / ``estimate_high``).
+    typical
+        Used when a place has no tag and no buildings (source ``estimate_default``).
+    floor_area
+        Key of :data:`FLOOR_AREA_PER_PERSON_M2` for its buildings.
+    """
+
+    low: float
+    typical: float
+    high: float
+    floor_area: str
+
+
+#: The plausibility table, one row per category. Orders of magnitude chosen to flag clear
+#: errors, not statistics. In 2020 China had ≈ 112,000 居委会 for ≈ 900 million urban
+#: residents and ≈ 502,000 村委会 for ≈ 510 million rural residents (民政事业发展统计公报
+#: 2020; 第七次人口普查), i.e. ≈ 8,000 per 社区 and ≈ 1,000 per 行政村; provincial
+#: guidance sizes a 社区 at 1,000–3,000 households. A 自然村 has tens to a few hundred
+#: people.
+PLACE_CATEGORIES: Mapping[str, PlaceCategory] = {
+    "community": PlaceCategory(low=1_000, typical=3_000, high=30_000, floor_area="urban"),  # 社区 / 居委会
+    "admin_village": PlaceCategory(low=200, typical=1_000, high=10_000, floor_area="rural"),  # 行政村
+    "natural_village": PlaceCategory(low=20, typical=200, high=1_500, floor_area="rural"),  # 自然村, hamlet
+    "isolated_dwelling": PlaceCategory(low=1, typical=5, high=100, floor_area="rural"),  # 独立农户
+    "suburb": PlaceCategory(low=2_000, typical=10_000, high=300_000, floor_area="urban"),  # 城区片区
+    "town": PlaceCategory(low=1_000, typical=10_000, high=300_000, floor_area="all"),  # 镇 / 街道
+    "city": PlaceCategory(low=10_000, typical=50_000, high=20_000_000, floor_area="urban"),
+}
+#: Category of each ``place`` value (a name ending in :data:`COMMUNITY_SUFFIXES` makes any place a community).
+PLACE_TYPE_CATEGORY: Mapping[str, str] = {
+    "quarter": "community",
+    "neighbourhood": "community",
+    "village": "admin_village",
+    "hamlet": "natural_village",
+    "isolated_dwelling": "isolated_dwelling",
+    "suburb": "suburb",
+    "town": "town",
+    "city": "city",
+}
+COMMUNITY_SUFFIXES: tuple[str, ...] = ("社区", "居委会", "居民委员会")
+#: Category of an unnamed building cluster (no plausibility range: it is not one place).
+SETTLEMENT: str = "settlement"
 
 #: ``place`` values that become demand points, finest first.
-FINE_PLACES: tuple[str, ...] = ("hamlet", "neighbourhood", "village", "quarter")
+FINE_PLACES: tuple[str, ...] = ("isolated_dwelling", "hamlet", "neighbourhood", "village", "quarter")
 COARSE_PLACES: tuple[str, ...] = ("suburb", "town", "city")
 #: Radius (m) within which buildings belong to a place, and within which a coarse place
 #: contains fine places.
 PLACE_CATCHMENT_M: Mapping[str, float] = {
+    "isolated_dwelling": 150.0,
     "hamlet": 500.0,
     "neighbourhood": 600.0,
     "village": 1500.0,
@@ -74,24 +184,20 @@ PLACE_CATCHMENT_M: Mapping[str, float] = {
     "town": 3000.0,
     "city": 6000.0,
 }
-#: Population of a place without a ``population`` tag and without buildings: orders of
-#: magnitude, not data. A Chinese 社区 (居委会) has 1,000–3,000 households by the usual
-#: guidance (≈ 3,000 people used here), an administrative 村 several hundred to a few
-#: thousand people; hamlets (自然村) tens.
-DEFAULT_PLACE_POPULATION: Mapping[str, float] = {
-    "hamlet": 50.0,
-    "neighbourhood": 1000.0,
-    "village": 500.0,
-    "quarter": 3000.0,
-    "suburb": 10000.0,
-    "town": 10000.0,
-    "city": 50000.0,
-}
+#: Buildings closer than this (m) belong to one cluster when they lie in no catchment.
+CLUSTER_LINK_M: float = 150.0
+#: A cluster joins the nearest named demand place within this distance (m) of its centre.
+JOIN_DISTANCE_M: float = 1500.0
+#: An unnamed settlement is described by the nearest named road within this distance (m).
+ROAD_NAME_MAX_M: float = 300.0
+#: Calibration needs this many demand places with both a ``population`` tag and buildings.
+CALIBRATION_MIN_PLACES: int = 3
+#: The calibration factor is clipped to this range.
+CALIBRATION_RANGE: tuple[float, float] = (0.2, 5.0)
 #: Plausible range of the factor scaling estimates to an enclosing place's population tag.
 SCALE_FACTOR_RANGE: tuple[float, float] = (0.2, 5.0)
-#: Cell size (m) grouping buildings that lie in no place's catchment.
-BUILDING_GRID_M: float = 500.0
 _KIND_OF_PLACE: Mapping[str, str] = {
+    "isolated_dwelling": "village",
     "hamlet": "village",
     "village": "village",
     "neighbourhood": "community",
@@ -111,7 +217,23 @@ DEMAND_COLUMNS: tuple[str, ...] = (
     "kind",
     "estimated",
     "method",
+    "category",
+    "population_source",
+    "buildings",
 )
+
+
+def place_category(place: str, name: str) -> str:
+    """Key of :data:`PLACE_CATEGORIES` for a ``place`` value and a name.
+
+    Examples
+    --------
+    >>> place_category("village", "东街社区"), place_category("village", "花园村"), place_category("hamlet", "")
+    ('community', 'admin_village', 'natural_village')
+    """
+    if name.endswith(COMMUNITY_SUFFIXES):
+        return "community"
+    return PLACE_TYPE_CATEGORY[place]
 
 
 def _parse_population(value: str | None) -> float:
@@ -125,60 +247,172 @@ def _parse_population(value: str | None) -> float:
     return v if v >= 0 else float("nan")
 
 
+def _transformer(crs: str) -> Any:
+    import pyproj
+
+    return pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+
+
 def _project(
     lon: NDArray[np.float64], lat: NDArray[np.float64], crs: str
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    import pyproj
-
-    tr = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    x, y = tr.transform(lon, lat)
+    x, y = _transformer(crs).transform(lon, lat)
     return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
 
 
-def _buildings(
-    scan: _Scan, *, crs: str, persons_per_m2: float, default_levels: float
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Return centroid (lon, lat, x, y) and estimated persons of the residential buildings."""
-    import pyproj
+def _to_metric(wkb: list[bytes], crs: str) -> NDArray[Any]:
+    tr = _transformer(crs)
+    geoms = shapely.from_wkb(np.asarray(wkb, dtype=object))
+    out: NDArray[Any] = shapely.transform(geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+    return out
 
+
+@dataclass(frozen=True)
+class _Buildings:
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+    floor_m2: NDArray[np.float64]
+
+
+def _buildings(scan: _Scan, *, crs: str, default_levels: float | None) -> _Buildings:
+    """Centroids (lon, lat and metric x, y) and floor area (footprint × storeys) of the residential buildings."""
     if not scan.b_wkb:
         e = np.zeros(0)
-        return e, e, e, e, e
-    geoms = shapely.from_wkb(np.asarray(scan.b_wkb, dtype=object))
-    tr = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    metric = shapely.transform(geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
-    area_m2 = shapely.area(metric)
+        return _Buildings(e, e, e, e, e)
+    metric = _to_metric(scan.b_wkb, crs)
     levels = np.asarray(scan.b_levels, dtype=np.float64)
-    levels = np.where(np.isfinite(levels), levels, default_levels)
-    persons = area_m2 * levels * persons_per_m2
+    if default_levels is None:
+        fallback = np.array([DEFAULT_LEVELS_BY_BUILDING.get(b, DEFAULT_LEVELS) for b in scan.b_type], dtype=np.float64)
+    else:
+        fallback = np.full(len(levels), default_levels)
+    levels = np.where(np.isfinite(levels), levels, fallback)
     c = shapely.centroid(metric)
-    x, y = shapely.get_x(c), shapely.get_y(c)
-    cl = shapely.centroid(geoms)
-    return shapely.get_x(cl), shapely.get_y(cl), x, y, persons
+    cl = shapely.centroid(shapely.from_wkb(np.asarray(scan.b_wkb, dtype=object)))
+    return _Buildings(
+        shapely.get_x(cl), shapely.get_y(cl), shapely.get_x(c), shapely.get_y(c), shapely.area(metric) * levels
+    )
+
+
+def _clusters(x: NDArray[np.float64], y: NDArray[np.float64], *, link_m: float) -> NDArray[np.int64]:
+    """Single-linkage cluster label (0, 1, ...) of each point: points closer than ``link_m`` share one."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    n = len(x)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    pairs = cKDTree(np.column_stack([x, y])).query_pairs(link_m, output_type="ndarray")
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return np.asarray(labels, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class _Clusters:
+    """Clusters of the buildings in no place's catchment: centre, floor area, size and joined place (-1: none)."""
+
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+    floor_m2: NDArray[np.float64]
+    count: NDArray[np.int64]
+    place: NDArray[np.int64]
+
+
+def _join_clusters(
+    path: str | Path,
+    *,
+    b: _Buildings,
+    b_place: NDArray[np.int64],
+    targets: NDArray[np.int64],
+    px: NDArray[np.float64],
+    py: NDArray[np.float64],
+    pname: NDArray[Any],
+) -> _Clusters:
+    """Cluster the buildings with ``b_place < 0`` and join each cluster to the nearest ``targets`` place.
+
+    A cluster whose centre lies within :data:`JOIN_DISTANCE_M` of a target place gives
+    its buildings to that place (``b_place`` is updated in place).
+    """
+    from scipy.spatial import cKDTree
+
+    loose = np.flatnonzero(b_place < 0)
+    labels = _clusters(b.x[loose], b.y[loose], link_m=CLUSTER_LINK_M)
+    n_cl = int(labels.max()) + 1 if len(labels) else 0
+    floor = np.bincount(labels, weights=b.floor_m2[loose], minlength=n_cl).astype(np.float64)
+    count = np.bincount(labels, minlength=n_cl).astype(np.int64)
+    w = np.where(floor[labels] > 0, b.floor_m2[loose], 1.0)  # floor-weighted centre
+    norm = np.maximum(np.bincount(labels, weights=w, minlength=n_cl), 1e-12)
+    cx, cy, clon, clat = (
+        np.bincount(labels, weights=v[loose] * w, minlength=n_cl) / norm for v in (b.x, b.y, b.lon, b.lat)
+    )
+    place = np.full(n_cl, -1, dtype=np.int64)
+    if n_cl and len(targets):
+        d, j = cKDTree(np.column_stack([px[targets], py[targets]])).query(
+            np.column_stack([cx, cy]), k=1, distance_upper_bound=JOIN_DISTANCE_M
+        )
+        ok = np.isfinite(d)
+        place[ok] = targets[j[ok]]
+        b_place[loose] = place[labels]
+        if ok.any():
+            logger.info(
+                "%s: %d unnamed building clusters (%d buildings) joined to the nearest named place within %.0f m: %s",
+                path,
+                int(ok.sum()),
+                int(count[ok].sum()),
+                JOIN_DISTANCE_M,
+                ", ".join(sorted({str(pname[k]) for k in place[ok]})),
+            )
+    return _Clusters(lon=clon, lat=clat, floor_m2=floor, count=count, place=place)
+
+
+def _describe_unnamed(x: NDArray[np.float64], y: NDArray[np.float64], *, scan: _Scan, crs: str) -> list[str]:
+    """Readable names for unnamed demand points: ``未命名居民点 N（<nearest named road>附近）``."""
+    road = np.full(len(x), "", dtype=object)
+    if len(x) and scan.r_wkb:
+        tree = shapely.STRtree(_to_metric(scan.r_wkb, crs))
+        hit = tree.query_nearest(shapely.points(x, y), max_distance=ROAD_NAME_MAX_M, all_matches=False)
+        road[hit[0]] = np.asarray(scan.r_name, dtype=object)[hit[1]]
+    return [
+        t("population.unnamed_near", n=k + 1, road=r) if r else t("population.unnamed", n=k + 1)
+        for k, r in enumerate(road)
+    ]
+
+
+def _check_setting(name: str, value: float | None) -> None:
+    if value is not None and not (value > 0 and np.isfinite(value)):
+        raise InputError("extract.bad_setting", name=name, value=value)
 
 
 def extract_demand(
     path: str | Path,
     *,
-    persons_per_m2: float = PERSONS_PER_M2,
-    default_levels: float = DEFAULT_LEVELS,
+    persons_per_m2: float | None = None,
+    default_levels: float | None = None,
     count_untyped: bool = True,
+    calibrate: bool = True,
     scale_to_tagged: bool = False,
 ) -> pd.DataFrame:
-    """Extract demand points (villages, communities, building clusters) with population.
+    """Extract demand points (villages, communities, unnamed settlements) with population.
 
     Parameters
     ----------
     path
         OSM file.
     persons_per_m2
-        Residents per m² of residential floor area (default :data:`PERSONS_PER_M2`,
-        1 / 40 m², see the module notes for the source).
+        Residents per m² of residential floor area for every building; default: by the
+        category of the building's place (:data:`FLOOR_AREA_PER_PERSON_M2`, see the
+        module notes for the source).
     default_levels
-        Storeys of a building without ``building:levels`` (default
-        :data:`DEFAULT_LEVELS`).
+        Storeys of every building without ``building:levels``; default: by building
+        type (:data:`DEFAULT_LEVELS_BY_BUILDING`, else :data:`DEFAULT_LEVELS`).
     count_untyped
         Count ``building=yes`` without non-residential tags as housing.
+    calibrate
+        Scale building estimates by the median ``population`` tag / estimate of the
+        tagged places, when there are at least :data:`CALIBRATION_MIN_PLACES`.
     scale_to_tagged
         When a city / town / suburb with a ``population`` tag contains finer places
         (so it is not a demand point itself), scale the *estimated* points in its
@@ -192,11 +426,15 @@ def extract_demand(
     Returns
     -------
     pandas.DataFrame
-        Columns ``id, name, population, lon, lat, township`` (name of the town /
-        suburb place whose catchment holds the point), ``kind`` (``village``,
-        ``community`` or ``""``), ``estimated`` (bool: False only for a
-        ``population`` tag) and ``method`` (``osm:population``, ``buildings``,
-        ``default:<place type>``).
+        Columns ``id`` (``n`` + OSM id, ``u1, u2, ...`` for unnamed settlements),
+        ``name``, ``population, lon, lat, township`` (name of the town / suburb place
+        whose catchment holds the point), ``kind`` (``village``, ``community`` or
+        ``""``), ``estimated`` (bool: False only for a ``population`` tag), ``method``
+        (``osm:population``, ``buildings``, ``buildings×<factor>``, ``default:<place
+        type>``), ``category`` (key of :data:`PLACE_CATEGORIES`, or ``settlement``),
+        ``population_source`` (code of
+        :data:`planner.inputs.population_source.POPULATION_SOURCES`) and ``buildings``
+        (residential buildings counted).
 
     Raises
     ------
@@ -205,19 +443,21 @@ def extract_demand(
     """
     from scipy.spatial import cKDTree
 
-    if not (persons_per_m2 > 0 and np.isfinite(persons_per_m2)):
-        raise InputError("extract.bad_setting", name="persons_per_m2", value=persons_per_m2)
-    if not (default_levels > 0 and np.isfinite(default_levels)):
-        raise InputError("extract.bad_setting", name="default_levels", value=default_levels)
+    _check_setting("persons_per_m2", persons_per_m2)
+    _check_setting("default_levels", default_levels)
     scan = _scan(path, count_untyped=count_untyped)
-    is_place = np.array(
-        [s.get("place") in FINE_PLACES + COARSE_PLACES and k == "n" for s, k in zip(scan.tags, scan.kind, strict=True)],
-        dtype=bool,
+    idx = np.array(
+        [
+            i
+            for i, (s, k) in enumerate(zip(scan.tags, scan.kind, strict=True))
+            if k == "n" and s.get("place") in PLACE_TYPE_CATEGORY
+        ],
+        dtype=np.int64,
     )
-    idx = np.flatnonzero(is_place)
     ptype = np.array([scan.tags[i]["place"] for i in idx], dtype=object)
     pname = np.array([scan.tags[i].get("name") or scan.tags[i].get("name:zh") or "" for i in idx], dtype=object)
     ppop = np.array([_parse_population(scan.tags[i].get("population")) for i in idx], dtype=np.float64)
+    category = np.array([place_category(p, n) for p, n in zip(ptype, pname, strict=True)], dtype=object)
     plon = np.asarray(scan.lon, dtype=np.float64)[idx]
     plat = np.asarray(scan.lat, dtype=np.float64)[idx]
     if len(plon):
@@ -229,33 +469,140 @@ def extract_demand(
         raise InputError("extract.no_demand", file=str(path))
     crs = utm_crs_for(clon, clat)
     px, py = _project(plon, plat, crs)
-    blon, blat, bx, by, bpersons = _buildings(
-        scan, crs=crs, persons_per_m2=persons_per_m2, default_levels=default_levels
-    )
+    b = _buildings(scan, crs=crs, default_levels=default_levels)
     radius = np.array([PLACE_CATCHMENT_M[p] for p in ptype], dtype=np.float64)
     fine = np.isin(ptype, FINE_PLACES)
     fine_idx = np.flatnonzero(fine)
 
     # buildings -> nearest fine place within its catchment
-    b_place = np.full(len(bx), -1, dtype=np.int64)
-    if len(fine_idx) and len(bx):
+    b_place = np.full(len(b.x), -1, dtype=np.int64)
+    if len(fine_idx) and len(b.x):
         tree = cKDTree(np.column_stack([px[fine_idx], py[fine_idx]]))
-        d, j = tree.query(np.column_stack([bx, by]), k=1, distance_upper_bound=max(PLACE_CATCHMENT_M.values()))
+        d, j = tree.query(np.column_stack([b.x, b.y]), k=1, distance_upper_bound=max(PLACE_CATCHMENT_M.values()))
         ok = np.isfinite(d)
         jj = np.where(ok, j, 0)
         ok &= d <= radius[fine_idx][jj]
         b_place[ok] = fine_idx[jj[ok]]
-    place_bpop = np.bincount(b_place[b_place >= 0], weights=bpersons[b_place >= 0], minlength=len(idx))
-    place_bcount = np.bincount(b_place[b_place >= 0], minlength=len(idx))
 
-    # coarse places: skipped when fine places lie in their catchment
+    keep, township = _coarse_places(path, ptype=ptype, pname=pname, px=px, py=py, radius=radius, fine=fine)
+
+    # buildings in no catchment -> clusters; a cluster joins the nearest named demand place
+    cl = _join_clusters(
+        path, b=b, b_place=b_place, targets=np.flatnonzero(keep & (pname != "")), px=px, py=py, pname=pname
+    )
+
+    # people per place: buildings, calibrated by the tagged places
+    area_pp = np.array([FLOOR_AREA_PER_PERSON_M2[PLACE_CATEGORIES[c].floor_area] for c in category], dtype=np.float64)
+    if persons_per_m2 is not None:
+        area_pp[:] = 1.0 / persons_per_m2
+    on = b_place >= 0
+    place_raw = np.bincount(b_place[on], weights=b.floor_m2[on], minlength=len(idx)) / np.maximum(area_pp, 1e-12)
+    place_count = np.bincount(b_place[on], minlength=len(idx))
+    tagged = np.isfinite(ppop)
+    factor = _calibration(
+        path, sample=keep & tagged & (place_raw > 0) & (ppop > 0), tag=ppop, raw=place_raw, on=calibrate
+    )
+    built = "buildings" if factor == 1.0 else f"buildings×{factor:.3g}"
+    from_buildings = ~tagged & (place_count > 0)
+    typical = np.array([PLACE_CATEGORIES[c].typical for c in category], dtype=np.float64)
+    places = pd.DataFrame(
+        {
+            "id": [f"n{scan.osm_id[i]}" for i in idx],
+            "name": pname,
+            "population": np.where(tagged, ppop, np.where(from_buildings, place_raw * factor, typical)),
+            "lon": plon,
+            "lat": plat,
+            "township": township,
+            "kind": _kinds(ptype, pname),
+            "estimated": ~tagged,
+            "method": np.where(
+                tagged,
+                "osm:population",
+                np.where(from_buildings, built, np.array([f"default:{p}" for p in ptype], dtype=object)),
+            ),
+            "category": category,
+            "population_source": np.where(tagged, "osm_tag", np.where(from_buildings, "estimate", "estimate_default")),
+            "buildings": place_count,
+        }
+    ).loc[keep]
+    frames = [places]
+    alone = np.flatnonzero(cl.place < 0)
+    if len(alone):
+        cl_area = FLOOR_AREA_PER_PERSON_M2["all"] if persons_per_m2 is None else 1.0 / persons_per_m2
+        frames.append(
+            pd.DataFrame(
+                {
+                    "id": [f"u{k + 1}" for k in range(len(alone))],
+                    "name": "",
+                    "population": cl.floor_m2[alone] / cl_area * factor,
+                    "lon": cl.lon[alone],
+                    "lat": cl.lat[alone],
+                    "township": "",
+                    "kind": "",
+                    "estimated": True,
+                    "method": built,
+                    "category": SETTLEMENT,
+                    "population_source": "estimate",
+                    "buildings": cl.count[alone],
+                }
+            )
+        )
+        logger.info(
+            "%s: %d building clusters with no named place within %.0f m stay demand points",
+            path,
+            len(alone),
+            JOIN_DISTANCE_M,
+        )
+    out = pd.concat(frames, ignore_index=True)
+    if scale_to_tagged:
+        _scale_to_tagged(out, crs=crs, coarse=~keep & ~fine & tagged, px=px, py=py, radius=radius, pop=ppop, name=pname)
+    out = out[out["population"] > 0].reset_index(drop=True)
+    if out.empty:
+        raise InputError("extract.no_demand", file=str(path))
+    out["population_source"] = _flags(out)
+    unnamed = (out["name"] == "").to_numpy()
+    if unnamed.any():
+        x, y = _project(out["lon"].to_numpy(np.float64)[unnamed], out["lat"].to_numpy(np.float64)[unnamed], crs)
+        out.loc[unnamed, "name"] = _describe_unnamed(x, y, scan=scan, crs=crs)
+    out = out.astype({"population": float, "lon": float, "lat": float, "estimated": bool, "buildings": np.int64})
+    logger.info(
+        "%s: %d demand points, population %.0f (%d estimated, %d outside the plausible range)",
+        path,
+        len(out),
+        float(out["population"].sum()),
+        int(out["estimated"].sum()),
+        int(out["population_source"].isin(FLAGGED_SOURCES).sum()),
+    )
+    return out[list(DEMAND_COLUMNS)]
+
+
+def _kinds(ptype: NDArray[Any], pname: NDArray[Any]) -> NDArray[Any]:
+    kind = np.array([_KIND_OF_PLACE[p] for p in ptype], dtype=object)
+    by_name = np.array(
+        ["community" if n.endswith("社区") else "village" if n.endswith("村") else "" for n in pname], dtype=object
+    )
+    return np.where(by_name != "", by_name, kind)
+
+
+def _coarse_places(
+    path: str | Path,
+    *,
+    ptype: NDArray[Any],
+    pname: NDArray[Any],
+    px: NDArray[np.float64],
+    py: NDArray[np.float64],
+    radius: NDArray[np.float64],
+    fine: NDArray[np.bool_],
+) -> tuple[NDArray[np.bool_], NDArray[Any]]:
+    """Which places are demand points (coarse ones only without fine places inside), and each one's township."""
+    fine_idx = np.flatnonzero(fine)
     keep = fine.copy()
     coarse_idx = np.flatnonzero(~fine)
-    township = np.full(len(idx), "", dtype=object)
+    township = np.full(len(ptype), "", dtype=object)
     if len(coarse_idx):
-        dx = px[coarse_idx][:, None] - px[fine_idx][None, :]
-        dy = py[coarse_idx][:, None] - py[fine_idx][None, :]
-        dist = np.hypot(dx, dy)
+        dist = np.hypot(
+            px[coarse_idx][:, None] - px[fine_idx][None, :], py[coarse_idx][:, None] - py[fine_idx][None, :]
+        )
         inside = dist <= radius[coarse_idx][:, None]
         keep[coarse_idx] = ~inside.any(axis=1)
         # township of each fine place: nearest town/suburb whose catchment holds it
@@ -268,86 +615,55 @@ def extract_demand(
         n_skip = int((~keep[coarse_idx]).sum())
         if n_skip:
             logger.info("%s: %d city/town/suburb places contain finer places and are not demand points", path, n_skip)
+    return keep, township
 
-    tagged = np.isfinite(ppop)
-    from_buildings = ~tagged & (place_bcount > 0)
-    default = np.array([DEFAULT_PLACE_POPULATION[p] for p in ptype], dtype=np.float64)
-    population = np.where(tagged, ppop, np.where(from_buildings, place_bpop, default))
-    method = np.where(
-        tagged,
-        "osm:population",
-        np.where(from_buildings, "buildings", np.array([f"default:{p}" for p in ptype], dtype=object)),
-    )
-    kind = np.array([_KIND_OF_PLACE[p] for p in ptype], dtype=object)
-    by_name = np.array(
-        ["community" if n.endswith("社区") else "village" if n.endswith("村") else "" for n in pname], dtype=object
-    )
-    kind = np.where(by_name != "", by_name, kind)
-    places = pd.DataFrame(
-        {
-            "id": [f"n{scan.osm_id[i]}" for i in idx],
-            "name": pname,
-            "population": population,
-            "lon": plon,
-            "lat": plat,
-            "township": township,
-            "kind": kind,
-            "estimated": ~tagged,
-            "method": method,
-        }
-    ).loc[keep]
 
-    # buildings in no catchment: one point per grid cell
-    loose = b_place < 0
-    frames = [places]
-    if loose.any():
-        cell = np.stack([np.floor(bx[loose] / BUILDING_GRID_M), np.floor(by[loose] / BUILDING_GRID_M)], axis=1).astype(
-            np.int64
-        )
-        _, inv, counts = np.unique(cell, axis=0, return_inverse=True, return_counts=True)
-        inv = inv.reshape(-1)
-        w = bpersons[loose]
-        pop = np.bincount(inv, weights=w)
-        # persons-weighted centre (plain mean where a cell's persons sum to zero)
-        wsafe = np.where(pop[inv] > 0, w, 1.0)
-        norm = np.bincount(inv, weights=wsafe)
-        glon = np.bincount(inv, weights=blon[loose] * wsafe) / norm
-        glat = np.bincount(inv, weights=blat[loose] * wsafe) / norm
-        frames.append(
-            pd.DataFrame(
-                {
-                    "id": [f"b{k + 1}" for k in range(len(pop))],
-                    "name": "",
-                    "population": pop,
-                    "lon": glon,
-                    "lat": glat,
-                    "township": "",
-                    "kind": "",
-                    "estimated": True,
-                    "method": "buildings",
-                }
+def _calibration(
+    path: str | Path,
+    *,
+    sample: NDArray[np.bool_],
+    tag: NDArray[np.float64],
+    raw: NDArray[np.float64],
+    on: bool,
+) -> float:
+    """Median ``tag / raw`` over ``sample``, clipped to :data:`CALIBRATION_RANGE` (1 with too few samples or off)."""
+    n = int(sample.sum())
+    if not on or n < CALIBRATION_MIN_PLACES:
+        if on and n:
+            logger.info(
+                "%s: %d places have a population tag and buildings; calibration needs %d",
+                path,
+                n,
+                CALIBRATION_MIN_PLACES,
             )
-        )
-        logger.info(
-            "%s: %d buildings outside any place catchment grouped into %d cells", path, int(loose.sum()), len(counts)
-        )
-    out = pd.concat(frames, ignore_index=True)
-    if scale_to_tagged:
-        _scale_to_tagged(
-            out, crs=crs, coarse=~keep & ~fine & np.isfinite(ppop), px=px, py=py, radius=radius, pop=ppop, name=pname
-        )
-    out = out[out["population"] > 0].reset_index(drop=True)
-    if out.empty:
-        raise InputError("extract.no_demand", file=str(path))
-    out = out.astype({"population": float, "lon": float, "lat": float, "estimated": bool})
+        return 1.0
+    median = float(np.median(tag[sample] / raw[sample]))
+    factor = float(np.clip(median, *CALIBRATION_RANGE))
     logger.info(
-        "%s: %d demand points, population %.0f (%d estimated)",
-        path,
-        len(out),
-        float(out["population"].sum()),
-        int(out["estimated"].sum()),
+        "%s",
+        t(
+            "population.calibrated",
+            n=n,
+            factor=f"{factor:.3g}",
+            median=f"{median:.3g}",
+            low=CALIBRATION_RANGE[0],
+            high=CALIBRATION_RANGE[1],
+        ),
     )
-    return out[list(DEMAND_COLUMNS)]
+    return factor
+
+
+def _flags(out: pd.DataFrame) -> NDArray[Any]:
+    """``population_source`` with estimates outside their category's range marked low / high."""
+    source = out["population_source"].to_numpy(object).copy()
+    pop = out["population"].to_numpy(np.float64)
+    cats = out["category"].to_numpy(object)
+    low = np.array([PLACE_CATEGORIES[c].low if c in PLACE_CATEGORIES else 0.0 for c in cats], dtype=np.float64)
+    high = np.array([PLACE_CATEGORIES[c].high if c in PLACE_CATEGORIES else np.inf for c in cats], dtype=np.float64)
+    est = out["estimated"].to_numpy(bool)
+    source[est & (pop < low)] = "estimate_low"
+    source[est & (pop > high)] = "estimate_high"
+    return source
 
 
 def _scale_to_tagged(

@@ -18,6 +18,7 @@ import pandas as pd
 
 from planner._atomic import atomic_write
 from planner._errors import InputError
+from planner.inputs.population_source import source_word
 
 __all__ = ["write_demand_sheet", "write_station_sheet"]
 
@@ -43,6 +44,8 @@ DEMAND_HEADERS: Mapping[str, str] = {
     "kind": "类型",
     "estimated": "是否估算",
     "method": "估算方法",
+    "population_source": "人口来源",
+    "buildings": "建筑数",
 }
 _TIER_WORDS: Mapping[str, str] = {"county": "县级", "township": "乡镇", "village": "村（社区）", "enterprise": "企业"}
 _KIND_WORDS: Mapping[str, str] = {"village": "村", "community": "社区", "enterprise": "企业"}
@@ -92,10 +95,13 @@ def write_demand_sheet(df: pd.DataFrame, path: str | Path) -> Path:
     """Write demand points as a CSV (UTF-8 with BOM) or XLSX sheet.
 
     Headers 编号, 名称, 人口, 经度, 纬度, 所属乡镇, 类型 (村 / 社区 / empty), 是否估算 (是 /
-    否), 估算方法 — read back by :func:`planner.inputs.tables.read_demand`. Population is rounded
-    to whole persons (at least 1).
+    否), 估算方法, 人口来源 (OSM标注 / 估算 / 估算（类型典型值） / 估算（偏低，请核实） /
+    估算（偏高，请核实）, :mod:`planner.inputs.population_source`), 建筑数 (residential buildings
+    counted) — read back by :func:`planner.inputs.tables.read_demand` (人口来源 too). Population
+    is rounded to whole persons (at least 1).
     """
     sheet = df.copy()
+    sheet["population_source"] = sheet["population_source"].map(lambda x: source_word(str(x), lang="zh"))
     sheet["kind"] = sheet["kind"].map(lambda x: _KIND_WORDS.get(str(x), ""))
     sheet["estimated"] = np.where(sheet["estimated"].astype(bool), "是", "否")
     sheet["population"] = np.maximum(np.round(sheet["population"].astype(float)), 1).astype(np.int64)

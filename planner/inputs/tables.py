@@ -28,6 +28,7 @@ from planner.inputs._decode import _cell, _load, _read_geo, _Table
 from planner.inputs._validate import MAX_INPUT_BYTES, ColumnSpec, ProblemLog
 from planner.inputs.columns import TABLE_KINDS, ColumnReport, column_report
 from planner.inputs.coords import System, to_wgs84
+from planner.inputs.population_source import parse_sources
 from planner.settings import parse_tier, tier_examples
 
 if TYPE_CHECKING:
@@ -139,6 +140,7 @@ DEMAND_COLUMNS: tuple[ColumnSpec, ...] = (
     _LAT,
     _TOWNSHIP,
     ColumnSpec("kind", ("类型", "类别", "性质", "kind", "type")),
+    ColumnSpec("population_source", ("人口来源", "population_source", "population source")),
 )
 AREA_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec(
@@ -150,7 +152,7 @@ AREA_COLUMNS: tuple[ColumnSpec, ...] = (
 )
 
 STATION_OUTPUT = ("id", "name", "tier", "lon", "lat", "organisation", "services", "address", "township", "source_row")
-DEMAND_OUTPUT = ("id", "name", "population", "lon", "lat", "township", "kind", "source_row")
+DEMAND_OUTPUT = ("id", "name", "population", "lon", "lat", "township", "kind", "population_source", "source_row")
 
 #: Words in a demand point's type or name that give its kind (checked in this order).
 _KIND_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -324,7 +326,9 @@ def read_demand(
         Columns ``id, name, population`` (float; 1 for every point when the file has no
         population column), ``lon, lat`` (WGS-84), ``township``, ``kind``
         (``"village"``, ``"community"``, ``"enterprise"`` or ``""``; from a type column,
-        else guessed from the name ending) and ``source_row``.
+        else guessed from the name ending), ``population_source`` (a code of
+        :mod:`planner.inputs.population_source` such as ``estimate_low``, other text as
+        written, ``""`` without a 人口来源 column) and ``source_row``.
 
     Raises
     ------
@@ -357,11 +361,12 @@ def _read_demand(path: str | Path, *, coords: System, sheet: str | None, max_byt
             "lat": lat,
             "township": _text(table, found, "township", n),
             "kind": kinds,
+            "population_source": parse_sources(_text(table, found, "population_source", n)),
             "source_row": rows,
         }
     )
     logger.info("%s: read %d demand points, population %.0f", table.file, n, float(population.sum()))
-    return TableRead(_as_str(out, ("id", "name", "township", "kind")), report)
+    return TableRead(_as_str(out, ("id", "name", "township", "kind", "population_source")), report)
 
 
 def read_areas(path: str | Path, *, sheet: str | None = None, max_bytes: int = MAX_INPUT_BYTES) -> gpd.GeoDataFrame:

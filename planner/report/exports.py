@@ -14,6 +14,10 @@ Workbook sheets (Chinese / English names):
 - 建议站点 / Proposals — proposed new sites;
 - 方案对比 / Comparison — scenario comparison (:func:`planner.workspace.scenario.compare`).
 
+When any demand population is an estimate (the demand sheet's 人口来源 column), the gap
+sheet shows that column and the title rows of the summary and gap sheets carry a note saying
+so (:func:`estimate_note`).
+
 Each sheet has a title row (the label, e.g. that the demo county is generated data),
 a frozen bold header row, fitted column widths and number formats (thousands,
 minutes, percent).
@@ -51,6 +55,7 @@ __all__ = [
     "SHEETS",
     "csv_bytes",
     "demand_table",
+    "estimate_note",
     "excel_workbook",
     "geopackage_bytes",
     "localise",
@@ -80,6 +85,8 @@ _FORMATS: dict[str, str] = {
 }
 #: Columns holding percentages 0–100 (written as fractions with a percent format).
 _PERCENT = frozenset({"percent_population", "percent_before", "percent_after"})
+#: Sheets whose title row carries the note that populations are estimated (:func:`estimate_note`).
+_NOTED_SHEETS = frozenset({"summary", "gaps"})
 #: Aggregate sheets whose figure columns are named by the figures table.
 _FIGURE_SHEETS = frozenset({"summary", "townships"})
 #: Columns whose values are translated (``tier.x``, ``mode.x``, ``exports.status.x`` ...).
@@ -89,6 +96,7 @@ _VALUE_KEYS: dict[str, str] = {
     "status": "exports.status",
     "change": "exports.change",
     "source": "exports.source",
+    "population_source": "population.source",
 }
 
 _SUMMARY_COLUMNS = ("tier", "mode", "standard_minutes", *HEADLINE_FIGURES)
@@ -100,6 +108,7 @@ _GAP_COLUMNS = (
     "name",
     "id",
     "population",
+    "population_source",
     "minutes",
     "beyond_min",
     "station_id",
@@ -113,7 +122,8 @@ _COMPARISON_COLUMNS = COMPARISON_COLUMNS
 
 # =========================================================================== tables
 
-#: Columns of ``demand.csv`` and the demand layer, in order (the first six are the documented contract).
+#: Columns of ``demand.csv`` and the demand layer, in order (the first six are the documented contract;
+#: ``population_source`` only when the demand table says where any population comes from).
 DEMAND_COLUMNS: tuple[str, ...] = (
     "id",
     "tier",
@@ -124,6 +134,7 @@ DEMAND_COLUMNS: tuple[str, ...] = (
     "name",
     "township",
     "population",
+    "population_source",
     "status",
     "interval_min",
     "beyond_min",
@@ -137,6 +148,21 @@ def demand_table(result: CoverageResult) -> pd.DataFrame:
     """The per demand point × tier table in the documented column order."""
     d = result.demand
     return d[[c for c in DEMAND_COLUMNS if c in d]]
+
+
+def estimate_note(summary: dict[str, Any], *, lang: str | None = None) -> str | None:
+    """The report's note that populations are estimates (``summary["population_estimates"]``), or None."""
+    est = summary.get("population_estimates")
+    if not est:
+        return None
+    return t(
+        "population.estimated_note",
+        lang=lang,
+        estimated=est["estimated_points"],
+        points=est["points"],
+        population=f"{est['estimated_population']:,.0f}",
+        flagged=est["flagged_points"],
+    )
 
 
 def layer_names() -> dict[str, str]:
@@ -308,9 +334,12 @@ def excel_workbook(
     default = wb.active
     if default is not None:
         wb.remove(default)
+    note = estimate_note(result.summary, lang=lang)
     for key in SHEETS:
         sheet_title = t(f"exports.title.{key}", lang=lang)
         title = t("exports.title_row", lang=lang, label=label, title=sheet_title) if label else sheet_title
+        if note and key in _NOTED_SHEETS:  # in the title row: the rows below stay one table
+            title = f"{title}　{note}"
         _write_sheet(wb, key=key, frame=frames[key], title=title, lang=lang)
     wb.properties.title = label or t("exports.title.summary", lang=lang)
     wb.properties.creator = t("exports.creator", lang=lang)
