@@ -25,6 +25,7 @@ from planner.inputs.sanity import Finding, _row_ranges, check_coordinates
 from planner.network.load import load_network
 from planner.network.roads import RoadNetwork
 from planner.settings import Mode
+from tests.helpers import roadside_points
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -45,19 +46,6 @@ def _points_on_roads(net: RoadNetwork, n: int, *, seed: int) -> tuple[np.ndarray
     lon = net.node_lon[net.edge_u[e]] * (1 - f) + net.node_lon[net.edge_v[e]] * f
     lat = net.node_lat[net.edge_u[e]] * (1 - f) + net.node_lat[net.edge_v[e]] * f
     return lon, lat
-
-
-def _roadside(net: RoadNetwork, n: int, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Stations beside the road: random points on walkable segments moved 10–20 m sideways."""
-    rng = np.random.default_rng(seed)
-    walkable = np.flatnonzero(net.travel_graph(mode=Mode.WALK).edge_allowed)
-    e = rng.choice(walkable, size=n, replace=False)
-    f = rng.random(n)
-    ux, uy = net.node_x_m[net.edge_u[e]], net.node_y_m[net.edge_u[e]]
-    dx, dy = net.node_x_m[net.edge_v[e]] - ux, net.node_y_m[net.edge_v[e]] - uy
-    length = np.maximum(np.hypot(dx, dy), 1e-9)
-    side = rng.uniform(10.0, 20.0, n) * rng.choice([-1.0, 1.0], n)
-    return net.to_lonlat(ux + f * dx - dy / length * side, uy + f * dy + dx / length * side)
 
 
 def _shift_rows(lon: np.ndarray, lat: np.ndarray, positions: list[int], system: str) -> tuple[np.ndarray, np.ndarray]:
@@ -270,7 +258,7 @@ def demo_net(demo: Any) -> RoadNetwork:
 
 
 def test_declared_gcj02_on_a_wgs84_sheet_says_it_looks_wgs84(demo_net: RoadNetwork) -> None:
-    lon, lat = _roadside(demo_net, 14, seed=31)
+    lon, lat = roadside_points(demo_net, 14, seed=31)
     findings = check_coordinates(
         _declared(lon, lat, "gcj02"), network=demo_net, coords="gcj02", option="--demand-coords"
     )
@@ -285,7 +273,7 @@ def test_declared_gcj02_on_a_wgs84_sheet_says_it_looks_wgs84(demo_net: RoadNetwo
 
 
 def test_declared_wgs84_on_a_shifted_sheet_names_the_files_option(demo_net: RoadNetwork) -> None:
-    lon, lat = _roadside(demo_net, 14, seed=32)
+    lon, lat = roadside_points(demo_net, 14, seed=32)
     for system in ("gcj02", "bd09"):
         slon, slat = from_wgs84(lon, lat, system=system)  # type: ignore[arg-type]
         findings = check_coordinates(_sheet(slon, slat), network=demo_net, option="--stations-coords")
@@ -301,7 +289,7 @@ def test_declared_wgs84_on_a_shifted_sheet_names_the_files_option(demo_net: Road
 
 
 def test_shifted_subset_is_listed_by_row(demo_net: RoadNetwork) -> None:
-    lon, lat = _shift_rows(*_roadside(demo_net, 14, seed=DEMO_SEED), SHIFTED, "gcj02")
+    lon, lat = _shift_rows(*roadside_points(demo_net, 14, seed=DEMO_SEED), SHIFTED, "gcj02")
     findings = check_coordinates(_sheet(lon, lat), network=demo_net, file="站点.csv", option="--stations-coords")
     assert _codes(findings) == ["sanity.offset_rows"]
     f = findings[0]
@@ -309,7 +297,7 @@ def test_shifted_subset_is_listed_by_row(demo_net: RoadNetwork) -> None:
     assert "第 3、5、8–10 行" in f.message(lang="zh") and "rows 3, 5, 8–10" in f.message(lang="en")
     assert "火星" in f.message(lang="zh") and "火星" not in f.message(lang="en")
     # the same five rows left in WGS-84 inside a sheet declared GCJ-02 (the rest from Amap)
-    wlon, wlat = _roadside(demo_net, 14, seed=DEMO_SEED)
+    wlon, wlat = roadside_points(demo_net, 14, seed=DEMO_SEED)
     glon, glat = _shift_rows(wlon, wlat, [k for k in range(14) if k not in SHIFTED], "gcj02")
     findings = check_coordinates(_declared(glon, glat, "gcj02"), network=demo_net, coords="gcj02")
     assert _codes(findings) == ["sanity.offset_rows"] and findings[0].params["system"] == "wgs84"
@@ -320,10 +308,10 @@ def test_clean_sheets_raise_no_subset_warning(demo_net: RoadNetwork) -> None:
     """Clean road-side sheets and scattered points (villages 0–300 m from a road): no offset finding."""
     rng = np.random.default_rng(40)
     for seed in range(40):
-        lon, lat = _roadside(demo_net, 14, seed=100 + seed)
+        lon, lat = roadside_points(demo_net, 14, seed=100 + seed)
         assert check_coordinates(_sheet(lon, lat), network=demo_net) == []
         # scattered: a road point moved up to 300 m in any direction
-        x, y = demo_net.to_projected(*_roadside(demo_net, 40, seed=200 + seed))
+        x, y = demo_net.to_projected(*roadside_points(demo_net, 40, seed=200 + seed))
         r, a = rng.uniform(0, 300, 40), rng.uniform(0, 2 * np.pi, 40)
         slon, slat = demo_net.to_lonlat(x + r * np.cos(a), y + r * np.sin(a))
         codes = _codes(check_coordinates(_sheet(slon, slat), network=demo_net))
@@ -331,16 +319,16 @@ def test_clean_sheets_raise_no_subset_warning(demo_net: RoadNetwork) -> None:
 
 
 def test_too_few_shifted_rows_are_not_listed(demo_net: RoadNetwork) -> None:
-    lon, lat = _shift_rows(*_roadside(demo_net, 14, seed=DEMO_SEED), SHIFTED[:2], "gcj02")
+    lon, lat = _shift_rows(*roadside_points(demo_net, 14, seed=DEMO_SEED), SHIFTED[:2], "gcj02")
     assert "sanity.offset_rows" not in _codes(check_coordinates(_sheet(lon, lat), network=demo_net))
 
 
 @pytest.mark.shared
 def test_guixi_shifted_subset_is_listed(guixi: RoadNetwork) -> None:
-    lon, lat = _shift_rows(*_roadside(guixi, 14, seed=GUIXI_SEED), SHIFTED, "gcj02")
+    lon, lat = _shift_rows(*roadside_points(guixi, 14, seed=GUIXI_SEED), SHIFTED, "gcj02")
     findings = check_coordinates(_sheet(lon, lat), network=guixi)
     assert _codes(findings) == ["sanity.offset_rows"] and findings[0].rows == (3, 5, 8, 9, 10)
-    assert check_coordinates(_sheet(*_roadside(guixi, 14, seed=GUIXI_SEED)), network=guixi) == []
+    assert check_coordinates(_sheet(*roadside_points(guixi, 14, seed=GUIXI_SEED)), network=guixi) == []
 
 
 @pytest.mark.shared
