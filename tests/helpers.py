@@ -17,7 +17,7 @@ from scipy.sparse import csgraph
 
 from planner.coverage.analyse import CoverageResult
 from planner.network.roads import RoadNetwork
-from planner.settings import Config, Tier
+from planner.settings import Config, Mode, Tier
 from planner.workspace.scenario import Scenario
 from planner.workspace.workspace import Workspace
 
@@ -166,3 +166,16 @@ class OsmWriter:
         body = "\n".join([*self.nodes, *self.ways, *self.rels])
         path.write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n{body}\n</osm>\n', "utf-8")
         return path
+
+
+def roadside_points(net: RoadNetwork, n: int, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stations beside the road: random points on walkable segments moved 10–20 m sideways."""
+    rng = np.random.default_rng(seed)
+    walkable = np.flatnonzero(net.travel_graph(mode=Mode.WALK).edge_allowed)
+    e = rng.choice(walkable, size=n, replace=False)
+    f = rng.random(n)
+    ux, uy = net.node_x_m[net.edge_u[e]], net.node_y_m[net.edge_u[e]]
+    dx, dy = net.node_x_m[net.edge_v[e]] - ux, net.node_y_m[net.edge_v[e]] - uy
+    length = np.maximum(np.hypot(dx, dy), 1e-9)
+    side = rng.uniform(10.0, 20.0, n) * rng.choice([-1.0, 1.0], n)
+    return net.to_lonlat(ux + f * dx - dy / length * side, uy + f * dy + dx / length * side)

@@ -157,7 +157,7 @@ def test_off_network_demand_and_stations() -> None:
     with pytest.raises(InputError) as exc:
         analyse(net, stations=bad, demand=demand, tiers=(Tier.VILLAGE,), stations_file="站点.csv")
     msg = exc.value.message("en")
-    assert "站点.csv" in msg and "A" in msg and "--coords" in msg
+    assert "站点.csv" in msg and "A" in msg and "--stations-coords" in msg
     skipped = analyse(net, stations=bad, demand=demand, tiers=(Tier.VILLAGE,), allow_off_network_stations=True)
     assert set(skipped.demand["status"]) == {"no_station", "off_network"}
 

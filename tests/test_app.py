@@ -302,3 +302,36 @@ def test_upload_says_which_columns_were_used(tmp_path):
     assert "村庄\\.csv：没有人口列" in warnings, warnings
     names = at.session_state["ws"].demand["name"].tolist()
     assert names == demand["名称"].tolist()
+
+
+def test_each_uploaded_file_has_its_own_coordinate_system(tmp_path):
+    import pandas as pd
+
+    from planner.demo.county import write_demo
+    from planner.inputs.coords import from_wgs84
+
+    paths = write_demo(tmp_path)
+    st = pd.read_csv(paths["stations"], encoding="utf-8-sig")
+    original = st[["经度", "纬度"]].to_numpy()
+    st["经度"], st["纬度"] = from_wgs84(st["经度"].to_numpy(), st["纬度"].to_numpy(), system="gcj02")
+    staged = {
+        "stations": ("高德站点.csv", st.to_csv(index=False, float_format="%.9f").encode("utf-8")),
+        "demand": ("demand.csv", paths["demand"].read_bytes()),
+        "network": ("roads.gpkg", paths["roads"].read_bytes()),
+    }
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.sidebar.selectbox(key="coords_stations").set_value("gcj02")
+    at.session_state["staged_uploads"] = staged
+    at.sidebar.button(key="load_uploads").click().run()
+    assert not at.exception and not at.error, _texts(at, "error")
+    assert not at.session_state["is_demo"]
+    stations = at.session_state["scenarios"][at.session_state["current"]].stations
+    assert abs(stations[["lon", "lat"]].to_numpy() - original).max() < 1e-7  # the Amap sheet converted
+    assert not any("WGS\\-84" in x or "GCJ\\-02" in x for x in _texts(at, "warning")), _texts(at, "warning")
+    # the demand file declared GCJ-02 too: the app says, for that file, that it looks like WGS-84
+    at.sidebar.selectbox(key="coords_demand").set_value("gcj02")
+    at.session_state["staged_uploads"] = staged
+    at.sidebar.button(key="load_uploads").click().run()
+    warnings = [x for x in _texts(at, "warning") if "WGS\\-84" in x]  # text from files is markdown-escaped
+    assert len(warnings) == 1 and warnings[0].startswith("demand\\.csv：") and "高德站点" not in warnings[0], warnings

@@ -116,12 +116,53 @@ def test_gcj02_sheet_is_flagged(demo_run: Path, tmp_path: Path, caplog: pytest.L
             "--demand", str(inp / "demand.csv"), "--out", str(tmp_path / "o"), "--no-isochrones"]  # fmt: skip
     with caplog.at_level("WARNING", logger="planner"):
         code = main(args)
-    assert "--coords gcj02" in caplog.text
+    assert "--stations-coords gcj02" in caplog.text  # the stations file's own option
     assert code in (0, 2)  # some stations may now be off-network (an error naming them), never a traceback
     caplog.clear()
     with caplog.at_level("WARNING", logger="planner"):
-        assert main([*args[:4], str(shifted), *args[5:], "--coords", "gcj02"]) == 0
-    assert "--coords gcj02" not in caplog.text
+        assert main([*args[:4], str(shifted), *args[5:], "--stations-coords", "gcj02"]) == 0
+    assert "-coords" not in caplog.text
+
+
+def _amap_stations(demo_run: Path, tmp_path: Path) -> Path:
+    """The demo's station sheet as copied from Amap (GCJ-02); its demand sheet stays WGS-84."""
+    from planner.inputs.coords import from_wgs84
+
+    st = pd.read_csv(demo_run / "input" / "stations.csv", encoding="utf-8-sig")
+    st["经度"], st["纬度"] = from_wgs84(st["经度"].to_numpy(), st["纬度"].to_numpy(), system="gcj02")
+    path = tmp_path / "高德站点.csv"
+    st.to_csv(path, index=False, encoding="utf-8-sig", float_format="%.9f")
+    return path
+
+
+def test_per_file_coords_convert_only_their_file(
+    demo_run: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    inp = demo_run / "input"
+    amap = _amap_stations(demo_run, tmp_path)
+    base = ["coverage", "--network", str(inp / "roads.gpkg"), "--stations", str(amap), "--demand",
+            str(inp / "demand.csv"), "--areas", str(inp / "townships.geojson"), "--no-isochrones"]  # fmt: skip
+    demo = json.loads((demo_run / "summary.json").read_text(encoding="utf-8"))
+    for flags in (["--stations-coords", "gcj02"], ["--coords", "gcj02", "--demand-coords", "wgs84"]):
+        out = tmp_path / "_".join(flags)
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="planner"):
+            assert main([*base, "--out", str(out), *flags]) == 0
+        assert "-coords" not in caplog.text  # nothing to suggest: each file read in its own system
+        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        assert summary["inputs"]["coords"]["stations"] == "gcj02" and summary["inputs"]["coords"]["demand"] == "wgs84"
+        # the stations are back where the demo put them, the demand points were not moved
+        assert {k: s["covered_population"] for k, s in summary["tiers"].items()} == {
+            k: s["covered_population"] for k, s in demo["tiers"].items()
+        }
+        demand = pd.read_csv(out / "demand.csv", encoding="utf-8-sig", dtype={"id": str})
+        original = pd.read_csv(demo_run / "demand.csv", encoding="utf-8-sig", dtype={"id": str})
+        assert (demand[["lon", "lat"]].to_numpy() == original[["lon", "lat"]].to_numpy()).all()
+    # one system for both files moves the WGS-84 demand sheet too: the demand file is named
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="planner"):
+        assert main([*base, "--out", str(tmp_path / "both"), "--coords", "gcj02"]) == 0
+    assert "--demand-coords wgs84" in caplog.text and "--stations-coords" not in caplog.text
 
 
 def test_download_network_option(demo_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -213,6 +213,30 @@ def test_check_with_network(helsinki_pbf: str, tmp_path: Path, capsys: pytest.Ca
     assert "警告" in capsys.readouterr().out
 
 
+def test_check_coordinate_systems_on_demo_county(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`check --coords` reads every file in that system; a file or some rows in another one are named."""
+    from planner.demo.county import write_demo
+    from planner.network.load import load_network
+    from tests.helpers import roadside_points
+
+    paths = write_demo(tmp_path / "demo")
+    roads = str(paths["roads"])
+    assert main(["check", str(paths["demand"]), "--network", roads, "--coords", "gcj02"]) == 0
+    out = capsys.readouterr().out
+    assert "WGS-84" in out and "--coords wgs84" in out  # declared GCJ-02, but it sits on the roads as given
+    assert main(["check", str(paths["demand"]), "--network", roads]) == 0
+    assert "--coords" not in capsys.readouterr().out
+    # 14 road-side stations, rows 3, 5, 8–10 copied from Amap
+    lon, lat = roadside_points(load_network(roads), 14, seed=6)
+    shifted = [1, 3, 6, 7, 8]
+    lon[shifted], lat[shifted] = from_wgs84(lon[shifted], lat[shifted], system="gcj02")
+    body = "".join(f"S{k},站{k},村,{lon[k]:.8f},{lat[k]:.8f}\n" for k in range(14))
+    sheet = _write_csv(tmp_path / "stations.csv", "编号,名称,层级,经度,纬度\n" + body)
+    assert main(["check", str(sheet), "--network", roads]) == 0
+    out = capsys.readouterr().out
+    assert "第 3、5、8–10 行（5 行）看起来是 GCJ-02" in out and "--coords gcj02" in out, out
+
+
 def test_extract_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["extract", "--osm", str(tmp_path / "none.osm.pbf"), "--out", str(tmp_path / "o")]) == 2
     assert "找不到" in capsys.readouterr().err

@@ -95,3 +95,33 @@ def test_network_siting_on_demo(demo_inputs: dict[str, Path], tmp_path: Path) ->
     assert main([*base, "--tier", "township", "--redundant", "--out", str(tmp_path / "r")]) == 0
     red = pd.read_csv(tmp_path / "r" / "redundancy.csv", encoding="utf-8-sig")
     assert len(red) == 12 and red["covered_after"].is_monotonic_decreasing
+
+
+def test_candidates_file_in_its_own_coordinate_system(demo_inputs: dict[str, Path], tmp_path: Path) -> None:
+    """``--candidates-coords gcj02`` converts the candidates file only (stations and demand stay WGS-84)."""
+    from planner.inputs.coords import from_wgs84
+
+    demand = pd.read_csv(demo_inputs["demand"], encoding="utf-8-sig")
+    sites = demand.iloc[::20].reset_index(drop=True)  # a dozen villages offered as sites
+    glon, glat = from_wgs84(sites["经度"].to_numpy(), sites["纬度"].to_numpy(), system="gcj02")
+    amap = pd.DataFrame(
+        {"编号": [f"C{k}" for k in range(len(sites))], "名称": sites["名称"], "经度": glon, "纬度": glat}
+    )
+    amap.to_csv(tmp_path / "候选.csv", index=False, encoding="utf-8-sig", float_format="%.9f")
+    base = ["site", "--network", str(demo_inputs["roads"]), "--stations", str(demo_inputs["stations"]),
+            "--demand", str(demo_inputs["demand"]), "--tier", "村", "--p", "3", "--no-road-candidates",
+            "--no-demand-candidates", "--candidates", str(tmp_path / "候选.csv")]  # fmt: skip
+    assert main([*base, "--candidates-coords", "gcj02", "--out", str(tmp_path / "g")]) == 0
+    props = pd.read_csv(tmp_path / "g" / "proposals.csv", encoding="utf-8-sig")
+    summ = json.loads((tmp_path / "g" / "summary.json").read_text(encoding="utf-8"))
+    assert len(props) == 3
+    at = sites.set_index(amap["名称"]).loc[props["name"]]
+    assert abs(props["lon"].to_numpy() - at["经度"].to_numpy()).max() < 1e-6  # back on the villages
+    assert abs(props["lat"].to_numpy() - at["纬度"].to_numpy()).max() < 1e-6
+    # --coords gcj02 with --stations-coords/--demand-coords wgs84: the same sites
+    flags = ["--coords", "gcj02", "--stations-coords", "wgs84", "--demand-coords", "wgs84"]
+    assert main([*base, *flags, "--out", str(tmp_path / "h")]) == 0
+    again = pd.read_csv(tmp_path / "h" / "proposals.csv", encoding="utf-8-sig")
+    assert again[["name", "lon", "lat"]].equals(props[["name", "lon", "lat"]])
+    again_summ = json.loads((tmp_path / "h" / "summary.json").read_text(encoding="utf-8"))
+    assert again_summ["objective"] == summ["objective"] and again_summ["newly_covered"] == summ["newly_covered"]

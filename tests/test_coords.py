@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner._errors import InputError
-from planner.inputs.coords import from_wgs84, gcj02_to_wgs84, to_wgs84, wgs84_to_gcj02
+from planner.inputs.coords import file_systems, from_wgs84, gcj02_to_wgs84, to_wgs84, wgs84_to_gcj02
 
 EARTH_RADIUS_M = 6371008.8
 
@@ -159,3 +159,17 @@ def test_scalars_arrays_and_nan():
 def test_unknown_system_is_input_error():
     with pytest.raises(InputError, match="gcj02"):
         to_wgs84(1.0, 2.0, system="mars")  # type: ignore[arg-type]
+
+
+def test_file_systems_default_mapping_and_overrides() -> None:
+    assert file_systems() == {"stations": "wgs84", "demand": "wgs84", "candidates": "wgs84"}
+    assert file_systems("gcj02", demand="wgs84") == {"stations": "gcj02", "demand": "wgs84", "candidates": "gcj02"}
+    assert file_systems({"stations": "bd09"}, candidates="gcj02") == {
+        "stations": "bd09",
+        "demand": "wgs84",
+        "candidates": "gcj02",
+    }
+    with pytest.raises(InputError, match="mars"):
+        file_systems("wgs84", stations="mars")
+    with pytest.raises(InputError, match="villages"):
+        file_systems({"villages": "gcj02"})

@@ -11,6 +11,7 @@ shifted to GCJ-02 inside China — is tested on 贵溪 (shared data).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,11 +20,13 @@ import shapely
 
 import planner.inputs.coords
 from planner.i18n import t
+from planner.inputs._validate import row_ranges
 from planner.inputs.coords import from_wgs84
-from planner.inputs.sanity import Finding, check_coordinates
+from planner.inputs.sanity import MAX_LISTED_ROWS, Finding, check_coordinates
 from planner.network.load import load_network
 from planner.network.roads import RoadNetwork
 from planner.settings import Mode
+from tests.helpers import roadside_points
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -44,6 +47,21 @@ def _points_on_roads(net: RoadNetwork, n: int, *, seed: int) -> tuple[np.ndarray
     lon = net.node_lon[net.edge_u[e]] * (1 - f) + net.node_lon[net.edge_v[e]] * f
     lat = net.node_lat[net.edge_u[e]] * (1 - f) + net.node_lat[net.edge_v[e]] * f
     return lon, lat
+
+
+def _shift_rows(lon: np.ndarray, lat: np.ndarray, positions: list[int], system: str) -> tuple[np.ndarray, np.ndarray]:
+    """A copy with the rows at ``positions`` converted from WGS-84 to ``system`` (copied from a map)."""
+    lon, lat = lon.copy(), lat.copy()
+    lon[positions], lat[positions] = from_wgs84(lon[positions], lat[positions], system=system)  # type: ignore[arg-type]
+    return lon, lat
+
+
+def _declared(lon: np.ndarray, lat: np.ndarray, system: str) -> pd.DataFrame:
+    """The sheet as a reader returns it when told the values are in ``system``."""
+    from planner.inputs.coords import to_wgs84
+
+    wlon, wlat = to_wgs84(lon, lat, system=system)  # type: ignore[arg-type]
+    return _sheet(wlon, wlat)
 
 
 def _sheet(lon: np.ndarray, lat: np.ndarray) -> pd.DataFrame:
@@ -110,7 +128,7 @@ def test_swapped_rows(helsinki: RoadNetwork) -> None:
     findings = check_coordinates(df, network=helsinki, file="s.csv")
     assert findings[0].code == "sanity.swapped" and findings[0].severity == "error"
     assert findings[0].rows == (12, 17) and findings[0].file == "s.csv"
-    assert "12, 17" in findings[0].message()
+    assert "12、17" in findings[0].message(lang="zh") and "12, 17" in findings[0].message(lang="en")
     assert "sanity.outside" not in _codes(findings)  # swapped rows are not also "outside"
 
 
@@ -171,7 +189,15 @@ def test_messages_in_both_languages(helsinki: RoadNetwork) -> None:
         "warning",
         "sanity.offset",
         (),
-        {"system": "gcj02", "system_name": "GCJ-02", "source": "x", "before_m": "300", "after_m": "3", "n": 9},
+        {
+            "system": "gcj02",
+            "system_name": "GCJ-02",
+            "source": "x",
+            "before_m": "300",
+            "after_m": "3",
+            "n": 9,
+            "option": "--coords",
+        },
     )
     assert "--coords gcj02" in f.message(lang="zh") and "--coords gcj02" in f.message(lang="en")
     assert "300" in str(f)
@@ -206,3 +232,122 @@ def test_guixi_extracted_places_are_quiet(guixi: RoadNetwork) -> None:
     st = extract_stations(SHARED / "data" / "guixi_center.osm")
     findings = check_coordinates(st, network=guixi)
     assert "sanity.offset" not in _codes(findings) and "sanity.swapped" not in _codes(findings)
+
+
+def test_row_ranges_are_compressed() -> None:
+    assert row_ranges([10, 3, 8, 5, 9]) == "3、5、8–10"
+    from planner.i18n import set_language
+
+    set_language("en")
+    try:
+        assert row_ranges([2, 3, 4, 7]) == "2–4, 7"
+    finally:
+        set_language("zh")
+    # every finding words its rows the same way, at most MAX_LISTED_ROWS ranges
+    rows = tuple(range(2, 2 * MAX_LISTED_ROWS + 10, 2))
+    text = Finding("warning", "sanity.outside", rows, {"margin_km": 2}).message(lang="zh")
+    assert "第 2、4、6" in text and text.count("、") == MAX_LISTED_ROWS - 1 and " …" in text
+
+
+# ------------------------------------------------- per-file systems (demo county, China)
+#: Rows 3, 5, 8–10 of a 14-row sheet (positions 1, 3, 6, 7, 8) copied from Amap.
+SHIFTED = [1, 3, 6, 7, 8]
+#: Seeds whose 5 shifted rows all lie more than SUBSET_OFF_ROAD_M from every road as given
+#: (a shifted row that happens to land beside another road cannot be told apart).
+DEMO_SEED, GUIXI_SEED = 6, 0
+
+
+@pytest.fixture(scope="module")
+def demo_net(demo: Any) -> RoadNetwork:
+    return demo[0].network  # type: ignore[no-any-return]
+
+
+def test_declared_gcj02_on_a_wgs84_sheet_says_it_looks_wgs84(demo_net: RoadNetwork) -> None:
+    lon, lat = roadside_points(demo_net, 14, seed=31)
+    findings = check_coordinates(
+        _declared(lon, lat, "gcj02"), network=demo_net, coords="gcj02", option="--demand-coords"
+    )
+    assert _codes(findings) == ["sanity.already_wgs84"]
+    f = findings[0]
+    assert "--demand-coords wgs84" in f.message(lang="zh") and "--demand-coords wgs84" in f.message(lang="en")
+    assert float(f.params["after_m"]) < 25 < 100 < float(f.params["before_m"])
+    # correctly declared (a real GCJ-02 sheet read as gcj02, or the WGS-84 sheet as wgs84): quiet
+    glon, glat = from_wgs84(lon, lat, system="gcj02")
+    assert check_coordinates(_declared(glon, glat, "gcj02"), network=demo_net, coords="gcj02") == []
+    assert check_coordinates(_sheet(lon, lat), network=demo_net, coords="wgs84") == []
+
+
+def test_declared_wgs84_on_a_shifted_sheet_names_the_files_option(demo_net: RoadNetwork) -> None:
+    lon, lat = roadside_points(demo_net, 14, seed=32)
+    for system in ("gcj02", "bd09"):
+        slon, slat = from_wgs84(lon, lat, system=system)  # type: ignore[arg-type]
+        findings = check_coordinates(_sheet(slon, slat), network=demo_net, option="--stations-coords")
+        offset = [f for f in findings if f.code.startswith("sanity.offset")]  # (some shifted points are far)
+        assert len(offset) == 1 and offset[0].code == "sanity.offset" and offset[0].params["system"] == system
+        assert f"--stations-coords {system}" in offset[0].message(lang="en")
+        assert "地图" not in offset[0].message(lang="en") and "地图" in offset[0].message(lang="zh")
+    # a BD-09 sheet declared GCJ-02 is told it looks like BD-09
+    blon, blat = from_wgs84(lon, lat, system="bd09")
+    findings = check_coordinates(_declared(blon, blat, "gcj02"), network=demo_net, coords="gcj02")
+    offset = [f for f in findings if f.code.startswith("sanity.offset") or f.code == "sanity.already_wgs84"]
+    assert _codes(offset) == ["sanity.offset"] and offset[0].params["system"] == "bd09"
+
+
+def test_shifted_subset_is_listed_by_row(demo_net: RoadNetwork) -> None:
+    lon, lat = _shift_rows(*roadside_points(demo_net, 14, seed=DEMO_SEED), SHIFTED, "gcj02")
+    findings = check_coordinates(_sheet(lon, lat), network=demo_net, file="站点.csv", option="--stations-coords")
+    assert _codes(findings) == ["sanity.offset_rows"]
+    f = findings[0]
+    assert f.rows == (3, 5, 8, 9, 10) and f.params["system"] == "gcj02" and f.file == "站点.csv"
+    assert "第 3、5、8–10 行" in f.message(lang="zh") and "rows 3, 5, 8–10" in f.message(lang="en")
+    assert "火星" in f.message(lang="zh") and "火星" not in f.message(lang="en")
+    # the same five rows left in WGS-84 inside a sheet declared GCJ-02 (the rest from Amap)
+    wlon, wlat = roadside_points(demo_net, 14, seed=DEMO_SEED)
+    glon, glat = _shift_rows(wlon, wlat, [k for k in range(14) if k not in SHIFTED], "gcj02")
+    findings = check_coordinates(_declared(glon, glat, "gcj02"), network=demo_net, coords="gcj02")
+    assert _codes(findings) == ["sanity.offset_rows"] and findings[0].params["system"] == "wgs84"
+    assert findings[0].rows == (3, 5, 8, 9, 10)
+
+
+def test_clean_sheets_raise_no_subset_warning(demo_net: RoadNetwork) -> None:
+    """Clean road-side sheets and scattered points (villages 0–300 m from a road): no offset finding."""
+    rng = np.random.default_rng(40)
+    for seed in range(40):
+        lon, lat = roadside_points(demo_net, 14, seed=100 + seed)
+        assert check_coordinates(_sheet(lon, lat), network=demo_net) == []
+        # scattered: a road point moved up to 300 m in any direction
+        x, y = demo_net.to_projected(*roadside_points(demo_net, 40, seed=200 + seed))
+        r, a = rng.uniform(0, 300, 40), rng.uniform(0, 2 * np.pi, 40)
+        slon, slat = demo_net.to_lonlat(x + r * np.cos(a), y + r * np.sin(a))
+        codes = _codes(check_coordinates(_sheet(slon, slat), network=demo_net))
+        assert not {"sanity.offset_rows", "sanity.offset", "sanity.already_wgs84"} & set(codes), seed
+
+
+def test_too_few_shifted_rows_are_not_listed(demo_net: RoadNetwork) -> None:
+    lon, lat = _shift_rows(*roadside_points(demo_net, 14, seed=DEMO_SEED), SHIFTED[:2], "gcj02")
+    assert "sanity.offset_rows" not in _codes(check_coordinates(_sheet(lon, lat), network=demo_net))
+
+
+@pytest.mark.shared
+def test_guixi_shifted_subset_is_listed(guixi: RoadNetwork) -> None:
+    lon, lat = _shift_rows(*roadside_points(guixi, 14, seed=GUIXI_SEED), SHIFTED, "gcj02")
+    findings = check_coordinates(_sheet(lon, lat), network=guixi)
+    assert _codes(findings) == ["sanity.offset_rows"] and findings[0].rows == (3, 5, 8, 9, 10)
+    assert check_coordinates(_sheet(*roadside_points(guixi, 14, seed=GUIXI_SEED)), network=guixi) == []
+
+
+@pytest.mark.shared
+def test_guixi_extracted_demand_sheet(guixi: RoadNetwork, tmp_path: Path) -> None:
+    """The `planner extract` demand sheet: no offset warning as WGS-84, no "looks GCJ-02" when declared GCJ-02."""
+    from planner.inputs.osm_population import extract_demand
+    from planner.inputs.osm_sheets import write_demand_sheet
+    from planner.inputs.tables import read_demand
+
+    path = write_demand_sheet(extract_demand(SHARED / "data" / "guixi_center.osm"), tmp_path / "demand.csv")
+    codes = _codes(check_coordinates(read_demand(path), network=guixi))
+    assert not {"sanity.offset_rows", "sanity.offset", "sanity.already_wgs84"} & set(codes)
+    # Declared GCJ-02, the sheet reads worse (median road distance 66 m as given, 110 m
+    # converted) but its place nodes sit 50-150 m off the roads, too little signal for
+    # "looks like WGS-84 already" (the documented limitation); it must not say "GCJ-02".
+    declared = check_coordinates(read_demand(path, coords="gcj02"), network=guixi, coords="gcj02")
+    assert not {"sanity.offset", "sanity.offset_rows"} & set(_codes(declared))

@@ -192,3 +192,63 @@ def test_from_files_keeps_and_logs_the_column_reports(county, tmp_path, caplog: 
         for level, text in report.lines():
             assert (logging.WARNING if level == "warning" else logging.INFO, report.line(text)) in logged
     assert any(lvl == logging.WARNING and "没有人口列" in msg for lvl, msg in logged)
+
+
+# ------------------------------------------------------------------- coordinate systems per file
+@pytest.fixture(scope="module")
+def demo_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """The demo's input files, plus its station sheet copied from Amap (GCJ-02)."""
+    from planner.demo.county import write_demo
+    from planner.inputs.coords import from_wgs84
+
+    folder = tmp_path_factory.mktemp("files")
+    paths: dict[str, object] = dict(write_demo(folder))
+    st = pd.read_csv(paths["stations"], encoding="utf-8-sig")  # type: ignore[call-overload]
+    st["经度"], st["纬度"] = from_wgs84(st["经度"].to_numpy(), st["纬度"].to_numpy(), system="gcj02")
+    st.to_csv(folder / "amap_stations.csv", index=False, encoding="utf-8-sig", float_format="%.9f")
+    paths["amap_stations"] = folder / "amap_stations.csv"
+    paths["wgs84_stations"] = pd.read_csv(paths["stations"], encoding="utf-8-sig")  # type: ignore[call-overload]
+    return paths
+
+
+def _codes(ws: Workspace) -> list[str]:
+    return [f.code for f in ws.findings]
+
+
+def test_from_files_reads_each_file_in_its_own_system(demo_files: dict[str, object]) -> None:
+    files = {"network": demo_files["roads"], "demand": demo_files["demand"], "stations": demo_files["amap_stations"]}
+    original = demo_files["wgs84_stations"]
+    assert isinstance(original, pd.DataFrame)
+    for kwargs in (
+        {"stations_coords": "gcj02"},
+        {"coords": {"stations": "gcj02"}},
+        {"coords": "gcj02", "demand_coords": "wgs84"},
+    ):
+        ws, sc = Workspace.from_files(**files, **kwargs)  # type: ignore[arg-type]
+        assert abs(sc.stations["lon"].to_numpy() - original["经度"].to_numpy()).max() < 1e-7
+        assert abs(sc.stations["lat"].to_numpy() - original["纬度"].to_numpy()).max() < 1e-7
+        assert ws.inputs["coords"]["stations"] == "gcj02" and ws.inputs["coords"]["demand"] == "wgs84"
+        assert not {"sanity.offset", "sanity.already_wgs84", "sanity.offset_rows"} & set(_codes(ws))
+    # one system for both: the WGS-84 demand file is moved, and the finding says so for that file
+    ws, _ = Workspace.from_files(**files, coords="gcj02")  # type: ignore[arg-type]
+    already = [f for f in ws.findings if f.code == "sanity.already_wgs84"]
+    assert len(already) == 1 and already[0].file == str(demo_files["demand"])
+    assert "--demand-coords wgs84" in already[0].message()
+    with pytest.raises(InputError, match="villages"):
+        Workspace.from_files(**files, coords={"villages": "gcj02"})  # type: ignore[arg-type]
+
+
+def test_read_candidates_in_the_candidates_system(demo_files: dict[str, object]) -> None:
+    files = {"network": demo_files["roads"], "demand": demo_files["demand"], "stations": demo_files["stations"]}
+    ws, _ = Workspace.from_files(**files)  # type: ignore[arg-type]
+    before = len(ws.findings)
+    cands = ws.read_candidates(demo_files["amap_stations"])  # type: ignore[arg-type]
+    offset = [f for f in ws.findings[before:] if f.code == "sanity.offset"]
+    assert len(offset) == 1 and "--candidates-coords gcj02" in offset[0].message()
+    original = demo_files["wgs84_stations"]
+    assert isinstance(original, pd.DataFrame)
+    assert abs(cands["lon"].to_numpy() - original["经度"].to_numpy()).max() > 1e-3  # read as given
+    ws, _ = Workspace.from_files(**files, candidates_coords="gcj02")  # type: ignore[arg-type]
+    cands = ws.read_candidates(demo_files["amap_stations"])  # type: ignore[arg-type]
+    assert abs(cands["lon"].to_numpy() - original["经度"].to_numpy()).max() < 1e-7
+    assert ws.inputs["coords"]["candidates"] == "gcj02" and "sanity.offset" not in _codes(ws)

@@ -35,6 +35,9 @@ from planner.workspace.workspace import Workspace
 logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_MB = 100
+#: Uploaded point files that each get a coordinate system choice, and the systems offered.
+UPLOAD_COORDS_ROLES: tuple[str, ...] = ("stations", "demand")
+UPLOAD_COORDS: tuple[str, ...] = ("wgs84", "gcj02", "bd09")
 
 
 @callback
@@ -226,7 +229,7 @@ def load_uploads() -> None:
                 stations=paths["stations"],
                 demand=paths["demand"],
                 areas=paths.get("areas"),
-                coords=str(ss.get("coords") or "wgs84"),
+                coords={role: str(ss.get(f"coords_{role}") or "wgs84") for role in UPLOAD_COORDS_ROLES},
                 allow_off_network_stations=allow,
             )
             try:
@@ -248,6 +251,10 @@ def load_uploads() -> None:
         say("success", t("app.data.loaded", label=ws.label, stations=len(sc.stations), demand=len(ws.demand)))
         for kind, text in column_messages(ws.column_reports):
             say(kind, text)
+        uploaded = {str(path): files[role][0] for role, path in paths.items()}  # findings name the staged copy
+        for finding in ws.findings:  # the same coordinate findings as the CLI's log and `planner check`
+            name = uploaded.get(finding.file, finding.file)
+            say("warning", _plain(t("app.data.finding", file=Path(name).name, message=finding.message())))
         if off_network[0]:
             count, lines = off_network
             snap_m = f"{ws.config.max_snap_m:.0f}"

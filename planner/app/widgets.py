@@ -308,16 +308,16 @@ def sidebar() -> None:
         st.button(t("app.prop.run"), key="run_proposals", on_click=actions.run_proposals, type="primary")
 
     with sb.expander(t("app.data.header"), expanded=False):
-        st.file_uploader(t("app.data.stations"), type=UPLOAD_TYPES, key="up_stations")
-        st.file_uploader(t("app.data.demand"), type=UPLOAD_TYPES, key="up_demand")
+        for role in actions.UPLOAD_COORDS_ROLES:  # each point file with its own coordinate system
+            st.file_uploader(t(f"app.data.{role}"), type=UPLOAD_TYPES, key=f"up_{role}")
+            st.selectbox(
+                t(f"app.data.coords_{role}"),
+                list(actions.UPLOAD_COORDS),
+                format_func=lambda c: t(f"app.data.coords_{c}"),
+                key=f"coords_{role}",
+            )
         st.file_uploader(t("app.data.network"), type=UPLOAD_TYPES, key="up_network")
         st.file_uploader(t("app.data.areas"), type=UPLOAD_TYPES, key="up_areas")
-        st.radio(
-            t("app.data.coords"),
-            ["wgs84", "gcj02", "bd09"],
-            format_func=lambda c: t(f"app.data.coords_{c}"),
-            key="coords",
-        )
         st.checkbox(t("app.data.allow_off_network"), key="allow_off_network", help=t("app.data.allow_off_network_help"))
         st.button(t("app.data.load"), key="load_uploads", on_click=actions.load_uploads)
         st.button(t("app.data.demo"), key="reopen_demo", on_click=actions.reopen_demo)

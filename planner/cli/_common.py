@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from planner._errors import ConfigError
+from planner.inputs.coords import System, file_systems
 from planner.settings import TIERS, Config, Tier, load_config, parse_mode, parse_tier
 
 if TYPE_CHECKING:
@@ -27,8 +28,28 @@ def intervals(text: str) -> tuple[float, ...]:
     return vals
 
 
+def add_coords(p: argparse.ArgumentParser | argparse._ArgumentGroup, *, role: str) -> None:
+    """``--ROLE-coords``: the coordinate system of one input file (overrides ``--coords``)."""
+    p.add_argument(
+        f"--{role}-coords",
+        dest=f"{role}_coords",
+        choices=list(COORDS),
+        help=f"coordinate system of the {role} file (default: --coords)",
+    )
+
+
+def coords_of(args: argparse.Namespace) -> dict[str, System]:
+    """The system of each input file: ``--coords`` for all, a ``--ROLE-coords`` flag for its file."""
+    return file_systems(
+        args.coords,
+        stations=getattr(args, "stations_coords", None),
+        demand=getattr(args, "demand_coords", None),
+        candidates=getattr(args, "candidates_coords", None),
+    )
+
+
 def add_inputs(p: argparse.ArgumentParser, *, required: bool = True) -> None:
-    """``--network --stations --demand --areas --coords --allow-off-network`` (coverage and site)."""
+    """``--network --stations --demand --areas --coords --stations-coords --demand-coords --allow-off-network``."""
     p.add_argument(
         "--network",
         required=required,
@@ -37,7 +58,11 @@ def add_inputs(p: argparse.ArgumentParser, *, required: bool = True) -> None:
     p.add_argument("--stations", required=required, help="stations: CSV/XLSX/GeoJSON/GeoPackage")
     p.add_argument("--demand", required=True, help="demand points: CSV/XLSX/GeoJSON/GeoPackage")
     p.add_argument("--areas", help="township polygons (GeoJSON/GeoPackage) for per-township statistics")
-    p.add_argument("--coords", default="wgs84", choices=list(COORDS))
+    p.add_argument(
+        "--coords", default="wgs84", choices=list(COORDS), help="coordinate system of every input file (default wgs84)"
+    )
+    add_coords(p, role="stations")
+    add_coords(p, role="demand")
     p.add_argument(
         "--allow-off-network", action="store_true", help="skip stations farther than --max-snap from any road"
     )

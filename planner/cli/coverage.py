@@ -12,10 +12,11 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from planner.cli._common import add_inputs, add_standards, common_config, print_columns
+from planner.cli._common import add_inputs, add_standards, common_config, coords_of, print_columns
 from planner.i18n import t
 from planner.settings import Config, Tier
 
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         out_dir=args.out,
         config=cfg,
         tiers=tiers,
-        coords=args.coords,
+        coords=coords_of(args),
         areas_path=args.areas,
         isochrones=not args.no_isochrones,
         station_isochrones=args.station_isochrones,
@@ -96,7 +97,7 @@ def run_coverage(
     out_dir: str | Path,
     config: Config,
     tiers: tuple[Tier, ...],
-    coords: str = "wgs84",
+    coords: str | Mapping[str, str] = "wgs84",
     areas_path: str | Path | None = None,
     isochrones: bool = True,
     station_isochrones: bool = False,
@@ -107,6 +108,7 @@ def run_coverage(
 
     The same pipeline as the app and the notebook: :meth:`planner.workspace.workspace.Workspace.from_files`,
     :meth:`~planner.workspace.workspace.Workspace.evaluate` and :func:`planner.report.files.report_files`.
+    ``coords`` is one system for both files or one per file (``{"stations": ..., "demand": ...}``).
     """
     from planner.network.load import describe_network
     from planner.report.files import CLI_FILES, report_files, write_files

@@ -6,9 +6,10 @@ level) ``areas.geojson`` into ``DIR``, all at once (nothing is replaced when a s
 fails).
 
 ``planner check FILE... [--network NET] [--kind stations|demand] [--coords SYSTEM]``
-reads every file with :mod:`planner.inputs.tables`, prints what was done with its
-columns (:mod:`planner.inputs.columns`), runs :func:`planner.inputs.sanity.check_coordinates`
-on what could be read and prints every problem with its row number. Exit status 2 when
+reads every file with :mod:`planner.inputs.tables` (all in the one ``--coords`` system),
+prints what was done with its columns (:mod:`planner.inputs.columns`), runs
+:func:`planner.inputs.sanity.check_coordinates` on each file that could be read (the offset
+checks on its values as given) and prints every problem with its row number. Exit status 2 when
 any error was found, 0 otherwise (warnings are printed). Without ``--kind`` a file
 whose name contains ``demand``, ``需求``, ``人口`` or ``pop`` is read as demand points,
 anything else as stations.
@@ -69,7 +70,12 @@ def add_parser(subparsers: Any) -> None:
     ck.add_argument("files", nargs="+", metavar="FILE", help="station / demand sheets")
     ck.add_argument("--network", help="road network (.osm/.osm.pbf/line layer) for the extent and offset checks")
     ck.add_argument("--kind", choices=["stations", "demand"], help="what the files hold (default: from the name)")
-    ck.add_argument("--coords", default="wgs84", choices=["wgs84", "cgcs2000", "gcj02", "bd09"])
+    ck.add_argument(
+        "--coords",
+        default="wgs84",
+        choices=["wgs84", "cgcs2000", "gcj02", "bd09"],
+        help="coordinate system of every FILE given (check files in other systems in separate runs)",
+    )
     ck.set_defaults(func=run_check)
 
 
@@ -201,7 +207,7 @@ def run_check(args: argparse.Namespace) -> int:
             continue
         lines += _column_lines(path, columns)
         warnings += columns.n_warnings
-        findings = check_coordinates(df, network=network, file=path)
+        findings = check_coordinates(df, network=network, file=path, coords=args.coords, option="--coords")
         for f in findings:
             lines.append(_finding(path, f.severity, f.message()))
         errors += sum(f.severity == "error" for f in findings)

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from planner._errors import ConfigError, SitingError
-from planner.cli._common import add_inputs, add_standards, common_config, print_columns
+from planner.cli._common import add_coords, add_inputs, add_standards, common_config, coords_of, print_columns
 from planner.i18n import t
 from planner.inputs.tables import TableRead, read_table
 from planner.settings import TIERS, Tier, parse_tier
@@ -43,6 +43,7 @@ def add_parser(sub: Any) -> None:
         "--no-demand-candidates", action="store_true", help="no candidate sites at the demand locations (villages)"
     )
     src.add_argument("--candidates", help="candidate sites file (id, name, lon, lat[, cost])")
+    add_coords(src, role="candidates")
     src.add_argument("--exclude", help="polygons where no site may be proposed (GeoJSON/GeoPackage)")
     cm = p.add_argument_group("cost matrix")
     cm.add_argument("--cost-matrix", dest="cost_matrix", help="CSV with demand_id, site_id, minutes")
@@ -110,18 +111,18 @@ def run(args: argparse.Namespace) -> int:
         stations=args.stations,
         demand=args.demand,
         areas=args.areas,
-        coords=args.coords,
+        coords=coords_of(args),
         config=cfg,
         allow_off_network_stations=args.allow_off_network,
     )
     ws.stations_file = str(args.stations)
-    extra = _read_logged(args.candidates, kind="candidates", coords=args.coords) if args.candidates else None
-    print_columns(ws.column_reports if extra is None else (*ws.column_reports, extra.columns))
+    extra = ws.read_candidates(args.candidates) if args.candidates else None
+    print_columns(ws.column_reports)
     options = CandidateOptions(
         road=not args.no_road_candidates,
         demand=not args.no_demand_candidates,
         spacing_m=args.spacing,
-        extra=extra.frame if extra is not None else None,
+        extra=extra,
         exclude=read_areas(args.exclude) if args.exclude else None,
     )
     proposals, summaries = [], {}
@@ -157,8 +158,9 @@ def _run_cost_matrix(args: argparse.Namespace) -> int:
     if args.redundant:
         raise ConfigError("site.redundant_needs_network")
     costs = read_cost_matrix(args.cost_matrix)
-    demand, demand_columns = _read_logged(args.demand, kind="demand", coords=args.coords)
-    cands, cands_columns = _read_logged(args.candidates, kind="candidates", coords=args.coords)
+    systems = coords_of(args)
+    demand, demand_columns = _read_logged(args.demand, kind="demand", coords=systems["demand"])
+    cands, cands_columns = _read_logged(args.candidates, kind="candidates", coords=systems["candidates"])
     print_columns((demand_columns, cands_columns))
     existing = [s.strip() for s in args.existing.replace("，", ",").split(",") if s.strip()]
     problem = CoverageProblem.from_cost_matrix(

@@ -175,18 +175,22 @@ class ProblemLog:
             raise InputProblemsError(self.file, self.problems, row_kind=self.row_kind, columns=self.columns)
 
 
-def row_ranges(rows: Sequence[int], *, lang: str | None = None) -> str:
-    """Sorted row numbers as ranges: ``2–12、15`` (Chinese) or ``2–12, 15`` (English)."""
+def row_ranges(rows: Sequence[int], *, lang: str | None = None, max_spans: int | None = None) -> str:
+    """Sorted row numbers as ranges: ``2–12、15`` (Chinese) or ``2–12, 15`` (English).
+
+    With ``max_spans``, at most that many ranges are written, then ``…``.
+    """
     ordered = sorted({int(r) for r in rows})
     spans: list[str] = []
     i = 0
-    while i < len(ordered):
+    while i < len(ordered) and (max_spans is None or len(spans) < max_spans):
         j = i
         while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
             j += 1
         spans.append(str(ordered[i]) if i == j else f"{ordered[i]}–{ordered[j]}")
         i = j + 1
-    return ("、" if (lang or get_language()) == "zh" else ", ").join(spans)
+    text = ("、" if (lang or get_language()) == "zh" else ", ").join(spans)
+    return text + (" …" if i < len(ordered) else "")
 
 
 # --------------------------------------------------------------------------- files

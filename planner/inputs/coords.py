@@ -11,8 +11,8 @@ WGS-84 (they differ by centimetres). Everything works on scalars or NumPy arrays
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Literal
+from collections.abc import Callable, Mapping
+from typing import Literal, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -23,6 +23,10 @@ logger = logging.getLogger(__name__)
 
 System = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
 SYSTEMS: tuple[str, ...] = ("wgs84", "cgcs2000", "gcj02", "bd09")
+#: Input files that each have a coordinate system of their own.
+FILE_ROLES: tuple[str, ...] = ("stations", "demand", "candidates")
+#: The command-line option that sets each file's system (named in the offset warnings).
+FILE_OPTIONS: dict[str, str] = {role: f"--{role}-coords" for role in FILE_ROLES}
 
 #: Krasovsky 1940 ellipsoid used by GCJ-02: semi-major axis (m) and eccentricity squared.
 KRASOVSKY_A_M = 6378245.0
@@ -127,6 +131,49 @@ def bd09_to_gcj02(lon: FloatArray, lat: FloatArray, *, refine: bool = True) -> t
 def _check_system(system: str) -> None:
     if system not in SYSTEMS:
         raise InputError("coords.unknown_system", value=system, systems="、".join(SYSTEMS))
+
+
+def file_systems(
+    coords: str | Mapping[str, str] = "wgs84",
+    *,
+    stations: str | None = None,
+    demand: str | None = None,
+    candidates: str | None = None,
+) -> dict[str, System]:
+    """The coordinate system of each input file, from a default and per-file choices.
+
+    Parameters
+    ----------
+    coords
+        One system for every file (``--coords``), or a mapping from file role
+        (:data:`FILE_ROLES`) to system; roles it leaves out are WGS-84.
+    stations, demand, candidates
+        Per-file choices (``--stations-coords`` ...); each overrides ``coords`` for its file.
+
+    Returns
+    -------
+    dict
+        ``{"stations": ..., "demand": ..., "candidates": ...}``.
+
+    Raises
+    ------
+    InputError
+        For an unknown system or file role.
+    """
+    if isinstance(coords, str):
+        base = dict.fromkeys(FILE_ROLES, coords)
+    else:
+        unknown = [k for k in coords if k not in FILE_ROLES]
+        if unknown:
+            raise InputError("coords.unknown_file", value=unknown[0], files="、".join(FILE_ROLES))
+        base = {role: coords.get(role, "wgs84") for role in FILE_ROLES}
+    chosen = {"stations": stations, "demand": demand, "candidates": candidates}
+    out: dict[str, System] = {}
+    for role in FILE_ROLES:
+        system = chosen[role] or base[role]
+        _check_system(system)
+        out[role] = cast(System, system)
+    return out
 
 
 def _as_arrays(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArray, bool]:

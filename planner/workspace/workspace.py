@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,26 @@ def _graph_key(config: Config, mode: Mode) -> tuple[Any, ...]:
     return (str(mode), speed_key(config, mode), float(config.max_snap_m))
 
 
+def _check_file(
+    df: pd.DataFrame, *, network: RoadNetwork, file: str | Path, role: str, coords: Mapping[str, Any], config: Config
+) -> list[Any]:
+    """Coordinate findings of one input file read in ``coords[role]``, each logged as a warning."""
+    from planner.inputs.coords import FILE_OPTIONS
+    from planner.inputs.sanity import check_coordinates
+
+    findings = check_coordinates(
+        df,
+        network=network,
+        file=str(file),
+        coords=coords[role],
+        option=FILE_OPTIONS[role],
+        max_snap_m=config.max_snap_m,
+    )
+    for finding in findings:
+        logger.warning("%s: %s", file, finding.message())
+    return list(findings)
+
+
 @dataclass(eq=False)
 class Workspace:
     """Heavy, reusable state: network, demand, config, township areas and caches.
@@ -94,9 +115,11 @@ class Workspace:
     #: Stations file named in the off-network error, worded for the command line (the
     #: CLI sets it); empty: worded for the map editor.
     stations_file: str = ""
-    #: Input files and coordinate system (for ``summary.json``); empty for the demo.
+    #: Input files and the coordinate system of each (``coords``: role → system, see
+    #: :func:`planner.inputs.coords.file_systems`), for ``summary.json``; empty for the demo.
     inputs: dict[str, Any] = field(default_factory=dict)
-    #: Coordinate findings of :meth:`from_files` (:class:`planner.inputs.sanity.Finding`).
+    #: Coordinate findings of :meth:`from_files` and :meth:`read_candidates`
+    #: (:class:`planner.inputs.sanity.Finding`).
     findings: list[Any] = field(default_factory=list, repr=False)
     #: What :meth:`from_files` did with each file's columns
     #: (:class:`planner.inputs.columns.ColumnReport`: stations, demand, then areas).
@@ -131,7 +154,10 @@ class Workspace:
         stations: str | Path,
         demand: str | Path,
         areas: str | Path | None = None,
-        coords: str = "wgs84",
+        coords: str | Mapping[str, str] = "wgs84",
+        stations_coords: str | None = None,
+        demand_coords: str | None = None,
+        candidates_coords: str | None = None,
         config: Config | None = None,
         allow_off_network_stations: bool = False,
         label: str | None = None,
@@ -141,9 +167,11 @@ class Workspace:
         The one way from files to a workspace: the CLI, the app's upload and the
         notebook all call it. What was done with each file's columns (the header used
         for each, headers left unused and what they probably are, missing names or
-        population) is logged (warnings as warnings) and kept in :attr:`column_reports`;
-        coordinate findings (swapped columns, points outside the network, a GCJ-02/BD-09
-        offset) are logged as warnings and kept in :attr:`findings`.
+        population) is logged (warnings as warnings) and kept in :attr:`column_reports`.
+        Each file is read in its own coordinate system and checked on its own
+        (:func:`planner.inputs.sanity.check_coordinates`): findings (swapped columns,
+        points outside the network, a file or some rows in another system than declared)
+        are logged as warnings and kept in :attr:`findings`.
 
         Parameters
         ----------
@@ -152,7 +180,12 @@ class Workspace:
         stations, demand, areas
             Input files (:mod:`planner.inputs.tables`).
         coords
-            Coordinate system of the station and demand files (converted to WGS-84).
+            Coordinate system of every file (``"wgs84"``, ``"cgcs2000"``, ``"gcj02"``,
+            ``"bd09"``), or a mapping ``{"stations": ..., "demand": ..., "candidates": ...}``;
+            converted to WGS-84.
+        stations_coords, demand_coords, candidates_coords
+            The system of one file, overriding ``coords`` for it (the candidates' is
+            used by :meth:`read_candidates`).
         config
             Standards and speeds (default :class:`~planner.settings.Config`).
         allow_off_network_stations
@@ -166,13 +199,14 @@ class Workspace:
             :class:`~planner._errors.NetworkError` or :class:`~planner._errors.InputError`
             from the readers, naming file, row and column.
         """
-        from planner.inputs.sanity import check_coordinates
+        from planner.inputs.coords import file_systems
         from planner.inputs.tables import read_table
         from planner.network.load import load_network_spec
 
+        systems = file_systems(coords, stations=stations_coords, demand=demand_coords, candidates=candidates_coords)
         net = load_network_spec(network)
-        st, st_columns = read_table(stations, kind="stations", coords=coords)  # type: ignore[arg-type]
-        dem, dem_columns = read_table(demand, kind="demand", coords=coords)  # type: ignore[arg-type]
+        st, st_columns = read_table(stations, kind="stations", coords=systems["stations"])
+        dem, dem_columns = read_table(demand, kind="demand", coords=systems["demand"])
         reports = [st_columns, dem_columns]
         ar = None
         if areas is not None:
@@ -181,11 +215,10 @@ class Workspace:
         for report in reports:
             report.log()
         cfg = config or Config()
-        findings = []
-        for df, file in ((st, stations), (dem, demand)):
-            for finding in check_coordinates(df, network=net, file=str(file), max_snap_m=cfg.max_snap_m):
-                logger.warning("%s", finding.message())
-                findings.append(finding)
+        findings = [
+            *_check_file(st, network=net, file=stations, role="stations", coords=systems, config=cfg),
+            *_check_file(dem, network=net, file=demand, role="demand", coords=systems, config=cfg),
+        ]
         ws = cls(
             network=net,
             demand=dem,
@@ -198,12 +231,46 @@ class Workspace:
                 "stations": str(stations),
                 "demand": str(demand),
                 "areas": str(areas) if areas is not None else None,
-                "coords": coords,
+                "coords": systems,
             },
             findings=findings,
             column_reports=tuple(reports),
         )
         return ws, Scenario(name=t("scenario.current_name"), stations=st)
+
+    def read_candidates(self, path: str | Path, *, coords: str | None = None) -> pd.DataFrame:
+        """Read a candidate sites file in its coordinate system and check it against the network.
+
+        Parameters
+        ----------
+        path
+            The file (:func:`planner.inputs.tables.read_candidates`).
+        coords
+            Its coordinate system; default the candidates' system given to
+            :meth:`from_files` (``candidates_coords`` / ``coords``), else WGS-84.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The candidates (WGS-84), ready for
+            :attr:`planner.workspace.propose.CandidateOptions.extra`. The file's column
+            report is logged and appended to :attr:`column_reports`; coordinate findings
+            are logged and appended to :attr:`findings`.
+        """
+        from planner.inputs.coords import file_systems
+        from planner.inputs.tables import read_table
+
+        declared = dict(self.inputs.get("coords") or {})
+        systems = file_systems(declared, candidates=coords)
+        df, columns = read_table(path, kind="candidates", coords=systems["candidates"])
+        columns.log()
+        self.column_reports = (*self.column_reports, columns)
+        self.findings += _check_file(
+            df, network=self.network, file=path, role="candidates", coords=systems, config=self.config
+        )
+        self.inputs["candidates"] = str(path)
+        self.inputs["coords"] = {**declared, "candidates": systems["candidates"]}
+        return df
 
     def with_config(self, config: Config) -> Workspace:
         """A workspace with new standards; caches that still apply are kept (keys include the standard)."""
