@@ -62,7 +62,7 @@ def test_times_match_networkx_per_tier(case) -> None:  # type: ignore[no-untyped
     for tier in Tier:
         std = cfg.standards[tier]
         g = net.travel_graph(mode=std.mode, config=cfg)
-        rows = demand_rows_for_tier(demand, tier)
+        rows = demand_rows_for_tier(demand, serves=cfg.tier_demand[tier])
         s_rows = np.flatnonzero(stations["tier"] == str(tier))
         s = snap_points(g, lon=stations["lon"][s_rows], lat=stations["lat"][s_rows], max_snap_m=cfg.max_snap_m)
         d = snap_points(g, lon=demand["lon"][rows], lat=demand["lat"][rows], max_snap_m=cfg.max_snap_m)
@@ -118,7 +118,7 @@ def test_townships_from_polygons_then_fallback(case) -> None:  # type: ignore[no
         crs="EPSG:4326",
     )
     res = analyse(net, stations=stations, demand=demand, config=cfg, areas=areas, tiers=(Tier.VILLAGE,))
-    exp = np.where(demand["lon"] < mid, "西区", "东区")[demand_rows_for_tier(demand, Tier.VILLAGE)]
+    exp = np.where(demand["lon"] < mid, "西区", "东区")[demand_rows_for_tier(demand, serves="residents")]
     assert list(res.demand["township"]) == list(exp)
     # no polygons and no township column: nearest township-tier station's name
     res2 = analyse(net, stations=stations, demand=demand.drop(columns=["township"]), config=cfg, tiers=(Tier.TOWNSHIP,))

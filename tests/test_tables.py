@@ -185,7 +185,8 @@ def test_demand_good_sample_and_kinds():
     df = read_demand(DEMAND_CSV)
     assert list(df.columns) == ["id", "name", "population", "lon", "lat", "township", "kind", "source_row"]
     assert df["population"].tolist() == [1850.0, 1204.0, 12000.0, 560.0]  # 1,204 and 1.2万 understood
-    assert df["kind"].tolist() == ["village", "village", "community", "enterprise"]
+    # no 类型 column: every row is residents, also 鲁阳纺织有限公司 (names are not used to guess a kind)
+    assert df["kind"].tolist() == ["residents"] * 4
     assert df["id"].tolist() == ["1", "2", "3", "4"]
 
 

@@ -5,12 +5,13 @@
 level) ``areas.geojson`` into ``DIR``, all at once (nothing is replaced when a step
 fails).
 
-``planner check FILE... [--network NET] [--kind stations|demand] [--coords SYSTEM]``
+``planner check FILE... [--network NET] [--kind stations|demand|enterprises] [--coords SYSTEM]``
 reads every file with :mod:`planner.inputs.tables`, runs :func:`planner.inputs.sanity.check_coordinates`
-on what could be read and prints every problem with its row number. Exit status 2 when
-any error was found, 0 otherwise (warnings are printed). Without ``--kind`` a file
-whose name contains ``demand``, ``需求``, ``人口`` or ``pop`` is read as demand points,
-anything else as stations.
+on what could be read and prints every problem with its row number, and for demand
+files where their rows' kinds came from. Exit status 2 when any error was found, 0
+otherwise (warnings are printed). Without ``--kind`` a file whose name contains
+``demand``, ``需求``, ``人口`` or ``pop`` is read as demand points, anything else as
+stations; ``--kind enterprises`` reads enterprise files (every row enterprise workers).
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ def add_parser(subparsers: Any) -> None:
     ck = subparsers.add_parser("check", help=t("sanity.cli.help"))
     ck.add_argument("files", nargs="+", metavar="FILE", help="station / demand sheets")
     ck.add_argument("--network", help="road network (.osm/.osm.pbf/line layer) for the extent and offset checks")
-    ck.add_argument("--kind", choices=["stations", "demand"], help="what the files hold (default: from the name)")
+    ck.add_argument(
+        "--kind", choices=["stations", "demand", "enterprises"], help="what the files hold (default: from the name)"
+    )
     ck.add_argument("--coords", default="wgs84", choices=["wgs84", "cgcs2000", "gcj02", "bd09"])
     ck.set_defaults(func=run_check)
 
@@ -115,7 +118,7 @@ def run_check(args: argparse.Namespace) -> int:
     """Run ``planner check``; return 2 when any file has an error, else 0."""
     from planner.inputs._validate import InputProblemsError
     from planner.inputs.sanity import check_coordinates
-    from planner.inputs.tables import read_demand, read_stations
+    from planner.inputs.tables import read_demand_with_kinds, read_stations
 
     network = None
     if args.network:
@@ -126,9 +129,11 @@ def run_check(args: argparse.Namespace) -> int:
     errors = warnings = 0
     for path in args.files:
         kind = _kind_of(path, args.kind)
-        reader = read_demand if kind == "demand" else read_stations
         try:
-            df = reader(path, coords=args.coords)
+            if kind == "stations":
+                df, kinds = read_stations(path, coords=args.coords), None
+            else:
+                df, kinds = read_demand_with_kinds(path, coords=args.coords, enterprise=kind == "enterprises")
         except InputProblemsError as exc:
             for p in exc.problems:
                 lines.append(
@@ -154,6 +159,8 @@ def run_check(args: argparse.Namespace) -> int:
         warnings += sum(f.severity == "warning" for f in findings)
         if not findings:
             lines.append(t("sanity.cli.ok", file=path, kind=t(f"sanity.cli.kind.{kind}"), rows=len(df)))
+        if kinds is not None:
+            lines.append(kinds.describe())
     lines.append(t("sanity.cli.summary", files=len(args.files), errors=errors, warnings=warnings))
     sys.stdout.write("\n".join(lines) + "\n")
     return 2 if errors else 0

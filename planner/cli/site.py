@@ -109,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         network=args.network,
         stations=args.stations,
         demand=args.demand,
+        enterprises=args.enterprises,
         areas=args.areas,
         coords=args.coords,
         config=cfg,
@@ -146,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_cost_matrix(args: argparse.Namespace) -> int:
-    from planner.inputs.tables import read_cost_matrix, read_demand
+    from planner.inputs.tables import combine_demand, read_cost_matrix, read_demand_files
     from planner.siting.problem import CoverageProblem
     from planner.workspace.propose import sites_frame, solve
 
@@ -155,7 +156,7 @@ def _run_cost_matrix(args: argparse.Namespace) -> int:
     if args.redundant:
         raise ConfigError("site.redundant_needs_network")
     costs = read_cost_matrix(args.cost_matrix)
-    demand = read_demand(args.demand, coords=args.coords)
+    demand = combine_demand(read_demand_files(args.demand, enterprises=args.enterprises, coords=args.coords))
     cands = read_candidates(args.candidates, coords=args.coords)
     existing = [s.strip() for s in args.existing.replace("，", ",").split(",") if s.strip()]
     problem = CoverageProblem.from_cost_matrix(

@@ -13,27 +13,44 @@ with the file, row (header = row 1), column and how to fix it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
 from planner._errors import ConfigError, InputError
+from planner.i18n import get_language, t
 from planner.inputs import _validate as v
 from planner.inputs._decode import _cell, _load, _read_geo, _Table
 from planner.inputs._validate import MAX_INPUT_BYTES, ColumnSpec, ProblemLog
 from planner.inputs.coords import System, to_wgs84
-from planner.settings import parse_tier
+from planner.settings import DEMAND_KINDS, DemandKind, parse_tier
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MAX_INPUT_BYTES", "read_areas", "read_candidates", "read_cost_matrix", "read_demand", "read_stations"]
+__all__ = [
+    "KIND_WORDS",
+    "MAX_INPUT_BYTES",
+    "DemandKinds",
+    "combine_demand",
+    "kind_of",
+    "read_areas",
+    "read_candidates",
+    "read_cost_matrix",
+    "read_demand",
+    "read_demand_files",
+    "read_demand_with_kinds",
+    "read_stations",
+]
 
 #: Separators of the services list; rejoined with "、".
 SERVICE_SEPARATORS = r"[、，,;；/／|]"
@@ -64,17 +81,112 @@ DEMAND_COLUMNS: tuple[ColumnSpec, ...] = (
     _TOWNSHIP,
     ColumnSpec("kind", ("类型", "类别", "性质", "kind", "type")),
 )
+#: Columns of an enterprise file: the demand columns, with the headers enterprise lists use
+#: for their name and their number of workers (the population of an enterprise row).
+ENTERPRISE_COLUMNS: tuple[ColumnSpec, ...] = tuple(
+    replace(c, aliases=(*c.aliases, *extra))
+    for c, extra in zip(
+        DEMAND_COLUMNS,
+        [
+            {"name": ("企业名称", "单位名称", "企业"), "population": ("职工人数", "职工数", "员工人数", "员工数",
+             "从业人员", "从业人数", "workers", "employees")}.get(c.name, ())
+            for c in DEMAND_COLUMNS
+        ],
+        strict=True,
+    )
+)  # fmt: skip
 AREA_COLUMNS: tuple[ColumnSpec, ...] = (ColumnSpec("name", ("名称", "乡镇", "街道", "name"), required=True),)
 
 STATION_OUTPUT = ("id", "name", "tier", "lon", "lat", "organisation", "services", "address", "township", "source_row")
 DEMAND_OUTPUT = ("id", "name", "population", "lon", "lat", "township", "kind", "source_row")
 
-#: Words in a demand point's type or name that give its kind (checked in this order).
-_KIND_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("community", ("社区", "居委", "community")),
-    ("enterprise", ("企业", "公司", "厂", "职工", "enterprise", "company")),
-    ("village", ("村", "village")),
+#: Values of a demand file's 类型 column and the kind they name, as matched: NFKC (full-width
+#: forms become half-width), lower case, no spaces or brackets, separators 、，,|／ as "/".
+#: A demand point's *name* is never used: a community called 化肥厂社区 is not a factory.
+KIND_WORDS: Mapping[str, DemandKind] = {
+    **dict.fromkeys(("村", "行政村", "自然村", "村庄", "村委会", "村民委员会", "village"), "village"),
+    **dict.fromkeys(("社区", "居委会", "居民委员会", "社区居委会", "城市社区", "community"), "community"),
+    **dict.fromkeys(
+        ("村/社区", "社区/村", "村社区", "社区村", "村居", "居民", "居民点", "居民区", "residents", "resident"),
+        "residents",
+    ),
+    **dict.fromkeys(
+        ("企业", "职工", "企业职工", "职工之家", "企业职工之家", "工厂", "厂", "厂矿", "公司", "园区", "工业园",
+         "工业园区", "产业园", "产业园区", "enterprise", "company", "factory", "workers", "employees"),
+        "enterprise",
+    ),
+}  # fmt: skip
+#: Endings that name a kind when the whole value is not in :data:`KIND_WORDS` (城中村, 民营企业,
+#: 经济开发区园区...); checked in this order, only for values without a separator.
+_KIND_ENDINGS: tuple[tuple[str, DemandKind], ...] = (
+    ("村民委员会", "village"),
+    ("居民委员会", "community"),
+    ("村委会", "village"),
+    ("居委会", "community"),
+    ("社区", "community"),
+    ("村", "village"),
+    ("企业", "enterprise"),
+    ("公司", "enterprise"),
+    ("工厂", "enterprise"),
+    ("园区", "enterprise"),
 )
+_KIND_SEPARATORS = re.compile(r"[、,;|/\\]+")
+_KIND_DROP = str.maketrans("", "", "()[]{}<>【】《》\"'“”")
+
+
+@dataclass(frozen=True)
+class DemandKinds:
+    """Where the kinds of one demand file's rows came from: shown by ``check``, the CLI log and the app.
+
+    Attributes
+    ----------
+    file
+        The file as the user named it.
+    source
+        ``"column"``: a 类型 column; ``"file"``: an enterprise file (every row enterprise
+        workers); ``"none"``: neither (every row residents); ``"table"``: a table built in
+        code with a ``kind`` column (the demo county).
+    counts
+        Rows per kind (:data:`planner.settings.DEMAND_KINDS`).
+    column, column_number
+        Header and 1-based position of the 类型 column (``"column"``), or of a 类型 column
+        an enterprise file has and that is not used (``"file"``).
+    blank
+        Rows whose 类型 cell is empty (counted as residents).
+    """
+
+    file: str
+    source: Literal["column", "file", "none", "table"]
+    counts: Mapping[str, int] = field(default_factory=dict)
+    column: str = ""
+    column_number: int = 0
+    blank: int = 0
+
+    @classmethod
+    def of_table(cls, demand: pd.DataFrame, *, file: str = "") -> DemandKinds:
+        """The kinds of a demand table built in code (``""`` or a missing ``kind`` column: residents)."""
+        kinds = demand["kind"].fillna("").astype(str).replace("", "residents") if "kind" in demand else None
+        if kinds is None:
+            return cls(file=file, source="none", counts={"residents": len(demand)})
+        return cls(file=file, source="table", counts=_kind_counts(kinds.to_numpy(dtype=object)))
+
+    def describe(self, *, lang: str | None = None) -> str:
+        """One line: where the kinds came from and how many rows each kind has."""
+        counts = _join(
+            [f"{t(f'demand_kind.{k}', lang=lang)} {n:,}" for k, n in self.counts.items() if n],
+            lang=lang,
+        )
+        if self.source == "column":
+            blank = t("inputs.kinds.blank", lang=lang, count=self.blank) if self.blank else ""
+            key, params = "inputs.kinds.column", {"column": self.column, "number": self.column_number}
+            return t(key, lang=lang, file=self.file, counts=counts, blank=blank, **params)
+        if self.source == "file":
+            unused = t("inputs.kinds.column_unused", lang=lang, column=self.column) if self.column else ""
+            n = sum(self.counts.values())
+            return t("inputs.kinds.file", lang=lang, file=self.file, count=n, unused=unused)
+        if self.source == "table":
+            return t("inputs.kinds.table", lang=lang, file=self.file or "—", counts=counts)
+        return t("inputs.kinds.none", lang=lang, file=self.file, count=sum(self.counts.values()))
 
 
 # =========================================================================== public API
@@ -151,8 +263,30 @@ def read_demand(
     coords: System = "wgs84",
     sheet: str | None = None,
     max_bytes: int = MAX_INPUT_BYTES,
+    enterprise: bool = False,
 ) -> pd.DataFrame:
     """Read demand points (villages, communities, enterprises) with their population.
+
+    The table of :func:`read_demand_with_kinds`, without the description of the kinds.
+    """
+    return read_demand_with_kinds(path, coords=coords, sheet=sheet, max_bytes=max_bytes, enterprise=enterprise)[0]
+
+
+def read_demand_with_kinds(
+    path: str | Path,
+    *,
+    coords: System = "wgs84",
+    sheet: str | None = None,
+    max_bytes: int = MAX_INPUT_BYTES,
+    enterprise: bool = False,
+) -> tuple[pd.DataFrame, DemandKinds]:
+    """Read demand points with their population, and say where their kinds came from.
+
+    The kind of every row (residents of a village or community, or enterprise workers)
+    comes from exactly one source: a 类型 column (values such as 村, 社区, 村/社区, 居委会,
+    企业, 职工, 工厂, 园区: :data:`KIND_WORDS`); ``enterprise=True`` (a file of enterprises:
+    every row is enterprise workers, its population the number of workers); otherwise
+    every row is residents. Names are never used to guess a kind.
 
     Parameters
     ----------
@@ -164,31 +298,37 @@ def read_demand(
         XLSX sheet or GeoPackage layer; default: the one whose headers match.
     max_bytes
         Refuse files larger than this.
+    enterprise
+        The file lists enterprises (its ids generated for rows without one start with
+        ``ent-``, so they differ from a demand file's ``row2``...).
 
     Returns
     -------
     pandas.DataFrame
         Columns ``id, name, population`` (float; 1 for every point when the file has no
-        population column), ``lon, lat`` (WGS-84), ``township``, ``kind``
-        (``"village"``, ``"community"``, ``"enterprise"`` or ``""``; from a type column,
-        else guessed from the name ending) and ``source_row``.
+        population column), ``lon, lat`` (WGS-84), ``township``, ``kind`` (one of
+        :data:`planner.settings.DEMAND_KINDS`) and ``source_row``.
+    DemandKinds
+        Where the kinds came from, with the rows per kind (:meth:`DemandKinds.describe`).
 
     Raises
     ------
     InputError
-        Listing every problem found (also negative or non-numeric population).
+        Listing every problem found (also negative or non-numeric population, and a
+        类型 value that names no kind: once per distinct value, with its rows).
     """
-    table, found, log = _load(path, DEMAND_COLUMNS, coords=coords, sheet=sheet, max_bytes=max_bytes)
+    specs = ENTERPRISE_COLUMNS if enterprise else DEMAND_COLUMNS
+    table, found, log = _load(path, specs, coords=coords, sheet=sheet, max_bytes=max_bytes)
     n = table.n_rows
     rows = table.row_numbers
-    ids = _ids(table, found, log, rows)
+    ids = _ids(table, found, log, rows, generated_prefix="ent-" if enterprise else "")
     lon, lat = _coordinates(table, found, log, rows)
     population = _population(table, found, log, rows)
+    kinds, source = _kinds(table, found, log, rows, enterprise=enterprise)
     log.raise_if_any()
     lon, lat = _convert(lon, lat, coords)
     names = _text(table, found, "name", n)
     names = np.where(names == "", ids, names)
-    kinds = _kinds(_text(table, found, "kind", n)) if "kind" in found else _kinds(names, suffix_only=True)
     out = pd.DataFrame(
         {
             "id": ids,
@@ -202,7 +342,61 @@ def read_demand(
         }
     )
     logger.info("%s: read %d demand points, population %.0f", table.file, n, float(population.sum()))
-    return _as_str(out, ("id", "name", "township", "kind"))
+    logger.info("%s", source.describe())
+    return _as_str(out, ("id", "name", "township", "kind")), source
+
+
+def read_demand_files(
+    demand: str | Path,
+    *,
+    enterprises: str | Path | None = None,
+    coords: System = "wgs84",
+) -> list[tuple[str, pd.DataFrame, DemandKinds]]:
+    """Read a demand file and, when given, an enterprise file (:func:`read_demand_with_kinds`).
+
+    Returns
+    -------
+    list
+        ``(file, table, kinds)`` per file, the demand file first; :func:`combine_demand`
+        makes them one table.
+    """
+    files: list[tuple[str | Path, bool]] = [(demand, False)]
+    if enterprises is not None:
+        files.append((enterprises, True))
+    out = []
+    for path, enterprise in files:
+        table, kinds = read_demand_with_kinds(path, coords=coords, enterprise=enterprise)
+        out.append((str(path), table, kinds))
+    return out
+
+
+def combine_demand(parts: Sequence[tuple[str, pd.DataFrame, DemandKinds]]) -> pd.DataFrame:
+    """One demand table from the tables of :func:`read_demand_files`, in order.
+
+    Raises
+    ------
+    InputError
+        An id used in two files (every demand point needs its own id), listing each
+        such id with its rows in both files.
+    """
+    seen: dict[str, tuple[str, int]] = {}
+    lines: list[str] = []
+    for file, table, _ in parts:
+        clash: dict[str, tuple[str, int]] = {}
+        for i, r in zip(table["id"].astype(str), table["source_row"], strict=True):
+            if i in seen:
+                first_file, first_row = seen[i]
+                lines.append(t("inputs.demand_id_in_two_files_line", id=i, first_file=first_file,
+                               first_row=first_row, file=file, row=int(r)))  # fmt: skip
+            clash[i] = (file, int(r))
+        seen.update(clash)
+    if lines:
+        raise InputError(
+            "inputs.demand_id_in_two_files",
+            count=len(lines),
+            lines="\n".join(lines[:20]) + ("\n…" if len(lines) > 20 else ""),
+        )
+    return pd.concat([table for _, table, _ in parts], ignore_index=True)
 
 
 def read_areas(path: str | Path, *, sheet: str | None = None, max_bytes: int = MAX_INPUT_BYTES) -> gpd.GeoDataFrame:
@@ -271,9 +465,11 @@ def _text(table: _Table, found: dict[str, int], name: str, n: int) -> NDArray[An
     return table.column(found[name]).to_numpy(dtype=object)
 
 
-def _ids(table: _Table, found: dict[str, int], log: ProblemLog, rows: NDArray[np.int64]) -> NDArray[Any]:
+def _ids(
+    table: _Table, found: dict[str, int], log: ProblemLog, rows: NDArray[np.int64], *, generated_prefix: str = ""
+) -> NDArray[Any]:
     n = table.n_rows
-    generated = np.array([f"row{r}" for r in rows], dtype=object)
+    generated = np.array([f"{generated_prefix}row{r}" for r in rows], dtype=object)
     if "id" not in found:
         if n:
             logger.info("%s: no id column (编号); ids generated from row numbers (row2, row3...)", table.file)
@@ -366,17 +562,85 @@ def _population(table: _Table, found: dict[str, int], log: ProblemLog, rows: NDA
     return values
 
 
-def _kinds(values: NDArray[Any], *, suffix_only: bool = False) -> NDArray[Any]:
-    text = pd.Series(values, dtype=object).astype(str).str.strip().str.lower()
-    out = np.full(len(text), "", dtype=object)
-    for kind, words in reversed(_KIND_WORDS):
-        for word in words:
-            if suffix_only:
-                hit = text.str.endswith(word) | text.str.endswith(word + "委会") | text.str.endswith(word + "民委员会")
-            else:
-                hit = text.str.contains(word, regex=False)
-            out[hit.to_numpy()] = kind
-    return out
+def _kind_key(value: object) -> str:
+    """A 类型 value as matched against :data:`KIND_WORDS`."""
+    text = unicodedata.normalize("NFKC", str(value)).strip().lower()
+    text = re.sub(r"\s+", "", text).translate(_KIND_DROP)
+    return _KIND_SEPARATORS.sub("/", text).strip("/")
+
+
+def kind_of(value: object) -> DemandKind | None:
+    """The demand kind a 类型 value names (:data:`KIND_WORDS`, then a few endings); ``None`` if none."""
+    return _kind_of_key(_kind_key(value))
+
+
+def _kind_of_key(key: str) -> DemandKind | None:
+    kind = KIND_WORDS.get(key)
+    if kind is None and key and "/" not in key:
+        kind = next((k for ending, k in _KIND_ENDINGS if key.endswith(ending)), None)
+    return kind
+
+
+def _kind_counts(kinds: NDArray[Any]) -> dict[str, int]:
+    values, counts = np.unique(np.asarray(kinds, dtype=str), return_counts=True)
+    found = dict(zip(values.tolist(), counts.tolist(), strict=True))
+    return {k: int(found[k]) for k in DEMAND_KINDS if k in found}
+
+
+def _row_ranges(rows: Sequence[int], *, limit: int = 8) -> str:
+    """``[2, 3, 4, 7]`` → ``2–4, 7`` (at most ``limit`` ranges, then ``…``)."""
+    spans: list[str] = []
+    ordered = sorted(rows)
+    start = prev = ordered[0]
+    for r in [*ordered[1:], None]:
+        if r is not None and r == prev + 1:
+            prev = r
+            continue
+        spans.append(str(start) if start == prev else f"{start}–{prev}")
+        if r is not None:
+            start = prev = r
+    return ", ".join(spans[:limit]) + (", …" if len(spans) > limit else "")
+
+
+def _join(items: Sequence[str], *, lang: str | None) -> str:
+    return ("、" if (lang or get_language()) == "zh" else ", ").join(items)
+
+
+def _kinds(
+    table: _Table, found: dict[str, int], log: ProblemLog, rows: NDArray[np.int64], *, enterprise: bool
+) -> tuple[NDArray[Any], DemandKinds]:
+    """Kind of every row and where it came from (see :func:`read_demand_with_kinds`)."""
+    n = table.n_rows
+    column = table.headers[found["kind"]] if "kind" in found else ""
+    number = found["kind"] + 1 if "kind" in found else 0
+    if enterprise:
+        if column:
+            logger.info(
+                "%s: every row of an enterprise file is enterprise workers; column %r not used", table.file, column
+            )
+        source = DemandKinds(table.file, "file", {"enterprise": n}, column=column, column_number=number)
+        return np.full(n, "enterprise", dtype=object), source
+    if not column:
+        logger.info("%s: no 类型 column; every row counts as residents (names are not used to guess)", table.file)
+        return np.full(n, "residents", dtype=object), DemandKinds(table.file, "none", {"residents": n})
+    values = table.column(found["kind"])
+    codes, uniques = pd.factorize(values.map(_kind_key))  # 学校 and 学 校 are one value
+    parsed = [_kind_of_key(key) if key else "residents" for key in uniques]  # once per distinct value
+    for j in range(len(uniques)):
+        if parsed[j] is None:
+            where = np.flatnonzero(codes == j)
+            log.add(
+                "inputs.unknown_kind",
+                column=column,
+                value=str(values.iloc[where[0]])[:40],
+                rows=_row_ranges([int(rows[i]) for i in where]),
+                count=len(where),
+            )
+    kinds = np.asarray([k or "" for k in parsed], dtype=object)[codes] if n else np.empty(0, dtype=object)
+    blank = int((np.asarray(uniques, dtype=object)[codes] == "").sum()) if n else 0
+    return kinds, DemandKinds(
+        table.file, "column", _kind_counts(kinds), column=column, column_number=number, blank=blank
+    )
 
 
 def _as_str(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:

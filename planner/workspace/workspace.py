@@ -39,13 +39,15 @@ from planner.coverage.analyse import (
     assign_townships,
     check_stations_on_network,
     demand_rows_for_tier,
+    no_demand_reason,
     summarise,
     tier_result,
 )
-from planner.i18n import t
+from planner.i18n import get_language, t
+from planner.inputs.tables import DemandKinds
 from planner.network.roads import RoadNetwork, TravelGraph, speed_key
 from planner.network.snapping import Snap, snap_points
-from planner.settings import TIERS, Config, Mode, Tier, parse_tier
+from planner.settings import DEFAULT_TIER_DEMAND, TIERS, Config, Mode, Tier, parse_tier
 from planner.siting.models import DEFAULT_MIP_REL_GAP, DEFAULT_TIME_LIMIT_S, Solver
 from planner.workspace.propose import CandidateOptions, NetworkProblem, Proposal, propose, siting_problem
 from planner.workspace.scenario import Scenario, check_stations
@@ -97,6 +99,10 @@ class Workspace:
     inputs: dict[str, Any] = field(default_factory=dict)
     #: Coordinate findings of :meth:`from_files` (:class:`planner.inputs.sanity.Finding`).
     findings: list[Any] = field(default_factory=list, repr=False)
+    #: Where the kinds of the demand rows came from, one entry per file read by
+    #: :meth:`from_files`; empty: taken from the table's ``kind`` column (see
+    #: :meth:`demand_description`).
+    demand_kinds: tuple[DemandKinds, ...] = ()
     _demand_snaps: dict[tuple[Any, ...], Snap] = field(default_factory=dict, repr=False)
     _tier_cache: dict[Tier, tuple[_TierKey, TierResult]] = field(default_factory=dict, repr=False)
     _iso_cache: dict[Tier, tuple[_TierKey, gpd.GeoDataFrame]] = field(default_factory=dict, repr=False)
@@ -115,7 +121,12 @@ class Workspace:
 
         county = generate_county(seed=seed)
         ws = cls(
-            network=county.network, demand=county.demand, config=Config(), areas=county.townships, label=county.label
+            network=county.network,
+            demand=county.demand,
+            config=Config(),
+            areas=county.townships,
+            label=county.label,
+            demand_kinds=(DemandKinds.of_table(county.demand, file=county.label),),
         )
         return ws, Scenario(name=t("scenario.current_name"), stations=county.stations.copy())
 
@@ -126,6 +137,7 @@ class Workspace:
         network: str | Path,
         stations: str | Path,
         demand: str | Path,
+        enterprises: str | Path | None = None,
         areas: str | Path | None = None,
         coords: str = "wgs84",
         config: Config | None = None,
@@ -137,7 +149,8 @@ class Workspace:
         The one way from files to a workspace: the CLI, the app's upload and the
         notebook all call it. Coordinate findings (swapped columns, points outside the
         network, a GCJ-02/BD-09 offset) are logged as warnings and kept in
-        :attr:`findings`.
+        :attr:`findings`. Where the kinds of the demand rows came from (a 类型 column, the
+        enterprise file, or neither) is logged and kept in :attr:`demand_kinds`.
 
         Parameters
         ----------
@@ -145,8 +158,13 @@ class Workspace:
             ``.osm`` / ``.osm.pbf`` / road line layer, or ``download:PLACE`` (needs internet).
         stations, demand, areas
             Input files (:mod:`planner.inputs.tables`).
+        enterprises
+            A file of enterprises (:func:`planner.inputs.tables.read_demand_with_kinds` with
+            ``enterprise=True``): every row is enterprise workers, its population the number
+            of workers. Its rows are added to the demand points; ids must differ from the
+            demand file's.
         coords
-            Coordinate system of the station and demand files (converted to WGS-84).
+            Coordinate system of the station, demand and enterprise files (converted to WGS-84).
         config
             Standards and speeds (default :class:`~planner.settings.Config`).
         allow_off_network_stations
@@ -158,25 +176,26 @@ class Workspace:
         ------
         planner._errors.PlannerError
             :class:`~planner._errors.NetworkError` or :class:`~planner._errors.InputError`
-            from the readers, naming file, row and column.
+            from the readers, naming file, row and column; an id used in both the demand
+            and the enterprise file.
         """
         from planner.inputs.sanity import check_coordinates
-        from planner.inputs.tables import read_areas, read_demand, read_stations
+        from planner.inputs.tables import combine_demand, read_areas, read_demand_files, read_stations
         from planner.network.load import load_network_spec
 
         net = load_network_spec(network)
         st = read_stations(stations, coords=coords)  # type: ignore[arg-type]
-        dem = read_demand(demand, coords=coords)  # type: ignore[arg-type]
+        parts = read_demand_files(demand, enterprises=enterprises, coords=coords)  # type: ignore[arg-type]
         ar = read_areas(areas) if areas is not None else None
         cfg = config or Config()
         findings = []
-        for df, file in ((st, stations), (dem, demand)):
+        for file, df in ((str(stations), st), *((file, df) for file, df, _ in parts)):
             for finding in check_coordinates(df, network=net, file=str(file), max_snap_m=cfg.max_snap_m):
                 logger.warning("%s", finding.message())
                 findings.append(finding)
         ws = cls(
             network=net,
-            demand=dem,
+            demand=combine_demand(parts),
             config=cfg,
             areas=ar,
             label=label if label is not None else Path(str(network).split(":", 1)[-1]).stem,
@@ -185,12 +204,34 @@ class Workspace:
                 "network": str(network),
                 "stations": str(stations),
                 "demand": str(demand),
+                "enterprises": str(enterprises) if enterprises is not None else None,
                 "areas": str(areas) if areas is not None else None,
                 "coords": coords,
             },
             findings=findings,
+            demand_kinds=tuple(kinds for _, _, kinds in parts),
         )
+        logger.info("%s", ws.demand_description())
         return ws, Scenario(name=t("scenario.current_name"), stations=st)
+
+    def demand_description(self, *, lang: str | None = None) -> str:
+        """Where the demand rows' kinds came from, and what each tier counts; one line for people.
+
+        One sentence per demand file (:meth:`planner.inputs.tables.DemandKinds.describe`),
+        then every tier whose demand choice is not the default, then every tier that has
+        no demand points (the figures give the reason). The CLI logs it, ``planner check`` prints the
+        first part, the app shows it after loading files.
+        """
+        kinds = self.demand_kinds or (DemandKinds.of_table(self.demand, file=self.label),)
+        parts = [k.describe(lang=lang) for k in kinds]
+        for tier in TIERS:
+            serves = self.config.tier_demand[tier]
+            name = t(f"tier.{tier}", lang=lang)
+            if serves != DEFAULT_TIER_DEMAND[tier]:
+                parts.append(t("scenario.tier_serves", lang=lang, tier=name, serves=t(f"serves.{serves}", lang=lang)))
+            if no_demand_reason(self.demand, serves=serves) is not None:
+                parts.append(t("scenario.tier_no_demand", lang=lang, tier=name))
+        return ("" if (lang or get_language()) == "zh" else " ").join(parts)
 
     def with_config(self, config: Config) -> Workspace:
         """A workspace with new standards; caches that still apply are kept (keys include the standard)."""
@@ -234,7 +275,17 @@ class Workspace:
         ids = tuple(stations["id"].astype(str).to_numpy(object)[rows])
         lon = stations["lon"].to_numpy(float)[rows].tobytes()
         lat = stations["lat"].to_numpy(float)[rows].tobytes()
-        key = (str(tier), std, _graph_key(self.config, std.mode), float(self.config.horizon_factor), ids, lon, lat)
+        serves = str(self.config.tier_demand[tier])
+        key = (
+            str(tier),
+            std,
+            serves,
+            _graph_key(self.config, std.mode),
+            float(self.config.horizon_factor),
+            ids,
+            lon,
+            lat,
+        )
         return key, rows
 
     def _tier_result(self, stations: pd.DataFrame, tier: Tier, rows: NDArray[np.int64], key: _TierKey) -> TierResult:
@@ -275,7 +326,7 @@ class Workspace:
                     max_snap_m=exc.params.get("max_snap_m", ""),
                     lines=exc.params.get("lines", ""),
                 ) from exc
-        d_rows = demand_rows_for_tier(self.demand, tier)
+        d_rows = demand_rows_for_tier(self.demand, serves=self.config.tier_demand[tier])
         d_snap = self._demand_snap(std.mode).subset(d_rows)
         tr = tier_result(
             graph, tier=tier, standard=std, station_rows=rows, station_snap=s_snap, demand_rows=d_rows,
