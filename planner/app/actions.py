@@ -19,12 +19,13 @@ from planner.app.state import (
     evaluate,
     guard,
     init_session,
+    plain,
     say,
     session,
 )
 from planner.coverage.analyse import off_network_lines
 from planner.i18n import join_names, t
-from planner.settings import Mode, Tier
+from planner.settings import Mode, Tier, parse_tier_demand
 from planner.workspace.project import load_project
 from planner.workspace.scenario import Scenario
 from planner.workspace.workspace import Workspace
@@ -53,6 +54,19 @@ def set_standard(tier: Tier) -> None:
     def apply() -> None:
         cfg = ss.ws.config.with_overrides(tier=tier, mode=mode, minutes=minutes, intervals_min=intervals)
         ss.ws = ss.ws.with_config(cfg)
+        ss.proposals = None
+
+    guard(apply)
+
+
+@callback
+def set_tier_demand(tier: Tier) -> None:
+    """Apply whom ``tier`` serves (residents, enterprise workers or all demand points)."""
+    ss = session()
+    serves = parse_tier_demand(ss[f"serves_{tier}"])
+
+    def apply() -> None:
+        ss.ws = ss.ws.with_config(ss.ws.config.with_overrides(tier_demand={tier: serves}))
         ss.proposals = None
 
     guard(apply)
@@ -181,7 +195,7 @@ def load_uploads() -> None:
     """Load the staged uploads as a new workspace; on any error keep the current one."""
     ss = session()
     files: dict[str, tuple[str, bytes]] = dict(ss.get("staged_uploads") or {})
-    for role in ("stations", "demand", "network", "areas"):
+    for role in ("stations", "demand", "enterprises", "network", "areas"):
         up = ss.get(f"up_{role}")
         if up is not None:
             files[role] = (up.name, up.getvalue())
@@ -198,6 +212,7 @@ def load_uploads() -> None:
                 network=paths["network"],
                 stations=paths["stations"],
                 demand=paths["demand"],
+                enterprises=paths.get("enterprises"),
                 areas=paths.get("areas"),
                 coords=str(ss.get("coords") or "wgs84"),
                 allow_off_network_stations=allow,
@@ -219,6 +234,7 @@ def load_uploads() -> None:
         ss.proposals = None
         ss.last_change = None
         say("success", t("app.data.loaded", label=ws.label, stations=len(sc.stations), demand=len(ws.demand)))
+        say("info", plain(ws.demand_description()))
         if off_network[0]:
             count, lines = off_network
             snap_m = f"{ws.config.max_snap_m:.0f}"
