@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from planner.coverage import figures
 from planner.i18n import set_language, t
 from planner.report.exports import SHEETS
+from planner.settings import Tier
 from planner.workspace.project import load_project
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -303,8 +304,7 @@ def test_demand_kinds_enterprise_upload_and_whom_a_tier_serves(county, tmp_path)
     assert not at.exception and len(_figures(at)) == 12
     result = at.session_state["ws"].evaluate(at.session_state["scenarios"][at.session_state["current"]].stations)
     assert result.summary["tiers"]["enterprise"]["demand"] == len(plain)
-    at.sidebar.selectbox(key="serves_enterprise").set_value("enterprise").run()
-    # residents and enterprises in two files
+    # residents and enterprises in two files, loaded with the standards the sidebar shows ("all")
     at.session_state["staged_uploads"] = {
         **files,
         "demand": ("residents.csv", plain[~is_ent].to_csv(index=False).encode()),
@@ -312,6 +312,9 @@ def test_demand_kinds_enterprise_upload_and_whom_a_tier_serves(county, tmp_path)
     }
     at.sidebar.button(key="load_uploads").click().run()
     assert not at.exception and not at.error, _texts(at, "error")
+    assert at.session_state["ws"].config.tier_demand[Tier.ENTERPRISE] == "all"
+    assert any(r"enterprises\.csv：企业文件" in x for x in _texts(at, "info"))  # escaped for Markdown
+    at.sidebar.selectbox(key="serves_enterprise").set_value("enterprise").run()
     assert len(_figures(at)) == 12 and reason not in _texts(at, "info")
     result = at.session_state["ws"].evaluate(at.session_state["scenarios"][at.session_state["current"]].stations)
     ent = result.demand[result.demand["tier"] == "enterprise"]

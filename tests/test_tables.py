@@ -222,7 +222,7 @@ def test_names_never_make_a_row_an_enterprise(tmp_path):
     df, kinds = read_demand_with_kinds(path)
     assert df["kind"].tolist() == ["residents"] * 3
     assert (kinds.source, dict(kinds.counts)) == ("none", {"residents": 3})
-    assert kinds.describe(lang="zh") == f"{path}：无类型列，3 行全部按居民（村/社区）计；名称不用于判断类型。"
+    assert kinds.describe(lang="zh") == f"{path.name}：无类型列，3 行全部按居民（村/社区）计；名称不用于判断类型。"
 
 
 @pytest.mark.parametrize(
@@ -275,7 +275,7 @@ def test_type_column_gives_kinds_and_says_where(tmp_path):
     assert df["kind"].tolist() == ["village", "community", "enterprise", "residents"]
     assert (kinds.source, kinds.column, kinds.column_number, kinds.blank) == ("column", "类型", 4, 1)
     assert kinds.describe(lang="zh") == (
-        f"{path}：需求类型取自“类型”列（第 4 列）：村 1、社区 1、村/社区（居民） 1、企业职工 1"
+        f"{path.name}：需求类型取自“类型”列（第 4 列）：村 1、社区 1、村/社区（居民） 1、企业职工 1"
         "（其中 1 行类型为空，按居民计）。"
     )
     assert "column '类型' (column 4)" in kinds.describe(lang="en")
@@ -310,7 +310,7 @@ def test_enterprise_file_is_all_enterprise_workers(tmp_path):
     assert df["name"].tolist() == ["贵溪冶炼厂", "某纺织公司"]
     assert df["id"].tolist() == ["ent-row2", "ent-row3"]  # not the demand file's row2, row3
     assert (kinds.source, dict(kinds.counts), kinds.column) == ("file", {"enterprise": 2}, "类型")
-    assert kinds.describe(lang="zh") == f"{path}：企业文件，2 行全部为企业职工（人口即职工人数），“类型”列未使用。"
+    assert kinds.describe(lang="zh") == f"{path.name}：企业文件，2 行全部为企业职工（人口即职工人数），“类型”列未使用。"
 
 
 def test_demand_and_enterprise_files_combine_with_distinct_ids(tmp_path):

@@ -215,6 +215,7 @@ def load_uploads() -> None:
                 enterprises=paths.get("enterprises"),
                 areas=paths.get("areas"),
                 coords=str(ss.get("coords") or "wgs84"),
+                config=ss.ws.config,  # the standards and whom each tier serves, as the sidebar shows them
                 allow_off_network_stations=allow,
             )
             try:

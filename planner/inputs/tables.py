@@ -81,20 +81,16 @@ DEMAND_COLUMNS: tuple[ColumnSpec, ...] = (
     _TOWNSHIP,
     ColumnSpec("kind", ("类型", "类别", "性质", "kind", "type")),
 )
-#: Columns of an enterprise file: the demand columns, with the headers enterprise lists use
-#: for their name and their number of workers (the population of an enterprise row).
+#: Headers enterprise lists use for their name and their number of workers (the
+#: population of an enterprise row), on top of the demand file's.
+_ENTERPRISE_HEADERS: Mapping[str, tuple[str, ...]] = {
+    "name": ("企业名称", "单位名称", "企业"),
+    "population": ("职工人数", "职工数", "员工人数", "员工数", "从业人员", "从业人数", "workers", "employees"),
+}
+#: Columns of an enterprise file (:func:`read_demand_with_kinds` with ``enterprise=True``).
 ENTERPRISE_COLUMNS: tuple[ColumnSpec, ...] = tuple(
-    replace(c, aliases=(*c.aliases, *extra))
-    for c, extra in zip(
-        DEMAND_COLUMNS,
-        [
-            {"name": ("企业名称", "单位名称", "企业"), "population": ("职工人数", "职工数", "员工人数", "员工数",
-             "从业人员", "从业人数", "workers", "employees")}.get(c.name, ())
-            for c in DEMAND_COLUMNS
-        ],
-        strict=True,
-    )
-)  # fmt: skip
+    replace(c, aliases=(*c.aliases, *_ENTERPRISE_HEADERS.get(c.name, ()))) for c in DEMAND_COLUMNS
+)
 AREA_COLUMNS: tuple[ColumnSpec, ...] = (ColumnSpec("name", ("名称", "乡镇", "街道", "name"), required=True),)
 
 STATION_OUTPUT = ("id", "name", "tier", "lon", "lat", "organisation", "services", "address", "township", "source_row")
@@ -141,7 +137,7 @@ class DemandKinds:
     Attributes
     ----------
     file
-        The file as the user named it.
+        The file as the user named it (:meth:`describe` shows its name without folders).
     source
         ``"column"``: a 类型 column; ``"file"``: an enterprise file (every row enterprise
         workers); ``"none"``: neither (every row residents); ``"table"``: a table built in
@@ -172,6 +168,7 @@ class DemandKinds:
 
     def describe(self, *, lang: str | None = None) -> str:
         """One line: where the kinds came from and how many rows each kind has."""
+        file = Path(self.file).name or self.file
         counts = _join(
             [f"{t(f'demand_kind.{k}', lang=lang)} {n:,}" for k, n in self.counts.items() if n],
             lang=lang,
@@ -179,14 +176,14 @@ class DemandKinds:
         if self.source == "column":
             blank = t("inputs.kinds.blank", lang=lang, count=self.blank) if self.blank else ""
             key, params = "inputs.kinds.column", {"column": self.column, "number": self.column_number}
-            return t(key, lang=lang, file=self.file, counts=counts, blank=blank, **params)
+            return t(key, lang=lang, file=file, counts=counts, blank=blank, **params)
         if self.source == "file":
             unused = t("inputs.kinds.column_unused", lang=lang, column=self.column) if self.column else ""
             n = sum(self.counts.values())
-            return t("inputs.kinds.file", lang=lang, file=self.file, count=n, unused=unused)
+            return t("inputs.kinds.file", lang=lang, file=file, count=n, unused=unused)
         if self.source == "table":
-            return t("inputs.kinds.table", lang=lang, file=self.file or "—", counts=counts)
-        return t("inputs.kinds.none", lang=lang, file=self.file, count=sum(self.counts.values()))
+            return t("inputs.kinds.table", lang=lang, file=file or "—", counts=counts)
+        return t("inputs.kinds.none", lang=lang, file=file, count=sum(self.counts.values()))
 
 
 # =========================================================================== public API
