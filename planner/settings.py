@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from planner._errors import ConfigError
 
@@ -310,6 +310,61 @@ DEFAULT_STANDARDS: Mapping[Tier, Standard] = MappingProxyType(
     }
 )
 
+#: Kinds of demand rows: residents of a village, of a community, residents of no stated
+#: subtype (a 类型 of 村/社区, or no 类型 at all) and enterprise workers.
+DemandKind = Literal["village", "community", "residents", "enterprise"]
+DEMAND_KINDS: tuple[DemandKind, ...] = ("village", "community", "residents", "enterprise")
+
+#: Whom a tier serves: ``"residents"`` (demand rows of villages and communities, and rows
+#: of no stated kind), ``"enterprise"`` (rows of enterprise workers: a 类型 of 企业, or the
+#: rows of a separate enterprise file) or ``"all"`` (every row).
+TierDemand = Literal["residents", "enterprise", "all"]
+TIER_DEMAND_CHOICES: tuple[TierDemand, ...] = ("residents", "enterprise", "all")
+
+#: Default demand of each tier: the enterprise tier serves enterprise workers, the others
+#: residents. A planner with one sheet of everyone can set the enterprise tier to "all".
+DEFAULT_TIER_DEMAND: Mapping[Tier, TierDemand] = MappingProxyType(
+    {
+        Tier.COUNTY: "residents",
+        Tier.TOWNSHIP: "residents",
+        Tier.VILLAGE: "residents",
+        Tier.ENTERPRISE: "enterprise",
+    }
+)
+
+_TIER_DEMAND_WORDS: Mapping[str, TierDemand] = MappingProxyType(
+    {
+        "residents": "residents",
+        "resident": "residents",
+        "居民": "residents",
+        "enterprise": "enterprise",
+        "enterprises": "enterprise",
+        "企业": "enterprise",
+        "职工": "enterprise",
+        "企业职工": "enterprise",
+        "all": "all",
+        "全部": "all",
+        "所有": "all",
+        "全部人口": "all",
+    }
+)
+
+
+def parse_tier_demand(value: object, *, where: str = "") -> TierDemand:
+    """Return the tier demand choice named by ``value`` (``residents``/居民, ``enterprise``/企业, ``all``/全部).
+
+    Raises
+    ------
+    ConfigError
+        If the value names no choice.
+    """
+    text = str(value).strip().replace(" ", "").lower() if value is not None else ""
+    choice = _TIER_DEMAND_WORDS.get(text)
+    if choice is None:
+        raise ConfigError("config.unknown_tier_demand", value=value, where=where)
+    return choice
+
+
 #: Default maximum distance from a point to the road it snaps to (metres).
 MAX_SNAP_M: float = 500.0
 
@@ -336,6 +391,8 @@ class Config:
     max_snap_m: float = MAX_SNAP_M
     horizon_factor: float = HORIZON_FACTOR
     isochrone_buffer_m: float = ISOCHRONE_BUFFER_M
+    #: Whom each tier serves (:data:`DEFAULT_TIER_DEMAND`).
+    tier_demand: Mapping[Tier, TierDemand] = field(default_factory=lambda: dict(DEFAULT_TIER_DEMAND))
 
     def with_overrides(
         self,
@@ -345,8 +402,12 @@ class Config:
         minutes: float | None = None,
         intervals_min: tuple[float, ...] | None = None,
         max_snap_m: float | None = None,
+        tier_demand: Mapping[Tier, TierDemand] | None = None,
     ) -> Config:
-        """Return a copy with CLI-style overrides applied (to ``tier`` or to all tiers)."""
+        """Return a copy with CLI-style overrides applied (to ``tier`` or to all tiers).
+
+        ``tier_demand`` replaces the demand choice of the tiers it names (the others keep theirs).
+        """
         standards = dict(self.standards)
         targets = [tier] if tier is not None else list(standards)
         for tr in targets:
@@ -361,6 +422,9 @@ class Config:
             if not (math.isfinite(max_snap_m) and max_snap_m > 0):
                 raise ConfigError("config.bad_value", key="max_snap_m", value=max_snap_m, reason="> 0")
             out = replace(out, max_snap_m=float(max_snap_m))
+        if tier_demand:
+            choices = {tr: parse_tier_demand(c) for tr, c in tier_demand.items()}
+            out = replace(out, tier_demand={**out.tier_demand, **choices})
         return out
 
     def speed_table(self, mode: Mode) -> Mapping[str, float]:
@@ -385,10 +449,19 @@ class Config:
             "walk_speed_kph": self.walk_speed_kph,
             "max_snap_m": self.max_snap_m,
             "horizon_factor": self.horizon_factor,
+            "tier_demand": {str(t): str(c) for t, c in self.tier_demand.items()},
         }
 
 
-_CONFIG_KEYS = ("standards", "speeds_kph", "walk_speed_kph", "max_snap_m", "horizon_factor", "isochrone_buffer_m")
+_CONFIG_KEYS = (
+    "standards",
+    "speeds_kph",
+    "walk_speed_kph",
+    "max_snap_m",
+    "horizon_factor",
+    "isochrone_buffer_m",
+    "tier_demand",
+)
 
 
 def load_config(path: str | Path | None = None) -> Config:
@@ -404,6 +477,8 @@ def load_config(path: str | Path | None = None) -> Config:
         intervals_min = [5, 10]
         [speeds_kph.drive]
         residential = 20
+        [tier_demand]
+        enterprise = "all"
 
     Raises
     ------
@@ -456,6 +531,9 @@ def load_config(path: str | Path | None = None) -> Config:
                     allowed=", ".join(ROAD_CLASSES),
                 )
             speeds[mode][cls] = _positive(v, f"speeds_kph.{mode_name}.{cls}", speed=True)
+    tier_demand = dict(cfg.tier_demand)
+    for tier_name, choice in dict(data.get("tier_demand", {})).items():
+        tier_demand[parse_tier(tier_name, where=f" ({p})")] = parse_tier_demand(choice, where=f" ({p}, tier_demand)")
     return Config(
         standards=standards,
         speeds_kph=speeds,
@@ -463,6 +541,7 @@ def load_config(path: str | Path | None = None) -> Config:
         max_snap_m=_positive(data.get("max_snap_m", cfg.max_snap_m), "max_snap_m"),
         horizon_factor=max(1.0, _positive(data.get("horizon_factor", cfg.horizon_factor), "horizon_factor")),
         isochrone_buffer_m=_positive(data.get("isochrone_buffer_m", cfg.isochrone_buffer_m), "isochrone_buffer_m"),
+        tier_demand=tier_demand,
     )
 
 

@@ -119,4 +119,3 @@ def result(county):  # type: ignore[no-untyped-def]
     from tests.helpers import analyse
 
     return analyse(county.network, stations=county.stations, demand=county.demand, areas=county.townships)
-

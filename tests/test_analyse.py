@@ -9,7 +9,7 @@ import pytest
 import shapely
 
 from planner._errors import InputError
-from planner.coverage.analyse import demand_rows_for_tier
+from planner.coverage.analyse import demand_rows_for_tier, no_demand_reason
 from planner.network.snapping import snap_points
 from planner.settings import Config, Mode, Tier
 from tests.conftest import nx_nearest_times
@@ -62,7 +62,7 @@ def test_times_match_networkx_per_tier(case) -> None:  # type: ignore[no-untyped
     for tier in Tier:
         std = cfg.standards[tier]
         g = net.travel_graph(mode=std.mode, config=cfg)
-        rows = demand_rows_for_tier(demand, tier)
+        rows = demand_rows_for_tier(demand, serves=cfg.tier_demand[tier])
         s_rows = np.flatnonzero(stations["tier"] == str(tier))
         s = snap_points(g, lon=stations["lon"][s_rows], lat=stations["lat"][s_rows], max_snap_m=cfg.max_snap_m)
         d = snap_points(g, lon=demand["lon"][rows], lat=demand["lat"][rows], max_snap_m=cfg.max_snap_m)
@@ -81,6 +81,37 @@ def test_times_match_networkx_per_tier(case) -> None:  # type: ignore[no-untyped
         # intervals partition the on-network population
         by_int = summ["population_by_interval"]
         assert sum(by_int.values()) == pytest.approx(summ["population"])
+
+
+def test_demand_without_kinds_is_residents_and_the_enterprise_tier_says_why(case) -> None:  # type: ignore[no-untyped-def]
+    """A sheet without kinds: residents for the first three tiers, nothing for the enterprise tier, and the reason."""
+    net, stations, demand, cfg = case
+    plain = demand.drop(columns=["kind"])
+    res = analyse(net, stations=stations, demand=plain, config=cfg)
+    tiers = res.summary["tiers"]
+    for tier in ("county", "township", "village"):
+        assert tiers[tier]["demand"] == len(plain) and tiers[tier]["no_demand_reason"] is None
+        assert tiers[tier]["serves"] == "residents"
+    ent = tiers["enterprise"]
+    assert (ent["demand"], ent["population"], ent["percent_population"]) == (0, 0.0, None)
+    assert ent["no_demand_reason"] == "no_enterprise" and ent["serves"] == "enterprise"
+    assert not (res.demand["tier"] == "enterprise").any()
+    # "the enterprise tier serves everyone": every row, the same rows as the village tier
+    everyone = cfg.with_overrides(tier_demand={Tier.ENTERPRISE: "all"})
+    res_all = analyse(net, stations=stations, demand=plain, config=everyone)
+    ent_all = res_all.summary["tiers"]["enterprise"]
+    assert ent_all["demand"] == len(plain) and ent_all["no_demand_reason"] is None and ent_all["serves"] == "all"
+    assert ent_all["population"] == pytest.approx(plain["population"].sum())
+
+
+def test_only_enterprises_leave_the_resident_tiers_without_demand(case) -> None:  # type: ignore[no-untyped-def]
+    net, stations, demand, cfg = case
+    workers = demand[demand["kind"] == "enterprise"]
+    res = analyse(net, stations=stations, demand=workers, config=cfg)
+    assert res.summary["tiers"]["village"]["no_demand_reason"] == "no_residents"
+    assert res.summary["tiers"]["enterprise"]["demand"] == len(workers)
+    assert no_demand_reason(workers.iloc[:0], serves="all") == "no_rows"
+    assert no_demand_reason(workers, serves="all") is None
 
 
 def test_tables_are_consistent(case) -> None:  # type: ignore[no-untyped-def]
@@ -118,7 +149,7 @@ def test_townships_from_polygons_then_fallback(case) -> None:  # type: ignore[no
         crs="EPSG:4326",
     )
     res = analyse(net, stations=stations, demand=demand, config=cfg, areas=areas, tiers=(Tier.VILLAGE,))
-    exp = np.where(demand["lon"] < mid, "西区", "东区")[demand_rows_for_tier(demand, Tier.VILLAGE)]
+    exp = np.where(demand["lon"] < mid, "西区", "东区")[demand_rows_for_tier(demand, serves="residents")]
     assert list(res.demand["township"]) == list(exp)
     # no polygons and no township column: nearest township-tier station's name
     res2 = analyse(net, stations=stations, demand=demand.drop(columns=["township"]), config=cfg, tiers=(Tier.TOWNSHIP,))

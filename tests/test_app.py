@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
 from planner.coverage import figures
 from planner.i18n import set_language, t
 from planner.report.exports import SHEETS
+from planner.settings import Tier
 from planner.workspace.project import load_project
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -335,3 +337,44 @@ def test_each_uploaded_file_has_its_own_coordinate_system(tmp_path):
     at.sidebar.button(key="load_uploads").click().run()
     warnings = [x for x in _texts(at, "warning") if "WGS\\-84" in x]  # text from files is markdown-escaped
     assert len(warnings) == 1 and warnings[0].startswith("demand\\.csv：") and "高德站点" not in warnings[0], warnings
+
+
+def test_demand_kinds_enterprise_upload_and_whom_a_tier_serves(county, tmp_path):  # type: ignore[no-untyped-def]
+    """No 类型 column: the enterprise tier says why it has no figures; an enterprise file or 'serves all' fills it."""
+    from planner.demo.county import write_demo
+
+    paths = write_demo(tmp_path, county=county)
+    sheet = pd.read_csv(paths["demand"], encoding="utf-8-sig", dtype={"编号": str})
+    is_ent = sheet["类型"] == "企业"
+    plain = sheet.drop(columns=["类型"])
+    files = {"stations": ("stations.csv", paths["stations"].read_bytes()),
+             "network": ("roads.gpkg", paths["roads"].read_bytes())}  # fmt: skip
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.session_state["staged_uploads"] = {**files, "demand": ("demand.csv", plain.to_csv(index=False).encode())}
+    at.sidebar.button(key="load_uploads").click().run()
+    assert not at.exception and not at.error, _texts(at, "error")
+    reason = figures.no_demand_text("no_enterprise")
+    assert reason in _texts(at, "info") and len(_figures(at)) == 9  # no bare "—" for the enterprise tier
+    assert any("无类型列" in x for x in _texts(at, "info"))  # where the kinds came from, said on loading
+    assert any("无类型列" in c.value for c in at.sidebar.caption)
+    # the enterprise tier serves all demand points: its figures come back, the same rows as the villages
+    at.sidebar.selectbox(key="serves_enterprise").set_value("all").run()
+    assert not at.exception and len(_figures(at)) == 12
+    result = at.session_state["ws"].evaluate(at.session_state["scenarios"][at.session_state["current"]].stations)
+    assert result.summary["tiers"]["enterprise"]["demand"] == len(plain)
+    # residents and enterprises in two files, loaded with the standards the sidebar shows ("all")
+    at.session_state["staged_uploads"] = {
+        **files,
+        "demand": ("residents.csv", plain[~is_ent].to_csv(index=False).encode()),
+        "enterprises": ("enterprises.csv", plain[is_ent].to_csv(index=False).encode()),
+    }
+    at.sidebar.button(key="load_uploads").click().run()
+    assert not at.exception and not at.error, _texts(at, "error")
+    assert at.session_state["ws"].config.tier_demand[Tier.ENTERPRISE] == "all"
+    assert any(r"enterprises\.csv：企业文件" in x for x in _texts(at, "info"))  # escaped for Markdown
+    at.sidebar.selectbox(key="serves_enterprise").set_value("enterprise").run()
+    assert len(_figures(at)) == 12 and reason not in _texts(at, "info")
+    result = at.session_state["ws"].evaluate(at.session_state["scenarios"][at.session_state["current"]].stations)
+    ent = result.demand[result.demand["tier"] == "enterprise"]
+    assert sorted(ent["id"]) == sorted(sheet.loc[is_ent, "编号"])

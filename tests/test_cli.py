@@ -101,6 +101,8 @@ def test_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     cfg = tmp_path / "c.toml"
     cfg.write_text("[standards.village]\nminutes = 'abc'\n", encoding="utf-8")
     assert main(["demo", "--out", str(tmp_path / "x"), "--config", str(cfg)]) == 2
+    assert main(["demo", "--out", str(tmp_path / "x"), "--tier-demand", "enterprise=everyone"]) == 2
+    assert "everyone" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
 
 
@@ -191,3 +193,94 @@ def test_station_isochrones_layer(tmp_path) -> None:
     layer = pyogrio.read_dataframe(out / "coverage.gpkg", layer=layer_names()["station_isochrones"])
     assert len(layer) == summary["tiers"]["township"]["stations"] - summary["tiers"]["township"]["stations_off_network"]
     assert set(layer["tier"]) == {"township"} and layer.geometry.is_valid.all() and not layer.geometry.is_empty.any()
+
+
+# ----------------------------------------------------------------------------- demand kinds
+@pytest.fixture(scope="module")
+def small_sheets(county, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:  # type: ignore[no-untyped-def]
+    """The small county's files; its demand sheet also without 类型, and its enterprises as a file of their own."""
+    from planner.demo.county import write_demo
+
+    tmp = tmp_path_factory.mktemp("kinds")
+    paths = write_demo(tmp, county=county)
+    sheet = pd.read_csv(paths["demand"], encoding="utf-8-sig", dtype={"编号": str})
+    is_ent = sheet["类型"] == "企业"
+    sheet.drop(columns=["类型"]).to_csv(tmp / "no_kinds.csv", index=False, encoding="utf-8-sig")
+    sheet[~is_ent].drop(columns=["类型"]).to_csv(tmp / "residents.csv", index=False, encoding="utf-8-sig")
+    sheet[is_ent].drop(columns=["类型"]).to_csv(tmp / "enterprises.csv", index=False, encoding="utf-8-sig")
+    return {**paths, "no_kinds": tmp / "no_kinds.csv", "residents": tmp / "residents.csv",
+            "enterprises": tmp / "enterprises.csv", "tmp": tmp}  # fmt: skip
+
+
+def _coverage(sheets: dict[str, Path], out: Path, *extra: str) -> dict:  # type: ignore[type-arg]
+    argv = ["coverage", "--network", str(sheets["roads"]), "--stations", str(sheets["stations"]), "--out", str(out),
+            "--no-isochrones", *extra]  # fmt: skip
+    assert main(argv) == 0
+    return json.loads((out / "summary.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def test_demand_without_kinds_leaves_the_enterprise_tier_empty_and_says_why(
+    small_sheets: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    n = len(pd.read_csv(small_sheets["no_kinds"], encoding="utf-8-sig"))
+    s = _coverage(small_sheets, small_sheets["tmp"] / "o1", "--demand", str(small_sheets["no_kinds"]))
+    printed = capsys.readouterr().out
+    ent = s["tiers"]["enterprise"]
+    assert (ent["demand"], ent["percent_population"]) == (0, None)  # not every village counted as an enterprise
+    assert ent["no_demand_reason"] == "no_enterprise"
+    assert s["tiers"]["village"]["demand"] == n  # every row is residents
+    from planner.coverage.figures import no_demand_text
+
+    assert "无类型列" in s["demand_kinds"] and "企业（职工之家）层级无需求点" in s["demand_kinds"]
+    assert f"注：企业（职工之家）：{no_demand_text('no_enterprise')}" in printed
+    assert "--tier-demand enterprise=all" in printed
+    # "the enterprise tier serves everyone"
+    s_all = _coverage(
+        small_sheets, small_sheets["tmp"] / "o2", "--demand", str(small_sheets["no_kinds"]),
+        "--tier-demand", "enterprise=all",
+    )  # fmt: skip
+    printed = capsys.readouterr().out
+    assert s_all["tiers"]["enterprise"]["demand"] == n and s_all["tiers"]["enterprise"]["no_demand_reason"] is None
+    assert s_all["parameters"]["tier_demand"]["enterprise"] == "all"
+    assert "注：" not in printed
+    wb = pd.read_excel(small_sheets["tmp"] / "o1" / "report.xlsx", sheet_name="汇总", header=1)
+    assert wb.set_index("层级").loc["企业（职工之家）", "说明"] == no_demand_text("no_enterprise")
+
+
+def test_enterprises_option(small_sheets: dict[str, Path]) -> None:
+    ents = pd.read_csv(small_sheets["enterprises"], encoding="utf-8-sig", dtype={"编号": str})
+    s = _coverage(
+        small_sheets, small_sheets["tmp"] / "o3", "--demand", str(small_sheets["residents"]),
+        "--enterprises", str(small_sheets["enterprises"]),
+    )  # fmt: skip
+    assert s["tiers"]["enterprise"]["demand"] == len(ents)
+    assert s["tiers"]["enterprise"]["population"] == pytest.approx(ents["人口"].sum())
+    assert s["inputs"]["enterprises"] == str(small_sheets["enterprises"])
+    demand = pd.read_csv(small_sheets["tmp"] / "o3" / "demand.csv", encoding="utf-8-sig", dtype={"id": str})
+    assert sorted(demand.loc[demand["tier"] == "enterprise", "id"]) == sorted(ents["编号"])
+    assert not set(ents["编号"]) & set(demand.loc[demand["tier"] == "village", "id"])
+
+
+@pytest.mark.shared
+def test_guixi_enterprise_tier_is_not_made_of_villages(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Real 贵溪 sheets from ``planner extract``, without 类型 and without names: no village becomes an enterprise."""
+    from tests.conftest import shared_path
+
+    osm = shared_path("data", "guixi_center.osm")
+    sheets = tmp_path / "sheets"
+    assert main(["extract", "--osm", str(osm), "--out", str(sheets)]) == 0
+    demand = pd.read_csv(sheets / "demand.csv", encoding="utf-8-sig", dtype=str)
+    variants = {"names": demand.drop(columns=["类型"]), "no_names": demand[["编号", "人口", "经度", "纬度"]]}
+    for name, sheet in variants.items():
+        path = tmp_path / f"{name}.csv"
+        sheet.to_csv(path, index=False, encoding="utf-8-sig")
+        argv = ["coverage", "--network", str(osm), "--stations", str(sheets / "stations.csv"), "--demand", str(path),
+                "--allow-off-network", "--no-isochrones", "--tier", "enterprise"]  # fmt: skip
+        assert main([*argv, "--out", str(tmp_path / name)]) == 0
+        ent = json.loads((tmp_path / name / "summary.json").read_text("utf-8"))["tiers"]["enterprise"]
+        assert ent["demand"] == 0, (name, ent["demand"], ent["percent_population"])
+        assert ent["no_demand_reason"] == "no_enterprise", name
+        assert main([*argv, "--out", str(tmp_path / f"{name}_all"), "--tier-demand", "enterprise=all"]) == 0
+        ent = json.loads((tmp_path / f"{name}_all" / "summary.json").read_text("utf-8"))["tiers"]["enterprise"]
+        assert ent["demand"] == len(demand) and ent["no_demand_reason"] is None
+    assert "无需求点" in capsys.readouterr().out

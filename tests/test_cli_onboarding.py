@@ -192,6 +192,25 @@ def test_check_kind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "error" in out and "层级" in out  # the missing tier column is named
 
 
+def test_check_says_where_demand_kinds_come_from(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plain = _write_csv(
+        tmp_path / "demand.csv", "名称,人口,经度,纬度\n化肥厂社区,3200,117.2,28.3\n东风村,800,117.21,28.31\n"
+    )
+    typed = _write_csv(
+        tmp_path / "需求.csv",
+        "名称,人口,类型,经度,纬度\n甲村,800,村,117.2,28.3\n乙,90,学校,117.2,28.3\n丙,90,学校,117.2,28.3\n",
+    )
+    ents = _write_csv(tmp_path / "ents.csv", "名称,职工人数,经度,纬度\n冶炼厂,2400,117.2,28.3\n")
+    assert main(["check", str(plain)]) == 0
+    assert f"{plain.name}：无类型列，2 行全部按居民（村/社区）计" in capsys.readouterr().out
+    assert main(["check", str(typed)]) == 2
+    out = capsys.readouterr().out
+    assert out.count("学校") == 1 and "第 3–4 行，“类型”列" in out and "共 2 行" in out  # once, with its rows
+    assert main(["check", str(ents), "--kind", "enterprises"]) == 0
+    out = capsys.readouterr().out
+    assert "企业表" in out and f"{ents.name}：企业文件，1 行全部为企业职工" in out
+
+
 def test_check_with_network(helsinki_pbf: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from planner.network.load import load_network
 

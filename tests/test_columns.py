@@ -65,7 +65,7 @@ def test_missing_name_is_a_warning_with_a_likely_match(tmp_path: Path) -> None:
 
 def test_without_name_and_id_names_come_from_rows(tmp_path: Path) -> None:
     path = _csv(tmp_path, "人口,经度,纬度", "1200,117.05,28.25")
-    df, report = read_table(path, kind="demand")
+    df, report, _ = read_table(path, kind="demand")
     assert df["name"].tolist() == ["row2"]
     assert report.warnings == (("inputs.columns.no_name_rows", "name"),)
     assert "行号" in report.lines()[-1][1]
@@ -124,7 +124,7 @@ def test_areas_and_candidates_have_reports(tmp_path: Path) -> None:
                "geometry": {"type": "Polygon", "coordinates": [ring]}}  # fmt: skip
     areas = tmp_path / "areas.geojson"
     areas.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}), encoding="utf-8")
-    gdf, report = read_table(areas, kind="areas")
+    gdf, report, _ = read_table(areas, kind="areas")
     assert gdf["name"].tolist() == ["塘湾镇"]
     assert report.used == (("name", "乡镇名称"),) and report.ignored == ("面积",)
     cands = _csv(tmp_path, "地点,成本价格,经度,纬度", "村部,3,117.05,28.25", name="c.csv")

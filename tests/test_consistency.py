@@ -204,13 +204,19 @@ def test_the_app_shows_the_cli_figures(cli_run, app_run) -> None:  # type: ignor
     at = app_run
     shown = [m.value for m in at.metric]
     labels = [m.label for m in at.metric]
-    expected, expected_labels = [], []
+    expected, expected_labels, reasons = [], [], []
+    why = {k: s["no_demand_reason"] for k, s in json.loads((out / "summary.json").read_text("utf-8"))["tiers"].items()}
     for tier in TIERS:
+        reason = why[str(tier)]
+        if reason:  # a tier without demand points: the app says why, as the CLI's note does
+            reasons.append(figures.no_demand_text(str(reason)))
+            continue
         for k in ("percent_population", "outside_population", "uncovered"):
             expected.append(figures.display(k, head[str(tier)][k]))
             expected_labels.append(figures.label(k, tier=str(tier)))
     assert shown == expected
     assert labels == expected_labels
+    assert [str(e.value) for e in at.info if str(e.value) in reasons] == reasons
     # and the app's own workbook and GeoPackage downloads (the same bundle as the CLI's)
     at.session_state["section"] = t("app.dl.header")
     at.run()

@@ -162,11 +162,17 @@ def test_unknown_system_is_input_error():
 
 
 def test_file_systems_default_mapping_and_overrides() -> None:
-    assert file_systems() == {"stations": "wgs84", "demand": "wgs84", "candidates": "wgs84"}
-    assert file_systems("gcj02", demand="wgs84") == {"stations": "gcj02", "demand": "wgs84", "candidates": "gcj02"}
+    assert file_systems() == {"stations": "wgs84", "demand": "wgs84", "enterprises": "wgs84", "candidates": "wgs84"}
+    assert file_systems("gcj02", demand="wgs84") == {
+        "stations": "gcj02",
+        "demand": "wgs84",
+        "enterprises": "gcj02",
+        "candidates": "gcj02",
+    }
     assert file_systems({"stations": "bd09"}, candidates="gcj02") == {
         "stations": "bd09",
         "demand": "wgs84",
+        "enterprises": "wgs84",
         "candidates": "gcj02",
     }
     with pytest.raises(InputError, match="mars"):

@@ -120,6 +120,26 @@ def test_localise_and_summary_frame(case: tuple[Workspace, CoverageResult, Cover
     assert list(odd.columns) == ["Tier", "extra"] and odd.iloc[0, 0] == "??"
 
 
+def test_a_tier_without_demand_says_why_in_workbook_and_geopackage(
+    tmp_path: Path, case: tuple[Workspace, CoverageResult, CoverageResult, pd.DataFrame]
+) -> None:
+    from planner.coverage.figures import no_demand_text
+
+    ws, _, after, _ = case
+    residents = Workspace(network=ws.network, demand=ws.demand.drop(columns=["kind"]), config=ws.config)
+    loads = ["load_population", "load_demand", "covered_population", "snap_m", "on_network"]
+    result = residents.evaluate(after.stations.drop(columns=loads))
+    s = summary_frame(result, lang="en")
+    assert list(s["note"]) == ["", "", "", no_demand_text("no_enterprise", lang="en")]
+    assert summary_frame(after)["note"].eq("").all()  # the demo's enterprises come from its 类型 column
+    rows = _rows(openpyxl.load_workbook(io.BytesIO(excel_workbook(result=result, lang="zh")))["汇总"])
+    assert rows[1][-1] == "说明" and rows[5][-1] == no_demand_text("no_enterprise", lang="zh")
+    path = tmp_path / "x.gpkg"
+    path.write_bytes(geopackage_bytes(result=result))
+    gp = pyogrio.read_dataframe(path, layer="汇总", read_geometry=False)
+    assert gp.set_index("tier").loc["enterprise", "note"] == no_demand_text("no_enterprise", lang="zh")
+
+
 def test_csv_has_bom_and_round_trips() -> None:
     df = pd.DataFrame({"名称": ["城东街道", "河西村"], "人口": [1200, 3400]})
     data = csv_bytes(df)

@@ -296,7 +296,7 @@ def test_demand_sheet_round_trip(tiny: dict[str, Any], tmp_path: Path, suffix: s
     back = read_demand(path)
     assert back["id"].tolist() == df["id"].tolist()
     np.testing.assert_allclose(back["population"], np.maximum(np.round(df["population"]), 1))
-    assert back["kind"].tolist() == df["kind"].tolist()
+    assert back["kind"].tolist() == df["kind"].replace("", "residents").tolist()  # an empty 类型: residents
     assert back["township"].tolist() == df["township"].tolist()
     np.testing.assert_allclose(back["lon"], df["lon"], atol=1e-7)
 

@@ -9,6 +9,7 @@ from planner._errors import ConfigError
 from planner.settings import (
     DEFAULT_SPEEDS_KPH,
     DEFAULT_STANDARDS,
+    DEFAULT_TIER_DEMAND,
     ROAD_CLASSES,
     TIER_ALIASES,
     TIER_EXAMPLES_SHOWN,
@@ -20,6 +21,7 @@ from planner.settings import (
     load_config,
     parse_mode,
     parse_tier,
+    parse_tier_demand,
     tier_key,
 )
 
@@ -145,6 +147,8 @@ def test_load_config(tmp_path: Path) -> None:
         ("[speeds_kph.drive]\nhighway_x = 30\n", "highway_x"),
         ("[speeds_kph.drive]\nprimary = 0\n", "primary"),
         ("not toml [", "TOML"),
+        ("[tier_demand]\nenterprise = 'everyone'\n", "everyone"),
+        ("[tier_demand]\nfactory = 'all'\n", "factory"),
     ],
 )
 def test_bad_config(tmp_path: Path, text: str, match: str) -> None:
@@ -159,3 +163,24 @@ def test_parse_mode() -> None:
     assert parse_mode("Drive") is Mode.DRIVE
     with pytest.raises(ConfigError, match="car"):
         parse_mode("car")
+
+
+def test_tier_demand_defaults_overrides_and_config_file(tmp_path: Path) -> None:
+    cfg = Config()
+    assert dict(cfg.tier_demand) == {Tier.COUNTY: "residents", Tier.TOWNSHIP: "residents",
+                                     Tier.VILLAGE: "residents", Tier.ENTERPRISE: "enterprise"}  # fmt: skip
+    everyone = cfg.with_overrides(tier_demand={Tier.ENTERPRISE: "all"})
+    assert everyone.tier_demand[Tier.ENTERPRISE] == "all" and everyone.tier_demand[Tier.VILLAGE] == "residents"
+    assert cfg.tier_demand[Tier.ENTERPRISE] == DEFAULT_TIER_DEMAND[Tier.ENTERPRISE] == "enterprise"
+    assert everyone.to_dict()["tier_demand"]["enterprise"] == "all"
+    p = tmp_path / "c.toml"
+    p.write_text('[tier_demand]\n"企业" = "全部"\n', encoding="utf-8")
+    assert load_config(p).tier_demand[Tier.ENTERPRISE] == "all"
+
+
+def test_parse_tier_demand() -> None:
+    assert parse_tier_demand(" All ") == "all"
+    assert parse_tier_demand("居民") == "residents"
+    assert parse_tier_demand("企业") == "enterprise"
+    with pytest.raises(ConfigError, match="--tier-demand enterprise=all"):
+        parse_tier_demand("everyone")

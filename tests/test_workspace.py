@@ -10,6 +10,7 @@ import pytest
 
 from planner._errors import InputError
 from planner.coverage.analyse import CoverageResult
+from planner.coverage.figures import HEADLINE_FIGURES
 from planner.settings import Tier
 from planner.workspace.scenario import Scenario, newly_off_network
 from planner.workspace.workspace import Workspace
@@ -252,3 +253,55 @@ def test_read_candidates_in_the_candidates_system(demo_files: dict[str, object])
     cands = ws.read_candidates(demo_files["amap_stations"])  # type: ignore[arg-type]
     assert abs(cands["lon"].to_numpy() - original["经度"].to_numpy()).max() < 1e-7
     assert ws.inputs["coords"]["candidates"] == "gcj02" and "sanity.offset" not in _codes(ws)
+
+
+# ----------------------------------------------------------------------------- demand kinds
+def test_enterprise_file_counts_exactly_its_rows(county, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The small county's enterprises as a file of their own give the enterprise figures of its 类型 column."""
+    from planner.demo.county import write_demo
+
+    paths = write_demo(tmp_path / "in", county=county)
+    sheet = pd.read_csv(paths["demand"], encoding="utf-8-sig", dtype={"编号": str})
+    is_ent = sheet["类型"] == "企业"
+    assert 0 < is_ent.sum() < len(sheet)
+    sheet[~is_ent].drop(columns=["类型"]).to_csv(tmp_path / "residents.csv", index=False, encoding="utf-8-sig")
+    sheet[is_ent].drop(columns=["类型"]).rename(columns={"人口": "职工人数"}).to_csv(
+        tmp_path / "enterprises.csv", index=False, encoding="utf-8-sig"
+    )
+    common = {"network": paths["roads"], "stations": paths["stations"], "areas": paths["townships"]}
+    ws_col, sc = Workspace.from_files(**common, demand=paths["demand"])
+    ws_file, _ = Workspace.from_files(
+        **common, demand=tmp_path / "residents.csv", enterprises=tmp_path / "enterprises.csv"
+    )
+    by_col, by_file = ws_col.evaluate(sc.stations), ws_file.evaluate(sc.stations)
+    ent = by_file.demand[by_file.demand["tier"] == "enterprise"]
+    assert sorted(ent["id"]) == sorted(sheet.loc[is_ent, "编号"])
+    for tier in ("county", "township", "village", "enterprise"):
+        a, b = by_col.summary["tiers"][tier], by_file.summary["tiers"][tier]
+        assert {k: a[k] for k in HEADLINE_FIGURES} == {k: b[k] for k in HEADLINE_FIGURES}, tier
+    assert [k.source for k in ws_file.demand_kinds] == ["none", "file"]
+    assert ws_file.inputs["enterprises"] == str(tmp_path / "enterprises.csv")
+    text = ws_file.demand_description(lang="zh")
+    assert "residents.csv：无类型列" in text and f"enterprises.csv：企业文件，{int(is_ent.sum())} 行" in text
+    assert "层级无需求点" not in text
+
+
+def test_demand_description_names_tiers_without_demand(demo: tuple[Workspace, Scenario]) -> None:
+    ws, _ = demo
+    assert ws.demand_description(lang="zh").endswith("企业职工 24。")  # the demo's 类型 column: no tier left out
+    residents = Workspace(network=ws.network, demand=ws.demand.drop(columns=["kind"]), config=ws.config)
+    assert residents.demand_description(lang="zh").endswith("企业（职工之家）层级无需求点。")
+    everyone = residents.with_config(ws.config.with_overrides(tier_demand={Tier.ENTERPRISE: "all"}))
+    assert everyone.demand_description(lang="en").endswith(
+        "The enterprise (workers' home) tier serves all demand points."
+    )
+
+
+def test_changing_whom_a_tier_serves_recomputes_that_tier(demo: tuple[Workspace, Scenario]) -> None:
+    ws, sc = fresh(demo)
+    before = ws.evaluate(sc.stations)
+    everyone = ws.with_config(ws.config.with_overrides(tier_demand={Tier.ENTERPRISE: "all"}))
+    after = everyone.evaluate(sc.stations)
+    assert everyone.last_recomputed == (Tier.ENTERPRISE,)
+    assert after.summary["tiers"]["enterprise"]["demand"] == len(ws.demand)
+    assert before.summary["tiers"]["enterprise"]["demand"] == int((ws.demand["kind"] == "enterprise").sum())

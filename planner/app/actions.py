@@ -7,7 +7,6 @@ it changes the session state and leaves messages for the page to show.
 from __future__ import annotations
 
 import logging
-import re
 import tempfile
 import time
 from collections.abc import Iterable
@@ -21,13 +20,14 @@ from planner.app.state import (
     evaluate,
     guard,
     init_session,
+    plain,
     say,
     session,
 )
 from planner.coverage.analyse import off_network_lines
 from planner.i18n import join_names, t
 from planner.inputs.columns import ColumnReport
-from planner.settings import Mode, Tier
+from planner.settings import Mode, Tier, parse_tier_demand
 from planner.workspace.project import load_project
 from planner.workspace.scenario import Scenario
 from planner.workspace.workspace import Workspace
@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_MB = 100
 #: Uploaded point files that each get a coordinate system choice, and the systems offered.
-UPLOAD_COORDS_ROLES: tuple[str, ...] = ("stations", "demand")
+UPLOAD_COORDS_ROLES: tuple[str, ...] = ("stations", "demand", "enterprises")
 UPLOAD_COORDS: tuple[str, ...] = ("wgs84", "gcj02", "bd09")
 
 
@@ -59,6 +59,19 @@ def set_standard(tier: Tier) -> None:
     def apply() -> None:
         cfg = ss.ws.config.with_overrides(tier=tier, mode=mode, minutes=minutes, intervals_min=intervals)
         ss.ws = ss.ws.with_config(cfg)
+        ss.proposals = None
+
+    guard(apply)
+
+
+@callback
+def set_tier_demand(tier: Tier) -> None:
+    """Apply whom ``tier`` serves (residents, enterprise workers or all demand points)."""
+    ss = session()
+    serves = parse_tier_demand(ss[f"serves_{tier}"])
+
+    def apply() -> None:
+        ss.ws = ss.ws.with_config(ss.ws.config.with_overrides(tier_demand={tier: serves}))
         ss.proposals = None
 
     guard(apply)
@@ -174,14 +187,6 @@ def accept_proposal() -> None:
         ss.proposals = rest if len(rest) else None
 
 
-#: Characters Markdown gives a meaning to (escaped in text taken from files: headers are data).
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
-
-
-def _plain(text: str) -> str:
-    return _MARKDOWN.sub(r"\\\1", text)
-
-
 def column_messages(reports: Iterable[ColumnReport]) -> list[tuple[str, str]]:
     """The column reports of an upload as at most two messages: the columns used (info), then the warnings.
 
@@ -192,7 +197,7 @@ def column_messages(reports: Iterable[ColumnReport]) -> list[tuple[str, str]]:
     warn: list[str] = []
     for report in reports:
         for level, text in report.lines():
-            line = _plain(t("inputs.columns.line", file=report.name, text=text))
+            line = plain(t("inputs.columns.line", file=report.name, text=text))
             (warn if level == "warning" else info).append(line)
     out = [("info", "  \n".join(info))] if info else []
     return out + ([("warning", "  \n".join(warn))] if warn else [])
@@ -211,7 +216,7 @@ def load_uploads() -> None:
     """Load the staged uploads as a new workspace; on any error keep the current one."""
     ss = session()
     files: dict[str, tuple[str, bytes]] = dict(ss.get("staged_uploads") or {})
-    for role in ("stations", "demand", "network", "areas"):
+    for role in ("stations", "demand", "enterprises", "network", "areas"):
         up = ss.get(f"up_{role}")
         if up is not None:
             files[role] = (up.name, up.getvalue())
@@ -228,8 +233,10 @@ def load_uploads() -> None:
                 network=paths["network"],
                 stations=paths["stations"],
                 demand=paths["demand"],
+                enterprises=paths.get("enterprises"),
                 areas=paths.get("areas"),
                 coords={role: str(ss.get(f"coords_{role}") or "wgs84") for role in UPLOAD_COORDS_ROLES},
+                config=ss.ws.config,  # the standards and whom each tier serves, as the sidebar shows them
                 allow_off_network_stations=allow,
             )
             try:
@@ -254,7 +261,8 @@ def load_uploads() -> None:
         uploaded = {str(path): files[role][0] for role, path in paths.items()}  # findings name the staged copy
         for finding in ws.findings:  # the same coordinate findings as the CLI's log and `planner check`
             name = uploaded.get(finding.file, finding.file)
-            say("warning", _plain(t("app.data.finding", file=Path(name).name, message=finding.message())))
+            say("warning", plain(t("app.data.finding", file=Path(name).name, message=finding.message())))
+        say("info", plain(ws.demand_description()))
         if off_network[0]:
             count, lines = off_network
             snap_m = f"{ws.config.max_snap_m:.0f}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Any, ParamSpec
@@ -45,7 +46,7 @@ PERSISTENT_KEYS = (
     "tile_url",
     "tile_attr",
     "gap_tier",
-    *(f"{kind}_{tier}" for kind in ("mode", "minutes") for tier in TIERS),
+    *(f"{kind}_{tier}" for kind in ("mode", "minutes", "serves") for tier in TIERS),
 )
 
 
@@ -131,6 +132,14 @@ def current_scenario() -> Scenario:
     ss = session()
     scenario: Scenario = ss.scenarios[ss.current]
     return scenario
+
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def plain(text: str) -> str:
+    """``text`` with Markdown's special characters escaped: file names and headers from user files shown as written."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
 
 
 def say(kind: str, text: str) -> None:

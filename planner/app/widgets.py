@@ -15,11 +15,11 @@ import pandas as pd
 import streamlit as st
 
 from planner.app import actions
-from planner.app.state import current_scenario, session
+from planner.app.state import current_scenario, plain, session
 from planner.coverage import figures
 from planner.coverage.analyse import CoverageResult
 from planner.i18n import join_names, t
-from planner.settings import TIERS, Mode, Tier
+from planner.settings import TIER_DEMAND_CHOICES, TIERS, Mode, Tier
 from planner.workspace.scenario import compare, compare_demand
 
 logger = logging.getLogger(__name__)
@@ -64,6 +64,9 @@ def figures_panel(result: CoverageResult, *, big: bool) -> None:
         n, off = int(s["stations"]), int(s["stations"]) - int(s["stations_on_network"])
         stations = t("app.figures.stations_off", n=n, off=off) if off else t("app.figures.stations", n=n)
         st.markdown(f"**{t(f'tier.{tier}')}** · {standard} · {stations}")
+        if s.get("no_demand_reason"):  # no "—" without a word: say why the tier has no figures
+            st.info(figures.no_demand_text(s["no_demand_reason"]))
+            continue
         c1, c2, c3 = st.columns(3)
         for col, key in zip((c1, c2, c3), APP_FIGURES, strict=True):
             col.metric(figures.label(key, tier=str(tier)), figures.display(key, s[key]), help=figures.definition(key))
@@ -268,6 +271,18 @@ def sidebar() -> None:
                 on_change=actions.set_standard,
                 args=(tier,),
             )
+        serves = st.columns(2)
+        for k, tier in enumerate(TIERS):
+            ss.setdefault(f"serves_{tier}", str(ss.ws.config.tier_demand[tier]))
+            serves[k % 2].selectbox(
+                t("app.standard.serves", tier=t(f"tier.{tier}")),
+                list(TIER_DEMAND_CHOICES),
+                format_func=lambda c: t(f"serves.{c}"),
+                key=f"serves_{tier}",
+                on_change=actions.set_tier_demand,
+                args=(tier,),
+                help=t("app.standard.serves_help"),
+            )
 
     with sb.expander(t("app.sim.header"), expanded=True):
         st.radio(
@@ -309,7 +324,8 @@ def sidebar() -> None:
 
     with sb.expander(t("app.data.header"), expanded=False):
         for role in actions.UPLOAD_COORDS_ROLES:  # each point file with its own coordinate system
-            st.file_uploader(t(f"app.data.{role}"), type=UPLOAD_TYPES, key=f"up_{role}")
+            helps = {"demand": t("app.data.demand_help"), "enterprises": t("app.data.enterprises_help")}
+            st.file_uploader(t(f"app.data.{role}"), type=UPLOAD_TYPES, key=f"up_{role}", help=helps.get(role))
             st.selectbox(
                 t(f"app.data.coords_{role}"),
                 list(actions.UPLOAD_COORDS),
@@ -321,6 +337,7 @@ def sidebar() -> None:
         st.checkbox(t("app.data.allow_off_network"), key="allow_off_network", help=t("app.data.allow_off_network_help"))
         st.button(t("app.data.load"), key="load_uploads", on_click=actions.load_uploads)
         st.button(t("app.data.demo"), key="reopen_demo", on_click=actions.reopen_demo)
+        st.caption(plain(ss.ws.demand_description()))  # where the demand rows' kinds came from
 
     with sb.expander(t("app.basemap.header"), expanded=False):
         st.multiselect(

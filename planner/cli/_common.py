@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from planner._errors import ConfigError
 from planner.inputs.coords import System, file_systems
-from planner.settings import TIERS, Config, Tier, load_config, parse_mode, parse_tier
+from planner.settings import TIERS, Config, Tier, TierDemand, load_config, parse_mode, parse_tier, parse_tier_demand
 
 if TYPE_CHECKING:
     from planner.inputs.columns import ColumnReport
@@ -44,48 +44,84 @@ def coords_of(args: argparse.Namespace) -> dict[str, System]:
         args.coords,
         stations=getattr(args, "stations_coords", None),
         demand=getattr(args, "demand_coords", None),
+        enterprises=getattr(args, "enterprises_coords", None),
         candidates=getattr(args, "candidates_coords", None),
     )
 
 
+def tier_demand(text: str) -> dict[Tier, TierDemand]:
+    """``enterprise=all,village=residents`` → whom each named tier serves (``--tier-demand``)."""
+    out: dict[Tier, TierDemand] = {}
+    for part in text.replace("，", ",").split(","):
+        if not part.strip():
+            continue
+        if "=" not in part:
+            raise ConfigError("config.unknown_tier_demand", value=part.strip(), where=" (--tier-demand)")
+        tier, choice = part.split("=", 1)
+        out[parse_tier(tier, where=" (--tier-demand)")] = parse_tier_demand(choice, where=" (--tier-demand)")
+    return out
+
+
 def add_inputs(p: argparse.ArgumentParser, *, required: bool = True) -> None:
-    """``--network --stations --demand --areas --coords --stations-coords --demand-coords --allow-off-network``."""
+    """The input files, ``--coords`` and per-file ``--X-coords``, ``--allow-off-network`` (coverage and site)."""
     p.add_argument(
         "--network",
         required=required,
         help=".osm / .osm.pbf / road line layer (.gpkg/.shp/.geojson), or download:PLACE (OSM; needs internet)",
     )
     p.add_argument("--stations", required=required, help="stations: CSV/XLSX/GeoJSON/GeoPackage")
-    p.add_argument("--demand", required=True, help="demand points: CSV/XLSX/GeoJSON/GeoPackage")
+    p.add_argument(
+        "--demand",
+        required=True,
+        help="demand points: CSV/XLSX/GeoJSON/GeoPackage; a 类型 column (村/社区/企业...) gives each row's kind, "
+        "without it every row is residents",
+    )
+    p.add_argument(
+        "--enterprises",
+        help="enterprise demand file (same formats): every row is enterprise workers, population = workers",
+    )
     p.add_argument("--areas", help="township polygons (GeoJSON/GeoPackage) for per-township statistics")
     p.add_argument(
         "--coords", default="wgs84", choices=list(COORDS), help="coordinate system of every input file (default wgs84)"
     )
     add_coords(p, role="stations")
     add_coords(p, role="demand")
+    add_coords(p, role="enterprises")
     p.add_argument(
         "--allow-off-network", action="store_true", help="skip stations farther than --max-snap from any road"
     )
 
 
 def add_standards(p: argparse.ArgumentParser) -> None:
-    """``--tier --mode --minutes --config --max-snap`` (the standards; see :func:`common_config`)."""
+    """``--tier --mode --minutes --config --max-snap --tier-demand`` (the standards; see :func:`common_config`)."""
     p.add_argument("--tier", help="county|township|village|enterprise (或 县级/乡镇/村/企业); default: all tiers")
     p.add_argument("--mode", help="walk|bike|ebike|drive: override the travel mode of --tier (or all tiers)")
     p.add_argument("--minutes", type=float, help="override the N-minute standard of --tier (or all tiers)")
     p.add_argument("--config", help="TOML file with standards and speeds (see README)")
     p.add_argument("--max-snap", type=float, dest="max_snap", help="maximum snap distance in metres (default 500)")
+    p.add_argument(
+        "--tier-demand",
+        dest="tier_demand",
+        help="whom a tier serves: residents|enterprise|all per tier, e.g. enterprise=all "
+        "(default: enterprise tier enterprise workers, other tiers residents)",
+    )
 
 
 def common_config(args: argparse.Namespace) -> tuple[Config, tuple[Tier, ...]]:
-    """Standards from ``--config`` with ``--tier/--mode/--minutes/--intervals/--max-snap`` applied; the tiers to run."""
+    """Standards from ``--config`` with ``--tier/--mode/--minutes/--intervals/--max-snap/--tier-demand`` applied.
+
+    Returns the configuration and the tiers to run.
+    """
     cfg = load_config(args.config)
     tier = parse_tier(args.tier, where=" (--tier)") if args.tier else None
     mode = parse_mode(args.mode) if args.mode else None
     if args.minutes is not None and not args.minutes > 0:
         raise ConfigError("config.bad_minutes", value=args.minutes, where=" (--minutes)")
     ivs = intervals(args.intervals) if getattr(args, "intervals", None) else None
-    cfg = cfg.with_overrides(tier=tier, mode=mode, minutes=args.minutes, intervals_min=ivs, max_snap_m=args.max_snap)
+    serves = tier_demand(args.tier_demand) if getattr(args, "tier_demand", None) else None
+    cfg = cfg.with_overrides(
+        tier=tier, mode=mode, minutes=args.minutes, intervals_min=ivs, max_snap_m=args.max_snap, tier_demand=serves
+    )
     return cfg, ((tier,) if tier else TIERS)
 
 

@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         network_path=args.network,
         stations_path=args.stations,
         demand_path=args.demand,
+        enterprises_path=args.enterprises,
         out_dir=args.out,
         config=cfg,
         tiers=tiers,
@@ -98,6 +99,7 @@ def run_coverage(
     config: Config,
     tiers: tuple[Tier, ...],
     coords: str | Mapping[str, str] = "wgs84",
+    enterprises_path: str | Path | None = None,
     areas_path: str | Path | None = None,
     isochrones: bool = True,
     station_isochrones: bool = False,
@@ -108,7 +110,8 @@ def run_coverage(
 
     The same pipeline as the app and the notebook: :meth:`planner.workspace.workspace.Workspace.from_files`,
     :meth:`~planner.workspace.workspace.Workspace.evaluate` and :func:`planner.report.files.report_files`.
-    ``coords`` is one system for both files or one per file (``{"stations": ..., "demand": ...}``).
+    ``coords`` is one system for every file or one per file (``{"stations": ..., "demand": ...,
+    "enterprises": ...}``).
     """
     from planner.network.load import describe_network
     from planner.report.files import CLI_FILES, report_files, write_files
@@ -120,6 +123,7 @@ def run_coverage(
         network=network_path,
         stations=stations_path,
         demand=demand_path,
+        enterprises=enterprises_path,
         areas=areas_path,
         coords=coords,
         config=config,
@@ -166,7 +170,11 @@ CLI_TABLE_FIGURES: tuple[str, ...] = (
 
 
 def print_summary(summary: dict[str, Any], *, out_dir: str | Path, label: str | None = None) -> None:
-    """Print the per-tier coverage table for people (figure names from :mod:`planner.coverage.figures`)."""
+    """Print the per-tier coverage table for people (figure names from :mod:`planner.coverage.figures`).
+
+    Under the table: where the demand rows' kinds came from (``summary["demand_kinds"]``)
+    and, for every tier without demand points, why (``no_demand_reason``).
+    """
     from planner.coverage import figures
     from planner.report.exports import estimate_note
 
@@ -175,10 +183,23 @@ def print_summary(summary: dict[str, Any], *, out_dir: str | Path, label: str | 
         lines.append(label)
     head = [t("cli.col.tier"), t("cli.col.mode"), t("cli.col.standard")]
     lines.append(" | ".join(head + [figures.label(k) for k in CLI_TABLE_FIGURES]))
+    notes = []
     for tier_key, s in summary["tiers"].items():
         cells = [t(f"tier.{tier_key}"), t(f"mode.{s['mode']}"), t("cli.standard_value", minutes=f"{s['minutes']:g}")]
         cells += [figures.display(k, s[k]) for k in CLI_TABLE_FIGURES]
         lines.append(" | ".join(cells))
+        if s.get("no_demand_reason"):
+            notes.append(
+                t(
+                    "cli.no_demand",
+                    tier=t(f"tier.{tier_key}"),
+                    tier_key=tier_key,
+                    reason=figures.no_demand_text(s["no_demand_reason"]),
+                )
+            )
+    if summary.get("demand_kinds"):
+        lines.append(str(summary["demand_kinds"]))
+    lines += notes
     note = estimate_note(summary)
     if note:
         lines.append(note)

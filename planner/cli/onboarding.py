@@ -5,14 +5,15 @@
 level) ``areas.geojson`` into ``DIR``, all at once (nothing is replaced when a step
 fails).
 
-``planner check FILE... [--network NET] [--kind stations|demand] [--coords SYSTEM]``
+``planner check FILE... [--network NET] [--kind stations|demand|enterprises] [--coords SYSTEM]``
 reads every file with :mod:`planner.inputs.tables` (all in the one ``--coords`` system),
 prints what was done with its columns (:mod:`planner.inputs.columns`), runs
 :func:`planner.inputs.sanity.check_coordinates` on each file that could be read (the offset
 checks on its values as given) and prints every problem with its row number. Exit status 2 when
 any error was found, 0 otherwise (warnings are printed). Without ``--kind`` a file
 whose name contains ``demand``, ``需求``, ``人口`` or ``pop`` is read as demand points,
-anything else as stations.
+anything else as stations; ``--kind enterprises`` reads enterprise files (every row
+enterprise workers). For demand files it also prints where their rows' kinds came from.
 """
 
 from __future__ import annotations
@@ -69,7 +70,9 @@ def add_parser(subparsers: Any) -> None:
     ck = subparsers.add_parser("check", help=t("sanity.cli.help"))
     ck.add_argument("files", nargs="+", metavar="FILE", help="station / demand sheets")
     ck.add_argument("--network", help="road network (.osm/.osm.pbf/line layer) for the extent and offset checks")
-    ck.add_argument("--kind", choices=["stations", "demand"], help="what the files hold (default: from the name)")
+    ck.add_argument(
+        "--kind", choices=["stations", "demand", "enterprises"], help="what the files hold (default: from the name)"
+    )
     ck.add_argument(
         "--coords",
         default="wgs84",
@@ -192,7 +195,7 @@ def run_check(args: argparse.Namespace) -> int:
     for path in args.files:
         kind = _kind_of(path, args.kind)
         try:
-            df, columns = read_table(path, kind=kind, coords=args.coords)
+            df, columns, kinds = read_table(path, kind=kind, coords=args.coords)
         except InputProblemsError as exc:
             if exc.columns is not None:
                 lines += _column_lines(path, exc.columns)
@@ -214,6 +217,8 @@ def run_check(args: argparse.Namespace) -> int:
         warnings += sum(f.severity == "warning" for f in findings)
         if not findings and not columns.n_warnings:
             lines.append(t("sanity.cli.ok", file=path, kind=t(f"sanity.cli.kind.{kind}"), rows=len(df)))
+        if kinds is not None:
+            lines.append(kinds.describe())
     lines.append(t("sanity.cli.summary", files=len(args.files), errors=errors, warnings=warnings))
     sys.stdout.write("\n".join(lines) + "\n")
     return 2 if errors else 0

@@ -21,7 +21,8 @@ import pandas as pd
 from planner._errors import ConfigError, SitingError
 from planner.cli._common import add_coords, add_inputs, add_standards, common_config, coords_of, print_columns
 from planner.i18n import t
-from planner.inputs.tables import TableRead, read_table
+from planner.inputs.columns import ColumnReport
+from planner.inputs.tables import read_table
 from planner.settings import TIERS, Tier, parse_tier
 from planner.siting.models import DEFAULT_MIP_REL_GAP, DEFAULT_TIME_LIMIT_S
 from planner.workspace.propose import CANDIDATE_SPACING_M
@@ -110,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         network=args.network,
         stations=args.stations,
         demand=args.demand,
+        enterprises=args.enterprises,
         areas=args.areas,
         coords=coords_of(args),
         config=cfg,
@@ -149,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_cost_matrix(args: argparse.Namespace) -> int:
-    from planner.inputs.tables import read_cost_matrix
+    from planner.inputs.tables import combine_demand, read_cost_matrix, read_demand_files
     from planner.siting.problem import CoverageProblem
     from planner.workspace.propose import sites_frame, solve
 
@@ -159,9 +161,12 @@ def _run_cost_matrix(args: argparse.Namespace) -> int:
         raise ConfigError("site.redundant_needs_network")
     costs = read_cost_matrix(args.cost_matrix)
     systems = coords_of(args)
-    demand, demand_columns = _read_logged(args.demand, kind="demand", coords=systems["demand"])
+    parts = read_demand_files(args.demand, enterprises=args.enterprises, coords=systems)
+    for part in parts:
+        part.columns.log()
+    demand = combine_demand(parts)
     cands, cands_columns = _read_logged(args.candidates, kind="candidates", coords=systems["candidates"])
-    print_columns((demand_columns, cands_columns))
+    print_columns((*(part.columns for part in parts), cands_columns))
     existing = [s.strip() for s in args.existing.replace("，", ",").split(",") if s.strip()]
     problem = CoverageProblem.from_cost_matrix(
         costs, demand=demand, candidates=cands, minutes=args.minutes, existing_site_ids=existing,
@@ -188,11 +193,11 @@ def _run_cost_matrix(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_logged(path: str, *, kind: str, coords: str) -> TableRead:
+def _read_logged(path: str, *, kind: str, coords: str) -> tuple[pd.DataFrame, ColumnReport]:
     """Read a file with its column report, logged as the workspace logs its own files'."""
     read = read_table(path, kind=kind, coords=coords)  # type: ignore[arg-type]
     read.columns.log()
-    return read
+    return read.frame, read.columns
 
 
 def _write(out: str, frames: list[pd.DataFrame], summaries: dict[str, Any], *, redundant: bool) -> None:

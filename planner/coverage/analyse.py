@@ -5,10 +5,12 @@ every demand point its travel time to the nearest station of that tier. From tho
 times this module derives coverage flags, interval distributions, per-township
 tables, the ranked gap list and station loads.
 
-Which demand counts for which tier: enterprise workers' homes serve enterprises, so
-the enterprise tier counts demand rows of kind ``enterprise``; the other tiers count
-residents (all other rows). When no row says its kind, every row counts for every
-tier.
+Which demand counts for which tier is the configuration's choice
+(:attr:`planner.settings.Config.tier_demand`): by default the enterprise tier counts the
+demand rows of kind ``enterprise`` (a 类型 of 企业, or the rows of an enterprise file) and
+the other tiers count residents (every other row, including rows of no stated kind).
+When a tier has no demand rows, its summary says why (``no_demand_reason``, see
+:func:`no_demand_reason`) instead of leaving a bare "—".
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from planner.inputs.population_source import estimate_summary
 from planner.network.reach import nearest_times
 from planner.network.roads import RoadNetwork, TravelGraph
 from planner.network.snapping import Snap
-from planner.settings import Config, Mode, Standard, Tier
+from planner.settings import Config, Mode, Standard, Tier, TierDemand
 
 logger = logging.getLogger(__name__)
 
@@ -88,13 +90,30 @@ class CoverageResult:
     tiers: dict[Tier, TierResult] = field(default_factory=dict)
 
 
-def demand_rows_for_tier(demand: pd.DataFrame, tier: Tier) -> NDArray[np.int64]:
-    """Rows of ``demand`` that a tier serves (see module docstring)."""
-    kind = demand["kind"].fillna("").astype(str) if "kind" in demand else pd.Series("", index=demand.index)
-    if not (kind != "").any():
+def demand_rows_for_tier(demand: pd.DataFrame, *, serves: TierDemand) -> NDArray[np.int64]:
+    """Rows of ``demand`` a tier serving ``serves`` counts (see the module docstring).
+
+    A row is enterprise workers when its ``kind`` is ``"enterprise"``; every other row
+    (village, community, residents, empty or no ``kind`` column) is residents.
+    """
+    if serves == "all":
         return np.arange(len(demand), dtype=np.int64)
+    kind = demand["kind"].fillna("").astype(str) if "kind" in demand else pd.Series("", index=demand.index)
     is_ent = (kind == "enterprise").to_numpy()
-    return np.flatnonzero(is_ent if tier is Tier.ENTERPRISE else ~is_ent).astype(np.int64)
+    return np.flatnonzero(is_ent if serves == "enterprise" else ~is_ent).astype(np.int64)
+
+
+def no_demand_reason(demand: pd.DataFrame, *, serves: TierDemand) -> str | None:
+    """Why a tier serving ``serves`` has no demand rows; ``None`` if it has some.
+
+    One of :data:`planner.coverage.figures.NO_DEMAND_REASONS` (text:
+    :func:`planner.coverage.figures.no_demand_text`).
+    """
+    if len(demand_rows_for_tier(demand, serves=serves)):
+        return None
+    if not len(demand):
+        return "no_rows"
+    return "no_enterprise" if serves == "enterprise" else "no_residents"
 
 
 def _off_network_line(r: pd.Series, *, row: object, dist: float) -> str:
@@ -323,6 +342,8 @@ def summarise(
             "stations": len(tr.station_rows),
             "stations_on_network": int(tr.station_snap.on_network.sum()),
             "stations_off_network": int((~tr.station_snap.on_network).sum()),
+            "serves": str(config.tier_demand[tier]),
+            "no_demand_reason": None if len(rows) else no_demand_reason(demand, serves=config.tier_demand[tier]),
             **figures_from_status(status, p),
             "population_by_interval": dist,
             "engine_seconds": round(tr.engine_s, 4),

@@ -32,18 +32,26 @@ __all__ = [
     "COUNT_FIGURES",
     "FIGURES",
     "HEADLINE_FIGURES",
+    "NO_DEMAND_REASONS",
     "Figure",
     "definition",
     "display",
     "figures_from_status",
     "label",
     "markdown_page",
+    "no_demand_text",
     "percent_population",
     "point_figures",
     "unit",
 ]
 
 Kind = Literal["count", "population", "percent"]
+
+#: Why a tier can have no demand points (a tier summary's ``no_demand_reason``; text:
+#: :func:`no_demand_text`): the demand data are empty; the tier serves enterprise workers
+#: and no row is one; the tier serves residents and every row is enterprise workers.
+#: :func:`planner.coverage.analyse.no_demand_reason` decides which.
+NO_DEMAND_REASONS: tuple[str, ...] = ("no_rows", "no_enterprise", "no_residents")
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,14 @@ def unit(key: str, *, lang: str | None = None) -> str:
 def definition(key: str, *, lang: str | None = None) -> str:
     """Definition of a figure: which demand points it counts, how off-network points enter it."""
     return t(f"figure.{key}.definition", lang=lang)
+
+
+def no_demand_text(reason: str, *, lang: str | None = None) -> str:
+    """Why a tier has no demand points, for people (``reason``: a tier summary's ``no_demand_reason``).
+
+    The reasons are :data:`NO_DEMAND_REASONS`.
+    """
+    return t(f"figure.no_demand.{reason}", lang=lang)
 
 
 def point_figures(
@@ -203,6 +219,8 @@ def markdown_page(*, lang: str | None = None) -> str:
             name = f"{name} / {label(f.key, tier='enterprise', lang=lang)}"
         cells = (f"`{f.key}`", name, unit(f.key, lang=lang), definition(f.key, lang=lang))
         lines.append("| " + " | ".join(html.escape(c, quote=False).replace("|", "\\|") for c in cells) + " |")
+    lines += ["", f"## {t('figure.no_demand.header', lang=lang)}", "", t("figure.no_demand.intro", lang=lang), ""]
+    lines += [f"- `{r}`: {html.escape(no_demand_text(r, lang=lang), quote=False)}" for r in NO_DEMAND_REASONS]
     return "\n".join(lines) + "\n"
 
 

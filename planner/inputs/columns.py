@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["HINT_ORDER", "TABLE_KINDS", "ColumnReport", "column_report", "page_text"]
 
 #: The kinds of input table a report can describe.
-TABLE_KINDS: tuple[str, ...] = ("stations", "demand", "candidates", "areas")
+TABLE_KINDS: tuple[str, ...] = ("stations", "demand", "enterprises", "candidates", "areas")
 
 #: Columns tried, in this order, as the likely match of an unused header: a header with
 #: words of two columns is taken for the first (``所属乡镇名称`` → township, ``乡镇人口``

@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 System = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
 SYSTEMS: tuple[str, ...] = ("wgs84", "cgcs2000", "gcj02", "bd09")
 #: Input files that each have a coordinate system of their own.
-FILE_ROLES: tuple[str, ...] = ("stations", "demand", "candidates")
+FILE_ROLES: tuple[str, ...] = ("stations", "demand", "enterprises", "candidates")
 #: The command-line option that sets each file's system (named in the offset warnings).
 FILE_OPTIONS: dict[str, str] = {role: f"--{role}-coords" for role in FILE_ROLES}
 
@@ -138,6 +138,7 @@ def file_systems(
     *,
     stations: str | None = None,
     demand: str | None = None,
+    enterprises: str | None = None,
     candidates: str | None = None,
 ) -> dict[str, System]:
     """The coordinate system of each input file, from a default and per-file choices.
@@ -147,13 +148,13 @@ def file_systems(
     coords
         One system for every file (``--coords``), or a mapping from file role
         (:data:`FILE_ROLES`) to system; roles it leaves out are WGS-84.
-    stations, demand, candidates
+    stations, demand, enterprises, candidates
         Per-file choices (``--stations-coords`` ...); each overrides ``coords`` for its file.
 
     Returns
     -------
     dict
-        ``{"stations": ..., "demand": ..., "candidates": ...}``.
+        ``{"stations": ..., "demand": ..., "enterprises": ..., "candidates": ...}``.
 
     Raises
     ------
@@ -167,7 +168,7 @@ def file_systems(
         if unknown:
             raise InputError("coords.unknown_file", value=unknown[0], files="、".join(FILE_ROLES))
         base = {role: coords.get(role, "wgs84") for role in FILE_ROLES}
-    chosen = {"stations": stations, "demand": demand, "candidates": candidates}
+    chosen = {"stations": stations, "demand": demand, "enterprises": enterprises, "candidates": candidates}
     out: dict[str, System] = {}
     for role in FILE_ROLES:
         system = chosen[role] or base[role]

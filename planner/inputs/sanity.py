@@ -263,11 +263,7 @@ def check_coordinates(
     far = inside & ~(dist <= max_snap_m)
     if far.any():
         r = tuple(int(x) for x in rows[far])
-        findings.append(
-            Finding(
-                "warning", "sanity.far_from_road", r, {"max_snap_m": f"{max_snap_m:g}"}, file
-            )
-        )
+        findings.append(Finding("warning", "sanity.far_from_road", r, {"max_snap_m": f"{max_snap_m:g}"}, file))
     if inside.any():
         findings += _system_findings(
             network, lon[inside], lat[inside], rows[inside], coords=coords, option=option, file=file

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -23,11 +24,13 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from planner._errors import ConfigError, InputError
+from planner.i18n import t
 from planner.inputs import _validate as v
 from planner.inputs._decode import _cell, _load, _read_geo, _Table
 from planner.inputs._validate import MAX_INPUT_BYTES, ColumnSpec, ProblemLog
 from planner.inputs.columns import TABLE_KINDS, ColumnReport, column_report
 from planner.inputs.coords import System, to_wgs84
+from planner.inputs.demand_kinds import DemandKinds, demand_kinds
 from planner.inputs.population_source import parse_sources
 from planner.settings import parse_tier, tier_examples
 
@@ -38,12 +41,15 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "COLUMN_SPECS",
+    "ENTERPRISE_COLUMNS",
     "MAX_INPUT_BYTES",
     "TableRead",
+    "combine_demand",
     "read_areas",
     "read_candidates",
     "read_cost_matrix",
     "read_demand",
+    "read_demand_files",
     "read_stations",
     "read_table",
 ]
@@ -150,16 +156,19 @@ AREA_COLUMNS: tuple[ColumnSpec, ...] = (
         hints=("名称", "乡镇", "街道", "镇街", "name"),
     ),
 )
+#: Headers enterprise lists use for their name and their number of workers (the
+#: population of an enterprise row), on top of the demand file's.
+_ENTERPRISE_HEADERS: Mapping[str, tuple[str, ...]] = {
+    "name": ("企业名称", "单位名称", "企业"),
+    "population": ("职工人数", "职工数", "员工人数", "员工数", "从业人员", "从业人数", "workers", "employees"),
+}
+#: Columns of an enterprise file (:func:`read_table` with ``kind="enterprises"``).
+ENTERPRISE_COLUMNS: tuple[ColumnSpec, ...] = tuple(
+    replace(c, aliases=tuple(dict.fromkeys((*c.aliases, *_ENTERPRISE_HEADERS.get(c.name, ()))))) for c in DEMAND_COLUMNS
+)
 
 STATION_OUTPUT = ("id", "name", "tier", "lon", "lat", "organisation", "services", "address", "township", "source_row")
 DEMAND_OUTPUT = ("id", "name", "population", "lon", "lat", "township", "kind", "population_source", "source_row")
-
-#: Words in a demand point's type or name that give its kind (checked in this order).
-_KIND_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("community", ("社区", "居委", "community")),
-    ("enterprise", ("企业", "公司", "厂", "职工", "enterprise", "company")),
-    ("village", ("村", "village")),
-)
 
 
 # =========================================================================== public API
@@ -170,6 +179,8 @@ class TableRead(NamedTuple):
     frame: pd.DataFrame
     #: Which header was used for which column, which were not, likely matches, warnings.
     columns: ColumnReport
+    #: For demand and enterprise files: where the rows' kinds came from.
+    kinds: DemandKinds | None = None
 
 
 def read_table(
@@ -192,7 +203,8 @@ def read_table(
     path
         The file.
     kind
-        ``"stations"``, ``"demand"``, ``"candidates"`` or ``"areas"``.
+        ``"stations"``, ``"demand"``, ``"enterprises"`` (every row enterprise workers),
+        ``"candidates"`` or ``"areas"``.
     coords
         Coordinate system of the file (see :func:`read_stations`); areas are read in
         the coordinate reference system their file declares, and this is not used.
@@ -204,8 +216,9 @@ def read_table(
     Returns
     -------
     TableRead
-        ``frame`` (the reader's table) and ``columns`` (a
-        :class:`~planner.inputs.columns.ColumnReport`, not yet logged).
+        ``frame`` (the reader's table), ``columns`` (a
+        :class:`~planner.inputs.columns.ColumnReport`, not yet logged) and, for demand
+        and enterprise files, ``kinds`` (:class:`~planner.inputs.demand_kinds.DemandKinds`).
 
     Raises
     ------
@@ -217,8 +230,8 @@ def read_table(
     """
     if kind == "stations":
         return _read_stations(path, coords=coords, sheet=sheet, max_bytes=max_bytes)
-    if kind == "demand":
-        return _read_demand(path, coords=coords, sheet=sheet, max_bytes=max_bytes)
+    if kind in ("demand", "enterprises"):
+        return _read_demand(path, coords=coords, sheet=sheet, max_bytes=max_bytes, enterprise=kind == "enterprises")
     if kind == "candidates":
         return _read_candidates(path, coords=coords, sheet=sheet, max_bytes=max_bytes)
     if kind == "areas":
@@ -306,8 +319,16 @@ def read_demand(
     coords: System = "wgs84",
     sheet: str | None = None,
     max_bytes: int = MAX_INPUT_BYTES,
+    enterprise: bool = False,
 ) -> pd.DataFrame:
     """Read demand points (villages, communities, enterprises) with their population.
+
+    The kind of every row (residents of a village or community, or enterprise workers)
+    comes from exactly one source: a 类型 column (values such as 村, 社区, 村/社区, 居委会,
+    企业, 职工, 工厂, 园区: :data:`planner.inputs.demand_kinds.KIND_WORDS`);
+    ``enterprise=True`` (a file of enterprises: every row is enterprise workers, its
+    population the number of workers); otherwise every row is residents. Names are
+    never used to guess a kind. :func:`read_table` also says where the kinds came from.
 
     Parameters
     ----------
@@ -319,39 +340,45 @@ def read_demand(
         XLSX sheet or GeoPackage layer; default: the one whose headers match.
     max_bytes
         Refuse files larger than this.
+    enterprise
+        The file lists enterprises (its ids generated for rows without one start with
+        ``ent-``, so they differ from a demand file's ``row2``...).
 
     Returns
     -------
     pandas.DataFrame
         Columns ``id, name, population`` (float; 1 for every point when the file has no
-        population column), ``lon, lat`` (WGS-84), ``township``, ``kind``
-        (``"village"``, ``"community"``, ``"enterprise"`` or ``""``; from a type column,
-        else guessed from the name ending), ``population_source`` (a code of
+        population column), ``lon, lat`` (WGS-84), ``township``, ``kind`` (one of
+        :data:`planner.settings.DEMAND_KINDS`), ``population_source`` (a code of
         :mod:`planner.inputs.population_source` such as ``estimate_low``, other text as
         written, ``""`` without a 人口来源 column) and ``source_row``.
 
     Raises
     ------
     InputError
-        Listing every problem found (also negative or non-numeric population).
+        Listing every problem found (also negative or non-numeric population, and a
+        类型 value that names no kind: once per distinct value, with its rows).
     """
-    return _logged(read_table(path, kind="demand", coords=coords, sheet=sheet, max_bytes=max_bytes))
+    kind = "enterprises" if enterprise else "demand"
+    return _logged(read_table(path, kind=kind, coords=coords, sheet=sheet, max_bytes=max_bytes))
 
 
-def _read_demand(path: str | Path, *, coords: System, sheet: str | None, max_bytes: int) -> TableRead:
-    """Demand table and column report (:func:`read_demand`)."""
-    table, found, log = _load(path, DEMAND_COLUMNS, coords=coords, sheet=sheet, max_bytes=max_bytes)
-    report = _report(table, found, log, "demand", DEMAND_COLUMNS, warnings=_name_warnings(found))
+def _read_demand(path: str | Path, *, coords: System, sheet: str | None, max_bytes: int, enterprise: bool) -> TableRead:
+    """Demand (or enterprise) table, column report and kinds (:func:`read_demand`)."""
+    specs = ENTERPRISE_COLUMNS if enterprise else DEMAND_COLUMNS
+    kind = "enterprises" if enterprise else "demand"
+    table, found, log = _load(path, specs, coords=coords, sheet=sheet, max_bytes=max_bytes)
+    report = _report(table, found, log, kind, specs, warnings=_name_warnings(found))
     n = table.n_rows
     rows = table.row_numbers
-    ids = _ids(table, found, log, rows)
+    ids = _ids(table, found, log, rows, generated_prefix="ent-" if enterprise else "")
     lon, lat = _coordinates(table, found, log, rows)
     population = _population(table, found, log, rows)
+    kinds, source = demand_kinds(table, found, log, rows, enterprise=enterprise)
     log.raise_if_any()
     lon, lat = _convert(lon, lat, coords)
     names = _text(table, found, "name", n)
     names = np.where(names == "", ids, names)
-    kinds = _kinds(_text(table, found, "kind", n)) if "kind" in found else _kinds(names, suffix_only=True)
     out = pd.DataFrame(
         {
             "id": ids,
@@ -366,7 +393,66 @@ def _read_demand(path: str | Path, *, coords: System, sheet: str | None, max_byt
         }
     )
     logger.info("%s: read %d demand points, population %.0f", table.file, n, float(population.sum()))
-    return TableRead(_as_str(out, ("id", "name", "township", "kind", "population_source")), report)
+    frame = _as_str(out, ("id", "name", "township", "kind", "population_source"))
+    return TableRead(frame, report, source)
+
+
+def read_demand_files(
+    demand: str | Path,
+    *,
+    enterprises: str | Path | None = None,
+    coords: Mapping[str, System] | System = "wgs84",
+) -> list[TableRead]:
+    """Read a demand file and, when given, an enterprise file (:func:`read_table`).
+
+    Parameters
+    ----------
+    demand, enterprises
+        The files.
+    coords
+        One system for both, or ``{"demand": ..., "enterprises": ...}``.
+
+    Returns
+    -------
+    list
+        One :class:`TableRead` per file (with its ``kinds``), the demand file first;
+        :func:`combine_demand` makes them one table. The column reports are not logged.
+    """
+    systems: Mapping[str, System] = {"demand": coords, "enterprises": coords} if isinstance(coords, str) else coords
+    out = [read_table(demand, kind="demand", coords=systems["demand"])]
+    if enterprises is not None:
+        out.append(read_table(enterprises, kind="enterprises", coords=systems["enterprises"]))
+    return out
+
+
+def combine_demand(parts: Sequence[TableRead]) -> pd.DataFrame:
+    """One demand table from the tables of :func:`read_demand_files`, in order.
+
+    Raises
+    ------
+    InputError
+        An id used in two files (every demand point needs its own id), listing each
+        such id with its rows in both files.
+    """
+    seen: dict[str, tuple[str, int]] = {}
+    lines: list[str] = []
+    for part in parts:
+        file = part.columns.file
+        clash: dict[str, tuple[str, int]] = {}
+        for i, r in zip(part.frame["id"].astype(str), part.frame["source_row"], strict=True):
+            if i in seen:
+                first_file, first_row = seen[i]
+                lines.append(t("inputs.demand_id_in_two_files_line", id=i, first_file=first_file,
+                               first_row=first_row, file=file, row=int(r)))  # fmt: skip
+            clash[i] = (file, int(r))
+        seen.update(clash)
+    if lines:
+        raise InputError(
+            "inputs.demand_id_in_two_files",
+            count=len(lines),
+            lines="\n".join(lines[:20]) + ("\n…" if len(lines) > 20 else ""),
+        )
+    return pd.concat([part.frame for part in parts], ignore_index=True)
 
 
 def read_areas(path: str | Path, *, sheet: str | None = None, max_bytes: int = MAX_INPUT_BYTES) -> gpd.GeoDataFrame:
@@ -471,9 +557,11 @@ def _text(table: _Table, found: dict[str, int], name: str, n: int) -> NDArray[An
     return table.column(found[name]).to_numpy(dtype=object)
 
 
-def _ids(table: _Table, found: dict[str, int], log: ProblemLog, rows: NDArray[np.int64]) -> NDArray[Any]:
+def _ids(
+    table: _Table, found: dict[str, int], log: ProblemLog, rows: NDArray[np.int64], *, generated_prefix: str = ""
+) -> NDArray[Any]:
     n = table.n_rows
-    generated = np.array([f"row{r}" for r in rows], dtype=object)
+    generated = np.array([f"{generated_prefix}row{r}" for r in rows], dtype=object)
     if "id" not in found:
         if n:
             logger.info("%s: no id column (编号); ids generated from row numbers (row2, row3...)", table.file)
@@ -571,19 +659,6 @@ def _population(table: _Table, found: dict[str, int], log: ProblemLog, rows: NDA
     return values
 
 
-def _kinds(values: NDArray[Any], *, suffix_only: bool = False) -> NDArray[Any]:
-    text = pd.Series(values, dtype=object).astype(str).str.strip().str.lower()
-    out = np.full(len(text), "", dtype=object)
-    for kind, words in reversed(_KIND_WORDS):
-        for word in words:
-            if suffix_only:
-                hit = text.str.endswith(word) | text.str.endswith(word + "委会") | text.str.endswith(word + "民委员会")
-            else:
-                hit = text.str.contains(word, regex=False)
-            out[hit.to_numpy()] = kind
-    return out
-
-
 def _as_str(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     for c in columns:
         df[c] = df[c].astype(str)
@@ -605,7 +680,13 @@ CANDIDATE_COLUMNS: tuple[ColumnSpec, ...] = (
 )
 #: The columns of each kind of table :func:`read_table` reads (``docs/inputs.md`` lists them).
 COLUMN_SPECS: Mapping[str, tuple[ColumnSpec, ...]] = MappingProxyType(
-    {"stations": STATION_COLUMNS, "demand": DEMAND_COLUMNS, "candidates": CANDIDATE_COLUMNS, "areas": AREA_COLUMNS}
+    {
+        "stations": STATION_COLUMNS,
+        "demand": DEMAND_COLUMNS,
+        "enterprises": ENTERPRISE_COLUMNS,
+        "candidates": CANDIDATE_COLUMNS,
+        "areas": AREA_COLUMNS,
+    }
 )
 COST_MATRIX_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("demand_id", ("需求点编号", "需求编号", "村编号", "demand_id", "origin", "from_id"), required=True),

@@ -8,7 +8,8 @@ mode, status) are rendered in the active language (Chinese by default) through
 Workbook sheets (Chinese / English names):
 
 - 汇总 / Summary — per tier: mode, N minutes, stations, demand points, population,
-  covered population, percent, people outside the circle, uncovered villages;
+  covered population, percent, people outside the circle, uncovered villages, and a
+  note saying why a tier has no demand points;
 - 乡镇 / Townships — per township and tier;
 - 缺口 / Gaps — uncovered demand ranked by population;
 - 建议站点 / Proposals — proposed new sites;
@@ -43,7 +44,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from planner.coverage.analyse import AREA_COLUMNS, CoverageResult
-from planner.coverage.figures import HEADLINE_FIGURES, figure, label
+from planner.coverage.figures import HEADLINE_FIGURES, figure, label, no_demand_text
 from planner.i18n import get_language, t
 from planner.settings import TIERS
 from planner.workspace.scenario import COMPARISON_COLUMNS
@@ -99,7 +100,7 @@ _VALUE_KEYS: dict[str, str] = {
     "population_source": "population.source",
 }
 
-_SUMMARY_COLUMNS = ("tier", "mode", "standard_minutes", *HEADLINE_FIGURES)
+_SUMMARY_COLUMNS = ("tier", "mode", "standard_minutes", *HEADLINE_FIGURES, "note")
 _TOWNSHIP_COLUMNS = AREA_COLUMNS
 _GAP_COLUMNS = (
     "rank",
@@ -171,11 +172,13 @@ def layer_names() -> dict[str, str]:
     return {k: t(f"report.layer.{k}") for k in keys}
 
 
-def summary_frame(result: CoverageResult) -> pd.DataFrame:
+def summary_frame(result: CoverageResult, *, lang: str | None = None) -> pd.DataFrame:
     """Per-tier figures as a table with canonical column keys.
 
-    Columns ``tier, mode, standard_minutes`` and the headline figures
-    (:data:`planner.coverage.figures.HEADLINE_FIGURES`), taken from ``result.summary`` as they are.
+    Columns ``tier, mode, standard_minutes``, the headline figures
+    (:data:`planner.coverage.figures.HEADLINE_FIGURES`), taken from ``result.summary`` as they
+    are, and ``note``: why a tier has no demand points
+    (:func:`planner.coverage.figures.no_demand_text` in ``lang``), empty otherwise.
     """
     tiers: dict[str, dict[str, Any]] = result.summary.get("tiers", {})
     rows = []
@@ -185,6 +188,8 @@ def summary_frame(result: CoverageResult) -> pd.DataFrame:
         row.update({k: s[k] for k in HEADLINE_FIGURES})
         if row["percent_population"] is None:
             row["percent_population"] = np.nan
+        reason = s.get("no_demand_reason")
+        row["note"] = no_demand_text(reason, lang=lang) if reason else ""
         rows.append(row)
     return pd.DataFrame(rows, columns=list(_SUMMARY_COLUMNS))
 
@@ -324,7 +329,7 @@ def excel_workbook(
     """
     lang = lang or get_language()
     frames: dict[str, pd.DataFrame] = {
-        "summary": summary_frame(result),
+        "summary": summary_frame(result, lang=lang),
         "townships": _select(result.areas, _TOWNSHIP_COLUMNS),
         "gaps": _select(result.gaps, _GAP_COLUMNS),
         "proposals": _select(proposals, _PROPOSAL_COLUMNS),

@@ -206,6 +206,7 @@ def report_files(
         summary["inputs"] = dict(ws.inputs)
     if ws.label:
         summary["label"] = ws.label
+    summary["demand_kinds"] = ws.demand_description()
     if extra_summary:
         summary.update(extra_summary)
     files: dict[str, bytes] = {}

@@ -62,6 +62,7 @@ class Workspace(Protocol):
         """Coverage of ``stations`` (see :meth:`planner.workspace.workspace.Workspace.evaluate`)."""
         ...
 
+
 logger = logging.getLogger(__name__)
 
 __all__ = [

@@ -40,14 +40,16 @@ from planner.coverage.analyse import (
     assign_townships,
     check_stations_on_network,
     demand_rows_for_tier,
+    no_demand_reason,
     summarise,
     tier_result,
 )
-from planner.i18n import t
+from planner.i18n import get_language, t
 from planner.inputs.columns import ColumnReport
+from planner.inputs.demand_kinds import DemandKinds
 from planner.network.roads import RoadNetwork, TravelGraph, speed_key
 from planner.network.snapping import Snap, snap_points
-from planner.settings import TIERS, Config, Mode, Tier, parse_tier
+from planner.settings import DEFAULT_TIER_DEMAND, TIERS, Config, Mode, Tier, parse_tier
 from planner.siting.models import DEFAULT_MIP_REL_GAP, DEFAULT_TIME_LIMIT_S, Solver
 from planner.workspace.propose import CandidateOptions, NetworkProblem, Proposal, propose, siting_problem
 from planner.workspace.scenario import Scenario, check_stations
@@ -124,6 +126,10 @@ class Workspace:
     #: What :meth:`from_files` did with each file's columns
     #: (:class:`planner.inputs.columns.ColumnReport`: stations, demand, then areas).
     column_reports: tuple[ColumnReport, ...] = field(default=(), repr=False)
+    #: Where the kinds of the demand rows came from, one entry per file read by
+    #: :meth:`from_files`; empty: taken from the table's ``kind`` column (see
+    #: :meth:`demand_description`).
+    demand_kinds: tuple[DemandKinds, ...] = ()
     _demand_snaps: dict[tuple[Any, ...], Snap] = field(default_factory=dict, repr=False)
     _tier_cache: dict[Tier, tuple[_TierKey, TierResult]] = field(default_factory=dict, repr=False)
     _iso_cache: dict[Tier, tuple[_TierKey, gpd.GeoDataFrame]] = field(default_factory=dict, repr=False)
@@ -142,7 +148,12 @@ class Workspace:
 
         county = generate_county(seed=seed)
         ws = cls(
-            network=county.network, demand=county.demand, config=Config(), areas=county.townships, label=county.label
+            network=county.network,
+            demand=county.demand,
+            config=Config(),
+            areas=county.townships,
+            label=county.label,
+            demand_kinds=(DemandKinds.of_table(county.demand, file=county.label),),
         )
         return ws, Scenario(name=t("scenario.current_name"), stations=county.stations.copy())
 
@@ -153,10 +164,12 @@ class Workspace:
         network: str | Path,
         stations: str | Path,
         demand: str | Path,
+        enterprises: str | Path | None = None,
         areas: str | Path | None = None,
         coords: str | Mapping[str, str] = "wgs84",
         stations_coords: str | None = None,
         demand_coords: str | None = None,
+        enterprises_coords: str | None = None,
         candidates_coords: str | None = None,
         config: Config | None = None,
         allow_off_network_stations: bool = False,
@@ -172,6 +185,8 @@ class Workspace:
         (:func:`planner.inputs.sanity.check_coordinates`): findings (swapped columns,
         points outside the network, a file or some rows in another system than declared)
         are logged as warnings and kept in :attr:`findings`.
+        Where the kinds of the demand rows came from (a 类型 column, the enterprise file,
+        or neither) is logged and kept in :attr:`demand_kinds`.
 
         Parameters
         ----------
@@ -179,11 +194,16 @@ class Workspace:
             ``.osm`` / ``.osm.pbf`` / road line layer, or ``download:PLACE`` (needs internet).
         stations, demand, areas
             Input files (:mod:`planner.inputs.tables`).
+        enterprises
+            A file of enterprises (:func:`planner.inputs.tables.read_table` with
+            ``kind="enterprises"``): every row is enterprise workers, its population the number
+            of workers. Its rows are added to the demand points; ids must differ from the
+            demand file's.
         coords
             Coordinate system of every file (``"wgs84"``, ``"cgcs2000"``, ``"gcj02"``,
-            ``"bd09"``), or a mapping ``{"stations": ..., "demand": ..., "candidates": ...}``;
-            converted to WGS-84.
-        stations_coords, demand_coords, candidates_coords
+            ``"bd09"``), or a mapping ``{"stations": ..., "demand": ..., "enterprises": ...,
+            "candidates": ...}``; converted to WGS-84.
+        stations_coords, demand_coords, enterprises_coords, candidates_coords
             The system of one file, overriding ``coords`` for it (the candidates' is
             used by :meth:`read_candidates`).
         config
@@ -197,31 +217,37 @@ class Workspace:
         ------
         planner._errors.PlannerError
             :class:`~planner._errors.NetworkError` or :class:`~planner._errors.InputError`
-            from the readers, naming file, row and column.
+            from the readers, naming file, row and column; an id used in both the demand
+            and the enterprise file.
         """
         from planner.inputs.coords import file_systems
-        from planner.inputs.tables import read_table
+        from planner.inputs.tables import combine_demand, read_demand_files, read_table
         from planner.network.load import load_network_spec
 
-        systems = file_systems(coords, stations=stations_coords, demand=demand_coords, candidates=candidates_coords)
+        systems = file_systems(
+            coords,
+            stations=stations_coords,
+            demand=demand_coords,
+            enterprises=enterprises_coords,
+            candidates=candidates_coords,
+        )
         net = load_network_spec(network)
-        st, st_columns = read_table(stations, kind="stations", coords=systems["stations"])
-        dem, dem_columns = read_table(demand, kind="demand", coords=systems["demand"])
-        reports = [st_columns, dem_columns]
+        st, st_columns, _ = read_table(stations, kind="stations", coords=systems["stations"])
+        parts = read_demand_files(demand, enterprises=enterprises, coords=systems)
+        reports = [st_columns, *(part.columns for part in parts)]
         ar = None
         if areas is not None:
-            ar, ar_columns = read_table(areas, kind="areas")
+            ar, ar_columns, _ = read_table(areas, kind="areas")
             reports.append(ar_columns)
         for report in reports:
             report.log()
         cfg = config or Config()
-        findings = [
-            *_check_file(st, network=net, file=stations, role="stations", coords=systems, config=cfg),
-            *_check_file(dem, network=net, file=demand, role="demand", coords=systems, config=cfg),
-        ]
+        findings = _check_file(st, network=net, file=stations, role="stations", coords=systems, config=cfg)
+        for part, role, file in zip(parts, ("demand", "enterprises"), (demand, enterprises), strict=False):
+            findings += _check_file(part.frame, network=net, file=str(file), role=role, coords=systems, config=cfg)
         ws = cls(
             network=net,
-            demand=dem,
+            demand=combine_demand(parts),
             config=cfg,
             areas=ar,
             label=label if label is not None else Path(str(network).split(":", 1)[-1]).stem,
@@ -230,12 +256,15 @@ class Workspace:
                 "network": str(network),
                 "stations": str(stations),
                 "demand": str(demand),
+                "enterprises": str(enterprises) if enterprises is not None else None,
                 "areas": str(areas) if areas is not None else None,
                 "coords": systems,
             },
             findings=findings,
             column_reports=tuple(reports),
+            demand_kinds=tuple(part.kinds for part in parts if part.kinds is not None),
         )
+        logger.info("%s", ws.demand_description())
         return ws, Scenario(name=t("scenario.current_name"), stations=st)
 
     def read_candidates(self, path: str | Path, *, coords: str | None = None) -> pd.DataFrame:
@@ -262,7 +291,7 @@ class Workspace:
 
         declared = dict(self.inputs.get("coords") or {})
         systems = file_systems(declared, candidates=coords)
-        df, columns = read_table(path, kind="candidates", coords=systems["candidates"])
+        df, columns, _ = read_table(path, kind="candidates", coords=systems["candidates"])
         columns.log()
         self.column_reports = (*self.column_reports, columns)
         self.findings += _check_file(
@@ -271,6 +300,25 @@ class Workspace:
         self.inputs["candidates"] = str(path)
         self.inputs["coords"] = {**declared, "candidates": systems["candidates"]}
         return df
+
+    def demand_description(self, *, lang: str | None = None) -> str:
+        """Where the demand rows' kinds came from, and what each tier counts; one line for people.
+
+        One sentence per demand file (:meth:`planner.inputs.tables.DemandKinds.describe`),
+        then every tier whose demand choice is not the default, then every tier that has
+        no demand points (the figures give the reason). The CLI logs it, ``planner check`` prints the
+        first part, the app shows it after loading files.
+        """
+        kinds = self.demand_kinds or (DemandKinds.of_table(self.demand, file=self.label),)
+        parts = [k.describe(lang=lang) for k in kinds]
+        for tier in TIERS:
+            serves = self.config.tier_demand[tier]
+            name = t(f"tier.{tier}", lang=lang)
+            if serves != DEFAULT_TIER_DEMAND[tier]:
+                parts.append(t("scenario.tier_serves", lang=lang, tier=name, serves=t(f"serves.{serves}", lang=lang)))
+            if no_demand_reason(self.demand, serves=serves) is not None:
+                parts.append(t("scenario.tier_no_demand", lang=lang, tier=name))
+        return ("" if (lang or get_language()) == "zh" else " ").join(parts)
 
     def with_config(self, config: Config) -> Workspace:
         """A workspace with new standards; caches that still apply are kept (keys include the standard)."""
@@ -314,7 +362,17 @@ class Workspace:
         ids = tuple(stations["id"].astype(str).to_numpy(object)[rows])
         lon = stations["lon"].to_numpy(float)[rows].tobytes()
         lat = stations["lat"].to_numpy(float)[rows].tobytes()
-        key = (str(tier), std, _graph_key(self.config, std.mode), float(self.config.horizon_factor), ids, lon, lat)
+        serves = str(self.config.tier_demand[tier])
+        key = (
+            str(tier),
+            std,
+            serves,
+            _graph_key(self.config, std.mode),
+            float(self.config.horizon_factor),
+            ids,
+            lon,
+            lat,
+        )
         return key, rows
 
     def _tier_result(self, stations: pd.DataFrame, tier: Tier, rows: NDArray[np.int64], key: _TierKey) -> TierResult:
@@ -355,7 +413,7 @@ class Workspace:
                     max_snap_m=exc.params.get("max_snap_m", ""),
                     lines=exc.params.get("lines", ""),
                 ) from exc
-        d_rows = demand_rows_for_tier(self.demand, tier)
+        d_rows = demand_rows_for_tier(self.demand, serves=self.config.tier_demand[tier])
         d_snap = self._demand_snap(std.mode).subset(d_rows)
         tr = tier_result(
             graph, tier=tier, standard=std, station_rows=rows, station_snap=s_snap, demand_rows=d_rows,
