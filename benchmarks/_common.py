@@ -165,15 +165,7 @@ def networkx_nearest(
 
 def concat_snaps(a: Snap, b: Snap) -> Snap:
     """Sources followed by targets, as one :class:`Snap`."""
-    return Snap(
-        edge=np.concatenate([a.edge, b.edge]),
-        frac=np.concatenate([a.frac, b.frac]),
-        snap_m=np.concatenate([a.snap_m, b.snap_m]),
-        x_m=np.concatenate([a.x_m, b.x_m]),
-        y_m=np.concatenate([a.y_m, b.y_m]),
-        component=np.concatenate([a.component, b.component]),
-        on_main=np.concatenate([a.on_main, b.on_main]),
-    )
+    return Snap.concat(a, b)
 
 
 def fmt_s(seconds: float) -> str:
