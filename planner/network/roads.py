@@ -382,8 +382,9 @@ class TravelGraph:
 
     @cached_property
     def usable_key(self) -> str:
-        """Digest of which segments this mode may use: modes with equal keys snap alike."""
-        return hashlib.blake2b(np.packbits(self.edge_allowed).tobytes(), digest_size=16).hexdigest()
+        """Digest of which segments this mode may use in which direction: modes with equal keys snap alike."""
+        bits = np.packbits(np.concatenate([np.isfinite(self.fwd_s), np.isfinite(self.bwd_s)]))
+        return hashlib.blake2b(bits.tobytes(), digest_size=16).hexdigest()
 
     @cached_property
     def components(self) -> ComponentReport:

@@ -128,6 +128,7 @@ DEMAND_COLUMNS: tuple[str, ...] = (
     "interval_min",
     "beyond_min",
     "on_main_network",
+    "stranded",
     "lon",
     "lat",
 )

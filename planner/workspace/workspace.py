@@ -39,6 +39,7 @@ from planner.coverage.analyse import (
     assign_townships,
     check_stations_on_network,
     demand_rows_for_tier,
+    stranded_lines,
     summarise,
     tier_result,
 )
@@ -226,6 +227,15 @@ class Workspace:
                 max_snap_m=self.config.max_snap_m,
             )
             self._demand_snaps[key] = snap
+            if snap.stranded.any():
+                logger.warning(
+                    t(
+                        "coverage.demand_stranded",
+                        count=int(snap.stranded.sum()),
+                        mode=t(f"mode.{mode}"),
+                        lines=stranded_lines(self.demand, snap.stranded),
+                    )
+                )
         return snap
 
     def _tier_key(self, stations: pd.DataFrame, tier: Tier) -> tuple[_TierKey, NDArray[np.int64]]:
@@ -275,6 +285,15 @@ class Workspace:
                     max_snap_m=exc.params.get("max_snap_m", ""),
                     lines=exc.params.get("lines", ""),
                 ) from exc
+        if s_snap.stranded.any():
+            logger.warning(
+                t(
+                    "coverage.stations_stranded",
+                    tier=t(f"tier.{tier}"),
+                    count=int(s_snap.stranded.sum()),
+                    lines=stranded_lines(stations.iloc[rows], s_snap.stranded),
+                )
+            )
         d_rows = demand_rows_for_tier(self.demand, tier)
         d_snap = self._demand_snap(std.mode).subset(d_rows)
         tr = tier_result(
