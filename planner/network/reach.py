@@ -107,15 +107,17 @@ def _same_edge_direct(
     graph: TravelGraph, src: Attachments, tgt: Attachments
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
     """Direct trips along a shared segment: (target attachment, source position, seconds excl. target access)."""
-    order = np.argsort(src.edge, kind="stable")
-    s_sorted = src.edge[order]
-    lo = np.searchsorted(s_sorted, tgt.edge, side="left")
-    hi = np.searchsorted(s_sorted, tgt.edge, side="right")
-    cnt = hi - lo
-    if not cnt.any():
+    shared = np.zeros(graph.network.n_edges, bool)
+    shared[src.edge] = True
+    cand = np.flatnonzero(shared[tgt.edge])  # target attachments on a segment holding a source
+    if len(cand) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0)
-    t_rep = np.repeat(np.arange(len(tgt)), cnt)
+    order = np.argsort(src.edge, kind="stable")
+    s_sorted = src.edge[order]
+    lo = np.searchsorted(s_sorted, tgt.edge[cand], side="left")
+    cnt = np.searchsorted(s_sorted, tgt.edge[cand], side="right") - lo
+    t_rep = np.repeat(cand, cnt)
     offs = np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)
     s_at = order[np.repeat(lo, cnt) + offs]
     e = tgt.edge[t_rep]
@@ -128,11 +130,17 @@ def _same_edge_direct(
 
 
 def _first_of_each(key: NDArray[np.int64], value: NDArray[np.float64]) -> NDArray[np.int64]:
-    """Index of the smallest ``value`` for every distinct ``key`` (ties: first index), in key order."""
-    order = np.lexsort((value, key))
-    first = np.ones(len(order), bool)
-    first[1:] = key[order][1:] != key[order][:-1]
-    return order[first]
+    """Index of the smallest ``value`` in every run of equal ``key`` (sorted keys; ties: first index)."""
+    if len(key) == 0:
+        return np.zeros(0, dtype=np.int64)
+    start = np.ones(len(key), bool)
+    start[1:] = key[1:] != key[:-1]
+    group = np.cumsum(start) - 1
+    lowest = np.minimum.reduceat(value, np.flatnonzero(start))
+    hit = np.flatnonzero(value == lowest[group])
+    first = np.ones(len(hit), bool)
+    first[1:] = group[hit][1:] != group[hit][:-1]
+    return hit[first].astype(np.int64)
 
 
 def nearest_times(

@@ -193,6 +193,14 @@ def _segment_index(net: RoadNetwork) -> shapely.STRtree:
 SEARCH_RADII_M: tuple[float, ...] = (20.0, 80.0)
 
 
+def _lexsort(*keys: NDArray[np.generic]) -> NDArray[np.int64]:
+    """Same order as :func:`numpy.lexsort` (last key first), by chained stable argsorts (much faster on floats)."""
+    order = np.argsort(keys[0], kind="stable")
+    for k in keys[1:]:
+        order = order[np.argsort(k[order], kind="stable")]
+    return order.astype(np.int64)
+
+
 def _project(
     net: RoadNetwork, e: NDArray[np.int64], px: NDArray[np.float64], py: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -217,28 +225,22 @@ def _nearest_segments(
 ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
     """Exact nearest usable segment of each point in ``rows`` (edge, fraction, distance, row).
 
-    Candidate segments come from ``dwithin`` queries with growing radii, keeping
+    Candidate segments come from queries with growing radii (:func:`_within`), keeping
     those the mode may use: once any usable segment lies within radius ``r`` of a
     point, its nearest usable segment is among them. Points with no usable road
     within ``max_snap_m`` get the distance to the nearest road of any class from one
     ``query_nearest`` (for reporting only). Ties go to the lowest segment index.
     """
     net = graph.network
-    allowed = graph.edge_allowed
     out_e, out_f, out_d, out_r = [], [], [], []
     remaining = rows
     radii = [r for r in SEARCH_RADII_M if r < max_snap_m] + [max_snap_m]
     for radius in radii:
         if len(remaining) == 0:
             break
-        pts = shapely.points(px[remaining], py[remaining])
-        inp, hit = tree.query(pts, predicate="dwithin", distance=radius)
-        usable = allowed[hit]
-        inp, hit = inp[usable], hit[usable]
+        inp, e, f, d = _within(graph, tree, px, py, remaining, radius)
         if len(inp):
-            e = hit.astype(np.int64)
-            f, d = _project(net, e, px[remaining[inp]], py[remaining[inp]])
-            order = np.lexsort((e, d, inp))
+            order = _lexsort(e, d, inp)
             first = np.ones(len(order), bool)
             first[1:] = inp[order][1:] != inp[order][:-1]
             sel = order[first]
@@ -275,7 +277,7 @@ def _first_per_point(inp: NDArray[np.int64], order: NDArray[np.int64], *, keep: 
     return order[np.arange(len(p)) - first_pos < keep]
 
 
-def _candidates(
+def _within(
     graph: TravelGraph,
     tree: shapely.STRtree,
     px: NDArray[np.float64],
@@ -283,13 +285,18 @@ def _candidates(
     rows: NDArray[np.int64],
     radius_m: NDArray[np.float64] | float,
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
-    """Every usable segment within ``radius_m`` of each point in ``rows``: (row position, edge, fraction, distance)."""
-    pts = shapely.points(px[rows], py[rows])
-    inp, hit = tree.query(pts, predicate="dwithin", distance=radius_m)
+    """Every usable segment within ``radius_m`` of each point in ``rows``: (row position, edge, fraction, distance).
+
+    The tree is asked for segments whose bounding box meets the square around each
+    point (several times faster than GEOS's ``dwithin``); the exact distance
+    (:func:`_project`) then keeps those within the radius.
+    """
+    r = np.broadcast_to(np.asarray(radius_m, dtype=np.float64), (len(rows),))
+    x, y = px[rows], py[rows]
+    inp, hit = tree.query(shapely.box(x - r, y - r, x + r, y + r))
     usable = graph.edge_allowed[hit]
     inp, e = inp[usable].astype(np.int64), hit[usable].astype(np.int64)
-    f, d = _project(graph.network, e, px[rows[inp]], py[rows[inp]])
-    r = np.broadcast_to(np.asarray(radius_m, dtype=np.float64), (len(rows),))
+    f, d = _project(graph.network, e, x[inp], y[inp])
     ok = d <= r[inp]
     return inp[ok], e[ok], f[ok], d[ok]
 
@@ -319,7 +326,7 @@ def _alternates(
     n, m = net.n_nodes, net.n_edges
     e0, f0, d0 = primary
     radius = np.minimum(ALT_RADIUS_FACTOR * d0 + ALT_RADIUS_SLACK_M, max_snap_m)
-    inp, e, f, d = _candidates(graph, tree, px, py, rows, radius)
+    inp, e, f, d = _within(graph, tree, px, py, rows, radius)
     u, v = net.edge_u[e], net.edge_v[e]
     span = np.int64(n + m)
 
@@ -329,15 +336,16 @@ def _alternates(
 
     key = inp * span + place(e, f)
     # a segment whose nearest point is not its end ``u`` (``v``) gets nearer than that end
-    nearer = np.concatenate([inp[f > 0.0] * span + u[f > 0.0], inp[f < 1.0] * span + v[f < 1.0]])
-    local = ~np.isin(key, nearer)
-    own = np.arange(len(rows), dtype=np.int64) * span + place(e0, f0)
-    order = np.lexsort((e, d, key))
+    nearer = np.sort(np.concatenate([inp[f > 0.0] * span + u[f > 0.0], inp[f < 1.0] * span + v[f < 1.0]]))
+    at = np.minimum(np.searchsorted(nearer, key), max(len(nearer) - 1, 0))
+    local = (nearer[at] != key) if len(nearer) else np.ones(len(key), bool)
+    order = _lexsort(e, key)  # a position reached from several segment ends: the lowest segment
     first = np.ones(len(order), bool)
     first[1:] = key[order][1:] != key[order][:-1]
     sel = order[first]
-    sel = sel[~np.isin(key[sel], own)]
-    ranked = sel[np.lexsort((e[sel], d[sel], ~local[sel], inp[sel]))]
+    sel = sel[key[sel] != inp[sel] * span + place(e0, f0)[inp[sel]]]  # not where the nearest one attaches
+    rank = d[sel] + np.where(local[sel], 0.0, 2.0 * max_snap_m + 1.0)  # local ones first, then nearest
+    ranked = sel[_lexsort(e[sel], rank, inp[sel])]
     take = _first_per_point(inp, ranked, keep=None if max_attachments is None else max(max_attachments - 1, 0))
     take = take[np.argsort(inp[take], kind="stable")]
     return inp[take], e[take], f[take], d[take]
@@ -353,11 +361,11 @@ def _main_fallback(
     max_snap_m: float,
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
     """Nearest position within ``max_snap_m`` linked with the main piece both ways, per point in ``rows``."""
-    inp, e, f, d = _candidates(graph, tree, px, py, rows, max_snap_m)
+    inp, e, f, d = _within(graph, tree, px, py, rows, max_snap_m)
     out, inn = graph.main_reach.attachment_links(graph, edge=e, frac=f)
     both = out & inn
     inp, e, f, d = inp[both], e[both], f[both], d[both]
-    sel = _first_per_point(inp, np.lexsort((e, d, inp)), keep=1)
+    sel = _first_per_point(inp, _lexsort(e, d, inp), keep=1)
     return inp[sel], e[sel], f[sel], d[sel]
 
 
