@@ -319,8 +319,8 @@ def _alternates(
     the same node give one candidate, as does one ending where the nearest segment
     attaches. A candidate is a *local* nearest point of the roads when it is inside its
     segment, or at a node where no segment within reach gets nearer to the point; local
-    ones come first, then by distance (ties: lowest segment). Returns (row position,
-    edge, fraction, distance) sorted by row position.
+    ones come first, then by distance (ties: lowest node, then lowest segment). Returns
+    (row position, edge, fraction, distance) sorted by row position.
     """
     net = graph.network
     n, m = net.n_nodes, net.n_edges
@@ -339,13 +339,13 @@ def _alternates(
     nearer = np.sort(np.concatenate([inp[f > 0.0] * span + u[f > 0.0], inp[f < 1.0] * span + v[f < 1.0]]))
     at = np.minimum(np.searchsorted(nearer, key), max(len(nearer) - 1, 0))
     local = (nearer[at] != key) if len(nearer) else np.ones(len(key), bool)
-    order = _lexsort(e, key)  # a position reached from several segment ends: the lowest segment
+    order = np.argsort(key, kind="stable")  # a position several segments end at: the first found
     first = np.ones(len(order), bool)
     first[1:] = key[order][1:] != key[order][:-1]
     sel = order[first]
     sel = sel[key[sel] != inp[sel] * span + place(e0, f0)[inp[sel]]]  # not where the nearest one attaches
     rank = d[sel] + np.where(local[sel], 0.0, 2.0 * max_snap_m + 1.0)  # local ones first, then nearest
-    ranked = sel[_lexsort(e[sel], rank, inp[sel])]
+    ranked = sel[_lexsort(rank, inp[sel])]
     take = _first_per_point(inp, ranked, keep=None if max_attachments is None else max(max_attachments - 1, 0))
     take = take[np.argsort(inp[take], kind="stable")]
     return inp[take], e[take], f[take], d[take]
