@@ -86,24 +86,25 @@ def points_on(
 
 
 def split_digraph(graph: TravelGraph, *, points: Snap) -> Any:
-    """networkx DiGraph of ``graph`` with every snapped point inserted into its segment.
+    """networkx DiGraph of ``graph`` with every attachment of the snapped points inserted into its segment.
 
-    Node ``i < n_nodes`` is road node ``i``; the snapped point ``j`` is node
-    ``n_nodes + j``. A segment holding points is split into pieces between
+    Node ``i < n_nodes`` is road node ``i``; attachment ``j`` of ``points.attachments()``
+    (the nearest segment of each point, then its alternates on one-way networks) is
+    node ``n_nodes + j``. A segment holding attachments is split into pieces between
     consecutive positions, each piece costing its fraction of the segment time in
     each allowed direction (a zero-length piece costs zero). Parallel pieces keep
-    the fastest time. Built the same way as ``tests/test_reach.py::_nx_reference``
+    the fastest time. Built the same way as ``tests/conftest.py::nx_best_times``
     but with array code so that it scales to a million nodes.
     """
     import networkx as nx
 
     net = graph.network
     n = net.n_nodes
-    ok = np.flatnonzero(points.on_network)
-    pe = points.edge[ok]
-    pf = points.frac[ok]
+    att = points.attachments()
+    pe = att.edge
+    pf = att.frac
     order = np.lexsort((pf, pe))
-    ok, pe, pf = ok[order], pe[order], pf[order]
+    ok, pe, pf = order, pe[order], pf[order]
     pid = n + ok
     first = np.ones(len(pe), bool)
     first[1:] = pe[1:] != pe[:-1]
@@ -139,41 +140,39 @@ def networkx_nearest(
     """The straightforward networkx way: one bounded Dijkstra per station, minimum per target.
 
     ``g_nx`` comes from :func:`split_digraph` with the points ``sources`` followed by
-    ``targets`` (source ``i`` is node ``n_nodes + i``, target ``j`` is node
-    ``n_nodes + n_sources + j``). Times include both walking access legs; ``inf``
+    ``targets``; a station leaves from all its attachments (a temporary node with an
+    edge of its walking access time to each), a demand point's time is the best over
+    its attachments plus their access. Times include both walking access legs; ``inf``
     beyond ``limit_s``.
     """
     import networkx as nx
 
     n = graph.network.n_nodes
     walk = graph.walk_speed_mps
-    first_t = n + n_sources
+    att = Snap.concat(sources, targets).attachments()
+    access = att.access_m / walk
+    node = n + np.arange(len(att))
     best = np.full(len(targets), np.inf)
+    is_t = att.point >= n_sources
+    t_point = np.full(n + len(att), -1, dtype=np.int64)
+    t_point[node[is_t]] = att.point[is_t] - n_sources
+    t_access = np.zeros(n + len(att))
+    t_access[node[is_t]] = access[is_t]
     for i in np.flatnonzero(sources.on_network):
-        access = float(sources.snap_m[i]) / walk
-        if access > limit_s:
-            continue
-        lengths = nx.single_source_dijkstra_path_length(g_nx, n + int(i), cutoff=limit_s - access, weight="weight")
-        keys = np.fromiter(lengths.keys(), dtype=np.int64, count=len(lengths))
-        vals = np.fromiter(lengths.values(), dtype=np.float64, count=len(lengths))
-        sel = keys >= first_t
-        j = keys[sel] - first_t
-        np.minimum.at(best, j, vals[sel] + access)
-    best = best + np.where(targets.on_network, targets.snap_m / walk, np.inf)
+        mine = np.flatnonzero(att.point == i)
+        g_nx.add_weighted_edges_from((-1, int(node[j]), float(access[j])) for j in mine)
+        lengths = nx.single_source_dijkstra_path_length(g_nx, -1, cutoff=limit_s, weight="weight")
+        g_nx.remove_node(-1)
+        keys = np.fromiter((k for k in lengths if k != -1), dtype=np.int64)
+        vals = np.fromiter((v for k, v in lengths.items() if k != -1), dtype=np.float64)
+        sel = t_point[keys] >= 0
+        np.minimum.at(best, t_point[keys[sel]], vals[sel] + t_access[keys[sel]])
     return np.where(best <= limit_s, best, np.inf)
 
 
 def concat_snaps(a: Snap, b: Snap) -> Snap:
     """Sources followed by targets, as one :class:`Snap`."""
-    return Snap(
-        edge=np.concatenate([a.edge, b.edge]),
-        frac=np.concatenate([a.frac, b.frac]),
-        snap_m=np.concatenate([a.snap_m, b.snap_m]),
-        x_m=np.concatenate([a.x_m, b.x_m]),
-        y_m=np.concatenate([a.y_m, b.y_m]),
-        component=np.concatenate([a.component, b.component]),
-        on_main=np.concatenate([a.on_main, b.on_main]),
-    )
+    return Snap.concat(a, b)
 
 
 def fmt_s(seconds: float) -> str:

@@ -51,15 +51,18 @@ def test_pbf_network():  # type: ignore[no-untyped-def]
     return pyrosm_network("test_pbf")
 
 
-def nx_nearest_times(g, sources, targets) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Independent computation: split edges at snapped points in a networkx DiGraph."""
+#: One attachment of a point: (segment, fraction along it, access distance in metres).
+Attach = tuple[int, float, float]
+
+
+def _split_graph(g, points: dict[object, list[Attach]]) -> nx.DiGraph:  # type: ignore[no-untyped-def]
+    """networkx DiGraph of ``g`` with every attachment ``(key, j)`` inserted into its segment."""
     net = g.network
     G = nx.DiGraph()
     pieces: dict[int, list[tuple[float, object]]] = {}
-    for kind, snap in (("s", sources), ("t", targets)):
-        for i in range(len(snap)):
-            if snap.edge[i] >= 0:
-                pieces.setdefault(int(snap.edge[i]), []).append((float(snap.frac[i]), (kind, i)))
+    for key, atts in points.items():
+        for j, (e, f, _d) in enumerate(atts):
+            pieces.setdefault(int(e), []).append((float(f), (key, j)))
 
     def add(a: object, b: object, w: float) -> None:
         if math.isfinite(w) and (not G.has_edge(a, b) or G[a][b]["weight"] > w):
@@ -71,16 +74,107 @@ def nx_nearest_times(g, sources, targets) -> np.ndarray:  # type: ignore[no-unty
             span = f1 - f0
             add(a, b, span * g.fwd_s[e] if span > 0 else 0.0)
             add(b, a, span * g.bwd_s[e] if span > 0 else 0.0)
+    return G
+
+
+def nx_best_times(g, sources: list[list[Attach]], targets: list[list[Attach]]) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Best time from any source to each target over every pair of their attachments (networkx Dijkstra).
+
+    Each attachment is inserted into its segment as a node; a source is a node with an
+    edge (its walking access time) to each of its attachments, a target a node reached
+    from each of its attachments the same way. Empty lists are off-network points.
+    """
+    keyed = {("s", i): a for i, a in enumerate(sources)} | {("t", i): a for i, a in enumerate(targets)}
+    G = _split_graph(g, keyed)
+    walk = g.walk_speed_mps
+    for i, atts in enumerate(sources):
+        for j, (_e, _f, d) in enumerate(atts):
+            G.add_edge(("S", i), (("s", i), j), weight=d / walk)
+    for i, atts in enumerate(targets):
+        for j, (_e, _f, d) in enumerate(atts):
+            G.add_edge((("t", i), j), ("T", i), weight=d / walk)
     best = np.full(len(targets), np.inf)
-    for i in range(len(sources)):
-        if sources.edge[i] < 0:
+    for i, atts in enumerate(sources):
+        if not atts:
             continue
-        lengths = nx.single_source_dijkstra_path_length(G, ("s", i), weight="weight")
+        lengths = nx.single_source_dijkstra_path_length(G, ("S", i), weight="weight")
         for j in range(len(targets)):
-            if targets.edge[j] >= 0 and ("t", j) in lengths:
-                tt = sources.snap_m[i] / g.walk_speed_mps + lengths[("t", j)] + targets.snap_m[j] / g.walk_speed_mps
-                best[j] = min(best[j], tt)
+            best[j] = min(best[j], lengths.get(("T", j), np.inf))
     return best
+
+
+def snap_attachments(snap) -> list[list[Attach]]:  # type: ignore[no-untyped-def]
+    """The attachments a :class:`~planner.network.snapping.Snap` holds, per point (nearest first)."""
+    out: list[list[Attach]] = [[] for _ in range(len(snap))]
+    for i in np.flatnonzero(snap.on_network):
+        out[i].append((int(snap.edge[i]), float(snap.frac[i]), float(snap.snap_m[i])))
+    for p, e, f, d in zip(snap.alt_point, snap.alt_edge, snap.alt_frac, snap.alt_snap_m, strict=True):
+        out[int(p)].append((int(e), float(f), float(d)))
+    return out
+
+
+def nx_nearest_times(g, sources, targets) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Independent computation over the attachments the snaps hold (networkx, segments split at them)."""
+    return nx_best_times(g, snap_attachments(sources), snap_attachments(targets))
+
+
+def brute_candidates(g, x: np.ndarray, y: np.ndarray, *, max_snap_m: float) -> list[list[Attach]]:  # type: ignore[no-untyped-def]
+    """Every candidate attachment by brute force, without the snapping module (see :func:`brute_snap`)."""
+    return brute_snap(g, x, y, max_snap_m=max_snap_m)[0]
+
+
+def brute_snap(g, x: np.ndarray, y: np.ndarray, *, max_snap_m: float) -> tuple[list[list[Attach]], np.ndarray]:  # type: ignore[no-untyped-def]
+    """Every candidate attachment by brute force, and which points are stranded.
+
+    Undirected graphs: the nearest usable segment (lowest index on ties). Directed
+    graphs: every usable segment within ``2 × nearest + 50 m`` (at most ``max_snap_m``);
+    when none of them can drive to the largest strongly connected piece, or none can be
+    reached from it (paths checked with networkx on the graph split at the positions),
+    also the nearest position within ``max_snap_m`` that can do both. A point is
+    stranded when its attachments cannot both reach and be reached from that piece
+    (on undirected graphs: when its segment is off the largest piece).
+    """
+    net = g.network
+    ok = np.flatnonzero(np.isfinite(g.fwd_s) | np.isfinite(g.bwd_s))
+    ax, ay = net.node_x_m[net.edge_u[ok]], net.node_y_m[net.edge_u[ok]]
+    bx, by = net.node_x_m[net.edge_v[ok]], net.node_y_m[net.edge_v[ok]]
+    directed = bool(np.any(g.fwd_s != g.bwd_s))
+    near: list[list[Attach]] = []
+    wide: list[list[Attach]] = []
+    for px, py in zip(x, y, strict=True):
+        dx, dy = bx - ax, by - ay
+        f = np.clip(((px - ax) * dx + (py - ay) * dy) / (dx * dx + dy * dy), 0.0, 1.0)
+        d = np.hypot(ax + f * dx - px, ay + f * dy - py)
+        order = np.lexsort((ok, d))
+        if not len(d) or d[order[0]] > max_snap_m:
+            near.append([])
+            wide.append([])
+            continue
+        d0 = d[order[0]]
+        radius = min(2.0 * d0 + 50.0, max_snap_m) if directed else d0
+        near.append(
+            [(int(ok[k]), float(f[k]), float(d[k])) for k in order if d[k] <= radius][: None if directed else 1]
+        )
+        wide.append([(int(ok[k]), float(f[k]), float(d[k])) for k in order if d[k] <= max_snap_m])
+    G = _split_graph(g, {i: w for i, w in enumerate(wide)})
+    road = G.subgraph(range(net.n_nodes))
+    main = max(nx.strongly_connected_components(road), key=len)
+    root = next(iter(main))
+    to_main = nx.ancestors(G, root) | {root}
+    from_main = nx.descendants(G, root) | {root}
+    out: list[list[Attach]] = []
+    stranded = np.zeros(len(near), bool)
+    for i, (atts, w) in enumerate(zip(near, wide, strict=True)):
+        pos = {a: j for j, a in enumerate(w)}
+
+        def linked(some: list[Attach], i: int = i, pos: dict[Attach, int] = pos) -> bool:
+            return any((i, pos[a]) in to_main for a in some) and any((i, pos[a]) in from_main for a in some)
+
+        if atts and directed and not linked(atts):
+            atts = atts + [a for j, a in enumerate(w) if (i, j) in to_main and (i, j) in from_main][:1]
+        stranded[i] = bool(atts) and not linked(atts)
+        out.append(atts)
+    return out, stranded
 
 
 @pytest.fixture(scope="session", autouse=True)

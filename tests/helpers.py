@@ -179,3 +179,28 @@ def roadside_points(net: RoadNetwork, n: int, *, seed: int) -> tuple[np.ndarray,
     length = np.maximum(np.hypot(dx, dy), 1e-9)
     side = rng.uniform(10.0, 20.0, n) * rng.choice([-1.0, 1.0], n)
     return net.to_lonlat(ux + f * dx - dy / length * side, uy + f * dy + dx / length * side)
+
+
+def trap_network() -> RoadNetwork:
+    """A two-way square with one-way roads that leave it and enter it from outside the map.
+
+    Square 0 (0,0) – 1 (1000,0) – 2 (1000,1000) – 3 (0,1000), two-way. One-way 1 → 4
+    (2000,0) leads out of the map (4 is a dead end); one-way 5 (2000,1000) → 2 comes in
+    from outside (nothing reaches 5). Two-way streets 1 – 6 (2000,−60) and 2 – 7
+    (2000,1060) run beside them. One-way 8 (5000,0) → 9 (6000,0) is cut off entirely.
+    """
+    x = [0.0, 1000.0, 1000.0, 0.0, 2000.0, 2000.0, 2000.0, 2000.0, 5000.0, 6000.0]
+    y = [0.0, 0.0, 1000.0, 1000.0, 0.0, 1000.0, -60.0, 1060.0, 0.0, 0.0]
+    u = [0, 1, 2, 3, 1, 5, 1, 2, 8]
+    v = [1, 2, 3, 0, 4, 2, 6, 7, 9]
+    return RoadNetwork.from_arrays(
+        node_lon=117.0 + np.array(x) / 1e5,
+        node_lat=28.0 + np.array(y) / 1e5,
+        node_x_m=x,
+        node_y_m=y,
+        crs="EPSG:32650",
+        edge_u=u,
+        edge_v=v,
+        edge_highway=["residential"] * len(u),
+        edge_oneway=[False, False, False, False, True, True, False, False, True],
+    )

@@ -215,3 +215,34 @@ def test_tier_without_stations(case) -> None:  # type: ignore[no-untyped-def]
     assert set(county["status"]) <= {"no_station", "off_network"} and not county["covered"].fillna(False).any()
     assert res.summary["tiers"]["county"]["stations"] == 0
     assert res.summary["tiers"]["county"]["covered_population"] == 0
+
+
+def test_stranded_demand_is_reported_not_silently_uncovered(caplog: pytest.LogCaptureFixture) -> None:
+    """Demand beside a cut-off one-way piece: marked stranded, counted, and named in a warning."""
+    from tests.helpers import trap_network
+
+    net = trap_network()
+
+    def lonlat(x: list[float], y: list[float]) -> tuple[np.ndarray, np.ndarray]:
+        return net.to_lonlat(np.array(x), np.array(y))
+
+    s_lon, s_lat = lonlat([500.0], [-5.0])
+    stations = pd.DataFrame({"id": ["C"], "name": ["县中心"], "tier": ["county"], "lon": s_lon, "lat": s_lat})
+    # beside the one-way 5 → 2 (two-way 2 – 7 close by), beside the cut-off 8 → 9, on the square
+    d_lon, d_lat = lonlat([1500.0, 5500.0, 500.0], [990.0, 10.0, 20.0])
+    demand = pd.DataFrame(
+        {"id": ["A", "B", "C"], "name": ["城北", "孤岛", "城南"], "population": [3000.0, 500.0, 100.0],
+         "lon": d_lon, "lat": d_lat}
+    )  # fmt: skip
+    with caplog.at_level("WARNING"):
+        res = analyse(net, stations=stations, demand=demand, tiers=(Tier.COUNTY,))
+    d = res.demand.set_index("id")
+    assert list(d["stranded"]) == [False, True, False]
+    assert d.loc["A", "status"] == "covered"
+    assert d.loc["B", "status"] == "unreachable"
+    summary = res.summary["tiers"]["county"]
+    assert summary["stranded"] == 1 and summary["stranded_population"] == 500.0
+    assert summary["stations_stranded"] == 0
+    assert bool(res.gaps.set_index("id").loc["B", "stranded"])
+    warned = [r.getMessage() for r in caplog.records if "孤岛" in r.getMessage()]
+    assert len(warned) == 1 and "stranded=True" in warned[0]

@@ -29,6 +29,8 @@ from planner.network.reach import nearest_node_times
 from planner.network.roads import RoadNetwork, TravelGraph
 from planner.network.snapping import Snap, snap_xy
 from planner.settings import Config, Mode
+from tests.conftest import snap_attachments
+from tests.helpers import trap_network
 
 WALK = 4.0 / 3.6  # m/s
 BUFFER_M = 60.0
@@ -187,13 +189,16 @@ def _nx_node_times(g: TravelGraph, src: Snap, i: int) -> np.ndarray:
         for a, b, w in ((net.edge_u[e], net.edge_v[e], g.fwd_s[e]), (net.edge_v[e], net.edge_u[e], g.bwd_s[e])):
             if math.isfinite(w) and (not dg.has_edge(int(a), int(b)) or dg[int(a)][int(b)]["weight"] > w):
                 dg.add_edge(int(a), int(b), weight=float(w))
-    e, f = int(src.edge[i]), float(src.frac[i])
-    access = float(src.snap_m[i]) / g.walk_speed_mps
     dg.add_node("s")
-    if math.isfinite(g.fwd_s[e]):
-        dg.add_edge("s", int(net.edge_v[e]), weight=access + (1 - f) * g.fwd_s[e])
-    if math.isfinite(g.bwd_s[e]):
-        dg.add_edge("s", int(net.edge_u[e]), weight=access + f * g.bwd_s[e])
+
+    def link(node: int, w: float) -> None:
+        if math.isfinite(w) and (not dg.has_edge("s", node) or dg["s"][node]["weight"] > w):
+            dg.add_edge("s", node, weight=w)
+
+    for e, f, d in snap_attachments(src)[i]:  # every attachment (one-way networks have several)
+        access = d / g.walk_speed_mps
+        link(int(net.edge_v[e]), access + ((1 - f) * g.fwd_s[e] if f < 1 else 0.0))
+        link(int(net.edge_u[e]), access + (f * g.bwd_s[e] if f > 0 else 0.0))
     out = np.full(net.n_nodes, np.inf)
     for node, t in nx.single_source_dijkstra_path_length(dg, "s").items():
         if node != "s":
@@ -222,12 +227,14 @@ def _reached_samples(
             add(e, 0.0, min(1.0, (budget - tu) / g.fwd_s[e]))
         if tv <= budget and math.isfinite(g.bwd_s[e]):
             add(e, max(0.0, 1.0 - (budget - tv) / g.bwd_s[e]), 1.0)
-    e, f = int(src.edge[i]), float(src.frac[i])
-    rem = budget - float(src.snap_m[i]) / g.walk_speed_mps
-    if math.isfinite(g.fwd_s[e]):
-        add(e, f, min(1.0, f + rem / g.fwd_s[e]))
-    if math.isfinite(g.bwd_s[e]):
-        add(e, max(0.0, f - rem / g.bwd_s[e]), f)
+    for e, f, d in snap_attachments(src)[i]:
+        rem = budget - d / g.walk_speed_mps
+        if rem <= 0:
+            continue
+        if math.isfinite(g.fwd_s[e]):
+            add(e, f, min(1.0, f + rem / g.fwd_s[e]))
+        if math.isfinite(g.bwd_s[e]):
+            add(e, max(0.0, f - rem / g.bwd_s[e]), f)
     return np.array(pts), shapely.MultiLineString(lines)
 
 
@@ -274,3 +281,15 @@ def test_large_extent_coarsens_raster_but_keeps_roads_inside(monkeypatch: pytest
     pts = sample_pieces(g, e, a, b, n=51)
     assert coarse.is_valid and shapely.contains_xy(coarse, pts[:, 0], pts[:, 1]).all()
     assert coarse.area > 1.5 * fine.area  # ~34 m cells instead of 15 m: a wider band
+
+
+def test_station_beside_a_one_way_out_of_the_map_reaches_the_town() -> None:
+    """A station nearest a one-way leading out of the map drives off along the two-way street beside it."""
+    net = trap_network()
+    g = net.travel_graph(mode=Mode.DRIVE)
+    src = snap_xy(g, x_m=[1500.0], y_m=[10.0], max_snap_m=500)  # 10 m from 1 → 4, ~40 m from 1 – 6
+    gdf = tier_isochrones(g, sources=src, intervals_min=[5.0], buffer_m=BUFFER_M)
+    poly = shapely.transform(gdf.geometry.iloc[0], lambda xy: np.column_stack(net.to_projected(xy[:, 0], xy[:, 1])))
+    # walk ~40 m, drive 500 m to node 1 and 1000 m on to node 0: about 4.2 minutes
+    assert shapely.contains_xy(poly, [500.0, 0.0, 1000.0], [0.0, 0.0, 500.0]).all()
+    assert not shapely.contains_xy(poly, 0.0, 1000.0)  # node 3: 2 km from node 1, beyond 5 minutes

@@ -66,7 +66,9 @@ class CoverageResult:
         population_source (when the demand table has it: estimates stay marked),
         lon, lat, minutes (NaN if unreachable within the horizon or off-network),
         station_id, covered (True/False, <NA> when off-network), snap_m, status,
-        interval_min (smallest interval reached), beyond_min.
+        interval_min (smallest interval reached), beyond_min, on_main_network,
+        stranded (on the network, but only on road pieces that cannot reach or cannot
+        be reached from the main network: see :mod:`planner.network.snapping`).
     stations
         The stations with snap distance, component and load (population for which
         each is the nearest; population it covers within the standard).
@@ -170,6 +172,24 @@ def off_network_lines(stations: pd.DataFrame) -> tuple[int, str]:
             row = int(row)
         problems.append(_off_network_line(r, row=row, dist=float(r["snap_m"])))
     return len(problems), _joined_lines(problems)
+
+
+def stranded_lines(table: pd.DataFrame, stranded: NDArray[np.bool_], *, limit: int = 30) -> str:
+    """One line per stranded point of ``table`` (id, name, lon, lat; at most ``limit``), for warnings."""
+    from planner.i18n import t
+
+    rows = table.iloc[np.flatnonzero(stranded)]
+    lines = [
+        t(
+            "coverage.stranded_line",
+            id=r["id"],
+            name=r.get("name", ""),
+            lon=f"{r['lon']:.6f}",
+            lat=f"{r['lat']:.6f}",
+        )
+        for _, r in rows.iterrows()
+    ]
+    return _joined_lines(lines, limit=limit)
 
 
 def tier_result(
@@ -311,6 +331,7 @@ def summarise(
                 "interval_min": _interval_of(minutes, std.all_intervals_min()),
                 "beyond_min": np.where(reached & ~covered, np.round(minutes - std.minutes, 3), np.nan),
                 "on_main_network": tr.snap.on_main,
+                "stranded": tr.snap.stranded,
             }
         )
         df.loc[~on, "covered"] = pd.NA
@@ -344,6 +365,9 @@ def summarise(
             "stations_off_network": int((~tr.station_snap.on_network).sum()),
             "serves": str(config.tier_demand[tier]),
             "no_demand_reason": None if len(rows) else no_demand_reason(demand, serves=config.tier_demand[tier]),
+            "stations_stranded": int(tr.station_snap.stranded.sum()),
+            "stranded": int(tr.snap.stranded.sum()),
+            "stranded_population": float(p[tr.snap.stranded].sum()),
             **figures_from_status(status, p),
             "population_by_interval": dist,
             "engine_seconds": round(tr.engine_s, 4),

@@ -97,7 +97,8 @@ def reached_pieces(
     budget_s
         Time budget in seconds.
     sources
-        Snapped sources whose own segments are covered around their position.
+        Snapped sources whose own segments are covered around their position (around
+        every attachment of a source).
     """
     net = graph.network
     reached = np.flatnonzero(node_time_s <= budget_s)
@@ -123,10 +124,10 @@ def reached_pieces(
     parts_a.append(1.0 - rv[from_v])
     parts_b.append(np.ones(int(from_v.sum())))
     if sources is not None and sources.on_network.any():
-        ok = sources.on_network
-        e = sources.edge[ok]
-        f = sources.frac[ok]
-        rem = budget_s - sources.snap_m[ok] / graph.walk_speed_mps
+        att = sources.attachments()  # the stretch around every attachment (its own access leg)
+        e = att.edge
+        f = att.frac
+        rem = budget_s - att.access_m / graph.walk_speed_mps
         good = rem > 0
         e, f, rem = e[good], f[good], rem[good]
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from scipy.sparse import csgraph
 
 from planner.network.roads import MIN_EDGE_TIME_S, TravelGraph
-from planner.network.snapping import Snap
+from planner.network.snapping import Attachments, Snap
 
 logger = logging.getLogger(__name__)
 
@@ -55,19 +55,28 @@ class NearestTimes:
 def _source_links(
     graph: TravelGraph, sources: Snap, src_idx: NDArray[np.int64]
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
-    """Virtual-source edges: (source position, road node, seconds) for sources ``src_idx``."""
+    """Virtual-source edges: (source position, road node, seconds) for sources ``src_idx``.
+
+    Every attachment of a source links it to both ends of its segment (each with the
+    attachment's own walking access leg); of several links to one node the fastest is kept.
+    """
     net = graph.network
-    e = sources.edge[src_idx]
-    f = sources.frac[src_idx]
-    access = sources.snap_m[src_idx] / graph.walk_speed_mps
-    to_v = access + _part(1.0 - f, graph.fwd_s[e])  # leave towards v: travel u->v direction
-    to_u = access + _part(f, graph.bwd_s[e])  # leave towards u: travel v->u direction
-    pos = np.arange(len(src_idx), dtype=np.int64)
-    rows = np.concatenate([pos, pos])
-    cols = np.concatenate([net.edge_v[e], net.edge_u[e]])
+    a = sources.subset(src_idx).attachments()
+    access = a.access_m / graph.walk_speed_mps
+    to_v = access + _part(1.0 - a.frac, graph.fwd_s[a.edge])  # leave towards v: travel u->v direction
+    to_u = access + _part(a.frac, graph.bwd_s[a.edge])  # leave towards u: travel v->u direction
+    rows = np.concatenate([a.point, a.point])
+    cols = np.concatenate([net.edge_v[a.edge], net.edge_u[a.edge]])
     w = np.concatenate([to_v, to_u])
     ok = np.isfinite(w)
-    return rows[ok], cols[ok], np.maximum(w[ok], MIN_EDGE_TIME_S)
+    rows, cols, w = rows[ok], cols[ok], np.maximum(w[ok], MIN_EDGE_TIME_S)
+    if len(a) > len(src_idx):  # several attachments may reach one node: keep the fastest link
+        order = np.lexsort((w, cols, rows))
+        first = np.ones(len(order), bool)
+        first[1:] = (rows[order][1:] != rows[order][:-1]) | (cols[order][1:] != cols[order][:-1])
+        sel = order[first]
+        rows, cols, w = rows[sel], cols[sel], w[sel]
+    return rows, cols, w
 
 
 def _augmented(
@@ -82,45 +91,56 @@ def _augmented(
 
 
 def _finish_at_targets(
-    graph: TravelGraph, node_time: NDArray[np.float64], targets: Snap, tgt_ok: NDArray[np.int64]
+    graph: TravelGraph, node_time: NDArray[np.float64], att: Attachments
 ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    """Times at targets from node times (last axis = nodes); returns (time, came_via_u)."""
+    """Times at target attachments from node times (last axis = nodes), without the access leg; (time, came_via_u)."""
     net = graph.network
-    e = targets.edge[tgt_ok]
-    f = targets.frac[tgt_ok]
-    u = net.edge_u[e]
-    v = net.edge_v[e]
-    via_u = node_time[..., u] + _part(f, graph.fwd_s[e])
-    via_v = node_time[..., v] + _part(1.0 - f, graph.bwd_s[e])
+    e, f = att.edge, att.frac
+    via_u = node_time[..., net.edge_u[e]] + _part(f, graph.fwd_s[e])
+    via_v = node_time[..., net.edge_v[e]] + _part(1.0 - f, graph.bwd_s[e])
     with np.errstate(invalid="ignore"):
         use_u = via_u <= via_v
     return np.where(use_u, via_u, via_v), use_u
 
 
 def _same_edge_direct(
-    graph: TravelGraph, sources: Snap, src_idx: NDArray[np.int64], targets: Snap, tgt_rows: NDArray[np.int64]
+    graph: TravelGraph, src: Attachments, tgt: Attachments
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
-    """Direct trips along a shared segment: (target row, source position, seconds, excl. target access)."""
-    s_edge = sources.edge[src_idx]
-    order = np.argsort(s_edge, kind="stable")
-    s_sorted = s_edge[order]
-    t_edge = targets.edge[tgt_rows]
-    lo = np.searchsorted(s_sorted, t_edge, side="left")
-    hi = np.searchsorted(s_sorted, t_edge, side="right")
-    cnt = hi - lo
-    if not cnt.any():
+    """Direct trips along a shared segment: (target attachment, source position, seconds excl. target access)."""
+    shared = np.zeros(graph.network.n_edges, bool)
+    shared[src.edge] = True
+    cand = np.flatnonzero(shared[tgt.edge])  # target attachments on a segment holding a source
+    if len(cand) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0)
-    t_rep = np.repeat(np.arange(len(tgt_rows)), cnt)
+    order = np.argsort(src.edge, kind="stable")
+    s_sorted = src.edge[order]
+    lo = np.searchsorted(s_sorted, tgt.edge[cand], side="left")
+    cnt = np.searchsorted(s_sorted, tgt.edge[cand], side="right") - lo
+    t_rep = np.repeat(cand, cnt)
     offs = np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-    s_pos = order[np.repeat(lo, cnt) + offs]
-    e = t_edge[t_rep]
-    ft = targets.frac[tgt_rows][t_rep]
-    fs = sources.frac[src_idx][s_pos]
-    access = sources.snap_m[src_idx][s_pos] / graph.walk_speed_mps
+    s_at = order[np.repeat(lo, cnt) + offs]
+    e = tgt.edge[t_rep]
+    ft = tgt.frac[t_rep]
+    fs = src.frac[s_at]
+    access = src.access_m[s_at] / graph.walk_speed_mps
     fwd = np.where(ft >= fs, _part(ft - fs, graph.fwd_s[e]), np.inf)
     bwd = np.where(ft <= fs, _part(fs - ft, graph.bwd_s[e]), np.inf)
-    return tgt_rows[t_rep], s_pos, access + np.minimum(fwd, bwd)
+    return t_rep, src.point[s_at], access + np.minimum(fwd, bwd)
+
+
+def _first_of_each(key: NDArray[np.int64], value: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Index of the smallest ``value`` in every run of equal ``key`` (sorted keys; ties: first index)."""
+    if len(key) == 0:
+        return np.zeros(0, dtype=np.int64)
+    start = np.ones(len(key), bool)
+    start[1:] = key[1:] != key[:-1]
+    group = np.cumsum(start) - 1
+    lowest = np.minimum.reduceat(value, np.flatnonzero(start))
+    hit = np.flatnonzero(value == lowest[group])
+    first = np.ones(len(hit), bool)
+    first[1:] = group[hit][1:] != group[hit][:-1]
+    return hit[first].astype(np.int64)
 
 
 def nearest_times(
@@ -137,7 +157,8 @@ def nearest_times(
     graph
         Travel graph of the tier's mode.
     sources, targets
-        Snapped stations and demand points (snapped on ``graph``).
+        Snapped stations and demand points (snapped on ``graph``); a target's time is
+        the best over its attachments, each with its own access leg.
     limit_s
         Search bound in seconds; longer trips come back as ``inf``.
 
@@ -161,25 +182,22 @@ def nearest_times(
     )
     node_time = dist[:n]
     node_src = origin[:n].astype(np.int64) - n  # position in src_idx; negative where unreached
-    t, use_u = _finish_at_targets(graph, node_time, targets, tgt_rows)
-    e = targets.edge[tgt_rows]
-    end_node = np.where(use_u, graph.network.edge_u[e], graph.network.edge_v[e])
+    ta = targets.subset(tgt_rows).attachments()
+    t, use_u = _finish_at_targets(graph, node_time, ta)
+    end_node = np.where(use_u, graph.network.edge_u[ta.edge], graph.network.edge_v[ta.edge])
     best_pos = np.where(np.isfinite(t), node_src[end_node], -1)
     # Same-segment direct trips may beat going round through a node.
-    d_rows, d_pos, d_time = _same_edge_direct(graph, sources, src_idx, targets, tgt_rows)
-    if len(d_rows):
-        row_of = np.full(n_t, -1, dtype=np.int64)
-        row_of[tgt_rows] = np.arange(len(tgt_rows))
-        local = row_of[d_rows]
-        order = np.lexsort((d_time, local))
-        first = np.ones(len(order), bool)
-        first[1:] = local[order][1:] != local[order][:-1]
-        sel = order[first]
-        li, dp, dt = local[sel], d_pos[sel], d_time[sel]
-        better = dt < t[li]
-        t[li[better]] = dt[better]
-        best_pos[li[better]] = dp[better]
-    t = t + targets.snap_m[tgt_rows] / graph.walk_speed_mps
+    d_att, d_pos, d_time = _same_edge_direct(graph, sources.subset(src_idx).attachments(), ta)
+    if len(d_att):
+        sel = _first_of_each(d_att, d_time)
+        ai, dp, dt = d_att[sel], d_pos[sel], d_time[sel]
+        better = dt < t[ai]
+        t[ai[better]] = dt[better]
+        best_pos[ai[better]] = dp[better]
+    t = t + ta.access_m / graph.walk_speed_mps
+    if len(ta) > len(tgt_rows):  # best attachment of each target
+        sel = _first_of_each(ta.point, t)
+        t, best_pos = t[sel], best_pos[sel]
     within = t <= limit_s
     time_s[tgt_rows[within]] = t[within]
     which[tgt_rows[within]] = src_idx[best_pos[within]]
@@ -201,18 +219,28 @@ def times_by_source(
     the limit. Used to build siting coverage sets and per-station reach.
     """
     tgt_rows = np.flatnonzero(targets.on_network)
+    if len(tgt_rows) == 0:
+        return
+    ta = targets.subset(tgt_rows).attachments()
+    starts = ta.starts(len(tgt_rows))
+    access = ta.access_m / graph.walk_speed_mps
+    if batch_size is None:  # memory: k × (nodes + target attachments) times
+        batch_size = _batch_size(graph.network.n_nodes + len(ta))
     for src_idx, node_t in node_times_by_source(graph, sources=sources, limit_s=limit_s, batch_size=batch_size):
-        if len(tgt_rows) == 0:
-            continue
-        t, _ = _finish_at_targets(graph, node_t, targets, tgt_rows)  # k × targets
-        d_rows, d_pos, d_time = _same_edge_direct(graph, sources, src_idx, targets, tgt_rows)
-        if len(d_rows):
-            row_of = np.full(len(targets), -1, dtype=np.int64)
-            row_of[tgt_rows] = np.arange(len(tgt_rows))
-            np.minimum.at(t, (d_pos, row_of[d_rows]), d_time)
-        t = t + targets.snap_m[tgt_rows][None, :] / graph.walk_speed_mps
+        t, _ = _finish_at_targets(graph, node_t, ta)  # k × target attachments
+        d_att, d_pos, d_time = _same_edge_direct(graph, sources.subset(src_idx).attachments(), ta)
+        if len(d_att):
+            np.minimum.at(t, (d_pos, d_att), d_time)
+        t = t + access[None, :]
+        if len(ta) > len(tgt_rows):  # best attachment of each target
+            t = np.minimum.reduceat(t, starts, axis=1)
         si, ti = np.nonzero(t <= limit_s)
         yield src_idx[si], tgt_rows[ti], t[si, ti]
+
+
+def _batch_size(width: int) -> int:
+    """Sources per batch so that a ``batch × width`` float matrix stays near 200 MB (at most 256)."""
+    return max(1, min(256, int(2e8 // (8 * max(width, 1)))))
 
 
 def node_times_by_source(
@@ -222,7 +250,7 @@ def node_times_by_source(
     src_all = np.flatnonzero(sources.on_network)
     n = graph.network.n_nodes
     if batch_size is None:
-        batch_size = max(1, min(256, int(2e8 // (8 * max(n, 1)))))
+        batch_size = _batch_size(n)
     for start in range(0, len(src_all), batch_size):
         src_idx = src_all[start : start + batch_size]
         k = len(src_idx)

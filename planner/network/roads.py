@@ -382,14 +382,89 @@ class TravelGraph:
 
     @cached_property
     def usable_key(self) -> str:
-        """Digest of which segments this mode may use: modes with equal keys snap alike."""
-        return hashlib.blake2b(np.packbits(self.edge_allowed).tobytes(), digest_size=16).hexdigest()
+        """Digest of which segments this mode may use in which direction: modes with equal keys snap alike."""
+        bits = np.packbits(np.concatenate([np.isfinite(self.fwd_s), np.isfinite(self.bwd_s)]))
+        return hashlib.blake2b(bits.tobytes(), digest_size=16).hexdigest()
 
     @cached_property
     def components(self) -> ComponentReport:
         """Weakly connected pieces of the roads this mode may use."""
         ok = self.edge_allowed
         return ComponentReport.from_graph(self.csr, self.network.edge_u[ok], self.network.edge_v[ok])
+
+    @cached_property
+    def is_directed(self) -> bool:
+        """True when some segment's time differs by direction (one-way streets when driving)."""
+        return not np.array_equal(self.fwd_s, self.bwd_s)
+
+    @cached_property
+    def main_reach(self) -> MainReach:
+        """Which nodes can reach, and be reached from, the largest strongly connected piece."""
+        return MainReach.from_graph(self)
+
+
+@dataclass(frozen=True)
+class MainReach:
+    """Links of every road node with the *main* piece: the largest strongly connected component.
+
+    On a directed graph a piece may be entered but never left (a one-way street leading
+    out of the extract) or left but never entered; a point attached only to such pieces
+    is *stranded*. On an undirected graph strong and weak pieces are the same.
+
+    Attributes
+    ----------
+    strong
+        Strongly connected pieces of the travel graph (sizes count nodes touched by
+        usable segments).
+    to_main
+        Per node: the main piece can be reached from it.
+    from_main
+        Per node: it can be reached from the main piece.
+    """
+
+    strong: ComponentReport
+    to_main: NDArray[np.bool_]
+    from_main: NDArray[np.bool_]
+
+    @classmethod
+    def from_graph(cls, graph: TravelGraph) -> MainReach:
+        """Label strong pieces of ``graph.csr`` and search forward and backward from the largest."""
+        net = graph.network
+        ok = graph.edge_allowed
+        n = net.n_nodes
+        ncomp, labels = csgraph.connected_components(graph.csr, directed=True, connection="strong")
+        used = np.zeros(n, bool)
+        used[net.edge_u[ok]] = True
+        used[net.edge_v[ok]] = True
+        sizes = np.bincount(labels[used], minlength=ncomp)
+        strong = ComponentReport(labels=labels.astype(np.int64), sizes=sizes)
+        to_main = np.zeros(n, bool)
+        from_main = np.zeros(n, bool)
+        if used.any():
+            root = int(np.flatnonzero(labels == strong.largest)[0])
+            from_main[csgraph.breadth_first_order(graph.csr, root, directed=True, return_predecessors=False)] = True
+            to_main[
+                csgraph.breadth_first_order(graph.csr.T.tocsr(), root, directed=True, return_predecessors=False)
+            ] = True
+        return cls(strong=strong, to_main=to_main, from_main=from_main)
+
+    def attachment_links(
+        self, graph: TravelGraph, *, edge: NDArray[np.int64], frac: NDArray[np.float64]
+    ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        """Whether a position on a segment can drive to (``out``) and be reached from (``in``) the main piece.
+
+        A position leaves its segment towards ``v`` when ``u → v`` is allowed (or it sits
+        at ``v``) and towards ``u`` when ``v → u`` is allowed (or it sits at ``u``).
+        """
+        net = graph.network
+        u, v = net.edge_u[edge], net.edge_v[edge]
+        to_v = np.isfinite(graph.fwd_s[edge]) | (frac >= 1.0)
+        to_u = np.isfinite(graph.bwd_s[edge]) | (frac <= 0.0)
+        from_u = np.isfinite(graph.fwd_s[edge]) | (frac <= 0.0)
+        from_v = np.isfinite(graph.bwd_s[edge]) | (frac >= 1.0)
+        out = (to_v & self.to_main[v]) | (to_u & self.to_main[u])
+        inn = (from_u & self.from_main[u]) | (from_v & self.from_main[v])
+        return out, inn
 
 
 def min_csr(rows: NDArray[np.int64], cols: NDArray[np.int64], w: NDArray[np.float64], n: int) -> sp.csr_matrix:

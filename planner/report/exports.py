@@ -140,6 +140,7 @@ DEMAND_COLUMNS: tuple[str, ...] = (
     "interval_min",
     "beyond_min",
     "on_main_network",
+    "stranded",
     "lon",
     "lat",
 )

@@ -41,6 +41,7 @@ from planner.coverage.analyse import (
     check_stations_on_network,
     demand_rows_for_tier,
     no_demand_reason,
+    stranded_lines,
     summarise,
     tier_result,
 )
@@ -354,6 +355,15 @@ class Workspace:
                 max_snap_m=self.config.max_snap_m,
             )
             self._demand_snaps[key] = snap
+            if snap.stranded.any():
+                logger.warning(
+                    t(
+                        "coverage.demand_stranded",
+                        count=int(snap.stranded.sum()),
+                        mode=t(f"mode.{mode}"),
+                        lines=stranded_lines(self.demand, snap.stranded),
+                    )
+                )
         return snap
 
     def _tier_key(self, stations: pd.DataFrame, tier: Tier) -> tuple[_TierKey, NDArray[np.int64]]:
@@ -413,6 +423,15 @@ class Workspace:
                     max_snap_m=exc.params.get("max_snap_m", ""),
                     lines=exc.params.get("lines", ""),
                 ) from exc
+        if s_snap.stranded.any():
+            logger.warning(
+                t(
+                    "coverage.stations_stranded",
+                    tier=t(f"tier.{tier}"),
+                    count=int(s_snap.stranded.sum()),
+                    lines=stranded_lines(stations.iloc[rows], s_snap.stranded),
+                )
+            )
         d_rows = demand_rows_for_tier(self.demand, serves=self.config.tier_demand[tier])
         d_snap = self._demand_snap(std.mode).subset(d_rows)
         tr = tier_result(
