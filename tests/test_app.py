@@ -378,3 +378,32 @@ def test_demand_kinds_enterprise_upload_and_whom_a_tier_serves(county, tmp_path)
     result = at.session_state["ws"].evaluate(at.session_state["scenarios"][at.session_state["current"]].stations)
     ent = result.demand[result.demand["tier"] == "enterprise"]
     assert sorted(ent["id"]) == sorted(sheet.loc[is_ent, "编号"])
+
+
+def test_estimated_populations_are_said_under_the_figures(opened, tmp_path):
+    """A demand sheet with 人口来源 estimates: one caption under the figures, the CLI's and workbook's counts."""
+    import pandas as pd
+
+    from planner.demo.county import generate_county, write_demo
+    from planner.report.exports import estimate_note
+
+    assert not any("人口为估算值" in x for x in _texts(opened, "caption"))  # the demo's populations are data
+    paths = write_demo(tmp_path, county=generate_county(seed=7, n_townships=4, n_villages=40))
+    demand = pd.read_csv(paths["demand"], encoding="utf-8-sig", dtype=str)
+    words = ["OSM标注", "估算", "估算（类型典型值）", "估算（建筑数据不全，按类型典型值，请核实）"]
+    demand["人口来源"] = [words[k % len(words)] for k in range(len(demand))]
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.session_state["staged_uploads"] = {
+        "stations": ("stations.csv", paths["stations"].read_bytes()),
+        "demand": ("demand.csv", demand.to_csv(index=False).encode("utf-8")),
+        "network": ("roads.gpkg", paths["roads"].read_bytes()),
+    }
+    at.sidebar.button(key="load_uploads").click().run()
+    assert not at.exception and not at.error, _texts(at, "error")
+    result = at.session_state["ws"].evaluate(at.session_state["scenarios"][at.session_state["current"]].stations)
+    est = result.summary["population_estimates"]
+    assert est["estimated_points"] == sum(k % 4 != 0 for k in range(len(demand)))
+    assert est["typical_points"] == sum(k % 4 >= 2 for k in range(len(demand)))
+    captions = [x for x in _texts(at, "caption") if "人口为估算值" in x]
+    assert captions == [estimate_note(result.summary, short=True)], captions

@@ -106,6 +106,7 @@ def test_full_run_helsinki(
         "估算（偏低，请核实）",
         "估算（偏高，请核实）",
         "估算（类型典型值）",
+        "估算（建筑数据不全，按类型典型值，请核实）",
     }
     assert run["summary"]["population_estimates"]["estimated_points"] == len(run["demand"])
     assert "人口为估算值" in run["printed"]
@@ -116,16 +117,27 @@ def test_full_run_helsinki(
 def test_extract_guixi_population(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    """贵溪: 东街社区 (43 people before) and 信江社区 (92) are flagged in demand.csv and the summary; no b1…b8."""
+    """贵溪: 社区 with one or two mapped houses weigh as a typical 社区, marked, the building estimate beside it.
+
+    炼厂社区 and 化肥厂社区 went from 3,000 to 60 and 22 people when one small cluster was
+    joined to them; 东街社区 (47) and 信江社区 (101) as few. No b1…b8.
+    """
+    from planner.inputs.osm_population import PLACE_CATEGORIES
+
     out = tmp_path / "extracted"
     with caplog.at_level("WARNING"):
         assert main(["extract", "--osm", str(SHARED / "data" / "guixi_center.osm"), "--out", str(out)]) == 0
     capsys.readouterr()
     demand = pd.read_csv(out / "demand.csv", encoding="utf-8-sig", dtype=str).set_index("名称")
-    for name in ("东街社区", "信江社区"):
-        plausible = float(demand.loc[name, "人口"]) >= 1000
-        assert plausible or demand.loc[name, "人口来源"] == "估算（偏低，请核实）", name
-        assert plausible or name in caplog.text, name
+    community = PLACE_CATEGORIES["community"]
+    for name in ("炼厂社区", "化肥厂社区", "东街社区", "信江社区"):
+        row = demand.loc[name]
+        assert float(row["人口"]) >= community.low, name
+        assert row["人口来源"] == "估算（建筑数据不全，按类型典型值，请核实）", name
+        building = float(row["建筑估算人口"])
+        assert 0 < building < community.low, name
+        # the warning names the point with both numbers
+        assert f"{name} 取 {float(row['人口']):,.0f} 人（建筑估算 {building:,.0f} 人" in caplog.text, name
     assert "请用统计数据核实" in caplog.text
     assert not demand.index.str.fullmatch(r"b\d+").any() and not demand["编号"].str.fullmatch(r"b\d+").any()
     assert demand.index.notna().all()

@@ -176,11 +176,16 @@ def test_geopackage_layers(
 def test_population_source_reaches_the_workbook(county: Any, tmp_path: Path) -> None:
     """A demand sheet's 人口来源 column goes through read_demand into demand.csv, the gap sheet and a note."""
     from planner.inputs.tables import read_demand
-    from planner.report.exports import demand_table
+    from planner.report.exports import demand_table, estimate_note
     from tests.helpers import analyse
 
     d = county.demand
-    words = np.array(["OSM标注", "估算", "估算（偏低，请核实）", "估算（类型典型值）"], dtype=object)
+    codes_in_order = ["osm_tag", "estimate", "estimate_low", "estimate_default", "typical_low_buildings"]
+    words = np.array(
+        ["OSM标注", "估算", "估算（偏低，请核实）", "估算（类型典型值）", "估算（建筑数据不全，按类型典型值，请核实）"],
+        dtype=object,
+    )
+    k = np.arange(len(d)) % len(words)
     sheet = pd.DataFrame(
         {
             "编号": d["id"],
@@ -188,18 +193,24 @@ def test_population_source_reaches_the_workbook(county: Any, tmp_path: Path) -> 
             "人口": d["population"],
             "经度": d["lon"],
             "纬度": d["lat"],
-            "人口来源": words[np.arange(len(d)) % len(words)],
+            "人口来源": words[k],
         }
     )
     path = tmp_path / "demand.csv"
     sheet.to_csv(path, index=False, encoding="utf-8-sig")
     demand = read_demand(path)
     codes = dict(zip(demand["id"], demand["population_source"], strict=True))
-    assert set(codes.values()) == {"osm_tag", "estimate", "estimate_low", "estimate_default"}
+    assert set(codes.values()) == set(codes_in_order)
     result = analyse(county.network, stations=county.stations, demand=demand, areas=county.townships)
     est = result.summary["population_estimates"]
-    assert est["points"] == len(d) and est["estimated_points"] == int((np.arange(len(d)) % 4 != 0).sum())
-    assert est["flagged_points"] == int((np.arange(len(d)) % 4 == 2).sum())
+    assert est["points"] == len(d) and est["estimated_points"] == int((k != 0).sum())
+    assert est["flagged_points"] == int((k == 2).sum())
+    assert est["typical_points"] == int(np.isin(k, (3, 4)).sum())
+    # one note, long for the CLI and the workbook, one line for the app: the same counts
+    note, short = estimate_note(result.summary), estimate_note(result.summary, short=True)
+    assert note is not None and short is not None and len(short) < len(note)
+    for text in (note, short):
+        assert f"{est['estimated_points']} " in text and f"{est['typical_points']} 个按" in text, text
     table = demand_table(result)
     assert (table["population_source"] == table["id"].map(codes)).all()
     wb = openpyxl.load_workbook(io.BytesIO(excel_workbook(result=result)))
@@ -208,12 +219,13 @@ def test_population_source_reaches_the_workbook(county: Any, tmp_path: Path) -> 
     assert "人口来源" in header and len(result.gaps)
     shown = [r[header.index("人口来源")] for r in gp[2 : 2 + len(result.gaps)]]
     ids = [r[header.index("编号")] for r in gp[2 : 2 + len(result.gaps)]]
-    assert shown == [words[["osm_tag", "estimate", "estimate_low", "estimate_default"].index(codes[i])] for i in ids]
+    assert shown == [words[codes_in_order.index(codes[i])] for i in ids]
     for name in ("汇总", "缺口"):  # the note sits in the title row: the rows below stay one table
-        assert "人口为估算值" in str(_rows(wb[name])[0][0]), name
+        assert "人口为估算值" in str(_rows(wb[name])[0][0]) and note in str(_rows(wb[name])[0][0]), name
     # without the column: no empty 人口来源 column, no note
     plain = analyse(county.network, stations=county.stations, demand=county.demand, areas=county.townships)
     assert "population_estimates" not in plain.summary and "population_source" not in demand_table(plain)
+    assert estimate_note(plain.summary, short=True) is None
     wb = openpyxl.load_workbook(io.BytesIO(excel_workbook(result=plain)))
     assert "人口来源" not in _rows(wb["缺口"])[1]
     assert "人口为估算值" not in str(_rows(wb["汇总"])[0][0])

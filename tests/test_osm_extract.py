@@ -218,23 +218,27 @@ def test_extract_demand_tiny(tiny: dict[str, Any]) -> None:
         "category",
         "population_source",
         "buildings",
+        "building_population",
     ]
     by_id = df.set_index("id")
     village = by_id.loc[f"n{ids['village']}"]
     assert village["population"] == 1200 and not village["estimated"] and village["method"] == "osm:population"
+    assert np.isnan(village["building_population"])  # the tiny file's village has no buildings
     assert village["kind"] == "village" and village["population_source"] == "osm_tag"
     # quarter: the apartments (4 storeys) and the untyped building (default storeys); the shop is not housing;
     # a 社区 lives at the census's urban floor area per person
     quarter = by_id.loc[f"n{ids['quarter']}"]
     expected = (tiny["b1"] * 4 + tiny["b2"] * DEFAULT_LEVELS) / FLOOR_AREA_PER_PERSON_M2["urban"]
-    assert quarter["population"] == pytest.approx(expected, rel=2e-3)
-    assert quarter["estimated"] and quarter["method"] == "buildings" and quarter["kind"] == "community"
+    assert quarter["building_population"] == pytest.approx(expected, rel=2e-3)
+    assert quarter["estimated"] and quarter["kind"] == "community"
     assert quarter["township"] == "东门街道" and quarter["buildings"] == 2
-    # two buildings make ~74 people: far below a 社区's range, so flagged (and kept)
-    assert quarter["category"] == "community" and quarter["population_source"] == "estimate_low"
+    # two buildings make ~74 people: far below a 社区's range, so the typical 社区 stands in, marked
+    assert quarter["category"] == "community" and quarter["population_source"] == "typical_low_buildings"
+    assert quarter["population"] == PLACE_CATEGORIES["community"].typical and quarter["method"] == "default:quarter"
     hamlet = by_id.loc[f"n{ids['hamlet']}"]
     assert hamlet["population"] == PLACE_CATEGORIES["natural_village"].typical
     assert hamlet["method"] == "default:hamlet" and hamlet["population_source"] == "estimate_default"
+    assert hamlet["buildings"] == 0 and np.isnan(hamlet["building_population"])
     # the town contains the quarter: not a demand point of its own (no double counting)
     assert f"n{ids['town']}" not in by_id.index
     # the lone house, 8 km from any place, stays a point of its own at its centroid, with a readable name
@@ -242,6 +246,7 @@ def test_extract_demand_tiny(tiny: dict[str, Any]) -> None:
     alone = df[df["category"] == "settlement"]
     assert len(alone) == 1 and alone["name"].iloc[0] == "未命名居民点 1" and alone["id"].iloc[0] == "u1"
     assert alone["population"].iloc[0] == pytest.approx(area4 * 2 / FLOOR_AREA_PER_PERSON_M2["all"], rel=2e-3)
+    assert alone["building_population"].iloc[0] == alone["population"].iloc[0]
     assert alone["lon"].iloc[0] == pytest.approx(np.mean([c[0] for c in corners4]), abs=1e-6)
     assert len(df) == 4
 
@@ -253,14 +258,16 @@ def test_extract_demand_settings(tiny: dict[str, Any]) -> None:
     np.testing.assert_allclose(double.loc[est, "population"], 2 * base.loc[est, "population"])
     fixed = ~base["method"].eq("buildings")
     np.testing.assert_allclose(double.loc[fixed, "population"], base.loc[fixed, "population"])
+    built = base["buildings"] > 0  # the building estimate doubles also where a typical value is used
+    np.testing.assert_allclose(double.loc[built, "building_population"], 2 * base.loc[built, "building_population"])
     no_untyped = extract_demand(tiny["path"], count_untyped=False, persons_per_m2=PERSONS_PER_M2).set_index("id")
     ids = tiny["ids"]
     assert isinstance(ids, dict)
     q = f"n{ids['quarter']}"
-    assert no_untyped.loc[q, "population"] == pytest.approx(tiny["b1"] * 4 * PERSONS_PER_M2, rel=2e-3)
+    assert no_untyped.loc[q, "building_population"] == pytest.approx(tiny["b1"] * 4 * PERSONS_PER_M2, rel=2e-3)
     # one storey count for every untagged building instead of the per-type defaults
     flat = extract_demand(tiny["path"], persons_per_m2=PERSONS_PER_M2, default_levels=1.0).set_index("id")
-    assert flat.loc[q, "population"] == pytest.approx((tiny["b1"] * 4 + tiny["b2"]) * PERSONS_PER_M2, rel=2e-3)
+    assert flat.loc[q, "building_population"] == pytest.approx((tiny["b1"] * 4 + tiny["b2"]) * PERSONS_PER_M2, rel=2e-3)
     with pytest.raises(InputError, match="persons_per_m2"):
         extract_demand(tiny["path"], persons_per_m2=0)
     with pytest.raises(InputError, match="default_levels"):
@@ -270,7 +277,11 @@ def test_extract_demand_settings(tiny: dict[str, Any]) -> None:
 def test_scale_to_tagged(
     tiny: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The town (population=200) holds only the quarter: its estimate is scaled to 200."""
+    """The town (population=200) holds only the quarter: its building estimate is scaled to 200.
+
+    Tied to the town's tag, the scaled estimate is kept although below a 社区's range
+    (flagged); when the scaling is refused, the typical 社区 stands in as without scaling.
+    """
     import planner.inputs.osm_population
 
     ids = tiny["ids"]
@@ -279,6 +290,8 @@ def test_scale_to_tagged(
     q = f"n{ids['quarter']}"
     assert scaled.loc[q, "population"] == pytest.approx(200.0)
     assert scaled.loc[q, "method"] == "buildings×东门街道" and scaled.loc[q, "estimated"]
+    assert scaled.loc[q, "population_source"] == "estimate_low"
+    assert scaled.loc[q, "building_population"] == pytest.approx(plain.loc[q, "building_population"])
     others = scaled.index != q
     np.testing.assert_allclose(scaled.loc[others, "population"], plain.loc[others, "population"])
     # factor 200 / ~74 ≈ 2.7: outside a (0.5, 2) range it is refused and logged
@@ -286,6 +299,7 @@ def test_scale_to_tagged(
     with caplog.at_level("WARNING"):
         kept = extract_demand(tiny["path"], scale_to_tagged=True).set_index("id")
     assert kept.loc[q, "population"] == pytest.approx(plain.loc[q, "population"])
+    assert kept.loc[q, "population_source"] == plain.loc[q, "population_source"] == "typical_low_buildings"
     assert "东门街道" in caplog.text
 
 

@@ -8,7 +8,9 @@ import pytest
 from planner.i18n import LANGUAGES
 from planner.inputs.population_source import (
     ESTIMATED_SOURCES,
+    FLAGGED_SOURCES,
     POPULATION_SOURCES,
+    TYPICAL_SOURCES,
     estimate_summary,
     is_estimated,
     parse_sources,
@@ -40,10 +42,33 @@ def test_parse_variants_and_other_text() -> None:
     assert source_word("统计年鉴2023") == "统计年鉴2023"
 
 
+def test_typical_for_too_few_buildings_is_its_own_source() -> None:
+    """The typical value standing in for a building estimate below the range: a word of its own, both ways."""
+    got = parse_sources(
+        [
+            "估算（建筑数据不全，按类型典型值，请核实）",
+            "估算(建筑数据不全,按类型典型值,请核实)",
+            "estimate (building data incomplete: typical for its type, check)",
+            "typical_low_buildings",
+        ]
+    )
+    assert set(got.tolist()) == {"typical_low_buildings"}
+    assert source_word("typical_low_buildings", lang="zh") == "估算（建筑数据不全，按类型典型值，请核实）"
+    assert "typical_low_buildings" in ESTIMATED_SOURCES and "typical_low_buildings" in TYPICAL_SOURCES
+    # its population lies inside the type's range: not counted with the estimates outside it
+    assert not TYPICAL_SOURCES & FLAGGED_SOURCES
+
+
 def test_is_estimated_and_summary() -> None:
-    values = ["OSM标注", "估算", "估算（类型典型值）", "估算（偏高，请核实）", "统计年鉴", ""]
-    np.testing.assert_array_equal(is_estimated(values), [False, True, True, True, False, False])
+    values = ["OSM标注", "估算", "估算（类型典型值）", "估算（偏高，请核实）", "统计年鉴", "", "typical_low_buildings"]
+    np.testing.assert_array_equal(is_estimated(values), [False, True, True, True, False, False, True])
     assert set(POPULATION_SOURCES) > ESTIMATED_SOURCES
-    s = estimate_summary(values, [100.0, 200.0, 300.0, 400.0, 500.0, 600.0])
-    assert s == {"points": 6, "estimated_points": 3, "estimated_population": 900.0, "flagged_points": 1}
+    s = estimate_summary(values, [100.0, 200.0, 300.0, 400.0, 500.0, 600.0, 3000.0])
+    assert s == {
+        "points": 7,
+        "estimated_points": 4,
+        "estimated_population": 3900.0,
+        "typical_points": 2,
+        "flagged_points": 1,
+    }
     assert estimate_summary(["OSM标注", "", "统计年鉴"], [1.0, 2.0, 3.0]) is None

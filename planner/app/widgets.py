@@ -19,6 +19,7 @@ from planner.app.state import current_scenario, plain, session
 from planner.coverage import figures
 from planner.coverage.analyse import CoverageResult
 from planner.i18n import join_names, t
+from planner.report.exports import estimate_note
 from planner.settings import TIER_DEMAND_CHOICES, TIERS, Mode, Tier
 from planner.workspace.scenario import compare, compare_demand
 
@@ -53,8 +54,15 @@ def _fmt(v: float) -> str:
 
 
 def figures_panel(result: CoverageResult, *, big: bool) -> None:
-    """The three figures of every tier, with its standard and station count (``big``: presentation)."""
+    """The three figures of every tier, with its standard and station count (``big``: presentation).
+
+    When populations are estimated (a demand sheet's 人口来源), one caption says how many,
+    in the words of the CLI summary and the workbook (:func:`planner.report.exports.estimate_note`).
+    """
     st.subheader(t("app.figures.header"))
+    note = estimate_note(result.summary, short=True)
+    if note:
+        st.caption(note)
     tiers = result.summary["tiers"]
     for tier in TIERS:
         s = tiers.get(str(tier))

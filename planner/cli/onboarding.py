@@ -134,7 +134,11 @@ def run_extract(args: argparse.Namespace) -> int:
 
 
 def _estimate_warnings(demand: Any, *, limit: int = 30) -> list[str]:
-    """Lines naming the estimates to check: outside their plausible range, type defaults, unnamed settlements."""
+    """Lines naming the estimates to check.
+
+    Outside their plausible range, typical values standing in for too few buildings (with
+    the building estimate), type defaults without buildings, unnamed settlements.
+    """
     from planner.inputs.osm_population import PLACE_CATEGORIES, SETTLEMENT
     from planner.inputs.population_source import FLAGGED_SOURCES
 
@@ -158,6 +162,21 @@ def _estimate_warnings(demand: Any, *, limit: int = 30) -> list[str]:
             for _, r in flagged.iterrows()
         ]
         lines.append(t("population.cli.implausible", count=len(flagged), points=joined(points)))
+    typical = demand[source == "typical_low_buildings"]
+    if len(typical):
+        points = [
+            t(
+                "population.cli.typical_point",
+                name=r["name"],
+                population=f"{r['population']:,.0f}",
+                building_population=f"{r['building_population']:,.0f}",
+                buildings=int(r["buildings"]),
+                category=t(f"population.category.{r['category']}"),
+                low=f"{PLACE_CATEGORIES[r['category']].low:,.0f}",
+            )
+            for _, r in typical.iterrows()
+        ]
+        lines.append(t("population.cli.typical_low", count=len(typical), points=joined(points)))
     defaults = demand.loc[source == "estimate_default", "name"].astype(str).tolist()
     if defaults:
         lines.append(t("population.cli.defaults", count=len(defaults), names=joined(defaults)))

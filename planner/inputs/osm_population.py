@@ -41,8 +41,10 @@ named ``未命名居民点 N（<road>附近）`` after the nearest named road wi
 :data:`ROAD_NAME_MAX_M` (or just ``未命名居民点 N``).
 
 A place's population is, in order: its ``population`` tag (source ``osm_tag``), the
-people of its buildings (source ``estimate``), or the typical population of its
-category (:attr:`PlaceCategory.typical`, source ``estimate_default``). *Coarse* places
+people of its buildings (source ``estimate``) unless that falls below its category's
+plausible range (then source ``typical_low_buildings``, see *Plausibility*), or the
+typical population of its category (:attr:`PlaceCategory.typical`, source
+``estimate_default``) when it has no buildings. *Coarse* places
 (city, town, suburb) become demand points only when no fine place lies within their
 catchment (otherwise they would count the same people twice); a town or suburb always
 names the ``township`` of the fine places in its catchment.
@@ -59,11 +61,21 @@ coarse place that has a ``population`` tag are, in addition, scaled to add up to
 Plausibility
 ------------
 OSM building coverage of Chinese towns is often sparse, so a building estimate is a
-lower bound. Every estimate outside its category's range (:data:`PLACE_CATEGORIES`) is
-flagged (source ``estimate_low`` / ``estimate_high``) and *kept*: raising it to a
-floor would make up a number that reads like data, while a flagged lower bound says
-what is known (``buildings`` counts how many) and points the planner to the statistics
-yearbook figure that should replace it. ``planner extract`` lists the flagged points.
+lower bound: on the 贵溪 sample, 化肥厂社区 has one mapped residential building, worth
+22 people, where a 社区 houses thousands. Used as a weight, such a lower bound makes the
+coverage figures say that the 社区 hardly matters. So a building estimate (calibrated
+when calibration applies) *below* its category's range (:data:`PLACE_CATEGORIES`) is
+replaced by the category's typical population, like a place without buildings, and
+marked as such (source ``typical_low_buildings``, 估算（建筑数据不全，按类型典型值，请核实）).
+Nothing is hidden: the building estimate stays in the ``building_population`` column
+(建筑估算人口) next to ``buildings``, and ``planner extract`` lists these points with
+both numbers, for the planner to replace with the statistics yearbook figure. A
+``population`` tag is never replaced.
+
+An estimate *above* the range is kept and flagged (source ``estimate_high``): buildings
+that are mapped do exist, so too many people more likely means a wrong category or
+storey count than missing data. ``estimate_low`` remains for an estimate pushed below
+the range by ``scale_to_tagged``. Unnamed settlements have no range.
 """
 
 from __future__ import annotations
@@ -220,6 +232,7 @@ DEMAND_COLUMNS: tuple[str, ...] = (
     "category",
     "population_source",
     "buildings",
+    "building_population",
 )
 
 
@@ -431,10 +444,12 @@ def extract_demand(
         whose catchment holds the point), ``kind`` (``village``, ``community`` or
         ``""``), ``estimated`` (bool: False only for a ``population`` tag), ``method``
         (``osm:population``, ``buildings``, ``buildings×<factor>``, ``default:<place
-        type>``), ``category`` (key of :data:`PLACE_CATEGORIES`, or ``settlement``),
-        ``population_source`` (code of
-        :data:`planner.inputs.population_source.POPULATION_SOURCES`) and ``buildings``
-        (residential buildings counted).
+        type>`` for a typical value), ``category`` (key of :data:`PLACE_CATEGORIES`,
+        or ``settlement``), ``population_source`` (code of
+        :data:`planner.inputs.population_source.POPULATION_SOURCES`), ``buildings``
+        (residential buildings counted) and ``building_population`` (the people of
+        those buildings, calibrated, whatever population was used; NaN without
+        buildings).
 
     Raises
     ------
@@ -504,12 +519,14 @@ def extract_demand(
     )
     built = "buildings" if factor == 1.0 else f"buildings×{factor:.3g}"
     from_buildings = ~tagged & (place_count > 0)
-    typical = np.array([PLACE_CATEGORIES[c].typical for c in category], dtype=np.float64)
+    building_pop = np.where(place_count > 0, place_raw * factor, np.nan)
+    typical = _by_category(category, "typical")
     places = pd.DataFrame(
         {
             "id": [f"n{scan.osm_id[i]}" for i in idx],
             "name": pname,
-            "population": np.where(tagged, ppop, np.where(from_buildings, place_raw * factor, typical)),
+            "population": np.where(tagged, ppop, np.where(from_buildings, building_pop, typical)),
+            "place": ptype,
             "lon": plon,
             "lat": plat,
             "township": township,
@@ -523,18 +540,21 @@ def extract_demand(
             "category": category,
             "population_source": np.where(tagged, "osm_tag", np.where(from_buildings, "estimate", "estimate_default")),
             "buildings": place_count,
+            "building_population": building_pop,
         }
     ).loc[keep]
     frames = [places]
     alone = np.flatnonzero(cl.place < 0)
     if len(alone):
         cl_area = FLOOR_AREA_PER_PERSON_M2["all"] if persons_per_m2 is None else 1.0 / persons_per_m2
+        cl_pop = cl.floor_m2[alone] / cl_area * factor
         frames.append(
             pd.DataFrame(
                 {
                     "id": [f"u{k + 1}" for k in range(len(alone))],
                     "name": "",
-                    "population": cl.floor_m2[alone] / cl_area * factor,
+                    "population": cl_pop,
+                    "place": "",
                     "lon": cl.lon[alone],
                     "lat": cl.lat[alone],
                     "township": "",
@@ -544,6 +564,7 @@ def extract_demand(
                     "category": SETTLEMENT,
                     "population_source": "estimate",
                     "buildings": cl.count[alone],
+                    "building_population": cl_pop,
                 }
             )
         )
@@ -554,8 +575,12 @@ def extract_demand(
             JOIN_DISTANCE_M,
         )
     out = pd.concat(frames, ignore_index=True)
+    scaled = np.zeros(len(out), dtype=bool)
     if scale_to_tagged:
-        _scale_to_tagged(out, crs=crs, coarse=~keep & ~fine & tagged, px=px, py=py, radius=radius, pop=ppop, name=pname)
+        scaled = _scale_to_tagged(
+            out, crs=crs, coarse=~keep & ~fine & tagged, px=px, py=py, radius=radius, pop=ppop, name=pname
+        )
+    _typical_for_few_buildings(out, scaled=scaled)
     out = out[out["population"] > 0].reset_index(drop=True)
     if out.empty:
         raise InputError("extract.no_demand", file=str(path))
@@ -564,13 +589,24 @@ def extract_demand(
     if unnamed.any():
         x, y = _project(out["lon"].to_numpy(np.float64)[unnamed], out["lat"].to_numpy(np.float64)[unnamed], crs)
         out.loc[unnamed, "name"] = _describe_unnamed(x, y, scan=scan, crs=crs)
-    out = out.astype({"population": float, "lon": float, "lat": float, "estimated": bool, "buildings": np.int64})
+    out = out.astype(
+        {
+            "population": float,
+            "lon": float,
+            "lat": float,
+            "estimated": bool,
+            "buildings": np.int64,
+            "building_population": float,
+        }
+    )
     logger.info(
-        "%s: %d demand points, population %.0f (%d estimated, %d outside the plausible range)",
+        "%s: %d demand points, population %.0f (%d estimated, %d typical values for too few buildings, "
+        "%d outside the plausible range)",
         path,
         len(out),
         float(out["population"].sum()),
         int(out["estimated"].sum()),
+        int((out["population_source"] == "typical_low_buildings").sum()),
         int(out["population_source"].isin(FLAGGED_SOURCES).sum()),
     )
     return out[list(DEMAND_COLUMNS)]
@@ -653,13 +689,41 @@ def _calibration(
     return factor
 
 
+def _by_category(categories: NDArray[Any], field: str, *, other: float = np.nan) -> NDArray[np.float64]:
+    """``low``, ``typical`` or ``high`` of each category (``other`` for a settlement)."""
+    return np.array(
+        [getattr(PLACE_CATEGORIES[c], field) if c in PLACE_CATEGORIES else other for c in categories],
+        dtype=np.float64,
+    )
+
+
+def _typical_for_few_buildings(out: pd.DataFrame, *, scaled: NDArray[np.bool_]) -> None:
+    """Replace building estimates below their category's range by its typical value (in place).
+
+    Source ``typical_low_buildings``, method ``default:<place type>``; the building
+    estimate stays in ``building_population``. Rows ``scaled`` to an enclosing place's
+    ``population`` tag are tied to data and stay as they are (flagged by :func:`_flags`).
+    """
+    cats = out["category"].to_numpy(object)
+    few = (
+        (out["population_source"].to_numpy(object) == "estimate")
+        & ~scaled
+        & (out["population"].to_numpy(np.float64) < _by_category(cats, "low", other=0.0))
+    )
+    if not few.any():
+        return
+    out.loc[few, "population"] = _by_category(cats[few], "typical")
+    out.loc[few, "population_source"] = "typical_low_buildings"
+    out.loc[few, "method"] = [f"default:{p}" for p in out.loc[few, "place"]]
+
+
 def _flags(out: pd.DataFrame) -> NDArray[Any]:
     """``population_source`` with estimates outside their category's range marked low / high."""
     source = out["population_source"].to_numpy(object).copy()
     pop = out["population"].to_numpy(np.float64)
     cats = out["category"].to_numpy(object)
-    low = np.array([PLACE_CATEGORIES[c].low if c in PLACE_CATEGORIES else 0.0 for c in cats], dtype=np.float64)
-    high = np.array([PLACE_CATEGORIES[c].high if c in PLACE_CATEGORIES else np.inf for c in cats], dtype=np.float64)
+    low = _by_category(cats, "low", other=0.0)
+    high = _by_category(cats, "high", other=np.inf)
     est = out["estimated"].to_numpy(bool)
     source[est & (pop < low)] = "estimate_low"
     source[est & (pop > high)] = "estimate_high"
@@ -676,13 +740,16 @@ def _scale_to_tagged(
     radius: NDArray[np.float64],
     pop: NDArray[np.float64],
     name: NDArray[Any],
-) -> None:
-    """Scale estimated rows of ``out`` (in place) to the tagged population of enclosing coarse places."""
+) -> NDArray[np.bool_]:
+    """Scale estimated rows of ``out`` (in place) to the tagged population of enclosing coarse places.
+
+    Returns which rows were scaled.
+    """
+    done = np.zeros(len(out), dtype=bool)
     if not coarse.any() or out.empty:
-        return
+        return done
     x, y = _project(out["lon"].to_numpy(np.float64), out["lat"].to_numpy(np.float64), crs)
     estimated = out["estimated"].to_numpy(bool)
-    done = np.zeros(len(out), dtype=bool)
     population = out["population"].to_numpy(np.float64).copy()
     method = out["method"].to_numpy(object).copy()
     for k in sorted(np.flatnonzero(coarse), key=lambda i: radius[i]):
@@ -714,3 +781,4 @@ def _scale_to_tagged(
         )
     out["population"] = population
     out["method"] = method
+    return done

@@ -46,6 +46,7 @@ DEMAND_HEADERS: Mapping[str, str] = {
     "method": "估算方法",
     "population_source": "人口来源",
     "buildings": "建筑数",
+    "building_population": "建筑估算人口",
 }
 _TIER_WORDS: Mapping[str, str] = {"county": "县级", "township": "乡镇", "village": "村（社区）", "enterprise": "企业"}
 _KIND_WORDS: Mapping[str, str] = {"village": "村", "community": "社区", "enterprise": "企业"}
@@ -95,16 +96,20 @@ def write_demand_sheet(df: pd.DataFrame, path: str | Path) -> Path:
     """Write demand points as a CSV (UTF-8 with BOM) or XLSX sheet.
 
     Headers 编号, 名称, 人口, 经度, 纬度, 所属乡镇, 类型 (村 / 社区 / empty), 是否估算 (是 /
-    否), 估算方法, 人口来源 (OSM标注 / 估算 / 估算（类型典型值） / 估算（偏低，请核实） /
-    估算（偏高，请核实）, :mod:`planner.inputs.population_source`), 建筑数 (residential buildings
-    counted) — read back by :func:`planner.inputs.tables.read_demand` (人口来源 too). Population
-    is rounded to whole persons (at least 1).
+    否), 估算方法, 人口来源 (OSM标注 / 估算 / 估算（类型典型值） /
+    估算（建筑数据不全，按类型典型值，请核实） / 估算（偏低，请核实） / 估算（偏高，请核实）,
+    :mod:`planner.inputs.population_source`), 建筑数
+    (residential buildings counted), 建筑估算人口 (the people of those buildings, also where
+    the population used is a tag or a typical value; empty without buildings) — read back by
+    :func:`planner.inputs.tables.read_demand` (人口来源 too; 建筑数 and 建筑估算人口 are
+    information only). Populations are rounded to whole persons (人口 at least 1).
     """
     sheet = df.copy()
     sheet["population_source"] = sheet["population_source"].map(lambda x: source_word(str(x), lang="zh"))
     sheet["kind"] = sheet["kind"].map(lambda x: _KIND_WORDS.get(str(x), ""))
     sheet["estimated"] = np.where(sheet["estimated"].astype(bool), "是", "否")
     sheet["population"] = np.maximum(np.round(sheet["population"].astype(float)), 1).astype(np.int64)
+    sheet["building_population"] = np.round(sheet["building_population"].astype(float)).astype("Int64")
     sheet["lon"] = sheet["lon"].round(7)
     sheet["lat"] = sheet["lat"].round(7)
     return _write_sheet(sheet, path, headers=DEMAND_HEADERS, sheet_name="需求点")

@@ -14,6 +14,10 @@ Codes (:data:`POPULATION_SOURCES`), with their words in ``planner/i18n/populatio
     estimated from residential buildings, inside the plausible range of its place type;
 ``estimate_default``
     no buildings: the typical population of its place type;
+``typical_low_buildings``
+    the typical population of its place type, because the estimate from its buildings
+    (kept in the sheet's 建筑估算人口 column) lies below the type's plausible range: OSM
+    building data is incomplete there. To be checked;
 ``estimate_low`` / ``estimate_high``
     estimated, but below / above the plausible range of its place type
     (:data:`planner.inputs.osm_population.PLACE_CATEGORIES`): to be checked.
@@ -35,15 +39,25 @@ __all__ = [
     "ESTIMATED_SOURCES",
     "FLAGGED_SOURCES",
     "POPULATION_SOURCES",
+    "TYPICAL_SOURCES",
     "estimate_summary",
     "is_estimated",
     "parse_sources",
     "source_word",
 ]
 
-POPULATION_SOURCES: tuple[str, ...] = ("osm_tag", "estimate", "estimate_default", "estimate_low", "estimate_high")
+POPULATION_SOURCES: tuple[str, ...] = (
+    "osm_tag",
+    "estimate",
+    "estimate_default",
+    "typical_low_buildings",
+    "estimate_low",
+    "estimate_high",
+)
 #: Codes meaning the population is an estimate.
-ESTIMATED_SOURCES: frozenset[str] = frozenset({"estimate", "estimate_default", "estimate_low", "estimate_high"})
+ESTIMATED_SOURCES: frozenset[str] = frozenset(POPULATION_SOURCES) - {"osm_tag"}
+#: Estimates that are the typical population of their place type (no buildings, or too few).
+TYPICAL_SOURCES: frozenset[str] = frozenset({"estimate_default", "typical_low_buildings"})
 #: Estimates outside the plausible range of their place type.
 FLAGGED_SOURCES: frozenset[str] = frozenset({"estimate_low", "estimate_high"})
 
@@ -97,8 +111,10 @@ def estimate_summary(sources: Iterable[object], population: Iterable[float]) -> 
     Returns
     -------
     dict or None
-        ``points`` (all rows), ``estimated_points``, ``estimated_population`` and
-        ``flagged_points`` (estimates outside their place type's plausible range).
+        ``points`` (all rows), ``estimated_points``, ``estimated_population``,
+        ``typical_points`` (the typical population of their place type,
+        :data:`TYPICAL_SOURCES`) and ``flagged_points`` (estimates outside their place
+        type's plausible range, :data:`FLAGGED_SOURCES`).
     """
     codes = parse_sources(sources)
     pop = np.asarray(list(population), dtype=np.float64)
@@ -109,5 +125,6 @@ def estimate_summary(sources: Iterable[object], population: Iterable[float]) -> 
         "points": len(codes),
         "estimated_points": int(est.sum()),
         "estimated_population": float(pop[est].sum()),
+        "typical_points": int(np.isin(codes, list(TYPICAL_SOURCES)).sum()),
         "flagged_points": int(np.isin(codes, list(FLAGGED_SOURCES)).sum()),
     }

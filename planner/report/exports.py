@@ -152,17 +152,22 @@ def demand_table(result: CoverageResult) -> pd.DataFrame:
     return d[[c for c in DEMAND_COLUMNS if c in d]]
 
 
-def estimate_note(summary: dict[str, Any], *, lang: str | None = None) -> str | None:
-    """The report's note that populations are estimates (``summary["population_estimates"]``), or None."""
+def estimate_note(summary: dict[str, Any], *, lang: str | None = None, short: bool = False) -> str | None:
+    """The note that populations are estimates (``summary["population_estimates"]``), or None.
+
+    The CLI summary and the workbook print the full note; ``short=True`` gives the one
+    line under the app's figures (how many points, how many at their type's typical value).
+    """
     est = summary.get("population_estimates")
     if not est:
         return None
     return t(
-        "population.estimated_note",
+        "population.estimated_caption" if short else "population.estimated_note",
         lang=lang,
         estimated=est["estimated_points"],
         points=est["points"],
         population=f"{est['estimated_population']:,.0f}",
+        typical=est["typical_points"],
         flagged=est["flagged_points"],
     )
 
