@@ -466,9 +466,9 @@ def test_real_county_loads_through_the_browser(browser_page, server, tmp_path):
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text(t("app.data.header")).first.click()
     boxes = sidebar.locator('[data-testid="stFileUploader"]')
-    files = [sheets / "stations.csv", sheets / "demand.csv", osm, sheets / "areas.geojson"]
-    # the first uploader is the project file (方案); then stations, demand, network, areas
-    for i, path in enumerate(files, start=1):
+    files = {1: sheets / "stations.csv", 2: sheets / "demand.csv", 4: osm, 5: sheets / "areas.geojson"}
+    # the first uploader is the project file (方案); then stations, demand, enterprises, network, areas
+    for i, path in files.items():
         boxes.nth(i).locator('input[type="file"]').set_input_files(str(path))
         boxes.nth(i).locator('[data-testid="stFileChipName"]').get_by_text(path.name).wait_for(timeout=60_000)
         _idle(page)  # each upload reruns the script; the next one waits for it
@@ -488,7 +488,7 @@ def test_real_county_loads_through_the_browser(browser_page, server, tmp_path):
     _idle(page)
     frame = _map(page)
     frame.locator(".leaflet-marker-pane .awesome-marker").first.wait_for(timeout=60_000)
-    # 24 stations and 28 demand points extracted (counted by planner extract itself)
+    # the stations and demand points extracted (counted from the sheets planner extract wrote)
     n_stations = len((sheets / "stations.csv").read_text(encoding="utf-8-sig").strip().splitlines()) - 1
     n_demand = len((sheets / "demand.csv").read_text(encoding="utf-8-sig").strip().splitlines()) - 1
     page.get_by_text(

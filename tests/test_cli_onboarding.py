@@ -53,6 +53,8 @@ def _full_run(
     stations = pd.read_csv(ex / "stations.csv", encoding="utf-8-sig", dtype=str)
     demand = pd.read_csv(ex / "demand.csv", encoding="utf-8-sig", dtype=str)
     assert (ex / "stations.xlsx").is_file()
+    # the total printed is the total of the sheet written (whole persons), not of unrounded estimates
+    assert f"人口 {demand['人口'].astype(int).sum():,}" in out, out
     rc = main(["check", str(ex / "stations.csv"), str(ex / "demand.csv"), "--network", osm])
     report = capsys.readouterr().out
     assert rc == 0, report

@@ -87,7 +87,7 @@ def run_extract(args: argparse.Namespace) -> int:
     from planner._atomic import atomic_output_dir
     from planner.inputs.osm_extract import extract_areas, extract_stations
     from planner.inputs.osm_population import extract_demand
-    from planner.inputs.osm_sheets import write_demand_sheet, write_station_sheet
+    from planner.inputs.osm_sheets import sheet_population, write_demand_sheet, write_station_sheet
 
     stations = extract_stations(args.osm, include_places=not args.no_places)
     demand = extract_demand(
@@ -123,7 +123,7 @@ def run_extract(args: argparse.Namespace) -> int:
             stations=len(stations),
             tiers=tiers or "-",
             demand=len(demand),
-            population=f"{demand['population'].sum():,.0f}",
+            population=f"{int(sheet_population(demand['population']).sum()):,}",  # as written in demand.csv
             estimated=int(demand["estimated"].sum()),
             areas=len(areas),
             out=str(out),

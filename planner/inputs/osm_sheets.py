@@ -92,6 +92,11 @@ def write_station_sheet(df: pd.DataFrame, path: str | Path) -> Path:
     return _write_sheet(sheet, path, headers=STATION_HEADERS, sheet_name="站点")
 
 
+def sheet_population(population: pd.Series) -> pd.Series:
+    """Populations as the demand sheet writes them: whole persons, at least 1 (totals are summed from these)."""
+    return pd.Series(np.maximum(np.round(population.astype(float)), 1).astype(np.int64), index=population.index)
+
+
 def write_demand_sheet(df: pd.DataFrame, path: str | Path) -> Path:
     """Write demand points as a CSV (UTF-8 with BOM) or XLSX sheet.
 
@@ -108,7 +113,7 @@ def write_demand_sheet(df: pd.DataFrame, path: str | Path) -> Path:
     sheet["population_source"] = sheet["population_source"].map(lambda x: source_word(str(x), lang="zh"))
     sheet["kind"] = sheet["kind"].map(lambda x: _KIND_WORDS.get(str(x), ""))
     sheet["estimated"] = np.where(sheet["estimated"].astype(bool), "是", "否")
-    sheet["population"] = np.maximum(np.round(sheet["population"].astype(float)), 1).astype(np.int64)
+    sheet["population"] = sheet_population(sheet["population"])
     sheet["building_population"] = np.round(sheet["building_population"].astype(float)).astype("Int64")
     sheet["lon"] = sheet["lon"].round(7)
     sheet["lat"] = sheet["lat"].round(7)
