@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -305,3 +306,28 @@ def test_changing_whom_a_tier_serves_recomputes_that_tier(demo: tuple[Workspace,
     assert everyone.last_recomputed == (Tier.ENTERPRISE,)
     assert after.summary["tiers"]["enterprise"]["demand"] == len(ws.demand)
     assert before.summary["tiers"]["enterprise"]["demand"] == int((ws.demand["kind"] == "enterprise").sum())
+
+
+# ------------------------------------------------------------------- stranded points
+def test_stranded_points_are_kept_as_network_notes_once() -> None:
+    """Points beside a cut-off one-way piece are named in :attr:`Workspace.network_notes` (the app shows them)."""
+    from planner.settings import Config, Tier
+    from tests.helpers import trap_network
+
+    net = trap_network()
+    s_lon, s_lat = net.to_lonlat(np.array([500.0, 5500.0]), np.array([-5.0, -10.0]))
+    stations = pd.DataFrame(
+        {"id": ["C", "X"], "name": ["县中心", "孤岛站"], "tier": ["county", "county"], "lon": s_lon, "lat": s_lat}
+    )
+    d_lon, d_lat = net.to_lonlat(np.array([5500.0, 500.0]), np.array([10.0, 20.0]))
+    demand = pd.DataFrame(
+        {"id": ["B", "S"], "name": ["孤岛", "城南"], "population": [500.0, 100.0], "lon": d_lon, "lat": d_lat}
+    )
+    ws = Workspace(network=net, demand=demand, config=Config())
+    assert ws.network_notes == []
+    ws.evaluate(stations, tiers=(Tier.COUNTY,))
+    ws.evaluate(stations.iloc[::-1].reset_index(drop=True), tiers=(Tier.COUNTY,))  # another key: same notes
+    assert len(ws.network_notes) == 2, ws.network_notes
+    station_note, demand_note = ws.network_notes  # the stations are checked before the demand is snapped
+    assert "孤岛" in demand_note and "城南" not in demand_note and "stranded=True" in demand_note
+    assert "孤岛站" in station_note and "县中心" not in station_note

@@ -263,6 +263,8 @@ def load_uploads() -> None:
             name = uploaded.get(finding.file, finding.file)
             say("warning", plain(t("app.data.finding", file=Path(name).name, message=finding.message())))
         say("info", plain(ws.demand_description()))
+        for note in ws.network_notes:  # points stranded on road pieces cut off from the main network
+            say("warning", plain(note))
         if off_network[0]:
             count, lines = off_network
             snap_m = f"{ws.config.max_snap_m:.0f}"

@@ -127,6 +127,10 @@ class Workspace:
     #: What :meth:`from_files` did with each file's columns
     #: (:class:`planner.inputs.columns.ColumnReport`: stations, demand, then areas).
     column_reports: tuple[ColumnReport, ...] = field(default=(), repr=False)
+    #: Warnings found while evaluating, once each, in the order found: demand points and
+    #: stations stranded on road pieces cut off from the main network. Logged as well;
+    #: the app shows them after loading files.
+    network_notes: list[str] = field(default_factory=list, repr=False)
     #: Where the kinds of the demand rows came from, one entry per file read by
     #: :meth:`from_files`; empty: taken from the table's ``kind`` column (see
     #: :meth:`demand_description`).
@@ -344,6 +348,12 @@ class Workspace:
             self._area_townships = assign_townships(self.demand, areas=self.areas, township_fallback=None)
         return self._area_townships
 
+    def _note(self, message: str) -> None:
+        """Log a warning about the network and keep it in :attr:`network_notes` (once)."""
+        logger.warning("%s", message)
+        if message not in self.network_notes:
+            self.network_notes.append(message)
+
     def _demand_snap(self, mode: Mode) -> Snap:
         key = _graph_key(self.config, mode)
         snap = self._demand_snaps.get(key)
@@ -356,7 +366,7 @@ class Workspace:
             )
             self._demand_snaps[key] = snap
             if snap.stranded.any():
-                logger.warning(
+                self._note(
                     t(
                         "coverage.demand_stranded",
                         count=int(snap.stranded.sum()),
@@ -424,7 +434,7 @@ class Workspace:
                     lines=exc.params.get("lines", ""),
                 ) from exc
         if s_snap.stranded.any():
-            logger.warning(
+            self._note(
                 t(
                     "coverage.stations_stranded",
                     tier=t(f"tier.{tier}"),
