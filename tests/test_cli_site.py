@@ -97,6 +97,20 @@ def test_network_siting_on_demo(demo_inputs: dict[str, Path], tmp_path: Path) ->
     assert len(red) == 12 and red["covered_after"].is_monotonic_decreasing
 
 
+def test_site_for_a_tier_without_demand_exits_2_with_the_reason(
+    demo_inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demand = pd.read_csv(demo_inputs["demand"], encoding="utf-8-sig", dtype=str).drop(columns=["类型"])
+    demand.to_csv(tmp_path / "residents.csv", index=False, encoding="utf-8-sig")
+    argv = ["site", "--network", str(demo_inputs["roads"]), "--stations", str(demo_inputs["stations"]),
+            "--demand", str(tmp_path / "residents.csv"), "--tier", "enterprise", "--p", "2",
+            "--out", str(tmp_path / "out")]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "企业（职工之家）层级没有需求点" in err and "--enterprises" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_candidates_file_in_its_own_coordinate_system(demo_inputs: dict[str, Path], tmp_path: Path) -> None:
     """``--candidates-coords gcj02`` converts the candidates file only (stations and demand stay WGS-84)."""
     from planner.inputs.coords import from_wgs84

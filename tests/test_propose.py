@@ -34,6 +34,19 @@ def test_proposals_accepted_into_scenario(demo: tuple[Workspace, Scenario]) -> N
     assert greedy["newly_covered_population"].sum() <= gains.sum() + 1e-6
 
 
+def test_proposals_for_a_tier_without_demand_say_why(demo: tuple[Workspace, Scenario]) -> None:
+    """No enterprise rows: proposing enterprise sites is refused with the reason, not "0 sites, 100 %"."""
+    from dataclasses import replace
+
+    ws, sc = fresh(demo)
+    residents = replace(ws, demand=ws.demand.assign(kind="residents"))
+    with pytest.raises(InputError) as exc:
+        residents.propose(sc.stations, tier=Tier.ENTERPRISE, k=2)
+    assert exc.value.key == "scenario.error.propose_no_demand"
+    assert "企业（职工之家）层级没有需求点" in str(exc.value) and "企业文件" in str(exc.value)
+    assert len(residents.propose(sc.stations, tier=Tier.VILLAGE, k=1).sites) == 1  # the other tiers still work
+
+
 def test_proposals_reach_target(demo: tuple[Workspace, Scenario]) -> None:
     ws, sc = fresh(demo)
     before = ws.evaluate(sc.stations).summary["tiers"]["township"]

@@ -193,8 +193,8 @@ def print_summary(summary: dict[str, Any], *, out_dir: str | Path, label: str | 
                 t(
                     "cli.no_demand",
                     tier=t(f"tier.{tier_key}"),
-                    tier_key=tier_key,
                     reason=figures.no_demand_text(s["no_demand_reason"]),
+                    options=t("cli.options_for_demand", tier_key=tier_key),
                 )
             )
     if summary.get("demand_kinds"):

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from planner._errors import ConfigError, SitingError
+from planner._errors import ConfigError, InputError, SitingError
 from planner.cli._common import add_coords, add_inputs, add_standards, common_config, coords_of, print_columns
 from planner.i18n import t
 from planner.inputs.columns import ColumnReport
@@ -93,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
     ``--candidates`` file), the same off-network policy and the same solver defaults
     as the app.
     """
+    from planner.coverage.analyse import no_demand_reason
+    from planner.coverage.figures import no_demand_text
     from planner.inputs.tables import read_areas
     from planner.workspace.propose import CandidateOptions
     from planner.workspace.workspace import Workspace
@@ -129,6 +131,14 @@ def run(args: argparse.Namespace) -> int:
     )
     proposals, summaries = [], {}
     for tr in run_tiers:
+        reason = no_demand_reason(ws.demand, serves=ws.config.tier_demand[tr])
+        if reason is not None:  # the workspace would refuse it too; here with the options that fix it
+            raise InputError(
+                "scenario.error.propose_no_demand",
+                tier=t(f"tier.{tr}"),
+                reason=no_demand_text(reason),
+                options=t("cli.options_for_demand", tier_key=str(tr)),
+            )
         prop = ws.propose(
             scenario.stations,
             tier=tr,

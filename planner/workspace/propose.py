@@ -27,7 +27,9 @@ import numpy as np
 import pandas as pd
 
 from planner._errors import InputError, SitingError
-from planner.coverage.analyse import CoverageResult, assign_townships
+from planner.coverage.analyse import CoverageResult, assign_townships, no_demand_reason
+from planner.coverage.figures import no_demand_text
+from planner.i18n import t
 from planner.network.roads import RoadNetwork
 from planner.settings import Config, Tier, parse_tier
 from planner.siting.candidates import (
@@ -271,6 +273,11 @@ def propose(
     goals = sum(x is not None for x in (k, target_percent, budget)) + int(review_existing)
     if goals != 1:
         raise InputError("scenario.error.propose_options")
+    reason = no_demand_reason(ws.demand, serves=ws.config.tier_demand[tier])
+    if reason is not None:  # nothing to cover: say why instead of "0 sites, 100 %"
+        raise InputError(
+            "scenario.error.propose_no_demand", tier=t(f"tier.{tier}"), reason=no_demand_text(reason), options=""
+        )
     np_ = siting_problem(ws, stations, tier=tier, options=candidates, review_existing=review_existing)
     std = ws.config.standards[tier]
     base: dict[str, Any] = {"tier": str(tier), "mode": str(std.mode), "minutes": std.minutes}
