@@ -304,6 +304,7 @@ def test_upload_says_which_columns_were_used(tmp_path):
     assert "村庄\\.csv：没有人口列" in warnings, warnings
     names = at.session_state["ws"].demand["name"].tolist()
     assert names == demand["名称"].tolist()
+    assert at.session_state["ws"].inputs["demand"] == "村庄.csv"  # the name uploaded, not the staged copy's path
 
 
 def test_each_uploaded_file_has_its_own_coordinate_system(tmp_path):
@@ -407,3 +408,24 @@ def test_estimated_populations_are_said_under_the_figures(opened, tmp_path):
     assert est["typical_points"] == sum(k % 4 >= 2 for k in range(len(demand)))
     captions = [x for x in _texts(at, "caption") if "人口为估算值" in x]
     assert captions == [estimate_note(result.summary, short=True)], captions
+
+
+def test_upload_errors_name_the_file_as_uploaded_not_its_temporary_copy(tmp_path):
+    from planner.demo.county import write_demo
+
+    paths = write_demo(tmp_path)
+    lines = paths["stations"].read_text(encoding="utf-8-sig").splitlines()
+    cells = lines[1].split(",")
+    cells[2] = "党群中心"  # an unknown tier on row 2
+    lines[1] = ",".join(cells)
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.session_state["staged_uploads"] = {
+        "stations": ("我的站点.csv", ("\n".join(lines) + "\n").encode("utf-8")),
+        "demand": ("demand.csv", paths["demand"].read_bytes()),
+        "network": ("roads.gpkg", paths["roads"].read_bytes()),
+    }
+    at.sidebar.button(key="load_uploads").click().run()
+    errors = " ".join(_texts(at, "error"))
+    assert "党群中心" in errors and "我的站点" in errors, errors
+    assert "planner-upload-" not in errors and "/tmp" not in errors, errors

@@ -7,6 +7,7 @@ it changes the session state and leaves messages for the page to show.
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 import time
 from collections.abc import Iterable
@@ -225,29 +226,31 @@ def load_uploads() -> None:
         return
     current = ", ".join(name for name, _ in files.values())
 
+    tmp = tempfile.mkdtemp(prefix="planner-upload-")  # staged copies, removed below; messages hide it
+
     def load() -> None:
-        with tempfile.TemporaryDirectory(prefix="planner-upload-") as tmp:
-            paths = {role: _stage_file(Path(tmp), name, data) for role, (name, data) in files.items()}
-            allow = bool(ss.get("allow_off_network"))
-            ws, sc = Workspace.from_files(
-                network=paths["network"],
-                stations=paths["stations"],
-                demand=paths["demand"],
-                enterprises=paths.get("enterprises"),
-                areas=paths.get("areas"),
-                coords={role: str(ss.get(f"coords_{role}") or "wgs84") for role in UPLOAD_COORDS_ROLES},
-                config=ss.ws.config,  # the standards and whom each tier serves, as the sidebar shows them
-                allow_off_network_stations=allow,
-            )
-            try:
-                result = ws.evaluate(sc.stations)  # bad stations etc. are reported now, not later
-            except InputError as exc:
-                if exc.key != "scenario.error.stations_off_network":
-                    raise
-                raise InputError(
-                    "app.data.off_network_refused", option=t("app.data.allow_off_network"), **exc.params
-                ) from exc
-            off_network = off_network_lines(result.stations) if allow else (0, "")
+        paths = {role: _stage_file(Path(tmp), name, data) for role, (name, data) in files.items()}
+        allow = bool(ss.get("allow_off_network"))
+        ws, sc = Workspace.from_files(
+            network=paths["network"],
+            stations=paths["stations"],
+            demand=paths["demand"],
+            enterprises=paths.get("enterprises"),
+            areas=paths.get("areas"),
+            coords={role: str(ss.get(f"coords_{role}") or "wgs84") for role in UPLOAD_COORDS_ROLES},
+            config=ss.ws.config,  # the standards and whom each tier serves, as the sidebar shows them
+            allow_off_network_stations=allow,
+        )
+        try:
+            result = ws.evaluate(sc.stations)  # bad stations etc. are reported now, not later
+        except InputError as exc:
+            if exc.key != "scenario.error.stations_off_network":
+                raise
+            raise InputError(
+                "app.data.off_network_refused", option=t("app.data.allow_off_network"), **exc.params
+            ) from exc
+        off_network = off_network_lines(result.stations) if allow else (0, "")
+        ws.inputs.update({role: name for role, (name, _) in files.items()})  # not the staged copies' paths
         ss.ws = ws
         ss.is_demo = False
         ss.scenarios = {sc.name: sc}
@@ -270,8 +273,11 @@ def load_uploads() -> None:
             snap_m = f"{ws.config.max_snap_m:.0f}"
             say("warning", t("app.data.off_network", count=count, max_snap_m=snap_m, lines=lines))
 
-    if not guard(load, file=current):
-        say("info", t("app.data.kept"))
+    try:
+        if not guard(load, file=current, folder=tmp):
+            say("info", t("app.data.kept"))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     ss.staged_uploads = None
 
 
@@ -291,10 +297,10 @@ def load_project_file() -> None:
     if up is None:
         return
 
+    tmp = tempfile.mkdtemp(prefix="planner-project-")  # the staged copy, removed below; messages hide it
+
     def load() -> None:
-        with tempfile.TemporaryDirectory(prefix="planner-project-") as tmp:
-            path = _stage_file(Path(tmp), up.name, up.getvalue())
-            scenarios = load_project(path)
+        scenarios = load_project(_stage_file(Path(tmp), up.name, up.getvalue()))
         for sc in scenarios:  # a project of other data (stations far from these roads): refused here
             ss.results.evaluate(ss.ws, sc.stations)
         for sc in scenarios:
@@ -303,4 +309,7 @@ def load_project_file() -> None:
         ss.scenario_select = ss.current
         say("success", t("app.scen.loaded", n=len(scenarios), names=join_names(s.name for s in scenarios)))
 
-    guard(load, file=up.name)
+    try:
+        guard(load, file=up.name, folder=tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

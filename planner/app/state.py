@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ParamSpec
 
 import geopandas as gpd
@@ -147,18 +149,29 @@ def say(kind: str, text: str) -> None:
     session().messages.append((kind, text))
 
 
-def guard(action: Callable[[], None], *, file: str = "") -> bool:
-    """Run ``action``; show planner errors (and anything else) as a message, never a traceback."""
+def guard(action: Callable[[], None], *, file: str = "", folder: str = "") -> bool:
+    """Run ``action``; show planner errors (and anything else) as a message, never a traceback.
+
+    ``folder`` is a temporary folder the files were copied into: it is taken out of the
+    message, so a file is named as the user chose it, never by its internal copy.
+    """
     try:
         action()
     except PlannerError as exc:
-        say("error", exc.message())
+        say("error", _without_folder(exc.message(), folder))
         return False
     except Exception as exc:
         logger.exception("action failed")
-        say("error", t("app.data.unexpected", file=file or "-", reason=f"{type(exc).__name__}: {exc}"))
+        reason = _without_folder(f"{type(exc).__name__}: {exc}", folder)
+        say("error", t("app.data.unexpected", file=file or "-", reason=reason))
         return False
     return True
+
+
+def _without_folder(text: str, folder: str) -> str:
+    if not folder:
+        return text
+    return text.replace(str(Path(folder)) + os.sep, "").replace(str(Path(folder)), "")
 
 
 def evaluate() -> CoverageResult:
