@@ -284,3 +284,41 @@ def test_guixi_enterprise_tier_is_not_made_of_villages(tmp_path: Path, capsys: p
         ent = json.loads((tmp_path / f"{name}_all" / "summary.json").read_text("utf-8"))["tiers"]["enterprise"]
         assert ent["demand"] == len(demand) and ent["no_demand_reason"] is None
     assert "无需求点" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- log lines
+def test_log_lines_are_in_the_chosen_language() -> None:
+    import logging
+
+    from planner.cli import LogFormatter
+
+    record = logging.LogRecord(
+        "planner.workspace.workspace", logging.WARNING, __file__, 1, "demand.csv：第 3 行", None, None
+    )
+    assert LogFormatter().format(record) == "警告：demand.csv：第 3 行"
+    assert LogFormatter(names=True).format(record) == "警告：demand.csv：第 3 行 [planner.workspace.workspace]"
+    set_language("en")
+    try:
+        assert LogFormatter().format(record) == "warning: demand.csv：第 3 行"
+    finally:
+        set_language("zh")
+
+
+def test_the_command_logs_without_english_level_names(tmp_path: Path) -> None:
+    """A real run (own process, so the command configures logging): 警告：…, no ``WARNING planner…:``."""
+    import subprocess
+    import sys
+
+    from planner.demo.county import write_demo
+
+    paths = write_demo(tmp_path / "in")
+    demand = pd.read_csv(paths["demand"], encoding="utf-8-sig", dtype=str).drop(columns=["人口"])
+    demand.to_csv(tmp_path / "no_population.csv", index=False, encoding="utf-8-sig")
+    argv = ["coverage", "--network", str(paths["roads"]), "--stations", str(paths["stations"]),
+            "--demand", str(tmp_path / "no_population.csv"), "--out", str(tmp_path / "out"),
+            "--no-isochrones"]  # fmt: skip
+    code = f"from planner.cli import main; raise SystemExit(main({argv!r}))"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.startswith("警告：") and "no_population.csv：没有人口列" in run.stderr, run.stderr
+    assert "WARNING" not in run.stderr and "planner.inputs" not in run.stderr

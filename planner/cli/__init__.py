@@ -23,6 +23,30 @@ logger = logging.getLogger("planner")
 
 #: Modules that add subcommands, in the order ``planner --help`` lists them.
 SUBCOMMANDS = (coverage, site, onboarding)
+#: Log levels with a word of their own in each language (``cli.log.<level>``).
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+class LogFormatter(logging.Formatter):
+    """Log lines in the chosen language: ``警告：message`` / ``warning: message``.
+
+    The level word comes from i18n at format time; the logger's name (``planner.workspace…``)
+    is added only at ``-vv``, for developers.
+    """
+
+    def __init__(self, *, names: bool = False) -> None:
+        super().__init__()
+        self.names = names
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as one line (plus a traceback, if any) in the chosen language."""
+        level = record.levelname.lower()
+        word = t(f"cli.log.{level}") if level in LOG_LEVELS else record.levelname
+        text = record.getMessage()
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        line = t("cli.log.line", level=word, message=text)
+        return f"{line} [{record.name}]" if self.names else line
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,9 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.lang:
         set_language(args.lang)
+    handler = logging.StreamHandler()
+    handler.setFormatter(LogFormatter(names=args.verbose >= 2))
     logging.basicConfig(
-        level=logging.WARNING - 10 * min(args.verbose, 2) if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
+        level=logging.WARNING - 10 * min(args.verbose, 2) if args.verbose else logging.WARNING, handlers=[handler]
     )
     try:
         return int(args.func(args))
