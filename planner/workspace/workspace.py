@@ -125,7 +125,7 @@ class Workspace:
     #: (:class:`planner.inputs.sanity.Finding`).
     findings: list[Any] = field(default_factory=list, repr=False)
     #: What :meth:`from_files` did with each file's columns
-    #: (:class:`planner.inputs.columns.ColumnReport`: stations, demand, then areas).
+    #: (:class:`planner.inputs.columns.ColumnReport`: stations, demand, enterprises, areas, candidates).
     column_reports: tuple[ColumnReport, ...] = field(default=(), repr=False)
     #: Warnings found while evaluating, once each, in the order found: demand points and
     #: stations stranded on road pieces cut off from the main network. Logged as well;
