@@ -84,9 +84,9 @@ def get_language() -> str:
     return _context.get() or _default[0]
 
 
-def join_names(names: Iterable[object]) -> str:
-    """Join ``names`` into one list for a message in the active language (``、`` in Chinese, ``, `` in English)."""
-    return ("、" if get_language() == "zh" else ", ").join(str(x) for x in names)
+def join_names(names: Iterable[object], *, lang: str | None = None) -> str:
+    """Join ``names`` into one list for a message in ``lang`` (default active): ``、`` in Chinese, ``, `` in English."""
+    return ("、" if (lang or get_language()) == "zh" else ", ").join(str(x) for x in names)
 
 
 def fields(text: str) -> set[str]:

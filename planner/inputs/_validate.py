@@ -23,7 +23,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from planner._errors import InputError
-from planner.i18n import get_language, t
+from planner.i18n import join_names, t
 
 if TYPE_CHECKING:
     from planner.inputs.columns import ColumnReport
@@ -189,7 +189,7 @@ def row_ranges(rows: Sequence[int], *, lang: str | None = None, max_spans: int |
             j += 1
         spans.append(str(ordered[i]) if i == j else f"{ordered[i]}–{ordered[j]}")
         i = j + 1
-    text = ("、" if (lang or get_language()) == "zh" else ", ").join(spans)
+    text = join_names(spans, lang=lang)
     return text + (" …" if i < len(ordered) else "")
 
 

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from planner.i18n import get_language, t
+from planner.i18n import join_names, t
 from planner.inputs._validate import ColumnSpec, header_field, hinted, normalise_header
 
 logger = logging.getLogger(__name__)
@@ -38,10 +38,6 @@ HINT_ORDER: tuple[str, ...] = ("lon", "lat", "population", "cost", "township", "
 
 #: Other accepted headers named in a "rename it" hint, after the first one.
 ALIASES_SHOWN: int = 4
-
-
-def _sep(lang: str | None) -> str:
-    return "、" if (lang or get_language()) == "zh" else ", "
 
 
 @dataclass(frozen=True)
@@ -100,8 +96,7 @@ class ColumnReport:
         own name is shown once), the columns not used, one warning per likely match and
         one per missing column.
         """
-        sep = _sep(lang)
-        used = sep.join(self._used_item(col, header, lang=lang) for col, header in self.used) or "—"
+        used = join_names((self._used_item(col, header, lang=lang) for col, header in self.used), lang=lang) or "—"
         kind = t(f"inputs.columns.kind.{self.kind}", lang=lang)
         out = [("info", t("inputs.columns.used", lang=lang, kind=kind, columns=used))]
         flagged = {h for h, _ in self.hints}
@@ -124,7 +119,7 @@ class ColumnReport:
             else:
                 items.append(header)
         if items:
-            out.append(("info", t("inputs.columns.ignored", lang=lang, columns=sep.join(items))))
+            out.append(("info", t("inputs.columns.ignored", lang=lang, columns=join_names(items, lang=lang))))
         for header, col in self.hints:
             out.append(("warning", t("inputs.columns.hint", lang=lang, header=header, **self._names(col, lang=lang))))
         for key, col in self.warnings:
@@ -150,7 +145,7 @@ class ColumnReport:
     def _names(self, column: str, *, lang: str | None) -> dict[str, str]:
         spec = next((s for s in self.specs if s.name == column), None)
         aliases = spec.aliases if spec is not None else (column,)
-        rest = _sep(lang).join(aliases[1 : 1 + ALIASES_SHOWN])
+        rest = join_names(aliases[1 : 1 + ALIASES_SHOWN], lang=lang)
         return {"column": self._label(column, lang=lang), "alias": aliases[0], "aliases": rest or aliases[0]}
 
 
@@ -235,7 +230,6 @@ def markdown_page(*, lang: str | None = None) -> str:
     from planner.inputs.tables import COLUMN_SPECS
     from planner.settings import TIER_WORDS
 
-    sep = _sep(lang)
     head = tuple(t(f"inputs.page.{k}", lang=lang) for k in ("column", "required", "headers", "hints"))
     lines = [f"# {t('inputs.page.title', lang=lang)}", "", t("inputs.page.intro", lang=lang), ""]
     for kind, specs in COLUMN_SPECS.items():
@@ -245,15 +239,15 @@ def markdown_page(*, lang: str | None = None) -> str:
             cells = (
                 f"{t(f'inputs.field.{spec.name}', lang=lang)} (`{spec.name}`)",
                 t("inputs.page.yes", lang=lang) if spec.required else "",
-                sep.join(f"`{a}`" for a in spec.aliases),
-                sep.join(f"`{w}`" for w in spec.hints),
+                join_names((f"`{a}`" for a in spec.aliases), lang=lang),
+                join_names((f"`{w}`" for w in spec.hints), lang=lang),
             )
             lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
         lines.append("")
     lines += [f"## {t('inputs.page.tiers', lang=lang)}", "", t("inputs.page.tiers_intro", lang=lang), ""]
     lines += [f"| {t('inputs.page.tier', lang=lang)} | {t('inputs.page.spellings', lang=lang)} |", "|---|---|"]
     for tier, words in TIER_WORDS.items():
-        lines.append(f"| {t(f'tier.{tier}', lang=lang)} | {_cell(sep.join(f'`{w}`' for w in words))} |")
+        lines.append(f"| {t(f'tier.{tier}', lang=lang)} | {_cell(join_names((f'`{w}`' for w in words), lang=lang))} |")
     return "\n".join(lines) + "\n"
 
 

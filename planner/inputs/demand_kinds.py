@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from planner.i18n import get_language, t
+from planner.i18n import join_names, t
 from planner.inputs._decode import _Table
 from planner.inputs._validate import ProblemLog
 from planner.settings import DEMAND_KINDS, DemandKind
@@ -103,7 +103,7 @@ class DemandKinds:
     def describe(self, *, lang: str | None = None) -> str:
         """One line: where the kinds came from and how many rows each kind has."""
         file = Path(self.file).name or self.file
-        counts = _join(
+        counts = join_names(
             [f"{t(f'demand_kind.{k}', lang=lang)} {n:,}" for k, n in self.counts.items() if n],
             lang=lang,
         )
@@ -143,10 +143,6 @@ def _kind_counts(kinds: NDArray[Any]) -> dict[str, int]:
     values, counts = np.unique(np.asarray(kinds, dtype=str), return_counts=True)
     found = dict(zip(values.tolist(), counts.tolist(), strict=True))
     return {k: int(found[k]) for k in DEMAND_KINDS if k in found}
-
-
-def _join(items: Sequence[str], *, lang: str | None) -> str:
-    return ("、" if (lang or get_language()) == "zh" else ", ").join(items)
 
 
 def demand_kinds(
