@@ -261,10 +261,9 @@ def load_uploads() -> None:
         say("success", t("app.data.loaded", label=ws.label, stations=len(sc.stations), demand=len(ws.demand)))
         for kind, text in column_messages(ws.column_reports):
             say(kind, text)
-        uploaded = {str(path): files[role][0] for role, path in paths.items()}  # findings name the staged copy
         for finding in ws.findings:  # the same coordinate findings as the CLI's log and `planner check`
-            name = uploaded.get(finding.file, finding.file)
-            say("warning", plain(t("app.data.finding", file=Path(name).name, message=finding.message())))
+            name = Path(finding.file).name  # the staged copy keeps the uploaded file's name
+            say("warning", plain(t("app.data.finding", file=name, message=finding.message())))
         say("info", plain(ws.demand_description()))
         for note in ws.network_notes:  # points stranded on road pieces cut off from the main network
             say("warning", plain(note))

@@ -93,8 +93,6 @@ def run(args: argparse.Namespace) -> int:
     ``--candidates`` file), the same off-network policy and the same solver defaults
     as the app.
     """
-    from planner.coverage.analyse import no_demand_reason
-    from planner.coverage.figures import no_demand_text
     from planner.inputs.tables import read_areas
     from planner.workspace.propose import CandidateOptions
     from planner.workspace.workspace import Workspace
@@ -131,28 +129,26 @@ def run(args: argparse.Namespace) -> int:
     )
     proposals, summaries = [], {}
     for tr in run_tiers:
-        reason = no_demand_reason(ws.demand, serves=ws.config.tier_demand[tr])
-        if reason is not None:  # the workspace would refuse it too; here with the options that fix it
-            raise InputError(
-                "scenario.error.propose_no_demand",
-                tier=t(f"tier.{tr}"),
-                reason=no_demand_text(reason),
-                options=t("cli.options_for_demand", tier_key=str(tr)),
+        try:
+            prop = ws.propose(
+                scenario.stations,
+                tier=tr,
+                k=p_map.get(tr) if args.p else None,
+                target_percent=args.cover,
+                budget=args.budget,
+                review_existing=args.redundant,
+                min_per_township=args.min_per_township,
+                max_per_township=args.max_per_township,
+                candidates=options,
+                solver=args.solver,
+                time_limit_s=args.time_limit,
+                mip_rel_gap=args.gap,
             )
-        prop = ws.propose(
-            scenario.stations,
-            tier=tr,
-            k=p_map.get(tr) if args.p else None,
-            target_percent=args.cover,
-            budget=args.budget,
-            review_existing=args.redundant,
-            min_per_township=args.min_per_township,
-            max_per_township=args.max_per_township,
-            candidates=options,
-            solver=args.solver,
-            time_limit_s=args.time_limit,
-            mip_rel_gap=args.gap,
-        )
+        except InputError as exc:  # a tier with no demand: add the options that fix it on the command line
+            if exc.key != "scenario.error.propose_no_demand":
+                raise
+            fix = t("cli.options_for_demand", tier_key=str(tr))
+            raise InputError(exc.key, **{**exc.params, "options": fix}) from None
         proposals.append(prop.sites)
         summaries[str(tr)] = prop.summary
     _write(args.out, proposals, summaries, redundant=args.redundant)
