@@ -266,7 +266,7 @@ def check_coordinates(
         findings.append(Finding("warning", "sanity.far_from_road", r, {"max_snap_m": f"{max_snap_m:g}"}, file))
     if inside.any():
         findings += _system_findings(
-            network, lon[inside], lat[inside], rows[inside], coords=coords, option=option, file=file
+            network, lon[inside], lat[inside], rows[inside], dist[inside], coords=coords, option=option, file=file
         )
     return findings
 
@@ -280,18 +280,26 @@ def _system_findings(
     lon: NDArray[np.float64],
     lat: NDArray[np.float64],
     rows: NDArray[np.int64],
+    declared_m: NDArray[np.float64],
     *,
     coords: System,
     option: str,
     file: str,
 ) -> list[Finding]:
-    """Whole-file and subset offset findings for points inside the extent (WGS-84 as converted)."""
+    """Whole-file and subset offset findings for points inside the extent (WGS-84 as converted).
+
+    ``declared_m`` are the points' road distances as read (in the declared system), already
+    measured by :func:`check_coordinates`; only the other readings are snapped here.
+    """
     declared = _reading(coords)
     given_lon, given_lat = from_wgs84(lon, lat, system=coords)
     graph = network.travel_graph(mode=Mode.WALK)
     xy: dict[System, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
     dist: dict[System, NDArray[np.float64]] = {}
     for system in READINGS:
+        if system == declared:  # the points as read: measured already
+            xy[system], dist[system] = network.to_projected(lon, lat), declared_m
+            continue
         xy[system] = network.to_projected(*to_wgs84(given_lon, given_lat, system=system))
         dist[system] = snap_xy(graph, x_m=xy[system][0], y_m=xy[system][1], max_snap_m=OFFSET_SNAP_LIMIT_M).snap_m
     medians = {s: _median(d) for s, d in dist.items()}
