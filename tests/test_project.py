@@ -36,6 +36,9 @@ def test_project_round_trip(tmp_path: Path, demo: tuple[Workspace, Scenario]) ->
             b.stations.astype({c: object for c in b.stations.columns if b.stations[c].dtype != float}),
         )
     assert "新驿站·河东" in set(loaded[0].stations["name"])
+    # the second scenario's edits are shown against the first as saved
+    assert loaded[0].changes().empty
+    assert list(loaded[1].changes()["change"]) == ["closed"]
     cfg = project_config(path)
     assert cfg is not None and cfg.standards[Tier.VILLAGE].minutes == 10.0
     # same coverage from the loaded stations

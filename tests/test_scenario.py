@@ -124,3 +124,26 @@ def test_compare_by_hand() -> None:
     cd2 = compare_demand(after, later)
     assert list(cd2["id"]) == ["D2", "D1"] and set(cd2["change"]) == {"lost"}
     assert cd2.set_index("id").loc["D2", "minutes_after"] == pytest.approx(22.5, abs=0.01)
+
+
+def test_changes_name_added_moved_and_closed_stations(demo: tuple[Workspace, Scenario]) -> None:
+    _, sc = fresh(demo)
+    assert sc.changes().empty
+    first, second = (str(x) for x in sc.stations["id"].iloc[:2])
+    lon0, lat0 = (float(x) for x in sc.stations.loc[1, ["lon", "lat"]])
+    new = sc.add_station(tier="village", lon=116.2, lat=27.4)
+    sc.close_station(first)
+    sc.move_station(second, lon=lon0 + 0.01, lat=lat0)
+    ch = sc.changes().set_index("id")
+    assert list(ch["change"]) == ["closed", "moved", "added"]
+    assert ch.loc[new, "change"] == "added" and ch.loc[new, "lon"] == 116.2
+    assert ch.loc[second, ["from_lon", "from_lat"]].tolist() == [lon0, lat0]
+    assert ch.loc[second, "lon"] == lon0 + 0.01
+    # a copy keeps the baseline: its changes are still against the stations as loaded
+    other = sc.copy("方案二")
+    assert set(other.changes()["id"]) == {new, first, second}
+    sc.undo()  # the move
+    assert set(sc.changes()["change"]) == {"closed", "added"}
+    # moving back to where it was is no change
+    sc.move_station(second, lon=lon0, lat=lat0)
+    assert second not in set(sc.changes()["id"])

@@ -157,6 +157,8 @@ def load_project(path: str | Path) -> list[Scenario]:
         for c in st.columns:
             if st[c].dtype == object or pd.api.types.is_string_dtype(st[c]):
                 st[c] = st[c].fillna("").astype(str)
-        out.append(Scenario(name=name, stations=st.reset_index(drop=True)))
+        # every scenario's edits are shown against the first one (the stations as they are)
+        baseline = out[0].baseline if out else None
+        out.append(Scenario(name=name, stations=st.reset_index(drop=True), baseline=baseline))
     logger.info("loaded project %s (%d scenarios)", p, len(out))
     return out

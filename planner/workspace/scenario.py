@@ -23,11 +23,15 @@ from planner.settings import TIERS, Tier, parse_tier
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["COMPARISON_COLUMNS", "NEW_ID_PREFIX", "Scenario", "check_stations", "compare", "compare_demand",
-           "newly_off_network"]  # fmt: skip
+__all__ = ["CHANGE_KINDS", "COMPARISON_COLUMNS", "NEW_ID_PREFIX", "Scenario", "check_stations", "compare",
+           "compare_demand", "newly_off_network", "station_changes"]  # fmt: skip
 
 #: Prefix of ids given to stations added in a scenario.
 NEW_ID_PREFIX: str = "NEW-"
+#: How a station differs from the baseline (:func:`station_changes`), in drawing order.
+CHANGE_KINDS: tuple[str, ...] = ("closed", "moved", "added")
+#: A station counts as moved when it is farther than this from where it was (metres).
+MOVED_MIN_M: float = 1.0
 #: Columns every stations table must have.
 _REQUIRED_STATION_COLUMNS: tuple[str, ...] = ("id", "tier", "lon", "lat")
 
@@ -83,11 +87,16 @@ class Scenario:
 
     name: str
     stations: pd.DataFrame
+    #: The stations edits are shown against (added, moved, closed; :meth:`changes`);
+    #: default: the stations the scenario was created with.
+    baseline: pd.DataFrame | None = field(default=None, repr=False)
     _history: list[pd.DataFrame] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         check_stations(self.stations)
         self.stations = self.stations.reset_index(drop=True)
+        if self.baseline is None:
+            self.baseline = self.stations.copy()
 
     def _row(self, station_id: str) -> int:
         hit = np.flatnonzero((self.stations["id"].astype(str) == str(station_id)).to_numpy())
@@ -179,8 +188,60 @@ class Scenario:
         return bool(self._history)
 
     def copy(self, name: str) -> Scenario:
-        """A copy under a new name (fresh undo history)."""
-        return Scenario(name=name, stations=self.stations.copy())
+        """A copy under a new name (fresh undo history, the same baseline)."""
+        return Scenario(name=name, stations=self.stations.copy(), baseline=self.baseline)
+
+    def changes(self) -> pd.DataFrame:
+        """The stations added, moved or closed since the baseline (:func:`station_changes`)."""
+        assert self.baseline is not None  # set in __post_init__
+        return station_changes(self.stations, baseline=self.baseline)
+
+
+def station_changes(stations: pd.DataFrame, *, baseline: pd.DataFrame) -> pd.DataFrame:
+    """How ``stations`` differ from ``baseline``, matched by id.
+
+    Parameters
+    ----------
+    stations
+        The stations now (canonical stations table).
+    baseline
+        The stations before the edits.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per changed station: ``id, name, tier, lon, lat, change, from_lon,
+        from_lat``. ``change`` is ``"added"`` (id not in the baseline), ``"moved"``
+        (position changed by more than :data:`MOVED_MIN_M`; ``from_lon, from_lat`` is
+        where it was) or ``"closed"`` (in the baseline only; ``lon, lat`` is where it
+        was). Rows in the order of :data:`CHANGE_KINDS`.
+    """
+    cols = ["id", "name", "tier", "lon", "lat"]
+
+    def frame(df: pd.DataFrame) -> pd.DataFrame:
+        out = pd.DataFrame({c: df.get(c, "") for c in cols})
+        out["id"] = out["id"].astype(str)
+        return out.drop_duplicates("id").set_index("id")
+
+    now, before = frame(stations), frame(baseline)
+    added = now.loc[~now.index.isin(before.index)].assign(change="added")
+    closed = before.loc[~before.index.isin(now.index)].assign(change="closed")
+    both = now.index[now.index.isin(before.index)]
+    lon0, lat0 = before.loc[both, "lon"].to_numpy(float), before.loc[both, "lat"].to_numpy(float)
+    lon1, lat1 = now.loc[both, "lon"].to_numpy(float), now.loc[both, "lat"].to_numpy(float)
+    # equirectangular metres: ample for telling a moved station from a rounding difference
+    dx_m = np.radians(lon1 - lon0) * np.cos(np.radians((lat0 + lat1) / 2)) * 6_371_000.0
+    dy_m = np.radians(lat1 - lat0) * 6_371_000.0
+    moved_ids = both[np.hypot(dx_m, dy_m) > MOVED_MIN_M]
+    moved = now.loc[moved_ids].assign(change="moved", from_lon=before.loc[moved_ids, "lon"],
+                                      from_lat=before.loc[moved_ids, "lat"])  # fmt: skip
+    out = pd.concat([closed, moved, added]).reset_index()
+    for c in ("from_lon", "from_lat"):
+        if c not in out:
+            out[c] = np.nan
+    out["tier"] = out["tier"].astype(str)
+    result: pd.DataFrame = out[[*cols, "change", "from_lon", "from_lat"]].reset_index(drop=True)
+    return result
 
 
 def _check_lonlat(lon: float, lat: float, *, what: str) -> None:
