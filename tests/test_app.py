@@ -223,7 +223,7 @@ def test_gaps_table_lists_every_township_of_the_tier(opened):
 
     at = opened
     at.session_state["section"] = t("app.figures.header")
-    at.run()
+    at.get("button_group")[0].set_value("village").run()  # the table follows the tier on the map
     tables = [
         str(m.value)
         for m in at.markdown
@@ -429,3 +429,39 @@ def test_upload_errors_name_the_file_as_uploaded_not_its_temporary_copy(tmp_path
     errors = " ".join(_texts(at, "error"))
     assert "党群中心" in errors and "我的站点" in errors, errors
     assert "planner-upload-" not in errors and "/tmp" not in errors, errors
+
+
+def test_the_map_shows_one_tier_and_follows_edits_proposals_and_standards():
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    (control,) = at.get("button_group")
+    assert control.key == "view_tier" and control.value == "village"  # the village tier by default
+
+    def viewed() -> str:
+        return str(at.get("button_group")[0].value)
+
+    stations = at.session_state["scenarios"][at.session_state["current"]].stations
+    township = str(stations.loc[stations["tier"] == "township", "id"].iloc[0])
+    at.selectbox(key="selected_station").set_value(township).run()
+    at.button(key="close_station").click().run()
+    assert viewed() == "township"  # the tier just edited
+    at.button(key="undo").click().run()
+    assert viewed() == "township"
+    at.number_input(key="minutes_county").set_value(20).run()
+    assert viewed() == "county"  # the standard just changed: its circle is redrawn
+    iso = at.session_state["isochrones"].isochrones(
+        at.session_state["ws"], at.session_state["scenarios"][at.session_state["current"]].stations, tier="county"
+    )
+    assert float(iso["minutes"].max()) == 20.0
+    at.sidebar.selectbox(key="prop_tier").set_value("enterprise").run()
+    at.sidebar.number_input(key="prop_k").set_value(1).run()
+    at.sidebar.button(key="run_proposals").click().run()
+    assert not at.exception and not at.error
+    assert viewed() == "enterprise"  # the tier just proposed for
+    control = at.get("button_group")[0]
+    control.set_value("village").run()
+    assert viewed() == "village" and not at.exception
+    # the gaps table under the map is the viewed tier's
+    at.session_state["section"] = t("app.figures.header")
+    at.run()
+    assert any(t("app.figures.gaps_header", tier=t("tier.village")) in str(h.value) for h in at.subheader)

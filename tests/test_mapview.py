@@ -13,7 +13,14 @@ import pytest
 
 from planner.report.webmap import build_map
 from planner.report.webmap_assets import LOCAL_ASSETS, STATIC_DIR, STATIC_URL, localise_assets, standalone_html
-from planner.report.webmap_layers import PIN_TIERS, TIER_STYLES, _Layer, map_summary, station_id_from_tooltip
+from planner.report.webmap_layers import (
+    PIN_TIERS,
+    TIER_STYLES,
+    _Layer,
+    interval_colours,
+    map_summary,
+    station_id_from_tooltip,
+)
 from planner.settings import TIERS, Tier
 from planner.workspace.workspace import Workspace
 from tests.helpers import analyse, normalised_page
@@ -71,7 +78,7 @@ def test_demand_colours_follow_coverage_and_size_follows_population(result, coun
     layers = [g for g in _geojson_layers(m) if g.get("features")]
     layer = next(g for g in layers if "radius" in g["features"][0]["properties"].get("style", {}))
     d = result.demand[result.demand["tier"] == "village"].reset_index(drop=True)
-    colours = [f["properties"]["style"]["color"] for f in layer["features"]]
+    colours = [f["properties"]["style"]["fillColor"] for f in layer["features"]]
     assert colours == [f["properties"]["style"]["fillColor"] for f in layer["features"]]
     expected = np.where(d["covered"].isna(), "#757575", np.where(d["covered"].fillna(False), "#2e7d32", "#d32f2f"))
     assert colours == expected.tolist()
@@ -307,3 +314,77 @@ def test_station_ids_read_back_from_the_markers_tooltips(result) -> None:
     assert station_id_from_tooltip(" 文化站 (老馆) (T-01) ") == "T-01"
     assert station_id_from_tooltip("乡镇（街道）：<b>城关镇</b>") is None
     assert station_id_from_tooltip("") is None
+
+
+def _layers_by_name(m: folium.Map) -> dict[str, list[_Layer]]:
+    out: dict[str, list[_Layer]] = {}
+    for el in m._children.values():
+        if isinstance(el, folium.FeatureGroup):
+            out[el.layer_name] = [c for c in el._children.values() if isinstance(c, _Layer)]
+    return out
+
+
+def test_the_circle_is_filled_and_graded_per_interval_and_in_the_legend(result, iso):
+    m = build_map(result=result, isochrones=iso, tiers=[Tier.TOWNSHIP, Tier.VILLAGE])
+    (layer,) = _layers_by_name(m)["乡镇（街道）等时圈"]
+    fills = [f["properties"]["style"]["fillColor"] for f in layer.data["features"]]
+    assert len(set(fills)) == len(fills) == len(iso[Tier.TOWNSHIP])  # one shade per interval
+    assert json.loads(layer.style_json)["fillOpacity"] >= 0.3  # an area, not a hairline
+    # the legend names the viewed tier's circle, its mode and every interval with its shade
+    page = m.get_root().render()
+    legend = page[page.index('id="planner-legend"') :]
+    legend = legend[: legend.index("</details>")]
+    assert "乡镇（街道）服务圈（电动自行车）" in legend
+    minutes = sorted(float(x) for x in iso[Tier.TOWNSHIP]["minutes"])
+    for colour, m_ in zip(interval_colours(Tier.TOWNSHIP, len(minutes)), minutes, strict=True):
+        assert f"background:{colour}" in legend and f"{m_:g} 分钟内" in legend
+    assert "<summary" in legend  # folds away with a click
+
+
+def test_the_viewed_tier_s_stations_are_on_top_and_the_others_faded(result):
+    m = build_map(result=result, tiers=[Tier.VILLAGE, *[x for x in TIERS if x != Tier.VILLAGE]])
+    layers = _layers_by_name(m)
+    village = json.loads(layers["村（社区）站点"][0].marker_json)
+    county = json.loads(layers["县级站点"][0].marker_json)
+    assert village["zIndexOffset"] > county["zIndexOffset"]
+    assert "opacity" not in village and county["opacity"] < 1
+
+
+def test_added_moved_and_closed_stations_are_marked(result):
+    from planner.workspace.scenario import station_changes
+
+    before = result.stations
+    after = before.copy()
+    closed_id = str(after["id"].iloc[1])
+    after.loc[0, "lon"] += 0.01
+    after = after[after["id"] != closed_id]
+    new = after.iloc[[0]].assign(id="NEW-001", name="新驿站<b>", lon=116.0, lat=27.0)
+    changes = station_changes(pd.concat([after, new]), baseline=before)
+    m = build_map(result=result, tiers=list(TIERS), changes=changes)
+    (line, badges) = _layers_by_name(m)["本方案的调整"]
+    assert line.data["features"][0]["geometry"]["coordinates"][0] == [
+        float(before["lon"].iloc[0]),
+        float(before["lat"].iloc[0]),
+    ]
+    tips = [f["properties"]["tip"] for f in badges.data["features"]]
+    kinds = [
+        re.search(r"planner-(added|moved|closed)", f["properties"]["icon"]["html"])[1] for f in badges.data["features"]
+    ]
+    assert kinds == ["closed", "moved", "added"]
+    assert "新驿站&lt;b&gt; · 新增站点" in tips  # escaped, and never read as a station click
+    assert all(station_id_from_tooltip(tip) is None for tip in tips)
+    page = m.get_root().render()
+    for label in ("新增站点", "已移动站点", "已撤销站点"):
+        assert label in page[page.index('id="planner-legend"') :]
+    # no edits: no layer and no legend lines
+    plain = build_map(result=result, tiers=list(TIERS), changes=changes.iloc[0:0])
+    assert "本方案的调整" not in _layers_by_name(plain) and "新增站点" not in plain.get_root().render()
+
+
+def test_the_view_holds_the_proposals(result):
+    from planner.report.webmap import _bounds
+
+    far = pd.DataFrame({"rank": [1], "lon": [float(result.demand["lon"].max()) + 0.5], "lat": [27.0],
+                        "tier": ["village"], "newly_covered_population": [10.0]})  # fmt: skip
+    (_, _), (_, east) = _bounds(result, None, far)
+    assert east == float(far["lon"].iloc[0])

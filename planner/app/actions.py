@@ -24,6 +24,8 @@ from planner.app.state import (
     plain,
     say,
     session,
+    show_tier,
+    show_tier_of_change,
 )
 from planner.coverage.analyse import off_network_lines
 from planner.i18n import join_names, t
@@ -61,6 +63,7 @@ def set_standard(tier: Tier) -> None:
         cfg = ss.ws.config.with_overrides(tier=tier, mode=mode, minutes=minutes, intervals_min=intervals)
         ss.ws = ss.ws.with_config(cfg)
         ss.proposals = None
+        show_tier(tier)  # the map redraws the circle of the standard just changed
 
     guard(apply)
 
@@ -74,6 +77,7 @@ def set_tier_demand(tier: Tier) -> None:
     def apply() -> None:
         ss.ws = ss.ws.with_config(ss.ws.config.with_overrides(tier_demand={tier: serves}))
         ss.proposals = None
+        show_tier(tier)
 
     guard(apply)
 
@@ -98,7 +102,9 @@ def undo() -> None:
     """Undo the last edit of the current scenario."""
     ss = session()
     before = evaluate()
+    stations_before = current_scenario().stations
     if current_scenario().undo():
+        show_tier_of_change(stations_before)
         ss.last_change = (before, evaluate())
         say("info", t("app.sim.undone"))
     else:
@@ -162,6 +168,7 @@ def run_proposals() -> None:
             target_percent=float(ss.prop_target) if by_target else None,
         ).sites
         ss.proposal_tier = tier
+        show_tier(tier)
         logger.info("proposals for %s in %.2f s: %d sites", tier, time.perf_counter() - t0, len(ss.proposals))
         if not len(ss.proposals):
             say("info", t("app.prop.none"))

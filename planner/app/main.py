@@ -18,7 +18,15 @@ import streamlit as st
 from planner.app import actions
 from planner.app.map_events import on_map_change
 from planner.app.map_parts import MapParts, build_map_parts
-from planner.app.state import current_scenario, evaluate, init_session, keep_widget_state, roads, session
+from planner.app.state import (
+    current_scenario,
+    evaluate,
+    init_session,
+    keep_widget_state,
+    roads,
+    session,
+    view_tier,
+)
 from planner.app.widgets import (
     change_panel,
     compare_view,
@@ -26,19 +34,23 @@ from planner.app.widgets import (
     figures_panel,
     gaps_table,
     presentation_css,
+    presentation_figures,
     proposals_table,
     sidebar,
     station_controls,
+    view_tier_control,
 )
 from planner.coverage.analyse import CoverageResult
 from planner.i18n import set_language, t
 from planner.report.webmap import build_map
-from planner.settings import TIERS, Tier
+from planner.settings import TIERS
 
 logger = logging.getLogger(__name__)
 
 MAP_HEIGHT_PX = 620
-PRESENTATION_MAP_HEIGHT_PX = 780
+#: Presentation mode sizes the map to the window with CSS (presentation_css); this is its
+#: height until the page's style applies.
+PRESENTATION_MAP_HEIGHT_PX = 560
 #: A first page sent in two steps (appserver.TWO_STEP_FIRST_PAGE) is completed after this
 #: many seconds even if the map's drawn signal did not come (the map failed to load).
 FIRST_PAGE_FALLBACK_S = 4.0
@@ -67,7 +79,8 @@ def main() -> None:
     if presentation:
         presentation_css()
         st.button(t("app.presentation_exit"), key="exit_presentation", on_click=actions.leave_presentation)
-    st.title(t("app.title"))
+    if not presentation:  # in presentation the map's own title names the app and the scenario
+        st.title(t("app.title"))
     label = ss.ws.label or ""
     if ss.is_demo:
         st.info(t("app.generated_data", label=t("demo.label")))
@@ -126,24 +139,22 @@ def _live(*, presentation: bool, run_start_s: float) -> None:
     ss.completing_page = False
     set_language(ss.get("lang", "zh"))
     result = evaluate()
-    iso_tiers = [Tier(x) for x in ss.get("iso_tiers", [str(Tier.COUNTY)])]
+    view = view_tier()
     t0 = time.perf_counter()
-    isochrones = {tier: ss.isochrones.isochrones(ss.ws, current_scenario().stations, tier=tier) for tier in iso_tiers}
+    sc = current_scenario()
     map_args: dict[str, Any] = dict(
         result=result,
-        isochrones=isochrones,
+        isochrones={view: ss.isochrones.isochrones(ss.ws, sc.stations, tier=view)},
         roads=roads(),
         areas=ss.ws.areas,
         proposals=ss.proposals,
-        tiers=[
-            Tier(ss.get("gap_tier", str(Tier.VILLAGE))),
-            *[x for x in TIERS if str(x) != ss.get("gap_tier", "village")],
-        ],
+        tiers=[view, *[x for x in TIERS if x != view]],
         tiles=(ss.get("tile_url") or None),
         tiles_attribution=ss.get("tile_attr") or "",
         presentation=presentation,
         title=f"{t('app.title')} · {ss.current}",
         demand_first_tier_only=True,
+        changes=sc.changes(),
     )
     build_s = time.perf_counter() - t0
 
@@ -157,24 +168,26 @@ def _live(*, presentation: bool, run_start_s: float) -> None:
     # sent in the order figures, map, before/after panel (the map is the slow part of a
     # rerun; the panel's place is reserved, so it does not wait for the map)
     if presentation:
-        map_box = st.container()
-        cols = st.columns(2)
-        with cols[0]:
-            figures_panel(result, big=True)
-        change_box = cols[1].container()
-        with map_box:
+        # one screen: the map (as high as the window, see presentation_css) beside the figures
+        left, right = st.columns([3, 1])
+        with right:
+            presentation_figures(result, tier=view)
+            change_box = st.container()
+        with left:
+            view_tier_control()
             t0 = time.perf_counter()
             parts = build_map_parts(**map_args, immediate_clicks=True, ready_signal=signal_layer)
             build_s += time.perf_counter() - t0
             _map(parts, run_start_s=run_start_s, height_px=PRESENTATION_MAP_HEIGHT_PX)
         with change_box:
-            change_panel()
+            change_panel(compact=True)
     else:
         left, right = st.columns([3, 2])
         with right:
             change_box = st.container()
             figures_panel(result, big=False)
         with left:
+            view_tier_control()
             st.caption(t("app.sim.hint", action=t(f"app.sim.action_{ss.get('click_action', 'add')}")))
             t0 = time.perf_counter()
             parts = build_map_parts(**map_args, immediate_clicks=True, ready_signal=signal_layer)

@@ -27,7 +27,7 @@ from planner.i18n import set_language, t
 from planner.report.webmap_layers import road_lines
 from planner.settings import TIERS, Tier
 from planner.workspace.edits import apply_edit
-from planner.workspace.scenario import Scenario
+from planner.workspace.scenario import Scenario, station_changes
 
 logger = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -44,10 +44,9 @@ PERSISTENT_KEYS = (
     "coords_stations",
     "coords_demand",
     "allow_off_network",
-    "iso_tiers",
+    "view_tier",
     "tile_url",
     "tile_attr",
-    "gap_tier",
     *(f"{kind}_{tier}" for kind in ("mode", "minutes", "serves") for tier in TIERS),
 )
 
@@ -58,8 +57,7 @@ WIDGET_DEFAULTS: dict[str, Any] = {
     "prop_tier": str(Tier.VILLAGE),
     "prop_k": 3,
     "prop_target": 90.0,
-    "iso_tiers": [str(Tier.COUNTY)],
-    "gap_tier": str(Tier.VILLAGE),
+    "view_tier": str(Tier.VILLAGE),
 }
 
 
@@ -181,6 +179,23 @@ def evaluate() -> CoverageResult:
     return result
 
 
+def view_tier() -> Tier:
+    """The tier the map shows (its service circle, its demand's coverage, its stations on top)."""
+    return Tier(session().get("view_tier") or Tier.VILLAGE)
+
+
+def show_tier(tier: Tier | str) -> None:
+    """Make ``tier`` the viewed tier (from a callback: the control above the map follows)."""
+    session().view_tier = str(Tier(tier))
+
+
+def show_tier_of_change(stations_before: pd.DataFrame) -> None:
+    """Show the tier of the station the last edit (or undo) changed, if any."""
+    changed = station_changes(current_scenario().stations, baseline=stations_before)
+    if len(changed):
+        show_tier(changed["tier"].iloc[0])
+
+
 def edit(change: Callable[[Scenario], str]) -> None:
     """Apply an edit to the current scenario (:func:`planner.workspace.edits.apply_edit`) and remember the results.
 
@@ -199,7 +214,9 @@ def edit(change: Callable[[Scenario], str]) -> None:
         result: CoverageResult = ss.results.evaluate(ss.ws, stations)
         return result
 
+    stations_before = current_scenario().stations
     before, after = apply_edit(ss.ws, current_scenario(), run, evaluate=cached)
+    show_tier_of_change(stations_before)
     ss.last_change = (before, after)
     ss.edit_started = t0
     logger.info("edit evaluated in %.3f s (%s)", time.perf_counter() - t0, msg)

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from planner.app import actions
-from planner.app.state import current_scenario, plain, session
+from planner.app.state import current_scenario, plain, session, view_tier
 from planner.coverage import figures
 from planner.coverage.analyse import CoverageResult
 from planner.i18n import join_names, t
@@ -68,10 +68,7 @@ def figures_panel(result: CoverageResult, *, big: bool) -> None:
         s = tiers.get(str(tier))
         if s is None:
             continue
-        standard = t("app.figures.standard", mode=t(f"app.mode.{s['mode']}"), minutes=float(s["minutes"]))
-        n, off = int(s["stations"]), int(s["stations"]) - int(s["stations_on_network"])
-        stations = t("app.figures.stations_off", n=n, off=off) if off else t("app.figures.stations", n=n)
-        st.markdown(f"**{t(f'tier.{tier}')}** · {standard} · {stations}")
+        st.markdown(_tier_line(tier, s))
         if s.get("no_demand_reason"):  # no "—" without a word: say why the tier has no figures
             st.info(figures.no_demand_text(s["no_demand_reason"]))
             continue
@@ -82,10 +79,60 @@ def figures_panel(result: CoverageResult, *, big: bool) -> None:
         return
 
 
-def change_panel() -> None:
-    """The before/after panel of the last edit (people newly covered and lost, per tier)."""
+def _tier_line(tier: Tier, s: dict[str, Any]) -> str:
+    """``**村（社区）** · 步行 15 分钟 · 155 个站点``: a tier's standard and stations (Markdown)."""
+    standard = t("app.figures.standard", mode=t(f"app.mode.{s['mode']}"), minutes=float(s["minutes"]))
+    n, off = int(s["stations"]), int(s["stations"]) - int(s["stations_on_network"])
+    stations = t("app.figures.stations_off", n=n, off=off) if off else t("app.figures.stations", n=n)
+    return f"**{t(f'tier.{tier}')}** · {standard} · {stations}"
+
+
+def view_tier_control() -> None:
+    """The control above the map: which tier's service circle, coverage and stations the map shows."""
+    st.segmented_control(
+        t("app.view_tier"),
+        [str(x) for x in TIERS],
+        format_func=lambda x: t(f"tier.{x}"),
+        key="view_tier",
+        required=True,
+        help=t("app.view_tier_help"),
+    )
+
+
+def presentation_figures(result: CoverageResult, *, tier: Tier) -> None:
+    """The key figures for a meeting: the viewed tier's three, large; every other tier's coverage in a line."""
+    tiers = result.summary["tiers"]
+    s = tiers.get(str(tier))
+    if s is not None:
+        st.markdown(_tier_line(tier, s))
+        if s.get("no_demand_reason"):
+            st.info(figures.no_demand_text(s["no_demand_reason"]))
+        else:
+            for key in APP_FIGURES:
+                label = figures.label(key, tier=str(tier))
+                st.metric(label, figures.display(key, s[key]), help=figures.definition(key))
+    others = [
+        t(
+            "app.figures.tier_value",
+            tier=t(f"tier.{x}"),
+            value=figures.display("percent_population", tiers[str(x)]["percent_population"]),
+        )
+        for x in TIERS
+        if x != tier and str(x) in tiers and not tiers[str(x)].get("no_demand_reason")
+    ]
+    if others:
+        st.caption(figures.label("percent_population") + "  \n" + "  \n".join(others))
+
+
+def change_panel(*, compact: bool = False) -> None:
+    """The before/after panel of the last edit (people newly covered and lost, per tier).
+
+    ``compact`` (presentation): only the one-line summary, and nothing before the first edit.
+    """
     ss = session()
     if not ss.last_change:
+        if compact:
+            return
         # the panel is always there: the first edit fills it instead of shifting the column
         st.subheader(t("app.sim.diff_header"))
         st.caption(t("app.sim.diff_empty"))
@@ -95,6 +142,10 @@ def change_panel() -> None:
     changed = compare_demand(before, after)
     gained = float(changed.loc[changed["change"] == "newly_covered", "population"].sum()) if len(changed) else 0.0
     lost = float(changed.loc[changed["change"] == "lost", "population"].sum()) if len(changed) else 0.0
+    if compact:
+        summary = t("app.sim.diff_summary", gained=_fmt(gained), lost=_fmt(lost))
+        st.markdown(t("app.figures.tier_value", tier=f"**{t('app.sim.diff_header')}**", value=summary))
+        return
     st.subheader(t("app.sim.diff_header"))
     st.markdown(f"**{t('app.sim.diff_summary', gained=_fmt(gained), lost=_fmt(lost))}**")
     show = diff[diff["delta_population"] != 0]
@@ -134,13 +185,8 @@ def _compare_table(diff: pd.DataFrame) -> pd.DataFrame:
 
 
 def gaps_table(result: CoverageResult) -> None:
-    """Per-township table of a tier's gaps, the worst three townships named above it."""
-    tier = st.selectbox(
-        t("app.figures.gap_tier"),
-        [str(x) for x in TIERS],
-        format_func=lambda x: t(f"tier.{x}"),
-        key="gap_tier",
-    )
+    """Per-township table of the viewed tier's gaps, the worst three townships named above it."""
+    tier = str(view_tier())
     st.subheader(t("app.figures.gaps_header", tier=t(f"tier.{tier}")))
     a = result.areas[result.areas["tier"] == tier].copy()
     if not len(a):
@@ -234,7 +280,7 @@ def downloads(result: CoverageResult, full_map: Callable[[], Any]) -> None:
             comparison=compare(*ss.last_change) if ss.last_change else None,
             scenarios=list(ss.scenarios.values()),
             title=f"{t('app.title')} · {sc.name}",
-            map_tier=ss.get("gap_tier", str(Tier.VILLAGE)),
+            map_tier=view_tier(),
             web_map=full_map,
         )
         ss.files = built
@@ -348,12 +394,6 @@ def sidebar() -> None:
         st.caption(plain(ss.ws.demand_description()))  # where the demand rows' kinds came from
 
     with sb.expander(t("app.basemap.header"), expanded=False):
-        st.multiselect(
-            t("app.intervals"),
-            [str(x) for x in TIERS],
-            format_func=lambda x: t(f"tier.{x}"),
-            key="iso_tiers",
-        )
         st.text_input(t("app.basemap.url"), key="tile_url")
         st.text_input(t("app.basemap.attribution"), key="tile_attr")
 
@@ -378,14 +418,25 @@ def station_controls() -> None:
     )
 
 
+#: Height of the page above and below the map in presentation mode (the map takes the rest).
+PRESENTATION_CHROME_PX = 150
+
+
 def presentation_css() -> None:
-    """Hide the sidebar and enlarge figures and title (presentation mode)."""
+    """Presentation mode: no sidebar or page header, large figures, the map as high as the window.
+
+    The map's frame gets the window's height less :data:`PRESENTATION_CHROME_PX` (the
+    exit button, the view-tier control, margins), so map, legend and figures fit on one
+    screen at 1366×768 as at 1920×1080; inside the frame the map fills it
+    (``planner.report.webmap``, ``presentation=True``).
+    """
     st.markdown(
-        """<style>
-        [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] {display:none}
-        [data-testid="stMetricValue"] {font-size:3rem}
-        [data-testid="stMetricLabel"] p {font-size:1.3rem}
-        h1 {font-size:3rem !important}
+        f"""<style>
+        [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"] {{display:none}}
+        [data-testid="stMainBlockContainer"] {{padding-top:.8rem !important; padding-bottom:0 !important}}
+        [data-testid="stMetricValue"] {{font-size:2.6rem}}
+        [data-testid="stMetricLabel"] p {{font-size:1.15rem}}
+        iframe[title="streamlit_folium.st_folium"] {{height:calc(100vh - {PRESENTATION_CHROME_PX}px) !important}}
         </style>""",
         unsafe_allow_html=True,
     )

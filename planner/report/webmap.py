@@ -25,29 +25,37 @@ from planner.coverage.analyse import CoverageResult
 from planner.i18n import t
 from planner.report.webmap_assets import STATIC_URL, localise_assets
 from planner.report.webmap_layers import (
+    CHANGE_STYLES,
     COVERED_HEX,
     OFF_NETWORK_HEX,
     PROPOSAL_HEX,
     TIER_STYLES,
     UNCOVERED_HEX,
     add_areas,
+    add_changes,
     add_demand,
     add_isochrones,
     add_proposals,
     add_roads,
     add_stations,
+    change_badge_html,
+    interval_colours,
 )
 from planner.settings import TIERS, Tier
 
 
-def _bounds(result: CoverageResult, areas: gpd.GeoDataFrame | None) -> list[list[float]]:
-    """``[[south, west], [north, east]]`` around the township areas, stations and demand points.
+def _bounds(
+    result: CoverageResult, areas: gpd.GeoDataFrame | None, proposals: pd.DataFrame | None = None
+) -> list[list[float]]:
+    """``[[south, west], [north, east]]`` around the township areas, stations, demand points and proposals.
 
     Areas alone are not enough: an extract's administrative area may hold only part of
-    the stations (every one of them should be on screen).
+    the stations (every one of them should be on screen), and a proposed site may lie
+    outside both.
     """
-    lon = np.concatenate([result.demand["lon"].to_numpy(float), result.stations["lon"].to_numpy(float)])
-    lat = np.concatenate([result.demand["lat"].to_numpy(float), result.stations["lat"].to_numpy(float)])
+    frames = [result.demand, result.stations, *([proposals] if proposals is not None and len(proposals) else [])]
+    lon = np.concatenate([f["lon"].to_numpy(float) for f in frames])
+    lat = np.concatenate([f["lat"].to_numpy(float) for f in frames])
     if areas is not None and len(areas):
         x0, y0, x1, y1 = areas.to_crs("EPSG:4326").total_bounds
         lon, lat = np.append(lon, [x0, x1]), np.append(lat, [y0, y1])
@@ -57,33 +65,67 @@ def _bounds(result: CoverageResult, areas: gpd.GeoDataFrame | None) -> list[list
     return [[float(lat[ok].min()), float(lon[ok].min())], [float(lat[ok].max()), float(lon[ok].max())]]
 
 
+def _swatch(colour: str, *, round_: bool = False, opacity: float = 1.0) -> str:
+    radius = "50%" if round_ else "2px"
+    return (
+        f'<span style="display:inline-block;width:.9em;height:.9em;border-radius:{radius};background:{colour};'
+        f'opacity:{opacity};margin:0 .35em 0 .1em;vertical-align:-.1em;border:1px solid rgba(0,0,0,.25)"></span>'
+    )
+
+
 def _legend_html(
-    *, tiers: Sequence[Tier], has_iso: bool, has_proposals: bool, presentation: bool, lang: str | None
+    *,
+    tiers: Sequence[Tier],
+    circle: gpd.GeoDataFrame | None,
+    has_proposals: bool,
+    changes: Sequence[str],
+    presentation: bool,
+    lang: str | None,
 ) -> str:
-    font = 20 if presentation else 12
-    rows = [f'<div style="font-weight:bold;margin-bottom:4px">{t("app.map.legend", lang=lang)}</div>']
+    """The legend: the viewed tier's circle per interval, coverage colours, stations, edits, proposals.
+
+    A ``<details>`` element, open at first: a click on its heading folds it away
+    (it never hides part of the map for good). ``tiers[0]`` is the viewed tier.
+    """
+    font = 19 if presentation else 12
+    view = tiers[0] if tiers else Tier.VILLAGE
+    view_name = t(f"tier.{view}", lang=lang)
+    rows: list[str] = []
+    if circle is not None and len(circle):
+        minutes = sorted(float(x) for x in circle["minutes"])
+        mode = str(circle["mode"].iloc[0]) if "mode" in circle else ""
+        head = t("app.map.circle_legend", lang=lang, tier=view_name, mode=t(f"app.mode.{mode}", lang=lang))
+        rows.append(f'<div style="font-weight:600;margin-top:2px">{html.escape(head)}</div>')
+        for colour, m in zip(interval_colours(view, len(minutes)), minutes, strict=True):
+            label = t("app.map.circle_interval", lang=lang, minutes=m)
+            rows.append(f"<div>{_swatch(colour, opacity=0.75)}{html.escape(label)}</div>")
+    cov = t("app.map.demand_legend", lang=lang, tier=view_name)
+    rows.append(f'<div style="font-weight:600;margin-top:4px">{html.escape(cov)}</div>')
+    for colour, key in ((COVERED_HEX, "covered"), (UNCOVERED_HEX, "uncovered"), (OFF_NETWORK_HEX, "off_network")):
+        rows.append(f"<div>{_swatch(colour, round_=True)}{html.escape(t(f'app.map.{key}', lang=lang))}</div>")
+    head = html.escape(t("app.map.stations_legend", lang=lang))
+    rows.append(f'<div style="font-weight:600;margin-top:4px">{head}</div>')
     for tier in TIERS:
         st = TIER_STYLES[tier]
-        mark = "" if tier in tiers else " style='opacity:.45'"
+        mark = "" if tier == view else " style='opacity:.55'"
         rows.append(
             f'<div{mark}><i class="fa-solid fa-{st.icon}" style="color:{st.hex};width:1.4em;text-align:center"></i>'
-            f" {t(f'tier.{tier}', lang=lang)}</div>"
+            f" {html.escape(t(f'tier.{tier}', lang=lang))}</div>"
         )
-    dot = (
-        '<span style="display:inline-block;width:.8em;height:.8em;border-radius:50%;'
-        'background:{c};margin:0 .3em"></span>'
-    )
-    rows.append(f"<div>{dot.format(c=COVERED_HEX)}{t('app.map.covered', lang=lang)}</div>")
-    rows.append(f"<div>{dot.format(c=UNCOVERED_HEX)}{t('app.map.uncovered', lang=lang)}</div>")
-    rows.append(f"<div>{dot.format(c=OFF_NETWORK_HEX)}{t('app.map.off_network', lang=lang)}</div>")
-    if has_iso:
-        rows.append(f"<div style='opacity:.8'>▧ {t('app.map.isochrone_legend', lang=lang)}</div>")
+    for kind in CHANGE_STYLES:
+        if kind in changes:
+            badge = change_badge_html(kind, size_px=15, inline=True)
+            rows.append(f"<div>{badge}{html.escape(t(f'app.map.change.{kind}', lang=lang))}</div>")
     if has_proposals:
-        rows.append(f"<div>{dot.format(c=PROPOSAL_HEX)}{t('app.map.proposal_legend', lang=lang)}</div>")
+        label = html.escape(t("app.map.proposal_legend", lang=lang))
+        rows.append(f"<div>{_swatch(PROPOSAL_HEX, round_=True)}{label}</div>")
     return (
-        '<div id="planner-legend" style="position:absolute;bottom:28px;right:10px;z-index:9999;'
-        "background:rgba(255,255,255,.92);padding:8px 10px;border-radius:6px;box-shadow:0 0 6px rgba(0,0,0,.3);"
-        f'font-size:{font}px;line-height:1.45">' + "".join(rows) + "</div>"
+        '<details id="planner-legend" open style="position:absolute;bottom:28px;right:10px;z-index:9999;'
+        "background:rgba(255,255,255,.93);padding:6px 10px;border-radius:6px;box-shadow:0 0 6px rgba(0,0,0,.3);"
+        f'font-size:{font}px;line-height:1.4;max-height:calc(100% - 90px);overflow:auto">'
+        f'<summary style="font-weight:bold;cursor:pointer">{html.escape(t("app.map.legend", lang=lang))}</summary>'
+        + "".join(rows)
+        + "</details>"
     )
 
 
@@ -112,6 +154,7 @@ def build_base_and_layers(
     title: str | None = None,
     asset_base_url: str = STATIC_URL,
     demand_first_tier_only: bool = False,
+    changes: pd.DataFrame | None = None,
 ) -> tuple[folium.Map, list[folium.FeatureGroup]]:
     """Build the coverage map as a base map plus the layers an edit changes.
 
@@ -130,9 +173,11 @@ def build_base_and_layers(
         assets local.
     """
     shown = [Tier(x) for x in (tiers or TIERS)]
-    bounds = _bounds(result, areas)
+    view = shown[0]
+    bounds = _bounds(result, areas, proposals)
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
-    m = folium.Map(location=centre, zoom_start=11, tiles=None, control_scale=True, prefer_canvas=False)
+    # quarter zoom steps: the fitted view fills the frame (whole steps often leave it half empty)
+    m = folium.Map(location=centre, zoom_start=11, tiles=None, control_scale=True, prefer_canvas=False, zoom_snap=0.25)
     if tiles:
         folium.TileLayer(tiles=tiles, attr=tiles_attribution or "tiles", name=t("app.map.basemap", lang=lang)).add_to(m)
     else:
@@ -143,11 +188,15 @@ def build_base_and_layers(
         add_roads(m, roads, lang=lang)
     if areas is not None and len(areas):
         add_areas(m, areas, lang=lang)
-    m.fit_bounds(bounds)
+    # room for the title above and the (open) legend at the bottom right
+    legend_px = 280 if presentation else 190
+    m.fit_bounds(bounds, padding_top_left=(20, 60 if presentation else 45), padding_bottom_right=(legend_px, 20))
+    circle = isochrones.get(view) if isochrones else None
     overlay = _title_html(title or t("app.title", lang=lang), presentation=presentation) + _legend_html(
         tiers=shown,
-        has_iso=bool(isochrones),
+        circle=circle,
         has_proposals=proposals is not None and len(proposals) > 0,
+        changes=[] if changes is None else sorted(set(changes["change"].astype(str))),
         presentation=presentation,
         lang=lang,
     )
@@ -161,8 +210,10 @@ def build_base_and_layers(
             add_isochrones(holder, tier, isochrones[tier], intervals=intervals, lang=lang)
     for i, tier in enumerate(shown[: 1 if demand_first_tier_only else None]):
         add_demand(holder, tier, result.demand, show=i == 0, lang=lang)
-    for tier in shown:
-        add_stations(holder, tier, result.stations, lang=lang)
+    for tier in shown[::-1]:  # the viewed tier's stations last: on top
+        add_stations(holder, tier, result.stations, lang=lang, emphasised=tier == view)
+    if changes is not None:
+        add_changes(holder, changes, lang=lang)
     if proposals is not None:
         add_proposals(holder, proposals, big=presentation, lang=lang)
     layers = [el for el in holder._children.values() if isinstance(el, folium.FeatureGroup)]
@@ -199,6 +250,7 @@ def build_map(
     title: str | None = None,
     asset_base_url: str = STATIC_URL,
     demand_first_tier_only: bool = False,
+    changes: pd.DataFrame | None = None,
 ) -> folium.Map:
     """Build the coverage map.
 
@@ -207,7 +259,8 @@ def build_map(
     result
         Coverage of the current scenario (stations with loads, demand per tier).
     isochrones
-        Per tier, the tier-union polygons per interval (``Workspace.isochrones``).
+        Per tier, the tier-union polygons per interval (``Workspace.isochrones``): the
+        service circle, filled and graded per interval.
     roads
         Road lines to draw under everything else (:func:`road_lines`); recommended
         when there is no basemap.
@@ -216,8 +269,10 @@ def build_map(
     proposals
         Proposed sites (rank, lon, lat, tier, newly_covered_population), numbered markers.
     tiers
-        Tiers to show (default all four). The first one's demand layer is visible, the
-        others can be switched on in the layer control.
+        Tiers to show (default all four). The first one is the viewed tier: its
+        service circle is the one in the legend, its demand layer is visible (the
+        others can be switched on in the layer control) and its stations are drawn on
+        top, the other tiers' faded.
     intervals
         Isochrone intervals (minutes) to draw; default all.
     tiles
@@ -235,6 +290,9 @@ def build_map(
     demand_first_tier_only
         Draw demand coverage only for the first tier (a smaller page for the live app;
         the other tiers' demand layers are otherwise present but switched off).
+    changes
+        Stations added, moved and closed in this scenario
+        (:func:`planner.workspace.scenario.station_changes`), marked with badges.
 
     Returns
     -------
@@ -256,6 +314,7 @@ def build_map(
         title=title,
         asset_base_url=asset_base_url,
         demand_first_tier_only=demand_first_tier_only,
+        changes=changes,
     )
     for fg in layers:
         fg.add_to(m)

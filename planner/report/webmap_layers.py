@@ -41,7 +41,8 @@ class TierStyle:
 TIER_STYLES: dict[Tier, TierStyle] = {
     Tier.COUNTY: TierStyle(colour="darkpurple", hex="#5b396b", icon="landmark", size_px=16),
     Tier.TOWNSHIP: TierStyle(colour="blue", hex="#38aadd", icon="building", size_px=14),
-    Tier.VILLAGE: TierStyle(colour="green", hex="#72b026", icon="house", size_px=12),
+    # orange, not green: the village tier's circle and badges must not look like covered demand
+    Tier.VILLAGE: TierStyle(colour="orange", hex="#ef7d00", icon="house", size_px=12),
     Tier.ENTERPRISE: TierStyle(colour="purple", hex="#d252b9", icon="industry", size_px=12),
 }
 COVERED_HEX = "#2e7d32"
@@ -161,6 +162,8 @@ class _Layer(_RawRender):
         for ``L.divIcon``: the options every marker's icon starts from.
     interactive
         ``False``: the layer takes no clicks or hovers (roads under everything).
+    marker
+        Options of every ``L.marker`` (e.g. ``opacity``, ``zIndexOffset``).
     bounds
         ``[[south, west], [north, east]]`` when known; otherwise computed from the data
         when asked for (streamlit-folium asks on every rerun).
@@ -176,7 +179,7 @@ var {{ this.get_name() }} = L.geoJson({{ this.text }}, {
 {%- elif this.points == "marker" %}
     pointToLayer: function (f, latlng) {
         var icon = Object.assign({}, {{ this.icon_options }}, (f.properties || {}).icon);
-        return L.marker(latlng, {icon: {{ this.icon_factory }}(icon)});
+        return L.marker(latlng, Object.assign({icon: {{ this.icon_factory }}(icon)}, {{ this.marker_json }}));
     },
 {%- endif %}
     onEachFeature: function (f, layer) {
@@ -195,6 +198,7 @@ var {{ this.get_name() }} = L.geoJson({{ this.text }}, {
         points: str | None = None,
         icon: tuple[str, dict[str, Any]] | None = None,
         interactive: bool = True,
+        marker: dict[str, Any] | None = None,
         bounds: list[list[float]] | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # branca has no annotations
@@ -211,6 +215,7 @@ var {{ this.get_name() }} = L.geoJson({{ this.text }}, {
             self.icon_factory = {"awesome": "L.AwesomeMarkers.icon", "div": "L.divIcon"}[kind]
             self.icon_options = script_json(options)
         self.interactive = interactive
+        self.marker_json = script_json(marker or {})
         self._known_bounds = bounds
 
     @property
@@ -270,10 +275,33 @@ def _display_geometry(iso: gpd.GeoDataFrame, rows: NDArray[np.int64]) -> list[st
     return list(hit[1][iso.index.get_indexer(rows)])
 
 
+def interval_colours(tier: Tier, n: int) -> list[str]:
+    """Fill colours of ``n`` nested intervals of ``tier``'s service circle, shortest first.
+
+    Shades of the tier's colour: the shortest interval darkest, the longest mixed
+    halfway to white (like the graded isochrones of Valhalla and OpenRouteService).
+    """
+    base = TIER_STYLES[tier].hex.lstrip("#")
+    rgb = np.array([int(base[i : i + 2], 16) for i in (0, 2, 4)], dtype=float)
+    out = []
+    for k in range(n):
+        mix = 0.55 * k / max(n - 1, 1)
+        c = np.round(rgb + (255.0 - rgb) * mix).astype(int)
+        out.append("#" + "".join(f"{int(v):02x}" for v in c))
+    return out
+
+
+#: Fill opacity of every interval of a service circle (nested: inner areas build up).
+ISOCHRONE_FILL_OPACITY = 0.32
+
+
 def add_isochrones(
     m: folium.Map, tier: Tier, iso: gpd.GeoDataFrame, *, intervals: Sequence[float] | None, lang: str | None
 ) -> None:
-    """Add ``tier``'s isochrones to ``m``, largest first (nested, smaller ones on top)."""
+    """Add ``tier``'s service circle to ``m``: one filled area per interval, largest first.
+
+    Graded colours (:func:`interval_colours`): smaller intervals darker and on top.
+    """
     if iso is None or not len(iso):
         return
     gdf = iso[~iso.geometry.is_empty & iso.geometry.notna()]
@@ -283,21 +311,19 @@ def add_isochrones(
     if not len(gdf):
         return
     gdf = gdf.sort_values("minutes", ascending=False)  # largest first, smaller on top (nested)
-    ranks = np.arange(len(gdf))
-    opacity = np.round(0.10 + 0.12 * ranks / max(len(gdf) - 1, 1), 3)
+    colours = interval_colours(tier, len(gdf))[::-1]  # largest interval: lightest
     tier_name = t(f"tier.{tier}", lang=lang)
     props = [
         {
-            "style": {"fillOpacity": float(op)},
+            "style": {"color": c, "fillColor": c},
             "tip": html.escape(t("app.map.isochrone_tip", lang=lang, tier=tier_name, minutes=minutes)),
         }
-        for op, minutes in zip(opacity, gdf["minutes"].tolist(), strict=True)
+        for c, minutes in zip(colours, gdf["minutes"].tolist(), strict=True)
     ]
-    colour = TIER_STYLES[tier].hex
     fg = folium.FeatureGroup(name=t("app.map.layer_isochrones", lang=lang, tier=tier_name))
     _Layer(
         _feature_collection(_display_geometry(iso, gdf.index.to_numpy()), props),
-        style={"color": colour, "weight": 1, "fillColor": colour, "fillOpacity": 0.1},
+        style={"weight": 1.5, "opacity": 0.9, "fillOpacity": ISOCHRONE_FILL_OPACITY, "className": "planner-circle"},
     ).add_to(fg)
     fg.add_to(m)
 
@@ -347,10 +373,12 @@ def add_demand(m: folium.Map, tier: Tier, demand: pd.DataFrame, *, show: bool, l
         + ": "
         + d["station_id"].astype(str).map(html.escape).to_numpy(object)
     )
-    style = [{"color": c, "fillColor": c, "radius": r} for c, r in zip(colour.tolist(), radius.tolist(), strict=True)]
-    data = _points(d, {"tip": names, "popup": popup, "style": style})
+    styles = [{"fillColor": c, "radius": r} for c, r in zip(colour.tolist(), radius.tolist(), strict=True)]
+    data = _points(d, {"tip": names, "popup": popup, "style": styles})
     fg = folium.FeatureGroup(name=t("app.map.layer_demand", lang=lang, tier=t(f"tier.{tier}", lang=lang)), show=show)
-    _Layer(data, style={"weight": 1, "fill": True, "fillOpacity": 0.75}, points="circle").add_to(fg)
+    # a white outline: covered (green) dots stay visible on a service circle of any colour
+    outline = {"weight": 1.2, "color": "#ffffff", "fill": True, "fillOpacity": 0.85}
+    _Layer(data, style=outline, points="circle").add_to(fg)
     fg.add_to(m)
 
 
@@ -378,8 +406,17 @@ def _station_icon(tier: Tier) -> tuple[str, dict[str, Any]]:
     }
 
 
-def add_stations(m: folium.Map, tier: Tier, stations: pd.DataFrame, *, lang: str | None) -> None:
-    """Add ``tier``'s stations to ``m`` (pins or badges, :func:`_station_icon`), tooltip ``name (id)``."""
+#: Opacity of the stations of the tiers not viewed (the viewed tier's are opaque and on top).
+MUTED_STATION_OPACITY = 0.55
+
+
+def add_stations(
+    m: folium.Map, tier: Tier, stations: pd.DataFrame, *, lang: str | None, emphasised: bool = True
+) -> None:
+    """Add ``tier``'s stations to ``m`` (pins or badges, :func:`_station_icon`), tooltip ``name (id)``.
+
+    ``emphasised=False`` draws them faded and under the viewed tier's stations.
+    """
     s = stations[stations["tier"].astype(str) == str(tier)]
     if not len(s):
         return
@@ -402,7 +439,71 @@ def add_stations(m: folium.Map, tier: Tier, stations: pd.DataFrame, *, lang: str
     # the tooltip "name (id)" is read back by station_id_from_tooltip (a click on a station)
     data = _points(s, {"tip": label, "popup": popup})
     fg = folium.FeatureGroup(name=t("app.map.layer_stations", lang=lang, tier=t(f"tier.{tier}", lang=lang)))
-    _Layer(data, points="marker", icon=_station_icon(tier)).add_to(fg)
+    marker = {"zIndexOffset": 1000} if emphasised else {"opacity": MUTED_STATION_OPACITY, "zIndexOffset": -1000}
+    _Layer(data, points="marker", icon=_station_icon(tier), marker=marker).add_to(fg)
+    fg.add_to(m)
+
+
+#: Colour and symbol of each kind of edit (:func:`planner.workspace.scenario.station_changes`).
+CHANGE_STYLES: dict[str, tuple[str, str]] = {
+    "added": ("#00897b", "+"),
+    "moved": ("#1565c0", "↔"),
+    "closed": ("#616161", "×"),
+}
+
+
+def change_badge_html(kind: str, *, size_px: int = 16, inline: bool = False) -> str:
+    """The badge of an edit: a small coloured disc with the edit's symbol (``inline``: in a line of text)."""
+    colour, symbol = CHANGE_STYLES[kind]
+    hollow = kind == "closed"
+    fill = "#ffffff" if hollow else colour
+    ink = colour if hollow else "#ffffff"
+    flow = "display:inline-block;vertical-align:middle;margin-right:.35em;" if inline else ""
+    return (
+        f'<div class="planner-change planner-{kind}" style="{flow}width:{size_px}px;height:{size_px}px;'
+        f"line-height:{size_px - 3}px;border-radius:50%;background:{fill};color:{ink};text-align:center;"
+        f"border:2px {'dashed' if hollow else 'solid'} {colour};font-weight:bold;font-size:{size_px - 4}px;"
+        f'box-shadow:0 0 2px #000">{symbol}</div>'
+    )
+
+
+def add_changes(m: folium.Map, changes: pd.DataFrame, *, lang: str | None) -> None:
+    """Mark the stations added, moved and closed in this scenario (:func:`station_changes` rows).
+
+    Added and moved stations get a badge beside their marker, a moved one also a dashed
+    line from where it was; a closed station a hollow badge where it was. Tooltips end
+    with the kind of edit (never ``"(id)"``: a click on a badge is not a station click).
+    """
+    if changes is None or not len(changes):
+        return
+    fg = folium.FeatureGroup(name=t("app.map.layer_changes", lang=lang))
+    moved = changes[changes["change"] == "moved"]
+    if len(moved):
+        lines = [
+            json.dumps({"type": "LineString", "coordinates": [[float(a), float(b)], [float(c), float(d)]]})
+            for a, b, c, d in zip(moved["from_lon"], moved["from_lat"], moved["lon"], moved["lat"], strict=True)
+        ]
+        colour = CHANGE_STYLES["moved"][0]
+        _Layer(
+            _feature_collection(lines, [{} for _ in lines]),
+            style={"color": colour, "weight": 2.5, "dashArray": "6 5", "opacity": 0.9},
+            interactive=False,
+        ).add_to(fg)
+    size = 16
+    kinds = changes["change"].astype(str).tolist()
+    names = changes["name"].astype(str).map(html.escape).tolist()
+    tips = [f"{n} · {t(f'app.map.change.{k}', lang=lang)}" for n, k in zip(names, kinds, strict=True)]
+    # added / moved: up and right of the station's own marker; closed: where it was
+    icons: list[dict[str, Any]] = [
+        {
+            "html": change_badge_html(k, size_px=size),
+            "iconAnchor": [-6, size + 6] if k != "closed" else [size // 2, size // 2],
+        }
+        for k in kinds
+    ]
+    badge = ("div", {"iconSize": [size, size], "className": ""})
+    data = _points(changes, {"tip": tips, "icon": icons})
+    _Layer(data, points="marker", icon=badge, marker={"zIndexOffset": 2000}).add_to(fg)
     fg.add_to(m)
 
 
