@@ -10,6 +10,7 @@ go to tests/artifacts/. First-render and click-to-update times are printed.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -185,7 +186,7 @@ def _free_red_circle(page) -> tuple[float, float]:
     inner = iframe.element_handle().content_frame()
     xy = inner.evaluate(
         """() => {
-        for (const p of document.querySelectorAll('.leaflet-overlay-pane path[stroke="#d32f2f"]')) {
+        for (const p of document.querySelectorAll('.leaflet-overlay-pane path[fill="#d32f2f"]')) {
             const b = p.getBoundingClientRect();
             const x = b.x + b.width / 2, y = b.y + b.height / 2;
             if (document.elementFromPoint(x, y) === p) return [x, y];
@@ -510,3 +511,169 @@ def test_real_county_loads_through_the_browser(browser_page, server, tmp_path):
     assert "Traceback" not in log.read_text()
     assert not browser_page[1], f"requests left localhost: {browser_page[1][:10]}"
     page.close()
+
+
+#: Share of the map's area under the service circle and the circle's mean width (pixels),
+#: sampled on a grid of points inside the map frame (paths of the class ``planner-circle``).
+CIRCLE_AREA_JS = """
+() => {
+  const box = document.querySelector('.leaflet-container').getBoundingClientRect();
+  const step = 6;
+  let inside = 0, total = 0;
+  for (let x = box.left + step / 2; x < box.right; x += step) {
+    for (let y = box.top + step / 2; y < box.bottom; y += step) {
+      total++;
+      if (document.elementsFromPoint(x, y).some(e => e.classList && e.classList.contains('planner-circle'))) inside++;
+    }
+  }
+  let outline = 0;
+  document.querySelectorAll('path.planner-circle').forEach(p => { outline += p.getTotalLength(); });
+  const area = inside * step * step;
+  return {share: inside / total, area_px: area, outline_px: outline, mean_width_px: outline ? 2 * area / outline : 0};
+}
+"""
+
+#: Whether the page scrolls, and whether an element lies wholly inside the window.
+FITS_JS = """
+(sel) => {
+  const el = document.querySelector(sel);
+  const b = el ? el.getBoundingClientRect() : null;
+  return {
+    scrolls: document.scrollingElement.scrollHeight > window.innerHeight + 2
+      || [...document.querySelectorAll('[data-testid="stMain"], section.main, [data-testid="stAppViewContainer"]')]
+           .some(e => e.scrollHeight > e.clientHeight + 2),
+    inside: !!b && b.top >= 0 && b.left >= 0 && b.bottom <= window.innerHeight + 1 && b.right <= window.innerWidth + 1,
+  };
+}
+"""
+
+
+def _inner(page):
+    return page.locator(MAP_FRAME).first.element_handle().content_frame()
+
+
+def _legend_text(page) -> str:
+    return str(_map(page).locator("#planner-legend").inner_text())
+
+
+def _wait_legend(page, text: str, timeout_s: float = 60.0) -> None:
+    deadline = time.perf_counter() + timeout_s
+    while time.perf_counter() < deadline:
+        try:
+            if text in _legend_text(page):
+                return
+        except Exception:  # the map frame is being replaced
+            pass
+        page.wait_for_timeout(100)
+    pytest.fail(f"the legend never said {text!r}: {_legend_text(page)!r}")
+
+
+def _in_map_view(page, selector: str) -> tuple[int, int]:
+    """How many elements matching ``selector`` in the map frame exist, and how many lie inside its view."""
+    counts = _inner(page).evaluate(
+        """(sel) => {
+        const box = document.querySelector('.leaflet-container').getBoundingClientRect();
+        const els = [...document.querySelectorAll(sel)];
+        const inside = els.filter(e => { const b = e.getBoundingClientRect();
+            return b.left >= box.left && b.right <= box.right && b.top >= box.top && b.bottom <= box.bottom; });
+        return [els.length, inside.length];
+    }""",
+        selector,
+    )
+    return int(counts[0]), int(counts[1])
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)], ids=["1366x768", "1920x1080"])
+def test_the_map_a_planner_reads(browser_page, server, size):
+    """Demo at open, view tier changed, standard changed, proposals, presentation, English: at meeting sizes."""
+    from planner.i18n import t
+
+    width, height = size
+    url, _, log = server
+    context = browser_page[0].context.browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    page = context.new_page()
+    shot = lambda name: page.screenshot(path=str(ARTIFACTS / f"13_{name}_{width}.png"))  # noqa: E731
+    try:
+        page.goto(url)
+        page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=90_000)
+        _map(page).locator("path.planner-circle").first.wait_for(timeout=60_000)
+        page.locator('[data-testid="stSidebar"] input').first.wait_for(state="attached", timeout=60_000)
+        _idle(page)
+        # ---- at open: the village tier's circle, filled, at county scale; every station in view
+        control = page.locator('[data-testid="stButtonGroup"]').first
+        assert control.get_by_role("radio", name=t("tier.village")).first.is_visible()
+        _wait_legend(page, t("app.map.circle_legend", tier=t("tier.village"), mode=t("app.mode.walk")))
+        area = _inner(page).evaluate(CIRCLE_AREA_JS)
+        print(f"\n{width}x{height} village circle at open: {area}")
+        assert area["share"] > 0.05 and area["mean_width_px"] > 8, area  # an area, not hairlines along roads
+        n, seen = _in_map_view(page, ".leaflet-marker-pane .leaflet-marker-icon, .leaflet-marker-pane .awesome-marker")
+        assert n > 100 and seen == n, (n, seen)
+        shot("open")
+
+        # ---- the view tier changed: the township tier's circle and legend
+        control.get_by_role("radio", name=t("tier.township")).first.click()
+        _wait_legend(page, t("app.map.circle_legend", tier=t("tier.township"), mode=t("app.mode.ebike")))
+        _idle(page)
+        _map(page).locator("path.planner-circle").first.wait_for(timeout=60_000)
+        township = _inner(page).evaluate(CIRCLE_AREA_JS)
+        assert township["share"] > 0.05 and township["mean_width_px"] > 8, township
+        shot("view_tier")
+
+        # ---- the village standard changed to 10 minutes: the map shows the village tier, redrawn
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        minutes = sidebar.get_by_label(t("app.standard.minutes", tier=t("tier.village")))
+        minutes.fill("10")
+        minutes.press("Enter")
+        _wait_legend(page, t("app.map.circle_interval", minutes=10.0))
+        _idle(page)
+        assert t("app.map.circle_interval", minutes=15.0) not in _legend_text(page)
+        assert t("app.map.circle_legend", tier=t("tier.village"), mode=t("app.mode.walk")) in _legend_text(page)
+        smaller = _inner(page).evaluate(CIRCLE_AREA_JS)
+        assert 0 < smaller["share"] < area["share"], (smaller, area)  # 10 minutes reach less than 15
+        shot("standard")
+
+        # ---- proposals: every proposed site in view
+        sidebar.get_by_role("button", name=t("app.prop.run")).click()
+        _map(page).locator(".planner-proposal").first.wait_for(timeout=90_000)
+        _idle(page)
+        page.wait_for_timeout(800)  # the fitted view's zoom animation
+        n, seen = _in_map_view(page, ".planner-proposal")
+        assert n >= 1 and seen == n, (n, seen)
+        shot("proposals")
+
+        # ---- presentation: map, legend and key figures on one screen, no scrolling
+        sidebar.get_by_text(t("app.presentation")).first.click()
+        page.get_by_role("button", name=t("app.presentation_exit")).wait_for(timeout=30_000)
+        _map(page).locator("path.planner-circle").first.wait_for(timeout=60_000)
+        _idle(page)
+        page.wait_for_timeout(800)
+        fits = page.evaluate(FITS_JS, 'iframe[title="streamlit_folium.st_folium"]')
+        assert fits == {"scrolls": False, "inside": True}, fits
+        legend_box = _map(page).locator("#planner-legend").bounding_box()
+        frame_box = page.locator(MAP_FRAME).first.bounding_box()
+        assert legend_box and frame_box and legend_box["y"] + legend_box["height"] <= frame_box["height"], legend_box
+        values = page.locator('[data-testid="stMetricValue"]')
+        assert values.count() == 3
+        for k in range(3):
+            box = values.nth(k).bounding_box()
+            assert box and box["y"] + box["height"] <= height and box["x"] + box["width"] <= width, box
+        shot("presentation")
+        page.get_by_role("button", name=t("app.presentation_exit")).click()
+        page.locator('[data-testid="stSidebar"] input').first.wait_for(state="attached", timeout=60_000)
+        _idle(page)
+
+        # ---- English
+        page.locator('[data-testid="stSidebar"]').get_by_text("English").first.click()
+        page.get_by_role("heading", name=t("app.title", lang="en")).first.wait_for(timeout=30_000)
+        _wait_legend(page, t("app.map.legend", lang="en"))
+        _idle(page)
+        legend = _legend_text(page)
+        assert not re.search(r"[\u4e00-\u9fff]", legend), legend
+        labels = " ".join(
+            page.locator('[data-testid="stMetricLabel"], [data-testid="stButtonGroup"]').all_inner_texts()
+        )
+        assert labels and not re.search(r"[\u4e00-\u9fff]", labels), labels
+        shot("english")
+        assert "Traceback" not in log.read_text()
+    finally:
+        context.close()

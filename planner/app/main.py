@@ -33,6 +33,7 @@ from planner.app.widgets import (
     downloads,
     figures_panel,
     gaps_table,
+    page_css,
     presentation_css,
     presentation_figures,
     proposals_table,
@@ -76,16 +77,12 @@ def main() -> None:
     set_language(ss.get("lang", "zh"))
     keep_widget_state()
     presentation = bool(ss.get("presentation_on"))
+    page_css()
     if presentation:
         presentation_css()
-        st.button(t("app.presentation_exit"), key="exit_presentation", on_click=actions.leave_presentation)
-    if not presentation:  # in presentation the map's own title names the app and the scenario
+    else:  # in presentation the map's own title names the app and the scenario
         st.title(t("app.title"))
-    label = ss.ws.label or ""
-    if ss.is_demo:
-        st.info(t("app.generated_data", label=t("demo.label")))
-    else:
-        st.caption(t("app.own_data", label=label))
+        _data_notice()
     _live(presentation=presentation, run_start_s=run_start_s)
     if not presentation and ss.full_page:
         # sent after the live part: the browser shows figures ~1 s sooner on a first visit
@@ -95,6 +92,15 @@ def main() -> None:
         st.sidebar.caption(t("app.controls_loading"))  # keeps the sidebar's place
         _complete_first_page()
     logger.info("script run done in %.2f s", time.perf_counter() - run_start_s)
+
+
+def _data_notice() -> None:
+    """Whose data the page shows: the demo's notice, or the label of the files loaded."""
+    ss = session()
+    if ss.is_demo:
+        st.info(t("app.generated_data", label=t("demo.label")))
+    else:
+        st.caption(t("app.own_data", label=ss.ws.label or ""))
 
 
 def _send_full_page(reason: str) -> None:
@@ -171,8 +177,13 @@ def _live(*, presentation: bool, run_start_s: float) -> None:
         # one screen: the map (as high as the window, see presentation_css) beside the figures
         left, right = st.columns([3, 1])
         with right:
+            if st.button(t("app.presentation_exit"), key="exit_presentation"):
+                actions.leave_presentation()
+                st.rerun(scope="app")  # the sidebar is outside this fragment
             presentation_figures(result, tier=view)
             change_box = st.container()
+            if ss.is_demo:
+                st.caption(t("app.generated_data", label=t("demo.label")))
         with left:
             view_tier_control()
             t0 = time.perf_counter()

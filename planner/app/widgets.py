@@ -418,8 +418,25 @@ def station_controls() -> None:
     )
 
 
+def page_css() -> None:
+    """Styles of every page: figures and labels that fit narrow columns (1366 px wide screens).
+
+    Figure values shrink with the window instead of being cut to "209,…", figure labels
+    wrap instead of ending in "…", and the view-tier control wraps its buttons.
+    """
+    st.markdown(
+        """<style>
+        [data-testid="stMetricValue"] {font-size:clamp(1.5rem, 2.3vw, 2.25rem)}
+        [data-testid="stMetricValue"] > div, [data-testid="stMetricLabel"] p {white-space:normal !important}
+        [data-testid="stMetricLabel"] {overflow:visible !important; height:auto !important}
+        [data-testid="stButtonGroup"] [role="radiogroup"] {flex-wrap:wrap}
+        </style>""",
+        unsafe_allow_html=True,
+    )
+
+
 #: Height of the page above and below the map in presentation mode (the map takes the rest).
-PRESENTATION_CHROME_PX = 150
+PRESENTATION_CHROME_PX = 110
 
 
 def presentation_css() -> None:
@@ -433,7 +450,7 @@ def presentation_css() -> None:
     st.markdown(
         f"""<style>
         [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"] {{display:none}}
-        [data-testid="stMainBlockContainer"] {{padding-top:.8rem !important; padding-bottom:0 !important}}
+        [data-testid="stMainBlockContainer"] {{padding:.6rem 1.5rem 0 1.5rem !important; max-width:100% !important}}
         [data-testid="stMetricValue"] {{font-size:2.6rem}}
         [data-testid="stMetricLabel"] p {{font-size:1.15rem}}
         iframe[title="streamlit_folium.st_folium"] {{height:calc(100vh - {PRESENTATION_CHROME_PX}px) !important}}

@@ -40,6 +40,7 @@ from planner.report.webmap_layers import (
     add_stations,
     change_badge_html,
     interval_colours,
+    script_json,
 )
 from planner.settings import TIERS, Tier
 
@@ -78,16 +79,17 @@ def _legend_html(
     tiers: Sequence[Tier],
     circle: gpd.GeoDataFrame | None,
     has_proposals: bool,
-    changes: Sequence[str],
     presentation: bool,
     lang: str | None,
 ) -> str:
     """The legend: the viewed tier's circle per interval, coverage colours, stations, edits, proposals.
 
     A ``<details>`` element, open at first: a click on its heading folds it away
-    (it never hides part of the map for good). ``tiers[0]`` is the viewed tier.
+    (it never hides part of the map for good). ``tiers[0]`` is the viewed tier. The
+    lines of the edits are filled in by a layer (:class:`_EditLegend`), so that an edit
+    swaps layers without reloading the base map.
     """
-    font = 19 if presentation else 12
+    font = 15 if presentation else 12
     view = tiers[0] if tiers else Tier.VILLAGE
     view_name = t(f"tier.{view}", lang=lang)
     rows: list[str] = []
@@ -112,10 +114,7 @@ def _legend_html(
             f'<div{mark}><i class="fa-solid fa-{st.icon}" style="color:{st.hex};width:1.4em;text-align:center"></i>'
             f" {html.escape(t(f'tier.{tier}', lang=lang))}</div>"
         )
-    for kind in CHANGE_STYLES:
-        if kind in changes:
-            badge = change_badge_html(kind, size_px=15, inline=True)
-            rows.append(f"<div>{badge}{html.escape(t(f'app.map.change.{kind}', lang=lang))}</div>")
+    rows.append('<div id="planner-legend-edits"></div>')
     if has_proposals:
         label = html.escape(t("app.map.proposal_legend", lang=lang))
         rows.append(f"<div>{_swatch(PROPOSAL_HEX, round_=True)}{label}</div>")
@@ -184,19 +183,23 @@ def build_base_and_layers(
         fig: branca.element.Figure = m.get_root()  # type: ignore[assignment]
         # !important: leaflet.css (inlined after this in the standalone export) sets its own grey
         fig.header.add_child(branca.element.Element("<style>.leaflet-container{background:#f4f1ea !important}</style>"))
+    if presentation:
+        # in the app the map's frame is as high as the window (planner.app.widgets.presentation_css):
+        # the map fills the frame, whatever height the component was given
+        head: branca.element.Figure = m.get_root()  # type: ignore[assignment]
+        head.header.add_child(branca.element.Element("<style>#map_div,#map_div2{height:100vh !important}</style>"))
     if roads is not None and len(roads):
         add_roads(m, roads, lang=lang)
     if areas is not None and len(areas):
         add_areas(m, areas, lang=lang)
-    # room for the title above and the (open) legend at the bottom right
-    legend_px = 280 if presentation else 190
-    m.fit_bounds(bounds, padding_top_left=(20, 60 if presentation else 45), padding_bottom_right=(legend_px, 20))
+    # room for the title above; not for the legend (it folds away): on a narrow map its
+    # width would leave the county a third of the frame
+    m.fit_bounds(bounds, padding_top_left=(20, 60 if presentation else 45), padding_bottom_right=(20, 20))
     circle = isochrones.get(view) if isochrones else None
     overlay = _title_html(title or t("app.title", lang=lang), presentation=presentation) + _legend_html(
         tiers=shown,
         circle=circle,
         has_proposals=proposals is not None and len(proposals) > 0,
-        changes=[] if changes is None else sorted(set(changes["change"].astype(str))),
         presentation=presentation,
         lang=lang,
     )
@@ -214,6 +217,9 @@ def build_base_and_layers(
         add_stations(holder, tier, result.stations, lang=lang, emphasised=tier == view)
     if changes is not None:
         add_changes(holder, changes, lang=lang)
+    legend = folium.FeatureGroup(name="legend-edits", control=False)
+    _EditLegend(_edit_legend_html(changes, lang=lang)).add_to(legend)
+    legend.add_to(holder)
     if proposals is not None:
         add_proposals(holder, proposals, big=presentation, lang=lang)
     layers = [el for el in holder._children.values() if isinstance(el, folium.FeatureGroup)]
@@ -221,6 +227,39 @@ def build_base_and_layers(
         fg._parent = None
         localise_assets(fg, base_url=asset_base_url)  # type: ignore[arg-type]
     return localise_assets(m, base_url=asset_base_url), layers
+
+
+def _edit_legend_html(changes: pd.DataFrame | None, *, lang: str | None) -> str:
+    """Legend lines of the kinds of edit present in ``changes`` (empty when there are none)."""
+    present = set() if changes is None else set(changes["change"].astype(str))
+    rows = [
+        change_badge_html(kind, size_px=15, inline=True) + html.escape(t(f"app.map.change.{kind}", lang=lang))
+        for kind in CHANGE_STYLES
+        if kind in present
+    ]
+    return "".join(f"<div>{row}</div>" for row in rows)
+
+
+class _EditLegend(branca.element.MacroElement):
+    """A layer script that writes the edits' lines into the legend (``#planner-legend-edits``).
+
+    Always among the layers, so that after every edit (a swap of layers) the legend
+    says which kinds of edit the map shows, and nothing once they are undone.
+    """
+
+    _template = jinja2.Template(
+        """{% macro script(this, kwargs) %}
+(function () {
+    var el = document.getElementById("planner-legend-edits");
+    if (el) { el.innerHTML = {{ this.text }}; }
+})();
+{% endmacro %}"""
+    )
+
+    def __init__(self, rows_html: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # branca has no annotations
+        self._name = "EditLegend"
+        self.text = script_json(rows_html)
 
 
 class _Signature(branca.element.MacroElement):

@@ -48,7 +48,7 @@ TIER_STYLES: dict[Tier, TierStyle] = {
 COVERED_HEX = "#2e7d32"
 UNCOVERED_HEX = "#d32f2f"
 OFF_NETWORK_HEX = "#757575"
-PROPOSAL_HEX = "#ff8f00"
+PROPOSAL_HEX = "#283593"  # indigo: apart from every tier colour and from covered / uncovered
 #: Isochrones are simplified for display (about 20 m) and rounded to about 1 m.
 ISOCHRONE_SIMPLIFY_DEG = 0.0002
 ISOCHRONE_PRECISION_DEG = 0.00001
