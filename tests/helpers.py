@@ -12,7 +12,9 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import scipy.sparse as sp
+from numpy.typing import NDArray
 from scipy.sparse import csgraph
 
 from planner.coverage.analyse import CoverageResult
@@ -204,3 +206,38 @@ def trap_network() -> RoadNetwork:
         edge_highway=["residential"] * len(u),
         edge_oneway=[False, False, False, False, True, True, False, False, True],
     )
+
+
+def line_case() -> tuple[Workspace, Scenario]:
+    """A 3 km straight street (nodes every 100 m, UTM 50N), villages at 0, 500 and 2,500 m, a village station at 0."""
+    crs = "EPSG:32650"
+    x = 400000.0 + np.arange(31) * 100.0
+    y = np.full(31, 3030000.0)
+    lon, lat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
+    lon_a: NDArray[np.float64] = np.asarray(lon)
+    lat_a: NDArray[np.float64] = np.asarray(lat)
+    net = RoadNetwork.from_arrays(
+        node_lon=lon_a,
+        node_lat=lat_a,
+        edge_u=np.arange(30),
+        edge_v=np.arange(1, 31),
+        edge_highway=["residential"] * 30,
+        crs=crs,
+        node_x_m=x,
+        node_y_m=y,
+        source="line",
+    )
+    at = [0, 5, 25]
+    demand = pd.DataFrame(
+        {
+            "id": ["D1", "D2", "D3"],
+            "name": ["甲村", "乙村", "丙村"],
+            "population": [100.0, 200.0, 300.0],
+            "lon": lon_a[at],
+            "lat": lat_a[at],
+            "township": "",
+            "kind": "village",
+        }
+    )
+    st = pd.DataFrame({"id": ["S1"], "name": ["站"], "tier": ["village"], "lon": [lon_a[0]], "lat": [lat_a[0]]})
+    return Workspace(network=net, demand=demand, config=Config()), Scenario(name="line", stations=st)

@@ -15,8 +15,14 @@ Files (:data:`FILES`):
 - ``report.xlsx`` — the workbook (:func:`planner.report.exports.excel_workbook`);
 - ``coverage.gpkg`` — every layer (:func:`planner.report.exports.geopackage_bytes`);
 - ``proposals.csv`` — proposed sites (when there are proposals);
-- ``map.html`` / ``map.png`` / ``map.pdf`` — the web map and the printed map;
+- ``map.html`` — the web map;
+- ``map.png`` / ``map.pdf`` — the printed map of one tier (``map_tier``);
+- ``atlas.pdf`` — the printed maps of every tier evaluated, a page each;
+- ``map_<tier>.png`` — one printed map per tier (``map_county.png`` …);
 - ``project.gpkg`` — the scenarios as a project file.
+
+The printed maps show the scenario's edits (``changes``: stations added, moved and
+closed since its baseline).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import json
 import logging
 import math
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +51,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CLI_FILES", "FILES", "report_files", "summary_json", "write_files"]
+__all__ = ["CLI_FILES", "FILES", "TIER_MAP_FILES", "report_files", "summary_json", "write_files"]
+
+#: One printed map per tier, named after the tier's key.
+TIER_MAP_FILES: Mapping[Tier, str] = {tier: f"map_{tier}.png" for tier in TIERS}
 
 #: Every file :func:`report_files` can make, in the order the app offers them.
 FILES: tuple[str, ...] = (
@@ -55,12 +64,14 @@ FILES: tuple[str, ...] = (
     "map.html",
     "map.png",
     "map.pdf",
+    "atlas.pdf",
     "project.gpkg",
     "summary.json",
     "areas.csv",
     "gaps.csv",
     "stations.csv",
     "proposals.csv",
+    *TIER_MAP_FILES.values(),
 )
 #: What ``planner coverage`` writes into ``--out`` (the maps only on request).
 CLI_FILES: tuple[str, ...] = (
@@ -144,6 +155,7 @@ def report_files(
     station_isochrones: bool = False,
     title: str = "",
     map_tier: Tier | str = Tier.VILLAGE,
+    changes: pd.DataFrame | None = None,
     extra_summary: dict[str, Any] | None = None,
     web_map: Callable[[], Any] | None = None,
 ) -> dict[str, bytes]:
@@ -168,9 +180,13 @@ def report_files(
     isochrones, station_isochrones
         Service-circle polygons per tier (and per station) in the GeoPackage and maps.
     title
-        Map title and workbook label (default the workspace label).
+        Label of the maps (after the tier and standard in a printed map's title;
+        default the workspace label).
     map_tier
-        Tier whose demand points the printed map colours.
+        The tier of ``map.png`` / ``map.pdf``.
+    changes
+        The scenario's edits (:meth:`planner.workspace.scenario.Scenario.changes`),
+        drawn in the printed maps; ``None``: no edits shown.
     extra_summary
         Added to ``summary.json`` (e.g. timings).
     web_map
@@ -193,7 +209,8 @@ def report_files(
     if result is None:
         result = ws.evaluate(stations, tiers=tiers)
     iso = None
-    needs_iso = {"coverage.gpkg", "map.html", "map.png", "map.pdf"} & set(wanted)
+    printed = {"map.png", "map.pdf", "atlas.pdf", *TIER_MAP_FILES.values()}
+    needs_iso = {"coverage.gpkg", "map.html", *printed} & set(wanted)
     if isochrones and needs_iso:
         import geopandas as gpd
 
@@ -242,18 +259,11 @@ def report_files(
                 by_tier = {} if iso is None else {Tier(str(k)): g for k, g in iso.groupby("tier")}
                 m = build_map(result=result, isochrones=by_tier, areas=ws.areas, proposals=proposals, title=label)
             files[name] = standalone_html(m).encode("utf-8")
-        elif name in ("map.png", "map.pdf"):
-            from planner.report import printmap
-
-            files[name] = printmap.render_map(
-                result=result,
-                isochrones=iso,
-                areas=ws.areas,
-                network=ws.network,
-                title=label,
-                fmt="png" if name == "map.png" else "pdf",
-                demand_tier=str(map_tier),
-            )
+        elif name in printed:
+            printed_map = _printed_map(ws, result, name=name, isochrones=iso, changes=changes, label=label,
+                                       map_tier=map_tier)  # fmt: skip
+            if printed_map is not None:
+                files[name] = printed_map
         elif name == "project.gpkg" and scenarios:
             from planner.workspace.project import save_project
 
@@ -261,6 +271,29 @@ def report_files(
                 files[name] = save_project(Path(folder) / name, scenarios=scenarios, workspace=ws).read_bytes()
     logger.info("report files: %s", ", ".join(f"{k} ({len(v)} bytes)" for k, v in files.items()))
     return files
+
+
+def _printed_map(
+    ws: Workspace,
+    result: CoverageResult,
+    *,
+    name: str,
+    isochrones: gpd.GeoDataFrame | None,
+    changes: pd.DataFrame | None,
+    label: str,
+    map_tier: Tier | str,
+) -> bytes | None:
+    """The printed map file ``name``; ``None`` for the map of a tier that was not evaluated."""
+    from planner.report import printmap
+
+    common: dict[str, Any] = {"result": result, "isochrones": isochrones, "areas": ws.areas, "network": ws.network,
+                              "changes": changes, "label": label}  # fmt: skip
+    if name == "atlas.pdf":
+        return printmap.render_atlas(**common)
+    if name in ("map.png", "map.pdf"):
+        return printmap.render_map(tier=map_tier, fmt="png" if name == "map.png" else "pdf", **common)
+    tier = next(x for x, n in TIER_MAP_FILES.items() if n == name)
+    return printmap.render_map(tier=tier, **common) if tier in result.tiers else None
 
 
 def write_files(files: dict[str, bytes], *, out_dir: str | Path) -> dict[str, Path]:
