@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -208,8 +209,12 @@ def trap_network() -> RoadNetwork:
     )
 
 
-def line_case() -> tuple[Workspace, Scenario]:
-    """A 3 km straight street (nodes every 100 m, UTM 50N), villages at 0, 500 and 2,500 m, a village station at 0."""
+def line_case(*, demand_at: Sequence[int] = (0, 5, 25)) -> tuple[Workspace, Scenario]:
+    """A 3 km straight residential street (nodes every 100 m, UTM 50N) and a village station at its start.
+
+    Villages 甲村, 乙村, … with 100, 200, … people at the nodes ``demand_at`` (node k is
+    k × 100 m along the street).
+    """
     crs = "EPSG:32650"
     x = 400000.0 + np.arange(31) * 100.0
     y = np.full(31, 3030000.0)
@@ -227,17 +232,17 @@ def line_case() -> tuple[Workspace, Scenario]:
         node_y_m=y,
         source="line",
     )
-    at = [0, 5, 25]
+    at = list(demand_at)
     demand = pd.DataFrame(
         {
-            "id": ["D1", "D2", "D3"],
-            "name": ["甲村", "乙村", "丙村"],
-            "population": [100.0, 200.0, 300.0],
+            "id": [f"D{k + 1}" for k in range(len(at))],
+            "name": [f"{'甲乙丙丁戊己庚辛'[k]}村" for k in range(len(at))],
+            "population": [100.0 * (k + 1) for k in range(len(at))],
             "lon": lon_a[at],
             "lat": lat_a[at],
             "township": "",
             "kind": "village",
         }
     )
-    st = pd.DataFrame({"id": ["S1"], "name": ["站"], "tier": ["village"], "lon": [lon_a[0]], "lat": [lat_a[0]]})
+    st = pd.DataFrame({"id": ["S1"], "name": ["起点站"], "tier": ["village"], "lon": [lon_a[0]], "lat": [lat_a[0]]})
     return Workspace(network=net, demand=demand, config=Config()), Scenario(name="line", stations=st)
