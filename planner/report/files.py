@@ -22,7 +22,8 @@ Files (:data:`FILES`):
 - ``project.gpkg`` — the scenarios as a project file.
 
 The printed maps show the scenario's edits (``changes``: stations added, moved and
-closed since its baseline).
+closed since its baseline). :func:`download_name` names a file for a download: scenario,
+kind and date (``现状_覆盖统计_2026-12-04.xlsx``).
 """
 
 from __future__ import annotations
@@ -30,8 +31,11 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import tempfile
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +45,8 @@ import pandas as pd
 from planner._atomic import atomic_output_dir
 from planner._errors import InputError
 from planner.coverage.analyse import CoverageResult
-from planner.settings import TIERS, Tier
+from planner.i18n import t
+from planner.settings import TIERS, Tier, parse_tier
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -51,7 +56,16 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CLI_FILES", "FILES", "TIER_MAP_FILES", "report_files", "summary_json", "write_files"]
+__all__ = [
+    "CLI_FILES",
+    "FILES",
+    "FILE_KINDS",
+    "TIER_MAP_FILES",
+    "download_name",
+    "report_files",
+    "summary_json",
+    "write_files",
+]
 
 #: One printed map per tier, named after the tier's key.
 TIER_MAP_FILES: Mapping[Tier, str] = {tier: f"map_{tier}.png" for tier in TIERS}
@@ -83,6 +97,78 @@ CLI_FILES: tuple[str, ...] = (
     "coverage.gpkg",
     "report.xlsx",
 )
+
+#: The kind of each file in a download's name (i18n ``exports.kind.<kind>``); the
+#: printed map of one tier is ``map_<tier>``.
+FILE_KINDS: Mapping[str, str] = {
+    "report.xlsx": "report",
+    "demand.csv": "demand",
+    "coverage.gpkg": "coverage",
+    "map.html": "web_map",
+    "atlas.pdf": "atlas",
+    "project.gpkg": "project",
+    "summary.json": "summary",
+    "areas.csv": "areas",
+    "gaps.csv": "gaps",
+    "stations.csv": "stations",
+    "proposals.csv": "proposals",
+    **{name: f"map_{tier}" for tier, name in TIER_MAP_FILES.items()},
+}
+#: Characters no file system takes in a name (Windows' set; ``/`` everywhere).
+_UNSAFE_CHARS = re.compile(r'[/\\:*?"<>|]')
+#: Longest scenario name kept in a download's name (characters).
+SCENARIO_NAME_MAX_CHARS = 60
+
+
+def _safe_name(text: str) -> str:
+    """``text`` fit for a file name: no reserved or control / format characters, spaces collapsed, no leading dots."""
+    spaced = "".join(" " if ch.isspace() else ch for ch in text)  # tabs and line breaks become spaces
+    kept = "".join(ch for ch in spaced if not unicodedata.category(ch).startswith("C"))
+    kept = _UNSAFE_CHARS.sub("", kept)
+    return re.sub(r" +", " ", kept).strip(" .")
+
+
+def download_name(
+    *, file: str, scenario: str, on: date, tier: Tier | str | None = None, lang: str | None = None
+) -> str:
+    """The name a download of ``file`` is saved under: scenario, kind and date.
+
+    ``现状_覆盖统计_2026-12-04.xlsx``, ``现状_村（社区）地图_2026-12-04.png``.
+
+    Parameters
+    ----------
+    file
+        A name of :data:`FILES`.
+    scenario
+        The scenario's name (user text: characters that file systems refuse, control
+        and bidirectional-format characters are dropped; cut to
+        :data:`SCENARIO_NAME_MAX_CHARS`; left out when nothing remains).
+    on
+        The date in the name (ISO, ``YYYY-MM-DD``).
+    tier
+        The tier shown by ``map.png`` / ``map.pdf`` (required for them).
+    lang
+        Language of the kind (default the active one).
+
+    Returns
+    -------
+    str
+        The file name.
+    """
+    if file in ("map.png", "map.pdf"):
+        if tier is None:
+            msg = f"{file} shows one tier: pass tier="
+            raise ValueError(msg)
+        kind = f"map_{parse_tier(tier)}"
+    elif file in FILE_KINDS:
+        kind = FILE_KINDS[file]
+    else:
+        msg = f"unknown output file {file!r}; choose from {FILES}"
+        raise ValueError(msg)
+    ext = file.rsplit(".", 1)[1]
+    name = _safe_name(scenario)[:SCENARIO_NAME_MAX_CHARS].rstrip(" .")
+    parts = [name, _safe_name(t(f"exports.kind.{kind}", lang=lang)), on.isoformat()]
+    return "_".join(p for p in parts if p) + f".{ext}"
 
 
 def _json_default(o: object) -> Any:
