@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,9 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import scipy.sparse as sp
+from numpy.typing import NDArray
 from scipy.sparse import csgraph
 
 from planner.coverage.analyse import CoverageResult
@@ -204,3 +207,42 @@ def trap_network() -> RoadNetwork:
         edge_highway=["residential"] * len(u),
         edge_oneway=[False, False, False, False, True, True, False, False, True],
     )
+
+
+def line_case(*, demand_at: Sequence[int] = (0, 5, 25)) -> tuple[Workspace, Scenario]:
+    """A 3 km straight residential street (nodes every 100 m, UTM 50N) and a village station at its start.
+
+    Villages 甲村, 乙村, … with 100, 200, … people at the nodes ``demand_at`` (node k is
+    k × 100 m along the street).
+    """
+    crs = "EPSG:32650"
+    x = 400000.0 + np.arange(31) * 100.0
+    y = np.full(31, 3030000.0)
+    lon, lat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
+    lon_a: NDArray[np.float64] = np.asarray(lon)
+    lat_a: NDArray[np.float64] = np.asarray(lat)
+    net = RoadNetwork.from_arrays(
+        node_lon=lon_a,
+        node_lat=lat_a,
+        edge_u=np.arange(30),
+        edge_v=np.arange(1, 31),
+        edge_highway=["residential"] * 30,
+        crs=crs,
+        node_x_m=x,
+        node_y_m=y,
+        source="line",
+    )
+    at = list(demand_at)
+    demand = pd.DataFrame(
+        {
+            "id": [f"D{k + 1}" for k in range(len(at))],
+            "name": [f"{'甲乙丙丁戊己庚辛'[k]}村" for k in range(len(at))],
+            "population": [100.0 * (k + 1) for k in range(len(at))],
+            "lon": lon_a[at],
+            "lat": lat_a[at],
+            "township": "",
+            "kind": "village",
+        }
+    )
+    st = pd.DataFrame({"id": ["S1"], "name": ["起点站"], "tier": ["village"], "lon": [lon_a[0]], "lat": [lat_a[0]]})
+    return Workspace(network=net, demand=demand, config=Config()), Scenario(name="line", stations=st)

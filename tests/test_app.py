@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -176,7 +178,7 @@ def test_downloads_exist(opened, tmp_path):
     at.button(key="make_files").click().run()
     assert not at.exception, [e.value for e in at.exception]
     keys = {b.key for b in at.get("download_button")}
-    assert {"dl_excel", "dl_csv", "dl_gpkg", "dl_html", "dl_png", "dl_pdf", "dl_project"} <= keys
+    assert {"dl_excel", "dl_csv", "dl_gpkg", "dl_html", "dl_png", "dl_pdf", "dl_atlas", "dl_project"} <= keys
     files = at.session_state["files"]
     sheets = load_workbook(io.BytesIO(files["report.xlsx"]), read_only=True).sheetnames
     assert sheets == [t(f"exports.sheet.{k}") for k in SHEETS]
@@ -184,6 +186,13 @@ def test_downloads_exist(opened, tmp_path):
     assert files["coverage.gpkg"][:16] == b"SQLite format 3\x00"
     assert b"cdn.jsdelivr" not in files["map.html"] and b"<script>" in files["map.html"]
     assert files["map.png"].startswith(b"\x89PNG") and files["map.pdf"].startswith(b"%PDF")
+    assert len(re.findall(rb"/Type\s*/Page\b", files["atlas.pdf"])) == 4  # a page per tier
+    # the buttons name the files after the scenario and tier they were made for (download_name)
+    scenario, map_tier, made_on = at.session_state["files_made_for"]
+    assert made_on == date.today()
+    assert scenario == at.session_state["current"] and map_tier == at.session_state["view_tier"]
+    labels = {b.key: b.label for b in at.get("download_button")}
+    assert labels["dl_png"] == t("app.dl.png", tier=t(f"tier.{map_tier}"))
     project = tmp_path / "project.gpkg"
     project.write_bytes(files["project.gpkg"])
     assert [s.name for s in load_project(project)] == list(at.session_state["scenarios"])

@@ -7,11 +7,9 @@ import pandas as pd
 import pytest
 
 from planner._errors import InputError
-from planner.network.roads import RoadNetwork
-from planner.settings import Config
 from planner.workspace.scenario import Scenario, compare, compare_demand
 from planner.workspace.workspace import Workspace
-from tests.helpers import fresh
+from tests.helpers import fresh, line_case
 
 # ----------------------------------------------------------------------------- scenario edits
 
@@ -58,39 +56,7 @@ def test_duplicate_ids_rejected() -> None:
 
 def _line_workspace() -> tuple[Workspace, Scenario]:
     """A straight 3 km residential road, nodes every 100 m; demand at 0, 500, 1500, 2500 m."""
-    crs = "EPSG:32650"
-    x = 400000.0 + np.arange(31) * 100.0
-    y = np.full(31, 3030000.0)
-    import pyproj
-
-    lon, lat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
-    net = RoadNetwork.from_arrays(
-        node_lon=lon,
-        node_lat=lat,
-        edge_u=np.arange(30),
-        edge_v=np.arange(1, 31),
-        edge_highway=["residential"] * 30,
-        crs=crs,
-        node_x_m=x,
-        node_y_m=y,
-        source="line",
-    )
-    at = [0, 5, 15, 25]
-    demand = pd.DataFrame(
-        {
-            "id": ["D1", "D2", "D3", "D4"],
-            "name": ["甲村", "乙村", "丙村", "丁村"],
-            "population": [100.0, 200.0, 300.0, 400.0],
-            "lon": np.asarray(lon)[at],
-            "lat": np.asarray(lat)[at],
-            "township": "",
-            "kind": "village",
-        }
-    )
-    stations = pd.DataFrame(
-        {"id": ["S1"], "name": ["起点站"], "tier": ["village"], "lon": [float(lon[0])], "lat": [float(lat[0])]}
-    )
-    return Workspace(network=net, demand=demand, config=Config()), Scenario(name="line", stations=stations)
+    return line_case(demand_at=(0, 5, 15, 25))
 
 
 def test_compare_by_hand() -> None:

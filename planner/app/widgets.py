@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Hashable
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -36,7 +37,7 @@ GAP_TABLE_FIGURES = (
     "unreachable_population",
     "percent_population",
 )
-#: Download buttons: file of planner.report.files.report_files, button key, label, MIME type.
+#: Download buttons: file of planner.report.files.report_files, button key, label ({tier}: the map's tier), MIME type.
 DOWNLOADS = (
     ("report.xlsx", "excel", "app.dl.excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     ("demand.csv", "csv", "app.dl.csv", "text/csv"),
@@ -44,6 +45,7 @@ DOWNLOADS = (
     ("map.html", "html", "app.dl.html", "text/html"),
     ("map.png", "png", "app.dl.png", "image/png"),
     ("map.pdf", "pdf", "app.dl.pdf", "application/pdf"),
+    ("atlas.pdf", "atlas", "app.dl.atlas", "application/pdf"),
     ("project.gpkg", "project", "app.scen.save", "application/geopackage+sqlite3"),
 )
 UPLOAD_TYPES = ["csv", "xlsx", "xls", "geojson", "json", "gpkg", "osm", "pbf", "zip", "shp"]
@@ -263,7 +265,12 @@ def compare_view() -> None:
 
 
 def downloads(result: CoverageResult, full_map: Callable[[], Any]) -> None:
-    """Prepare the output files of the current scenario on request and offer them for download."""
+    """Prepare the output files of the current scenario on request and offer them for download.
+
+    The printed maps show the tier on the map and the scenario's edits; each file
+    is saved as scenario, kind and date (:func:`planner.report.files.download_name`),
+    under the scenario and tier it was made for.
+    """
     ss = session()
     st.subheader(t("app.dl.header"))
     sc = current_scenario()
@@ -271,6 +278,7 @@ def downloads(result: CoverageResult, full_map: Callable[[], Any]) -> None:
         from planner.report.files import report_files  # ~1 s of imports (matplotlib, openpyxl) not needed for the page
 
         t0 = time.perf_counter()
+        map_tier = str(view_tier())
         built = report_files(
             ss.ws,
             sc.stations,
@@ -279,19 +287,26 @@ def downloads(result: CoverageResult, full_map: Callable[[], Any]) -> None:
             proposals=ss.proposals,
             comparison=compare(*ss.last_change) if ss.last_change else None,
             scenarios=list(ss.scenarios.values()),
-            title=f"{t('app.title')} · {sc.name}",
-            map_tier=view_tier(),
+            title=" · ".join(x for x in (ss.ws.label, sc.name) if x),
+            map_tier=map_tier,
+            changes=sc.changes(),
             web_map=full_map,
         )
         ss.files = built
+        ss.files_made_for = (sc.name, map_tier, date.today())
         logger.info("download files prepared in %.2f s", time.perf_counter() - t0)
     files = ss.get("files") or {}
+    if not files:
+        return
+    from planner.report.files import download_name
+
+    scenario, map_tier, made_on = ss.get("files_made_for") or (sc.name, str(Tier.VILLAGE), date.today())
     cols = st.columns(4)
     for i, (name, key, label, mime) in enumerate(DOWNLOADS):
         if name in files:
-            ext = name.rsplit(".", 1)[1]
+            file_name = download_name(file=name, scenario=scenario, on=made_on, tier=map_tier)
             cols[i % 4].download_button(
-                t(label), data=files[name], file_name=f"{sc.name}.{ext}", mime=mime, key=f"dl_{key}"
+                t(label, tier=t(f"tier.{map_tier}")), data=files[name], file_name=file_name, mime=mime, key=f"dl_{key}"
             )
 
 

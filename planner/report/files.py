@@ -15,8 +15,15 @@ Files (:data:`FILES`):
 - ``report.xlsx`` — the workbook (:func:`planner.report.exports.excel_workbook`);
 - ``coverage.gpkg`` — every layer (:func:`planner.report.exports.geopackage_bytes`);
 - ``proposals.csv`` — proposed sites (when there are proposals);
-- ``map.html`` / ``map.png`` / ``map.pdf`` — the web map and the printed map;
+- ``map.html`` — the web map;
+- ``map.png`` / ``map.pdf`` — the printed map of one tier (``map_tier``);
+- ``atlas.pdf`` — the printed maps of every tier evaluated, a page each;
+- ``map_<tier>.png`` — one printed map per tier (``map_county.png`` …);
 - ``project.gpkg`` — the scenarios as a project file.
+
+The printed maps show the scenario's edits (``changes``: stations added, moved and
+closed since its baseline). :func:`download_name` names a file for a download: scenario,
+kind and date (``现状_覆盖统计_2026-12-04.xlsx``).
 """
 
 from __future__ import annotations
@@ -24,8 +31,11 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +45,8 @@ import pandas as pd
 from planner._atomic import atomic_output_dir
 from planner._errors import InputError
 from planner.coverage.analyse import CoverageResult
-from planner.settings import TIERS, Tier
+from planner.i18n import t
+from planner.settings import TIERS, Tier, parse_tier
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -45,7 +56,19 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CLI_FILES", "FILES", "report_files", "summary_json", "write_files"]
+__all__ = [
+    "CLI_FILES",
+    "FILES",
+    "FILE_KINDS",
+    "TIER_MAP_FILES",
+    "download_name",
+    "report_files",
+    "summary_json",
+    "write_files",
+]
+
+#: One printed map per tier, named after the tier's key.
+TIER_MAP_FILES: Mapping[Tier, str] = {tier: f"map_{tier}.png" for tier in TIERS}
 
 #: Every file :func:`report_files` can make, in the order the app offers them.
 FILES: tuple[str, ...] = (
@@ -55,12 +78,14 @@ FILES: tuple[str, ...] = (
     "map.html",
     "map.png",
     "map.pdf",
+    "atlas.pdf",
     "project.gpkg",
     "summary.json",
     "areas.csv",
     "gaps.csv",
     "stations.csv",
     "proposals.csv",
+    *TIER_MAP_FILES.values(),
 )
 #: What ``planner coverage`` writes into ``--out`` (the maps only on request).
 CLI_FILES: tuple[str, ...] = (
@@ -72,6 +97,78 @@ CLI_FILES: tuple[str, ...] = (
     "coverage.gpkg",
     "report.xlsx",
 )
+
+#: The kind of each file in a download's name (i18n ``exports.kind.<kind>``); the
+#: printed map of one tier is ``map_<tier>``.
+FILE_KINDS: Mapping[str, str] = {
+    "report.xlsx": "report",
+    "demand.csv": "demand",
+    "coverage.gpkg": "coverage",
+    "map.html": "web_map",
+    "atlas.pdf": "atlas",
+    "project.gpkg": "project",
+    "summary.json": "summary",
+    "areas.csv": "areas",
+    "gaps.csv": "gaps",
+    "stations.csv": "stations",
+    "proposals.csv": "proposals",
+    **{name: f"map_{tier}" for tier, name in TIER_MAP_FILES.items()},
+}
+#: Characters no file system takes in a name (Windows' set; ``/`` everywhere).
+_UNSAFE_CHARS = re.compile(r'[/\\:*?"<>|]')
+#: Longest scenario name kept in a download's name (characters).
+SCENARIO_NAME_MAX_CHARS = 60
+
+
+def _safe_name(text: str) -> str:
+    """``text`` fit for a file name: no reserved or control / format characters, spaces collapsed, no leading dots."""
+    spaced = "".join(" " if ch.isspace() else ch for ch in text)  # tabs and line breaks become spaces
+    kept = "".join(ch for ch in spaced if not unicodedata.category(ch).startswith("C"))
+    kept = _UNSAFE_CHARS.sub("", kept)
+    return re.sub(r" +", " ", kept).strip(" .")
+
+
+def download_name(
+    *, file: str, scenario: str, on: date, tier: Tier | str | None = None, lang: str | None = None
+) -> str:
+    """The name a download of ``file`` is saved under: scenario, kind and date.
+
+    ``现状_覆盖统计_2026-12-04.xlsx``, ``现状_村（社区）地图_2026-12-04.png``.
+
+    Parameters
+    ----------
+    file
+        A name of :data:`FILES`.
+    scenario
+        The scenario's name (user text: characters that file systems refuse, control
+        and bidirectional-format characters are dropped; cut to
+        :data:`SCENARIO_NAME_MAX_CHARS`; left out when nothing remains).
+    on
+        The date in the name (ISO, ``YYYY-MM-DD``).
+    tier
+        The tier shown by ``map.png`` / ``map.pdf`` (required for them).
+    lang
+        Language of the kind (default the active one).
+
+    Returns
+    -------
+    str
+        The file name.
+    """
+    if file in ("map.png", "map.pdf"):
+        if tier is None:
+            msg = f"{file} shows one tier: pass tier="
+            raise ValueError(msg)
+        kind = f"map_{parse_tier(tier)}"
+    elif file in FILE_KINDS:
+        kind = FILE_KINDS[file]
+    else:
+        msg = f"unknown output file {file!r}; choose from {FILES}"
+        raise ValueError(msg)
+    ext = file.rsplit(".", 1)[1]
+    name = _safe_name(scenario)[:SCENARIO_NAME_MAX_CHARS].rstrip(" .")
+    parts = [name, _safe_name(t(f"exports.kind.{kind}", lang=lang)), on.isoformat()]
+    return "_".join(p for p in parts if p) + f".{ext}"
 
 
 def _json_default(o: object) -> Any:
@@ -144,6 +241,7 @@ def report_files(
     station_isochrones: bool = False,
     title: str = "",
     map_tier: Tier | str = Tier.VILLAGE,
+    changes: pd.DataFrame | None = None,
     extra_summary: dict[str, Any] | None = None,
     web_map: Callable[[], Any] | None = None,
 ) -> dict[str, bytes]:
@@ -168,9 +266,13 @@ def report_files(
     isochrones, station_isochrones
         Service-circle polygons per tier (and per station) in the GeoPackage and maps.
     title
-        Map title and workbook label (default the workspace label).
+        Label of the maps (after the tier and standard in a printed map's title;
+        default the workspace label).
     map_tier
-        Tier whose demand points the printed map colours.
+        The tier of ``map.png`` / ``map.pdf``.
+    changes
+        The scenario's edits (:meth:`planner.workspace.scenario.Scenario.changes`),
+        drawn in the printed maps; ``None``: no edits shown.
     extra_summary
         Added to ``summary.json`` (e.g. timings).
     web_map
@@ -193,7 +295,8 @@ def report_files(
     if result is None:
         result = ws.evaluate(stations, tiers=tiers)
     iso = None
-    needs_iso = {"coverage.gpkg", "map.html", "map.png", "map.pdf"} & set(wanted)
+    printed = {"map.png", "map.pdf", "atlas.pdf", *TIER_MAP_FILES.values()}
+    needs_iso = {"coverage.gpkg", "map.html", *printed} & set(wanted)
     if isochrones and needs_iso:
         import geopandas as gpd
 
@@ -242,18 +345,11 @@ def report_files(
                 by_tier = {} if iso is None else {Tier(str(k)): g for k, g in iso.groupby("tier")}
                 m = build_map(result=result, isochrones=by_tier, areas=ws.areas, proposals=proposals, title=label)
             files[name] = standalone_html(m).encode("utf-8")
-        elif name in ("map.png", "map.pdf"):
-            from planner.report import printmap
-
-            files[name] = printmap.render_map(
-                result=result,
-                isochrones=iso,
-                areas=ws.areas,
-                network=ws.network,
-                title=label,
-                fmt="png" if name == "map.png" else "pdf",
-                demand_tier=str(map_tier),
-            )
+        elif name in printed:
+            printed_map = _printed_map(ws, result, name=name, isochrones=iso, changes=changes, label=label,
+                                       map_tier=map_tier)  # fmt: skip
+            if printed_map is not None:
+                files[name] = printed_map
         elif name == "project.gpkg" and scenarios:
             from planner.workspace.project import save_project
 
@@ -261,6 +357,29 @@ def report_files(
                 files[name] = save_project(Path(folder) / name, scenarios=scenarios, workspace=ws).read_bytes()
     logger.info("report files: %s", ", ".join(f"{k} ({len(v)} bytes)" for k, v in files.items()))
     return files
+
+
+def _printed_map(
+    ws: Workspace,
+    result: CoverageResult,
+    *,
+    name: str,
+    isochrones: gpd.GeoDataFrame | None,
+    changes: pd.DataFrame | None,
+    label: str,
+    map_tier: Tier | str,
+) -> bytes | None:
+    """The printed map file ``name``; ``None`` for the map of a tier that was not evaluated."""
+    from planner.report import printmap
+
+    common: dict[str, Any] = {"result": result, "isochrones": isochrones, "areas": ws.areas, "network": ws.network,
+                              "changes": changes, "label": label}  # fmt: skip
+    if name == "atlas.pdf":
+        return printmap.render_atlas(**common)
+    if name in ("map.png", "map.pdf"):
+        return printmap.render_map(tier=map_tier, fmt="png" if name == "map.png" else "pdf", **common)
+    tier = next(x for x, n in TIER_MAP_FILES.items() if n == name)
+    return printmap.render_map(tier=tier, **common) if tier in result.tiers else None
 
 
 def write_files(files: dict[str, bytes], *, out_dir: str | Path) -> dict[str, Path]:

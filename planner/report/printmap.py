@@ -1,5 +1,12 @@
 """Static maps for slides and printed reports (PNG / PDF), drawn offline with matplotlib.
 
+One map shows one tier: its service circle per interval in graded shades of the tier's
+colour (:mod:`planner.report.colours`; the smallest interval darkest), that tier's
+demand coloured covered / uncovered / off-network, its stations emphasised and the other
+tiers' stations small and muted, and the scenario's edits (added, moved and closed
+stations of that tier). :func:`render_map` draws one tier; :func:`render_atlas` draws
+one page per tier into one PDF. The layers are drawn by :mod:`planner.report.printmap_layers`.
+
 No basemap and no internet: roads, township boundaries, isochrones, stations and demand
 are drawn from the project's own data in the network's projected CRS (metres), so the
 scale bar is true. Chinese text needs a CJK font: :func:`cjk_font` picks the first
@@ -15,7 +22,8 @@ from __future__ import annotations
 import io
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -27,20 +35,32 @@ import pyproj
 from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
-from numpy.typing import NDArray
 
 from planner._errors import InputError
 from planner.coverage.analyse import CoverageResult
-from planner.coverage.figures import display, label
-from planner.i18n import t
+from planner.coverage.figures import display, label, no_demand_text
+from planner.i18n import join_names, t
 from planner.network.roads import RoadNetwork, utm_crs_for
-from planner.settings import TIERS, Tier
+from planner.report.printmap_layers import (
+    MapFrame,
+    draw_background,
+    draw_changes,
+    draw_circles,
+    draw_demand,
+    draw_stations,
+)
+from planner.settings import TIERS, Tier, parse_tier
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CJK_FONT_NAMES", "TIER_STYLE", "cjk_font", "render_map"]
+__all__ = [
+    "CJK_FONT_NAMES",
+    "PRINT_FIGURES",
+    "cjk_font",
+    "map_title",
+    "render_atlas",
+    "render_map",
+]
 
 #: CJK fonts tried in order (family names as matplotlib's font manager reports them).
 CJK_FONT_NAMES: tuple[str, ...] = (
@@ -54,19 +74,14 @@ CJK_FONT_NAMES: tuple[str, ...] = (
     "Source Han Serif SC",
 )
 
-#: Colour and marker per tier (stations and their isochrones).
-TIER_STYLE: Mapping[Tier, tuple[str, str, float]] = {
-    Tier.COUNTY: ("#a50f15", "*", 260.0),
-    Tier.TOWNSHIP: ("#1f78b4", "s", 70.0),
-    Tier.VILLAGE: ("#ff7f00", "o", 14.0),
-    Tier.ENTERPRISE: ("#6a3d9a", "^", 40.0),
-}
-_COVERED = "#33a02c"
-_UNCOVERED = "#e31a1c"
-_OFF_NETWORK = "#969696"
-_ROAD = "#9e9e9e"
-#: Road classes drawn slightly thicker (codes are positions in settings.ROAD_CLASSES).
-_MAJOR_CLASS_MAX = 9  # motorway … tertiary_link
+#: Figures of the map's tier printed under the map (names: :mod:`planner.coverage.figures`).
+PRINT_FIGURES: tuple[str, ...] = ("percent_population", "outside_population", "off_network_population", "uncovered")
+
+#: Margin around the data, as a share of its larger side.
+_MARGIN = 0.04
+#: The map frame is never narrower or lower than this (inches), so the footer fits.
+_MIN_FRAME_IN = 5.0
+_CHANGE_COLUMNS = ("tier", "lon", "lat", "change", "from_lon", "from_lat")
 
 MapFormat = Literal["png", "pdf"]
 
@@ -81,6 +96,18 @@ def cjk_font() -> str | None:
             return name
     logger.warning(t("exports.map.no_cjk_font", fonts=", ".join(CJK_FONT_NAMES[:4])))
     return None
+
+
+@contextmanager
+def _style() -> Iterator[None]:
+    """Matplotlib settings of every map: the CJK font, a plain minus, PDF text as type 3."""
+    font = cjk_font()
+    rc: dict[str, Any] = {"axes.unicode_minus": False, "pdf.fonttype": 3}
+    if font is not None:
+        rc["font.family"] = "sans-serif"
+        rc["font.sans-serif"] = [font, "DejaVu Sans"]
+    with mpl.rc_context(rc):  # type: ignore[arg-type]
+        yield
 
 
 def _nice_length(span_m: float) -> float:
@@ -127,227 +154,278 @@ def _draw_north_arrow(ax: Axes) -> None:
     )
 
 
-#: Figures of the coloured tier printed under the map (names: :mod:`planner.coverage.figures`).
-PRINT_FIGURES: tuple[str, ...] = ("percent_population", "outside_population", "off_network_population", "uncovered")
+def _map_tier(result: CoverageResult, tier: Tier | str | None) -> Tier:
+    """``tier`` parsed, or the default (village / community when evaluated, else the first tier evaluated)."""
+    evaluated = [x for x in TIERS if x in result.tiers]
+    if tier is None:
+        if not evaluated:
+            raise InputError("exports.map.nothing_to_draw")
+        return Tier.VILLAGE if Tier.VILLAGE in evaluated else evaluated[0]
+    parsed = parse_tier(tier)
+    if parsed not in evaluated:
+        raise InputError(
+            "exports.map.tier_not_evaluated",
+            tier=t(f"tier.{parsed}"),
+            tiers=join_names(t(f"tier.{x}") for x in evaluated),
+        )
+    return parsed
+
+
+def map_title(*, result: CoverageResult, tier: Tier | str, label: str = "") -> str:
+    """The title of a tier's map: tier, travel mode and standard, then ``label`` (e.g. the scenario).
+
+    Examples: ``村（社区）步行 15 分钟服务圈 · 现状``; in English
+    ``village / community: 15-minute service circle on foot · current``.
+    """
+    key = str(parse_tier(tier))
+    s = result.summary["tiers"][key]
+    head = t(
+        "exports.map.title", tier=t(f"tier.{key}"), mode=t(f"mode.{s['mode']}"), minutes=f"{float(s['minutes']):g}"
+    )
+    return f"{head} · {label}" if label else head
 
 
 def render_map(
     *,
     result: CoverageResult,
+    tier: Tier | str | None = None,
     isochrones: gpd.GeoDataFrame | None = None,
     areas: gpd.GeoDataFrame | None = None,
     network: RoadNetwork | None = None,
-    title: str,
+    changes: pd.DataFrame | None = None,
+    label: str = "",
     fmt: MapFormat = "png",
     dpi: int = 150,
-    demand_tier: Tier | str | None = None,
-    size_in: tuple[float, float] = (13.0, 10.0),
+    size_in: tuple[float, float] = (11.0, 9.0),
 ) -> bytes:
-    """Render a coverage map to PNG or PDF bytes.
+    """Render one tier's coverage map to PNG or PDF bytes.
 
     Parameters
     ----------
     result
         Coverage result (stations and demand with covered flags).
+    tier
+        The tier shown (default village / community when evaluated, else the first
+        tier of ``result``).
     isochrones
-        Tier-union isochrones (EPSG:4326; columns ``tier, minutes``), drawn
-        semi-transparent in the tier's colour, larger intervals lighter.
+        Isochrones (EPSG:4326; columns ``tier, minutes``), one or more polygons per
+        interval; the rows of ``tier`` are drawn, each interval in a shade of the tier's
+        colour (:func:`planner.report.colours.interval_shades`).
     areas
         Township polygons (``name``, geometry); boundaries and names are drawn.
     network
         Road network: roads drawn thin grey; its CRS is the map's CRS (else a UTM
         zone around the data).
-    title
-        Map title (Chinese text needs a CJK font, see :func:`cjk_font`).
+    changes
+        The scenario's edits (:func:`planner.workspace.scenario.station_changes`); the
+        added, moved and closed stations of ``tier`` are drawn apart from the others.
+    label
+        Appended to the title (e.g. the county and the scenario's name); drawn as
+        plain text.
     fmt
         ``"png"`` or ``"pdf"``.
     dpi
         Resolution of PNG output.
-    demand_tier
-        Which tier's coverage colours the demand points (default: village / community
-        when present, else the first tier in the result).
     size_in
-        Figure size in inches.
+        The largest map frame in inches (width, height); the frame takes the shape of
+        the data within it, the legend is to its right.
 
     Returns
     -------
     bytes
         The PNG or PDF file.
+
+    Raises
+    ------
+    InputError
+        Unknown format, a resolution outside 20–1200 dpi, a tier not in ``result``, or
+        nothing with coordinates to draw.
     """
     if fmt not in ("png", "pdf"):
         raise InputError("exports.map.bad_format", fmt=fmt)
     if not (isinstance(dpi, int | float) and 20 <= dpi <= 1200):
         raise InputError("exports.map.bad_dpi", dpi=dpi)
-    font = cjk_font()
-    rc: dict[str, Any] = {"axes.unicode_minus": False, "pdf.fonttype": 3}
-    if font is not None:
-        rc["font.family"] = "sans-serif"
-        rc["font.sans-serif"] = [font, "DejaVu Sans"]
-    with mpl.rc_context(rc):  # type: ignore[arg-type]
-        fig = _figure(
-            result=result,
-            isochrones=isochrones,
-            areas=areas,
-            network=network,
-            title=title,
-            demand_tier=demand_tier,
-            size_in=size_in,
+    shown = _map_tier(result, tier)
+    return _render(
+        result=result,
+        pages=[shown],
+        fmt=fmt,
+        dpi=dpi,
+        doc_title=map_title(result=result, tier=shown, label=label),
+        isochrones=isochrones,
+        areas=areas,
+        network=network,
+        changes=changes,
+        label=label,
+        size_in=size_in,
+    )
+
+
+def render_atlas(
+    *,
+    result: CoverageResult,
+    tiers: Sequence[Tier | str] | None = None,
+    isochrones: gpd.GeoDataFrame | None = None,
+    areas: gpd.GeoDataFrame | None = None,
+    network: RoadNetwork | None = None,
+    changes: pd.DataFrame | None = None,
+    label: str = "",
+    size_in: tuple[float, float] = (11.0, 9.0),
+) -> bytes:
+    """One PDF with a page per tier, each page the map of :func:`render_map` for that tier.
+
+    Parameters
+    ----------
+    tiers
+        Tiers in page order (default every tier of ``result``, county first).
+    result, isochrones, areas, network, changes, label, size_in
+        As for :func:`render_map`.
+
+    Returns
+    -------
+    bytes
+        The PDF file.
+    """
+    pages = [_map_tier(result, x) for x in tiers] if tiers is not None else [x for x in TIERS if x in result.tiers]
+    if not pages:
+        raise InputError("exports.map.nothing_to_draw")
+    doc_title = f"{t('exports.map.atlas_title')} · {label}" if label else t("exports.map.atlas_title")
+    return _render(
+        result=result,
+        pages=pages,
+        fmt="pdf",
+        dpi=150,
+        doc_title=doc_title,
+        isochrones=isochrones,
+        areas=areas,
+        network=network,
+        changes=changes,
+        label=label,
+        size_in=size_in,
+    )
+
+
+def _render(
+    *,
+    result: CoverageResult,
+    pages: Sequence[Tier],
+    fmt: MapFormat,
+    dpi: int,
+    doc_title: str,
+    isochrones: gpd.GeoDataFrame | None,
+    areas: gpd.GeoDataFrame | None,
+    network: RoadNetwork | None,
+    changes: pd.DataFrame | None,
+    label: str,
+    size_in: tuple[float, float],
+) -> bytes:
+    """The map of each tier of ``pages``: a PNG (one page) or a PDF page each."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    buf = io.BytesIO()
+    with _style():
+        figs = (
+            _figure(
+                result=result,
+                tier=x,
+                isochrones=isochrones,
+                areas=areas,
+                network=network,
+                changes=changes,
+                title=map_title(result=result, tier=x, label=label),
+                size_in=size_in,
+            )
+            for x in pages
         )
-        buf = io.BytesIO()
-        fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight", metadata=_metadata(fmt, title))
+        if fmt == "png":
+            next(figs).savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Title": doc_title})
+        else:
+            with PdfPages(buf, metadata={"Title": doc_title, "Creator": t("exports.creator")}) as pdf:
+                for fig in figs:
+                    pdf.savefig(fig, bbox_inches="tight")
     data = buf.getvalue()
-    logger.info("map %s: %d bytes", fmt, len(data))
+    logger.info("map %s of %s: %d bytes", fmt, join_names(pages), len(data))
     return data
 
 
-def _polyline_xy(network: RoadNetwork, sel: NDArray[np.bool_]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Segments as one NaN-separated polyline (one path: fast in PDF, unlike a collection)."""
-    u, v = network.edge_u[sel], network.edge_v[sel]
-    x = np.column_stack([network.node_x_m[u], network.node_x_m[v], np.full(len(u), np.nan)]).ravel()
-    y = np.column_stack([network.node_y_m[u], network.node_y_m[v], np.full(len(u), np.nan)]).ravel()
-    return x, y
+def _frame(*, result: CoverageResult, network: RoadNetwork | None, changes: pd.DataFrame | None) -> MapFrame:
+    """Projection of the network (else a UTM zone around the data) and the extent with a margin."""
+    tables = [result.demand, result.stations]
+    if changes is not None and len(changes):
+        tables.append(changes)
+    lon_all = np.concatenate([d["lon"].to_numpy(float) for d in tables])
+    lat_all = np.concatenate([d["lat"].to_numpy(float) for d in tables])
+    ok = np.isfinite(lon_all) & np.isfinite(lat_all)
+    if network is not None:
+        crs = network.crs
+    elif ok.any():
+        crs = utm_crs_for(float(np.median(lon_all[ok])), float(np.median(lat_all[ok])))
+    else:
+        raise InputError("exports.map.nothing_to_draw")
+    to_xy = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    px, py = (np.asarray(v, dtype=float) for v in to_xy.transform(lon_all[ok], lat_all[ok]))
+    if network is not None and network.n_nodes:
+        px, py = np.concatenate([px, network.node_x_m]), np.concatenate([py, network.node_y_m])
+    fin = np.isfinite(px) & np.isfinite(py)
+    if not fin.any():
+        raise InputError("exports.map.nothing_to_draw")
+    x0, x1 = float(np.min(px[fin])), float(np.max(px[fin]))
+    y0, y1 = float(np.min(py[fin])), float(np.max(py[fin]))
+    pad = _MARGIN * max(x1 - x0, y1 - y0, 100.0)
+    return MapFrame(crs=crs, to_xy=to_xy, x0=x0 - pad, x1=x1 + pad, y0=y0 - pad, y1=y1 + pad)
 
 
-def _metadata(fmt: str, title: str) -> dict[str, str]:
-    return {"Title": title, "Creator": t("exports.creator")} if fmt == "pdf" else {"Title": title}
+def _frame_size_in(frame: MapFrame, size_in: tuple[float, float]) -> tuple[float, float]:
+    """The map frame's size in inches: the data's shape, as large as fits in ``size_in``."""
+    w, h = size_in
+    aspect = (frame.x1 - frame.x0) / (frame.y1 - frame.y0)
+    fw, fh = (w, w / aspect) if aspect >= w / h else (h * aspect, h)
+    return max(fw, _MIN_FRAME_IN), max(fh, _MIN_FRAME_IN)
 
 
 def _figure(
     *,
     result: CoverageResult,
+    tier: Tier,
     isochrones: gpd.GeoDataFrame | None,
     areas: gpd.GeoDataFrame | None,
     network: RoadNetwork | None,
+    changes: pd.DataFrame | None,
     title: str,
-    demand_tier: Tier | str | None,
     size_in: tuple[float, float],
 ) -> Figure:
-    demand = result.demand
-    stations = result.stations
-    lon_all = np.concatenate([demand["lon"].to_numpy(float), stations["lon"].to_numpy(float)])
-    lat_all = np.concatenate([demand["lat"].to_numpy(float), stations["lat"].to_numpy(float)])
-    if network is not None:
-        crs = network.crs
-    else:
-        ok = np.isfinite(lon_all) & np.isfinite(lat_all)
-        if not ok.any():
-            raise InputError("exports.map.nothing_to_draw")
-        crs = utm_crs_for(float(np.median(lon_all[ok])), float(np.median(lat_all[ok])))
-    to_xy = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-
-    fig = Figure(figsize=size_in)
-    ax = fig.add_subplot(1, 1, 1)
-    ax.set_aspect("equal")
+    if changes is not None:
+        missing = [c for c in _CHANGE_COLUMNS if c not in changes]
+        if missing:
+            msg = f"changes lack columns {missing}; build them with planner.workspace.scenario.station_changes"
+            raise ValueError(msg)
+    frame = _frame(result=result, network=network, changes=changes)
+    fw, fh = _frame_size_in(frame, size_in)
+    fig = Figure(figsize=(fw, fh))
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    ax.set_aspect("equal", adjustable="datalim")
     ax.set_xticks([])
     ax.set_yticks([])
-    handles: list[Any] = []
 
-    if network is not None and network.n_edges:
-        major = np.asarray(network.edge_class) <= _MAJOR_CLASS_MAX
-        for sel, colour, width, z in ((~major, _ROAD, 0.3, 1), (major, "#707070", 0.9, 2)):
-            rx, ry = _polyline_xy(network, sel)
-            ax.plot(rx, ry, color=colour, linewidth=width, zorder=z, solid_capstyle="round")
-        handles.append(Line2D([], [], color=_ROAD, lw=0.8, label=t("exports.map.roads")))
+    circles = draw_circles(
+        ax, frame=frame, isochrones=isochrones, tier=tier, mode=result.summary["tiers"][tier]["mode"]
+    )
+    background = draw_background(ax, frame=frame, network=network, areas=areas)
+    demand = draw_demand(ax, frame=frame, demand=result.demand, tier=tier)
+    stations, others = draw_stations(ax, frame=frame, stations=result.stations, tier=tier)
+    edits = draw_changes(ax, frame=frame, changes=changes, tier=tier)
 
-    if areas is not None and len(areas):
-        a = areas.to_crs(crs)
-        a.boundary.plot(ax=ax, color="#525252", linewidth=0.8, linestyle="--", zorder=3)
-        if "name" in a:
-            pts = a.geometry.representative_point()
-            for x, y, name in zip(pts.x, pts.y, a["name"].astype(str), strict=True):
-                ax.text(x, y, name, fontsize=8, color="#404040", ha="center", va="center", alpha=0.8, zorder=4)
-        handles.append(Line2D([], [], color="#525252", lw=0.8, ls="--", label=t("exports.map.townships")))
-
-    if isochrones is not None and len(isochrones):
-        iso = isochrones.to_crs(crs)
-        for tier in TIERS:
-            part = iso[iso["tier"].astype(str) == str(tier)]
-            if part.empty:
-                continue
-            colour = TIER_STYLE[tier][0]
-            order = part.sort_values("minutes", ascending=False)
-            n = len(order)
-            for k, (_, row) in enumerate(order.iterrows()):
-                alpha = 0.10 + 0.12 * (k / max(n - 1, 1))
-                gpd.GeoSeries([row.geometry], crs=crs).plot(ax=ax, color=colour, alpha=alpha, linewidth=0, zorder=5 + k)
-            handles.append(
-                Patch(
-                    facecolor=colour,
-                    alpha=0.3,
-                    label=t(
-                        "exports.map.isochrone",
-                        tier=t(f"tier.{tier}"),
-                        minutes=f"{float(order['minutes'].max()):g}",
-                    ),
-                )
-            )
-
-    dt = ""
-    if not demand.empty:
-        tiers_present = list(pd.unique(demand["tier"].astype(str)))
-        dt = str(demand_tier) if demand_tier is not None else ("village" if "village" in tiers_present else "")
-        dt = dt or tiers_present[0]
-        d = demand[demand["tier"].astype(str) == dt]
-        x, y = to_xy.transform(d["lon"].to_numpy(float), d["lat"].to_numpy(float))
-        pop = d["population"].to_numpy(float)
-        size = 12.0 + 90.0 * np.sqrt(np.clip(pop, 0, None) / max(float(np.nanmax(pop)) if len(pop) else 1.0, 1.0))
-        covered = d["covered"].fillna(False).astype(bool).to_numpy()
-        off = d["status"].astype(str).eq("off_network").to_numpy()
-        d_colour = np.where(covered, _COVERED, np.where(off, _OFF_NETWORK, _UNCOVERED))
-        ax.scatter(x, y, s=size, c=list(d_colour), alpha=0.75, edgecolors="white", linewidths=0.4, zorder=30)
-        tier_name = t(f"tier.{dt}")
-        if covered.any():
-            handles.append(
-                Line2D([], [], marker="o", ls="", color=_COVERED, label=t("exports.map.covered", tier=tier_name))
-            )
-        if (~covered & ~off).any():
-            handles.append(
-                Line2D([], [], marker="o", ls="", color=_UNCOVERED, label=t("exports.map.uncovered", tier=tier_name))
-            )
-        if off.any():
-            handles.append(Line2D([], [], marker="o", ls="", color=_OFF_NETWORK, label=t("exports.map.off_network")))
-
-    if not stations.empty:
-        sx, sy = to_xy.transform(stations["lon"].to_numpy(float), stations["lat"].to_numpy(float))
-        st_tier = stations["tier"].astype(str).to_numpy()
-        for tier in TIERS:
-            m = st_tier == str(tier)
-            if not m.any():
-                continue
-            colour, marker, size_pt = TIER_STYLE[tier]
-            ax.scatter(sx[m], sy[m], s=size_pt, c=colour, marker=marker, edgecolors="black", linewidths=0.5, zorder=40)
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    marker=marker,
-                    ls="",
-                    markerfacecolor=colour,
-                    markeredgecolor="black",
-                    markersize=9 if marker == "*" else 7,
-                    label=t("exports.map.stations", tier=t(f"tier.{tier}"), n=int(m.sum())),
-                )
-            )
-
-    # extent: the network, else the data, with a margin
-    if network is not None and network.n_nodes:
-        xs, ys = network.node_x_m, network.node_y_m
-    else:
-        xs, ys = (np.asarray(v, dtype=float) for v in to_xy.transform(lon_all, lat_all))
-    ok = np.isfinite(xs) & np.isfinite(ys)
-    x0, x1 = float(np.min(xs[ok])), float(np.max(xs[ok]))
-    y0, y1 = float(np.min(ys[ok])), float(np.max(ys[ok]))
-    pad = 0.04 * max(x1 - x0, y1 - y0, 100.0)
-    x0, x1, y0, y1 = x0 - pad, x1 + pad, y0 - pad, y1 + pad
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    _draw_scale_bar(ax, x0=x0, x1=x1, y0=y0, y1=y1)
-    _draw_north_arrow(ax)
-    ax.set_title(title, fontsize=16, fontweight="bold", pad=12)
-    ax.set_xlabel("")
+    ax.set_xlabel("")  # geopandas labels projected axes ("Easting [metre]"); the scale bar says it
     ax.set_ylabel("")
+    ax.set_xlim(frame.x0, frame.x1)
+    ax.set_ylim(frame.y0, frame.y1)
+    _draw_scale_bar(ax, x0=frame.x0, x1=frame.x1, y0=frame.y0, y1=frame.y1)
+    _draw_north_arrow(ax)
+    ax.set_title(title, fontsize=16, fontweight="bold", pad=12, parse_math=False)
+    entries = [*circles, *demand, *stations, *edits, *others, *background]
     ax.legend(
-        handles=handles,
+        [h for h, _ in entries],
+        [text for _, text in entries],
         loc="upper left",
         bbox_to_anchor=(1.01, 1.0),
         fontsize=9,
@@ -355,14 +433,16 @@ def _figure(
         title=t("exports.map.legend"),
         title_fontsize=11,
     )
-    if not demand.empty and dt in result.summary.get("tiers", {}):
-        s = result.summary["tiers"][dt]
-        line = " · ".join(f"{label(k, tier=dt)} {display(k, s[k])}" for k in PRINT_FIGURES)
-        ax.text(0.0, -0.01, f"{t(f'tier.{dt}')}：{line}", transform=ax.transAxes, fontsize=9, ha="left", va="top")
+    s = result.summary["tiers"][str(tier)]
+    if s.get("no_demand_reason"):
+        line = no_demand_text(s["no_demand_reason"])
+    else:
+        line = " · ".join(f"{label(k, tier=str(tier))} {display(k, s[k])}" for k in PRINT_FIGURES)
+    ax.text(0.0, -0.01, f"{t(f'tier.{tier}')}：{line}", transform=ax.transAxes, fontsize=9, ha="left", va="top")
     ax.text(
         1.0,
         -0.035,
-        t("exports.map.footer", crs=crs),
+        t("exports.map.footer", crs=frame.crs),
         transform=ax.transAxes,
         fontsize=7,
         color="#606060",
