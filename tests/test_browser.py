@@ -92,6 +92,29 @@ def server(tmp_path_factory) -> Iterator[tuple[str, float, Path]]:
             proc.kill()
 
 
+def _guard_requests(context, foreign: list[str]) -> None:
+    """Let requests to this machine through; record and refuse every other (the map iframe's too)."""
+
+    def guard(route, request):
+        host = urlparse(request.url).hostname
+        if request.url.startswith(("data:", "blob:", "about:", "file:")) or host in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            foreign.append(request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+
+
+def _sized_page(browser_page, size: tuple[int, int]):
+    """A page of a new browser session at ``size`` (width, height), its requests guarded like the first's."""
+    context = browser_page[0].context.browser.new_context(
+        viewport={"width": size[0], "height": size[1]}, locale="zh-CN"
+    )
+    _guard_requests(context, browser_page[1])
+    return context.new_page()
+
+
 @pytest.fixture(scope="module")
 def browser_page():
     foreign: list[str] = []
@@ -108,16 +131,7 @@ def browser_page():
             ],
         )
         context = browser.new_context(viewport={"width": 1600, "height": 1100}, accept_downloads=True, locale="zh-CN")
-
-        def guard(route, request):  # every request, including the map iframe's
-            host = urlparse(request.url).hostname
-            if request.url.startswith(("data:", "blob:", "about:", "file:")) or host in ("127.0.0.1", "localhost"):
-                route.continue_()
-            else:
-                foreign.append(request.url)
-                route.abort()
-
-        context.route("**/*", guard)
+        _guard_requests(context, foreign)
         page = context.new_page()
         yield page, foreign
         context.close()
@@ -186,7 +200,7 @@ def _free_red_circle(page) -> tuple[float, float]:
     inner = iframe.element_handle().content_frame()
     xy = inner.evaluate(
         """() => {
-        for (const p of document.querySelectorAll('.leaflet-overlay-pane path[fill="#d32f2f"]')) {
+        for (const p of document.querySelectorAll('.leaflet-overlay-pane path[fill="#e31a1c"]')) {
             const b = p.getBoundingClientRect();
             const x = b.x + b.width / 2, y = b.y + b.height / 2;
             if (document.elementFromPoint(x, y) === p) return [x, y];
@@ -449,8 +463,9 @@ def test_first_page_completes_without_the_map(browser_page, server):
         context.close()
 
 
-def test_real_county_loads_through_the_browser(browser_page, server, tmp_path):
-    """贵溪 (../shared, CI only): `planner extract` sheets and the .osm uploaded in the sidebar."""
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)], ids=["1366x768", "1920x1080"])
+def test_real_county_loads_through_the_browser(browser_page, server, tmp_path, size):
+    """贵溪 (../shared, CI only): `planner extract` sheets and the .osm uploaded in the sidebar; the view fits them."""
     from planner.cli import main as planner_cli
     from planner.i18n import t
 
@@ -460,9 +475,11 @@ def test_real_county_loads_through_the_browser(browser_page, server, tmp_path):
     sheets = tmp_path / "sheets"
     assert planner_cli(["extract", "--osm", str(osm), "--out", str(sheets)]) == 0
     url, _, log = server
-    page = browser_page[0].context.new_page()  # a new session on the running server
+    page = _sized_page(browser_page, size)  # a new session on the running server
+    width = size[0]
     page.goto(url)
     page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=90_000)
+    page.locator('[data-testid="stSidebar"] input').first.wait_for(state="attached", timeout=60_000)
     demo_figures = _metrics(page)
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text(t("app.data.header")).first.click()
@@ -485,7 +502,7 @@ def test_real_county_loads_through_the_browser(browser_page, server, tmp_path):
     try:
         page.get_by_text("已载入").first.wait_for(timeout=120_000)
     finally:
-        page.screenshot(path=str(ARTIFACTS / "08_guixi_uploaded.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / f"08_guixi_uploaded_{width}.png"), full_page=True)
     _idle(page)
     frame = _map(page)
     frame.locator(".leaflet-marker-pane .awesome-marker").first.wait_for(timeout=60_000)
@@ -507,10 +524,24 @@ def test_real_county_loads_through_the_browser(browser_page, server, tmp_path):
     page.get_by_text("n5217399840").first.wait_for()
     page.get_by_text("其中 1 个离道路过远").first.wait_for()
     page.wait_for_timeout(1500)  # the zoom animation to the new county ends
-    page.screenshot(path=str(ARTIFACTS / "08_guixi_uploaded.png"), full_page=True)
+    # the view fits the new data: every station on screen, and the data fills the frame
+    n, seen = _in_map_view(page, ".leaflet-marker-pane .leaflet-marker-icon, .leaflet-marker-pane .awesome-marker")
+    assert n == n_stations and seen == n, (n, seen)
+    spread = _inner(page).evaluate(
+        """() => { const box = document.querySelector('.leaflet-container').getBoundingClientRect();
+        const xs = [], ys = [];
+        document.querySelectorAll('.leaflet-marker-pane .leaflet-marker-icon, .leaflet-marker-pane .awesome-marker')
+            .forEach(e => { const b = e.getBoundingClientRect(); xs.push(b.x); ys.push(b.y); });
+        const span = (v) => Math.max(...v) - Math.min(...v);
+        return Math.max(span(xs) / box.width, span(ys) / box.height); }"""
+    )
+    assert spread > 0.5, spread  # not one corner of a far larger view
+    _map(page).locator("path.planner-circle").first.wait_for(timeout=60_000)
+    page.locator(MAP_FRAME).first.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / f"08_guixi_uploaded_{width}.png"))
     assert "Traceback" not in log.read_text()
     assert not browser_page[1], f"requests left localhost: {browser_page[1][:10]}"
-    page.close()
+    page.context.close()
 
 
 #: Share of the map's area under the service circle and the circle's mean width (pixels),
@@ -553,7 +584,7 @@ def _inner(page):
 
 
 def _legend_text(page) -> str:
-    return str(_map(page).locator("#planner-legend").inner_text())
+    return str(_map(page).locator("#planner-legend").text_content())  # folded or open
 
 
 def _wait_legend(page, text: str, timeout_s: float = 60.0) -> None:
@@ -590,8 +621,7 @@ def test_the_map_a_planner_reads(browser_page, server, size):
 
     width, height = size
     url, _, log = server
-    context = browser_page[0].context.browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
-    page = context.new_page()
+    page = _sized_page(browser_page, size)
     shot = lambda name: page.screenshot(path=str(ARTIFACTS / f"13_{name}_{width}.png"))  # noqa: E731
     try:
         page.goto(url)
@@ -675,5 +705,6 @@ def test_the_map_a_planner_reads(browser_page, server, size):
         assert labels and not re.search(r"[\u4e00-\u9fff]", labels), labels
         shot("english")
         assert "Traceback" not in log.read_text()
+        assert not browser_page[1], f"requests left localhost: {browser_page[1][:10]}"
     finally:
-        context.close()
+        page.context.close()

@@ -79,8 +79,10 @@ def test_demand_colours_follow_coverage_and_size_follows_population(result, coun
     layer = next(g for g in layers if "radius" in g["features"][0]["properties"].get("style", {}))
     d = result.demand[result.demand["tier"] == "village"].reset_index(drop=True)
     colours = [f["properties"]["style"]["fillColor"] for f in layer["features"]]
-    assert colours == [f["properties"]["style"]["fillColor"] for f in layer["features"]]
-    expected = np.where(d["covered"].isna(), "#757575", np.where(d["covered"].fillna(False), "#2e7d32", "#d32f2f"))
+    from planner.report.colours import COVERED_HEX, OFF_NETWORK_HEX, UNCOVERED_HEX
+
+    covered = np.where(d["covered"].fillna(False), COVERED_HEX, UNCOVERED_HEX)
+    expected = np.where(d["covered"].isna(), OFF_NETWORK_HEX, covered)
     assert colours == expected.tolist()
     radius = np.array([f["properties"]["style"]["radius"] for f in layer["features"]])
     order = np.argsort(d["population"].to_numpy())

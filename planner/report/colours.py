@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from matplotlib.colors import to_hex, to_rgb
-
 from planner.settings import Tier
 
 __all__ = [
@@ -47,13 +45,23 @@ _DARKEST_SHARE = 0.62
 _LIGHTEST_SHARE = 0.2
 
 
+def _rgb(colour: str) -> tuple[float, float, float]:
+    """``"#rrggbb"`` as three floats in 0–1 (the web map imports this module: no matplotlib here)."""
+    text = colour.lstrip("#")
+    if len(text) != 6:
+        msg = f"expected a colour as #rrggbb, got {colour!r}"
+        raise ValueError(msg)
+    r, g, b = (int(text[i : i + 2], 16) / 255.0 for i in (0, 2, 4))
+    return r, g, b
+
+
 def lighten(colour: str, *, share: float) -> str:
-    """``colour`` mixed over white, ``share`` of it kept (1: unchanged, 0: white), as hex."""
+    """``colour`` (``#rrggbb``) mixed over white, ``share`` of it kept (1: unchanged, 0: white), as hex."""
     if not 0.0 <= share <= 1.0:
         msg = f"share must be within 0 and 1, got {share}"
         raise ValueError(msg)
-    r, g, b = (share * c + (1.0 - share) for c in to_rgb(colour))
-    return to_hex((r, g, b))
+    mixed = (share * c + (1.0 - share) for c in _rgb(colour))
+    return "#" + "".join(f"{round(v * 255):02x}" for v in mixed)
 
 
 def interval_shades(colour: str, *, n: int) -> tuple[str, ...]:

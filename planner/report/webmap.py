@@ -23,14 +23,12 @@ import pandas as pd
 
 from planner.coverage.analyse import CoverageResult
 from planner.i18n import t
+from planner.report.colours import COVERED_HEX, OFF_NETWORK_HEX, UNCOVERED_HEX
 from planner.report.webmap_assets import STATIC_URL, localise_assets
 from planner.report.webmap_layers import (
     CHANGE_STYLES,
-    COVERED_HEX,
-    OFF_NETWORK_HEX,
     PROPOSAL_HEX,
     TIER_STYLES,
-    UNCOVERED_HEX,
     add_areas,
     add_changes,
     add_demand,
@@ -206,6 +204,7 @@ def build_base_and_layers(
     root: branca.element.Figure = m.get_root()  # type: ignore[assignment]
     root.html.add_child(branca.element.Element(overlay))
     _Signature(hashlib.sha1(overlay.encode("utf-8")).hexdigest()).add_to(m)
+    _FoldLegendWhenNarrow().add_to(m)
 
     holder = folium.Map(tiles=None)  # layers are built on a scratch map, then detached
     for tier in shown:
@@ -260,6 +259,32 @@ class _EditLegend(branca.element.MacroElement):
         super().__init__()  # type: ignore[no-untyped-call]  # branca has no annotations
         self._name = "EditLegend"
         self.text = script_json(rows_html)
+
+
+#: A map narrower than this (pixels) starts with its legend folded (one click opens it).
+LEGEND_OPEN_MIN_WIDTH_PX = 640
+
+
+class _FoldLegendWhenNarrow(branca.element.MacroElement):
+    """Fold the legend on a narrow map (e.g. the app's map column on a 1366 px screen).
+
+    Open, the legend would cover a third of such a map; folded, its heading stays and a
+    click opens it.
+    """
+
+    _template = jinja2.Template(
+        """{% macro script(this, kwargs) %}
+(function (map) {
+    var legend = document.getElementById("planner-legend");
+    if (legend && map.getSize().x < {{ this.min_width }}) { legend.open = false; }
+})({{ this._parent.get_name() }});
+{% endmacro %}"""
+    )
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # branca has no annotations
+        self._name = "FoldLegendWhenNarrow"
+        self.min_width = LEGEND_OPEN_MIN_WIDTH_PX
 
 
 class _Signature(branca.element.MacroElement):

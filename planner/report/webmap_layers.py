@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from planner.i18n import t
 from planner.network.roads import RoadNetwork
+from planner.report.colours import COVERED_HEX, OFF_NETWORK_HEX, TIER_COLOURS, UNCOVERED_HEX, interval_shades
 from planner.report.webmap_assets import walk_elements
 from planner.settings import Tier
 
@@ -39,16 +40,14 @@ class TierStyle:
 
 
 TIER_STYLES: dict[Tier, TierStyle] = {
-    Tier.COUNTY: TierStyle(colour="darkpurple", hex="#5b396b", icon="landmark", size_px=16),
-    Tier.TOWNSHIP: TierStyle(colour="blue", hex="#38aadd", icon="building", size_px=14),
-    # orange, not green: the village tier's circle and badges must not look like covered demand
-    Tier.VILLAGE: TierStyle(colour="orange", hex="#ef7d00", icon="house", size_px=12),
-    Tier.ENTERPRISE: TierStyle(colour="purple", hex="#d252b9", icon="industry", size_px=12),
+    # pins (awesome-markers has a fixed palette: the names nearest the tier colours)
+    Tier.COUNTY: TierStyle(colour="darkpurple", hex=TIER_COLOURS[Tier.COUNTY], icon="landmark", size_px=16),
+    Tier.TOWNSHIP: TierStyle(colour="darkblue", hex=TIER_COLOURS[Tier.TOWNSHIP], icon="building", size_px=14),
+    # badges, drawn in the tier colour itself
+    Tier.VILLAGE: TierStyle(colour="orange", hex=TIER_COLOURS[Tier.VILLAGE], icon="house", size_px=12),
+    Tier.ENTERPRISE: TierStyle(colour="cadetblue", hex=TIER_COLOURS[Tier.ENTERPRISE], icon="industry", size_px=12),
 }
-COVERED_HEX = "#2e7d32"
-UNCOVERED_HEX = "#d32f2f"
-OFF_NETWORK_HEX = "#757575"
-PROPOSAL_HEX = "#283593"  # indigo: apart from every tier colour and from covered / uncovered
+PROPOSAL_HEX = "#212121"  # near black with white numbers: apart from every tier and demand colour
 #: Isochrones are simplified for display (about 20 m) and rounded to about 1 m.
 ISOCHRONE_SIMPLIFY_DEG = 0.0002
 ISOCHRONE_PRECISION_DEG = 0.00001
@@ -276,23 +275,16 @@ def _display_geometry(iso: gpd.GeoDataFrame, rows: NDArray[np.int64]) -> list[st
 
 
 def interval_colours(tier: Tier, n: int) -> list[str]:
-    """Fill colours of ``n`` nested intervals of ``tier``'s service circle, shortest first.
+    """Fill colours of ``n`` nested intervals of ``tier``'s service circle, shortest (darkest) first.
 
-    Shades of the tier's colour: the shortest interval darkest, the longest mixed
-    halfway to white (like the graded isochrones of Valhalla and OpenRouteService).
+    The printed map's shades (:func:`planner.report.colours.interval_shades`), so a
+    circle looks the same on screen and on paper.
     """
-    base = TIER_STYLES[tier].hex.lstrip("#")
-    rgb = np.array([int(base[i : i + 2], 16) for i in (0, 2, 4)], dtype=float)
-    out = []
-    for k in range(n):
-        mix = 0.55 * k / max(n - 1, 1)
-        c = np.round(rgb + (255.0 - rgb) * mix).astype(int)
-        out.append("#" + "".join(f"{int(v):02x}" for v in c))
-    return out
+    return list(interval_shades(TIER_COLOURS[tier], n=n))
 
 
 #: Fill opacity of every interval of a service circle (nested: inner areas build up).
-ISOCHRONE_FILL_OPACITY = 0.32
+ISOCHRONE_FILL_OPACITY = 0.5
 
 
 def add_isochrones(
@@ -446,9 +438,9 @@ def add_stations(
 
 #: Colour and symbol of each kind of edit (:func:`planner.workspace.scenario.station_changes`).
 CHANGE_STYLES: dict[str, tuple[str, str]] = {
-    "added": ("#00897b", "+"),
-    "moved": ("#1565c0", "↔"),
-    "closed": ("#616161", "×"),
+    "added": ("#c51162", "+"),  # pink: no tier's, no demand status's
+    "moved": ("#6d4c41", "↔"),  # brown
+    "closed": ("#616161", "×"),  # grey, hollow
 }
 
 
