@@ -18,7 +18,7 @@ import shapely
 
 from planner._errors import NetworkError
 from planner.i18n import t
-from planner.network.load import describe_network, load_network, network_from_graph, network_to_geodataframe
+from planner.network.load import describe_network, load_network, network_from_graph, network_to_geodataframe, summary_text
 from planner.network.osm import parse_maxspeed
 from planner.settings import Mode
 
@@ -343,11 +343,9 @@ def test_geodataframe_and_describe_independent(tiny_osm: Path) -> None:
     assert info["nodes"] == net.n_nodes
     assert info["segments"] == 11
     assert info["oneway_segments"] == 7
-    text = t("osm.summary", lang="en", **info)
+    text = summary_text(info, lang="en")
     assert "11 segments" in text and "2 connected pieces" in text
-    zh = t(
-        "osm.disconnected", nodes_outside=info["nodes_outside_largest"], share_pct=100 * info["share_outside_largest"]
-    )
+    zh = t("osm.disconnected", count=info["nodes_outside_largest"], share_pct=100 * info["share_outside_largest"])
     assert "{" not in zh and "2 个道路节点" in zh
 
 

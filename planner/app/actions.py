@@ -258,7 +258,13 @@ def load_uploads() -> None:
         ss.scenario_select = sc.name
         ss.proposals = None
         ss.last_change = None
-        say("success", t("app.data.loaded", label=ws.label, stations=len(sc.stations), demand=len(ws.demand)))
+        say("success", t(
+                "app.data.loaded",
+                label=ws.label,
+                stations=t("count.station", count=len(sc.stations)),
+                demand=t("count.demand_point", count=len(ws.demand)),
+            ),
+)
         for kind, text in column_messages(ws.column_reports):
             say(kind, text)
         for finding in ws.findings:  # the same coordinate findings as the CLI's log and `planner check`
@@ -306,7 +312,7 @@ def load_project_file() -> None:
             ss.scenarios[sc.name] = sc
         ss.current = scenarios[0].name
         ss.scenario_select = ss.current
-        say("success", t("app.scen.loaded", n=len(scenarios), names=join_names(s.name for s in scenarios)))
+        say("success", t("app.scen.loaded", count=len(scenarios), names=join_names(s.name for s in scenarios)))
 
     try:
         guard(load, file=up.name, folder=tmp)

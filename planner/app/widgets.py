@@ -70,7 +70,7 @@ def figures_panel(result: CoverageResult, *, big: bool) -> None:
             continue
         standard = t("app.figures.standard", mode=t(f"app.mode.{s['mode']}"), minutes=float(s["minutes"]))
         n, off = int(s["stations"]), int(s["stations"]) - int(s["stations_on_network"])
-        stations = t("app.figures.stations_off", n=n, off=off) if off else t("app.figures.stations", n=n)
+        stations = t("app.figures.stations_off", count=n, off=off) if off else t("app.figures.stations", count=n)
         st.markdown(f"**{t(f'tier.{tier}')}** · {standard} · {stations}")
         if s.get("no_demand_reason"):  # no "—" without a word: say why the tier has no figures
             st.info(figures.no_demand_text(s["no_demand_reason"]))

@@ -113,7 +113,7 @@ def run_coverage(
     ``coords`` is one system for every file or one per file (``{"stations": ..., "demand": ...,
     "enterprises": ...}``).
     """
-    from planner.network.load import describe_network
+    from planner.network.load import describe_network, summary_text
     from planner.report.files import CLI_FILES, report_files, write_files
     from planner.workspace.workspace import Workspace
 
@@ -134,9 +134,11 @@ def run_coverage(
     print_columns(ws.column_reports)
     timings["read_inputs_s"] = time.perf_counter() - t0
     desc = describe_network(ws.network)
-    logger.info(t("osm.summary", **desc))
+    logger.info("%s", summary_text(desc))
     if desc.get("components", 1) > 1:
-        logger.warning(t("cli.disconnected", pieces=desc["components"], nodes=desc["nodes_outside_largest"]))
+        logger.warning(
+            "%s", t("cli.disconnected", pieces=desc["components"], count=desc["nodes_outside_largest"])
+        )
     t0 = time.perf_counter()
     result = ws.evaluate(scenario.stations, tiers=tiers)
     timings["coverage_s"] = time.perf_counter() - t0

@@ -120,12 +120,12 @@ def run_extract(args: argparse.Namespace) -> int:
         t(
             "extract.cli.done",
             file=args.osm,
-            stations=len(stations),
+            stations=t("count.station", count=len(stations)),
             tiers=tiers or "-",
-            demand=len(demand),
+            demand=t("count.demand_point", count=len(demand)),
             population=f"{int(sheet_population(demand['population']).sum()):,}",  # as written in demand.csv
             estimated=int(demand["estimated"].sum()),
-            areas=len(areas),
+            areas=t("count.area", count=len(areas)),
             out=str(out),
         )
         + "\n"
@@ -157,7 +157,7 @@ def _estimate_warnings(demand: Any, *, limit: int = 30) -> list[str]:
                 category=t(f"population.category.{r['category']}"),
                 low=f"{PLACE_CATEGORIES[r['category']].low:,.0f}",
                 high=f"{PLACE_CATEGORIES[r['category']].high:,.0f}",
-                buildings=int(r["buildings"]),
+                count=int(r["buildings"]),
             )
             for _, r in flagged.iterrows()
         ]
@@ -170,7 +170,7 @@ def _estimate_warnings(demand: Any, *, limit: int = 30) -> list[str]:
                 name=r["name"],
                 population=f"{r['population']:,.0f}",
                 building_population=f"{r['building_population']:,.0f}",
-                buildings=int(r["buildings"]),
+                count=int(r["buildings"]),
                 category=t(f"population.category.{r['category']}"),
                 low=f"{PLACE_CATEGORIES[r['category']].low:,.0f}",
             )
@@ -235,10 +235,15 @@ def run_check(args: argparse.Namespace) -> int:
         errors += sum(f.severity == "error" for f in findings)
         warnings += sum(f.severity == "warning" for f in findings)
         if not findings and not columns.n_warnings:
-            lines.append(t("sanity.cli.ok", file=path, kind=t(f"sanity.cli.kind.{kind}"), rows=len(df)))
+            lines.append(t("sanity.cli.ok", file=path, kind=t(f"sanity.cli.kind.{kind}"), count=len(df)))
         if kinds is not None:
             lines.append(kinds.describe())
-    lines.append(t("sanity.cli.summary", files=len(args.files), errors=errors, warnings=warnings))
+    lines.append(t(
+            "sanity.cli.summary",
+            files=t("count.file", count=len(args.files)),
+            errors=t("count.error", count=errors),
+            warnings=t("count.warning", count=warnings),
+        ))
     sys.stdout.write("\n".join(lines) + "\n")
     return 2 if errors else 0
 

@@ -220,14 +220,14 @@ def _print(summaries: dict[str, Any], out: str, *, redundant: bool) -> None:
     for key, s in summaries.items():
         if redundant:
             lines.append(t("site.redundant_line", tier=t(f"tier.{key}") if key in map(str, TIERS) else key,
-                           n=s["stations"]))  # fmt: skip
+                           count=s["stations"]))  # fmt: skip
             continue
         gap = s.get("gap")
         lines.append(
             t(
                 "site.result_line",
                 tier=t(f"tier.{key}") if key in map(str, TIERS) else key,
-                n=s["n_sites"],
+                count=s["n_sites"],
                 new=f"{s['newly_covered']:,.0f}",
                 total=f"{s['objective']:,.0f}",
                 share=f"{100 * s['covered_share']:.1f}",

@@ -338,7 +338,7 @@ def _whole_file_finding(
         "declared": coords,
         "before_m": f"{before:.0f}",
         "after_m": f"{others[best]:.0f}",
-        "n": n,
+        "count": n,
     }
     code = "sanity.offset" if best != "wgs84" else "sanity.already_wgs84"
     return Finding("warning", code, (), params, file)

@@ -205,7 +205,7 @@ def _load_osm(path: Path, *, bbox: tuple[float, float, float, float] | None, sou
         )
     pair = np.flatnonzero((wid[:-1] == wid[1:]) & ok[:-1] & ok[1:]) if len(wid) > 1 else np.zeros(0, np.int64)
     if len(pair) == 0:
-        raise NetworkError("osm.no_highways", file=str(path), n_highway_ways=n_highway)
+        raise NetworkError("osm.no_highways", file=str(path), count=n_highway)
     seg_way = wid[pair]
     ends = np.concatenate([pair, pair + 1])
     uniq, first, inv = np.unique(ref[ends], return_index=True, return_inverse=True)
