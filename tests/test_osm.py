@@ -18,7 +18,13 @@ import shapely
 
 from planner._errors import NetworkError
 from planner.i18n import t
-from planner.network.load import describe_network, load_network, network_from_graph, network_to_geodataframe, summary_text
+from planner.network.load import (
+    describe_network,
+    load_network,
+    network_from_graph,
+    network_to_geodataframe,
+    summary_text,
+)
 from planner.network.osm import parse_maxspeed
 from planner.settings import Mode
 
