@@ -21,7 +21,7 @@ from planner.coverage.analyse import CoverageResult
 from planner.i18n import join_names, t
 from planner.report.exports import estimate_note
 from planner.settings import TIER_DEMAND_CHOICES, TIERS, Mode, Tier
-from planner.workspace.scenario import compare, compare_demand
+from planner.workspace.scenario import compare, compare_demand, scenario_label
 
 logger = logging.getLogger(__name__)
 
@@ -233,7 +233,7 @@ def downloads(result: CoverageResult, full_map: Callable[[], Any]) -> None:
             proposals=ss.proposals,
             comparison=compare(*ss.last_change) if ss.last_change else None,
             scenarios=list(ss.scenarios.values()),
-            title=f"{t('app.title')} · {sc.name}",
+            title=f"{t('app.title')} · {scenario_label(sc.name)}",
             map_tier=ss.get("gap_tier", str(Tier.VILLAGE)),
             web_map=full_map,
         )
@@ -245,7 +245,7 @@ def downloads(result: CoverageResult, full_map: Callable[[], Any]) -> None:
         if name in files:
             ext = name.rsplit(".", 1)[1]
             cols[i % 4].download_button(
-                t(label), data=files[name], file_name=f"{sc.name}.{ext}", mime=mime, key=f"dl_{key}"
+                t(label), data=files[name], file_name=f"{scenario_label(sc.name)}.{ext}", mime=mime, key=f"dl_{key}"
             )
 
 
@@ -309,7 +309,11 @@ def sidebar() -> None:
     with sb.expander(t("app.scen.header"), expanded=False):
         ss.setdefault("scenario_select", ss.current)
         st.selectbox(
-            t("app.scen.current"), list(ss.scenarios), key="scenario_select", on_change=actions.select_scenario
+            t("app.scen.current"),
+            list(ss.scenarios),
+            format_func=scenario_label,
+            key="scenario_select",
+            on_change=actions.select_scenario,
         )
         st.text_input(t("app.scen.new_name"), key="new_scenario_name")
         st.button(t("app.scen.copy"), key="copy_scenario", on_click=actions.copy_scenario)

@@ -21,7 +21,7 @@ import pandas as pd
 from planner._atomic import atomic_path
 from planner._errors import InputError, PlannerError
 from planner.settings import Config, Standard, parse_mode, parse_tier
-from planner.workspace.scenario import Scenario
+from planner.workspace.scenario import Scenario, scenario_label, scenario_name
 
 if TYPE_CHECKING:
     from planner.workspace.workspace import Workspace
@@ -49,9 +49,10 @@ def _check_scenario_names(scenarios: Sequence[Scenario]) -> None:
             raise InputError("scenario.error.bad_name", name=n, reserved=PROJECT_META_LAYER)
     seen: set[str] = set()
     for n in names:
-        if n.lower() in seen:
-            raise InputError("scenario.error.duplicate_name", name=n)
-        seen.add(n.lower())
+        key = scenario_name(n).lower()  # the baseline's name in any language is the baseline
+        if key in seen:
+            raise InputError("scenario.error.duplicate_name", name=scenario_label(scenario_name(n)))
+        seen.add(key)
 
 
 def save_project(path: str | Path, *, scenarios: Sequence[Scenario], workspace: Workspace | None = None) -> Path:
@@ -157,6 +158,6 @@ def load_project(path: str | Path) -> list[Scenario]:
         for c in st.columns:
             if st[c].dtype == object or pd.api.types.is_string_dtype(st[c]):
                 st[c] = st[c].fillna("").astype(str)
-        out.append(Scenario(name=name, stations=st.reset_index(drop=True)))
+        out.append(Scenario(name=scenario_name(name), stations=st.reset_index(drop=True)))
     logger.info("loaded project %s (%d scenarios)", p, len(out))
     return out

@@ -53,7 +53,7 @@ from planner.network.snapping import Snap, snap_points
 from planner.settings import DEFAULT_TIER_DEMAND, TIERS, Config, Mode, Tier, parse_tier
 from planner.siting.models import DEFAULT_MIP_REL_GAP, DEFAULT_TIME_LIMIT_S, Solver
 from planner.workspace.propose import CandidateOptions, NetworkProblem, Proposal, propose, siting_problem
-from planner.workspace.scenario import Scenario, check_stations
+from planner.workspace.scenario import BASELINE_SCENARIO, Scenario, check_stations
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ class Workspace:
             label=county.label,
             demand_kinds=(DemandKinds.of_table(county.demand, file=county.label),),
         )
-        return ws, Scenario(name=t("scenario.current_name"), stations=county.stations.copy())
+        return ws, Scenario(name=BASELINE_SCENARIO, stations=county.stations.copy())
 
     @classmethod
     def from_files(
@@ -270,7 +270,7 @@ class Workspace:
             demand_kinds=tuple(part.kinds for part in parts if part.kinds is not None),
         )
         logger.info("%s", ws.demand_description())
-        return ws, Scenario(name=t("scenario.current_name"), stations=st)
+        return ws, Scenario(name=BASELINE_SCENARIO, stations=st)
 
     def read_candidates(self, path: str | Path, *, coords: str | None = None) -> pd.DataFrame:
         """Read a candidate sites file in its coordinate system and check it against the network.
