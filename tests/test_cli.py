@@ -433,3 +433,8 @@ def test_every_argparse_message_has_a_translation() -> None:
         assert all(tr.ngettext(one, other, 1) == one and tr.ngettext(one, other, 3) == other for one, other in plural)
     finally:
         set_language("zh")
+
+
+def test_lang_after_the_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    text = _help(["check", "--lang", "en", "--help"], capsys)
+    assert text.startswith("usage: planner check") and not CJK.findall(text)

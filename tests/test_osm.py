@@ -138,7 +138,7 @@ def test_tiny_xml_exact_segments(tiny_osm: Path, caplog: pytest.LogCaptureFixtur
     assert net.n_nodes == len(used)
     assert set(np.unique(np.concatenate([net.edge_u, net.edge_v]))) == set(range(net.n_nodes))
     assert net.source == "tiny.osm"
-    assert "missing" in caplog.text
+    assert "不在文件中" in caplog.text
     # lengths against geodesic distances (UTM scale error < 0.1 %)
     lon, lat = net.node_lon, net.node_lat
     _, _, geod = GEOD.inv(lon[net.edge_u], lat[net.edge_u], lon[net.edge_v], lat[net.edge_v])

@@ -7,7 +7,7 @@ parsers with ``set_defaults(func=run)``; ``run(args) -> int`` may raise
 :class:`~planner.PlannerError`, printed as a clear message (in the chosen language) with
 exit status 2 and no traceback. Outputs are written atomically.
 
-Language: ``--lang zh|en`` before the subcommand, else the environment variable
+Language: ``--lang zh|en`` (before or after the subcommand), else the environment variable
 ``PLANNER_LANG``, else Chinese. It is set before any parser is built, so the help of
 every subcommand, argparse's own words (:mod:`planner.cli._argparse`) and every message
 after it follow it.
@@ -69,11 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
         )
         for module in SUBCOMMANDS:
             module.add_parser(sub)
+        for command in sub.choices.values():  # also accepted after the subcommand: planner coverage ... --lang en
+            command.add_argument(
+                "--lang", choices=list(LANGUAGES), default=argparse.SUPPRESS, help=t("cli.opt.lang", env=LANG_ENV)
+            )
     return parser
 
 
 def chosen_language(argv: Sequence[str], *, environ: Mapping[str, str] = os.environ) -> str:
-    """The language the command line asks for: ``--lang`` (before the subcommand), else ``PLANNER_LANG``, else zh.
+    """The language the command line asks for: ``--lang``, else ``PLANNER_LANG``, else zh.
 
     An unknown ``--lang`` value is left to the parser to refuse (in the language of
     ``PLANNER_LANG`` or Chinese); an unknown ``PLANNER_LANG`` is an error.

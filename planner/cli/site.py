@@ -28,7 +28,7 @@ from planner.cli._common import (
     metavar,
     print_columns,
 )
-from planner.i18n import t
+from planner.i18n import join_names, t
 from planner.inputs.columns import ColumnReport
 from planner.inputs.tables import read_table
 from planner.settings import TIERS, Tier, parse_tier
@@ -190,7 +190,8 @@ def _run_cost_matrix(args: argparse.Namespace) -> int:
     existing = [s.strip() for s in args.existing.replace("，", ",").split(",") if s.strip()]
     problem = CoverageProblem.from_cost_matrix(
         costs, demand=demand, candidates=cands, minutes=args.minutes, existing_site_ids=existing,
-        source=str(args.cost_matrix),
+        source=str(args.cost_matrix), demand_source=join_names(p for p in (args.demand, args.enterprises) if p),
+        candidates_source=str(args.candidates),
     )  # fmt: skip
     k = None
     if args.p:

@@ -195,7 +195,7 @@ def _load_layer(
     x, y = coords[:, 0], coords[:, 1]
     if crs is None:
         if np.abs(x).max() <= 180 and np.abs(y).max() <= 90:
-            logger.warning("%s: layer has no CRS; coordinates look like lon/lat, assuming EPSG:4326", source)
+            logger.warning("%s", t("osm.assumed_wgs84", file=source))
             crs = pyproj.CRS.from_epsg(4326)
         else:
             raise NetworkError("osm.no_crs", file=str(path))

@@ -357,7 +357,7 @@ def _figure(
     )
     if not demand.empty and dt in result.summary.get("tiers", {}):
         s = result.summary["tiers"][dt]
-        line = " · ".join(f"{label(k, tier=dt)} {display(k, s[k])}" for k in PRINT_FIGURES)
+        line = " · ".join(f"{label(k, tier=dt, serves=s.get('serves'))} {display(k, s[k])}" for k in PRINT_FIGURES)
         ax.text(0.0, -0.01, f"{t(f'tier.{dt}')}：{line}", transform=ax.transAxes, fontsize=9, ha="left", va="top")
     ax.text(
         1.0,

@@ -93,7 +93,7 @@ def save_project(path: str | Path, *, scenarios: Sequence[Scenario], workspace: 
                     "scenario": [s.name for s in scenarios],
                     "columns": [json.dumps(list(map(str, s.stations.columns)), ensure_ascii=False) for s in scenarios],
                     "standards_json": _standards_json(workspace.config) if workspace is not None else "",
-                    "label": workspace.label if workspace is not None else "",
+                    "label": workspace.shown_label() if workspace is not None else "",
                     "format_version": PROJECT_FORMAT_VERSION,
                 }
             )
