@@ -21,14 +21,14 @@ from scipy.sparse import csgraph
 from planner.coverage.analyse import CoverageResult
 from planner.network.roads import RoadNetwork
 from planner.settings import Config, Mode, Tier
-from planner.workspace.scenario import Scenario
+from planner.workspace.scenario import BASELINE_SCENARIO, Scenario
 from planner.workspace.workspace import Workspace
 
 
 def fresh(demo: tuple[Workspace, Scenario]) -> tuple[Workspace, Scenario]:
     """The shared demo workspace with a copy of its scenario that a test may edit."""
     ws, sc = demo
-    return ws, sc.copy("现状")
+    return ws, sc.copy(BASELINE_SCENARIO)
 
 
 def analyse(

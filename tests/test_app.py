@@ -16,6 +16,7 @@ from planner.i18n import set_language, t
 from planner.report.exports import SHEETS
 from planner.settings import Tier
 from planner.workspace.project import load_project
+from planner.workspace.scenario import BASELINE_SCENARIO
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
@@ -163,7 +164,7 @@ def test_scenario_copy_and_compare(opened):
     at.sidebar.text_input(key="new_scenario_name").input("方案B").run()
     at.sidebar.button(key="copy_scenario").click().run()
     assert at.session_state["current"] == "方案B"
-    assert set(at.session_state["scenarios"]) == {t("scenario.current_name"), "方案B"}
+    assert set(at.session_state["scenarios"]) == {BASELINE_SCENARIO, "方案B"}
     assert not at.exception
     at.session_state["section"] = t("app.scen.compare_header")
     at.run()
@@ -474,3 +475,44 @@ def test_the_map_shows_one_tier_and_follows_edits_proposals_and_standards():
     at.session_state["section"] = t("app.figures.header")
     at.run()
     assert any(t("app.figures.gaps_header", tier=t("tier.village")) in str(h.value) for h in at.subheader)
+
+
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+
+
+def test_english_page_has_no_chinese_words_of_its_own():
+    """In English every word the app writes is English; only data (names from the files) stays as it is."""
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.sidebar.toggle(key="lang_en").set_value(True).run()
+    set_language("en")  # AppTest formats the next widget states in this thread (see test_language_switch)
+    try:
+        assert not at.exception, [e.value for e in at.exception]
+        ws = at.session_state["ws"]
+        data = {*ws.demand["name"].astype(str), *ws.demand["township"].astype(str)}
+        shown: list[str] = [at.title[0].value]
+        for kind in ("subheader", "markdown", "caption", "info", "warning", "success"):
+            shown += [x for x in _texts(at, kind) if "<table" not in x and "<style" not in x]  # tables: data rows
+        shown += [m.label for m in at.metric]
+        for kind in ("toggle", "selectbox", "radio", "number_input", "text_input", "button", "checkbox", "expander"):
+            shown += [str(w.label) for w in getattr(at.sidebar, kind)]
+        shown += [str(o) for w in at.sidebar.selectbox for o in w.options if str(o) not in data]
+        for name in sorted(data, key=len, reverse=True):  # names from the files are data, shown as they are
+            shown = [x.replace(name, "") for x in shown]
+        leaks = [x for x in shown if CJK.search(x)]
+        assert not leaks, leaks
+        # the built-in scenario in the active language; a tier with one station says "1 station"
+        assert at.sidebar.selectbox(key="scenario_select").options == ["Current"]
+        lines = [x for x in _texts(at, "markdown") if x.startswith("**")]
+        counts = {int(n) for x in lines for n in re.findall(r"(\d+) stations?\b", x)}
+        assert 1 in counts and any(re.search(r"\b1 station\b(?!s)", x) for x in lines), lines
+        assert not any(re.search(r"\b1 stations\b", x) for x in lines)
+        # the uploaders' own words, relabelled in the language (Streamlit has no option for them)
+        css = " ".join(str(h.proto.body) for h in at.get("html"))
+        assert 'content:"Upload"' in css and "Limit 200 MB per file" in css and not CJK.search(css)
+        at.sidebar.toggle(key="lang_en").set_value(False).run()
+    finally:
+        set_language("zh")
+    css = " ".join(str(h.proto.body) for h in at.get("html"))
+    assert 'content:"上传"' in css and "每个文件不超过 200 MB" in css
+    assert at.sidebar.selectbox(key="scenario_select").options == ["现状"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -322,3 +323,118 @@ def test_the_command_logs_without_english_level_names(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert run.stderr.startswith("警告：") and "no_population.csv：没有人口列" in run.stderr, run.stderr
     assert "WARNING" not in run.stderr and "planner.inputs" not in run.stderr
+
+
+# ----------------------------------------------------------------------------- help and argparse's words
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+SUBCOMMAND_NAMES = ("coverage", "demo", "site", "extract", "check")
+
+
+def _help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    set_language("zh")
+    assert exit_info.value.code == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", SUBCOMMAND_NAMES)
+def test_help_is_chinese_by_default(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    text = _help([command, "--help"], capsys)
+    assert text.startswith("用法：planner " + command) and "显示此帮助信息并退出" in text and "选项" in text
+    for english in ("usage:", "options:", "show this help", "output folder", "FILE", "coordinate system"):
+        assert english not in text, english
+
+
+@pytest.mark.parametrize("command", SUBCOMMAND_NAMES)
+def test_help_in_english_has_no_chinese(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    text = _help(["--lang", "en", command, "--help"], capsys)
+    assert text.startswith("usage: planner " + command) and "show this help message and exit" in text
+    assert not CJK.findall(text), CJK.findall(text)
+
+
+def test_top_level_help_names_the_language_option_and_variable(capsys: pytest.CaptureFixture[str]) -> None:
+    text = _help(["--help"], capsys)
+    assert "--lang" in text and "PLANNER_LANG" in text and "子命令" in text and "usage" not in text
+    english = _help(["--lang", "en", "--help"], capsys)
+    assert "PLANNER_LANG" in english and "commands:" in english and not CJK.findall(english)
+
+
+def test_language_from_the_environment(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PLANNER_LANG", "en")
+    assert _help(["check", "--help"], capsys).startswith("usage: planner check")
+    # --lang wins over the variable
+    assert _help(["--lang", "zh", "check", "--help"], capsys).startswith("用法：planner check")
+    monkeypatch.setenv("PLANNER_LANG", "fr")
+    assert main(["check", "x.csv"]) == 2
+    assert "PLANNER_LANG=fr" in capsys.readouterr().err
+
+
+def test_argparse_errors_follow_the_language(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["coverage", "--coords", "utm"])
+    err = capsys.readouterr().err
+    assert "planner coverage：错误：" in err and "无效的选项值：'utm'" in err and "invalid choice" not in err
+    with pytest.raises(SystemExit):
+        main(["site", "--out", "x"])
+    err = capsys.readouterr().err
+    assert "缺少必需的参数：--demand" in err and "required" not in err
+    with pytest.raises(SystemExit):
+        main(["--lang", "en", "coverage", "--minutes", "ten"])
+    set_language("zh")
+    err = capsys.readouterr().err
+    assert "argument --minutes: invalid float value: 'ten'" in err and not CJK.findall(err)
+    with pytest.raises(SystemExit):
+        main(["nonsense"])
+    assert "无效的选项值：'nonsense'" in capsys.readouterr().err
+
+
+def test_argparse_is_left_as_it_was_after_the_command() -> None:
+    import argparse
+    import gettext
+
+    main(["--lang", "zh", "check", "--kind", "stations", "--coords", "wgs84", "does-not-exist.csv"])
+    set_language("zh")
+    assert argparse._ is gettext.gettext  # type: ignore[attr-defined]
+    parser = argparse.ArgumentParser(prog="other")
+    assert "usage: other" in parser.format_help() and "show this help message" in parser.format_help()
+
+
+def test_every_argparse_message_has_a_translation() -> None:
+    """Each text argparse (this Python's) passes through gettext is in the catalogue, %-fields intact."""
+    import argparse
+    import ast
+    import inspect
+
+    from planner.cli._argparse import ArgparseTranslations
+
+    tr = ArgparseTranslations()
+    singular, plural = [], []
+    for node in ast.walk(ast.parse(inspect.getsource(argparse))):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            continue
+        texts = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        if node.func.id == "_" and texts:
+            singular.append(texts[0])
+        elif node.func.id == "ngettext" and len(texts) == 2:
+            plural.append((texts[0], texts[1]))
+    assert len(singular) > 25 and plural
+    percent = re.compile(r"%(?:\([a-z_]+\))?[sr]")
+    set_language("zh")
+    missing = [m for m in singular if tr.gettext(m) == m]
+    assert not missing, missing
+    for msg in singular:
+        assert sorted(percent.findall(tr.gettext(msg))) == sorted(percent.findall(msg)), msg
+    for one, other in plural:
+        assert tr.ngettext(one, other, 1) != one and CJK.search(tr.ngettext(one, other, 2))
+    set_language("en")
+    try:
+        assert all(tr.gettext(m) == m for m in singular)
+        assert all(tr.ngettext(one, other, 1) == one and tr.ngettext(one, other, 3) == other for one, other in plural)
+    finally:
+        set_language("zh")
+
+
+def test_lang_after_the_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    text = _help(["check", "--lang", "en", "--help"], capsys)
+    assert text.startswith("usage: planner check") and not CJK.findall(text)

@@ -239,7 +239,7 @@ def test_check_with_network(helsinki_pbf: str, tmp_path: Path, capsys: pytest.Ca
     sheet = _write_csv(tmp_path / "stations.csv", "编号,名称,层级,经度,纬度\n" + "\n".join(rows) + "\n")
     assert main(["--lang", "en", "check", str(sheet), "--network", helsinki_pbf]) == 2
     out = capsys.readouterr().out
-    assert "error: rows 7:" in out and "warning: rows 4:" in out and "1 errors, 1 warnings" in out
+    assert "error: row 7:" in out and "warning: row 4:" in out and "checked 1 file: 1 error, 1 warning." in out
     rows[5] = f"S5,站5,村,{lon[5]:.7f},{lat[5]:.7f}"
     _write_csv(sheet, "编号,名称,层级,经度,纬度\n" + "\n".join(rows) + "\n")
     assert main(["--lang", "zh", "check", str(sheet), "--network", helsinki_pbf]) == 0  # warnings only

@@ -240,6 +240,16 @@ def test_enterprise_figures_are_named_for_enterprises() -> None:
     assert figures.label("uncovered", tier="enterprise", lang="en") == "Uncovered enterprises"
 
 
+def test_uncovered_is_named_for_whom_the_tier_serves() -> None:
+    # a tier set to serve every demand point counts villages and enterprises alike
+    assert figures.label("uncovered", tier="enterprise", serves="all", lang="en") == "Uncovered demand points"
+    assert figures.label("uncovered", tier="enterprise", serves="all") == "未覆盖需求点"
+    assert figures.label("uncovered", tier="village", serves="enterprise") == "未覆盖企业"
+    residents = figures.label("uncovered", tier="enterprise", serves="residents", lang="en")
+    assert residents == "Uncovered villages / communities"
+    assert figures.label("uncovered", lang="en") == "Uncovered demand points"  # a column over every tier
+
+
 def test_figures_page_is_generated_from_the_table() -> None:
     page = (Path(__file__).resolve().parents[1] / "docs" / "figures.md").read_text("utf-8")
     assert page == figures.page_text()

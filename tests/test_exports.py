@@ -69,7 +69,7 @@ def test_workbook_sheets_headers_and_numbers(
     assert v["人口覆盖率"] == pytest.approx(d.loc[cov, "population"].sum() / d["population"].sum(), abs=1e-4)
     outside = d["status"].isin(["uncovered", "unreachable", "no_station"])
     assert v["圈外人口"] == pytest.approx(float(d.loc[~cov, "population"].sum()))
-    assert v["未覆盖村（社区）/企业"] == int((~cov).sum())
+    assert v["未覆盖需求点"] == int((~cov).sum())
     assert v["未接入路网人口"] + v["时限内不可达人口"] == pytest.approx(v["圈外人口"])
     assert int(outside.sum()) + int(d["status"].eq("off_network").sum()) == int((~cov).sum())
     assert v["出行方式"] == "步行" and v["服务圈（分钟）"] == 15

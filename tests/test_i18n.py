@@ -7,7 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from planner.i18n import LANGUAGES, catalogue, fields, get_language, join_names, set_language, t
+from planner.i18n import (
+    LANGUAGES,
+    PLURAL_FORMS,
+    catalogue,
+    fields,
+    get_language,
+    join_names,
+    plural_form,
+    set_language,
+    t,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,9 +41,59 @@ def test_keys_used_in_code_exist() -> None:
         if not path.exists():
             continue
         for m in pattern.finditer(path.read_text(encoding="utf-8")):
-            if m.group(1) not in cat:
+            if m.group(1) not in cat and f"{m.group(1)}.other" not in cat:
                 missing.append(f"{path.name}: {m.group(1)}")
     assert not missing, missing
+
+
+def plural_keys() -> set[str]:
+    """Keys with plural variants (``KEY.one`` / ``KEY.other``), without the variant."""
+    return {key.rsplit(".", 1)[0] for key in catalogue() if key.rsplit(".", 1)[-1] in PLURAL_FORMS}
+
+
+def test_plural_keys_have_every_variant_with_the_same_fields_and_a_count() -> None:
+    cat = catalogue()
+    keys = plural_keys()
+    assert {"count.station", "app.figures.stations", "inputs.problems"} <= keys
+    for key in keys:
+        assert key not in cat, f"{key} has plural variants and a plain entry"
+        variants = [cat.get(f"{key}.{form}") for form in PLURAL_FORMS]
+        assert all(v is not None for v in variants), f"{key} lacks a plural variant"
+        wanted = fields(cat[f"{key}.other"]["en"])
+        # chosen by count (argparse's own by argparse's n); "row {rows}" shows the rows, not their count
+        if not key.startswith("argparse.") and "rows" not in wanted:
+            assert "count" in wanted, f"{key}: plural variants are chosen by count, which the text must show"
+        for entry in variants:
+            assert entry is not None
+            assert all(fields(entry[lang]) == wanted for lang in LANGUAGES), key
+        # Chinese has no plural: both variants read the same
+        assert cat[f"{key}.one"]["zh"] == cat[f"{key}.other"]["zh"], key
+
+
+def test_plural_follows_the_count_in_english_only() -> None:
+    assert t("count.station", count=1, lang="en") == "1 station"
+    assert t("count.station", count=2, lang="en") == "2 stations"
+    assert t("count.station", count=0, lang="en") == "0 stations"
+    assert t("app.figures.stations", count=1, lang="en") == "1 station"
+    assert t("inputs.more_problems", count=1, lang="en").startswith("... and 1 more problem not")
+    assert t("count.station", count=1, lang="zh") == t("count.station", count=5, lang="zh").replace("5", "1")
+    assert plural_form(1, lang="en") == "one"
+    assert plural_form("1", lang="en") == "one"
+    assert plural_form("1,001", lang="en") == "other"
+    assert plural_form(1.5, lang="en") == "other"
+    assert plural_form(1, lang="zh") == "other"
+    import numpy as np
+
+    assert plural_form(np.int64(1), lang="en") == "one"
+
+
+def test_no_english_count_before_a_plural_noun_in_a_plain_key() -> None:
+    # "1 stations": a number field right before a plural noun needs plural variants
+    noun = re.compile(r"\{(?:count|n)\}\s+(?:[a-z]+\s+)?(stations|villages|rows|problems|points|sites|files|nodes)\b")
+    plain = [k for k, v in catalogue().items() if k.rsplit(".", 1)[-1] not in PLURAL_FORMS and noun.search(v["en"])]
+    assert not plain, plain
+    bracketed = [k for k, v in catalogue().items() if re.search(r"\{count\}[^.]*?\w\(s\)", v["en"])]
+    assert not bracketed, bracketed
 
 
 def test_switch_language() -> None:

@@ -18,7 +18,13 @@ import shapely
 
 from planner._errors import NetworkError
 from planner.i18n import t
-from planner.network.load import describe_network, load_network, network_from_graph, network_to_geodataframe
+from planner.network.load import (
+    describe_network,
+    load_network,
+    network_from_graph,
+    network_to_geodataframe,
+    summary_text,
+)
 from planner.network.osm import parse_maxspeed
 from planner.settings import Mode
 
@@ -132,7 +138,7 @@ def test_tiny_xml_exact_segments(tiny_osm: Path, caplog: pytest.LogCaptureFixtur
     assert net.n_nodes == len(used)
     assert set(np.unique(np.concatenate([net.edge_u, net.edge_v]))) == set(range(net.n_nodes))
     assert net.source == "tiny.osm"
-    assert "missing" in caplog.text
+    assert "不在文件中" in caplog.text
     # lengths against geodesic distances (UTM scale error < 0.1 %)
     lon, lat = net.node_lon, net.node_lat
     _, _, geod = GEOD.inv(lon[net.edge_u], lat[net.edge_u], lon[net.edge_v], lat[net.edge_v])
@@ -343,11 +349,9 @@ def test_geodataframe_and_describe_independent(tiny_osm: Path) -> None:
     assert info["nodes"] == net.n_nodes
     assert info["segments"] == 11
     assert info["oneway_segments"] == 7
-    text = t("osm.summary", lang="en", **info)
+    text = summary_text(info, lang="en")
     assert "11 segments" in text and "2 connected pieces" in text
-    zh = t(
-        "osm.disconnected", nodes_outside=info["nodes_outside_largest"], share_pct=100 * info["share_outside_largest"]
-    )
+    zh = t("osm.disconnected", count=info["nodes_outside_largest"], share_pct=100 * info["share_outside_largest"])
     assert "{" not in zh and "2 个道路节点" in zh
 
 

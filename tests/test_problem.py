@@ -135,3 +135,19 @@ def test_candidate_that_already_exists_is_not_proposed_again() -> None:
     )
     assert "s3" not in set(prob.candidate_ids)
     assert prob.covered_by_existing.any()
+
+
+def test_from_cost_matrix_errors_name_the_file_and_its_row() -> None:
+    costs, demand, cands = _random_long(1)
+    cands = cands.assign(cost=[1.0] * (len(cands) - 1) + [-5.0], source_row=np.arange(len(cands)) + 2)
+    with pytest.raises(InputError) as info:
+        CoverageProblem.from_cost_matrix(
+            costs, demand=demand, candidates=cands, minutes=15, candidates_source="候选点.csv", source="times.csv"
+        )
+    assert info.value.message(lang="en").startswith(
+        f"候选点.csv: invalid cost (negative or missing) from row {len(cands) + 1},"
+    )
+    dup = demand.assign(source_row=np.arange(len(demand)) + 2)
+    dup.loc[2, "id"] = dup.loc[1, "id"]
+    with pytest.raises(InputError, match=r"需求\.csv 第 4 行起编号重复"):
+        CoverageProblem.from_cost_matrix(costs, demand=dup, candidates=cands, minutes=15, demand_source="需求.csv")

@@ -138,7 +138,7 @@ def test_layer_lonlat_without_crs_and_english_fclass(tmp_path: Path, caplog: pyt
     assert list(seg["oneway"]) == [True, False]
     assert net.node_lon[seg["u"].iloc[0]] == pytest.approx(117.21)  # Geofabrik "T": reversed
     assert net.n_nodes == 3
-    assert "no CRS" in caplog.text
+    assert "没有坐标参考系（CRS）" in caplog.text
 
 
 # ----------------------------------------------------------------------- errors

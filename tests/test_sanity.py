@@ -195,7 +195,7 @@ def test_messages_in_both_languages(helsinki: RoadNetwork) -> None:
             "source": "x",
             "before_m": "300",
             "after_m": "3",
-            "n": 9,
+            "count": 9,
             "option": "--coords",
         },
     )

@@ -32,7 +32,7 @@ from planner.i18n import join_names, t
 from planner.inputs.columns import ColumnReport
 from planner.settings import Mode, Tier, parse_tier_demand
 from planner.workspace.project import load_project
-from planner.workspace.scenario import Scenario
+from planner.workspace.scenario import Scenario, scenario_label, scenario_name
 from planner.workspace.workspace import Workspace
 
 logger = logging.getLogger(__name__)
@@ -130,12 +130,12 @@ def close_selected() -> None:
 def copy_scenario() -> None:
     """Copy the current scenario under the new name typed in and edit the copy."""
     ss = session()
-    name = str(ss.get("new_scenario_name") or "").strip()
+    name = scenario_name(str(ss.get("new_scenario_name") or ""))
     if not name:
         say("warning", t("app.scen.empty_name"))
         return
     if name in ss.scenarios:
-        say("warning", t("app.scen.exists", name=name))
+        say("warning", t("app.scen.exists", name=scenario_label(name)))
         return
     ss.scenarios[name] = current_scenario().copy(name)
     ss.current = name
@@ -265,7 +265,15 @@ def load_uploads() -> None:
         ss.scenario_select = sc.name
         ss.proposals = None
         ss.last_change = None
-        say("success", t("app.data.loaded", label=ws.label, stations=len(sc.stations), demand=len(ws.demand)))
+        say(
+            "success",
+            t(
+                "app.data.loaded",
+                label=ws.label,
+                stations=t("count.station", count=len(sc.stations)),
+                demand=t("count.demand_point", count=len(ws.demand)),
+            ),
+        )
         for kind, text in column_messages(ws.column_reports):
             say(kind, text)
         for finding in ws.findings:  # the same coordinate findings as the CLI's log and `planner check`
@@ -313,7 +321,8 @@ def load_project_file() -> None:
             ss.scenarios[sc.name] = sc
         ss.current = scenarios[0].name
         ss.scenario_select = ss.current
-        say("success", t("app.scen.loaded", n=len(scenarios), names=join_names(s.name for s in scenarios)))
+        names = join_names(scenario_label(s.name) for s in scenarios)
+        say("success", t("app.scen.loaded", count=len(scenarios), names=names))
 
     try:
         guard(load, file=up.name, folder=tmp)

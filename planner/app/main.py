@@ -45,6 +45,7 @@ from planner.coverage.analyse import CoverageResult
 from planner.i18n import set_language, t
 from planner.report.webmap import build_map
 from planner.settings import TIERS
+from planner.workspace.scenario import scenario_label
 
 logger = logging.getLogger(__name__)
 
@@ -71,10 +72,10 @@ def main() -> None:
     """Draw the page: one script run of the app (the root ``app.py`` calls this on every run)."""
     run_start_s = time.perf_counter()
     _log_to_stderr()
-    st.set_page_config(page_title="群团服务网络规划器", page_icon="🗺️", layout="wide")
+    set_language(str(st.session_state.get("lang", "zh")))  # before the page title, which is in that language
+    st.set_page_config(page_title=t("app.title"), page_icon="🗺️", layout="wide")
     init_session()
     ss = session()
-    set_language(ss.get("lang", "zh"))
     keep_widget_state()
     presentation = bool(ss.get("presentation_on"))
     page_css()
@@ -158,7 +159,7 @@ def _live(*, presentation: bool, run_start_s: float) -> None:
         tiles=(ss.get("tile_url") or None),
         tiles_attribution=ss.get("tile_attr") or "",
         presentation=presentation,
-        title=f"{t('app.title')} · {ss.current}",
+        title=f"{t('app.title')} · {scenario_label(ss.current)}",
         demand_first_tier_only=True,
         changes=sc.changes(),
     )

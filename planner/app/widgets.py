@@ -22,7 +22,7 @@ from planner.coverage.analyse import CoverageResult
 from planner.i18n import join_names, t
 from planner.report.exports import estimate_note
 from planner.settings import TIER_DEMAND_CHOICES, TIERS, Mode, Tier
-from planner.workspace.scenario import compare, compare_demand
+from planner.workspace.scenario import compare, compare_demand, scenario_label
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,55 @@ DOWNLOADS = (
     ("project.gpkg", "project", "app.scen.save", "application/geopackage+sqlite3"),
 )
 UPLOAD_TYPES = ["csv", "xlsx", "xls", "geojson", "json", "gpkg", "osm", "pbf", "zip", "shp"]
+#: The sidebar's file uploaders (widget key → accepted extensions); :func:`uploader_css` words each in the language.
+UPLOADERS: dict[str, list[str]] = {
+    **{f"up_{role}": UPLOAD_TYPES for role in actions.UPLOAD_COORDS_ROLES},
+    "up_network": UPLOAD_TYPES,
+    "up_areas": UPLOAD_TYPES,
+    "project_upload": ["gpkg"],
+}
+_DROPZONE = '[data-testid="stFileUploaderDropzone"]'
+_INSTRUCTIONS = '[data-testid="stFileUploaderDropzoneInstructions"]'
+
+
+def css_string(text: str) -> str:
+    """``text`` as a quoted CSS string: quotes, backslashes, line breaks and ``<`` escaped (safe inside <style>)."""
+    out = []
+    for ch in text:
+        if ch in {'"', "\\", "<", ">", "&"} or ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\{ord(ch):06x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def uploader_css(uploaders: dict[str, list[str]], *, max_upload_mb: float, lang: str | None = None) -> str:
+    """CSS that words the file uploaders in ``lang``: the button, the drop hint and the size / types line.
+
+    Streamlit (1.67) writes these in English and has no option for them (streamlit issue
+    #13500); the widely used way is to hide its words and show ours with ``content:``.
+    Each uploader is found by the ``st-key-<key>`` class Streamlit gives a keyed widget,
+    so its own extensions are listed.
+    """
+    button, drop = css_string(t("app.upload.button", lang=lang)), css_string(t("app.upload.drop", lang=lang))
+    rules = [
+        f"{_DROPZONE} button > * {{display:none}}",
+        f"{_DROPZONE} button::after {{content:{button}}}",
+        # shown only while a file is dragged over the zone: the element before the button's and the hint's
+        f"{_DROPZONE} > div:has(+ div + {_INSTRUCTIONS}) * {{display:none}}",
+        f"{_DROPZONE} > div:has(+ div + {_INSTRUCTIONS})::after {{content:{drop}}}",
+        f"{_INSTRUCTIONS} > * {{display:none}}",
+        f"{_INSTRUCTIONS}::after {{font-size:0.875rem; opacity:0.6}}",
+    ]
+    for key, types in uploaders.items():
+        limit = t(
+            "app.upload.limit",
+            lang=lang,
+            size_mb=f"{max_upload_mb:g}",
+            types=join_names(dict.fromkeys(x.upper() for x in types), lang=lang),
+        )
+        rules.append(f".st-key-{key} {_INSTRUCTIONS}::after {{content:{css_string(limit)}}}")
+    return "\n".join(rules)
 
 
 def _fmt(v: float) -> str:
@@ -76,7 +125,11 @@ def figures_panel(result: CoverageResult, *, big: bool) -> None:
             continue
         c1, c2, c3 = st.columns(3)
         for col, key in zip((c1, c2, c3), APP_FIGURES, strict=True):
-            col.metric(figures.label(key, tier=str(tier)), figures.display(key, s[key]), help=figures.definition(key))
+            col.metric(
+                figures.label(key, tier=str(tier), serves=s.get("serves")),
+                figures.display(key, s[key]),
+                help=figures.definition(key),
+            )
     if big:
         return
 
@@ -85,7 +138,7 @@ def _tier_line(tier: Tier, s: dict[str, Any]) -> str:
     """``**村（社区）** · 步行 15 分钟 · 155 个站点``: a tier's standard and stations (Markdown)."""
     standard = t("app.figures.standard", mode=t(f"app.mode.{s['mode']}"), minutes=float(s["minutes"]))
     n, off = int(s["stations"]), int(s["stations"]) - int(s["stations_on_network"])
-    stations = t("app.figures.stations_off", n=n, off=off) if off else t("app.figures.stations", n=n)
+    stations = t("app.figures.stations_off", count=n, off=off) if off else t("app.figures.stations", count=n)
     return f"**{t(f'tier.{tier}')}** · {standard} · {stations}"
 
 
@@ -194,10 +247,14 @@ def gaps_table(result: CoverageResult) -> None:
     if not len(a):
         return
     a = a.sort_values("outside_population", ascending=False)
+    serves = result.summary["tiers"].get(tier, {}).get("serves")
     table = pd.DataFrame(
         {
             t("app.col.township"): a["township"].replace("", "—"),
-            **{figures.label(k, tier=tier): a[k].round(2 if k.startswith("percent") else 0) for k in GAP_TABLE_FIGURES},
+            **{
+                figures.label(k, tier=tier, serves=serves): a[k].round(2 if k.startswith("percent") else 0)
+                for k in GAP_TABLE_FIGURES
+            },
         }
     )
     worst = a.head(3)
@@ -287,7 +344,7 @@ def downloads(result: CoverageResult, full_map: Callable[[], Any]) -> None:
             proposals=ss.proposals,
             comparison=compare(*ss.last_change) if ss.last_change else None,
             scenarios=list(ss.scenarios.values()),
-            title=" · ".join(x for x in (ss.ws.label, sc.name) if x),
+            title=" · ".join(x for x in (ss.ws.shown_label(), scenario_label(sc.name)) if x),
             map_tier=map_tier,
             changes=sc.changes(),
             web_map=full_map,
@@ -304,7 +361,7 @@ def downloads(result: CoverageResult, full_map: Callable[[], Any]) -> None:
     cols = st.columns(4)
     for i, (name, key, label, mime) in enumerate(DOWNLOADS):
         if name in files:
-            file_name = download_name(file=name, scenario=scenario, on=made_on, tier=map_tier)
+            file_name = download_name(file=name, scenario=scenario_label(scenario), on=made_on, tier=map_tier)
             cols[i % 4].download_button(
                 t(label, tier=t(f"tier.{map_tier}")), data=files[name], file_name=file_name, mime=mime, key=f"dl_{key}"
             )
@@ -314,6 +371,8 @@ def sidebar() -> None:
     """The controls in the sidebar: language, standards, click action, scenarios, proposals, data, basemap."""
     ss = session()
     sb = st.sidebar
+    css = uploader_css(UPLOADERS, max_upload_mb=float(st.get_option("server.maxUploadSize")))
+    st.html(f"<style>{css}</style>")  # style only: applied without taking space
     sb.toggle(t("app.language"), key="lang_en", on_change=actions.set_language)
     sb.toggle(t("app.presentation"), key="presentation", on_change=actions.set_presentation)
 
@@ -370,11 +429,20 @@ def sidebar() -> None:
     with sb.expander(t("app.scen.header"), expanded=False):
         ss.setdefault("scenario_select", ss.current)
         st.selectbox(
-            t("app.scen.current"), list(ss.scenarios), key="scenario_select", on_change=actions.select_scenario
+            t("app.scen.current"),
+            list(ss.scenarios),
+            format_func=scenario_label,
+            key="scenario_select",
+            on_change=actions.select_scenario,
         )
         st.text_input(t("app.scen.new_name"), key="new_scenario_name")
         st.button(t("app.scen.copy"), key="copy_scenario", on_click=actions.copy_scenario)
-        st.file_uploader(t("app.scen.load"), type=["gpkg"], key="project_upload", on_change=actions.load_project_file)
+        st.file_uploader(
+            t("app.scen.load"),
+            type=UPLOADERS["project_upload"],
+            key="project_upload",
+            on_change=actions.load_project_file,
+        )
 
     with sb.expander(t("app.prop.header"), expanded=True):
         st.selectbox(t("app.prop.tier"), [str(x) for x in TIERS], format_func=lambda x: t(f"tier.{x}"), key="prop_tier")
@@ -394,15 +462,16 @@ def sidebar() -> None:
     with sb.expander(t("app.data.header"), expanded=False):
         for role in actions.UPLOAD_COORDS_ROLES:  # each point file with its own coordinate system
             helps = {"demand": t("app.data.demand_help"), "enterprises": t("app.data.enterprises_help")}
-            st.file_uploader(t(f"app.data.{role}"), type=UPLOAD_TYPES, key=f"up_{role}", help=helps.get(role))
+            key = f"up_{role}"
+            st.file_uploader(t(f"app.data.{role}"), type=UPLOADERS[key], key=key, help=helps.get(role))
             st.selectbox(
                 t(f"app.data.coords_{role}"),
                 list(actions.UPLOAD_COORDS),
                 format_func=lambda c: t(f"app.data.coords_{c}"),
                 key=f"coords_{role}",
             )
-        st.file_uploader(t("app.data.network"), type=UPLOAD_TYPES, key="up_network")
-        st.file_uploader(t("app.data.areas"), type=UPLOAD_TYPES, key="up_areas")
+        st.file_uploader(t("app.data.network"), type=UPLOADERS["up_network"], key="up_network")
+        st.file_uploader(t("app.data.areas"), type=UPLOADERS["up_areas"], key="up_areas")
         st.checkbox(t("app.data.allow_off_network"), key="allow_off_network", help=t("app.data.allow_off_network_help"))
         st.button(t("app.data.load"), key="load_uploads", on_click=actions.load_uploads)
         st.button(t("app.data.demo"), key="reopen_demo", on_click=actions.reopen_demo)

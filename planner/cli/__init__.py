@@ -6,18 +6,25 @@ Subcommands, one module each: ``coverage`` and ``demo`` (:mod:`planner.cli.cover
 parsers with ``set_defaults(func=run)``; ``run(args) -> int`` may raise
 :class:`~planner.PlannerError`, printed as a clear message (in the chosen language) with
 exit status 2 and no traceback. Outputs are written atomically.
+
+Language: ``--lang zh|en`` (before or after the subcommand), else the environment variable
+``PLANNER_LANG``, else Chinese. It is set before any parser is built, so the help of
+every subcommand, argparse's own words (:mod:`planner.cli._argparse`) and every message
+after it follow it.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from planner._errors import PlannerError
+from planner._errors import ConfigError, PlannerError
 from planner.cli import coverage, onboarding, site
-from planner.i18n import set_language, t
+from planner.cli._argparse import argparse_in_language
+from planner.i18n import DEFAULT_LANGUAGE, LANGUAGES, set_language, t
 
 logger = logging.getLogger("planner")
 
@@ -25,6 +32,8 @@ logger = logging.getLogger("planner")
 SUBCOMMANDS = (coverage, site, onboarding)
 #: Log levels with a word of their own in each language (``cli.log.<level>``).
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+#: Environment variable choosing the language when ``--lang`` is not given.
+LANG_ENV = "PLANNER_LANG"
 
 
 class LogFormatter(logging.Formatter):
@@ -50,27 +59,51 @@ class LogFormatter(logging.Formatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (exposed for tests and docs)."""
-    parser = argparse.ArgumentParser(prog="planner", description=t("cli.description"))
-    parser.add_argument("--lang", choices=["zh", "en"], default=None, help="message language (default zh)")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
-    sub = parser.add_subparsers(dest="command", required=True)
-    for module in SUBCOMMANDS:
-        module.add_parser(sub)
+    """The argument parser in the active language (exposed for tests and docs)."""
+    with argparse_in_language():
+        parser = argparse.ArgumentParser(prog="planner", description=t("cli.description"))
+        parser.add_argument("--lang", choices=list(LANGUAGES), default=None, help=t("cli.opt.lang", env=LANG_ENV))
+        parser.add_argument("-v", "--verbose", action="count", default=0, help=t("cli.opt.verbose"))
+        sub = parser.add_subparsers(
+            dest="command", required=True, title=t("cli.commands"), metavar=t("cli.command_metavar")
+        )
+        for module in SUBCOMMANDS:
+            module.add_parser(sub)
+        for command in sub.choices.values():  # also accepted after the subcommand: planner coverage ... --lang en
+            command.add_argument(
+                "--lang", choices=list(LANGUAGES), default=argparse.SUPPRESS, help=t("cli.opt.lang", env=LANG_ENV)
+            )
     return parser
+
+
+def chosen_language(argv: Sequence[str], *, environ: Mapping[str, str] = os.environ) -> str:
+    """The language the command line asks for: ``--lang``, else ``PLANNER_LANG``, else zh.
+
+    An unknown ``--lang`` value is left to the parser to refuse (in the language of
+    ``PLANNER_LANG`` or Chinese); an unknown ``PLANNER_LANG`` is an error.
+    """
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--lang")
+    known, _rest = early.parse_known_args([a for a in argv if a not in ("-h", "--help")])
+    env = environ.get(LANG_ENV, "").strip().lower()
+    if env and env not in LANGUAGES:
+        raise ConfigError("cli.bad_lang_env", env=LANG_ENV, value=env)
+    if known.lang in LANGUAGES:
+        return str(known.lang)
+    return env or DEFAULT_LANGUAGE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``planner`` command; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if "--lang" in argv:
-        i = argv.index("--lang")
-        if i + 1 < len(argv) and argv[i + 1] in ("zh", "en"):
-            set_language(argv[i + 1])
+    try:
+        set_language(chosen_language(argv))
+    except ConfigError as exc:
+        sys.stderr.write(t("cli.error_prefix") + str(exc) + "\n")
+        return 2
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.lang:
-        set_language(args.lang)
+    with argparse_in_language():
+        args = parser.parse_args(argv)
     handler = logging.StreamHandler()
     handler.setFormatter(LogFormatter(names=args.verbose >= 2))
     logging.basicConfig(

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from planner._errors import ConfigError
+from planner.i18n import t
 from planner.inputs.coords import System, file_systems
 from planner.settings import TIERS, Config, Tier, TierDemand, load_config, parse_mode, parse_tier, parse_tier_demand
 
@@ -16,6 +17,11 @@ if TYPE_CHECKING:
 
 #: Coordinate systems an input file may be in (converted to WGS-84 on reading).
 COORDS: tuple[str, ...] = ("wgs84", "cgcs2000", "gcj02", "bd09")
+
+
+def metavar(name: str) -> str:
+    """The placeholder for an option's value in ``--help`` ("FILE" / "文件"), from ``cli.metavar.<name>``."""
+    return t(f"cli.metavar.{name}")
 
 
 def intervals(text: str) -> tuple[float, ...]:
@@ -34,7 +40,7 @@ def add_coords(p: argparse.ArgumentParser | argparse._ArgumentGroup, *, role: st
         f"--{role}-coords",
         dest=f"{role}_coords",
         choices=list(COORDS),
-        help=f"coordinate system of the {role} file (default: --coords)",
+        help=t("cli.opt.file_coords", file=t(f"cli.role.{role}")),
     )
 
 
@@ -64,47 +70,27 @@ def tier_demand(text: str) -> dict[Tier, TierDemand]:
 
 def add_inputs(p: argparse.ArgumentParser, *, required: bool = True) -> None:
     """The input files, ``--coords`` and per-file ``--X-coords``, ``--allow-off-network`` (coverage and site)."""
-    p.add_argument(
-        "--network",
-        required=required,
-        help=".osm / .osm.pbf / road line layer (.gpkg/.shp/.geojson), or download:PLACE (OSM; needs internet)",
-    )
-    p.add_argument("--stations", required=required, help="stations: CSV/XLSX/GeoJSON/GeoPackage")
-    p.add_argument(
-        "--demand",
-        required=True,
-        help="demand points: CSV/XLSX/GeoJSON/GeoPackage; a 类型 column (村/社区/企业...) gives each row's kind, "
-        "without it every row is residents",
-    )
-    p.add_argument(
-        "--enterprises",
-        help="enterprise demand file (same formats): every row is enterprise workers, population = workers",
-    )
-    p.add_argument("--areas", help="township polygons (GeoJSON/GeoPackage) for per-township statistics")
-    p.add_argument(
-        "--coords", default="wgs84", choices=list(COORDS), help="coordinate system of every input file (default wgs84)"
-    )
+    file = metavar("file")
+    p.add_argument("--network", required=required, metavar=file, help=t("cli.opt.network"))
+    p.add_argument("--stations", required=required, metavar=file, help=t("cli.opt.stations"))
+    p.add_argument("--demand", required=True, metavar=file, help=t("cli.opt.demand"))
+    p.add_argument("--enterprises", metavar=file, help=t("cli.opt.enterprises"))
+    p.add_argument("--areas", metavar=file, help=t("cli.opt.areas"))
+    p.add_argument("--coords", default="wgs84", choices=list(COORDS), help=t("cli.opt.coords"))
     add_coords(p, role="stations")
     add_coords(p, role="demand")
     add_coords(p, role="enterprises")
-    p.add_argument(
-        "--allow-off-network", action="store_true", help="skip stations farther than --max-snap from any road"
-    )
+    p.add_argument("--allow-off-network", action="store_true", help=t("cli.opt.allow_off_network"))
 
 
 def add_standards(p: argparse.ArgumentParser) -> None:
     """``--tier --mode --minutes --config --max-snap --tier-demand`` (the standards; see :func:`common_config`)."""
-    p.add_argument("--tier", help="county|township|village|enterprise (或 县级/乡镇/村/企业); default: all tiers")
-    p.add_argument("--mode", help="walk|bike|ebike|drive: override the travel mode of --tier (or all tiers)")
-    p.add_argument("--minutes", type=float, help="override the N-minute standard of --tier (or all tiers)")
-    p.add_argument("--config", help="TOML file with standards and speeds (see README)")
-    p.add_argument("--max-snap", type=float, dest="max_snap", help="maximum snap distance in metres (default 500)")
-    p.add_argument(
-        "--tier-demand",
-        dest="tier_demand",
-        help="whom a tier serves: residents|enterprise|all per tier, e.g. enterprise=all "
-        "(default: enterprise tier enterprise workers, other tiers residents)",
-    )
+    p.add_argument("--tier", metavar=metavar("tier"), help=t("cli.opt.tier"))
+    p.add_argument("--mode", metavar=metavar("mode"), help=t("cli.opt.mode"))
+    p.add_argument("--minutes", type=float, metavar=metavar("minutes"), help=t("cli.opt.minutes"))
+    p.add_argument("--config", metavar=metavar("file"), help=t("cli.opt.config"))
+    p.add_argument("--max-snap", type=float, dest="max_snap", metavar=metavar("metres"), help=t("cli.opt.max_snap"))
+    p.add_argument("--tier-demand", dest="tier_demand", metavar=metavar("list"), help=t("cli.opt.tier_demand"))
 
 
 def common_config(args: argparse.Namespace) -> tuple[Config, tuple[Tier, ...]]:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from planner.cli._common import add_inputs, add_standards, common_config, coords_of, print_columns
+from planner.cli._common import add_inputs, add_standards, common_config, coords_of, metavar, print_columns
 from planner.i18n import t
 from planner.settings import Config, Tier
 
@@ -24,12 +24,12 @@ logger = logging.getLogger(__name__)
 
 
 def _add_outputs(p: argparse.ArgumentParser, *, out_default: str | None = None) -> None:
-    p.add_argument("--intervals", help="display intervals in minutes, e.g. 5,10,15")
-    p.add_argument("--out", required=out_default is None, default=out_default, help="output folder")
-    p.add_argument("--no-isochrones", action="store_true", help="skip isochrone polygons")
+    p.add_argument("--intervals", metavar=metavar("list"), help=t("cli.opt.intervals"))
     p.add_argument(
-        "--station-isochrones", action="store_true", help="also draw one polygon per station (standard minutes)"
+        "--out", required=out_default is None, default=out_default, metavar=metavar("folder"), help=t("cli.opt.out")
     )
+    p.add_argument("--no-isochrones", action="store_true", help=t("cli.opt.no_isochrones"))
+    p.add_argument("--station-isochrones", action="store_true", help=t("cli.opt.station_isochrones"))
 
 
 def add_parser(sub: Any) -> None:
@@ -113,7 +113,7 @@ def run_coverage(
     ``coords`` is one system for every file or one per file (``{"stations": ..., "demand": ...,
     "enterprises": ...}``).
     """
-    from planner.network.load import describe_network
+    from planner.network.load import describe_network, summary_text
     from planner.report.files import CLI_FILES, report_files, write_files
     from planner.workspace.workspace import Workspace
 
@@ -134,9 +134,9 @@ def run_coverage(
     print_columns(ws.column_reports)
     timings["read_inputs_s"] = time.perf_counter() - t0
     desc = describe_network(ws.network)
-    logger.info(t("osm.summary", **desc))
+    logger.info("%s", summary_text(desc))
     if desc.get("components", 1) > 1:
-        logger.warning(t("cli.disconnected", pieces=desc["components"], nodes=desc["nodes_outside_largest"]))
+        logger.warning("%s", t("cli.disconnected", pieces=desc["components"], count=desc["nodes_outside_largest"]))
     t0 = time.perf_counter()
     result = ws.evaluate(scenario.stations, tiers=tiers)
     timings["coverage_s"] = time.perf_counter() - t0

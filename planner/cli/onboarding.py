@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from planner._errors import PlannerError
-from planner.i18n import t
+from planner.cli._common import COORDS, metavar
+from planner.i18n import join_names, t
 from planner.settings import TIERS
 
 if TYPE_CHECKING:
@@ -39,46 +40,38 @@ _DEMAND_WORDS = ("demand", "需求", "人口", "pop")
 def add_parser(subparsers: Any) -> None:
     """Register ``extract`` and ``check`` on the ``planner`` command's subparsers."""
     ex = subparsers.add_parser("extract", help=t("extract.cli.help"))
-    ex.add_argument("--osm", required=True, help=".osm / .osm.pbf file")
-    ex.add_argument("--out", required=True, help="output folder")
-    ex.add_argument("--admin-level", dest="admin_level", default="8", help="admin_level of areas.geojson (default 8)")
+    file, number = metavar("file"), metavar("number")
+    ex.add_argument("--osm", required=True, metavar=file, help=t("extract.opt.osm"))
+    ex.add_argument("--out", required=True, metavar=metavar("folder"), help=t("cli.opt.out"))
+    ex.add_argument(
+        "--admin-level", dest="admin_level", default="8", metavar=metavar("level"), help=t("extract.opt.admin_level")
+    )
     ex.add_argument(
         "--persons-per-m2",
         dest="persons_per_m2",
         type=float,
         default=None,
-        help="residents per m2 floor area (default: 2020 census, by urban/rural place)",
+        metavar=number,
+        help=t("extract.opt.persons_per_m2"),
     )
     ex.add_argument(
         "--default-levels",
         dest="default_levels",
         type=float,
         default=None,
-        help="storeys of untagged buildings (default: by building type)",
+        metavar=number,
+        help=t("extract.opt.default_levels"),
     )
-    ex.add_argument(
-        "--no-calibrate", action="store_true", help="do not calibrate building estimates on population tags"
-    )
-    ex.add_argument(
-        "--scale-to-tagged",
-        action="store_true",
-        help="scale estimated populations to the population tag of the enclosing city/town",
-    )
-    ex.add_argument("--no-places", action="store_true", help="do not offer village/community places as stations")
+    ex.add_argument("--no-calibrate", action="store_true", help=t("extract.opt.no_calibrate"))
+    ex.add_argument("--scale-to-tagged", action="store_true", help=t("extract.opt.scale_to_tagged"))
+    ex.add_argument("--no-places", action="store_true", help=t("extract.opt.no_places"))
     ex.set_defaults(func=run_extract)
 
     ck = subparsers.add_parser("check", help=t("sanity.cli.help"))
-    ck.add_argument("files", nargs="+", metavar="FILE", help="station / demand sheets")
-    ck.add_argument("--network", help="road network (.osm/.osm.pbf/line layer) for the extent and offset checks")
-    ck.add_argument(
-        "--kind", choices=["stations", "demand", "enterprises"], help="what the files hold (default: from the name)"
-    )
-    ck.add_argument(
-        "--coords",
-        default="wgs84",
-        choices=["wgs84", "cgcs2000", "gcj02", "bd09"],
-        help="coordinate system of every FILE given (check files in other systems in separate runs)",
-    )
+    ck.add_argument("files", nargs="+", metavar=file, help=t("sanity.opt.files"))
+    ck.add_argument("--network", metavar=file, help=t("sanity.opt.network"))
+    ck.add_argument("--kind", choices=["stations", "demand", "enterprises"], help=t("sanity.opt.kind"))
+    ck.add_argument("--coords", default="wgs84", choices=list(COORDS), help=t("sanity.opt.coords"))
     ck.set_defaults(func=run_check)
 
 
@@ -112,20 +105,20 @@ def run_extract(args: argparse.Namespace) -> int:
         logger.warning("%s", t("extract.cli.no_areas_written", level=args.admin_level))
     missing = [str(k) for k in TIERS if str(k) not in set(stations["tier"])]
     if missing:
-        logger.warning("%s", t("extract.cli.tiers_missing", tiers="、".join(t(f"tier.{k}") for k in missing)))
+        logger.warning("%s", t("extract.cli.tiers_missing", tiers=join_names(t(f"tier.{k}") for k in missing)))
     for line in _estimate_warnings(demand):
         logger.warning("%s", line)
-    tiers = "、".join(f"{t(f'tier.{k}')} {v}" for k, v in stations["tier"].value_counts().items())
+    tiers = join_names(f"{t(f'tier.{k}')} {v}" for k, v in stations["tier"].value_counts().items())
     sys.stdout.write(
         t(
             "extract.cli.done",
             file=args.osm,
-            stations=len(stations),
+            stations=t("count.station", count=len(stations)),
             tiers=tiers or "-",
-            demand=len(demand),
+            demand=t("count.demand_point", count=len(demand)),
             population=f"{int(sheet_population(demand['population']).sum()):,}",  # as written in demand.csv
             estimated=int(demand["estimated"].sum()),
-            areas=len(areas),
+            areas=t("count.area", count=len(areas)),
             out=str(out),
         )
         + "\n"
@@ -157,7 +150,7 @@ def _estimate_warnings(demand: Any, *, limit: int = 30) -> list[str]:
                 category=t(f"population.category.{r['category']}"),
                 low=f"{PLACE_CATEGORIES[r['category']].low:,.0f}",
                 high=f"{PLACE_CATEGORIES[r['category']].high:,.0f}",
-                buildings=int(r["buildings"]),
+                count=int(r["buildings"]),
             )
             for _, r in flagged.iterrows()
         ]
@@ -170,7 +163,7 @@ def _estimate_warnings(demand: Any, *, limit: int = 30) -> list[str]:
                 name=r["name"],
                 population=f"{r['population']:,.0f}",
                 building_population=f"{r['building_population']:,.0f}",
-                buildings=int(r["buildings"]),
+                count=int(r["buildings"]),
                 category=t(f"population.category.{r['category']}"),
                 low=f"{PLACE_CATEGORIES[r['category']].low:,.0f}",
             )
@@ -235,10 +228,17 @@ def run_check(args: argparse.Namespace) -> int:
         errors += sum(f.severity == "error" for f in findings)
         warnings += sum(f.severity == "warning" for f in findings)
         if not findings and not columns.n_warnings:
-            lines.append(t("sanity.cli.ok", file=path, kind=t(f"sanity.cli.kind.{kind}"), rows=len(df)))
+            lines.append(t("sanity.cli.ok", file=path, kind=t(f"sanity.cli.kind.{kind}"), count=len(df)))
         if kinds is not None:
             lines.append(kinds.describe())
-    lines.append(t("sanity.cli.summary", files=len(args.files), errors=errors, warnings=warnings))
+    lines.append(
+        t(
+            "sanity.cli.summary",
+            files=t("count.file", count=len(args.files)),
+            errors=t("count.error", count=errors),
+            warnings=t("count.warning", count=warnings),
+        )
+    )
     sys.stdout.write("\n".join(lines) + "\n")
     return 2 if errors else 0
 

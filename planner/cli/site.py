@@ -19,8 +19,16 @@ from typing import Any
 import pandas as pd
 
 from planner._errors import ConfigError, InputError, SitingError
-from planner.cli._common import add_coords, add_inputs, add_standards, common_config, coords_of, print_columns
-from planner.i18n import t
+from planner.cli._common import (
+    add_coords,
+    add_inputs,
+    add_standards,
+    common_config,
+    coords_of,
+    metavar,
+    print_columns,
+)
+from planner.i18n import join_names, t
 from planner.inputs.columns import ColumnReport
 from planner.inputs.tables import read_table
 from planner.settings import TIERS, Tier, parse_tier
@@ -35,31 +43,37 @@ def add_parser(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser("site", help=t("site.help"))
     add_inputs(p, required=False)
     add_standards(p)
-    src = p.add_argument_group("candidate sites")
+    file, number = metavar("file"), metavar("number")
+    src = p.add_argument_group(t("site.opt.group_candidates"))
     src.add_argument(
-        "--spacing", type=float, default=CANDIDATE_SPACING_M, help="candidate spacing along roads, metres (default 200)"
+        "--spacing", type=float, default=CANDIDATE_SPACING_M, metavar=metavar("metres"), help=t("site.opt.spacing")
     )
-    src.add_argument("--no-road-candidates", action="store_true", help="no candidate sites along the roads")
-    src.add_argument(
-        "--no-demand-candidates", action="store_true", help="no candidate sites at the demand locations (villages)"
-    )
-    src.add_argument("--candidates", help="candidate sites file (id, name, lon, lat[, cost])")
+    src.add_argument("--no-road-candidates", action="store_true", help=t("site.opt.no_road_candidates"))
+    src.add_argument("--no-demand-candidates", action="store_true", help=t("site.opt.no_demand_candidates"))
+    src.add_argument("--candidates", metavar=file, help=t("site.opt.candidates"))
     add_coords(src, role="candidates")
-    src.add_argument("--exclude", help="polygons where no site may be proposed (GeoJSON/GeoPackage)")
-    cm = p.add_argument_group("cost matrix")
-    cm.add_argument("--cost-matrix", dest="cost_matrix", help="CSV with demand_id, site_id, minutes")
-    cm.add_argument("--existing", default="", help="comma-separated site ids in the cost file that already exist")
+    src.add_argument("--exclude", metavar=file, help=t("site.opt.exclude"))
+    cm = p.add_argument_group(t("site.opt.group_cost_matrix"))
+    cm.add_argument("--cost-matrix", dest="cost_matrix", metavar=file, help=t("site.opt.cost_matrix"))
+    cm.add_argument("--existing", default="", metavar=metavar("list"), help=t("site.opt.existing"))
     goal = p.add_mutually_exclusive_group(required=True)
-    goal.add_argument("--p", dest="p", help="number of new sites, or per tier: village=10,township=2")
-    goal.add_argument("--cover", type=float, help="target: percent of population covered (100 = all coverable)")
-    goal.add_argument("--budget", type=float, help="total cost limit (candidates need a cost column)")
-    goal.add_argument("--redundant", action="store_true", help="rank existing stations of --tier for closure")
-    p.add_argument("--min-per-township", type=int, default=None, help="at least this many new sites per township")
-    p.add_argument("--max-per-township", type=int, default=None, help="at most this many new sites per township")
-    p.add_argument("--solver", choices=["highs", "greedy"], default="highs")
-    p.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT_S, dest="time_limit", help="seconds")
-    p.add_argument("--gap", type=float, default=DEFAULT_MIP_REL_GAP, help="relative MIP gap at which to stop")
-    p.add_argument("--out", required=True, help="output folder")
+    goal.add_argument("--p", dest="p", metavar=number, help=t("site.opt.p"))
+    goal.add_argument("--cover", type=float, metavar=number, help=t("site.opt.cover"))
+    goal.add_argument("--budget", type=float, metavar=number, help=t("site.opt.budget"))
+    goal.add_argument("--redundant", action="store_true", help=t("site.opt.redundant"))
+    p.add_argument("--min-per-township", type=int, default=None, metavar=number, help=t("site.opt.min_per_township"))
+    p.add_argument("--max-per-township", type=int, default=None, metavar=number, help=t("site.opt.max_per_township"))
+    p.add_argument("--solver", choices=["highs", "greedy"], default="highs", help=t("site.opt.solver"))
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=DEFAULT_TIME_LIMIT_S,
+        dest="time_limit",
+        metavar=metavar("seconds"),
+        help=t("site.opt.time_limit"),
+    )
+    p.add_argument("--gap", type=float, default=DEFAULT_MIP_REL_GAP, metavar=number, help=t("site.opt.gap"))
+    p.add_argument("--out", required=True, metavar=metavar("folder"), help=t("cli.opt.out"))
     p.set_defaults(func=run)
 
 
@@ -176,7 +190,8 @@ def _run_cost_matrix(args: argparse.Namespace) -> int:
     existing = [s.strip() for s in args.existing.replace("，", ",").split(",") if s.strip()]
     problem = CoverageProblem.from_cost_matrix(
         costs, demand=demand, candidates=cands, minutes=args.minutes, existing_site_ids=existing,
-        source=str(args.cost_matrix),
+        source=str(args.cost_matrix), demand_source=join_names(p for p in (args.demand, args.enterprises) if p),
+        candidates_source=str(args.candidates),
     )  # fmt: skip
     k = None
     if args.p:
@@ -220,14 +235,14 @@ def _print(summaries: dict[str, Any], out: str, *, redundant: bool) -> None:
     for key, s in summaries.items():
         if redundant:
             lines.append(t("site.redundant_line", tier=t(f"tier.{key}") if key in map(str, TIERS) else key,
-                           n=s["stations"]))  # fmt: skip
+                           count=s["stations"]))  # fmt: skip
             continue
         gap = s.get("gap")
         lines.append(
             t(
                 "site.result_line",
                 tier=t(f"tier.{key}") if key in map(str, TIERS) else key,
-                n=s["n_sites"],
+                count=s["n_sites"],
                 new=f"{s['newly_covered']:,.0f}",
                 total=f"{s['objective']:,.0f}",
                 share=f"{100 * s['covered_share']:.1f}",

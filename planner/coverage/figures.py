@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from planner.i18n import t
+from planner.settings import DEFAULT_TIER_DEMAND, parse_tier
 
 __all__ = [
     "AREA_FIGURES",
@@ -94,17 +95,21 @@ def figure(key: str) -> Figure:
     return _BY_KEY[key]
 
 
-def label(key: str, *, tier: str | None = None, lang: str | None = None) -> str:
+def label(key: str, *, tier: str | None = None, serves: str | None = None, lang: str | None = None) -> str:
     """Label of a figure.
 
-    ``uncovered`` names what the tier counts: enterprises for the enterprise tier,
-    villages and communities for the others, both when no tier is given (a column
-    over all tiers).
+    ``uncovered`` names what the tier counts, by whom it serves (``serves``: a tier
+    summary's ``"serves"``, :data:`planner.settings.TierDemand`; without it the tier's
+    default): enterprises for enterprise workers, villages and communities for residents,
+    demand points for a tier serving all of them or a column over all tiers (no tier).
     """
-    if key == "uncovered" and tier is None:
-        return t("figure.uncovered.label_any", lang=lang)
-    if key == "uncovered" and str(tier) == "enterprise":
-        return t("figure.uncovered.label_enterprise", lang=lang)
+    if key == "uncovered":
+        if serves is None and tier is not None:
+            serves = str(DEFAULT_TIER_DEMAND[parse_tier(tier)])
+        if serves == "enterprise":
+            return t("figure.uncovered.label_enterprise", lang=lang)
+        if serves != "residents":
+            return t("figure.uncovered.label_any", lang=lang)
     return t(f"figure.{key}.label", lang=lang)
 
 

@@ -5,6 +5,11 @@ The catalogue lives in the ``*.toml`` files beside this module, one file per con
 strings using ``str.format`` fields. Keys must be unique across files; a test checks
 that every key has both languages and the same fields in each.
 
+A message with a number of something has two variants, ``KEY.one`` and ``KEY.other``,
+and is looked up as ``t("KEY", count=n)``: English takes ``.one`` when ``n`` is 1 and
+``.other`` otherwise ("1 station", "2 stations"); Chinese has no plural and always takes
+``.other``. Both variants hold both languages and the same fields.
+
 Examples
 --------
 >>> from planner.i18n import t, set_language
@@ -12,12 +17,15 @@ Examples
 '村（社区）'
 >>> t("tier.village", lang="en")
 'village / community'
+>>> t("count.station", count=1, lang="en"), t("count.station", count=3, lang="en")
+('1 station', '3 stations')
 """
 
 from __future__ import annotations
 
 import contextvars
 import logging
+import numbers
 import string
 import tomllib
 from collections.abc import Iterable
@@ -28,6 +36,8 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 LANGUAGES: tuple[str, ...] = ("zh", "en")
+#: The plural variants a key may have, ``KEY.one`` and ``KEY.other`` (see :func:`plural_form`).
+PLURAL_FORMS: tuple[str, ...] = ("one", "other")
 DEFAULT_LANGUAGE = "zh"
 #: Process-wide language (the CLI, notebooks, the library) ...
 _default: list[str] = [DEFAULT_LANGUAGE]
@@ -94,13 +104,35 @@ def fields(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
+def plural_form(count: object, *, lang: str | None = None) -> str:
+    """The plural variant (``"one"`` or ``"other"``) a message about ``count`` things takes in ``lang``.
+
+    English: ``"one"`` for exactly 1, else ``"other"``; Chinese has no plural and always
+    takes ``"other"``. ``count`` may be a number or a number as text (``"1,234"``).
+    """
+    if (lang or get_language()) != "en":
+        return "other"
+    if isinstance(count, str):
+        try:
+            return "one" if float(count.replace(",", "")) == 1 else "other"
+        except ValueError:
+            return "other"
+    return "one" if isinstance(count, numbers.Real) and count == 1 else "other"
+
+
 def t(key: str, /, *, lang: str | None = None, **params: Any) -> str:
     """Translate ``key`` into ``lang`` (default: active language) and fill ``params``.
 
-    Unknown keys are returned as the key itself (and logged) rather than failing, so a
-    missing translation never hides the underlying error.
+    A key with plural variants (``KEY.one`` / ``KEY.other``) picks one by the ``count``
+    parameter (:func:`plural_form`). Unknown keys are returned as the key itself (and
+    logged) rather than failing, so a missing translation never hides the underlying error.
     """
-    entry = catalogue().get(key)
+    cat = catalogue()
+    entry = cat.get(key)
+    if entry is None and f"{key}.other" in cat:
+        if "count" not in params:
+            logger.warning("i18n key %s has plural variants but no count was given", key)
+        entry = cat[f"{key}.{plural_form(params.get('count'), lang=lang)}"]
     if entry is None:
         logger.warning("missing i18n key %s", key)
         return key + (" " + repr(params) if params else "")

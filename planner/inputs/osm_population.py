@@ -679,7 +679,7 @@ def _calibration(
         "%s",
         t(
             "population.calibrated",
-            n=n,
+            count=n,
             factor=f"{factor:.3g}",
             median=f"{median:.3g}",
             low=CALIBRATION_RANGE[0],
@@ -766,7 +766,7 @@ def _scale_to_tagged(
                 "%s",
                 t(
                     "extract.scale_implausible",
-                    n=int(free.sum()),
+                    count=int(free.sum()),
                     place=name[k],
                     population=f"{pop[k]:.0f}",
                     factor=f"{factor:.2f}",

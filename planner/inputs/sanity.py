@@ -139,8 +139,8 @@ class Finding:
         """The message in ``lang`` (default: the active language).
 
         Names of coordinate systems (``system_name``, ``declared_name``, ``source``) and
-        the row ranges (``rows``) are worded here, in ``lang``, from the language-neutral
-        ``system`` / ``declared`` / :attr:`rows`.
+        the row ranges (``rows``, and ``count`` for "row" or "rows") are worded here, in
+        ``lang``, from the language-neutral ``system`` / ``declared`` / :attr:`rows`.
         """
         params = dict(self.params)
         if "system" in params:
@@ -150,6 +150,7 @@ class Finding:
             params["declared_name"] = t(f"sanity.system.{_reading(params['declared'])}", lang=lang)
         if self.rows:
             params["rows"] = row_ranges(self.rows, lang=lang, max_spans=MAX_LISTED_ROWS)
+            params.setdefault("count", len(self.rows))  # "row 7" / "rows 7–9"
         return t(self.code, lang=lang, **params)
 
     def __str__(self) -> str:
@@ -338,7 +339,7 @@ def _whole_file_finding(
         "declared": coords,
         "before_m": f"{before:.0f}",
         "after_m": f"{others[best]:.0f}",
-        "n": n,
+        "count": n,
     }
     code = "sanity.offset" if best != "wgs84" else "sanity.already_wgs84"
     return Finding("warning", code, (), params, file)

@@ -25,6 +25,7 @@ import pandas as pd
 import shapely
 
 from planner._errors import NetworkError
+from planner.i18n import t
 from planner.network.osm import KEPT_HIGHWAYS, OSM_SUFFIXES, _load_osm, parse_maxspeed
 from planner.network.road_layers import LAYER_SUFFIXES, _load_layer
 from planner.network.roads import RoadNetwork
@@ -295,8 +296,7 @@ def describe_network(net: RoadNetwork) -> dict[str, Any]:
         ``length_km_by_class`` (road class → km, classes present only, in
         :data:`ROAD_CLASSES` order), ``components`` (pieces with at least one
         segment), ``largest_component_nodes``, ``nodes_outside_largest`` and
-        ``share_outside_largest`` (0..1). Render with the ``osm.summary`` and
-        ``osm.disconnected`` messages.
+        ``share_outside_largest`` (0..1). :func:`summary_text` words it as one line.
     """
     km = np.bincount(net.edge_class, weights=net.edge_length_m, minlength=len(ROAD_CLASSES)) / 1000.0
     comp = net.components()
@@ -313,3 +313,16 @@ def describe_network(net: RoadNetwork) -> dict[str, Any]:
         "nodes_outside_largest": outside,
         "share_outside_largest": outside / net.n_nodes,
     }
+
+
+def summary_text(desc: dict[str, Any], *, lang: str | None = None) -> str:
+    """One line for a :func:`describe_network` summary in ``lang``: "road network F: 12 nodes, 11 segments…"."""
+    return t(
+        "osm.summary",
+        lang=lang,
+        source=desc["source"],
+        nodes=t("count.node", lang=lang, count=desc["nodes"]),
+        segments=t("count.segment", lang=lang, count=desc["segments"]),
+        length_km=desc["length_km"],
+        components=t("count.piece", lang=lang, count=desc["components"]),
+    )

@@ -46,6 +46,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from planner._errors import NetworkError
+from planner.i18n import t
 from planner.network.roads import RoadNetwork
 from planner.settings import ROAD_CLASSES
 
@@ -197,15 +198,11 @@ def _load_osm(path: Path, *, bbox: tuple[float, float, float, float] | None, sou
     if bbox is not None:
         ok &= (lon >= bbox[0]) & (lon <= bbox[2]) & (lat >= bbox[1]) & (lat <= bbox[3])
     if n_missing:
-        logger.warning(
-            "%s: %d node references of %d ways are missing from the file; ways are cut there",
-            source,
-            n_missing,
-            len(np.unique(wid[~np.isfinite(lon)])),
-        )
+        ways = len(np.unique(wid[~np.isfinite(lon)]))
+        logger.warning("%s", t("osm.missing_nodes", file=source, count=n_missing, ways=ways))
     pair = np.flatnonzero((wid[:-1] == wid[1:]) & ok[:-1] & ok[1:]) if len(wid) > 1 else np.zeros(0, np.int64)
     if len(pair) == 0:
-        raise NetworkError("osm.no_highways", file=str(path), n_highway_ways=n_highway)
+        raise NetworkError("osm.no_highways", file=str(path), count=n_highway)
     seg_way = wid[pair]
     ends = np.concatenate([pair, pair + 1])
     uniq, first, inv = np.unique(ref[ends], return_index=True, return_inverse=True)

@@ -158,7 +158,7 @@ def _load_layer(
     parts, row = parts[is_line], row[is_line]
     coords, part_of = shapely.get_coordinates(parts, return_index=True)
     if len(coords) < 2:
-        raise NetworkError("osm.no_highways", file=str(path), n_highway_ways=len(gdf))
+        raise NetworkError("osm.no_highways", file=str(path), count=len(gdf))
 
     # --- road class, one-way, speed, name per feature
     codes, uniques = pd.factorize(gdf[class_col])
@@ -195,7 +195,7 @@ def _load_layer(
     x, y = coords[:, 0], coords[:, 1]
     if crs is None:
         if np.abs(x).max() <= 180 and np.abs(y).max() <= 90:
-            logger.warning("%s: layer has no CRS; coordinates look like lon/lat, assuming EPSG:4326", source)
+            logger.warning("%s", t("osm.assumed_wgs84", file=source))
             crs = pyproj.CRS.from_epsg(4326)
         else:
             raise NetworkError("osm.no_crs", file=str(path))
@@ -224,7 +224,7 @@ def _load_layer(
         ok &= (lon >= bbox[0]) & (lon <= bbox[2]) & (lat >= bbox[1]) & (lat <= bbox[3])
     pair = np.flatnonzero((part_of[:-1] == part_of[1:]) & ok[:-1] & ok[1:])
     if len(pair) == 0:
-        raise NetworkError("osm.no_highways", file=str(path), n_highway_ways=len(gdf))
+        raise NetworkError("osm.no_highways", file=str(path), count=len(gdf))
     ends = np.concatenate([pair, pair + 1])
     _, first, inv = np.unique(key[ends], axis=0, return_index=True, return_inverse=True)
     inv = inv.reshape(-1)

@@ -165,7 +165,7 @@ def estimate_note(summary: dict[str, Any], *, lang: str | None = None, short: bo
         "population.estimated_caption" if short else "population.estimated_note",
         lang=lang,
         estimated=est["estimated_points"],
-        points=est["points"],
+        count=est["points"],
         population=f"{est['estimated_population']:,.0f}",
         typical=est["typical_points"],
         flagged=est["flagged_points"],

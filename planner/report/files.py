@@ -303,12 +303,12 @@ def report_files(
         parts = [ws.isochrones(stations, tier=tier) for tier in tiers]
         iso = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs="EPSG:4326")
     st_iso = _station_isochrones(ws, stations, result) if station_isochrones and "coverage.gpkg" in wanted else None
-    label = title or ws.label
+    label = title or ws.shown_label()
     summary = dict(result.summary)
     if ws.inputs:
         summary["inputs"] = dict(ws.inputs)
     if ws.label:
-        summary["label"] = ws.label
+        summary["label"] = ws.shown_label()
     summary["demand_kinds"] = ws.demand_description()
     if extra_summary:
         summary.update(extra_summary)
@@ -329,7 +329,7 @@ def report_files(
                 files[name] = _csv(proposals)
         elif name == "report.xlsx":
             files[name] = exports.excel_workbook(
-                result=result, proposals=proposals, comparison=comparison, label=ws.label
+                result=result, proposals=proposals, comparison=comparison, label=ws.shown_label()
             )
         elif name == "coverage.gpkg":
             files[name] = exports.geopackage_bytes(

@@ -437,8 +437,11 @@ def _figure(
     if s.get("no_demand_reason"):
         line = no_demand_text(s["no_demand_reason"])
     else:
-        line = " · ".join(f"{label(k, tier=str(tier))} {display(k, s[k])}" for k in PRINT_FIGURES)
-    ax.text(0.0, -0.01, f"{t(f'tier.{tier}')}：{line}", transform=ax.transAxes, fontsize=9, ha="left", va="top")
+        line = " · ".join(
+            f"{label(k, tier=str(tier), serves=s.get('serves'))} {display(k, s[k])}" for k in PRINT_FIGURES
+        )
+    footer = t("app.figures.tier_value", tier=t(f"tier.{tier}"), value=line)
+    ax.text(0.0, -0.01, footer, transform=ax.transAxes, fontsize=9, ha="left", va="top")
     ax.text(
         1.0,
         -0.035,

@@ -19,6 +19,7 @@ import shapely
 from numpy.typing import NDArray
 
 from planner._errors import SitingError
+from planner.i18n import t
 from planner.network.reach import times_by_source
 from planner.network.roads import TravelGraph
 from planner.network.snapping import Snap, snap_points
@@ -119,11 +120,7 @@ def coverage_sets(
     )
     on = c_snap.on_network
     if not on.all():
-        logger.warning(
-            "%d candidate sites are farther than %.0f m from a usable road and are dropped",
-            int((~on).sum()),
-            max_snap_m,
-        )
+        logger.warning("%s", t("siting.candidates_dropped", count=int((~on).sum()), max_snap_m=f"{max_snap_m:.0f}"))
     if not on.any():
         raise SitingError("siting.error.no_candidates")
     keep = np.flatnonzero(on)

@@ -199,7 +199,7 @@ def _quota_side(
     if short.any():
         g = int(np.argmax(short))
         raise SitingError(
-            "siting.error.quota_infeasible", group=uniq[g], minimum=int(gmin[g]), available=int(min(size[g], gmax[g]))
+            "siting.error.quota_infeasible", group=uniq[g], count=int(gmin[g]), available=int(min(size[g], gmax[g]))
         )
     return codes.astype(np.int64), gmin, gmax, uniq
 
@@ -282,7 +282,7 @@ def maximal_covering(
         if p < 0:
             raise SitingError("siting.error.bad_p", p=p)
         if p > problem.n_candidates:
-            raise SitingError("siting.error.p_too_large", p=p, n=problem.n_candidates)
+            raise SitingError("siting.error.p_too_large", p=p, count=problem.n_candidates)
     if budget is not None:
         if problem.candidate_cost is None:
             raise SitingError("siting.error.budget_without_cost")
@@ -290,7 +290,7 @@ def maximal_covering(
             raise SitingError("siting.error.bad_option", name="budget", value=budget)
     codes, gmin, gmax, _ = _quota_side(problem, group_min=group_min, group_max=group_max)
     if p is not None and gmin is not None and int(gmin.sum()) > p:
-        raise SitingError("siting.error.quota_exceeds_p", total=int(gmin.sum()), p=p)
+        raise SitingError("siting.error.quota_exceeds_p", total=int(gmin.sum()), count=p)
     reduced = reduce_problem(problem, cost=problem.candidate_cost, group=codes)
     side = _side_for(problem, reduced, p=p, budget=budget, codes=codes, gmin=gmin, gmax=gmax)
     out = _solve_max_cover(

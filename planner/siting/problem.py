@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from planner._errors import InputError, SitingError
+from planner.i18n import t
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +119,12 @@ class CoverageProblem:
                 raise InputError("siting.error.length_mismatch", name="candidate_cost", length=len(cost), expected=n)
             bad = ~np.isfinite(cost) | (cost < 0)
             if bad.any():
-                raise InputError("siting.error.bad_cost", row=int(np.argmax(bad)) + 1, ids=ids_text(candidate_ids[bad]))
+                raise InputError(
+                    "siting.error.bad_cost",
+                    source="candidate_cost",
+                    row=int(np.argmax(bad)) + 1,
+                    ids=ids_text(candidate_ids[bad]),
+                )
             object.__setattr__(self, "candidate_cost", cost)
         for name, labels, size in (
             ("demand_group", self.demand_group, m),
@@ -168,6 +174,8 @@ class CoverageProblem:
         minutes: float,
         existing_site_ids: Sequence[Any] = (),
         source: str = "cost matrix",
+        demand_source: str = "demand",
+        candidates_source: str = "candidates",
     ) -> CoverageProblem:
         """Build a problem from a long-format travel-time table.
 
@@ -187,22 +195,26 @@ class CoverageProblem:
             The service standard N: demand within ``minutes`` of a site is covered.
         existing_site_ids
             Sites in ``costs`` that already exist; their coverage is fixed.
-        source
-            Name of the cost table used in error messages (e.g. its file name).
+        source, demand_source, candidates_source
+            Names of the cost table, the demand and the candidates in messages (their file
+            names, when read from files); a row is named by the table's ``source_row``
+            column when it has one (:func:`planner.inputs.tables.read_table`).
         """
         if not np.isfinite(minutes) or minutes <= 0:
             raise InputError("siting.error.bad_minutes", minutes=minutes)
         _require_columns(costs, ("demand_id", "site_id", "minutes"), source=source)
-        _require_columns(demand, ("id",), source="demand")
-        _require_columns(candidates, ("id",), source="candidates")
+        _require_columns(demand, ("id",), source=demand_source)
+        _require_columns(candidates, ("id",), source=candidates_source)
         demand_ids = demand["id"].to_numpy()
         cand_all = candidates["id"].to_numpy()
-        _check_unique(demand_ids, what="demand")
-        _check_unique(cand_all, what="candidates")
+        _check_unique(demand_ids, what=demand_source, rows=_source_rows(demand))
+        _check_unique(cand_all, what=candidates_source, rows=_source_rows(candidates))
         existing_ids = np.asarray(list(existing_site_ids), dtype=object)
         in_existing = pd.Index(cand_all).isin(existing_ids)
         if in_existing.any():
-            logger.warning("%d candidate(s) are existing stations and are not proposed again", int(in_existing.sum()))
+            logger.warning(
+                "%s", t("siting.existing_candidates", source=candidates_source, count=int(in_existing.sum()))
+            )
         cand_keep = ~np.asarray(in_existing)
         cand_ids = cand_all[cand_keep]
         if len(cand_ids) == 0:
@@ -212,9 +224,11 @@ class CoverageProblem:
             pop = pd.to_numeric(demand["population"], errors="coerce").to_numpy(dtype=np.float64)
             bad = ~np.isfinite(pop) | (pop < 0)
             if bad.any():
-                row = int(np.argmax(bad))
                 raise InputError(
-                    "siting.error.negative_population", source="demand", row=row + 1, ids=ids_text(demand_ids[bad])
+                    "siting.error.negative_population",
+                    source=demand_source,
+                    row=int(_source_rows(demand)[int(np.argmax(bad))]),
+                    ids=ids_text(demand_ids[bad]),
                 )
         else:
             logger.info("demand has no population column: every point weighs 1")
@@ -247,9 +261,7 @@ class CoverageProblem:
         missing_existing = ~pd.Index(existing_ids).isin(site_col.to_numpy()) if len(existing_ids) else np.zeros(0, bool)
         if np.any(missing_existing):
             logger.warning(
-                "existing stations absent from %s (they cover nothing): %s",
-                source,
-                ids_text(existing_ids[missing_existing]),
+                "%s", t("siting.existing_absent", source=source, ids=ids_text(existing_ids[missing_existing]))
             )
 
         within = mins <= minutes
@@ -266,7 +278,12 @@ class CoverageProblem:
             cost_all = pd.to_numeric(candidates["cost"], errors="coerce").to_numpy(dtype=np.float64)
             bad = ~np.isfinite(cost_all) | (cost_all < 0)
             if bad.any():
-                raise InputError("siting.error.bad_cost", row=int(np.argmax(bad)) + 1, ids=ids_text(cand_all[bad]))
+                raise InputError(
+                    "siting.error.bad_cost",
+                    source=candidates_source,
+                    row=int(_source_rows(candidates)[int(np.argmax(bad))]),
+                    ids=ids_text(cand_all[bad]),
+                )
             cost = cost_all[cand_keep]
         cand_group = candidates["township"].to_numpy(dtype=object)[cand_keep] if "township" in candidates else None
         dem_group = demand["township"].to_numpy(dtype=object) if "township" in demand else None
@@ -334,10 +351,21 @@ def _require_columns(df: pd.DataFrame, cols: Sequence[str], *, source: str) -> N
         )
 
 
-def _check_unique(ids: NDArray[Any], *, what: str) -> None:
+def _source_rows(df: pd.DataFrame) -> NDArray[np.int64]:
+    """Row numbers to name each row by: its ``source_row`` (spreadsheet row) when read from a file, else 1, 2, ..."""
+    if "source_row" in df.columns:
+        rows = pd.to_numeric(df["source_row"], errors="coerce").to_numpy(dtype=np.float64)
+        if np.isfinite(rows).all():
+            return rows.astype(np.int64)
+    return np.arange(1, len(df) + 1, dtype=np.int64)
+
+
+def _check_unique(ids: NDArray[Any], *, what: str, rows: NDArray[np.int64] | None = None) -> None:
     dup = pd.Index(ids).duplicated()
     if dup.any():
-        raise InputError("siting.error.duplicate_ids", what=what, row=int(np.argmax(dup)) + 1, ids=ids_text(ids[dup]))
+        first = int(np.argmax(dup))
+        row = int(rows[first]) if rows is not None else first + 1
+        raise InputError("siting.error.duplicate_ids", what=what, row=row, ids=ids_text(ids[dup]))
 
 
 # =========================================================================== reduction
@@ -534,11 +562,11 @@ def _undominated_columns(
         pos = np.minimum(np.searchsorted(nz_keys, query), len(nz_keys) - 1)
         return np.asarray(nz_keys[pos] == query)
 
-    for t in range(1, PREFILTER_ROWS + 1):
-        has_t = col_len[pair_j] > t
+    for step in range(1, PREFILTER_ROWS + 1):
+        has_t = col_len[pair_j] > step
         ok = np.ones(len(pair_j), dtype=bool)
         idx = np.flatnonzero(has_t)
-        ok[idx] = contains(pair_k[idx], rows_by_rarity[first_entry[pair_j[idx]] + t])
+        ok[idx] = contains(pair_k[idx], rows_by_rarity[first_entry[pair_j[idx]] + step])
         pair_j, pair_k = pair_j[ok], pair_k[ok]
     plen = col_len[pair_j]
     pid = np.repeat(np.arange(len(pair_j)), plen)

@@ -21,7 +21,7 @@ import pandas as pd
 from planner._atomic import atomic_path
 from planner._errors import InputError, PlannerError
 from planner.settings import Config, Standard, parse_mode, parse_tier
-from planner.workspace.scenario import Scenario
+from planner.workspace.scenario import Scenario, scenario_label, scenario_name
 
 if TYPE_CHECKING:
     from planner.workspace.workspace import Workspace
@@ -49,9 +49,10 @@ def _check_scenario_names(scenarios: Sequence[Scenario]) -> None:
             raise InputError("scenario.error.bad_name", name=n, reserved=PROJECT_META_LAYER)
     seen: set[str] = set()
     for n in names:
-        if n.lower() in seen:
-            raise InputError("scenario.error.duplicate_name", name=n)
-        seen.add(n.lower())
+        key = scenario_name(n).lower()  # the baseline's name in any language is the baseline
+        if key in seen:
+            raise InputError("scenario.error.duplicate_name", name=scenario_label(scenario_name(n)))
+        seen.add(key)
 
 
 def save_project(path: str | Path, *, scenarios: Sequence[Scenario], workspace: Workspace | None = None) -> Path:
@@ -92,7 +93,7 @@ def save_project(path: str | Path, *, scenarios: Sequence[Scenario], workspace: 
                     "scenario": [s.name for s in scenarios],
                     "columns": [json.dumps(list(map(str, s.stations.columns)), ensure_ascii=False) for s in scenarios],
                     "standards_json": _standards_json(workspace.config) if workspace is not None else "",
-                    "label": workspace.label if workspace is not None else "",
+                    "label": workspace.shown_label() if workspace is not None else "",
                     "format_version": PROJECT_FORMAT_VERSION,
                 }
             )
@@ -159,6 +160,6 @@ def load_project(path: str | Path) -> list[Scenario]:
                 st[c] = st[c].fillna("").astype(str)
         # every scenario's edits are shown against the first one (the stations as they are)
         baseline = out[0].baseline if out else None
-        out.append(Scenario(name=name, stations=st.reset_index(drop=True), baseline=baseline))
+        out.append(Scenario(name=scenario_name(name), stations=st.reset_index(drop=True), baseline=baseline))
     logger.info("loaded project %s (%d scenarios)", p, len(out))
     return out

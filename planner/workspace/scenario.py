@@ -18,13 +18,14 @@ import pandas as pd
 
 from planner._errors import InputError
 from planner.coverage.analyse import CoverageResult
-from planner.i18n import t
+from planner.i18n import LANGUAGES, t
 from planner.settings import TIERS, Tier, parse_tier
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CHANGE_KINDS", "COMPARISON_COLUMNS", "NEW_ID_PREFIX", "Scenario", "check_stations", "compare",
-           "compare_demand", "newly_off_network", "station_changes"]  # fmt: skip
+__all__ = ["BASELINE_SCENARIO", "CHANGE_KINDS", "COMPARISON_COLUMNS", "NEW_ID_PREFIX", "Scenario", "check_stations",
+           "compare", "compare_demand", "newly_off_network", "scenario_label", "scenario_name",
+           "station_changes"]  # fmt: skip
 
 #: Prefix of ids given to stations added in a scenario.
 NEW_ID_PREFIX: str = "NEW-"
@@ -73,6 +74,30 @@ def newly_off_network(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame
     return newly
 
 
+#: Stable id of the built-in scenario (the stations as loaded). It is its layer name in
+#: project files and its key in the app; it is shown as ``scenario.current_name`` in the
+#: active language (:func:`scenario_label`).
+BASELINE_SCENARIO = "baseline"
+
+
+def scenario_label(name: str, *, lang: str | None = None) -> str:
+    """How a scenario is named to the user: the built-in baseline in ``lang``, a name the user typed as typed."""
+    return t("scenario.current_name", lang=lang) if name == BASELINE_SCENARIO else name
+
+
+def scenario_name(text: str) -> str:
+    """The scenario id for a name as typed or read from a project file.
+
+    The baseline's name in any language (a project saved before the id existed has a
+    layer named so) is the baseline, :data:`BASELINE_SCENARIO`; any other name is kept.
+    """
+    name = text.strip()
+    builtin = {BASELINE_SCENARIO, *(t("scenario.current_name", lang=lang).casefold() for lang in LANGUAGES)}
+    if name.casefold() in builtin:
+        return BASELINE_SCENARIO
+    return name
+
+
 @dataclass(eq=False)
 class Scenario:
     """A named stations table with an undo history.
@@ -80,7 +105,8 @@ class Scenario:
     Parameters
     ----------
     name
-        Scenario name (also its layer name in a project file).
+        Scenario name (also its layer name in a project file); :data:`BASELINE_SCENARIO`
+        for the stations as loaded, shown with :func:`scenario_label`.
     stations
         Canonical stations table (:func:`planner.inputs.tables.read_stations` columns).
     """

@@ -53,7 +53,7 @@ from planner.network.snapping import Snap, snap_points
 from planner.settings import DEFAULT_TIER_DEMAND, TIERS, Config, Mode, Tier, parse_tier
 from planner.siting.models import DEFAULT_MIP_REL_GAP, DEFAULT_TIME_LIMIT_S, Solver
 from planner.workspace.propose import CandidateOptions, NetworkProblem, Proposal, propose, siting_problem
-from planner.workspace.scenario import Scenario, check_stations
+from planner.workspace.scenario import BASELINE_SCENARIO, Scenario, check_stations
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +103,9 @@ class Workspace:
         Township polygons (``name``, geometry) or ``None``.
     label
         Display label (e.g. ``t("demo.label")`` for the generated demo county).
+    label_key
+        i18n key of a built-in label (the demo county's): then the label is shown in the
+        active language (:meth:`shown_label`), not in the one it was made in.
     allow_off_network_stations
         Evaluate anyway (leaving them out) when stations lie farther than the maximum
         snap distance from a usable road; by default that raises an
@@ -115,6 +118,7 @@ class Workspace:
     areas: gpd.GeoDataFrame | None = None
     label: str = ""
     allow_off_network_stations: bool = False
+    label_key: str | None = None
     #: Stations file named in the off-network error, worded for the command line (the
     #: CLI sets it); empty: worded for the map editor.
     stations_file: str = ""
@@ -145,6 +149,10 @@ class Workspace:
     def __post_init__(self) -> None:
         self.demand = self.demand.reset_index(drop=True)
 
+    def shown_label(self, *, lang: str | None = None) -> str:
+        """The label in ``lang`` (default: active) for a built-in one (:attr:`label_key`), else as given."""
+        return t(self.label_key, lang=lang) if self.label_key else self.label
+
     # ------------------------------------------------------------------ constructors
     @classmethod
     def from_demo(cls, *, seed: int = 2024) -> tuple[Workspace, Scenario]:
@@ -158,9 +166,9 @@ class Workspace:
             config=Config(),
             areas=county.townships,
             label=county.label,
-            demand_kinds=(DemandKinds.of_table(county.demand, file=county.label),),
+            label_key="demo.label",  # its demand kinds are described under this label, in the language shown
         )
-        return ws, Scenario(name=t("scenario.current_name"), stations=county.stations.copy())
+        return ws, Scenario(name=BASELINE_SCENARIO, stations=county.stations.copy())
 
     @classmethod
     def from_files(
@@ -270,7 +278,7 @@ class Workspace:
             demand_kinds=tuple(part.kinds for part in parts if part.kinds is not None),
         )
         logger.info("%s", ws.demand_description())
-        return ws, Scenario(name=t("scenario.current_name"), stations=st)
+        return ws, Scenario(name=BASELINE_SCENARIO, stations=st)
 
     def read_candidates(self, path: str | Path, *, coords: str | None = None) -> pd.DataFrame:
         """Read a candidate sites file in its coordinate system and check it against the network.
@@ -314,7 +322,7 @@ class Workspace:
         no demand points (the figures give the reason). The CLI logs it, ``planner check`` prints the
         first part, the app shows it after loading files.
         """
-        kinds = self.demand_kinds or (DemandKinds.of_table(self.demand, file=self.label),)
+        kinds = self.demand_kinds or (DemandKinds.of_table(self.demand, file=self.shown_label(lang=lang)),)
         parts = [k.describe(lang=lang) for k in kinds]
         for tier in TIERS:
             serves = self.config.tier_demand[tier]
