@@ -372,7 +372,9 @@ MAX_SNAP_M: float = 500.0
 #: can say how far beyond the standard a village is; farther is reported unreachable.
 HORIZON_FACTOR: float = 3.0
 
-#: Half-width of the band drawn along reached roads for isochrone polygons (metres).
+#: Minimum half-width of an isochrone polygon along the reached roads (metres). The
+#: polygon holds the reached roads plus walking access up to the maximum snap distance
+#: (:mod:`planner.coverage.isochrones`); this keeps the roads visible when that is small.
 ISOCHRONE_BUFFER_M: float = 60.0
 
 

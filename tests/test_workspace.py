@@ -168,6 +168,20 @@ def test_isochrones_cached_per_tier(demo: tuple[Workspace, Scenario], monkeypatc
     assert grown.to_crs(ws.network.crs).area.iloc[-1] > iso.to_crs(ws.network.crs).area.iloc[-1]
 
 
+def test_isochrones_follow_the_maximum_snap_distance(demo: tuple[Workspace, Scenario]) -> None:
+    """The circles reach as far as the walking access coverage allows: a smaller snap distance, a smaller area."""
+    from dataclasses import replace
+
+    ws, sc = fresh(demo)
+    wide = ws.isochrones(sc.stations, tier=Tier.VILLAGE)
+    narrow_ws = ws.with_config(replace(ws.config, max_snap_m=150.0))  # keeps the caches that still apply
+    narrow = narrow_ws.isochrones(sc.stations, tier=Tier.VILLAGE)
+    area_wide = wide.to_crs(ws.network.crs).area.to_numpy()
+    area_narrow = narrow.to_crs(ws.network.crs).area.to_numpy()
+    assert (area_narrow < 0.7 * area_wide).all()
+    assert ws.isochrones(sc.stations, tier=Tier.VILLAGE).geometry.geom_equals(wide.geometry).all()
+
+
 # ----------------------------------------------------------------------------- column reports
 def test_from_files_keeps_and_logs_the_column_reports(county, tmp_path, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
     from planner.demo.county import write_demo

