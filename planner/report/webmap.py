@@ -27,6 +27,7 @@ from planner.report.colours import COVERED_HEX, OFF_NETWORK_HEX, UNCOVERED_HEX
 from planner.report.webmap_assets import STATIC_URL, localise_assets
 from planner.report.webmap_layers import (
     CHANGE_STYLES,
+    ISOCHRONE_FILL_OPACITY,
     PROPOSAL_HEX,
     TIER_STYLES,
     add_areas,
@@ -98,7 +99,7 @@ def _legend_html(
         rows.append(f'<div style="font-weight:600;margin-top:2px">{html.escape(head)}</div>')
         for colour, m in zip(interval_colours(view, len(minutes)), minutes, strict=True):
             label = t("app.map.circle_interval", lang=lang, minutes=m)
-            rows.append(f"<div>{_swatch(colour, opacity=0.75)}{html.escape(label)}</div>")
+            rows.append(f"<div>{_swatch(colour, opacity=ISOCHRONE_FILL_OPACITY)}{html.escape(label)}</div>")
     cov = t("app.map.demand_legend", lang=lang, tier=view_name)
     rows.append(f'<div style="font-weight:600;margin-top:4px">{html.escape(cov)}</div>')
     for colour, key in ((COVERED_HEX, "covered"), (UNCOVERED_HEX, "uncovered"), (OFF_NETWORK_HEX, "off_network")):

@@ -44,8 +44,8 @@ TIER_STYLES: dict[Tier, TierStyle] = {
     Tier.COUNTY: TierStyle(colour="darkpurple", hex=TIER_COLOURS[Tier.COUNTY], icon="landmark", size_px=16),
     Tier.TOWNSHIP: TierStyle(colour="darkblue", hex=TIER_COLOURS[Tier.TOWNSHIP], icon="building", size_px=14),
     # badges, drawn in the tier colour itself
-    Tier.VILLAGE: TierStyle(colour="orange", hex=TIER_COLOURS[Tier.VILLAGE], icon="house", size_px=12),
-    Tier.ENTERPRISE: TierStyle(colour="cadetblue", hex=TIER_COLOURS[Tier.ENTERPRISE], icon="industry", size_px=12),
+    Tier.VILLAGE: TierStyle(colour="orange", hex=TIER_COLOURS[Tier.VILLAGE], icon="house", size_px=11),
+    Tier.ENTERPRISE: TierStyle(colour="cadetblue", hex=TIER_COLOURS[Tier.ENTERPRISE], icon="industry", size_px=11),
 }
 PROPOSAL_HEX = "#212121"  # near black with white numbers: apart from every tier and demand colour
 #: Isochrones are simplified for display (about 20 m) and rounded to about 1 m.
@@ -284,7 +284,7 @@ def interval_colours(tier: Tier, n: int) -> list[str]:
 
 
 #: Fill opacity of every interval of a service circle (nested: inner areas build up).
-ISOCHRONE_FILL_OPACITY = 0.5
+ISOCHRONE_FILL_OPACITY = 0.6
 
 
 def add_isochrones(
@@ -307,7 +307,7 @@ def add_isochrones(
     tier_name = t(f"tier.{tier}", lang=lang)
     props = [
         {
-            "style": {"color": c, "fillColor": c},
+            "style": {"fillColor": c},
             "tip": html.escape(t("app.map.isochrone_tip", lang=lang, tier=tier_name, minutes=minutes)),
         }
         for c, minutes in zip(colours, gdf["minutes"].tolist(), strict=True)
@@ -315,7 +315,14 @@ def add_isochrones(
     fg = folium.FeatureGroup(name=t("app.map.layer_isochrones", lang=lang, tier=tier_name))
     _Layer(
         _feature_collection(_display_geometry(iso, gdf.index.to_numpy()), props),
-        style={"weight": 1.5, "opacity": 0.9, "fillOpacity": ISOCHRONE_FILL_OPACITY, "className": "planner-circle"},
+        # each interval's edge in the tier's own colour: the light shades stay readable as areas
+        style={
+            "color": TIER_COLOURS[tier],
+            "weight": 1.2,
+            "opacity": 0.85,
+            "fillOpacity": ISOCHRONE_FILL_OPACITY,
+            "className": "planner-circle",
+        },
     ).add_to(fg)
     fg.add_to(m)
 
@@ -384,12 +391,12 @@ def _station_icon(tier: Tier) -> tuple[str, dict[str, Any]]:
     style = TIER_STYLES[tier]
     if tier in PIN_TIERS:
         return "awesome", {"markerColor": style.colour, "iconColor": "white", "icon": style.icon, "prefix": "fa"}
-    size = style.size_px + 8
+    size = style.size_px + 4  # 15 px: 155 village badges still leave the circle under them visible
     return "div", {
         "html": (
             f'<div class="planner-station planner-{tier}" style="width:{size}px;height:{size}px;'
             f"line-height:{size}px;border-radius:50%;background:{style.hex};color:#fff;text-align:center;"
-            f'border:1.5px solid #fff;box-shadow:0 0 2px #000;font-size:{style.size_px - 2}px">'
+            f'border:1.5px solid #fff;box-shadow:0 0 2px #000;font-size:{style.size_px - 3}px">'
             f'<i class="fa-solid fa-{style.icon}"></i></div>'
         ),
         "iconSize": [size, size],
