@@ -1,4 +1,4 @@
-"""Benchmark isochrone polygons: per-station and tier-union, raster vs vector bands.
+"""Benchmark isochrone polygons (service areas): per-station and tier-union, raster vs vector.
 
 Usage::
 
@@ -7,20 +7,29 @@ Usage::
     .venv/bin/python benchmarks/bench_isochrones.py --repeat 3 --sample 10
 
 Part 1 (options): per-station polygon time for each tier (its default standard),
-averaged over ``--sample`` stations, for the ways of drawing the band:
+averaged over ``--sample`` stations:
 
-* ``vector, full scan`` — the original code: reached pieces from a scan of every
-  segment, merged lines buffered with GEOS (quad_segs=2) and dissolved with union_all;
-* ``vector`` — the same band, pieces only from segments touching reached nodes;
-* ``vector coarse`` — quad_segs=1 and simplification at buffer/2 before buffering;
-* ``raster`` — the default: burn pieces into a buffer/4 grid, separable disk
-  dilation, contourpy marching squares.
+* ``pieces`` — reached pieces from a scan of every segment / from the segments touching
+  reached nodes (:func:`~planner.coverage.isochrones.reached_pieces`);
+* ``roads only`` — the raster band of ``isochrone_buffer_m`` around the reached roads
+  (``max_access_m=0``: what the polygons showed before walking access was drawn);
+* ``vector`` — the service area (roads plus walking access up to the maximum snap
+  distance) as the exact level regions: GEOS buffers per walking level, dissolved;
+* ``raster`` — the default: timed samples, a 16-gon minimum filter per level, contourpy.
 
 Part 2 (goal): ``station_isochrones`` end to end (Dijkstra per station, pieces,
 polygons, WGS-84 transform) for ``--stations`` stations at the tier standard, and
 ``tier_isochrones`` (union) for all intervals of every tier; medians of ``--repeat``.
 Tiers listed in ``--extrapolate`` (default: county, township — whole-county reaches
 per station, few stations in practice) are timed on ``--sample`` stations and scaled.
+
+Part 3 (consistency): on the generated demo county and, when ``../shared`` is present, on
+the 贵溪 extract (its stations from ``planner extract`` and 600 demand points drawn up to
+700 m beside its roads), ``Workspace.isochrones`` per tier: its time (median of
+``--repeat``), whether every demand point reached within each interval lies inside that
+interval's polygon, the share of on-network points *not* reached within the standard that
+lie inside its polygon anyway, and the polygon's area against the exact 60 m band of the
+reached roads (the area the polygons had before).
 """
 
 from __future__ import annotations
@@ -34,23 +43,25 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import fmt_s, grid_network, median_time, points_on, print_table
+from _common import SHARED, fmt_s, grid_network, median_time, points_on, print_table
 
 from planner.coverage.isochrones import (
-    _piece_coords,
     pieces_to_polygon,
+    reach_polygons,
     reached_pieces,
     station_isochrones,
     tier_isochrones,
 )
-from planner.network.reach import node_times_by_source
+from planner.network.reach import nearest_node_times, node_times_by_source
 from planner.network.roads import TravelGraph
 from planner.network.snapping import Snap, snap_points
 from planner.settings import DEFAULT_STANDARDS, ISOCHRONE_BUFFER_M, MAX_SNAP_M, Config, Tier
+from planner.workspace.workspace import Workspace
 
 logger = logging.getLogger("bench_isochrones")
 
@@ -73,14 +84,6 @@ def full_scan_pieces(
     return e, a, b
 
 
-def vector_coarse(graph: TravelGraph, e: np.ndarray, a: np.ndarray, b: np.ndarray, buffer_m: float) -> object:
-    """GEOS band with quad_segs=1 and simplification at buffer/2."""
-    lines = shapely.linestrings(_piece_coords(graph, e, a, b))
-    merged = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(lines)))
-    merged = shapely.simplify(merged, buffer_m / 2.0)
-    return shapely.union_all(shapely.buffer(merged, buffer_m, quad_segs=1))
-
-
 def options_table(net: object, *, sample: int, buffer_m: float, vector_limit_s: float) -> list[list[str]]:
     """Mean seconds per station polygon for each option, per tier."""
     rows = []
@@ -91,7 +94,7 @@ def options_table(net: object, *, sample: int, buffer_m: float, vector_limit_s: 
         src = snap_points(g, lon=lon, lat=lat, max_snap_m=MAX_SNAP_M)
         budget = std.limit_s
         idx, dist = next(node_times_by_source(g, sources=src, limit_s=budget))
-        times: dict[str, list[float]] = {k: [] for k in ("full", "pieces", "vector", "coarse", "raster")}
+        times: dict[str, list[float]] = {k: [] for k in ("full", "pieces", "roads", "vector", "raster")}
         n_pieces = []
         skipped_vector = False
         for k, s in enumerate(idx):
@@ -104,18 +107,17 @@ def options_table(net: object, *, sample: int, buffer_m: float, vector_limit_s: 
             times["full"].append(t1 - t0)
             times["pieces"].append(t2 - t1)
             n_pieces.append(len(e))
+            pieces_to_polygon(g, edge=e, start=a, end=b, buffer_m=buffer_m)
+            times["roads"].append(time.perf_counter() - t2)
+            kw = {"node_time_s": dist[k], "budgets_s": [budget], "sources": one, "max_access_m": MAX_SNAP_M}
             if not skipped_vector:
                 t3 = time.perf_counter()
-                pieces_to_polygon(g, edge=e, start=a, end=b, buffer_m=buffer_m, method="vector")
-                t4 = time.perf_counter()
-                vector_coarse(g, e, a, b, buffer_m)
-                t5 = time.perf_counter()
-                times["vector"].append(t4 - t3)
-                times["coarse"].append(t5 - t4)
-                skipped_vector = (t4 - t3) * len(idx) > vector_limit_s and len(times["vector"]) >= 1
-            t6 = time.perf_counter()
-            pieces_to_polygon(g, edge=e, start=a, end=b, buffer_m=buffer_m)
-            times["raster"].append(time.perf_counter() - t6)
+                reach_polygons(g, buffer_m=buffer_m, method="vector", **kw)  # type: ignore[arg-type]
+                times["vector"].append(time.perf_counter() - t3)
+                skipped_vector = times["vector"][-1] * len(idx) > vector_limit_s
+            t4 = time.perf_counter()
+            reach_polygons(g, buffer_m=buffer_m, **kw)  # type: ignore[arg-type]
+            times["raster"].append(time.perf_counter() - t4)
         mean = {k: statistics.fmean(v) for k, v in times.items()}
         rows.append(
             [
@@ -123,10 +125,9 @@ def options_table(net: object, *, sample: int, buffer_m: float, vector_limit_s: 
                 f"{statistics.fmean(n_pieces):,.0f}",
                 fmt_s(mean["full"]),
                 fmt_s(mean["pieces"]),
-                fmt_s(mean["full"] + mean["vector"]) + f" (n={len(times['vector'])})",
-                fmt_s(mean["pieces"] + mean["vector"]),
-                fmt_s(mean["pieces"] + mean["coarse"]),
-                fmt_s(mean["pieces"] + mean["raster"]),
+                fmt_s(mean["pieces"] + mean["roads"]),
+                fmt_s(mean["vector"]) + f" (n={len(times['vector'])})",
+                fmt_s(mean["raster"]),
                 f"{mean['vector'] / mean['raster']:.0f}x",
             ]
         )
@@ -151,7 +152,9 @@ def goal_table(
         def run_station(
             sub: Snap = sub, g: TravelGraph = g, minutes: float = std.minutes, ids: list[str] = ids
         ) -> gpd.GeoDataFrame:
-            return station_isochrones(g, sources=sub, station_ids=ids, intervals_min=[minutes], buffer_m=buffer_m)
+            return station_isochrones(
+                g, sources=sub, station_ids=ids, intervals_min=[minutes], max_access_m=MAX_SNAP_M, buffer_m=buffer_m
+            )
 
         st_s, gdf = median_time(run_station, repeat=1 if scaled else repeat)
         if scaled:
@@ -161,7 +164,7 @@ def goal_table(
         def run_union(
             g: TravelGraph = g, src: Snap = src, intervals: tuple[float, ...] = intervals
         ) -> gpd.GeoDataFrame:
-            return tier_isochrones(g, sources=src, intervals_min=intervals, buffer_m=buffer_m)
+            return tier_isochrones(g, sources=src, intervals_min=intervals, max_access_m=MAX_SNAP_M, buffer_m=buffer_m)
 
         tu_s, tu = median_time(run_union, repeat=repeat)
         n_vert = int(shapely.get_num_coordinates(np.asarray(gdf.geometry)).sum())
@@ -180,6 +183,92 @@ def goal_table(
     return rows
 
 
+def _guixi_workspace(config: Config) -> tuple[Workspace, pd.DataFrame] | None:
+    """The 贵溪 extract: its stations from ``planner extract``, 600 demand points drawn beside its roads."""
+    import contextlib
+    import io
+    import tempfile
+
+    from planner.cli import main as cli_main
+    from planner.demo.grid import random_points_near
+    from planner.network.load import load_network
+
+    osm = SHARED / "data" / "guixi_center.osm"
+    if not osm.exists():
+        return None
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
+        cli_main(["extract", "--osm", str(osm), "--out", tmp])
+        sheet = pd.read_csv(Path(tmp) / "stations.csv", encoding="utf-8-sig")
+    tiers = {"县级": "county", "乡镇": "township", "村（社区）": "village", "企业": "enterprise"}
+    stations = pd.DataFrame(
+        {"id": sheet["编号"].astype(str), "name": sheet["名称"].astype(str),
+         "tier": sheet["层级"].map(tiers).fillna("village"), "lon": sheet["经度"], "lat": sheet["纬度"]}
+    )  # fmt: skip
+    net = load_network(osm)
+    lon, lat = random_points_near(net, n=600, seed=12, max_offset_m=700.0)
+    demand = pd.DataFrame(
+        {"id": [f"D{i}" for i in range(600)], "population": 100.0, "lon": lon, "lat": lat,
+         "kind": np.where(np.arange(600) % 5 == 0, "enterprise", "village")}
+    )  # fmt: skip
+    return Workspace(network=net, demand=demand, config=config, allow_off_network_stations=True), stations
+
+
+def consistency_rows(*, repeat: int) -> list[list[str]]:
+    """Per county and tier: ``tier_isochrones`` time, reached points outside (must be 0), uncovered inside, areas."""
+    cases: list[tuple[str, Workspace, pd.DataFrame]] = []
+    ws, sc = Workspace.from_demo()
+    cases.append(("demo", ws, sc.stations))
+    for label, config in (("guixi", Config()), ("guixi 6 min", Config().with_overrides(minutes=6.0))):
+        made = _guixi_workspace(config)
+        if made is not None:
+            cases.append((label, *made))
+    rows = []
+    for label, ws, stations in cases:
+        result = ws.evaluate(stations)
+        for tier, tr in result.tiers.items():
+            std = ws.config.standards[tier]
+            graph = ws.network.travel_graph(mode=std.mode, config=ws.config)
+            kw = {"sources": tr.station_snap, "intervals_min": std.all_intervals_min(), "tier": str(tier),
+                  "max_access_m": ws.config.max_snap_m, "buffer_m": ws.config.isochrone_buffer_m}  # fmt: skip
+            secs, direct = median_time(lambda g=graph, kw=kw: tier_isochrones(g, **kw), repeat=repeat)  # type: ignore[misc]
+            polys = ws.isochrones(stations, tier=tier)  # what the app and the reports draw
+            assert polys.geometry.geom_equals(direct.geometry).all()
+            demand = result.demand[result.demand["tier"] == str(tier)]
+            lon, lat = demand["lon"].to_numpy(float), demand["lat"].to_numpy(float)
+            reached_by = demand["interval_min"].to_numpy(float)
+            on = demand["status"].to_numpy(object) != "off_network"
+            outside = sum(
+                int(
+                    (reached_by <= m + 1e-9).sum() - (shapely.contains_xy(g, lon, lat) & (reached_by <= m + 1e-9)).sum()
+                )
+                for m, g in zip(polys["minutes"], polys.geometry, strict=True)
+            )
+            poly = polys.geometry[polys["minutes"] == std.minutes].iloc[0]
+            uncovered = on & ~(reached_by <= std.minutes + 1e-9)
+            n_in = int((uncovered & shapely.contains_xy(poly, lon, lat)).sum())
+            node_t = nearest_node_times(graph, sources=tr.station_snap, limit_s=std.limit_s)
+            e, a, b = reached_pieces(graph, node_time_s=node_t, budget_s=std.limit_s, sources=tr.station_snap)
+            band = pieces_to_polygon(
+                graph, edge=e, start=a, end=b, buffer_m=ws.config.isochrone_buffer_m, method="vector"
+            )
+            area = float(gpd.GeoSeries([poly], crs="EPSG:4326").to_crs(ws.network.crs).area.iloc[0])
+            rows.append(
+                [
+                    label,
+                    f"{tier} {std.mode} {std.minutes:g} min",
+                    fmt_s(secs),
+                    str(outside),
+                    f"{n_in}/{int(uncovered.sum())}"
+                    + (f" ({100 * n_in / uncovered.sum():.0f} %)" if uncovered.any() else ""),
+                    f"{area / 1e6:.1f}",
+                    f"{band.area / 1e6:.1f}",
+                    f"{area / band.area:.1f}" if band.area > 0 else "-",
+                ]
+            )
+            sys.stderr.write(f"consistency done: {rows[-1]}\n")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--nodes", type=int, default=100_000, help="generated network size")
@@ -190,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--vector-limit-s", type=float, default=60.0, help="stop timing vector options beyond this")
     p.add_argument("--quick", action="store_true", help="10k nodes, 50 stations, 1 repeat")
     p.add_argument("--skip-options", action="store_true")
+    p.add_argument("--skip-goal", action="store_true")
+    p.add_argument("--skip-consistency", action="store_true")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.quick:
@@ -204,36 +295,49 @@ def main(argv: list[str] | None = None) -> int:
             "pieces",
             "full-scan pieces",
             "touching pieces",
-            "vector, full scan (before)",
-            "vector",
-            "vector coarse",
-            "raster (default)",
+            "roads only (60 m band, raster)",
+            "vector service area",
+            "raster service area (default)",
             "vector/raster",
         ]
         print_table(
             header, options_table(net, sample=args.sample, buffer_m=buffer_m, vector_limit_s=args.vector_limit_s)
         )
-    sys.stdout.write(f"\n## End to end (raster), {args.stations} stations per tier, median of {args.repeat}\n\n")
-    rows = goal_table(
-        net,
-        n_stations=args.stations,
-        repeat=args.repeat,
-        buffer_m=buffer_m,
-        extrapolate={s.strip() for s in args.extrapolate.split(",") if s.strip()},
-        sample=args.sample,
-    )
-    print_table(
-        [
+    if not args.skip_goal:
+        sys.stdout.write(f"\n## End to end (raster), {args.stations} stations per tier, median of {args.repeat}\n\n")
+        rows = goal_table(
+            net,
+            n_stations=args.stations,
+            repeat=args.repeat,
+            buffer_m=buffer_m,
+            extrapolate={s.strip() for s in args.extrapolate.split(",") if s.strip()},
+            sample=args.sample,
+        )
+        print_table(
+            [
+                "tier standard",
+                "stations",
+                "station polygons s",
+                "vertices/polygon",
+                "union intervals",
+                "tier union s",
+                "union vertices",
+            ],
+            rows,
+        )
+    if not args.skip_consistency:
+        sys.stdout.write(f"\n## Consistency with coverage (tier_isochrones, median of {args.repeat})\n\n")
+        header = [
+            "county",
             "tier standard",
-            "stations",
-            "station polygons s",
-            "vertices/polygon",
-            "union intervals",
-            "tier union s",
-            "union vertices",
-        ],
-        rows,
-    )
+            "tier s",
+            "reached outside",
+            "uncovered on-network inside",
+            "area km²",
+            "60 m road band km²",
+            "area / band",
+        ]
+        print_table(header, consistency_rows(repeat=args.repeat))
     return 0
 
 

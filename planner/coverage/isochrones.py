@@ -475,7 +475,7 @@ def _raster_levels(
     ``coords`` are ``(n, 2, 2)`` piece ends whose time grows linearly from ``t0_s`` to ``t1_s``.
     """
     cell = max(float(radius_m[-1]) / RASTER_CELLS_PER_BAND, float(radius_m[0]) / RASTER_CELLS_PER_BUFFER)
-    reach_m = float(radius_m[-1]) * 1.1 + RASTER_MARGIN_CELLS * cell
+    reach_m = float(radius_m[-1]) * 1.1 + RASTER_MARGIN_CELLS * cell  # the 16-gon reaches ≤ ~1.1 × its disk
     extent_m2 = float(np.ptp(coords[..., 0]) + 2 * reach_m) * float(np.ptp(coords[..., 1]) + 2 * reach_m)
     if extent_m2 / cell**2 > RASTER_MAX_CELLS:  # very large areas: coarser cells, bounded memory
         cell = float(np.sqrt(extent_m2 / RASTER_MAX_CELLS))
@@ -544,9 +544,9 @@ def pieces_to_polygon(
     buffer_m
         Half-width of the band (metres): every point within ``buffer_m`` of a piece is inside.
     method
-        ``"raster"`` (default, fast; the band reaches at most ``buffer_m`` + ~2.4 cells
-        of ``buffer_m / 4``, i.e. ~1.6 × ``buffer_m``) or ``"vector"`` (GEOS buffer + union;
-        the round band, ~1 % wider).
+        ``"raster"`` (default, fast; cells of ``buffer_m / 4``, the band reaches at most
+        ~1.1 × (``buffer_m`` + :data:`RASTER_MARGIN_CELLS` cells) + 1.5 cells from the pieces,
+        about 2 × ``buffer_m``) or ``"vector"`` (GEOS buffer + union; the round band, ~2 % wider).
 
     Returns
     -------
