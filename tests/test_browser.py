@@ -509,8 +509,10 @@ def test_real_county_loads_through_the_browser(browser_page, server, tmp_path, s
     # the stations and demand points extracted (counted from the sheets planner extract wrote)
     n_stations = len((sheets / "stations.csv").read_text(encoding="utf-8-sig").strip().splitlines()) - 1
     n_demand = len((sheets / "demand.csv").read_text(encoding="utf-8-sig").strip().splitlines()) - 1
+    stations_text = t("count.station", count=n_stations)
+    demand_text = t("count.demand_point", count=n_demand)
     page.get_by_text(
-        t("app.data.loaded", label="", stations=n_stations, demand=n_demand).split("：", 1)[1]
+        t("app.data.loaded", label="", stations=stations_text, demand=demand_text).split("：", 1)[1]
     ).first.wait_for()
     # (awesome-markers pins do not carry Leaflet's leaflet-marker-icon class)
     icons = frame.locator(".leaflet-marker-pane .leaflet-marker-icon, .leaflet-marker-pane .awesome-marker")
@@ -635,7 +637,8 @@ def test_the_map_a_planner_reads(browser_page, server, size):
         _wait_legend(page, t("app.map.circle_legend", tier=t("tier.village"), mode=t("app.mode.walk")))
         area = _inner(page).evaluate(CIRCLE_AREA_JS)
         print(f"\n{width}x{height} village circle at open: {area}")
-        assert area["share"] > 0.05 and area["mean_width_px"] > 8, area  # an area, not hairlines along roads
+        # an area, not hairlines along roads (the 60 m road bands before: share 0.02, mean width 1.2 px)
+        assert area["share"] > 0.08 and area["mean_width_px"] > 3, area
         n, seen = _in_map_view(page, ".leaflet-marker-pane .leaflet-marker-icon, .leaflet-marker-pane .awesome-marker")
         assert n > 100 and seen == n, (n, seen)
         shot("open")
@@ -646,7 +649,7 @@ def test_the_map_a_planner_reads(browser_page, server, size):
         _idle(page)
         _map(page).locator("path.planner-circle").first.wait_for(timeout=60_000)
         township = _inner(page).evaluate(CIRCLE_AREA_JS)
-        assert township["share"] > 0.05 and township["mean_width_px"] > 8, township
+        assert township["share"] > 0.08 and township["mean_width_px"] > 3, township
         shot("view_tier")
 
         # ---- the village standard changed to 10 minutes: the map shows the village tier, redrawn
@@ -654,10 +657,10 @@ def test_the_map_a_planner_reads(browser_page, server, size):
         minutes = sidebar.get_by_label(t("app.standard.minutes", tier=t("tier.village")))
         minutes.fill("10")
         minutes.press("Enter")
+        _wait_legend(page, t("app.map.circle_legend", tier=t("tier.village"), mode=t("app.mode.walk")))
         _wait_legend(page, t("app.map.circle_interval", minutes=10.0))
         _idle(page)
         assert t("app.map.circle_interval", minutes=15.0) not in _legend_text(page)
-        assert t("app.map.circle_legend", tier=t("tier.village"), mode=t("app.mode.walk")) in _legend_text(page)
         smaller = _inner(page).evaluate(CIRCLE_AREA_JS)
         assert 0 < smaller["share"] < area["share"], (smaller, area)  # 10 minutes reach less than 15
         shot("standard")
@@ -681,7 +684,9 @@ def test_the_map_a_planner_reads(browser_page, server, size):
         assert fits == {"scrolls": False, "inside": True}, fits
         legend_box = _map(page).locator("#planner-legend").bounding_box()
         frame_box = page.locator(MAP_FRAME).first.bounding_box()
-        assert legend_box and frame_box and legend_box["y"] + legend_box["height"] <= frame_box["height"], legend_box
+        assert legend_box and frame_box, (legend_box, frame_box)  # page coordinates, both
+        assert legend_box["y"] + legend_box["height"] <= frame_box["y"] + frame_box["height"], (legend_box, frame_box)
+        assert legend_box["y"] + legend_box["height"] <= height, legend_box
         values = page.locator('[data-testid="stMetricValue"]')
         assert values.count() == 3
         for k in range(3):

@@ -186,7 +186,7 @@ def _live(*, presentation: bool, run_start_s: float) -> None:
             if ss.is_demo:
                 st.caption(t("app.generated_data", label=t("demo.label")))
         with left:
-            view_tier_control()
+            view_tier_control(compact=True)
             t0 = time.perf_counter()
             parts = build_map_parts(**map_args, immediate_clicks=True, ready_signal=signal_layer)
             build_s += time.perf_counter() - t0

@@ -142,8 +142,11 @@ def _tier_line(tier: Tier, s: dict[str, Any]) -> str:
     return f"**{t(f'tier.{tier}')}** · {standard} · {stations}"
 
 
-def view_tier_control() -> None:
-    """The control above the map: which tier's service circle, coverage and stations the map shows."""
+def view_tier_control(*, compact: bool = False) -> None:
+    """The control above the map: which tier's service circle, coverage and stations the map shows.
+
+    ``compact`` (presentation): without its label line (the legend names the tier).
+    """
     st.segmented_control(
         t("app.view_tier"),
         [str(x) for x in TIERS],
@@ -151,6 +154,7 @@ def view_tier_control() -> None:
         key="view_tier",
         required=True,
         help=t("app.view_tier_help"),
+        label_visibility="collapsed" if compact else "visible",
     )
 
 
@@ -520,7 +524,7 @@ def page_css() -> None:
 
 
 #: Height of the page above and below the map in presentation mode (the map takes the rest).
-PRESENTATION_CHROME_PX = 110
+PRESENTATION_CHROME_PX = 120
 
 
 def presentation_css() -> None:
