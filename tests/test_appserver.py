@@ -40,8 +40,8 @@ def test_demo_state_is_built_once_and_shared_across_threads(demo):
     # the shared result is the coverage of the demo's stations, computed independently here
     fresh = demo.workspace.with_config(demo.workspace.config).evaluate(demo.scenario.stations.copy())
     assert demo.result.summary["tiers"] == fresh.summary["tiers"]
-    # the demo's default map layer (county isochrones) is already cached
-    assert Tier.COUNTY in demo.workspace._iso_cache
+    # the map's circle at open (the village tier's, the default view tier) is already cached
+    assert Tier.VILLAGE in demo.workspace._iso_cache
     assert len(demo.roads) > 0
 
 
@@ -85,24 +85,25 @@ def test_isochrone_cache_keeps_the_frame_while_its_tier_is_unchanged(demo):
     ws = demo.workspace.with_config(demo.workspace.config)
     stations = demo.scenario.stations.copy()
     cache = IsochroneCache()
-    cache.put(ws, stations, Tier.COUNTY, demo.isochrones)
-    assert cache.isochrones(ws, stations, tier=Tier.COUNTY) is demo.isochrones
+    county_iso = ws.isochrones(stations, tier=Tier.COUNTY)
+    cache.put(ws, stations, Tier.COUNTY, county_iso)
+    assert cache.isochrones(ws, stations, tier=Tier.COUNTY) is county_iso
     # a new village station leaves the county tier's frame as it was
     village = stations[stations["tier"] == "village"].iloc[[0]].assign(id="X-1", lon=lambda d: d["lon"] + 0.01)
     more = pd.concat([stations, village], ignore_index=True)
     assert tier_fingerprint(more, Tier.COUNTY) == tier_fingerprint(stations, Tier.COUNTY)
     assert tier_fingerprint(more, Tier.VILLAGE) != tier_fingerprint(stations, Tier.VILLAGE)
-    assert cache.isochrones(ws, more, tier=Tier.COUNTY) is demo.isochrones
+    assert cache.isochrones(ws, more, tier=Tier.COUNTY) is county_iso
     # moving the county station gives new isochrones, equal to the workspace's own
     county = int(np.flatnonzero((stations["tier"] == "county").to_numpy())[0])
     moved = stations.copy()
     moved.loc[county, "lon"] = float(moved.loc[county, "lon"]) + 0.02
     got = cache.isochrones(ws, moved, tier=Tier.COUNTY)
-    assert got is not demo.isochrones
+    assert got is not county_iso
     expected = ws.isochrones(moved, tier=Tier.COUNTY)
     area = lambda gdf: float(shapely.area(gdf.geometry.to_numpy()).sum())  # noqa: E731  # degrees², only compared
     assert area(got) == pytest.approx(area(expected))
-    assert area(got) != pytest.approx(area(demo.isochrones))
+    assert area(got) != pytest.approx(area(county_iso))
     assert cache.isochrones(ws, moved, tier=Tier.COUNTY) is got
 
 

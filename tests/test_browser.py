@@ -213,7 +213,7 @@ def _free_red_circle(page) -> tuple[float, float]:
 
 
 def _free_station(page) -> tuple[str, tuple[float, float]]:
-    """Id and page coordinates of a village/enterprise station badge not hidden by another marker."""
+    """Id and page coordinates of a village station badge not hidden by another marker."""
     iframe = page.locator(MAP_FRAME).first
     offset = iframe.bounding_box()
     assert offset is not None
@@ -224,7 +224,7 @@ def _free_station(page) -> tuple[str, tuple[float, float]]:
         let out = null;
         map.eachLayer(l => {
             if (out || !(l instanceof L.Marker) || !l._icon || !l.getTooltip()) return;
-            const badge = l._icon.querySelector('.planner-station');
+            const badge = l._icon.querySelector('.planner-station.planner-village');
             if (!badge) return;
             const b = badge.getBoundingClientRect();
             const x = b.x + b.width / 2, y = b.y + b.height / 2;

@@ -145,9 +145,22 @@ def copy_scenario() -> None:
 
 @callback
 def select_scenario() -> None:
-    """Edit the scenario chosen in the sidebar."""
+    """Edit the scenario chosen in the sidebar.
+
+    The browser may send the choice as the label it showed: after a language switch the
+    baseline's old label ("现状" in an English page) is read as the baseline, and a
+    label naming no scenario changes nothing.
+    """
     ss = session()
-    ss.current = ss.scenario_select
+    choice = scenario_name(str(ss.scenario_select))
+    if choice not in ss.scenarios:
+        logger.info("scenario choice %r names no scenario; kept %r", ss.scenario_select, ss.current)
+        ss.scenario_select = ss.current
+        return
+    if choice == ss.current:
+        ss.scenario_select = choice
+        return
+    ss.current = ss.scenario_select = choice
     ss.last_change = None
     ss.proposals = None
 

@@ -140,7 +140,7 @@ def _build_demo() -> DemoState:
     t0 = time.perf_counter()
     ws, sc = Workspace.from_demo()
     result = ws.evaluate(sc.stations)
-    iso = ws.isochrones(sc.stations, tier=Tier.COUNTY)  # the map's default isochrone layer
+    iso = ws.isochrones(sc.stations, tier=Tier.VILLAGE)  # the map's default circle (the view tier at open)
     roads = road_lines(ws.network)
     demo = DemoState(ws, sc, roads, result, iso, time.perf_counter() - t0)
     logger.info("demo county generated and evaluated in %.2f s", demo.build_s)

@@ -103,7 +103,7 @@ def init_session() -> None:
     ss.results = ResultCache()
     ss.results.put(ss.ws, ss.scenarios[sc.name].stations, demo.result)
     ss.isochrones = IsochroneCache()
-    ss.isochrones.put(ss.ws, ss.scenarios[sc.name].stations, Tier.COUNTY, demo.isochrones)
+    ss.isochrones.put(ss.ws, ss.scenarios[sc.name].stations, Tier.VILLAGE, demo.isochrones)
     ss.proposals = None
     ss.proposal_tier = None
     ss.last_change = None  # (before, after) results of the last edit
