@@ -151,7 +151,7 @@ def _live(*, presentation: bool, run_start_s: float) -> None:
     sc = current_scenario()
     map_args: dict[str, Any] = dict(
         result=result,
-        isochrones={view: ss.isochrones.isochrones(ss.ws, sc.stations, tier=view)},
+        isochrones={},  # filled in just before the map is built: the figures go out first
         roads=roads(),
         areas=ss.ws.areas,
         proposals=ss.proposals,
@@ -188,6 +188,7 @@ def _live(*, presentation: bool, run_start_s: float) -> None:
         with left:
             view_tier_control(compact=True)
             t0 = time.perf_counter()
+            map_args["isochrones"] = {view: ss.isochrones.isochrones(ss.ws, sc.stations, tier=view)}
             parts = build_map_parts(**map_args, immediate_clicks=True, ready_signal=signal_layer)
             build_s += time.perf_counter() - t0
             _map(parts, run_start_s=run_start_s, height_px=PRESENTATION_MAP_HEIGHT_PX)
@@ -202,6 +203,7 @@ def _live(*, presentation: bool, run_start_s: float) -> None:
             view_tier_control()
             st.caption(t("app.sim.hint", action=t(f"app.sim.action_{ss.get('click_action', 'add')}")))
             t0 = time.perf_counter()
+            map_args["isochrones"] = {view: ss.isochrones.isochrones(ss.ws, sc.stations, tier=view)}
             parts = build_map_parts(**map_args, immediate_clicks=True, ready_signal=signal_layer)
             build_s += time.perf_counter() - t0
             _map(parts, run_start_s=run_start_s)
