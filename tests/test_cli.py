@@ -196,6 +196,27 @@ def test_station_isochrones_layer(tmp_path) -> None:
     assert set(layer["tier"]) == {"township"} and layer.geometry.is_valid.all() and not layer.geometry.is_empty.any()
 
 
+def test_maps_option_writes_a_printed_map_per_tier_and_the_atlas(
+    tmp_path: Path, demo_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    from PIL import Image
+
+    out = tmp_path / "maps"
+    assert main(["demo", "--maps", "--out", str(out)]) == 0
+    names = ["map_county.png", "map_enterprise.png", "map_township.png", "map_village.png"]
+    assert sorted(p.name for p in out.glob("map_*.png")) == names
+    assert "map_enterprise.png、atlas.pdf）" in capsys.readouterr().out  # the files written are listed
+    for name in names:
+        with Image.open(out / name) as im:
+            assert im.format == "PNG" and im.width > 800
+    pdf = (out / "atlas.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", pdf)) == 4  # a page per tier
+    # without --maps: no printed maps (scripts rely on the folder's contents)
+    assert not list(demo_run.glob("map_*.png")) and not (demo_run / "atlas.pdf").exists()
+
+
 # ----------------------------------------------------------------------------- demand kinds
 @pytest.fixture(scope="module")
 def small_sheets(county, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from planner.cli._common import add_inputs, add_standards, common_config, coords_of, metavar, print_columns
-from planner.i18n import t
+from planner.i18n import join_names, t
 from planner.settings import Config, Tier
 
 logger = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ def _add_outputs(p: argparse.ArgumentParser, *, out_default: str | None = None) 
     )
     p.add_argument("--no-isochrones", action="store_true", help=t("cli.opt.no_isochrones"))
     p.add_argument("--station-isochrones", action="store_true", help=t("cli.opt.station_isochrones"))
+    p.add_argument("--maps", action="store_true", help=t("cli.opt.maps"))
 
 
 def add_parser(sub: Any) -> None:
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         areas_path=args.areas,
         isochrones=not args.no_isochrones,
         station_isochrones=args.station_isochrones,
+        maps=args.maps,
         allow_off_network=args.allow_off_network,
     )
     print_summary(summary, out_dir=args.out)
@@ -84,6 +86,7 @@ def run_demo(args: argparse.Namespace) -> int:
         tiers=tiers,
         isochrones=not args.no_isochrones,
         station_isochrones=args.station_isochrones,
+        maps=args.maps,
         label=label,
     )
     print_summary(summary, out_dir=out, label=label)
@@ -103,6 +106,7 @@ def run_coverage(
     areas_path: str | Path | None = None,
     isochrones: bool = True,
     station_isochrones: bool = False,
+    maps: bool = False,
     allow_off_network: bool = False,
     label: str | None = None,
 ) -> dict[str, Any]:
@@ -111,10 +115,11 @@ def run_coverage(
     The same pipeline as the app and the notebook: :meth:`planner.workspace.workspace.Workspace.from_files`,
     :meth:`~planner.workspace.workspace.Workspace.evaluate` and :func:`planner.report.files.report_files`.
     ``coords`` is one system for every file or one per file (``{"stations": ..., "demand": ...,
-    "enterprises": ...}``).
+    "enterprises": ...}``). ``maps`` adds the printed maps: ``map_<tier>.png`` for every tier
+    evaluated and ``atlas.pdf`` with a page per tier.
     """
     from planner.network.load import describe_network, summary_text
-    from planner.report.files import CLI_FILES, report_files, write_files
+    from planner.report.files import CLI_FILES, CLI_MAP_FILES, report_files, write_files
     from planner.workspace.workspace import Workspace
 
     timings: dict[str, float] = {}
@@ -144,7 +149,7 @@ def run_coverage(
     files = report_files(
         ws,
         scenario.stations,
-        include=CLI_FILES,
+        include=(*CLI_FILES, *(CLI_MAP_FILES if maps else ())),
         result=result,
         tiers=tiers,
         isochrones=isochrones,
@@ -203,5 +208,8 @@ def print_summary(summary: dict[str, Any], *, out_dir: str | Path, label: str | 
     note = estimate_note(summary)
     if note:
         lines.append(note)
-    lines.append(t("cli.outputs", out=str(out_dir)))
+    from planner.report.files import CLI_FILES, CLI_MAP_FILES
+
+    written = [name for name in (*CLI_FILES, *CLI_MAP_FILES) if (Path(out_dir) / name).is_file()]
+    lines.append(t("cli.outputs", out=str(out_dir), files=join_names(written)))
     sys.stdout.write("\n".join(lines) + "\n")

@@ -58,6 +58,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "CLI_FILES",
+    "CLI_MAP_FILES",
     "FILES",
     "FILE_KINDS",
     "TIER_MAP_FILES",
@@ -87,7 +88,7 @@ FILES: tuple[str, ...] = (
     "proposals.csv",
     *TIER_MAP_FILES.values(),
 )
-#: What ``planner coverage`` writes into ``--out`` (the maps only on request).
+#: What ``planner coverage`` writes into ``--out`` (the maps only on request: :data:`CLI_MAP_FILES`).
 CLI_FILES: tuple[str, ...] = (
     "summary.json",
     "demand.csv",
@@ -97,6 +98,9 @@ CLI_FILES: tuple[str, ...] = (
     "coverage.gpkg",
     "report.xlsx",
 )
+
+#: What ``planner coverage --maps`` adds: a printed map per tier evaluated, and all of them in one PDF.
+CLI_MAP_FILES: tuple[str, ...] = (*TIER_MAP_FILES.values(), "atlas.pdf")
 
 #: The kind of each file in a download's name (i18n ``exports.kind.<kind>``); the
 #: printed map of one tier is ``map_<tier>``.
@@ -344,7 +348,9 @@ def report_files(
                 m = web_map()
             else:
                 by_tier = {} if iso is None else {Tier(str(k)): g for k, g in iso.groupby("tier")}
-                m = build_map(result=result, isochrones=by_tier, areas=ws.areas, proposals=proposals, title=label)
+                view = Tier(str(map_tier))
+                m = build_map(result=result, isochrones=by_tier, areas=ws.areas, proposals=proposals, title=label,
+                              tiers=[view, *[x for x in TIERS if x != view]], changes=changes)  # fmt: skip
             files[name] = standalone_html(m).encode("utf-8")
         elif name in printed:
             printed_map = _printed_map(ws, result, name=name, isochrones=iso, changes=changes, label=label,

@@ -210,7 +210,8 @@ def build_base_and_layers(
     holder = folium.Map(tiles=None)  # layers are built on a scratch map, then detached
     for tier in shown:
         if isochrones and tier in isochrones:
-            add_isochrones(holder, tier, isochrones[tier], intervals=intervals, lang=lang)
+            # one circle at a time (they overlap): the viewed tier's; the others in the layer control
+            add_isochrones(holder, tier, isochrones[tier], intervals=intervals, lang=lang, show=tier == view)
     for i, tier in enumerate(shown[: 1 if demand_first_tier_only else None]):
         add_demand(holder, tier, result.demand, show=i == 0, lang=lang)
     for tier in shown[::-1]:  # the viewed tier's stations last: on top

@@ -293,11 +293,18 @@ ISOCHRONE_FILL_OPACITY = 0.6
 
 
 def add_isochrones(
-    m: folium.Map, tier: Tier, iso: gpd.GeoDataFrame, *, intervals: Sequence[float] | None, lang: str | None
+    m: folium.Map,
+    tier: Tier,
+    iso: gpd.GeoDataFrame,
+    *,
+    intervals: Sequence[float] | None,
+    lang: str | None,
+    show: bool = True,
 ) -> None:
     """Add ``tier``'s service circle to ``m``: one filled area per interval, largest first.
 
     Graded colours (:func:`interval_colours`): smaller intervals darker and on top.
+    ``show=False``: listed in the layer control, switched off.
     """
     if iso is None or not len(iso):
         return
@@ -317,7 +324,7 @@ def add_isochrones(
         }
         for c, minutes in zip(colours, gdf["minutes"].tolist(), strict=True)
     ]
-    fg = folium.FeatureGroup(name=t("app.map.layer_isochrones", lang=lang, tier=tier_name))
+    fg = folium.FeatureGroup(name=t("app.map.layer_isochrones", lang=lang, tier=tier_name), show=show)
     _Layer(
         _feature_collection(_display_geometry(iso, gdf.index.to_numpy()), props),
         # each interval's edge in the tier's own colour: the light shades stay readable as areas
