@@ -539,8 +539,7 @@ def test_real_county_loads_through_the_browser(browser_page, server, tmp_path, s
     )
     assert spread > 0.5, spread  # not one corner of a far larger view
     _map(page).locator("path.planner-circle").first.wait_for(timeout=60_000)
-    page.locator(MAP_FRAME).first.scroll_into_view_if_needed()
-    page.screenshot(path=str(ARTIFACTS / f"08_guixi_uploaded_{width}.png"))
+    page.screenshot(path=str(ARTIFACTS / f"08_guixi_uploaded_{width}.png"), full_page=True)
     assert "Traceback" not in log.read_text()
     assert not browser_page[1], f"requests left localhost: {browser_page[1][:10]}"
     page.context.close()
