@@ -74,6 +74,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from numpy.typing import NDArray
+from scipy import ndimage
 
 from planner.network.reach import nearest_node_times, node_times_by_source
 from planner.network.roads import TravelGraph
@@ -99,6 +100,15 @@ RASTER_SAMPLE_CELLS: float = 0.25
 #: polygon: sample spacing + sample to cell centre (√2/2) + point to the grid corner nearest
 #: it and that corner's two neighbours in its grid square (√5/2).
 RASTER_MARGIN_CELLS: float = RASTER_SAMPLE_CELLS + math.sqrt(2.0) / 2.0 + math.sqrt(5.0) / 2.0
+
+#: Nearest-road rule (raster): slack of the access distance and time, in cells (one cell
+#: diagonal) ...
+NEAREST_ROAD_SLACK_CELLS: float = math.sqrt(2.0)
+#: ... and how many steps to their four neighbours the cells passing it grow before they cut
+#: the polygon (one is what the containment tests need; none cuts off a few covered points).
+NEAREST_ROAD_GROW_CELLS: int = 1
+#: Spacing of the samples that burn every usable road into the grid, in cells.
+_ROAD_SAMPLE_CELLS: float = 0.5
 
 #: Lattice directions (row, column steps) whose segments add up to the raster's 16-gon.
 _DIRECTIONS: tuple[tuple[int, int], ...] = ((0, 1), (1, 2), (1, 1), (2, 1), (1, 0), (2, -1), (1, -1), (1, -2))
@@ -469,10 +479,13 @@ def _raster_levels(
     radius_m: NDArray[np.float64],
     offset_s: NDArray[np.float64],
     budgets_s: Sequence[float],
+    roads: tuple[NDArray[np.float64], float, float] | None = None,
 ) -> list[shapely.Geometry]:
     """Raster polygons of the level regions of timed pieces, one per budget (see the module docstring).
 
     ``coords`` are ``(n, 2, 2)`` piece ends whose time grows linearly from ``t0_s`` to ``t1_s``.
+    ``roads`` = ``(every usable segment (m, 2, 2), maximum access m, walking speed m/s)``
+    also applies the nearest-road rule (:func:`_nearest_road_rule`).
     """
     cell = max(float(radius_m[-1]) / RASTER_CELLS_PER_BAND, float(radius_m[0]) / RASTER_CELLS_PER_BUFFER)
     reach_m = float(radius_m[-1]) * 1.1 + RASTER_MARGIN_CELLS * cell  # the 16-gon reaches ≤ ~1.1 × its disk
@@ -517,11 +530,85 @@ def _raster_levels(
         for lim in limits:
             code += earliest > lim
         np.minimum(best, _zonotope_min(code, st), out=best)
+    if roads is not None:
+        _nearest_road_rule(
+            best, earliest, roads[0], limits_s=[_float32_up(budgets_s[i] + _TIME_TOL_S) for i in order],
+            x0_m=float(gx0), y0_m=float(gy0), cell_m=cell, max_access_m=roads[1], walk_speed_mps=roads[2],
+        )  # fmt: skip
     by_rank = _rank_polygons(best, n=n, x0_m=float(gx0), y0_m=float(gy0), cell_m=cell)
     out: list[shapely.Geometry] = [shapely.Polygon()] * n
     for rank, i in enumerate(order):
         out[i] = by_rank[rank]
     return out
+
+
+def _nearest_road_rule(
+    best: NDArray[np.uint8],
+    earliest: NDArray[np.float32],
+    roads: NDArray[np.float64],
+    *,
+    limits_s: Sequence[np.float32],
+    x0_m: float,
+    y0_m: float,
+    cell_m: float,
+    max_access_m: float,
+    walk_speed_mps: float,
+) -> None:
+    """In place: raise ``best`` (per cell, the rank of the smallest budget it is inside) by the nearest-road rule.
+
+    Every usable segment in ``roads`` is burnt into the grid (cells of ``earliest``, the
+    earliest reached time per cell, ``inf`` when none) around the cells inside some
+    polygon; one Euclidean distance transform gives each cell its nearest road cell ``n``
+    at ``d`` cells. A cell passes the budget ``T`` (of ``limits_s``, increasing) when
+    ``earliest[n] + d·cell / w ≤ T + σ / w`` and ``d·cell ≤ max_access_m + σ`` (``σ`` =
+    :data:`NEAREST_ROAD_SLACK_CELLS` cells); the cells passing are grown by
+    :data:`NEAREST_ROAD_GROW_CELLS` steps to their four neighbours, so that a point whose
+    nearest road differs from its neighbouring cell centres' (near the boundary between two
+    roads' nearest areas) is not cut off.
+    """
+    n = len(limits_s)
+    rows, cols = np.flatnonzero((best < n).any(axis=1)), np.flatnonzero((best < n).any(axis=0))
+    if not len(rows):
+        return
+    slack_m = NEAREST_ROAD_SLACK_CELLS * cell_m
+    # a road farther than the access limit from every cell inside changes nothing: crop there
+    m = math.ceil((max_access_m + slack_m) / cell_m) + NEAREST_ROAD_GROW_CELLS + 1
+    h, w = best.shape
+    r0, r1 = max(int(rows[0]) - m, 0), min(int(rows[-1]) + m + 1, h)
+    c0, c1 = max(int(cols[0]) - m, 0), min(int(cols[-1]) + m + 1, w)
+    t_cell = earliest[r0:r1, c0:c1]
+    shape = t_cell.shape
+    x_lo, y_lo = x0_m + c0 * cell_m, y0_m + r0 * cell_m
+    x0, y0 = roads[:, 0, 0], roads[:, 0, 1]
+    dx, dy = roads[:, 1, 0] - x0, roads[:, 1, 1] - y0
+    near = (
+        (np.maximum(x0, x0 + dx) >= x_lo) & (np.minimum(x0, x0 + dx) < x_lo + shape[1] * cell_m)
+        & (np.maximum(y0, y0 + dy) >= y_lo) & (np.minimum(y0, y0 + dy) < y_lo + shape[0] * cell_m)
+    )  # fmt: skip
+    x0, y0, dx, dy = x0[near], y0[near], dx[near], dy[near]
+    n_s = np.ceil(np.hypot(dx, dy) / (_ROAD_SAMPLE_CELLS * cell_m)).astype(np.int64) + 1
+    seg = np.repeat(np.arange(len(x0)), n_s)
+    frac = (np.arange(int(n_s.sum())) - np.repeat(np.cumsum(n_s) - n_s, n_s)) / np.maximum(n_s - 1, 1)[seg]
+    ix = np.floor((x0[seg] + frac * dx[seg] - x_lo) / cell_m).astype(np.int64)
+    iy = np.floor((y0[seg] + frac * dy[seg] - y_lo) / cell_m).astype(np.int64)
+    ok = (ix >= 0) & (ix < shape[1]) & (iy >= 0) & (iy < shape[0])
+    off_road = np.isinf(t_cell)  # reached samples lie on usable roads
+    off_road[iy[ok], ix[ok]] = False
+    dist, (ir, ic) = ndimage.distance_transform_edt(off_road, return_indices=True)
+    dist_m = dist * cell_m
+    arrive_s = t_cell[ir, ic] + ((dist_m - slack_m) / walk_speed_mps).astype(np.float32)
+    code = np.zeros(shape, dtype=np.uint8)
+    for lim in limits_s:
+        code += arrive_s > lim
+    code[dist_m > max_access_m + slack_m] = n
+    for _ in range(NEAREST_ROAD_GROW_CELLS):  # grow the passing cells to their four neighbours
+        grown = code.copy()
+        np.minimum(grown[1:], code[:-1], out=grown[1:])
+        np.minimum(grown[:-1], code[1:], out=grown[:-1])
+        np.minimum(grown[:, 1:], code[:, :-1], out=grown[:, 1:])
+        np.minimum(grown[:, :-1], code[:, 1:], out=grown[:, :-1])
+        code = grown
+    np.maximum(best[r0:r1, c0:c1], code, out=best[r0:r1, c0:c1])
 
 
 def pieces_to_polygon(
@@ -618,7 +705,12 @@ def reach_polygons(
     coords, t0, t1 = _timed_pieces(graph, node_time_s=node_time_s, budget_s=max(budgets) + _TIME_TOL_S, sources=sources)
     if len(coords) == 0:
         return [shapely.Polygon() for _ in budgets]
-    return _raster_levels(coords, t0, t1, radius_m=radius_m, offset_s=offset_s, budgets_s=budgets)
+    roads = None
+    if not graph.is_directed:  # one attachment per point: the nearest usable road (see the module docstring)
+        e = np.flatnonzero(graph.edge_allowed)
+        road_xy = _piece_coords(graph, e, np.zeros(len(e)), np.ones(len(e)))
+        roads = (road_xy, max(float(max_access_m), float(buffer_m)), graph.walk_speed_mps)  # the band stays visible
+    return _raster_levels(coords, t0, t1, radius_m=radius_m, offset_s=offset_s, budgets_s=budgets, roads=roads)
 
 
 def _to_lonlat(graph: TravelGraph, geom: shapely.Geometry) -> shapely.Geometry:
