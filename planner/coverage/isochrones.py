@@ -44,7 +44,7 @@ Consistency with the coverage counts:
   cells, and driving's alternates. Measured (``benchmarks/bench_isochrones.py``, part 3): of
   the on-network demand points *not* reached within a tier's standard, 0–12 % per tier lie
   inside its polygon on the demo county (2 % driving) and 4–18 % per walking / e-bike tier
-  on the dense 贵溪 town centre (28–62 % without the rule; driving unchanged at 37–40 %).
+  on the dense 贵溪 town centre (9–62 % without the rule; driving unchanged at 37–40 %).
 
 Reached road pieces
 -------------------
