@@ -95,13 +95,17 @@ def main() -> None:
     logger.info("script run done in %.2f s", time.perf_counter() - run_start_s)
 
 
-def _data_notice() -> None:
-    """Whose data the page shows: the demo's notice, or the label of the files loaded."""
+def _data_notice(*, small: bool = False) -> None:
+    """Whose data the page shows: the demo's notice, or the label of the files loaded (``small``: a caption)."""
     ss = session()
     if ss.is_demo:
-        st.info(t("app.generated_data", label=t("demo.label")))
+        text = t("app.generated_data", label=t("demo.label"))
+        if small:
+            st.caption(text)
+        else:
+            st.info(text)
     else:
-        st.caption(t("app.own_data", label=ss.ws.label or ""))
+        st.caption(t("app.own_data", label=ss.ws.shown_label()))
 
 
 def _send_full_page(reason: str) -> None:
@@ -183,8 +187,7 @@ def _live(*, presentation: bool, run_start_s: float) -> None:
                 st.rerun(scope="app")  # the sidebar is outside this fragment
             presentation_figures(result, tier=view)
             change_box = st.container()
-            if ss.is_demo:
-                st.caption(t("app.generated_data", label=t("demo.label")))
+            _data_notice(small=True)
         with left:
             view_tier_control(compact=True)
             t0 = time.perf_counter()

@@ -168,7 +168,7 @@ def presentation_figures(result: CoverageResult, *, tier: Tier) -> None:
             st.info(figures.no_demand_text(s["no_demand_reason"]))
         else:
             for key in APP_FIGURES:
-                label = figures.label(key, tier=str(tier))
+                label = figures.label(key, tier=str(tier), serves=s.get("serves"))
                 st.metric(label, figures.display(key, s[key]), help=figures.definition(key))
     others = [
         t(
