@@ -190,26 +190,20 @@ def _live(*, presentation: bool, run_start_s: float) -> None:
             _data_notice(small=True)
         with left:
             view_tier_control(compact=True)
-            t0 = time.perf_counter()
-            map_args["isochrones"] = {view: ss.isochrones.isochrones(ss.ws, sc.stations, tier=view)}
-            parts = build_map_parts(**map_args, immediate_clicks=True, ready_signal=signal_layer)
-            build_s += time.perf_counter() - t0
-            _map(parts, run_start_s=run_start_s, height_px=PRESENTATION_MAP_HEIGHT_PX)
+            build_s += _circle_and_map(
+                map_args, signal_layer=signal_layer, run_start_s=run_start_s, height_px=PRESENTATION_MAP_HEIGHT_PX
+            )
         with change_box:
             change_panel(compact=True)
     else:
         left, right = st.columns([3, 2])
         with right:
             change_box = st.container()
-            figures_panel(result, big=False)
+            figures_panel(result)
         with left:
             view_tier_control()
             st.caption(t("app.sim.hint", action=t(f"app.sim.action_{ss.get('click_action', 'add')}")))
-            t0 = time.perf_counter()
-            map_args["isochrones"] = {view: ss.isochrones.isochrones(ss.ws, sc.stations, tier=view)}
-            parts = build_map_parts(**map_args, immediate_clicks=True, ready_signal=signal_layer)
-            build_s += time.perf_counter() - t0
-            _map(parts, run_start_s=run_start_s)
+            build_s += _circle_and_map(map_args, signal_layer=signal_layer, run_start_s=run_start_s)
         with change_box:
             change_panel()
         if ss.full_page:
@@ -244,6 +238,24 @@ def _sections(result: CoverageResult, map_args: dict[str, Any]) -> None:
         if tab.open is not False:
             with tab:
                 view()
+
+
+def _circle_and_map(
+    map_args: dict[str, Any], *, signal_layer: bool, run_start_s: float, height_px: int = MAP_HEIGHT_PX
+) -> float:
+    """Compute the viewed tier's circle into ``map_args``, build the map and send it; seconds spent building.
+
+    Called after the figures are sent: the circle (recomputed after an edit of the viewed
+    tier) is the slow part of a rerun. ``map_args["tiers"][0]`` is the viewed tier.
+    """
+    ss = session()
+    view = map_args["tiers"][0]
+    t0 = time.perf_counter()
+    map_args["isochrones"] = {view: ss.isochrones.isochrones(ss.ws, current_scenario().stations, tier=view)}
+    parts = build_map_parts(**map_args, immediate_clicks=True, ready_signal=signal_layer)
+    build_s = time.perf_counter() - t0
+    _map(parts, run_start_s=run_start_s, height_px=height_px)
+    return build_s
 
 
 def _map(parts: MapParts, *, run_start_s: float, height_px: int = MAP_HEIGHT_PX) -> None:

@@ -104,8 +104,8 @@ def _fmt(v: float) -> str:
     return f"{v:,.0f}"
 
 
-def figures_panel(result: CoverageResult, *, big: bool) -> None:
-    """The three figures of every tier, with its standard and station count (``big``: presentation).
+def figures_panel(result: CoverageResult) -> None:
+    """The three figures of every tier, with its standard and station count.
 
     When populations are estimated (a demand sheet's 人口来源), one caption says how many,
     in the words of the CLI summary and the workbook (:func:`planner.report.exports.estimate_note`).
@@ -117,21 +117,26 @@ def figures_panel(result: CoverageResult, *, big: bool) -> None:
     tiers = result.summary["tiers"]
     for tier in TIERS:
         s = tiers.get(str(tier))
-        if s is None:
-            continue
-        st.markdown(_tier_line(tier, s))
-        if s.get("no_demand_reason"):  # no "—" without a word: say why the tier has no figures
-            st.info(figures.no_demand_text(s["no_demand_reason"]))
-            continue
-        c1, c2, c3 = st.columns(3)
-        for col, key in zip((c1, c2, c3), APP_FIGURES, strict=True):
-            col.metric(
-                figures.label(key, tier=str(tier), serves=s.get("serves")),
-                figures.display(key, s[key]),
-                help=figures.definition(key),
-            )
-    if big:
+        if s is not None:
+            _tier_figures(tier, s, side_by_side=True)
+
+
+def _tier_figures(tier: Tier, s: dict[str, Any], *, side_by_side: bool) -> None:
+    """A tier's line (standard, stations) and its three figures, side by side or one under another.
+
+    A tier without demand gets the reason instead (no "—" without a word).
+    """
+    st.markdown(_tier_line(tier, s))
+    if s.get("no_demand_reason"):
+        st.info(figures.no_demand_text(s["no_demand_reason"]))
         return
+    places = st.columns(len(APP_FIGURES)) if side_by_side else [st.container() for _ in APP_FIGURES]
+    for place, key in zip(places, APP_FIGURES, strict=True):
+        place.metric(
+            figures.label(key, tier=str(tier), serves=s.get("serves")),
+            figures.display(key, s[key]),
+            help=figures.definition(key),
+        )
 
 
 def _tier_line(tier: Tier, s: dict[str, Any]) -> str:
@@ -163,13 +168,7 @@ def presentation_figures(result: CoverageResult, *, tier: Tier) -> None:
     tiers = result.summary["tiers"]
     s = tiers.get(str(tier))
     if s is not None:
-        st.markdown(_tier_line(tier, s))
-        if s.get("no_demand_reason"):
-            st.info(figures.no_demand_text(s["no_demand_reason"]))
-        else:
-            for key in APP_FIGURES:
-                label = figures.label(key, tier=str(tier), serves=s.get("serves"))
-                st.metric(label, figures.display(key, s[key]), help=figures.definition(key))
+        _tier_figures(tier, s, side_by_side=False)
     others = [
         t(
             "app.figures.tier_value",
@@ -319,9 +318,9 @@ def compare_view() -> None:
     ra = ss.results.evaluate(ss.ws, ss.scenarios[a].stations)
     rb = ss.results.evaluate(ss.ws, ss.scenarios[b].stations)
     with c1:
-        figures_panel(ra, big=False)
+        figures_panel(ra)
     with c2:
-        figures_panel(rb, big=False)
+        figures_panel(rb)
     st.dataframe(_compare_table(compare(ra, rb)), hide_index=True, width="stretch")
 
 
