@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+#: Every station marker on the map (awesome-markers pins do not carry Leaflet's leaflet-marker-icon class).
+MARKERS = ".leaflet-marker-pane .leaflet-marker-icon, .leaflet-marker-pane .awesome-marker"
 
 if not CHROMIUM.exists():
     pytest.skip("Debian Chromium (/usr/bin/chromium) is not installed", allow_module_level=True)
@@ -514,8 +516,7 @@ def test_real_county_loads_through_the_browser(browser_page, server, tmp_path, s
     page.get_by_text(
         t("app.data.loaded", label="", stations=stations_text, demand=demand_text).split("：", 1)[1]
     ).first.wait_for()
-    # (awesome-markers pins do not carry Leaflet's leaflet-marker-icon class)
-    icons = frame.locator(".leaflet-marker-pane .leaflet-marker-icon, .leaflet-marker-pane .awesome-marker")
+    icons = frame.locator(MARKERS)
     deadline = time.perf_counter() + 30
     while icons.count() != n_stations and time.perf_counter() < deadline:  # the new map replaces the demo's
         page.wait_for_timeout(100)
@@ -527,15 +528,16 @@ def test_real_county_loads_through_the_browser(browser_page, server, tmp_path, s
     page.get_by_text("其中 1 个离道路过远").first.wait_for()
     page.wait_for_timeout(1500)  # the zoom animation to the new county ends
     # the view fits the new data: every station on screen, and the data fills the frame
-    n, seen = _in_map_view(page, ".leaflet-marker-pane .leaflet-marker-icon, .leaflet-marker-pane .awesome-marker")
+    n, seen = _in_map_view(page, MARKERS)
     assert n == n_stations and seen == n, (n, seen)
     spread = _inner(page).evaluate(
-        """() => { const box = document.querySelector('.leaflet-container').getBoundingClientRect();
+        """(sel) => { const box = document.querySelector('.leaflet-container').getBoundingClientRect();
         const xs = [], ys = [];
-        document.querySelectorAll('.leaflet-marker-pane .leaflet-marker-icon, .leaflet-marker-pane .awesome-marker')
-            .forEach(e => { const b = e.getBoundingClientRect(); xs.push(b.x); ys.push(b.y); });
+        document.querySelectorAll(sel).forEach(e => {
+            const b = e.getBoundingClientRect(); xs.push(b.x); ys.push(b.y); });
         const span = (v) => Math.max(...v) - Math.min(...v);
-        return Math.max(span(xs) / box.width, span(ys) / box.height); }"""
+        return Math.max(span(xs) / box.width, span(ys) / box.height); }""",
+        MARKERS,
     )
     assert spread > 0.5, spread  # not one corner of a far larger view
     _map(page).locator("path.planner-circle").first.wait_for(timeout=60_000)
@@ -638,7 +640,7 @@ def test_the_map_a_planner_reads(browser_page, server, size):
         print(f"\n{width}x{height} village circle at open: {area}")
         # an area, not hairlines along roads (the 60 m road bands before: share 0.02, mean width 1.2 px)
         assert area["share"] > 0.08 and area["mean_width_px"] > 3, area
-        n, seen = _in_map_view(page, ".leaflet-marker-pane .leaflet-marker-icon, .leaflet-marker-pane .awesome-marker")
+        n, seen = _in_map_view(page, MARKERS)
         assert n > 100 and seen == n, (n, seen)
         shot("open")
 
