@@ -54,3 +54,7 @@ class SitingError(PlannerError, ValueError):
 
 class SolverError(PlannerError, RuntimeError):
     """The optimisation solver failed or returned an unexpected status."""
+
+
+class OutputError(PlannerError, OSError):
+    """An output cannot be written (disk full, read-only or forbidden folder...); nothing was replaced."""

@@ -5,7 +5,10 @@ Subcommands, one module each: ``coverage`` and ``demo`` (:mod:`planner.cli.cover
 (:mod:`planner.cli.onboarding`). Each module's ``add_parser(subparsers)`` registers its
 parsers with ``set_defaults(func=run)``; ``run(args) -> int`` may raise
 :class:`~planner.PlannerError`, printed as a clear message (in the chosen language) with
-exit status 2 and no traceback. Outputs are written atomically.
+exit status 2 and no traceback; so is any other :class:`OSError` (a file system failure on a
+path no reader or writer knew). Ctrl-C prints "interrupted" with status 130, also while the
+work is stuck in C code (:mod:`planner.cli._interrupt`). Outputs are written atomically:
+a failed or interrupted run leaves the previous outputs and no temporary files.
 
 Language: ``--lang zh|en`` (before or after the subcommand), else the environment variable
 ``PLANNER_LANG``, else Chinese. It is set before any parser is built, so the help of
@@ -16,14 +19,18 @@ after it follow it.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
 
+from planner._atomic import remove_staging
 from planner._errors import ConfigError, PlannerError
 from planner.cli import coverage, onboarding, site
 from planner.cli._argparse import argparse_in_language
+from planner.cli._interrupt import INTERRUPTED_STATUS, interrupt_guard, interrupted_message, write_stderr
 from planner.i18n import DEFAULT_LANGUAGE, LANGUAGES, set_language, t
 
 logger = logging.getLogger("planner")
@@ -54,7 +61,7 @@ class LogFormatter(logging.Formatter):
         text = record.getMessage()
         if record.exc_info:
             text += "\n" + self.formatException(record.exc_info)
-        line = t("cli.log.line", level=word, message=text)
+        line = t("cli.log.line", level=word, message=text)  # t() makes a non-UTF-8 file name printable
         return f"{line} [{record.name}]" if self.names else line
 
 
@@ -96,10 +103,13 @@ def chosen_language(argv: Sequence[str], *, environ: Mapping[str, str] = os.envi
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``planner`` command; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    for stream in (sys.stdout, sys.stderr):  # a terminal without Chinese (LANG=C, ascii) gets escapes, not a crash
+        with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     try:
         set_language(chosen_language(argv))
     except ConfigError as exc:
-        sys.stderr.write(t("cli.error_prefix") + str(exc) + "\n")
+        write_stderr(t("cli.error_prefix") + str(exc) + "\n")
         return 2
     parser = build_parser()
     with argparse_in_language():
@@ -110,12 +120,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.WARNING - 10 * min(args.verbose, 2) if args.verbose else logging.WARNING, handlers=[handler]
     )
     try:
-        return int(args.func(args))
+        with interrupt_guard():
+            return int(args.func(args))
     except PlannerError as exc:
-        sys.stderr.write(t("cli.error_prefix") + str(exc) + "\n")
+        write_stderr(t("cli.error_prefix") + str(exc) + "\n")
+        return 2
+    except OSError as exc:  # not met on a known path (those are PlannerErrors): still a message, not a traceback
+        write_stderr(t("cli.error_prefix") + system_error(exc) + "\n")
         return 2
     except KeyboardInterrupt:
-        return 130
+        remove_staging()  # the writers' own cleanup ran while the exception unwound; this is a safety net
+        write_stderr(interrupted_message() + "\n")
+        return INTERRUPTED_STATUS
+
+
+def system_error(exc: OSError) -> str:
+    """The message for an :class:`OSError` no reader or writer turned into a PlannerError: the file and the reason."""
+    name = exc.filename if exc.filename is not None else ""
+    return t(
+        "fault.system", file=os.fsdecode(name) if name else "-", reason=exc.strerror or str(exc) or type(exc).__name__
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from planner._errors import PlannerError
+from planner._errors import OutputError, PlannerError
 from planner.cli._common import COORDS, metavar
 from planner.i18n import join_names, t
 from planner.settings import TIERS
@@ -99,6 +99,8 @@ def run_extract(args: argparse.Namespace) -> int:
             write_demand_sheet(demand, tmp / "demand.csv")
             if len(areas):
                 areas.to_file(tmp / "areas.geojson", driver="GeoJSON", engine="pyogrio")
+    except OutputError:  # already says where, why and how to fix
+        raise
     except OSError as exc:
         raise PlannerError("extract.cannot_write", file=str(out), reason=exc.strerror or str(exc)) from None
     if not len(areas):

@@ -138,7 +138,31 @@ def t(key: str, /, *, lang: str | None = None, **params: Any) -> str:
         return key + (" " + repr(params) if params else "")
     text = entry[lang or get_language()]
     try:
-        return text.format(**params)
+        return printable(text.format(**params))
     except (KeyError, IndexError, ValueError):
         logger.warning("bad parameters for i18n key %s: %r", key, params)
         return text
+
+
+def printable(text: str) -> str:
+    r"""``text`` that can be written as UTF-8: bytes of a file name that are not UTF-8 shown as ``\xff``.
+
+    On Linux a file name may hold any bytes; Python gives the undecodable ones as lone
+    surrogates (``"st\udcff.csv"``), which no encoder accepts. Every message passes
+    through here (:func:`t`), so such a name is shown, never a ``UnicodeEncodeError``.
+
+    Examples
+    --------
+    >>> printable("st\udcff.csv")
+    'st\\xff.csv'
+    >>> printable("站点.csv")
+    '站点.csv'
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:  # the bytes of the name, as the file system has them
+            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a lone surrogate that is not an escaped byte
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text

@@ -134,7 +134,11 @@ def _table_from_records(file: str, records: list[list[str]], specs: Sequence[Col
 
 
 def _read_csv(path: Path, *, file: str, specs: Sequence[ColumnSpec]) -> _Table:
-    text = v.decode_text(path.read_bytes(), file=file)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise v.read_failure(exc, path=path, file=file) or exc from None
+    text = v.decode_text(raw, file=file)
     candidates = ["\t", ",", ";", "|"] if path.suffix.lower() == ".tsv" else [",", "\t", ";", "|"]
     first_lines = "\n".join(text[:65536].splitlines()[: 3 * HEADER_SCAN_ROWS])
     best: tuple[tuple[int, int, int], str] | None = None
@@ -192,6 +196,9 @@ def _read_xlsx(path: Path, *, file: str, specs: Sequence[ColumnSpec], sheet: str
     except InputError:
         raise
     except Exception as exc:  # openpyxl/zipfile raise many types for a damaged workbook
+        gone = v.read_failure(exc, path=path, file=file)
+        if gone is not None:
+            raise gone from None
         raise InputError("inputs.bad_xlsx", file=file, reason=f"{type(exc).__name__}: {exc}"[:200]) from None
     if chosen is None:
         raise InputError("inputs.empty_file", file=file)
@@ -214,6 +221,9 @@ def _read_geo(path: Path, *, file: str, layer: str | None, want: str) -> Any:
             layer = matching[0] if matching else (str(layers[0][0]) if len(layers) else None)
         gdf = pyogrio.read_dataframe(path, layer=layer)
     except Exception as exc:  # pyogrio/GDAL raise several types for unreadable data
+        gone = v.read_failure(exc, path=path, file=file)
+        if gone is not None:
+            raise gone from None
         raise InputError("inputs.bad_geo", file=file, reason=f"{type(exc).__name__}: {exc}"[:200]) from None
     if not hasattr(gdf, "geometry"):
         raise InputError("inputs.bad_geo", file=file, reason="no geometry")

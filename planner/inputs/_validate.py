@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import os
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -228,6 +229,33 @@ def check_file(path: str | Path, *, max_bytes: int = MAX_INPUT_BYTES) -> tuple[P
     if size == 0:
         raise InputError("inputs.empty_file", file=name)
     return p, kind
+
+
+def read_failure(exc: BaseException, *, path: str | Path, file: str) -> InputError | None:
+    """The message for ``exc`` raised while reading ``path`` when the file itself is the cause.
+
+    The file may vanish or lose its read permission between :func:`check_file` and the
+    read (a sync client, a colleague, a full-disk cleanup). An :class:`OSError` is always
+    such a cause; a library error without an ``errno`` (pyogrio, openpyxl) is when the
+    file is gone or unreadable now.
+
+    Returns
+    -------
+    InputError or None
+        ``fault.cannot_read`` naming ``file`` and why; None when the file looks fine
+        (then the content is to blame and the caller says so).
+    """
+    p = Path(path)
+    if isinstance(exc, FileNotFoundError) or not (p.exists() or p.is_symlink()):
+        word = "missing"
+    elif isinstance(exc, PermissionError) or not os.access(p, os.R_OK):
+        word = "permission"
+    elif isinstance(exc, OSError):
+        word = "unknown"
+    else:
+        return None
+    detail = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+    return InputError("fault.cannot_read", file=file, reason=t(f"fault.read_reason.{word}", detail=detail))
 
 
 def decode_text(raw: bytes, *, file: str) -> str:

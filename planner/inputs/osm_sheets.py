@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from planner._atomic import atomic_write
-from planner._errors import InputError
+from planner._errors import InputError, OutputError
 from planner.inputs.population_source import source_word
 
 __all__ = ["write_demand_sheet", "write_station_sheet"]
@@ -67,6 +67,8 @@ def _write_sheet(df: pd.DataFrame, path: str | Path, *, headers: Mapping[str, st
         else:
             with atomic_write(p, mode="wb") as fb, pd.ExcelWriter(cast(BinaryIO, fb), engine="openpyxl") as xw:
                 out.to_excel(xw, index=False, sheet_name=sheet_name)
+    except OutputError:  # already says where, why and how to fix
+        raise
     except OSError as exc:
         raise InputError("extract.cannot_write", file=str(p), reason=exc.strerror or str(exc)) from None
     return p

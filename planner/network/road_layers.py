@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 
 from planner._errors import NetworkError
 from planner.i18n import t
+from planner.inputs._validate import read_failure
 from planner.network.osm import KEPT_HIGHWAYS, parse_maxspeed
 from planner.network.roads import RoadNetwork, utm_crs_for
 from planner.settings import ROAD_CLASSES
@@ -134,13 +135,17 @@ def _load_layer(
     try:
         layers = [str(x[0]) for x in pyogrio.list_layers(path)]
     except (pyogrio.errors.DataSourceError, OSError, ValueError) as exc:
-        raise NetworkError("osm.unreadable", file=str(path), error=str(exc)) from exc
+        raise read_failure(exc, path=path, file=str(path)) or NetworkError(
+            "osm.unreadable", file=str(path), error=str(exc)
+        ) from exc
     if isinstance(layer, str) and layer not in layers:
         raise NetworkError("osm.layer_not_found", file=str(path), layer=layer, layers=", ".join(layers))
     try:
         gdf = pyogrio.read_dataframe(path, layer=layer)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError) as exc:
-        raise NetworkError("osm.unreadable", file=str(path), error=str(exc)) from exc
+        raise read_failure(exc, path=path, file=str(path)) or NetworkError(
+            "osm.unreadable", file=str(path), error=str(exc)
+        ) from exc
     columns = [str(c) for c in gdf.columns if c != gdf.geometry.name]
     class_col = _find_column(columns, CLASS_COLUMNS)
     if class_col is None:

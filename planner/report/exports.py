@@ -29,9 +29,7 @@ from __future__ import annotations
 import io
 import logging
 import math
-import tempfile
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -43,6 +41,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from planner._atomic import scratch_dir
 from planner.coverage.analyse import AREA_COLUMNS, CoverageResult
 from planner.coverage.figures import HEADLINE_FIGURES, figure, label, no_demand_text
 from planner.i18n import get_language, t
@@ -416,8 +415,8 @@ def geopackage_bytes(
         layers.append((t("exports.layer.proposals"), lambda: _points(proposals)))
     layers.append((names["summary"], lambda: summary_frame(result)))
     layers.append((names["township_figures"], lambda: result.areas.reset_index(drop=True)))
-    with tempfile.TemporaryDirectory(prefix="planner-gpkg-") as tmp:
-        path = Path(tmp) / "export.gpkg"
+    with scratch_dir(prefix="planner-gpkg-") as tmp:  # a full temporary disk is an OutputError
+        path = tmp / "export.gpkg"
         for k, (name, make) in enumerate(layers):
             pyogrio.write_dataframe(make(), path, layer=name, driver="GPKG", append=k > 0)
         data = path.read_bytes()

@@ -32,7 +32,6 @@ import json
 import logging
 import math
 import re
-import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
@@ -42,10 +41,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from planner._atomic import atomic_output_dir
-from planner._errors import InputError
+from planner._atomic import atomic_output_dir, output_error, scratch_dir
 from planner.coverage.analyse import CoverageResult
-from planner.i18n import t
+from planner.i18n import printable, t
 from planner.settings import TIERS, Tier, parse_tier
 
 if TYPE_CHECKING:
@@ -190,11 +188,13 @@ def _json_default(o: object) -> Any:
 
 def _clean_json(o: Any) -> Any:
     if isinstance(o, dict):
-        return {str(k): _clean_json(v) for k, v in o.items()}
+        return {printable(str(k)): _clean_json(v) for k, v in o.items()}
     if isinstance(o, list | tuple):
         return [_clean_json(v) for v in o]
     if isinstance(o, float) and (math.isnan(o) or math.isinf(o)):
         return None
+    if isinstance(o, str):  # a file name that is not UTF-8 (summary["inputs"]) as \xff, not a UnicodeEncodeError
+        return printable(o)
     return o
 
 
@@ -360,8 +360,8 @@ def report_files(
         elif name == "project.gpkg" and scenarios:
             from planner.workspace.project import save_project
 
-            with tempfile.TemporaryDirectory(prefix="planner-project-") as folder:
-                files[name] = save_project(Path(folder) / name, scenarios=scenarios, workspace=ws).read_bytes()
+            with scratch_dir(prefix="planner-project-") as folder:
+                files[name] = save_project(folder / name, scenarios=scenarios, workspace=ws).read_bytes()
     logger.info("report files: %s", ", ".join(f"{k} ({len(v)} bytes)" for k, v in files.items()))
     return files
 
@@ -394,15 +394,16 @@ def write_files(files: dict[str, bytes], *, out_dir: str | Path) -> dict[str, Pa
 
     Raises
     ------
-    InputError
-        The folder cannot be written (names the folder and the reason).
+    OutputError
+        The folder cannot be written (names the folder, the reason and the fix); the
+        files that were there stay as they were.
     """
     out = Path(out_dir)
     try:
         with atomic_output_dir(out) as tmp:
             for name, data in files.items():
                 (tmp / name).write_bytes(data)
-    except OSError as exc:
-        raise InputError("cli.cannot_write", path=str(out), reason=exc.strerror or str(exc)) from None
+    except OSError as exc:  # atomic_output_dir raises OutputError for every failed write or move
+        raise output_error(exc, path=out) or exc from None
     logger.info("wrote %s into %s", ", ".join(files), out)
     return {name: out / name for name in files}

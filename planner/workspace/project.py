@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from planner._atomic import atomic_path
-from planner._errors import InputError, PlannerError
+from planner._errors import InputError, OutputError, PlannerError
 from planner.settings import Config, Standard, parse_mode, parse_tier
 from planner.workspace.scenario import Scenario, scenario_label, scenario_name
 
@@ -98,6 +98,8 @@ def save_project(path: str | Path, *, scenarios: Sequence[Scenario], workspace: 
                 }
             )
             pyogrio.write_dataframe(meta, tmp, layer=PROJECT_META_LAYER, driver="GPKG", append=True)
+    except OutputError:  # already says where, why and how to fix
+        raise
     except OSError as exc:
         raise InputError("scenario.error.write_failed", path=str(final), reason=str(exc)) from exc
     except pyogrio.errors.DataSourceError as exc:

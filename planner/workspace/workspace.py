@@ -22,6 +22,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -33,7 +34,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from planner._errors import InputError
+from planner._errors import InputError, PlannerError
 from planner.coverage.analyse import (
     CoverageResult,
     TierResult,
@@ -45,7 +46,8 @@ from planner.coverage.analyse import (
     summarise,
     tier_result,
 )
-from planner.i18n import get_language, t
+from planner.i18n import get_language, join_names, t
+from planner.inputs._validate import read_failure
 from planner.inputs.columns import ColumnReport
 from planner.inputs.demand_kinds import DemandKinds
 from planner.network.roads import RoadNetwork, TravelGraph, speed_key
@@ -244,14 +246,24 @@ class Workspace:
             enterprises=enterprises_coords,
             candidates=candidates_coords,
         )
-        net = load_network_spec(network)
-        st, st_columns, _ = read_table(stations, kind="stations", coords=systems["stations"])
-        parts = read_demand_files(demand, enterprises=enterprises, coords=systems)
-        reports = [st_columns, *(part.columns for part in parts)]
-        ar = None
-        if areas is not None:
-            ar, ar_columns, _ = read_table(areas, kind="areas")
-            reports.append(ar_columns)
+        try:  # a file deleted or locked between its check and its read is named, not a traceback
+            net = load_network_spec(network)
+            st, st_columns, _ = read_table(stations, kind="stations", coords=systems["stations"])
+            parts = read_demand_files(demand, enterprises=enterprises, coords=systems)
+            reports = [st_columns, *(part.columns for part in parts)]
+            ar = None
+            if areas is not None:
+                ar, ar_columns, _ = read_table(areas, kind="areas")
+                reports.append(ar_columns)
+        except OSError as exc:
+            if isinstance(exc, PlannerError):
+                raise
+            name = (
+                os.fsdecode(exc.filename)
+                if exc.filename
+                else join_names(str(f) for f in (network, stations, demand, enterprises, areas) if f is not None)
+            )
+            raise read_failure(exc, path=name, file=name) or exc from None
         for report in reports:
             report.log()
         cfg = config or Config()
