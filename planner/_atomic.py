@@ -80,10 +80,15 @@ def remove_staging() -> list[Path]:
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
         else:
-            for leftover in (path, path.with_name(path.name + "-journal"), path.with_name(path.name + "-wal")):
-                with contextlib.suppress(OSError):
-                    leftover.unlink()
+            _remove_file(path)
     return paths
+
+
+def _remove_file(path: Path) -> None:
+    """Remove a temporary file and any SQLite journal beside it; quietly (a read-only disk refuses even that)."""
+    for leftover in (path, path.with_name(path.name + "-journal"), path.with_name(path.name + "-wal")):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
 
 
 def _diagnose(path: Path) -> str | None:
@@ -236,7 +241,7 @@ def _atomic_write(path: Path, *, mode: str, encoding: str, newline: str | None) 
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)
+        _remove_file(tmp)
         _forget(tmp)
     _fsync_dir(path.parent)
 
@@ -270,8 +275,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
             os.replace(tmp, final)
         _fsync_dir(final.parent)
     finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + "-journal"), tmp.with_name(tmp.name + "-wal")):
-            leftover.unlink(missing_ok=True)
+        _remove_file(tmp)
         _forget(tmp)
 
 

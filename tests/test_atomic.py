@@ -1,12 +1,17 @@
+import errno
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pyogrio
 import pytest
 
-from planner._atomic import atomic_output_dir, atomic_path, atomic_write
+from planner._atomic import atomic_output_dir, atomic_path, atomic_write, remove_staging, scratch_dir
+from planner._errors import OutputError
+from planner.i18n import t
+from tests.data.hostile.faults14 import read_only, small_disk
 
 
 def _leftovers(folder: Path) -> list[str]:
@@ -107,3 +112,127 @@ def test_atomic_path_replaces_on_success_and_keeps_the_old_file_on_failure(tmp_p
         pyogrio.write_dataframe(gdf, tmp, layer="x", driver="GPKG")
     assert pyogrio.read_dataframe(target, layer="x")["a"].tolist() == [1]
     assert [p.name for p in tmp_path.iterdir()] == ["项目.gpkg"]
+
+
+# ------------------------------------------------------------------- faults (issue 14, part 6)
+
+
+def _old_set(final: Path) -> dict[str, str]:
+    final.mkdir()
+    (final / "maps").mkdir()
+    files = {"a.csv": "old a", "b.csv": "old b", "maps/c.html": "old c", "keep.txt": "keep"}
+    for name, text in files.items():
+        (final / name).write_text(text, encoding="utf-8")
+    return files
+
+
+def _contents(final: Path) -> dict[str, str]:
+    return {str(p.relative_to(final)): p.read_text(encoding="utf-8") for p in final.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("failing_call", [1, 2, 3, 4, 5, 6])
+def test_a_failed_move_puts_the_whole_previous_set_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing_call: int
+) -> None:
+    final = tmp_path / "out"
+    old = _old_set(final)
+    real_replace = os.replace
+    calls = [0]
+
+    def replace(src: Any, dst: Any) -> None:
+        calls[0] += 1
+        if calls[0] == failing_call:
+            raise OSError(errno.EIO, "Input/output error", str(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(OutputError) as caught, atomic_output_dir(final) as staging:
+        (staging / "maps").mkdir()
+        for name in ("a.csv", "b.csv", "maps/c.html", "new.csv"):
+            (staging / name).write_text(f"new {name}", encoding="utf-8")
+    assert caught.value.params["path"] == str(final)
+    assert _contents(final) == old  # the whole previous set, not a mix of two runs
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging folder, no folder of old files
+
+
+def test_ctrl_c_between_moves_puts_the_previous_set_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    final = tmp_path / "out"
+    old = _old_set(final)
+    real_replace = os.replace
+    calls = [0]
+
+    def replace(src: Any, dst: Any) -> None:
+        calls[0] += 1
+        if calls[0] == 3:
+            raise KeyboardInterrupt
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(KeyboardInterrupt), atomic_output_dir(final) as staging:
+        for name in ("a.csv", "b.csv"):
+            (staging / name).write_text("new", encoding="utf-8")
+    assert _contents(final) == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize(
+    ("code", "word"),
+    [(errno.ENOSPC, "disk_full"), (errno.EROFS, "read_only"), (errno.EACCES, "permission"), (errno.EFBIG, "too_big")],
+)
+def test_a_failed_write_is_an_output_error_with_the_reason_and_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, word: str
+) -> None:
+    target = tmp_path / "stats.csv"
+    target.write_text("old", encoding="utf-8")
+
+    def fsync(fd: int) -> None:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with pytest.raises(OutputError) as caught, atomic_write(target) as fh:
+        fh.write("new")
+    err = caught.value
+    assert isinstance(err, OSError) and err.key == "fault.cannot_write"
+    assert err.params["reason"] == t(f"fault.reason.{word}") and err.params["fix"] == t(f"fault.fix.{word}")
+    assert str(target) in str(err)
+    assert target.read_text(encoding="utf-8") == "old"
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_gdal_write_on_a_full_disk_is_an_output_error(tmp_path: Path) -> None:
+    gdf = gpd.GeoDataFrame(
+        {"name": [f"站点{i:05d}" * 4 for i in range(20_000)]},
+        geometry=gpd.points_from_xy([116 + i * 1e-5 for i in range(20_000)], [27.0] * 20_000),
+        crs="EPSG:4326",
+    )
+    with small_disk(tmp_path / "disk") as disk:
+        target = disk / "coverage.gpkg"
+        target.write_bytes(b"old")
+        with pytest.raises(OutputError) as caught, atomic_path(target) as tmp:
+            pyogrio.write_dataframe(gdf, tmp, layer="x", driver="GPKG")  # GDAL: "Failed to commit transaction"
+        assert caught.value.params["reason"] == t("fault.reason.disk_full")
+        assert target.read_bytes() == b"old"
+        assert [p.name for p in disk.iterdir()] == ["coverage.gpkg"]
+        read_only(disk)
+        with pytest.raises(OutputError) as caught, atomic_path(target) as tmp:
+            pyogrio.write_dataframe(gdf.head(3), tmp, layer="x", driver="GPKG")
+        assert caught.value.params["reason"] == t("fault.reason.read_only")
+        assert target.read_bytes() == b"old"
+
+
+def test_a_library_error_on_a_healthy_disk_stays_what_it_is(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="bad layer"), atomic_path(tmp_path / "x.gpkg"):
+        raise RuntimeError("bad layer")  # not a write failure: the disk is fine, so no OutputError
+
+
+def test_remove_staging_removes_what_the_writers_hold(tmp_path: Path) -> None:
+    final = tmp_path / "out"
+    with atomic_output_dir(final) as staging, atomic_path(tmp_path / "p.gpkg") as tmp, scratch_dir(prefix="t-") as s:
+        (staging / "a.csv").write_text("x", encoding="utf-8")
+        tmp.write_bytes(b"x")
+        removed = remove_staging()  # what a front end does before os._exit
+        assert {staging, tmp, s} <= set(removed)
+        assert not staging.exists() and not tmp.exists() and not s.exists()
+        staging.mkdir()  # let the blocks end normally
+        tmp.write_bytes(b"x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "p.gpkg"]

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
+import os
 import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyogrio
 import pytest
 
-from planner.cli import main
-from planner.i18n import set_language
+from planner.cli import LogFormatter, main
+from planner.cli._interrupt import GRACE_S
+from planner.i18n import set_language, t
+from tests.data.hostile.faults14 import ctrl_c_script, small_disk
 
 
 @pytest.fixture(scope="module")
@@ -459,3 +471,178 @@ def test_every_argparse_message_has_a_translation() -> None:
 def test_lang_after_the_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
     text = _help(["check", "--lang", "en", "--help"], capsys)
     assert text.startswith("usage: planner check") and not CJK.findall(text)
+
+
+# ------------------------------------------------------------------- faults (issue 14, part 6)
+
+
+def _county_args(inp: Path, out: Path, *, stations: Path | None = None) -> list[str]:
+    return ["coverage", "--network", str(inp / "roads.gpkg"), "--stations", str(stations or inp / "stations.csv"),
+            "--demand", str(inp / "demand.csv"), "--out", str(out), "--no-isochrones", "--tier", "county"]  # fmt: skip
+
+
+def _previous_run(demo_run: Path, tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
+    """An output folder holding a good run, and its files' bytes."""
+    out = tmp_path / "out"
+    assert main(_county_args(demo_run / "input", out)) == 0
+    return out, {p.name: p.read_bytes() for p in out.iterdir()}
+
+
+def _assert_intact(out: Path, before: dict[str, bytes]) -> None:
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not [p.name for p in out.parent.iterdir() if p.name.startswith(".")]  # no staging folder or temp file
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file names are bytes only on POSIX")
+def test_a_file_name_that_is_not_utf8_is_shown_not_a_traceback(
+    demo_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    named = Path(os.fsdecode(bytes(tmp_path) + b"/st\xff.csv"))  # "st\udcff.csv" in Python
+    shutil.copy(demo_run / "input" / "stations.csv", named)
+    assert main(_county_args(demo_run / "input", tmp_path / "out", stations=named)) == 0
+    assert "st\\xff.csv" in capsys.readouterr().out
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["inputs"]["stations"].endswith("st\\xff.csv")
+    missing = Path(os.fsdecode(bytes(tmp_path) + b"/nope\xff.csv"))
+    assert main(_county_args(demo_run / "input", tmp_path / "o2", stations=missing)) == 2
+    err = capsys.readouterr().err
+    assert "nope\\xff.csv" in err and "Traceback" not in err
+
+
+def test_log_lines_show_a_name_that_is_not_utf8() -> None:
+    record = logging.LogRecord("planner", logging.WARNING, __file__, 1, "%s: odd", ("st\udcff.csv",), None)
+    line = LogFormatter().format(record)
+    assert "st\\xff.csv" in line
+    line.encode("ascii", "backslashreplace").decode("ascii")  # and no lone surrogate is left to break a stream
+
+
+def test_a_full_temporary_disk_while_the_geopackage_is_built(
+    demo_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, before = _previous_run(demo_run, tmp_path)
+    with small_disk(tmp_path / "tmpdisk") as disk:
+        monkeypatch.setattr(tempfile, "tempdir", str(disk))  # the GeoPackage is built in the temporary folder
+        code = main(_county_args(demo_run / "input", out))
+        assert list(disk.iterdir()) == []
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert t("fault.reason.disk_full") in err and str(disk) in err
+    _assert_intact(out, before)
+
+
+@pytest.mark.parametrize(("code", "word"), [(errno.ENOSPC, "disk_full"), (errno.EROFS, "read_only")])
+def test_a_disk_that_fills_or_turns_read_only_under_the_output_folder(
+    demo_run: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    code: int,
+    word: str,
+) -> None:
+    out, before = _previous_run(demo_run, tmp_path)
+    write_bytes = Path.write_bytes
+
+    def failing_write(self: Path, data: Any) -> int:
+        if self.suffix == ".xlsx":  # a later file of the set, after others were written
+            raise OSError(code, os.strerror(code), str(self))
+        return write_bytes(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", failing_write)
+    assert main(_county_args(demo_run / "input", out)) == 2
+    err = capsys.readouterr().err
+    assert t(f"fault.reason.{word}") in err and t(f"fault.fix.{word}") in err and str(out) in err
+    assert "Traceback" not in err
+    _assert_intact(out, before)
+
+
+@pytest.mark.parametrize("fault", ["deleted", "unreadable"])
+def test_an_input_that_vanishes_between_check_and_read(
+    demo_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], fault: str
+) -> None:
+    out, before = _previous_run(demo_run, tmp_path)
+    stations = tmp_path / "站点.csv"
+    shutil.copy(demo_run / "input" / "stations.csv", stations)
+    from planner.inputs import _validate
+
+    check_file = _validate.check_file
+    read_bytes = Path.read_bytes
+
+    def check_then_lose(path: Any, **kwargs: Any) -> Any:
+        checked = check_file(path, **kwargs)
+        if Path(path) == stations and fault == "deleted":
+            stations.unlink()  # a sync client or a colleague removes it right after the check
+        return checked
+
+    def refuse(self: Path) -> bytes:
+        if self == stations and fault == "unreadable":
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return read_bytes(self)
+
+    monkeypatch.setattr(_validate, "check_file", check_then_lose)
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    assert main(_county_args(demo_run / "input", out, stations=stations)) == 2
+    err = capsys.readouterr().err
+    reason = t("fault.read_reason.missing" if fault == "deleted" else "fault.read_reason.permission")
+    assert str(stations) in err and reason in err and "Traceback" not in err
+    _assert_intact(out, before)
+
+
+def test_ctrl_c_during_a_run_says_interrupted(
+    demo_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, before = _previous_run(demo_run, tmp_path)
+    from planner.report import files
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(files, "report_files", interrupted)
+    assert main(["--lang", "en", *_county_args(demo_run / "input", out)]) == 130
+    set_language("zh")
+    err = capsys.readouterr().err
+    assert t("fault.interrupted", lang="en") in err and "Traceback" not in err
+    _assert_intact(out, before)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="POSIX signals")
+@pytest.mark.parametrize(
+    ("module", "name", "after_calls"),
+    [
+        ("planner.inputs.tables", "read_table", 0),  # a read stuck in C (a recursive GeoPackage view)
+        ("pathlib", "Path.write_bytes", 2),  # a write stuck in C, with the staging folder half full
+    ],
+)
+def test_ctrl_c_ends_a_command_stuck_in_c_code(
+    demo_run: Path, tmp_path: Path, module: str, name: str, after_calls: int
+) -> None:
+    out, before = _previous_run(demo_run, tmp_path)
+    marker = tmp_path / "stuck"
+    script = ctrl_c_script(tmp_path / "run.py", module=module, name=name, marker=marker, after_calls=after_calls)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), *sys.path])}
+    proc = subprocess.Popen(
+        [sys.executable, str(script), *_county_args(demo_run / "input", out)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), proc.communicate(timeout=5)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        t0 = time.monotonic()
+        _stdout, err_bytes = proc.communicate(timeout=15)
+        seconds = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    err = err_bytes.decode("utf-8", "replace")
+    assert proc.returncode == 130 and seconds < GRACE_S + 3, (proc.returncode, seconds, err)
+    assert t("fault.interrupted", lang="zh") in err and "Traceback" not in err
+    marker.unlink()
+    (tmp_path / "run.py").unlink()
+    _assert_intact(out, before)
