@@ -139,3 +139,16 @@ def test_candidates_file_in_its_own_coordinate_system(demo_inputs: dict[str, Pat
     assert again[["name", "lon", "lat"]].equals(props[["name", "lon", "lat"]])
     again_summ = json.loads((tmp_path / "h" / "summary.json").read_text(encoding="utf-8"))
     assert again_summ["objective"] == summ["objective"] and again_summ["newly_covered"] == summ["newly_covered"]
+
+
+def test_site_and_coverage_share_allow_off_network() -> None:
+    """Both take ``--allow-off-network`` from the one place (``_common.add_inputs``), same name, default and help."""
+    from planner.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    options = {
+        name: next(a for a in sub.choices[name]._actions if "--allow-off-network" in a.option_strings)  # type: ignore[attr-defined]
+        for name in ("coverage", "site")
+    }
+    cov, site = options["coverage"], options["site"]
+    assert (cov.dest, cov.default, cov.help, cov.nargs) == (site.dest, site.default, site.help, site.nargs)
