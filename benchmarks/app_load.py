@@ -468,7 +468,8 @@ def main(argv: list[str] | None = None) -> int:
          f"{ms(eval_s, 50)} / {ms(eval_s, 95)}", ratio(eval_s, base_eval_s)],
         ["server side click to page incl. map s (log), p50 / p95", f"{ms(base_edit_s, 50)} / {ms(base_edit_s, 95)}",
          f"{ms(edit_s, 50)} / {ms(edit_s, 95)}", ratio(edit_s, base_edit_s)],
-        ["server CPU s per edit (/proc, whole window)", "", fmt_s(cpu_s / max(1, load["edits"])), ""],
+        ["server CPU s per edit (/proc, whole window)", "", fmt_s(cpu_s / load["edits"]) if load["edits"] else "-", ""],
+        ["server CPU s over the load window", "", fmt_s(cpu_s), ""],
         ["server core busy (CPU s / wall s)", "", f"{100 * cpu_s / wall_s:.0f} %", ""],
     ]  # fmt: skip
     print_table(header, rows)
