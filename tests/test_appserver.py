@@ -13,6 +13,7 @@ import shapely
 
 from planner.app import launcher as appserver
 from planner.app.launcher import (
+    RESULT_CACHE_SIZE,
     IsochroneCache,
     ResultCache,
     demo_state,
@@ -183,3 +184,25 @@ def test_demo_cache_key_follows_the_code(tmp_path: Path):
     assert appserver.demo_cache_key(package_dir=pkg) == key
     (pkg / "i18n" / "demo.toml").write_text("name = '另一个县'\n", encoding="utf-8")
     assert appserver.demo_cache_key(package_dir=pkg) != key
+
+
+def test_sessions_share_the_demo_s_network_and_keep_bounded_caches(demo):
+    """Two browser sessions: their own workspace and scenario, the one network, roads and snaps of the process."""
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parents[1] / "app.py")
+    sessions = [AppTest.from_file(app, default_timeout=180) for _ in range(2)]
+    for at in sessions:
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    a, b = (at.session_state for at in sessions)
+    assert a["ws"] is not b["ws"] and a["scenarios"] is not b["scenarios"]
+    assert a["ws"].network is b["ws"].network is demo.workspace.network
+    assert a["roads_cache"][1] is b["roads_cache"][1] is demo.roads
+    snaps = demo.workspace._demand_snaps
+    assert snaps and all(a["ws"]._demand_snaps[k] is v and b["ws"]._demand_snaps[k] is v for k, v in snaps.items())
+    # per-session caches are bounded: many edits keep at most their size
+    ws, stations = a["ws"], demo.scenario.stations
+    for k in range(RESULT_CACHE_SIZE + 3):
+        a["results"].evaluate(ws, stations.iloc[k:].reset_index(drop=True))
+    assert len(a["results"]._items) == RESULT_CACHE_SIZE

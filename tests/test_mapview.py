@@ -390,3 +390,44 @@ def test_the_view_holds_the_proposals(result):
                         "tier": ["village"], "newly_covered_population": [10.0]})  # fmt: skip
     (_, _), (_, east) = _bounds(result, None, far)
     assert east == float(far["lon"].iloc[0])
+
+
+def test_drawn_circle_geometry_is_the_simplified_isochrone_and_the_cache_is_bounded(iso, monkeypatch) -> None:
+    """The circle's display GeoJSON equals shapely's own of the simplified, rounded geometry.
+
+    The cache of drawn circles is shared by every session of the app server: many new
+    frames drawn from several threads at once keep it at its size and raise nothing.
+    """
+    import threading
+
+    import shapely
+
+    from planner.report import webmap_layers as wl
+
+    frame = iso[Tier.TOWNSHIP]
+    texts = wl._display_geometry(frame, frame.index.to_numpy())
+    geoms = frame.to_crs("EPSG:4326").geometry.to_numpy()
+    simple = shapely.transform(
+        shapely.simplify(geoms, wl.ISOCHRONE_SIMPLIFY_DEG, preserve_topology=False), lambda xy: np.round(xy, 5)
+    )
+    assert [json.loads(x) for x in texts] == [json.loads(json.dumps(shapely.geometry.mapping(g))) for g in simple]
+
+    monkeypatch.setattr(wl, "_SIMPLIFIED", {})
+    monkeypatch.setattr(wl, "SIMPLIFIED_CACHE_SIZE", 3)
+    small = frame.iloc[[0]]
+    errors: list[BaseException] = []
+
+    def draw() -> None:
+        try:
+            for _ in range(20):
+                wl._display_geometry(small.copy(), small.index.to_numpy())  # a new frame each time
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=draw) for _ in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+    assert len(wl._SIMPLIFIED) == 3
