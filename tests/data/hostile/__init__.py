@@ -7,7 +7,8 @@ fails on the main of before issue 14 and passes since.
 
 :data:`NAMES` are the text payloads found by the hostile-input run: spreadsheet formulas
 (OWASP CSV injection, including a DDE command), Markdown that would fetch a remote image or
-make a ``javascript:`` link, LaTeX / matplotlib math text, HTML and script, and characters
+make a ``javascript:`` link, LaTeX / matplotlib math text, HTML and script, Jinja templates (folium/branca compile
+some rendered parts as templates again: ``Q{{ 7*7 }}Q`` must stay literal, never ``Q49Q``), and characters
 that break file and layer names.
 """
 
@@ -35,6 +36,8 @@ MARKUP: tuple[str, ...] = (
     "<script>alert(1)</script>",
     "**粗体** _斜体_ `代码`",
     ":red[红色] :material/warning:",
+    "Q{{ 7*7 }}Q",
+    "{% for i in range(3) %}x{% endfor %}",
 )
 
 #: Names that break file or layer names (GeoPackage layers, download names).
