@@ -10,6 +10,7 @@ is kept in the repository.
 
 from __future__ import annotations
 
+import warnings
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,7 +44,10 @@ def shapefile_parts(
     ``.cpg``). A GeoDataFrame without a CRS gives a set without ``.prj``.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    gdf.to_file(folder / f"{stem}.shp", encoding=encoding, engine="pyogrio")
+    with warnings.catch_warnings():
+        if gdf.crs is None:  # a set without .prj is what is asked for
+            warnings.filterwarnings("ignore", message="'crs' was not provided", category=UserWarning)
+        gdf.to_file(folder / f"{stem}.shp", encoding=encoding, engine="pyogrio")
     parts = {
         suffix: (folder / f"{stem}{suffix}").read_bytes() for suffix in PARTS if (folder / f"{stem}{suffix}").exists()
     }
