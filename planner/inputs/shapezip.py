@@ -120,7 +120,7 @@ def _checked_members(
     """Check the central directory; return the shapefile sets by ``.shp`` member name → {part suffix: member}."""
     infos = zf.infolist()
     if len(infos) > MAX_ZIP_MEMBERS:
-        raise error("inputs.zip.too_many_members", file=file, count=len(infos), limit=MAX_ZIP_MEMBERS)
+        raise error("inputs.zip.too_many_members", file=file, found=len(infos), limit=MAX_ZIP_MEMBERS)
     total = sum(i.file_size for i in infos)
     if total > MAX_ZIP_UNCOMPRESSED_BYTES:
         raise error(
