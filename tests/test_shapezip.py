@@ -183,6 +183,17 @@ def test_the_total_size_is_checked_before_extracting(
     assert err.value.params["limit_mb"] == 32.0 and err.value.params["size_mb"] >= 48
 
 
+def test_sparse_attribute_tables_are_not_taken_for_bombs(tmp_path: Path, parts: dict[str, bytes]) -> None:
+    """Records of ten nearly empty 254-character fields compress about 240 times: under the cap, read."""
+    records = b"".join(b" " + f"{i:<10d}".encode() + b" " * 2530 for i in range(1000))
+    path = shapefile_zip(tmp_path / "roads.zip", parts, extra={"道路.shp.xml": records})
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("道路.shp.xml")
+    assert 150 < info.file_size / info.compress_size < shapezip.MAX_ZIP_RATIO
+    assert info.file_size >= shapezip.ZIP_RATIO_MIN_BYTES
+    assert shapefile_members(path) == ["道路.shp"]
+
+
 def _never(*args: object, **kwargs: object) -> None:
     raise AssertionError("extracted before the checks")
 

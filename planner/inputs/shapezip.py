@@ -44,9 +44,10 @@ MAX_ZIP_UNCOMPRESSED_BYTES: int = 1 << 30
 #: Most members (files and folders) an archive may hold.
 MAX_ZIP_MEMBERS: int = 100
 #: Largest uncompressed / compressed size of one member of at least
-#: :data:`ZIP_RATIO_MIN_BYTES` (a zip bomb of zeros reaches about 1000; shapefile parts
-#: reach a few tens).
-MAX_ZIP_RATIO: float = 200.0
+#: :data:`ZIP_RATIO_MIN_BYTES`. Deflating zeros reaches about 1030 (bzip2 and LZMA far
+#: more); a ``.dbf`` whose records are ten nearly empty 254-character text fields reaches
+#: about 250, ordinary shapefile parts a few tens.
+MAX_ZIP_RATIO: float = 500.0
 #: Members smaller than this (uncompressed bytes) are not checked for their ratio.
 ZIP_RATIO_MIN_BYTES: int = 1 << 20
 #: Parts of a shapefile set that are extracted; the first three are required.
