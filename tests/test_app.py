@@ -516,3 +516,36 @@ def test_english_page_has_no_chinese_words_of_its_own():
     css = " ".join(str(h.proto.body) for h in at.get("html"))
     assert 'content:"上传"' in css and "每个文件不超过 200 MB" in css
     assert at.sidebar.selectbox(key="scenario_select").options == ["现状"]
+
+
+def test_upload_of_roads_as_a_zipped_shapefile(tmp_path):
+    """The label promises SHP 压缩包: a zip from Chinese GIS software (GBK names, .cpg 936, CGCS2000) loads."""
+    from planner.demo.county import generate_county, write_demo
+    from planner.network.load import load_network
+    from tests.data.hostile.archives import nested_zip, shapefile_parts, shapefile_zip
+
+    county = generate_county(seed=7, n_townships=4, n_villages=40)
+    paths = write_demo(tmp_path, county=county)
+    parts = shapefile_parts(county.roads.to_crs(4548), tmp_path / "src", cpg="936")
+    good = shapefile_zip(tmp_path / "县道路.zip", parts, folder="道路/", gbk_names=True)
+    bad = nested_zip(tmp_path / "坏道路.zip", parts)
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    files = {"stations": ("stations.csv", paths["stations"].read_bytes()),
+             "demand": ("demand.csv", paths["demand"].read_bytes())}  # fmt: skip
+    at.session_state["staged_uploads"] = {**files, "network": ("坏道路.zip", bad.read_bytes())}
+    at.sidebar.button(key="load_uploads").click().run()
+    errors = " ".join(_texts(at, "error"))
+    assert "坏道路" in errors and "备份/道路" in errors and "嵌套" in errors, errors
+    assert "planner-upload-" not in errors and "/tmp" not in errors, errors
+    assert at.session_state["is_demo"]  # the current workspace is kept
+    at.session_state["staged_uploads"] = {**files, "network": ("县道路.zip", good.read_bytes())}
+    at.sidebar.button(key="load_uploads").click().run()
+    assert not at.exception and not at.error, _texts(at, "error")
+    assert not at.session_state["is_demo"]
+    net = at.session_state["ws"].network
+    same = load_network(paths["roads"])
+    assert (net.n_nodes, net.n_edges) == (same.n_nodes, same.n_edges)
+    assert net.edge_length_m.sum() == pytest.approx(same.edge_length_m.sum(), rel=1e-9)
+    assert at.session_state["ws"].inputs["network"] == "县道路.zip"
+    assert len(_figures(at)) == 12

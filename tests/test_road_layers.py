@@ -172,3 +172,79 @@ def test_layer_projected_without_crs(tmp_path: Path) -> None:
         gdf.to_file(p)
     with pytest.raises(NetworkError, match="CRS"):
         load_network(p)
+
+
+# ------------------------------------------------------------- zipped shapefiles
+
+
+@pytest.fixture(scope="module")
+def county_roads() -> gpd.GeoDataFrame:
+    """The roads of a small demo county (WGS-84), with a Chinese 名称 column as GIS exports carry."""
+    from planner.demo.county import generate_county
+
+    roads = generate_county(seed=7, n_townships=4, n_villages=40).roads
+    return roads.assign(名称=roads["name"]).drop(columns=["name", "bridge"])
+
+
+@pytest.mark.parametrize(
+    ("epsg", "cpg", "gbk_names"),
+    [(4548, "936", False), (4548, None, True), (2384, "GBK", True)],  # CGCS2000 and Xian80 GK CM 117E
+)
+def test_zipped_shapefile_gives_the_network_of_the_geopackage(
+    tmp_path: Path, county_roads: gpd.GeoDataFrame, epsg: int, cpg: str | None, gbk_names: bool
+) -> None:
+    from tests.data.hostile.archives import shapefile_parts, shapefile_zip
+
+    roads = county_roads.to_crs(epsg)
+    gpkg = tmp_path / "roads.gpkg"
+    roads.to_file(gpkg, driver="GPKG")
+    parts = shapefile_parts(roads, tmp_path / "src", encoding="GBK", cpg=cpg)
+    assert b"PROJCS" in parts[".prj"]
+    path = shapefile_zip(tmp_path / "县道路.zip", parts, folder="道路数据/", gbk_names=gbk_names)
+    a, b = load_network(gpkg), load_network(path)
+    assert (b.n_nodes, b.n_edges) == (a.n_nodes, a.n_edges) and b.n_edges > 1000
+    np.testing.assert_allclose(b.edge_length_m, a.edge_length_m, rtol=1e-9)
+    np.testing.assert_allclose(b.node_lon, a.node_lon, rtol=0, atol=1e-9)
+    assert (b.edge_name == a.edge_name).all() and "迎宾街" in set(b.edge_name)  # GBK names read as written
+    assert (b.edge_class == a.edge_class).all() and (b.edge_oneway == a.edge_oneway).all()
+    assert b.source == "县道路.zip"
+    if epsg == 4548:  # CGCS2000 agrees with WGS-84 to centimetres: the .prj was honoured
+        ll = county_roads.geometry.get_coordinates()
+        assert b.node_lon.min() == pytest.approx(ll["x"].min(), abs=1e-6)
+        assert b.node_lat.max() == pytest.approx(ll["y"].max(), abs=1e-6)
+
+
+def test_zipped_shapefile_without_prj_is_read_as_other_layers_without_crs(
+    tmp_path: Path, county_roads: gpd.GeoDataFrame, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.data.hostile.archives import shapefile_parts, shapefile_zip
+
+    lonlat = shapefile_parts(county_roads.set_crs(None, allow_override=True), tmp_path / "ll", cpg="GBK")
+    assert ".prj" not in lonlat
+    with caplog.at_level(logging.WARNING, logger="planner.network.road_layers"):
+        net = load_network(shapefile_zip(tmp_path / "roads.zip", lonlat))
+    assert "没有坐标参考系（CRS）" in caplog.text  # assumed lon/lat, as for a .shp or GeoJSON without CRS
+    assert net.n_edges == load_network(_gpkg(tmp_path, county_roads)).n_edges
+    metres = shapefile_parts(county_roads.to_crs(4548).set_crs(None, allow_override=True), tmp_path / "m", cpg="GBK")
+    with pytest.raises(NetworkError, match="CRS") as err:
+        load_network(shapefile_zip(tmp_path / "metres.zip", metres))
+    assert err.value.key == "osm.no_crs" and "metres.zip [道路.shp]" in str(err.value)
+
+
+def _gpkg(tmp_path: Path, gdf: gpd.GeoDataFrame) -> Path:
+    path = tmp_path / "same.gpkg"
+    gdf.to_file(path, driver="GPKG")
+    return path
+
+
+def test_hostile_zipped_roads_are_a_network_error(tmp_path: Path, county_roads: gpd.GeoDataFrame) -> None:
+    from tests.data.hostile.archives import missing_part_zip, shapefile_parts, traversal_zip
+
+    parts = shapefile_parts(county_roads.to_crs(4548), tmp_path / "src")
+    with pytest.raises(NetworkError) as err:
+        load_network(traversal_zip(tmp_path / "a.zip", parts))
+    assert err.value.key == "inputs.zip.unsafe_path" and "../../逃逸.txt" in str(err.value)
+    with pytest.raises(NetworkError) as err:
+        load_network(missing_part_zip(tmp_path / "b.zip", parts, missing=".dbf"))
+    assert err.value.key == "inputs.zip.missing_part" and "道路.shp" in str(err.value) and ".dbf" in str(err.value)
+    assert not (tmp_path.parent / "逃逸.txt").exists()

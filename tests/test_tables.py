@@ -810,3 +810,74 @@ def test_unknown_tier_reported_once_with_its_rows(tmp_path):
     assert "第 14 行，“层级”列：层级为空" in text
     assert "rows 2–12, 15, column '层级': unknown tier '党群中心'" in err.message("en")
     assert err.columns is not None and err.columns.header("tier") == "层级"  # the error carries the column report
+
+
+# ------------------------------------------------------------- zipped shapefiles
+
+
+def _shapefile_stations():
+    """The good stations as a CGCS2000 Gauss-Kruger layer, headers short enough for a .dbf (10 bytes)."""
+    return _station_geodataframe().rename(columns={"所属乡镇（街道）": "所属乡镇"}).to_crs(4549)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "cpg", "gbk_names"),
+    [("GBK", "GBK", False), ("GBK", None, True), ("UTF-8", None, False), ("UTF-8", "UTF-8", True)],
+)
+def test_zipped_shapefile_points_equal_the_geopackage(tmp_path, encoding, cpg, gbk_names):
+    from tests.data.hostile.archives import shapefile_parts, shapefile_zip
+
+    layer = _shapefile_stations()
+    if encoding == "UTF-8":  # 3 bytes a Chinese character: headers in English, values in Chinese
+        english = {"编号": "id", "名称": "name", "层级": "tier", "服务项目": "services", "所属乡镇": "township"}
+        layer = layer.drop(columns=["运营单位", "地址"]).rename(columns=english)
+    gpkg = tmp_path / "stations.gpkg"
+    layer.to_file(gpkg, driver="GPKG")
+    parts = shapefile_parts(layer, tmp_path / "src", stem="站点", encoding=encoding, cpg=cpg)
+    path = shapefile_zip(tmp_path / "站点.zip", parts, stem="站点", gbk_names=gbk_names)
+    a, b = read_stations(gpkg), read_stations(path)
+    pd.testing.assert_frame_equal(b, a)
+    np.testing.assert_allclose(b["lon"], EXPECTED_STATIONS["lon"], atol=1e-9)  # the .prj was honoured
+    np.testing.assert_allclose(b["lat"], EXPECTED_STATIONS["lat"], atol=1e-9)
+    assert (
+        b["name"].tolist()[0] == "沂源县党群服务中心"
+        and b["township"].tolist() == EXPECTED_STATIONS["township"].tolist()
+    )
+
+
+def test_zipped_shapefile_demand_and_areas(tmp_path):
+    gpd = pytest.importorskip("geopandas")
+    from tests.data.hostile.archives import shapefile_parts, shapefile_zip
+
+    frame = pd.read_csv(DEMAND_CSV, dtype=str, keep_default_na=False)
+    points = gpd.points_from_xy(frame["经度"].astype(float), frame["纬度"].astype(float))
+    layer = gpd.GeoDataFrame(frame.drop(columns=["经度", "纬度"]), geometry=points, crs=4326)
+    path = shapefile_zip(tmp_path / "村.zip", shapefile_parts(layer, tmp_path / "d", stem="村", cpg=None), stem="村")
+    demand, from_csv = read_demand(path), read_demand(DEMAND_CSV)
+    assert demand["name"].tolist() == from_csv["name"].tolist()
+    np.testing.assert_allclose(demand["population"], from_csv["population"])
+    np.testing.assert_allclose(demand["lon"], from_csv["lon"], atol=1e-9)
+    enterprises = read_table(path, kind="enterprises").frame
+    assert enterprises["id"].tolist() == demand["id"].tolist() and set(enterprises["kind"]) == {"enterprise"}
+    areas = gpd.GeoDataFrame(
+        {"乡镇": ["东里镇"]},
+        geometry=gpd.GeoSeries.from_wkt(["POLYGON ((118.2 36.2, 118.3 36.2, 118.3 36.3, 118.2 36.2))"]),
+        crs=4326,
+    ).to_crs(4549)
+    zipped = shapefile_zip(tmp_path / "乡镇.zip", shapefile_parts(areas, tmp_path / "a", stem="乡镇"), stem="乡镇")
+    got = read_areas(zipped)
+    assert got["name"].tolist() == ["东里镇"] and got.crs.equals("EPSG:4326")
+
+
+def test_hostile_zipped_points_are_input_errors(tmp_path):
+    from tests.data.hostile.archives import nested_zip, shapefile_parts, shapefile_zip
+
+    parts = shapefile_parts(_shapefile_stations(), tmp_path / "src", stem="站点")
+    with pytest.raises(InputError) as err:
+        read_stations(nested_zip(tmp_path / "a.zip", parts))
+    assert err.value.key == "inputs.zip.nested_archive" and "备份/道路.zip" in str(err.value)
+    two = shapefile_zip(tmp_path / "b.zip", parts, stem="站点", extra={f"旧站点{s}": d for s, d in parts.items()})
+    with pytest.raises(InputError, match=r"旧站点\.shp") as err:
+        read_stations(two)
+    assert err.value.key == "inputs.zip.several_shapefiles"
+    assert len(read_stations(two, sheet="站点")) == 4  # the caller names one

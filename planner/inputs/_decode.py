@@ -2,8 +2,9 @@
 
 Formats: CSV (UTF-8, UTF-8 with BOM, UTF-16 with BOM, GBK/GB18030; comma, tab,
 semicolon or bar delimited), XLSX (the sheet whose headers match, or ``sheet=``),
-GeoJSON and GeoPackage (point geometry, reprojected to EPSG:4326; ``sheet=`` names the
-layer). Chinese or English headers are recognised through aliases (case, space and
+GeoJSON, GeoPackage and zipped shapefiles (point geometry, reprojected to EPSG:4326;
+``sheet=`` names the layer, or the ``.shp`` inside the ``.zip``: see
+:mod:`planner.inputs.shapezip`). Chinese or English headers are recognised through aliases (case, space and
 bracket-insensitive; a title row above the header is skipped).
 
 :func:`_load` opens a file as a :class:`_Table` (every cell as stripped text, with its
@@ -32,6 +33,7 @@ from planner._errors import InputError
 from planner.inputs import _validate as v
 from planner.inputs._validate import ColumnSpec, ProblemLog
 from planner.inputs.coords import SYSTEMS
+from planner.inputs.shapezip import open_shapefile_zip
 
 logger = logging.getLogger(__name__)
 
@@ -211,9 +213,16 @@ def _read_xlsx(path: Path, *, file: str, specs: Sequence[ColumnSpec], sheet: str
 
 
 def _read_geo(path: Path, *, file: str, layer: str | None, want: str) -> Any:
-    """Read a GeoJSON/GeoPackage layer with pyogrio into a GeoDataFrame in EPSG:4326."""
+    """Read a GeoJSON/GeoPackage layer or a zipped shapefile with pyogrio into a GeoDataFrame in EPSG:4326."""
     import pyogrio
 
+    if path.suffix.lower() == ".zip":  # ``layer`` names the .shp set inside
+        with open_shapefile_zip(path, member=layer) as shp:
+            try:
+                gdf = pyogrio.read_dataframe(shp.path, encoding=shp.encoding)
+            except Exception as exc:  # pyogrio/GDAL raise several types for unreadable data
+                raise InputError("inputs.bad_geo", file=shp.file, reason=f"{type(exc).__name__}: {exc}"[:200]) from None
+        return _to_wgs84(gdf, file=file)
     try:
         if layer is None and path.suffix.lower() == ".gpkg":
             layers = pyogrio.list_layers(path)
@@ -225,6 +234,11 @@ def _read_geo(path: Path, *, file: str, layer: str | None, want: str) -> Any:
         if gone is not None:
             raise gone from None
         raise InputError("inputs.bad_geo", file=file, reason=f"{type(exc).__name__}: {exc}"[:200]) from None
+    return _to_wgs84(gdf, file=file)
+
+
+def _to_wgs84(gdf: Any, *, file: str) -> Any:
+    """The GeoDataFrame in EPSG:4326; one without a CRS is taken to be in it (with a warning)."""
     if not hasattr(gdf, "geometry"):
         raise InputError("inputs.bad_geo", file=file, reason="no geometry")
     if gdf.crs is None:

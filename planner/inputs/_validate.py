@@ -51,6 +51,7 @@ SUFFIX_KINDS: dict[str, str] = {
     ".geojson": "geo",
     ".json": "geo",
     ".gpkg": "geo",
+    ".zip": "geo",  # a zipped shapefile (planner.inputs.shapezip)
 }
 SUPPORTED_SUFFIXES = "、".join(SUFFIX_KINDS)
 
@@ -282,8 +283,31 @@ def decode_text(raw: bytes, *, file: str) -> str:
     controls = sum(sample.count(bytes([c])) for c in range(32) if c not in (9, 10, 12, 13))
     if b"\x00" in sample or controls > 0.02 * len(sample):
         raise InputError("inputs.binary_file", file=file)
+    text, encoding, bad_at = utf8_or_gb18030(raw)
+    if text is None:
+        raise InputError("inputs.bad_encoding", file=file, encoding=encoding, line=_line_of(raw, bad_at))
+    if encoding == "gb18030":
+        logger.info("%s: read as GBK/GB18030 (not UTF-8)", file)
+    return text
+
+
+def utf8_or_gb18030(raw: bytes) -> tuple[str | None, str, int]:
+    """Decode text bytes as UTF-8 (with or without BOM), else as GBK/GB18030.
+
+    The one choice between the two encodings of Chinese files, used for CSV text
+    (:func:`decode_text`) and for the records of a shapefile's ``.dbf``
+    (:mod:`planner.inputs.shapezip`).
+
+    Returns
+    -------
+    tuple
+        ``(text, encoding, -1)`` with the codec used (``"utf-8-sig"`` or ``"gb18030"``);
+        or, when the bytes are valid in neither, ``(None, name, offset)``: the encoding
+        the bytes most likely are (``"UTF-8"`` or ``"GBK/GB18030"``, for a message) and
+        the offset of its first bad byte.
+    """
     try:
-        return raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig"), "utf-8-sig", -1
     except UnicodeDecodeError as exc_utf8:
         utf8_at = exc_utf8.start
     # A UTF-8 file with a damaged byte has many valid non-ASCII characters and few bad
@@ -295,18 +319,14 @@ def decode_text(raw: bytes, *, file: str) -> str:
     ascii_bytes = len(head) - len(head.translate(None, bytes(range(128))))
     valid_non_ascii = len(lossy) - ascii_bytes - replaced
     if valid_non_ascii > 10 * replaced:
-        raise InputError("inputs.bad_encoding", file=file, encoding="UTF-8", line=_line_of(raw, utf8_at))
+        return None, "UTF-8", utf8_at
     try:
-        text = raw.decode("gb18030")
+        return raw.decode("gb18030"), "gb18030", -1
     except UnicodeDecodeError as exc_gb:
         # report the encoding that got further: that is most likely the real one
         if exc_gb.start >= utf8_at:
-            raise InputError(
-                "inputs.bad_encoding", file=file, encoding="GBK/GB18030", line=_line_of(raw, exc_gb.start)
-            ) from None
-        raise InputError("inputs.bad_encoding", file=file, encoding="UTF-8", line=_line_of(raw, utf8_at)) from None
-    logger.info("%s: read as GBK/GB18030 (not UTF-8)", file)
-    return text
+            return None, "GBK/GB18030", exc_gb.start
+        return None, "UTF-8", utf8_at
 
 
 def _line_of(raw: bytes, offset: int) -> int:

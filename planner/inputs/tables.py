@@ -1,7 +1,8 @@
 """Read station lists, demand points and township areas into canonical tables.
 
 Formats (decoded by :mod:`planner.inputs._decode`): CSV (UTF-8, UTF-8 with BOM, UTF-16
-with BOM, GBK/GB18030), XLSX, GeoJSON and GeoPackage, with Chinese or English headers.
+with BOM, GBK/GB18030), XLSX, GeoJSON, GeoPackage and zipped shapefiles
+(:mod:`planner.inputs.shapezip`), with Chinese or English headers.
 Each reader here matches its columns (and says what it did with them:
 :mod:`planner.inputs.columns`) and turns them into values with the per-column parsers of
 :mod:`planner.inputs._values`; demand kinds come from :mod:`planner.inputs.demand_kinds`.

@@ -67,14 +67,16 @@ def load_network(
     ----------
     path
         ``.osm``/``.osm.xml``/``.osm.pbf``/``.pbf``/``.osm.bz2``/``.osm.gz`` (OSM) or
-        ``.gpkg``/``.shp``/``.geojson``/``.json``/``.fgb`` (line layer).
+        ``.gpkg``/``.shp``/``.geojson``/``.json``/``.fgb`` (line layer), or ``.zip`` (a zipped
+        shapefile: :mod:`planner.inputs.shapezip`).
     bbox
         Optional ``(min lon, min lat, max lon, max lat)`` in WGS-84 degrees; only
         segments with both ends inside are kept (roads crossing the edge are cut).
     source_name
         Description stored as :attr:`RoadNetwork.source` (default: the file name).
     layer
-        Layer name or index of a multi-layer file (line layers only).
+        Layer name or index of a multi-layer file (line layers only); in a ``.zip``, the
+        ``.shp`` set to read when it holds several.
 
     Returns
     -------
@@ -84,7 +86,7 @@ def load_network(
     ------
     NetworkError
         Missing, unreadable or unsupported file, no usable roads, a layer without a
-        road class column.
+        road class column, an archive refused by its checks (``inputs.zip.*`` keys).
     """
     p = Path(path)
     box = _check_bbox(bbox)

@@ -1,4 +1,4 @@
-"""Read GIS road line layers (GeoPackage, shapefile, GeoJSON, FlatGeobuf) into a road network.
+"""Read GIS road line layers (GeoPackage, shapefile, zipped shapefile, GeoJSON, FlatGeobuf) into a road network.
 
 The reader ends in :meth:`planner.network.roads.RoadNetwork.from_arrays`. Road classes
 map onto the OSM classes of :data:`planner.network.osm.KEPT_HIGHWAYS` and speeds are
@@ -6,7 +6,10 @@ parsed by :func:`planner.network.osm.parse_maxspeed`, as for OSM files.
 :func:`planner.network.load.load_network` uses it for the suffixes in :data:`LAYER_SUFFIXES`.
 
 Line layers (``.gpkg``, ``.shp``, ``.geojson``, ``.json``, ``.fgb``) are read with
-pyogrio. A road class column is required (see :data:`CLASS_COLUMNS`); Chinese road
+pyogrio; a ``.zip`` holding one shapefile set is checked and extracted by
+:func:`planner.inputs.shapezip.open_shapefile_zip` first (its ``.dbf`` text read as the
+``.cpg`` says, else UTF-8 or GBK), and a layer without a CRS is read as for the other
+formats below. A road class column is required (see :data:`CLASS_COLUMNS`); Chinese road
 classes are mapped by :data:`CHINESE_CLASSES`. Nodes are the unique vertices after
 snapping to a :data:`VERTEX_TOLERANCE_M` grid in a metric CRS (the layer's own CRS
 when it is projected in metres, else the UTM zone of the data), so lines that share a
@@ -22,6 +25,7 @@ import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -32,14 +36,18 @@ from numpy.typing import NDArray
 from planner._errors import NetworkError
 from planner.i18n import t
 from planner.inputs._validate import read_failure
+from planner.inputs.shapezip import open_shapefile_zip
 from planner.network.osm import KEPT_HIGHWAYS, parse_maxspeed
 from planner.network.roads import RoadNetwork, utm_crs_for
 from planner.settings import ROAD_CLASSES
 
+if TYPE_CHECKING:
+    import geopandas as gpd
+
 logger = logging.getLogger(__name__)
 
 #: File name endings read as GIS line layers (pyogrio).
-LAYER_SUFFIXES: tuple[str, ...] = (".gpkg", ".shp", ".geojson", ".json", ".fgb")
+LAYER_SUFFIXES: tuple[str, ...] = (".gpkg", ".shp", ".zip", ".geojson", ".json", ".fgb")
 
 #: Accepted names of a line layer's road class column, in order of preference.
 CLASS_COLUMNS: tuple[str, ...] = ("highway", "fclass", "道路等级", "等级", "class", "type")
@@ -123,6 +131,27 @@ def _layer_maxspeed(values: pd.Series) -> NDArray[np.float64]:
     return parsed[codes]  # code -1 (missing) picks the trailing NaN
 
 
+def _read_layer(path: Path, *, file: str, layer: str | int | None, encoding: str | None = None) -> gpd.GeoDataFrame:
+    """One layer of a GIS file as a GeoDataFrame; ``file`` names it in messages."""
+    import pyogrio
+
+    try:
+        layers = [str(x[0]) for x in pyogrio.list_layers(path)]
+    except (pyogrio.errors.DataSourceError, OSError, ValueError) as exc:
+        raise read_failure(exc, path=path, file=file) or NetworkError(
+            "osm.unreadable", file=file, error=str(exc)
+        ) from exc
+    if isinstance(layer, str) and layer not in layers:
+        raise NetworkError("osm.layer_not_found", file=file, layer=layer, layers=", ".join(layers))
+    try:
+        gdf: gpd.GeoDataFrame = pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError) as exc:
+        raise read_failure(exc, path=path, file=file) or NetworkError(
+            "osm.unreadable", file=file, error=str(exc)
+        ) from exc
+    return gdf
+
+
 def _load_layer(
     path: Path,
     *,
@@ -130,40 +159,43 @@ def _load_layer(
     source: str,
     layer: str | int | None,
 ) -> RoadNetwork:
-    import pyogrio
+    if path.suffix.lower() == ".zip":  # ``layer`` names the .shp set inside
+        with open_shapefile_zip(path, member=layer, error=NetworkError) as shp:
+            return _network_from_layer(
+                _read_layer(shp.path, file=shp.file, layer=None, encoding=shp.encoding),
+                file=shp.file,
+                bbox=bbox,
+                source=source,
+            )
+    return _network_from_layer(_read_layer(path, file=str(path), layer=layer), file=str(path), bbox=bbox, source=source)
 
-    try:
-        layers = [str(x[0]) for x in pyogrio.list_layers(path)]
-    except (pyogrio.errors.DataSourceError, OSError, ValueError) as exc:
-        raise read_failure(exc, path=path, file=str(path)) or NetworkError(
-            "osm.unreadable", file=str(path), error=str(exc)
-        ) from exc
-    if isinstance(layer, str) and layer not in layers:
-        raise NetworkError("osm.layer_not_found", file=str(path), layer=layer, layers=", ".join(layers))
-    try:
-        gdf = pyogrio.read_dataframe(path, layer=layer)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError) as exc:
-        raise read_failure(exc, path=path, file=str(path)) or NetworkError(
-            "osm.unreadable", file=str(path), error=str(exc)
-        ) from exc
+
+def _network_from_layer(
+    gdf: gpd.GeoDataFrame,
+    *,
+    file: str,
+    bbox: tuple[float, float, float, float] | None,
+    source: str,
+) -> RoadNetwork:
+    """The road network of a line layer; ``file`` names it in messages."""
     columns = [str(c) for c in gdf.columns if c != gdf.geometry.name]
     class_col = _find_column(columns, CLASS_COLUMNS)
     if class_col is None:
         raise NetworkError(
-            "osm.no_class_column", file=str(path), aliases=", ".join(CLASS_COLUMNS), columns=", ".join(columns)
+            "osm.no_class_column", file=file, aliases=", ".join(CLASS_COLUMNS), columns=", ".join(columns)
         )
     geoms = gdf.geometry.to_numpy()
     parts, row = shapely.get_parts(geoms, return_index=True)
     is_line = shapely.get_type_id(parts) == shapely.GeometryType.LINESTRING
     if not is_line.any():
         types = sorted({str(g) for g in gdf.geometry.geom_type.dropna().unique()})
-        raise NetworkError("osm.no_lines", file=str(path), geom_types=", ".join(types) or "-")
+        raise NetworkError("osm.no_lines", file=file, geom_types=", ".join(types) or "-")
     if not is_line.all():
         logger.warning("%s: ignored %d non-line geometries", source, int((~is_line).sum()))
     parts, row = parts[is_line], row[is_line]
     coords, part_of = shapely.get_coordinates(parts, return_index=True)
     if len(coords) < 2:
-        raise NetworkError("osm.no_highways", file=str(path), count=len(gdf))
+        raise NetworkError("osm.no_highways", file=file, count=len(gdf))
 
     # --- road class, one-way, speed, name per feature
     codes, uniques = pd.factorize(gdf[class_col])
@@ -177,7 +209,7 @@ def _load_layer(
         examples = ", ".join(str(x) for x in pd.unique(gdf.loc[unknown, class_col].astype(str))[:5])
         logger.warning(
             "%s",
-            t("osm.unknown_classes", file=str(path), column=class_col, count=int(unknown.sum()), examples=examples),
+            t("osm.unknown_classes", file=file, column=class_col, count=int(unknown.sum()), examples=examples),
         )
     feat_class = lut[codes]
     ow_col = _find_column(columns, ONEWAY_COLUMNS)
@@ -203,7 +235,7 @@ def _load_layer(
             logger.warning("%s", t("osm.assumed_wgs84", file=source))
             crs = pyproj.CRS.from_epsg(4326)
         else:
-            raise NetworkError("osm.no_crs", file=str(path))
+            raise NetworkError("osm.no_crs", file=file)
     crs = pyproj.CRS.from_user_input(crs)
     if crs.equals(pyproj.CRS.from_epsg(4326)):
         lon, lat = x, y
@@ -229,7 +261,7 @@ def _load_layer(
         ok &= (lon >= bbox[0]) & (lon <= bbox[2]) & (lat >= bbox[1]) & (lat <= bbox[3])
     pair = np.flatnonzero((part_of[:-1] == part_of[1:]) & ok[:-1] & ok[1:])
     if len(pair) == 0:
-        raise NetworkError("osm.no_highways", file=str(path), count=len(gdf))
+        raise NetworkError("osm.no_highways", file=file, count=len(gdf))
     ends = np.concatenate([pair, pair + 1])
     _, first, inv = np.unique(key[ends], axis=0, return_index=True, return_inverse=True)
     inv = inv.reshape(-1)
