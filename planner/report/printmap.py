@@ -13,6 +13,10 @@ scale bar is true. Chinese text needs a CJK font: :func:`cjk_font` picks the fir
 installed one of :data:`CJK_FONT_NAMES` from matplotlib's font manager (Debian:
 ``apt-get install fonts-noto-cjk``) and logs a warning once when none is installed.
 
+Every text is drawn as it is, never as math text: names with ``$`` (``$x$``) are data
+(``text.parse_math`` is off for the whole figure, besides ``parse_math=False`` on the
+labels drawn from user data).
+
 The figure is built with :class:`matplotlib.figure.Figure` (no pyplot state), so maps
 can be rendered from several app sessions at once.
 """
@@ -100,9 +104,9 @@ def cjk_font() -> str | None:
 
 @contextmanager
 def _style() -> Iterator[None]:
-    """Matplotlib settings of every map: the CJK font, a plain minus, PDF text as type 3."""
+    """Matplotlib settings of every map: the CJK font, a plain minus, PDF text as type 3, no math text."""
     font = cjk_font()
-    rc: dict[str, Any] = {"axes.unicode_minus": False, "pdf.fonttype": 3}
+    rc: dict[str, Any] = {"axes.unicode_minus": False, "pdf.fonttype": 3, "text.parse_math": False}
     if font is not None:
         rc["font.family"] = "sans-serif"
         rc["font.sans-serif"] = [font, "DejaVu Sans"]
