@@ -25,6 +25,9 @@ __all__ = ["FORMULA_STARTS", "TEXT_PREFIX", "csv_bytes", "neutralise_cell", "neu
 FORMULA_STARTS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 #: Written before a text cell that begins with one of :data:`FORMULA_STARTS`.
 TEXT_PREFIX: str = "'"
+#: What follows :data:`TEXT_PREFIX` in a cell :func:`restore_cell` restores: a formula start,
+#: or a line feed (an ``.xlsx`` stores a carriage return as one, so ``'\r=1`` reads back ``'\n=1``).
+_RESTORED_STARTS: tuple[str, ...] = (*FORMULA_STARTS, "\n")
 
 
 def neutralise_cell(value: object) -> object:
@@ -80,9 +83,11 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
 def restore_cell(text: str) -> str:
     """The text a cell held before :func:`neutralise_cell`: a leading ``'`` before a formula start is dropped.
 
+    A ``'`` before a line feed is dropped too: an ``.xlsx`` turns a carriage return into one.
+
     Used by the readers (:mod:`planner.inputs._decode`), so an exported sheet read back
     gives the names it was written from; any other text is returned unchanged.
     """
-    if text.startswith(TEXT_PREFIX) and text[len(TEXT_PREFIX) :].startswith(FORMULA_STARTS):
+    if text.startswith(TEXT_PREFIX) and text[len(TEXT_PREFIX) :].startswith(_RESTORED_STARTS):
         return text[len(TEXT_PREFIX) :]
     return text

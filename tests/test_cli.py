@@ -12,6 +12,8 @@ import pytest
 
 from planner.cli import main
 from planner.i18n import set_language
+from tests.data.hostile import FORMULAS
+from tests.data.hostile.export14 import csv_rows, formula_text, shown_in_a_sheet, workbook_cells, write_named_inputs
 
 
 @pytest.fixture(scope="module")
@@ -459,3 +461,27 @@ def test_every_argparse_message_has_a_translation() -> None:
 def test_lang_after_the_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
     text = _help(["check", "--lang", "en", "--help"], capsys)
     assert text.startswith("usage: planner check") and not CJK.findall(text)
+
+
+def test_coverage_outputs_hold_no_formula_from_hostile_names(tmp_path: Path) -> None:
+    """Station, demand and township names that are formulas: no spreadsheet file of ``--out`` holds a formula.
+
+    On the main of before issue 14: report.xlsx held 140 formula cells, demand.csv 701, gaps.csv 247,
+    stations.csv 126 and areas.csv 23 cells a spreadsheet reads as formulas.
+    """
+    paths = write_named_inputs(tmp_path / "in")
+    out = tmp_path / "out"
+    argv = ["coverage", "--network", str(paths["roads"]), "--stations", str(paths["stations"]),
+            "--demand", str(paths["demand"]), "--areas", str(paths["townships"]), "--out", str(out),
+            "--no-isochrones"]  # fmt: skip
+    assert main(argv) == 0
+    made = sorted(out.iterdir())
+    assert {p.suffix for p in made} >= {".xlsx", ".csv"}
+    for p in made:
+        if p.suffix == ".xlsx":
+            assert [c.coordinate for c in workbook_cells(p.read_bytes()) if c.data_type == "f"] == [], p.name
+        elif p.suffix == ".csv":
+            assert formula_text(csv_rows(p.read_bytes())) == [], p.name
+    stations = csv_rows((out / "stations.csv").read_bytes())
+    names = {r[stations[0].index("name")] for r in stations[1:]}
+    assert {shown_in_a_sheet(f) for f in FORMULAS if f.strip() == f} <= names  # the names, quoted

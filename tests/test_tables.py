@@ -810,3 +810,19 @@ def test_unknown_tier_reported_once_with_its_rows(tmp_path):
     assert "第 14 行，“层级”列：层级为空" in text
     assert "rows 2–12, 15, column '层级': unknown tier '党群中心'" in err.message("en")
     assert err.columns is not None and err.columns.header("tier") == "层级"  # the error carries the column report
+
+
+def test_the_quote_an_export_puts_before_a_formula_is_dropped_on_reading(tmp_path):
+    """A sheet the planner exported (``'=1+1``, planner._text.neutralise_cell) reads back as the names it came from."""
+    text = (
+        "编号,名称,层级,经度,纬度,运营单位\n"
+        "'-1,'=1+1,村,118.2208,36.2011,\"'@SUM(1,1)\"\n"
+        "2,'quoted,村,118.2209,'-36.2012,\"'\t=1+1\"\n"
+    )
+    path = tmp_path / "exported.csv"
+    path.write_text(text, encoding="utf-8")
+    df = read_stations(path)
+    assert df["id"].tolist() == ["-1", "2"]
+    assert df["name"].tolist() == ["=1+1", "'quoted"]  # only a quote before a formula start is ours
+    assert df["organisation"].tolist() == ["@SUM(1,1)", "=1+1"]
+    assert df["lat"].tolist() == [36.2011, -36.2012]

@@ -47,6 +47,7 @@ from planner.i18n import join_names, t
 from planner.network.roads import RoadNetwork, utm_crs_for
 from planner.report.printmap_layers import (
     MapFrame,
+    as_drawn,
     draw_background,
     draw_changes,
     draw_circles,
@@ -179,14 +180,16 @@ def map_title(*, result: CoverageResult, tier: Tier | str, label: str = "") -> s
     """The title of a tier's map: tier, travel mode and standard, then ``label`` (e.g. the scenario).
 
     Examples: ``村（社区）步行 15 分钟服务圈 · 现状``; in English
-    ``village / community: 15-minute service circle on foot · current``.
+    ``village / community: 15-minute service circle on foot · current``. The label is user
+    text: drawn as it is (:func:`~planner.report.printmap_layers.as_drawn`: white space as spaces).
     """
     key = str(parse_tier(tier))
     s = result.summary["tiers"][key]
     head = t(
         "exports.map.title", tier=t(f"tier.{key}"), mode=t(f"mode.{s['mode']}"), minutes=f"{float(s['minutes']):g}"
     )
-    return f"{head} · {label}" if label else head
+    shown = as_drawn(label)
+    return f"{head} · {shown}" if shown else head
 
 
 def render_map(

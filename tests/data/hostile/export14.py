@@ -123,21 +123,26 @@ def _attribute(text: str) -> str:
 
 
 def write_named_osm(path: Path, *, names: Sequence[str] = NAMES) -> Path:
-    """A tiny OSM XML file: one ``amenity=community_centre`` node per non-blank name, 300 m apart, and a road.
+    """A tiny OSM XML file whose names are ``names``: for each non-blank one a community centre and a village.
 
-    The centres are village stations for ``planner extract`` (any community centre is);
-    their names, operators and addresses are the payloads.
+    The centres (``amenity=community_centre``, operator and street the name too) are village
+    stations for ``planner extract``; the villages (``place=village``, 100 people) its demand
+    points; a residential road runs beside them.
     """
-    nodes, refs = [], []
     kept = [n for n in names if n.strip()]
-    for k, name in enumerate(kept):
-        lon, lat = local_lonlat(300.0 * k, 0.0)
-        tags = {"amenity": "community_centre", "name": name, "operator": name, "addr:street": name}
+    nodes, refs = [], []
+
+    def node(i: int, x_m: float, y_m: float, tags: dict[str, str]) -> None:
+        lon, lat = local_lonlat(x_m, y_m)
         body = "".join(f'<tag k="{key}" v="{_attribute(v)}"/>' for key, v in tags.items())
-        nodes.append(f'<node id="{k + 1}" version="1" lat="{lat:.9f}" lon="{lon:.9f}">{body}</node>')
-    for k in range(len(kept)):
-        lon, lat = local_lonlat(300.0 * k, 20.0)
-        nodes.append(f'<node id="{1000 + k}" version="1" lat="{lat:.9f}" lon="{lon:.9f}"/>')
+        nodes.append(f'<node id="{i}" version="1" lat="{lat:.9f}" lon="{lon:.9f}">{body}</node>')
+
+    for k, name in enumerate(kept):
+        node(
+            k + 1, 300.0 * k, 0.0, {"amenity": "community_centre", "name": name, "operator": name, "addr:street": name}
+        )
+        node(2000 + k, 300.0 * k, 60.0, {"place": "village", "name": name, "population": "100"})
+        node(1000 + k, 300.0 * k, 20.0, {})
         refs.append(f'<nd ref="{1000 + k}"/>')
     way = f'<way id="5000" version="1">{"".join(refs)}<tag k="highway" v="residential"/></way>'
     body = "\n".join([*nodes, way])
