@@ -23,6 +23,8 @@ import pytest
 from planner.cli import LogFormatter, main
 from planner.cli._interrupt import GRACE_S
 from planner.i18n import set_language, t
+from tests.data.hostile import FORMULAS
+from tests.data.hostile.export14 import csv_rows, formula_text, shown_in_a_sheet, workbook_cells, write_named_inputs
 from tests.data.hostile.faults14 import ctrl_c_script, small_disk
 
 
@@ -646,3 +648,27 @@ def test_ctrl_c_ends_a_command_stuck_in_c_code(
     marker.unlink()
     (tmp_path / "run.py").unlink()
     _assert_intact(out, before)
+
+
+def test_coverage_outputs_hold_no_formula_from_hostile_names(tmp_path: Path) -> None:
+    """Station, demand and township names that are formulas: no spreadsheet file of ``--out`` holds a formula.
+
+    On the main of before issue 14: report.xlsx held 140 formula cells, demand.csv 701, gaps.csv 247,
+    stations.csv 126 and areas.csv 23 cells a spreadsheet reads as formulas.
+    """
+    paths = write_named_inputs(tmp_path / "in")
+    out = tmp_path / "out"
+    argv = ["coverage", "--network", str(paths["roads"]), "--stations", str(paths["stations"]),
+            "--demand", str(paths["demand"]), "--areas", str(paths["townships"]), "--out", str(out),
+            "--no-isochrones"]  # fmt: skip
+    assert main(argv) == 0
+    made = sorted(out.iterdir())
+    assert {p.suffix for p in made} >= {".xlsx", ".csv"}
+    for p in made:
+        if p.suffix == ".xlsx":
+            assert [c.coordinate for c in workbook_cells(p.read_bytes()) if c.data_type == "f"] == [], p.name
+        elif p.suffix == ".csv":
+            assert formula_text(csv_rows(p.read_bytes())) == [], p.name
+    stations = csv_rows((out / "stations.csv").read_bytes())
+    names = {r[stations[0].index("name")] for r in stations[1:]}
+    assert {shown_in_a_sheet(f) for f in FORMULAS if f.strip() == f} <= names  # the names, quoted

@@ -13,6 +13,8 @@ import pytest
 from planner.cli import SUBCOMMANDS, main, onboarding
 from planner.i18n import set_language
 from planner.inputs.coords import from_wgs84
+from tests.data.hostile import FORMULAS
+from tests.data.hostile.export14 import csv_rows, formula_text, shown_in_a_sheet, workbook_cells, write_named_osm
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -321,3 +323,20 @@ def test_full_run_andorra(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert len(parishes) == 7
     stats = pd.read_csv(run["coverage"] / "areas.csv", encoding="utf-8-sig")
     assert parishes <= set(stats["township"].dropna())
+
+
+def test_extract_writes_osm_names_as_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """OSM names anyone may edit (``=HYPERLINK(...)``, ``=cmd|...``): data in stations.xlsx and the CSVs.
+
+    On the main of before issue 14 ``planner extract`` wrote them into stations.xlsx as live formulas.
+    """
+    osm = write_named_osm(tmp_path / "named.osm")
+    out = tmp_path / "extracted"
+    assert main(["extract", "--osm", str(osm), "--out", str(out)]) == 0
+    capsys.readouterr()
+    cells = workbook_cells((out / "stations.xlsx").read_bytes())
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    shown = {str(c.value).replace("\n", "\r") for c in cells if c.value is not None}  # XML keeps CR as LF
+    assert {shown_in_a_sheet(n) for n in FORMULAS if n.strip() == n} <= shown
+    for name in ("stations.csv", "demand.csv"):
+        assert formula_text(csv_rows((out / name).read_bytes())) == [], name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from planner.i18n import get_language, set_language
 from planner.report.exports import csv_bytes, excel_workbook, geopackage_bytes, localise, summary_frame
 from planner.workspace.scenario import compare
 from planner.workspace.workspace import Workspace
+from tests.data.hostile import FORMULAS, NAMES
+from tests.data.hostile.export14 import csv_rows, is_formula_like, named_county, shown_in_a_sheet, workbook_cells
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +232,57 @@ def test_population_source_reaches_the_workbook(county: Any, tmp_path: Path) -> 
     wb = openpyxl.load_workbook(io.BytesIO(excel_workbook(result=plain)))
     assert "人口来源" not in _rows(wb["缺口"])[1]
     assert "人口为估算值" not in str(_rows(wb["汇总"])[0][0])
+
+
+# ----------------------------------------------------------------------------- hostile names
+
+
+@pytest.fixture(scope="module")
+def named() -> tuple[Workspace, CoverageResult]:
+    """The demo county with every name a payload (formulas, markup, odd file names), labelled by a formula."""
+    ws, sc = named_county(label=FORMULAS[0])
+    return ws, ws.evaluate(sc.stations)
+
+
+def test_workbook_writes_names_as_text_never_as_formulas(named: tuple[Workspace, CoverageResult]) -> None:
+    """On the main of before issue 14 this workbook held 76 formula cells (乡镇 10, 缺口 66), a DDE command too."""
+    ws, result = named
+    cells = workbook_cells(excel_workbook(result=result, label=ws.label))
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    text = [c.value for c in cells if isinstance(c.value, str)]
+    assert all(not is_formula_like(v) for v in text)
+    assert all(c.data_type == "s" for c in cells if isinstance(c.value, str))
+    shown = {v.replace("\n", "\r") for v in text}  # XML stores a carriage return as a line feed
+    townships = set(result.areas["township"])
+    assert {p for p in NAMES if p in townships} >= set(FORMULAS)  # every formula names a township
+    for p in townships:
+        assert shown_in_a_sheet(p) in shown, p
+    gap_names = set(result.gaps["name"])
+    assert {shown_in_a_sheet(p) for p in gap_names if p} <= shown  # an empty name is an empty cell
+    assert any(str(v).startswith(shown_in_a_sheet(FORMULAS[0])) for v in text)  # the title row's label
+
+
+def test_csv_bytes_quotes_formulas_and_keeps_rows_whole() -> None:
+    """``\\r=1+1`` used to start a row of its own (its first cell a formula) in any spreadsheet."""
+    frame = pd.DataFrame({"name": list(NAMES), "n": np.arange(len(NAMES)) - 3.0, FORMULAS[2]: 1})
+    rows = csv_rows(csv_bytes(frame))
+    assert rows[0] == ["name", "n", shown_in_a_sheet(FORMULAS[2])]
+    assert [r[0] for r in rows[1:]] == [shown_in_a_sheet(p) for p in NAMES]
+    assert [float(r[1]) for r in rows[1:]] == list(np.arange(len(NAMES)) - 3.0)  # -3.0 is a number, not quoted
+
+
+def test_geopackage_keeps_the_names_as_they_are(named: tuple[Workspace, CoverageResult]) -> None:
+    _ws, result = named
+    data = geopackage_bytes(result=result)
+    path = Path(tempfile.mkdtemp(prefix="planner-test-")) / "c.gpkg"
+    try:
+        path.write_bytes(data)
+        demand = pyogrio.read_dataframe(path, layer="需求点")
+        stations = pyogrio.read_dataframe(path, layer="站点")
+        townships = pyogrio.read_dataframe(path, layer="乡镇统计", read_geometry=False)
+    finally:
+        path.unlink()
+        path.parent.rmdir()
+    assert set(demand["name"].fillna("")) == set(result.demand["name"])
+    assert set(stations["name"].fillna("")) == set(result.stations["name"]) and set(FORMULAS) <= set(stations["name"])
+    assert set(townships["township"].fillna("")) == set(result.areas["township"])

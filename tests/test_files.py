@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
+from pathlib import Path
 
+import pyogrio
 import pytest
 
+from planner.report.exports import demand_table
 from planner.report.files import FILES, SCENARIO_NAME_MAX_CHARS, download_name, report_files
 from planner.settings import TIERS, Tier
+from tests.data.hostile import FORMULAS
+from tests.data.hostile.export14 import csv_rows, formula_text, named_county, shown_in_a_sheet, workbook_cells
 
 from .helpers import line_case
 
@@ -73,3 +79,31 @@ def test_report_files_makes_a_map_per_tier_evaluated_and_the_atlas() -> None:
     assert len(re.findall(rb"/Type\s*/Page\b", files["atlas.pdf"])) == 2
     assert files["map.png"].startswith(b"\x89PNG") and files["map_village.png"].startswith(b"\x89PNG")
     assert files["map.png"] != files["map_village.png"]  # map.png is the township's
+
+
+def test_every_spreadsheet_file_holds_the_names_as_text_and_the_rest_keeps_them(tmp_path: Path) -> None:
+    """Names that are formulas, markup or odd file names: quoted in the CSVs and workbook, raw in JSON and GeoPackage.
+
+    On the main of before issue 14: 76 formula cells in report.xlsx; demand.csv 701, gaps.csv 247,
+    stations.csv 126 and areas.csv 29 cells a spreadsheet reads as formulas.
+    """
+    ws, sc = named_county(label=FORMULAS[0])
+    result = ws.evaluate(sc.stations)
+    sheets = ("report.xlsx", "demand.csv", "areas.csv", "gaps.csv", "stations.csv")
+    files = report_files(ws, sc.stations, result=result, include=(*sheets, "summary.json", "coverage.gpkg"))
+    assert [c.coordinate for c in workbook_cells(files["report.xlsx"]) if c.data_type == "f"] == []
+    tables = {"demand.csv": demand_table(result), "areas.csv": result.areas, "gaps.csv": result.gaps,
+              "stations.csv": result.stations}  # fmt: skip
+    for name, frame in tables.items():
+        rows = csv_rows(files[name])
+        assert len(rows) == len(frame) + 1 and {len(r) for r in rows} == {frame.shape[1]}, name  # no row split
+        assert not formula_text(rows), name
+        col = "township" if name == "areas.csv" else "name"
+        got = [r[rows[0].index(col)] for r in rows[1:]]
+        assert got == [shown_in_a_sheet(str(v)) for v in frame[col]], name
+    summary = json.loads(files["summary.json"])
+    assert summary["label"] == FORMULAS[0]  # JSON is data: as given
+    path = tmp_path / "coverage.gpkg"
+    path.write_bytes(files["coverage.gpkg"])
+    stations = pyogrio.read_dataframe(path, layer="站点")
+    assert list(stations["name"].fillna("")) == list(result.stations["name"])

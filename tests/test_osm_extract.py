@@ -24,6 +24,8 @@ from planner.inputs.osm_population import (
 )
 from planner.inputs.osm_sheets import write_demand_sheet, write_station_sheet
 from planner.inputs.tables import read_demand, read_stations
+from tests.data.hostile import FORMULAS
+from tests.data.hostile.export14 import csv_rows, formula_text, workbook_cells, write_named_osm
 from tests.helpers import OsmWriter, local_lonlat
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -464,3 +466,19 @@ def test_guixi_names() -> None:
     assert "贵溪市" not in kind  # the city holds the communities: not counted twice
     areas = extract_areas(path, admin_level="8")
     assert "东门街道" in areas["name"].tolist()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_station_sheet_of_hostile_osm_names_is_data_and_reads_back(tmp_path: Path, suffix: str) -> None:
+    """Names that are formulas are written quoted (no formula cell), and read back as they were (stripped)."""
+    df = extract_stations(write_named_osm(tmp_path / "named.osm"))
+    assert set(FORMULAS) - {f for f in FORMULAS if f.strip() != f} <= set(df["name"])
+    path = write_station_sheet(df, tmp_path / f"stations{suffix}")
+    if suffix == ".xlsx":
+        assert [c.coordinate for c in workbook_cells(path.read_bytes()) if c.data_type == "f"] == []
+    else:
+        rows = csv_rows(path.read_bytes())
+        assert len(rows) == len(df) + 1 and formula_text(rows) == []
+    back = read_stations(path)
+    assert back["name"].tolist() == [n.strip() for n in df["name"]]
+    assert back["organisation"].tolist() == [n.strip() for n in df["organisation"]]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.colors import to_rgb
-from matplotlib.text import Annotation
+from matplotlib.text import Annotation, Text
 from numpy.typing import NDArray
 
 from planner._errors import InputError
@@ -23,10 +23,11 @@ from planner.i18n import get_language, set_language, t
 from planner.report.colours import COVERED_HEX as _COVERED
 from planner.report.colours import TIER_COLOURS, interval_shades
 from planner.report.colours import UNCOVERED_HEX as _UNCOVERED
-from planner.report.printmap import _figure, _nice_length, cjk_font, map_title, render_atlas, render_map
+from planner.report.printmap import _figure, _nice_length, _style, cjk_font, map_title, render_atlas, render_map
 from planner.settings import TIERS, Tier
 from planner.workspace.scenario import Scenario, station_changes
 from planner.workspace.workspace import Workspace
+from tests.data.hostile.export14 import named_county
 
 from .helpers import line_case
 
@@ -246,3 +247,23 @@ def test_title_in_english(english: None) -> None:
     assert map_title(result=r, tier="village", label="Plan B") == (
         "village / community: 15-minute service circle (walk) · Plan B"
     )
+
+
+@pytest.mark.parametrize(("offset", "label"), [(0, "$\\x$"), (14, "$\\macro$ · $方案")])
+def test_names_are_drawn_as_text_not_math(offset: int, label: str) -> None:
+    """Township and scenario names with ``$`` (matplotlib math text) are drawn as they are, in PNG, PDF and atlas."""
+    ws, sc = named_county(offset=offset)
+    result = ws.evaluate(sc.stations, tiers=(Tier.TOWNSHIP, Tier.VILLAGE))
+    kw: dict[str, Any] = {"result": result, "areas": ws.areas, "network": ws.network, "label": label}
+    assert render_map(fmt="png", dpi=40, size_in=(5.0, 4.0), **kw)[:4] == b"\x89PNG"
+    assert render_map(fmt="pdf", size_in=(5.0, 4.0), **kw)[:5] == b"%PDF-"
+    assert render_atlas(size_in=(5.0, 4.0), **kw)[:5] == b"%PDF-"
+    frame_kw = {k: kw[k] for k in ("result", "areas", "network")}
+    title = map_title(result=result, tier="village", label=label)
+    with _style():
+        fig = _figure(tier=Tier.VILLAGE, isochrones=None, changes=None, title=title, size_in=(5.0, 4.0), **frame_kw)
+    texts = [x for x in fig.findobj(Text) if x.get_text()]
+    drawn = {x.get_text() for x in texts}
+    assert {" ".join(n.split()) for n in ws.areas["name"]} - {""} <= drawn  # tabs and line breaks as spaces
+    assert any(label in x for x in drawn)
+    assert [x.get_text() for x in texts if x.get_parse_math()] == []  # the legend's and the footer's too

@@ -11,9 +11,17 @@ import pytest
 from planner._errors import InputError
 from planner.i18n import set_language, t
 from planner.settings import Tier
-from planner.workspace.project import PROJECT_META_LAYER, load_project, project_config, save_project
+from planner.workspace.project import (
+    PROJECT_META_LAYER,
+    load_project,
+    project_config,
+    project_metadata,
+    save_project,
+    scenario_layers,
+)
 from planner.workspace.scenario import BASELINE_SCENARIO, Scenario, scenario_label
 from planner.workspace.workspace import Workspace
+from tests.data.hostile import NAMES
 from tests.helpers import assert_same_result, fresh
 
 # ----------------------------------------------------------------------------- projects
@@ -44,13 +52,11 @@ def test_project_round_trip(tmp_path: Path, demo: tuple[Workspace, Scenario]) ->
     assert cfg is not None and cfg.standards[Tier.VILLAGE].minutes == 10.0
     # same coverage from the loaded stations
     assert_same_result(ws.evaluate(loaded[1].stations), ws.evaluate(other.stations))
-    # overwrite keeps a valid file; bad names are refused before touching it
+    # overwrite keeps a valid file; a duplicate name is refused before touching it
     save_project(path, scenarios=[other])
     assert [s.name for s in load_project(path)] == ["方案二：新增驿站"]
     with pytest.raises(InputError, match="重复"):
         save_project(path, scenarios=[sc, sc.copy("现状")])
-    with pytest.raises(InputError, match=PROJECT_META_LAYER):
-        save_project(path, scenarios=[sc.copy(PROJECT_META_LAYER)])
     assert [s.name for s in load_project(path)] == ["方案二：新增驿站"]
     with pytest.raises(InputError, match="不存在"):
         load_project(tmp_path / "missing.gpkg")
@@ -80,3 +86,51 @@ def test_baseline_is_named_in_the_active_language(demo: tuple[Workspace, Scenari
             save_project(Path("unused.gpkg"), scenarios=[sc, sc.copy("现状")])
     finally:
         set_language("zh")
+
+
+# ----------------------------------------------------------------------------- hostile names
+
+
+def test_any_scenario_names_save_and_load_back_exactly(tmp_path: Path, demo: tuple[Workspace, Scenario]) -> None:
+    """Every payload (formulas, markup, ``#1 方案``, ``../x``, empty, blank) is saved and read back as typed.
+
+    On the main of before issue 14 a name beginning with ``#``, ``-``, ``(``, ``$``, ``!`` ...
+    failed with pyogrio's DataLayerError, and an empty or blank one was refused.
+    """
+    _ws, sc = fresh(demo)
+    extra = [PROJECT_META_LAYER, "gpkg_contents", "Planner_Project", "A", "a", "scenario_25"]
+    names = [*NAMES, *extra]
+    scenarios = [sc, *(sc.copy(n) for n in names)]
+    scenarios[-1].close_station(str(sc.stations["id"].iloc[0]))
+    path = save_project(tmp_path / "p.gpkg", scenarios=scenarios)
+    layers = [str(x[0]) for x in pyogrio.list_layers(path)]
+    assert len({x.casefold() for x in layers}) == len(scenarios) + 1  # every scenario its own layer, and the metadata
+    loaded = load_project(path)
+    assert [s.name for s in loaded] == [BASELINE_SCENARIO, *names]
+    assert len(loaded[-1].stations) == len(sc.stations) - 1
+    assert all(len(s.stations) == len(sc.stations) for s in loaded[:-1])
+    meta = project_metadata(path)
+    assert list(meta["scenario"]) == [BASELINE_SCENARIO, *names]  # the raw name is the attribute
+
+
+def test_scenario_layers_are_valid_distinct_and_readable() -> None:
+    layers = scenario_layers(["baseline", "方案二：新增驿站", "=1+1", "+1+1", "", " ", "gpkg_x", PROJECT_META_LAYER])
+    assert layers[:2] == ["baseline", "方案二：新增驿站"]  # names GDAL takes are kept
+    assert layers[2:4] == ["1_1", "1_1_4"]
+    assert layers[4:6] == ["scenario_5", "scenario_6"]
+    assert layers[6] == "scenario_gpkg_x" and layers[7] == f"{PROJECT_META_LAYER}_8"
+    every = scenario_layers(list(NAMES))
+    assert len({x.casefold() for x in every}) == len(NAMES)
+    assert all(x and (x[0].isalnum() or x[0] == "_") and x.isprintable() for x in every)
+
+
+def test_project_of_the_older_format_loads(tmp_path: Path, demo: tuple[Workspace, Scenario]) -> None:
+    """A project written before the ``layer`` column (format 1: layer = scenario name) still loads."""
+    _ws, sc = fresh(demo)
+    path = save_project(tmp_path / "p.gpkg", scenarios=[sc, sc.copy("方案B")])
+    meta = project_metadata(path).drop(columns="layer").assign(format_version=1)
+    old = tmp_path / "old.gpkg"
+    for name in (BASELINE_SCENARIO, "方案B"):  # names GDAL takes: their layers are named so in both formats
+        pyogrio.write_dataframe(pyogrio.read_dataframe(path, layer=name), old, layer=name, append=old.exists())
+    pyogrio.write_dataframe(meta, old, layer=PROJECT_META_LAYER, driver="GPKG", append=True)
+    assert [s.name for s in load_project(old)] == [BASELINE_SCENARIO, "方案B"]

@@ -881,3 +881,19 @@ def test_hostile_zipped_points_are_input_errors(tmp_path):
         read_stations(two)
     assert err.value.key == "inputs.zip.several_shapefiles"
     assert len(read_stations(two, sheet="站点")) == 4  # the caller names one
+
+
+def test_the_quote_an_export_puts_before_a_formula_is_dropped_on_reading(tmp_path):
+    """A sheet the planner exported (``'=1+1``, planner._text.neutralise_cell) reads back as the names it came from."""
+    text = (
+        "编号,名称,层级,经度,纬度,运营单位\n"
+        "'-1,'=1+1,村,118.2208,36.2011,\"'@SUM(1,1)\"\n"
+        "2,'quoted,村,118.2209,'-36.2012,\"'\t=1+1\"\n"
+    )
+    path = tmp_path / "exported.csv"
+    path.write_text(text, encoding="utf-8")
+    df = read_stations(path)
+    assert df["id"].tolist() == ["-1", "2"]
+    assert df["name"].tolist() == ["=1+1", "'quoted"]  # only a quote before a formula start is ours
+    assert df["organisation"].tolist() == ["@SUM(1,1)", "=1+1"]
+    assert df["lat"].tolist() == [36.2011, -36.2012]

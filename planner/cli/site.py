@@ -222,12 +222,13 @@ def _read_logged(path: str, *, kind: str, coords: str) -> tuple[pd.DataFrame, Co
 
 
 def _write(out: str, frames: list[pd.DataFrame], summaries: dict[str, Any], *, redundant: bool) -> None:
+    from planner._text import csv_bytes
     from planner.report.files import summary_json, write_files
 
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     name = "redundancy.csv" if redundant else "proposals.csv"
     body = summaries if len(summaries) > 1 or redundant else {**next(iter(summaries.values())), "tiers": summaries}
-    write_files({name: table.to_csv(index=False).encode("utf-8-sig"), "summary.json": summary_json(body)}, out_dir=out)
+    write_files({name: csv_bytes(table), "summary.json": summary_json(body)}, out_dir=out)
 
 
 def _print(summaries: dict[str, Any], out: str, *, redundant: bool) -> None:

@@ -9,7 +9,10 @@ bracket-insensitive; a title row above the header is skipped).
 
 :func:`_load` opens a file as a :class:`_Table` (every cell as stripped text, with its
 spreadsheet row numbers) and matches its headers against the reader's column specs;
-the per-kind readers of :mod:`planner.inputs.tables` turn the columns into values.
+the per-kind readers of :mod:`planner.inputs.tables` turn the columns into values. In CSV
+and XLSX, the leading ``'`` the planner's exports write before text that would start a
+spreadsheet formula is dropped (:func:`planner._text.restore_cell`): an exported sheet reads
+back as the names it was written from.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from planner._errors import InputError
+from planner._text import TEXT_PREFIX, restore_cell
 from planner.inputs import _validate as v
 from planner.inputs._validate import ColumnSpec, ProblemLog
 from planner.inputs.coords import SYSTEMS
@@ -73,6 +77,20 @@ def _text_frame(records: Sequence[Sequence[object]], width: int) -> pd.DataFrame
     )
     cells: pd.DataFrame = frame.fillna("").astype(str).apply(lambda col: col.str.strip())
     return cells
+
+
+def _restore_quoted(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cells the planner's sheets wrote with a leading ``'`` (:func:`planner._text.neutralise_cell`) as they were.
+
+    A CSV or workbook exported by the planner (or by ``planner extract``) and read back gives
+    the names it was written from; the restored text is stripped like every cell.
+    """
+    for pos in frame.columns:
+        col = frame[pos]
+        quoted = col.str.startswith(TEXT_PREFIX).to_numpy(dtype=bool)
+        if quoted.any():
+            frame.loc[quoted, pos] = [restore_cell(str(x)).strip() for x in col[quoted]]
+    return frame
 
 
 def _load(
@@ -119,12 +137,12 @@ def _table_from_records(file: str, records: list[list[str]], specs: Sequence[Col
         raise InputError("inputs.empty_file", file=file)
     if head > 0:
         logger.info("%s: header found on row %d (rows above skipped)", file, head + 1)
-    headers = [str(c).strip() if c is not None else "" for c in records[head]]
+    headers = [restore_cell(str(c).strip()).strip() if c is not None else "" for c in records[head]]
     width = len(headers)
     while width > 0 and headers[width - 1] == "":
         width -= 1
     headers = headers[:width]
-    frame = _text_frame(records[head + 1 :], width)
+    frame = _restore_quoted(_text_frame(records[head + 1 :], width))
     numbers = np.arange(len(frame), dtype=np.int64) + head + 2
     filled = (frame != "").to_numpy()
     nonblank = filled.any(axis=1)

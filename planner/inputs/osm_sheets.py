@@ -5,6 +5,11 @@
 :func:`planner.inputs.osm_population.extract_demand` as CSV (UTF-8 with BOM, opens in
 Excel) or XLSX, with the Chinese headers and words :mod:`planner.inputs.tables` reads
 back.
+
+Names, operators and addresses come from OSM, which anyone may edit: text that a spreadsheet
+would read as a formula (``=HYPERLINK(...)``) is written with a leading ``'``
+(:func:`planner._text.neutralise_frame`), which the readers drop again
+(:func:`planner._text.restore_cell`).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import pandas as pd
 
 from planner._atomic import atomic_write
 from planner._errors import InputError, OutputError
+from planner._text import csv_bytes, neutralise_frame
 from planner.inputs.population_source import source_word
 
 __all__ = ["write_demand_sheet", "write_station_sheet"]
@@ -62,11 +68,11 @@ def _write_sheet(df: pd.DataFrame, path: str | Path, *, headers: Mapping[str, st
     out = df[list(headers)].rename(columns=dict(headers))
     try:
         if suffix == ".csv":
-            with atomic_write(p, encoding="utf-8-sig", newline="") as fh:
-                out.to_csv(fh, index=False, lineterminator="\n")
+            with atomic_write(p, mode="wb") as fb:
+                fb.write(csv_bytes(out))
         else:
             with atomic_write(p, mode="wb") as fb, pd.ExcelWriter(cast(BinaryIO, fb), engine="openpyxl") as xw:
-                out.to_excel(xw, index=False, sheet_name=sheet_name)
+                neutralise_frame(out).to_excel(xw, index=False, sheet_name=sheet_name)
     except OutputError:  # already says where, why and how to fix
         raise
     except OSError as exc:

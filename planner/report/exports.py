@@ -19,6 +19,11 @@ When any demand population is an estimate (the demand sheet's 人口来源 colum
 sheet shows that column and the title rows of the summary and gap sheets carry a note saying
 so (:func:`estimate_note`).
 
+Text cells and headers (names, townships, services, the title row) are data, never formulas:
+one that a spreadsheet would read as a formula is written with a leading ``'``
+(:func:`planner._text.neutralise_cell`), in the workbook and in :func:`csv_bytes` alike; the
+GeoPackage keeps the text as it is.
+
 Each sheet has a title row (the label, e.g. that the demo county is generated data),
 a frozen bold header row, fitted column widths and number formats (thousands,
 minutes, percent).
@@ -42,6 +47,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from planner._atomic import scratch_dir
+from planner._text import csv_bytes, neutralise_cell
 from planner.coverage.analyse import AREA_COLUMNS, CoverageResult
 from planner.coverage.figures import HEADLINE_FIGURES, figure, label, no_demand_text
 from planner.i18n import get_language, t
@@ -257,7 +263,7 @@ def _cell_value(col: str, value: object) -> object:
         return int(value)
     if isinstance(value, np.bool_ | bool):
         return bool(value)
-    return value
+    return neutralise_cell(value)
 
 
 def _write_sheet(
@@ -272,13 +278,13 @@ def _write_sheet(
     cols = [str(c) for c in frame.columns]
     shown = localise(frame, lang=lang, figures=key in _FIGURE_SHEETS)
     n_cols = max(len(cols), 1)
-    ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=14)
+    ws.cell(row=1, column=1, value=neutralise_cell(title)).font = Font(bold=True, size=14)
     if n_cols > 1:
         ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=n_cols)
     header_fill = PatternFill("solid", fgColor="DDEBF7")
     widths = [_display_width(h) for h in shown.columns]
     for j, h in enumerate(shown.columns, start=1):
-        c = ws.cell(row=2, column=j, value=str(h))
+        c = ws.cell(row=2, column=j, value=neutralise_cell(str(h)))
         c.font = Font(bold=True)
         c.fill = header_fill
         c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -361,11 +367,6 @@ def excel_workbook(
 
 
 # =========================================================================== CSV and GeoPackage
-
-
-def csv_bytes(df: pd.DataFrame) -> bytes:
-    """CSV in UTF-8 with BOM (opens correctly in Excel on Chinese Windows)."""
-    return df.to_csv(index=False).encode("utf-8-sig")
 
 
 def _points(df: pd.DataFrame) -> gpd.GeoDataFrame:

@@ -8,7 +8,9 @@ same bytes for the same inputs and settings.
 Files (:data:`FILES`):
 
 - ``summary.json`` — per tier the figures of :mod:`planner.coverage.figures` and the parameters;
-- ``demand.csv`` — one row per demand point and tier (UTF-8 with BOM);
+- ``demand.csv`` — one row per demand point and tier (UTF-8 with BOM; like every CSV and
+  the workbook, text that would start a spreadsheet formula is written with a leading ``'``,
+  :func:`planner._text.csv_bytes`, while ``summary.json`` and the GeoPackages keep it as it is);
 - ``areas.csv`` — per township and tier, the same figures (they add up to the tier);
 - ``gaps.csv`` — demand outside the circle, largest population first;
 - ``stations.csv`` — stations with snap distance and load;
@@ -42,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from planner._atomic import atomic_output_dir, output_error, scratch_dir
+from planner._text import csv_bytes
 from planner.coverage.analyse import CoverageResult
 from planner.i18n import printable, t
 from planner.settings import TIERS, Tier, parse_tier
@@ -204,10 +207,6 @@ def summary_json(summary: dict[str, Any]) -> bytes:
     return text.encode("utf-8")
 
 
-def _csv(df: pd.DataFrame) -> bytes:
-    return df.to_csv(index=False).encode("utf-8-sig")
-
-
 def _station_isochrones(ws: Workspace, stations: pd.DataFrame, result: CoverageResult) -> gpd.GeoDataFrame | None:
     """One polygon per station at its tier's N minutes (EPSG:4326); ``None`` without stations."""
     import geopandas as gpd
@@ -322,16 +321,16 @@ def report_files(
         if name == "summary.json":
             files[name] = summary_json(summary)
         elif name == "demand.csv":
-            files[name] = _csv(exports.demand_table(result))
+            files[name] = csv_bytes(exports.demand_table(result))
         elif name == "areas.csv":
-            files[name] = _csv(result.areas)
+            files[name] = csv_bytes(result.areas)
         elif name == "gaps.csv":
-            files[name] = _csv(result.gaps)
+            files[name] = csv_bytes(result.gaps)
         elif name == "stations.csv":
-            files[name] = _csv(result.stations)
+            files[name] = csv_bytes(result.stations)
         elif name == "proposals.csv":
             if proposals is not None:
-                files[name] = _csv(proposals)
+                files[name] = csv_bytes(proposals)
         elif name == "report.xlsx":
             files[name] = exports.excel_workbook(
                 result=result, proposals=proposals, comparison=comparison, label=ws.shown_label()

@@ -13,6 +13,10 @@ scale bar is true. Chinese text needs a CJK font: :func:`cjk_font` picks the fir
 installed one of :data:`CJK_FONT_NAMES` from matplotlib's font manager (Debian:
 ``apt-get install fonts-noto-cjk``) and logs a warning once when none is installed.
 
+Every text is drawn as it is, never as math text: names with ``$`` (``$x$``) are data
+(``text.parse_math`` is off for the whole figure, besides ``parse_math=False`` on the
+labels drawn from user data).
+
 The figure is built with :class:`matplotlib.figure.Figure` (no pyplot state), so maps
 can be rendered from several app sessions at once.
 """
@@ -43,6 +47,7 @@ from planner.i18n import join_names, t
 from planner.network.roads import RoadNetwork, utm_crs_for
 from planner.report.printmap_layers import (
     MapFrame,
+    as_drawn,
     draw_background,
     draw_changes,
     draw_circles,
@@ -100,9 +105,9 @@ def cjk_font() -> str | None:
 
 @contextmanager
 def _style() -> Iterator[None]:
-    """Matplotlib settings of every map: the CJK font, a plain minus, PDF text as type 3."""
+    """Matplotlib settings of every map: the CJK font, a plain minus, PDF text as type 3, no math text."""
     font = cjk_font()
-    rc: dict[str, Any] = {"axes.unicode_minus": False, "pdf.fonttype": 3}
+    rc: dict[str, Any] = {"axes.unicode_minus": False, "pdf.fonttype": 3, "text.parse_math": False}
     if font is not None:
         rc["font.family"] = "sans-serif"
         rc["font.sans-serif"] = [font, "DejaVu Sans"]
@@ -175,14 +180,16 @@ def map_title(*, result: CoverageResult, tier: Tier | str, label: str = "") -> s
     """The title of a tier's map: tier, travel mode and standard, then ``label`` (e.g. the scenario).
 
     Examples: ``村（社区）步行 15 分钟服务圈 · 现状``; in English
-    ``village / community: 15-minute service circle on foot · current``.
+    ``village / community: 15-minute service circle on foot · current``. The label is user
+    text: drawn as it is (:func:`~planner.report.printmap_layers.as_drawn`: white space as spaces).
     """
     key = str(parse_tier(tier))
     s = result.summary["tiers"][key]
     head = t(
         "exports.map.title", tier=t(f"tier.{key}"), mode=t(f"mode.{s['mode']}"), minutes=f"{float(s['minutes']):g}"
     )
-    return f"{head} · {label}" if label else head
+    shown = as_drawn(label)
+    return f"{head} · {shown}" if shown else head
 
 
 def render_map(

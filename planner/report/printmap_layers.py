@@ -7,6 +7,7 @@ legend entries; :mod:`planner.report.printmap` assembles the page. Colours come 
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,7 @@ __all__ = [
     "TIER_MARKERS",
     "Entry",
     "MapFrame",
+    "as_drawn",
     "draw_background",
     "draw_changes",
     "draw_circles",
@@ -118,6 +120,16 @@ def draw_circles(
     ]
 
 
+def as_drawn(text: str) -> str:
+    """User text as a map label: white space (tabs, line breaks) as single spaces, control characters dropped.
+
+    Fonts have no glyph for a tab or a carriage return (matplotlib warns and draws a box);
+    the text is otherwise kept, and drawn without math text (``parse_math=False``).
+    """
+    spaced = " ".join(text.split())
+    return "".join(ch for ch in spaced if not unicodedata.category(ch).startswith("C"))
+
+
 def draw_background(
     ax: Axes, *, frame: MapFrame, network: RoadNetwork | None, areas: gpd.GeoDataFrame | None
 ) -> list[Entry]:
@@ -134,7 +146,7 @@ def draw_background(
         a.boundary.plot(ax=ax, color=_BOUNDARY, linewidth=0.8, linestyle="--", zorder=5)
         if "name" in a:
             pts = a.geometry.representative_point()
-            for x, y, name in zip(pts.x, pts.y, a["name"].astype(str), strict=True):
+            for x, y, name in zip(pts.x, pts.y, a["name"].astype(str).map(as_drawn), strict=True):
                 ax.text(x, y, name, fontsize=8, color="#404040", ha="center", va="center", alpha=0.8, zorder=6,
                         parse_math=False)  # fmt: skip
         entries.append((Line2D([], [], color=_BOUNDARY, lw=0.8, ls="--"), t("exports.map.townships")))
