@@ -110,7 +110,7 @@ def _diagnose(path: Path) -> str | None:
     return None
 
 
-def output_error(exc: BaseException, *, path: str | os.PathLike[str]) -> OutputError | None:
+def output_error(exc: BaseException, *, path: str | os.PathLike[str], scratch: bool = False) -> OutputError | None:
     """The OutputError for ``exc`` raised while writing ``path``; None if it is no write failure.
 
     Parameters
@@ -121,6 +121,10 @@ def output_error(exc: BaseException, *, path: str | os.PathLike[str]) -> OutputE
         counts only when the file system shows why (read-only, full, not writable).
     path
         The file or folder being written, named in the message.
+    scratch
+        ``path`` is in the system's temporary folder (:func:`scratch_dir`), not the
+        output folder: the fix is to free space there or point ``TMPDIR`` elsewhere,
+        not ``--out``.
 
     Returns
     -------
@@ -143,16 +147,17 @@ def output_error(exc: BaseException, *, path: str | os.PathLike[str]) -> OutputE
 
     detail = (exc.strerror if isinstance(exc, OSError) else None) or str(exc) or type(exc).__name__
     reason = t(f"fault.reason.{word}", detail=detail)
-    return OutputError("fault.cannot_write", path=str(target), reason=reason, fix=t(f"fault.fix.{word}"))
+    fix = t("fault.fix.scratch", tmp=tempfile.gettempdir()) if scratch else t(f"fault.fix.{word}")
+    return OutputError("fault.cannot_write", path=str(target), reason=reason, fix=fix)
 
 
 @contextlib.contextmanager
-def _writing(path: Path) -> Iterator[None]:
+def _writing(path: Path, *, scratch: bool = False) -> Iterator[None]:
     """Raise write failures inside the block as :class:`~planner._errors.OutputError` about ``path``."""
     try:
         yield
     except (OSError, RuntimeError) as exc:
-        err = output_error(exc, path=path)
+        err = output_error(exc, path=path, scratch=scratch)
         if err is None or err is exc:
             raise
         raise err from exc
@@ -287,11 +292,11 @@ def scratch_dir(*, prefix: str) -> Iterator[Path]:
     registered for :func:`remove_staging`, and a write failure in the block is raised as
     :class:`~planner._errors.OutputError` naming the folder.
     """
-    with _writing(Path(tempfile.gettempdir())):
+    with _writing(Path(tempfile.gettempdir()), scratch=True):
         folder = Path(tempfile.mkdtemp(prefix=prefix))
     _register(folder)
     try:
-        with _writing(folder):
+        with _writing(folder, scratch=True):
             yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)

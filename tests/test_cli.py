@@ -529,6 +529,7 @@ def test_a_full_temporary_disk_while_the_geopackage_is_built(
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
     assert t("fault.reason.disk_full") in err and str(disk) in err
+    assert "TMPDIR" in err and "--out" not in err  # the fix is about the temporary folder, not the output folder
     _assert_intact(out, before)
 
 
