@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from planner.app.text import tm
 from planner.coverage import figures
 from planner.i18n import set_language, t
 from planner.report.exports import SHEETS
@@ -150,7 +151,7 @@ def test_proposals_produce_rows_and_can_be_accepted(opened):
     at.run()
     at.button(key="accept_proposal").click().run()
     assert not at.exception
-    assert any(t("app.prop.accepted", rank=1, id="NEW-001") in x for x in _texts(at, "success"))
+    assert any(tm("app.prop.accepted", rank=1, id="NEW-001") in x for x in _texts(at, "success"))  # Markdown sent
     after = _figures(at)
     assert float(after[6].rstrip("%")) > float(before[6].rstrip("%"))
     assert len(at.session_state["proposals"]) == 1

@@ -7,7 +7,7 @@ import string
 
 import pytest
 
-from planner.app.text import Markdown, md_escape, md_names, tm
+from planner.app.text import Markdown, html_text, md_escape, md_names, tm
 from planner.i18n import t
 from tests.data.hostile import MARKUP, NAMES
 
@@ -75,3 +75,29 @@ def test_tm_escapes_values_not_the_template():
 def test_md_names_escapes_each_name():
     assert md_names(["a_b", "$c$"], lang="zh") == r"a\_b、\$c\$"
     assert md_escape(md_names(["*"])) == md_names(["*"])  # already Markdown: unchanged
+
+
+def test_a_name_in_an_html_table_cannot_end_the_html_block():
+    cell = html_text("甲\r\n\r\n![x](http://example.invalid/x.png)\n<b>")
+    assert cell == "甲<br><br>![x](http://example.invalid/x.png)<br>&lt;b&gt;"
+    assert "\n" not in cell and "\r" not in cell  # a blank line would end the HTML block: Markdown after it
+
+
+def test_errors_name_what_they_name_escaped():
+    from planner._errors import InputError
+    from planner.app.text import error_text
+    from planner.inputs._validate import InputProblemsError, Problem
+
+    exc = InputError("app.data.too_large", file="![x](http://example.invalid/x.png)", size_mb="1.0", limit_mb=100)
+    assert error_text(exc) == t("app.data.too_large", file=md_escape(exc.params["file"]), size_mb="1\\.0", limit_mb=100)
+    assert error_text(exc, clean=lambda x: x.replace("example.invalid", "")) == tm(
+        "app.data.too_large", file="![x](http:///x.png)", size_mb="1.0", limit_mb=100
+    )
+    # an error that lists the problems of a file builds its message itself: escaped as a whole
+    problems = InputProblemsError(
+        "$a$.csv",
+        [Problem(key="inputs.unknown_tier", rows=(2,), params={"value": "[b](javascript:c)", "allowed": "x"})],
+    )
+    shown = error_text(problems)
+    assert "$a$" not in shown and "[b](javascript" not in shown
+    assert _unescape(shown) == re.sub(r"[ \t]*(\r\n|\r|\n)[ \t]*", "  \n", problems.message())

@@ -21,7 +21,7 @@ import streamlit as st
 from planner._errors import PlannerError
 from planner.app import launcher as appserver
 from planner.app.launcher import IsochroneCache, ResultCache, demo_state
-from planner.app.text import Markdown, tm
+from planner.app.text import Markdown, error_text, tm
 from planner.coverage.analyse import CoverageResult
 from planner.i18n import set_language
 from planner.report.webmap_layers import road_lines
@@ -186,8 +186,7 @@ def guard(action: Callable[[], None], *, file: str = "", folder: str = "") -> bo
     try:
         action()
     except PlannerError as exc:
-        params = {k: _without_folder(v, folder) if isinstance(v, str) else v for k, v in exc.params.items()}
-        say("error", tm(exc.key, **params))  # the values it names (files, rows, names) escaped
+        say("error", error_text(exc, clean=lambda text: _without_folder(text, folder)))
         return False
     except Exception as exc:
         logger.exception("action failed")

@@ -10,19 +10,22 @@ shortcodes. A station, township or file name from a user's sheet is data, so a n
 :func:`md_escape` escapes one value; :func:`tm` fills a message template of
 :mod:`planner.i18n` with escaped values, so the template keeps its own Markdown and a
 value never adds any. The result of :func:`tm` is :class:`Markdown`: a message built
-from it (a nested message, a list of them) is not escaped twice. The error guard of the
-app (:func:`planner.app.state.guard`) renders a :class:`planner._errors.PlannerError`
-with :func:`tm` too, so the values an error names (files, rows, names) are escaped.
+from it (a nested message, a list of them) is not escaped twice. :func:`error_text`
+renders a :class:`planner._errors.PlannerError` the same way, so the values an error
+names (files, rows, names) are escaped.
+:func:`html_text` is the same for a cell of the app's HTML tables.
 """
 
 from __future__ import annotations
 
+import html
 import numbers
 import re
 import string
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from planner._errors import PlannerError
 from planner.i18n import join_names, t
 
 #: Every ASCII punctuation character is backslash-escaped: CommonMark shows each escaped
@@ -88,3 +91,25 @@ def tm(key: str, /, *, lang: str | None = None, **params: Any) -> Markdown:
 def md_names(names: Iterable[object], *, lang: str | None = None) -> Markdown:
     """``names`` joined into one list for a message (:func:`planner.i18n.join_names`), each escaped."""
     return Markdown(join_names((md_escape(x) for x in names), lang=lang))
+
+
+def html_text(value: object) -> str:
+    """A cell from a user's file as HTML text: escaped, its line breaks as ``<br>``.
+
+    The tables are HTML inside Markdown (``planner.app.widgets``): a blank line in a name
+    would end the HTML block, and the rest of the table would be read as Markdown.
+    """
+    return re.sub(r"\r\n|\r|\n", "<br>", html.escape(str(value)))
+
+
+def error_text(exc: PlannerError, *, clean: Callable[[str], str] | None = None) -> Markdown:
+    """The message of a planner error for Markdown: what it names from the user's files escaped.
+
+    An error whose message is its key and parameters is filled with :func:`tm`; one that
+    builds its message itself (a list of the problems of a file) is escaped as a whole.
+    ``clean`` is applied to the text first (e.g. to take a temporary folder out of it).
+    """
+    keep: Callable[[str], str] = clean or (lambda x: x)
+    if type(exc).message is PlannerError.message:
+        return tm(exc.key, **{k: keep(v) if isinstance(v, str) else v for k, v in exc.params.items()})
+    return md_escape(keep(exc.message()))

@@ -17,7 +17,7 @@ import streamlit as st
 
 from planner.app import actions
 from planner.app.state import current_scenario, session, view_tier
-from planner.app.text import md_escape, md_names, tm
+from planner.app.text import html_text, md_escape, md_names, tm
 from planner.coverage import figures
 from planner.coverage.analyse import CoverageResult
 from planner.i18n import join_names, t
@@ -273,7 +273,7 @@ def gaps_table(result: CoverageResult) -> None:
         lambda s: ["background-color:#ffcdd2" if i < n_worst else "" for i in range(len(s))], subset=[col]
     ).format(precision=0, thousands=",", subset=[c for c in table.columns if c != t("app.col.township")])
     styled = styled.format(precision=1, subset=[percent])
-    styled = styled.format(escape="html", subset=[t("app.col.township")])  # names come from user files
+    styled = styled.format(html_text, subset=[t("app.col.township")])  # names come from user files
     styled = styled.set_properties(
         subset=[c for c in table.columns if c != t("app.col.township")], **{"text-align": "right"}
     )

@@ -14,8 +14,9 @@ import pandas as pd
 from tests.data.hostile import MARKUP, NAMES
 
 #: The township names, in the order of the county's own (the gaps table and its "worst
-#: townships" warning show them).
-TOWNSHIPS: tuple[str, ...] = MARKUP
+#: townships" warning show them): the three with the largest gaps (seed 7) are named with
+#: LaTeX, a remote Markdown image and a ``javascript:`` link.
+TOWNSHIPS: tuple[str, ...] = (MARKUP[0], MARKUP[1], MARKUP[4], MARKUP[3], MARKUP[2], *MARKUP[5:])
 #: The payloads a CSV cell carries here: a carriage return inside a quoted cell splits the
 #: row in the CSV reader (a reader matter, not this one's: see the report of issue 14).
 CSV_NAMES: tuple[str, ...] = tuple(x for x in NAMES if "\r" not in x)
