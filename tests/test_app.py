@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from planner.app.text import tm
 from planner.coverage import figures
 from planner.i18n import set_language, t
 from planner.report.exports import SHEETS
@@ -150,7 +151,7 @@ def test_proposals_produce_rows_and_can_be_accepted(opened):
     at.run()
     at.button(key="accept_proposal").click().run()
     assert not at.exception
-    assert any(t("app.prop.accepted", rank=1, id="NEW-001") in x for x in _texts(at, "success"))
+    assert any(tm("app.prop.accepted", rank=1, id="NEW-001") in x for x in _texts(at, "success"))  # Markdown sent
     after = _figures(at)
     assert float(after[6].rstrip("%")) > float(before[6].rstrip("%"))
     assert len(at.session_state["proposals"]) == 1
@@ -549,3 +550,83 @@ def test_upload_of_roads_as_a_zipped_shapefile(tmp_path):
     assert net.edge_length_m.sum() == pytest.approx(same.edge_length_m.sum(), rel=1e-9)
     assert at.session_state["ws"].inputs["network"] == "县道路.zip"
     assert len(_figures(at)) == 12
+
+
+def _markdown_shown(at) -> list[str]:
+    """Every text the page renders as Markdown (messages, captions, Markdown; not the HTML tables)."""
+    shown: list[str] = []
+    for kind in ("markdown", "caption", "info", "warning", "success", "error", "subheader"):
+        shown += [str(e.value) for e in getattr(at, kind) if not getattr(e.proto, "allow_html", False)]
+    return shown
+
+
+def test_names_from_the_files_are_shown_as_text(tmp_path):
+    """Hostile names (issue 14): every message names them escaped, so Markdown shows them as written."""
+    import html
+
+    from planner.app.text import md_escape
+    from tests.data.hostile import MARKUP
+    from tests.data.hostile.text14 import FAR_STATION, TOWNSHIPS, write_hostile_county
+
+    paths = write_hostile_county(tmp_path)
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.session_state["staged_uploads"] = {
+        "stations": (f"{MARKUP[1]}.csv", paths["stations"].read_bytes()),  # the file name a payload too
+        "demand": ("demand.csv", paths["demand"].read_bytes()),
+        "network": ("roads.gpkg", paths["roads"].read_bytes()),
+    }
+    at.sidebar.checkbox(key="allow_off_network").check().run()
+    at.sidebar.button(key="load_uploads").click().run()
+    assert not at.exception and not at.error, _texts(at, "error")
+    assert not at.session_state["is_demo"]
+    warnings = " ".join(_texts(at, "warning"))
+    assert md_escape(FAR_STATION) in warnings, warnings  # the off-network station, in the warning
+    assert md_escape(f"{MARKUP[1]}.csv") in warnings  # the finding names the file as uploaded
+    # the gaps tab: the worst townships named in a warning, every township in the table
+    at.session_state["section"] = t("app.figures.header")
+    at.run()
+    worst = [x for x in _texts(at, "warning") if t("app.figures.worst", names="").rstrip("。.") in x]
+    assert len(worst) == 1 and sum(md_escape(x) in worst[0] for x in TOWNSHIPS) == 3, worst
+    tables = [str(m.value) for m in at.markdown if "<table" in str(m.value)]
+    assert all(html.escape(x) in " ".join(tables) for x in TOWNSHIPS[:5])
+    assert "<img src=x" not in " ".join(tables)
+    # no payload reaches Markdown as it is (it would fetch an image, link, typeset, colour)
+    shown = _markdown_shown(at)
+    leaks = [(p, x) for x in shown for p in MARKUP if p in x]
+    assert not leaks, leaks
+
+
+def test_an_unexpected_error_in_a_run_is_a_message_without_details(monkeypatch):
+    """Issue 14: an error the app did not expect shows a message in the page; the traceback goes to the log."""
+    from planner.app import main as app_main
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("/srv/planner/secret.py line 1: boom")
+
+    monkeypatch.setattr(app_main, "figures_panel", broken)
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = _texts(at, "error")
+    assert errors == [t("app.error.unexpected")], errors
+    page = " ".join(_markdown_shown(at))
+    assert "secret.py" not in page and "Traceback" not in page and "RuntimeError" not in page
+
+
+def test_an_unexpected_error_in_a_callback_is_a_message_without_details(opened, monkeypatch):
+    from planner.app import actions
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("/srv/planner/secret.py line 1: boom")
+
+    monkeypatch.setattr(actions, "scenario_name", broken)  # copying a scenario has no message of its own
+    at = opened
+    at.sidebar.text_input(key="new_scenario_name").input("方案乙")
+    at.sidebar.button(key="copy_scenario").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert t("app.error.unexpected") in _texts(at, "error")
+    assert "secret.py" not in " ".join(_markdown_shown(at))
+    monkeypatch.undo()
+    at.run()
+    assert not at.error  # the next run draws the page as before

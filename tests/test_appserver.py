@@ -206,3 +206,40 @@ def test_sessions_share_the_demo_s_network_and_keep_bounded_caches(demo):
     for k in range(RESULT_CACHE_SIZE + 3):
         a["results"].evaluate(ws, stations.iloc[k:].reset_index(drop=True))
     assert len(a["results"]._items) == RESULT_CACHE_SIZE
+
+
+def test_the_app_serves_this_machine_only_and_no_error_details_unless_told(monkeypatch):
+    """Issue 14: localhost and no tracebacks by default; a LAN is an explicit option (flag or environment)."""
+    import tomllib
+
+    from planner.app.launcher import with_safe_defaults
+
+    def options(args: list[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for i, arg in enumerate(args):
+            if arg.startswith("--"):
+                key, _, value = arg[2:].partition("=")
+                out[key] = value or args[i + 1]
+        return out
+
+    default = options(with_safe_defaults(["--server.port", "8600"], environ={}))
+    assert default == {"server.port": "8600", "server.address": "127.0.0.1", "client.showErrorDetails": "none"}
+    lan = options(with_safe_defaults(["--server.address", "0.0.0.0"], environ={}))
+    assert lan["server.address"] == "0.0.0.0" and lan["client.showErrorDetails"] == "none"
+    assert options(with_safe_defaults(["--server.address=0.0.0.0"], environ={}))["server.address"] == "0.0.0.0"
+    from_env = options(with_safe_defaults([], environ={"STREAMLIT_SERVER_ADDRESS": "0.0.0.0"}))
+    assert "server.address" not in from_env  # Streamlit takes the environment's value
+    # `streamlit run app.py` from the repository reads the same defaults from its config
+    config = tomllib.loads((Path(appserver.APP_PATH).parent / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["address"] == "127.0.0.1" and config["client"]["showErrorDetails"] == "none"
+    # and the launcher hands them to Streamlit
+    seen: list[list[str]] = []
+    from streamlit.web import cli
+
+    monkeypatch.setattr(cli, "main", lambda args, **kw: seen.append(list(args)))
+    monkeypatch.setattr(appserver, "start_warm_up", lambda **kw: None)
+    monkeypatch.delenv("STREAMLIT_SERVER_ADDRESS", raising=False)
+    monkeypatch.delenv("STREAMLIT_CLIENT_SHOW_ERROR_DETAILS", raising=False)
+    monkeypatch.setattr(appserver, "TWO_STEP_FIRST_PAGE", False)
+    assert appserver.main(["--server.port", "8600"]) == 0
+    assert options(seen[0][2:])["server.address"] == "127.0.0.1"

@@ -714,3 +714,95 @@ def test_the_map_a_planner_reads(browser_page, server, size):
         assert not browser_page[1], f"requests left localhost: {browser_page[1][:10]}"
     finally:
         page.context.close()
+
+
+def test_hostile_names_are_shown_as_text(browser_page, server, tmp_path):
+    """Issue 14: names, a file name, a scenario name and a basemap attribution that are markup show as text.
+
+    The station, demand and township names are the payloads of ``tests.data.hostile``
+    (a remote Markdown image, a ``javascript:`` link, LaTeX, HTML with script...). No
+    request leaves this machine, no dialog opens, and the payloads appear as written.
+    """
+    from planner.i18n import t
+    from tests.data.hostile import MARKUP
+    from tests.data.hostile.text14 import FAR_STATION, TOWNSHIPS, write_hostile_county
+
+    url, _, log = server
+    paths = write_hostile_county(tmp_path / "county")
+    named = tmp_path / f"{MARKUP[1]}.csv"  # the file name a payload too
+    named.write_bytes(paths["stations"].read_bytes())
+    foreign: list[str] = []
+    dialogs: list[str] = []
+    context = browser_page[0].context.browser.new_context(viewport={"width": 1600, "height": 1100}, locale="zh-CN")
+    _guard_requests(context, foreign)
+    page = context.new_page()
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    try:
+        page.goto(url)
+        page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=90_000)
+        page.locator('[data-testid="stSidebar"] input').first.wait_for(state="attached", timeout=60_000)
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        sidebar.get_by_text(t("app.data.header")).first.click()
+        boxes = sidebar.locator('[data-testid="stFileUploader"]')
+        # the first uploader is the project file (方案); then stations, demand, enterprises, network, areas
+        for i, path in {1: named, 2: paths["demand"], 4: paths["roads"]}.items():
+            boxes.nth(i).locator('input[type="file"]').set_input_files(str(path))
+            boxes.nth(i).locator('[data-testid="stFileChipName"]').first.wait_for(timeout=60_000)
+            _idle(page)
+        sidebar.get_by_text(t("app.data.allow_off_network")).first.click()
+        _idle(page)
+        sidebar.get_by_role("button", name=t("app.data.load")).click()
+        page.get_by_text("已载入").first.wait_for(timeout=120_000)
+        _idle(page)
+        # the off-network warning names the far station as written (a Markdown image before)
+        page.get_by_text(FAR_STATION).first.wait_for(timeout=30_000)
+        # a basemap served here (its tiles are not there: no request leaves) with a markup attribution
+        sidebar.get_by_text(t("app.basemap.header")).first.click()
+        tiles = sidebar.get_by_label(t("app.basemap.url"))
+        tiles.fill(url + "/app/static/no-tiles/{z}/{x}/{y}.png")
+        tiles.press("Enter")
+        _idle(page)
+        attribution = sidebar.get_by_label(t("app.basemap.attribution"))
+        attribution.fill(MARKUP[4])
+        attribution.press("Enter")
+        _idle(page)
+        # a scenario named with LaTeX and a remote image: the map's title shows it
+        sidebar.get_by_text(t("app.scen.header")).first.click()
+        scenario = f"{MARKUP[2]} {MARKUP[0]}"
+        name_box = sidebar.get_by_label(t("app.scen.new_name"))
+        name_box.fill(scenario)
+        name_box.press("Enter")
+        _idle(page)
+        sidebar.get_by_role("button", name=t("app.scen.copy")).click()
+        _idle(page)
+        frame = _map(page)
+        frame.locator(".leaflet-control-attribution").get_by_text(MARKUP[4]).wait_for(timeout=60_000)
+        frame.locator("#planner-title").get_by_text(scenario).wait_for(timeout=60_000)
+        # the gaps table and the warning above it name the townships as written
+        page.get_by_role("tab", name=t("app.figures.header")).click()
+        _idle(page)
+        table = page.locator("table").filter(has_text=TOWNSHIPS[2])
+        for name in TOWNSHIPS[:5]:
+            table.get_by_text(name, exact=True).first.wait_for(timeout=30_000)
+        warning = page.locator('[data-testid="stAlertContentWarning"]').filter(has_text=TOWNSHIPS[4])
+        warning.first.wait_for(timeout=30_000)
+        # a station's tooltip on the map shows its name as written
+        tips = frame.locator(".leaflet-marker-pane .awesome-marker")
+        tips.first.wait_for(timeout=30_000)
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(ARTIFACTS / "09_hostile_names.png"), full_page=True)
+        # nothing of the markup took effect: no LaTeX, no link to script, no image from the names
+        assert page.locator(".katex").count() == 0
+        assert page.locator('a[href^="javascript:"]').count() == 0
+        # [clickme](javascript:…) is no link; a URL in a name is still linked by GFM's autolinks
+        # (an http(s) link, followed only on a click; escapes do not stop them)
+        assert page.get_by_role("link", name="clickme", exact=True).count() == 0
+        links = page.locator("[data-testid='stMain'] a[href]").evaluate_all("els => els.map(e => e.href)")
+        assert all(x.startswith(("http://", "https://")) for x in links), links
+        assert page.locator('img[src*="example.invalid"]').count() == 0
+        assert frame.locator('img[src="x"], script:has-text("alert(")').count() == 0
+        assert not dialogs, dialogs
+        assert not foreign, f"requests left localhost: {foreign[:10]}"
+        assert "Traceback" not in log.read_text()
+    finally:
+        context.close()

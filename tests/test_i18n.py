@@ -34,7 +34,7 @@ def test_every_key_has_both_languages_and_same_fields() -> None:
 def test_keys_used_in_code_exist() -> None:
     cat = catalogue()
     pattern = re.compile(
-        r"""(?:\bt|Error|InputError|NetworkError|ConfigError|SitingError|SolverError)\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']"""
+        r"""(?:\bt|\btm|Error|InputError|NetworkError|ConfigError|SitingError|SolverError)\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']"""
     )
     missing = []
     for path in [*sorted((ROOT / "planner").rglob("*.py")), ROOT / "app.py"]:

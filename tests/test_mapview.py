@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from html.parser import HTMLParser
 
 import folium
 import folium.plugins
@@ -431,3 +432,92 @@ def test_drawn_circle_geometry_is_the_simplified_isochrone_and_the_cache_is_boun
         th.join()
     assert not errors
     assert len(wl._SIMPLIFIED) == 3
+
+
+class _Tags(HTMLParser):
+    """Every tag and attribute of a page, and the text of its scripts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, {k: v or "" for k, v in attrs}))
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag):
+        self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.scripts.append(data)
+
+
+def _hostile_map(result, county):
+    """The small county's map with every name a payload of issue 14, a typed basemap and a typed title."""
+    from planner.workspace.scenario import station_changes
+    from tests.data.hostile import NAMES
+
+    def named(frame, column="name"):
+        frame = frame.copy()
+        frame[column] = [NAMES[i % len(NAMES)] for i in range(len(frame))]
+        return frame
+
+    stations, demand = named(result.stations), named(result.demand)
+    hostile = type(result)(
+        demand=demand, stations=stations, summary=result.summary, areas=result.areas, gaps=result.gaps
+    )
+    moved = stations.copy()
+    moved.loc[0, "lon"] += 0.01
+    added = moved.iloc[[1]].assign(id="<b>NEW</b>", name="<img src=x onerror=alert(1)>", lon=116.0, lat=27.0)
+    changes = station_changes(pd.concat([moved, added]), baseline=stations)
+    return build_map(
+        result=hostile,
+        areas=named(county.townships),
+        tiers=list(TIERS),
+        changes=changes,
+        tiles="https://tile.example.org/{z}/{x}/{y}.png",
+        tiles_attribution="<img src=x onerror=alert(1)><script>alert(2)</script>",
+        title="<script>alert(3)</script> ![x](http://example.invalid/x.png)",
+    )
+
+
+def test_names_tiles_and_attribution_are_text_in_the_standalone_html(result, county):
+    """Issue 14: no payload becomes a tag, an attribute or script in the exported HTML map."""
+    page = standalone_html(_hostile_map(result, county))
+    parser = _Tags()
+    parser.feed(page)
+    assert parser.tags
+    for tag, attrs in parser.tags:
+        assert not any(k.startswith("on") for k in attrs), (tag, attrs)  # no onerror=… handler
+        assert not any("example.invalid" in v or "javascript:" in v for v in attrs.values()), (tag, attrs)
+        assert tag != "img" or attrs.get("src", "").startswith("data:"), attrs
+    # inside the scripts, text handed to Leaflet (tooltips, popups, attribution) is HTML it
+    # inserts as markup: once the JSON escapes are read, a payload is there only escaped
+    code = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m[1], 16)), "".join(parser.scripts))
+    for raw in ("<img src=x onerror", "<script>alert", "<b>NEW</b>"):
+        assert raw not in code, code[max(0, code.find(raw) - 200) : code.find(raw) + 100]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in code  # the attribution and the added station, escaped
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in code  # a station's tooltip
+    assert "&lt;script&gt;alert(3)&lt;/script&gt;" in page  # the title
+
+
+def test_a_typed_tile_url_is_used_only_as_a_tile_template(result):
+    from planner.report.webmap import tile_url
+
+    good = "https://{s}.tile.example.org/{z}/{x}/{y}.png?key=a&b=1"
+    assert tile_url(f"  {good} ") == good
+    assert tile_url("https://t.example.org/{z}/{x}/{-y}.png") is not None  # TMS rows
+    for bad in (
+        "",
+        "OpenStreetMap",  # a provider name: not looked up (folium would fail on an unknown one)
+        "javascript:alert(1)//{z}/{x}/{y}",
+        'https://t.example.org/{z}/{x}/{y}.png"><img src=x onerror=alert(1)>',
+        "https://t.example.org/{z}/{x}/{y}/{apikey}.png",  # Leaflet fails on a placeholder it has no value for
+        "https://t.example.org/tile.png",
+    ):
+        assert tile_url(bad) is None, bad
+    page = build_map(result=result, tiles="OpenStreetMap", tiles_attribution="x").get_root().render()
+    assert "L.tileLayer" not in page  # no basemap rather than an error

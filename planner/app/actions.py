@@ -21,14 +21,14 @@ from planner.app.state import (
     evaluate,
     guard,
     init_session,
-    plain,
     say,
     session,
     show_tier,
     show_tier_of_change,
 )
+from planner.app.text import Markdown, md_escape, md_names, tm
 from planner.coverage.analyse import off_network_lines
-from planner.i18n import join_names, t
+from planner.i18n import t
 from planner.inputs.columns import ColumnReport
 from planner.settings import Mode, Tier, parse_tier_demand
 from planner.workspace.project import load_project
@@ -106,9 +106,9 @@ def undo() -> None:
     if current_scenario().undo():
         show_tier_of_change(stations_before)
         ss.last_change = (before, evaluate())
-        say("info", t("app.sim.undone"))
+        say("info", tm("app.sim.undone"))
     else:
-        say("info", t("app.sim.nothing_to_undo"))
+        say("info", tm("app.sim.nothing_to_undo"))
 
 
 @callback
@@ -116,12 +116,12 @@ def close_selected() -> None:
     """Close the selected station."""
     sid = session().get("selected_station")
     if not sid:
-        say("warning", t("app.sim.select_first"))
+        say("warning", tm("app.sim.select_first"))
         return
 
-    def change(sc: Scenario) -> str:
+    def change(sc: Scenario) -> Markdown:
         sc.close_station(sid)
-        return t("app.sim.closed", id=sid)
+        return tm("app.sim.closed", id=sid)
 
     guard(lambda: edit(change))
 
@@ -132,10 +132,10 @@ def copy_scenario() -> None:
     ss = session()
     name = scenario_name(str(ss.get("new_scenario_name") or ""))
     if not name:
-        say("warning", t("app.scen.empty_name"))
+        say("warning", tm("app.scen.empty_name"))
         return
     if name in ss.scenarios:
-        say("warning", t("app.scen.exists", name=scenario_label(name)))
+        say("warning", tm("app.scen.exists", name=scenario_label(name)))
         return
     ss.scenarios[name] = current_scenario().copy(name)
     ss.current = name
@@ -184,7 +184,7 @@ def run_proposals() -> None:
         show_tier(tier)
         logger.info("proposals for %s in %.2f s: %d sites", tier, time.perf_counter() - t0, len(ss.proposals))
         if not len(ss.proposals):
-            say("info", t("app.prop.none"))
+            say("info", tm("app.prop.none"))
 
     guard(run)
 
@@ -199,16 +199,16 @@ def accept_proposal() -> None:
     rank = int(ss.accept_rank)
     row = props[props["rank"] == rank].iloc[0]
 
-    def change(sc: Scenario) -> str:
+    def change(sc: Scenario) -> Markdown:
         sid = sc.add_station(tier=str(row["tier"]), lon=float(row["lon"]), lat=float(row["lat"]))
-        return t("app.prop.accepted", rank=rank, id=sid)
+        return tm("app.prop.accepted", rank=rank, id=sid)
 
     if guard(lambda: edit(change)):
         rest = props[props["rank"] != rank].reset_index(drop=True)
         ss.proposals = rest if len(rest) else None
 
 
-def column_messages(reports: Iterable[ColumnReport]) -> list[tuple[str, str]]:
+def column_messages(reports: Iterable[ColumnReport]) -> list[tuple[str, Markdown]]:
     """The column reports of an upload as at most two messages: the columns used (info), then the warnings.
 
     Each line names the file as uploaded; headers from the files are escaped, so they
@@ -218,10 +218,10 @@ def column_messages(reports: Iterable[ColumnReport]) -> list[tuple[str, str]]:
     warn: list[str] = []
     for report in reports:
         for level, text in report.lines():
-            line = plain(t("inputs.columns.line", file=report.name, text=text))
+            line = tm("inputs.columns.line", file=report.name, text=text)
             (warn if level == "warning" else info).append(line)
-    out = [("info", "  \n".join(info))] if info else []
-    return out + ([("warning", "  \n".join(warn))] if warn else [])
+    out = [("info", Markdown("  \n".join(info)))] if info else []
+    return out + ([("warning", Markdown("  \n".join(warn)))] if warn else [])
 
 
 def _stage_file(target: Path, name: str, data: bytes) -> Path:
@@ -242,7 +242,7 @@ def load_uploads() -> None:
         if up is not None:
             files[role] = (up.name, up.getvalue())
     if not all(r in files for r in ("stations", "demand", "network")):
-        say("warning", t("app.data.need_files"))
+        say("warning", tm("app.data.need_files"))
         return
     current = ", ".join(name for name, _ in files.values())
 
@@ -280,29 +280,29 @@ def load_uploads() -> None:
         ss.last_change = None
         say(
             "success",
-            t(
+            tm(
                 "app.data.loaded",
                 label=ws.label,
-                stations=t("count.station", count=len(sc.stations)),
-                demand=t("count.demand_point", count=len(ws.demand)),
+                stations=tm("count.station", count=len(sc.stations)),
+                demand=tm("count.demand_point", count=len(ws.demand)),
             ),
         )
         for kind, text in column_messages(ws.column_reports):
             say(kind, text)
         for finding in ws.findings:  # the same coordinate findings as the CLI's log and `planner check`
             name = Path(finding.file).name  # the staged copy keeps the uploaded file's name
-            say("warning", plain(t("app.data.finding", file=name, message=finding.message())))
-        say("info", plain(ws.demand_description()))
+            say("warning", tm("app.data.finding", file=name, message=finding.message()))
+        say("info", md_escape(ws.demand_description()))
         for note in ws.network_notes:  # points stranded on road pieces cut off from the main network
-            say("warning", plain(note))
+            say("warning", md_escape(note))
         if off_network[0]:
             count, lines = off_network
             snap_m = f"{ws.config.max_snap_m:.0f}"
-            say("warning", t("app.data.off_network", count=count, max_snap_m=snap_m, lines=lines))
+            say("warning", tm("app.data.off_network", count=count, max_snap_m=snap_m, lines=lines))
 
     try:
         if not guard(load, file=current, folder=tmp):
-            say("info", t("app.data.kept"))
+            say("info", tm("app.data.kept"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     ss.staged_uploads = None
@@ -334,8 +334,8 @@ def load_project_file() -> None:
             ss.scenarios[sc.name] = sc
         ss.current = scenarios[0].name
         ss.scenario_select = ss.current
-        names = join_names(scenario_label(s.name) for s in scenarios)
-        say("success", t("app.scen.loaded", count=len(scenarios), names=names))
+        names = md_names(scenario_label(s.name) for s in scenarios)
+        say("success", tm("app.scen.loaded", count=len(scenarios), names=names))
 
     try:
         guard(load, file=up.name, folder=tmp)

@@ -1,11 +1,12 @@
 """Server side of the Streamlit app: warm start and per-session result caches.
 
 ``python -m planner.app.launcher [streamlit options]`` starts the app like ``streamlit run
-app.py``; once the web server answers, a background thread imports the heavy modules,
-loads the demo county and draws its map once, while a browser loads the page, so the
-first visitor does not wait for them. The app takes the demo county from
-:func:`demo_state` (loaded at most once per process, by whichever caller comes first),
-which also works under plain ``streamlit run app.py``.
+app.py``, on 127.0.0.1 unless told otherwise (:data:`SAFE_DEFAULTS`); once the web server
+answers, a background thread imports the heavy modules, loads the demo county and draws
+its map once, while a browser loads the page, so the first visitor does not wait for
+them. The app takes the demo county from :func:`demo_state` (loaded at most once per
+process, by whichever caller comes first), which also works under plain ``streamlit run
+app.py``.
 
 The demo county is generated and evaluated once (about 1.3 s) and kept as a pickle in
 the user's cache folder under a key of the planner's code and library versions
@@ -24,7 +25,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,6 +54,36 @@ RESULT_CACHE_SIZE: int = 4
 #: off under plain ``streamlit run app.py`` and in Streamlit's AppTest, which has no
 #: browser to send the map's signal.
 TWO_STEP_FIRST_PAGE: bool = False
+#: Streamlit options :func:`main` sets unless its command line or the environment gives
+#: them (option → environment variable Streamlit reads it from): the app serves this
+#: machine only (it has no authentication; serving a LAN is an explicit choice,
+#: ``--server.address 0.0.0.0``) and the browser gets no error details (a message of the
+#: app's own; the traceback goes to the server log).
+SAFE_DEFAULTS: dict[str, tuple[str, str]] = {
+    "server.address": ("127.0.0.1", "STREAMLIT_SERVER_ADDRESS"),
+    "client.showErrorDetails": ("none", "STREAMLIT_CLIENT_SHOW_ERROR_DETAILS"),
+}
+
+
+def with_safe_defaults(options: Sequence[str], *, environ: Mapping[str, str] | None = None) -> list[str]:
+    """``options`` for ``streamlit run`` with :data:`SAFE_DEFAULTS` added where neither they nor ``environ`` set them.
+
+    Parameters
+    ----------
+    options
+        Command-line options (``--server.address 0.0.0.0`` or ``--server.address=0.0.0.0``).
+    environ
+        Environment (default ``os.environ``): ``STREAMLIT_SERVER_ADDRESS=0.0.0.0`` also
+        chooses the address, as it does for ``streamlit run``.
+    """
+    env = os.environ if environ is None else environ
+    out = list(options)
+    for key, (value, env_name) in SAFE_DEFAULTS.items():
+        flag = f"--{key}"
+        given = any(o == flag or o.startswith(f"{flag}=") for o in options)
+        if not given and not env.get(env_name):
+            out += [flag, value]
+    return out
 
 
 @dataclass(frozen=True)
@@ -390,6 +421,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ----------
     argv
         Options for ``streamlit run`` (e.g. ``--server.port 8600``); default ``sys.argv[1:]``.
+        Unless they say otherwise, the app serves 127.0.0.1 only and shows no error
+        details (:data:`SAFE_DEFAULTS`).
         ``["--prepare-demo"]`` only prepares the demo county on disk (:func:`prepare_demo`).
 
     Returns
@@ -410,7 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from streamlit.web import cli
 
     start_warm_up(after_server_start=True)
-    args = ["run", str(APP_PATH), *options]
+    args = ["run", str(APP_PATH), *with_safe_defaults(options)]
     try:
         cli.main(args=args, prog_name="streamlit", standalone_mode=False)
     except SystemExit as exc:

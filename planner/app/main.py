@@ -20,6 +20,7 @@ from planner.app.map_events import on_map_change
 from planner.app.map_parts import MapParts, build_map_parts
 from planner.app.state import (
     current_scenario,
+    errors_shown_as_message,
     evaluate,
     init_session,
     keep_widget_state,
@@ -27,6 +28,7 @@ from planner.app.state import (
     session,
     view_tier,
 )
+from planner.app.text import tm
 from planner.app.widgets import (
     change_panel,
     compare_view,
@@ -68,8 +70,13 @@ def _log_to_stderr() -> None:
         app_logger.setLevel(logging.INFO)
 
 
+@errors_shown_as_message
 def main() -> None:
-    """Draw the page: one script run of the app (the root ``app.py`` calls this on every run)."""
+    """Draw the page: one script run of the app (the root ``app.py`` calls this on every run).
+
+    An unexpected error shows the app's message, not a traceback
+    (:func:`planner.app.state.errors_shown_as_message`).
+    """
     run_start_s = time.perf_counter()
     _log_to_stderr()
     set_language(str(st.session_state.get("lang", "zh")))  # before the page title, which is in that language
@@ -105,7 +112,7 @@ def _data_notice(*, small: bool = False) -> None:
         else:
             st.info(text)
     else:
-        st.caption(t("app.own_data", label=ss.ws.shown_label()))
+        st.caption(tm("app.own_data", label=ss.ws.shown_label()))  # a label from the file names
 
 
 def _send_full_page(reason: str) -> None:
@@ -118,6 +125,7 @@ def _send_full_page(reason: str) -> None:
 
 
 @st.fragment(run_every=FIRST_PAGE_FALLBACK_S)
+@errors_shown_as_message
 def _complete_first_page() -> None:
     """Send the whole page if the map has not reported itself drawn in time.
 
@@ -131,6 +139,7 @@ def _complete_first_page() -> None:
 
 
 @st.fragment
+@errors_shown_as_message
 def _live(*, presentation: bool, run_start_s: float) -> None:
     """Everything an edit changes: messages, map, figures, before/after, station controls, tabs.
 

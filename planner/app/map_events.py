@@ -11,6 +11,7 @@ from typing import Any
 
 from planner.app.map_parts import MAP_READY_KEY
 from planner.app.state import callback, current_scenario, edit, guard, say, session
+from planner.app.text import Markdown, tm
 from planner.i18n import t
 from planner.report.webmap_layers import station_id_from_tooltip
 from planner.settings import Tier
@@ -55,21 +56,21 @@ def handle_map_event(event: dict[str, Any] | None) -> bool:
     if action == "add":
         tier = Tier(ss.get("add_tier", str(Tier.VILLAGE)))
 
-        def add(sc: Scenario) -> str:
+        def add(sc: Scenario) -> Markdown:
             sid = sc.add_station(tier=tier, lon=lon, lat=lat)
-            return t("app.sim.added", id=sid, tier=t(f"tier.{tier}"), lon=lon, lat=lat)
+            return tm("app.sim.added", id=sid, tier=t(f"tier.{tier}"), lon=lon, lat=lat)
 
         guard(lambda: edit(add))
         return True
     if action == "move":
         sid = ss.get("selected_station")
         if not sid:
-            say("warning", t("app.sim.select_first"))
+            say("warning", tm("app.sim.select_first"))
             return True
 
-        def move(sc: Scenario) -> str:
+        def move(sc: Scenario) -> Markdown:
             sc.move_station(sid, lon=lon, lat=lat)
-            return t("app.sim.moved", id=sid, lon=lon, lat=lat)
+            return tm("app.sim.moved", id=sid, lon=lon, lat=lat)
 
         guard(lambda: edit(move))
         return True

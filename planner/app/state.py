@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,8 +21,9 @@ import streamlit as st
 from planner._errors import PlannerError
 from planner.app import launcher as appserver
 from planner.app.launcher import IsochroneCache, ResultCache, demo_state
+from planner.app.text import Markdown, error_text, tm
 from planner.coverage.analyse import CoverageResult
-from planner.i18n import set_language, t
+from planner.i18n import set_language
 from planner.report.webmap_layers import road_lines
 from planner.settings import TIERS, Tier
 from planner.workspace.edits import apply_edit
@@ -77,12 +77,46 @@ def roads() -> gpd.GeoDataFrame:
 
 
 def callback(fn: Callable[P, None]) -> Callable[P, None]:
-    """A widget callback: it runs before the script body, so it sets the session's language first."""
+    """A widget callback: it runs before the script body, so it sets the session's language first.
+
+    An unexpected error is logged with its traceback (the server log) and shown as the
+    app's message :func:`unexpected_error_text`, never as a traceback in the browser.
+    """
 
     @functools.wraps(fn)
     def run(*args: P.args, **kwargs: P.kwargs) -> None:
         set_language(session().get("lang", "zh"))
-        fn(*args, **kwargs)
+        try:
+            fn(*args, **kwargs)
+        except Exception:
+            logger.exception("callback %s failed", fn.__name__)
+            if "messages" in session():
+                say("error", unexpected_error_text())
+
+    return run
+
+
+def unexpected_error_text() -> Markdown:
+    """What the browser is told of an error the app did not expect: the details are in the server log."""
+    return tm("app.error.unexpected")
+
+
+def errors_shown_as_message(fn: Callable[P, None]) -> Callable[P, None]:
+    """Draw a part of the page; an unexpected error becomes a message there, its traceback goes to the log.
+
+    Streamlit would show the traceback (server paths, library versions) in the page;
+    ``client.showErrorDetails = "none"`` hides it behind an English sentence. This
+    shows the app's own message in the session's language instead. Streamlit's own
+    control flow (``st.rerun``, ``st.stop``) is not an ``Exception`` and passes through.
+    """
+
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            fn(*args, **kwargs)
+        except Exception:
+            logger.exception("%s failed", fn.__name__)
+            st.error(unexpected_error_text())
 
     return run
 
@@ -134,16 +168,12 @@ def current_scenario() -> Scenario:
     return scenario
 
 
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+def say(kind: str, text: Markdown) -> None:
+    """Show ``text`` once, above the map, as ``st.<kind>`` (``"success"``, ``"error"``...).
 
-
-def plain(text: str) -> str:
-    """``text`` with Markdown's special characters escaped: file names and headers from user files shown as written."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
-
-
-def say(kind: str, text: str) -> None:
-    """Show ``text`` once, above the map, as ``st.<kind>`` (``"success"``, ``"error"``...)."""
+    ``text`` is Markdown made by :func:`planner.app.text.tm` (or escaped with
+    :func:`planner.app.text.md_escape`): values from the user's files show as written.
+    """
     session().messages.append((kind, text))
 
 
@@ -156,12 +186,12 @@ def guard(action: Callable[[], None], *, file: str = "", folder: str = "") -> bo
     try:
         action()
     except PlannerError as exc:
-        say("error", _without_folder(exc.message(), folder))
+        say("error", error_text(exc, clean=lambda text: _without_folder(text, folder)))
         return False
     except Exception as exc:
         logger.exception("action failed")
         reason = _without_folder(f"{type(exc).__name__}: {exc}", folder)
-        say("error", t("app.data.unexpected", file=file or "-", reason=reason))
+        say("error", tm("app.data.unexpected", file=file or "-", reason=reason))
         return False
     return True
 
@@ -196,7 +226,7 @@ def show_tier_of_change(stations_before: pd.DataFrame) -> None:
         show_tier(changed["tier"].iloc[0])
 
 
-def edit(change: Callable[[Scenario], str]) -> None:
+def edit(change: Callable[[Scenario], Markdown]) -> None:
     """Apply an edit to the current scenario (:func:`planner.workspace.edits.apply_edit`) and remember the results.
 
     ``change`` returns the message shown on success; the before/after results feed the
@@ -204,7 +234,7 @@ def edit(change: Callable[[Scenario], str]) -> None:
     """
     ss = session()
     t0 = time.perf_counter()
-    msg = ""
+    msg = Markdown()
 
     def run(sc: Scenario) -> None:
         nonlocal msg

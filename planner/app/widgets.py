@@ -16,11 +16,13 @@ import pandas as pd
 import streamlit as st
 
 from planner.app import actions
-from planner.app.state import current_scenario, plain, session, view_tier
+from planner.app.state import current_scenario, session, view_tier
+from planner.app.text import html_text, md_escape, md_names, tm
 from planner.coverage import figures
 from planner.coverage.analyse import CoverageResult
 from planner.i18n import join_names, t
 from planner.report.exports import estimate_note
+from planner.report.webmap import tile_url
 from planner.settings import TIER_DEMAND_CHOICES, TIERS, Mode, Tier
 from planner.workspace.scenario import compare, compare_demand, scenario_label
 
@@ -263,7 +265,7 @@ def gaps_table(result: CoverageResult) -> None:
     worst = a.head(3)
     worst = worst[worst["outside_population"] > 0]
     if len(worst):
-        st.warning(t("app.figures.worst", names=join_names(worst["township"].astype(str))))
+        st.warning(tm("app.figures.worst", names=md_names(worst["township"].astype(str))))
     n_worst = len(worst)
     col = figures.label("outside_population", tier=tier)
     percent = figures.label("percent_population", tier=tier)
@@ -271,7 +273,7 @@ def gaps_table(result: CoverageResult) -> None:
         lambda s: ["background-color:#ffcdd2" if i < n_worst else "" for i in range(len(s))], subset=[col]
     ).format(precision=0, thousands=",", subset=[c for c in table.columns if c != t("app.col.township")])
     styled = styled.format(precision=1, subset=[percent])
-    styled = styled.format(escape="html", subset=[t("app.col.township")])  # names come from user files
+    styled = styled.format(html_text, subset=[t("app.col.township")])  # names come from user files
     styled = styled.set_properties(
         subset=[c for c in table.columns if c != t("app.col.township")], **{"text-align": "right"}
     )
@@ -478,10 +480,12 @@ def sidebar() -> None:
         st.checkbox(t("app.data.allow_off_network"), key="allow_off_network", help=t("app.data.allow_off_network_help"))
         st.button(t("app.data.load"), key="load_uploads", on_click=actions.load_uploads)
         st.button(t("app.data.demo"), key="reopen_demo", on_click=actions.reopen_demo)
-        st.caption(plain(ss.ws.demand_description()))  # where the demand rows' kinds came from
+        st.caption(md_escape(ss.ws.demand_description()))  # where the demand rows' kinds came from
 
     with sb.expander(t("app.basemap.header"), expanded=False):
         st.text_input(t("app.basemap.url"), key="tile_url")
+        if str(ss.get("tile_url") or "").strip() and tile_url(ss.get("tile_url")) is None:
+            st.caption(tm("app.basemap.bad_url"))  # the map is drawn without a basemap
         st.text_input(t("app.basemap.attribution"), key="tile_attr")
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import html
+import logging
+import re
 from collections.abc import Sequence
 
 import branca
@@ -42,6 +44,29 @@ from planner.report.webmap_layers import (
     script_json,
 )
 from planner.settings import TIERS, Tier
+
+logger = logging.getLogger(__name__)
+
+#: A basemap tile URL the map takes: http(s), no quotes, blanks or angle brackets, and
+#: only Leaflet's own placeholders ({s} subdomain, {z}/{x}/{y} tile, {-y} TMS row, {r} retina).
+_TILE_URL = re.compile(r"https?://(?:[^\s\"'<>`\\{}]|\{(?:s|z|x|y|-y|r)\})+", re.IGNORECASE)
+
+
+def tile_url(text: str | None) -> str | None:
+    """``text`` as a basemap tile URL the map can use, or ``None`` (nothing given, or not a tile URL).
+
+    A tile URL is typed by a user (the app's basemap field): it is taken only if it is
+    an ``http(s)`` URL template with ``{z}``, ``{x}`` and ``{y}`` and no other
+    placeholders than Leaflet's own, so it can neither carry markup nor make Leaflet
+    fail on an unknown placeholder; a provider name is not looked up.
+    """
+    url = (text or "").strip()
+    if not url:
+        return None
+    if _TILE_URL.fullmatch(url) and all(f"{{{k}}}" in url for k in ("z", "x")) and ("{y}" in url or "{-y}" in url):
+        return url
+    logger.warning("not a tile URL template (http(s)://.../{z}/{x}/{y}...): %r; no basemap", url)
+    return None
 
 
 def _bounds(
@@ -176,8 +201,11 @@ def build_base_and_layers(
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
     # quarter zoom steps: the fitted view fills the frame (whole steps often leave it half empty)
     m = folium.Map(location=centre, zoom_start=11, tiles=None, control_scale=True, prefer_canvas=False, zoom_snap=0.25)
-    if tiles:
-        folium.TileLayer(tiles=tiles, attr=tiles_attribution or "tiles", name=t("app.map.basemap", lang=lang)).add_to(m)
+    url = tile_url(tiles)
+    if url:
+        # Leaflet shows the attribution as HTML: a typed text is data, escaped
+        attribution = html.escape(tiles_attribution.strip()) or "tiles"
+        folium.TileLayer(tiles=url, attr=attribution, name=t("app.map.basemap", lang=lang)).add_to(m)
     else:
         fig: branca.element.Figure = m.get_root()  # type: ignore[assignment]
         # !important: leaflet.css (inlined after this in the standalone export) sets its own grey
@@ -342,9 +370,10 @@ def build_map(
     intervals
         Isochrone intervals (minutes) to draw; default all.
     tiles
-        Basemap tile URL template (``{z}/{x}/{y}``); default none (works offline).
+        Basemap tile URL template (``https://.../{z}/{x}/{y}.png``, see :func:`tile_url`);
+        default none (works offline). Any other text: no basemap.
     tiles_attribution
-        Attribution text required by the tile provider.
+        Attribution text required by the tile provider (plain text: shown as written).
     presentation
         Large title and legend for meetings.
     lang
