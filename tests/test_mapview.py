@@ -521,3 +521,39 @@ def test_a_typed_tile_url_is_used_only_as_a_tile_template(result):
         assert tile_url(bad) is None, bad
     page = build_map(result=result, tiles="OpenStreetMap", tiles_attribution="x").get_root().render()
     assert "L.tileLayer" not in page  # no basemap rather than an error
+
+
+def test_typed_text_is_never_run_as_a_template(result, county):
+    """Issue 14: branca compiles folium's rendered parts as Jinja once more; typed text stays text.
+
+    On the main of before, a title or attribution ``Q{{ 7*7 }}Q`` came out as ``Q49Q`` (and
+    ``{{ cycler.__init__.__globals__.os... }}`` ran Python on the server).
+    """
+    import html as html_module
+
+    from tests.data.hostile import MARKUP
+
+    payloads = [p for p in MARKUP if "{" in p]
+    assert payloads
+    for payload in payloads:
+        stations = result.stations.assign(name=payload)
+        hostile = type(result)(
+            demand=result.demand.assign(name=payload),
+            stations=stations,
+            summary=result.summary,
+            areas=result.areas,
+            gaps=result.gaps,
+        )
+        m = build_map(
+            result=hostile,
+            areas=county.townships.assign(name=payload),
+            tiles="https://tile.example.org/{z}/{x}/{y}.png",
+            tiles_attribution=payload,
+            title=payload,
+        )
+        page = standalone_html(m)
+        code = re.sub(r"\\u([0-9a-fA-F]{4})", lambda mm: chr(int(mm[1], 16)), page)
+        shown = html_module.unescape(code)
+        assert "Q49Q" not in shown, payload
+        # the title and the attribution show the payload as typed (a {% for %} run would leave none)
+        assert shown.count(payload) >= 2, (payload, shown.count(payload))

@@ -32,6 +32,7 @@ from planner.report.webmap_layers import (
     ISOCHRONE_FILL_OPACITY,
     PROPOSAL_HEX,
     TIER_STYLES,
+    _Raw,
     add_areas,
     add_changes,
     add_demand,
@@ -152,12 +153,23 @@ def _legend_html(
     )
 
 
+def _html_text(text: str) -> str:
+    """User text as HTML text that no template pass can read as code.
+
+    ``html.escape`` plus the braces as character references: branca compiles the
+    rendered script and HTML of folium's own elements (the tile layer's attribution
+    among them) as Jinja templates once more, so a typed ``{{ ... }}`` would run on
+    the server; ``&#123;`` shows as ``{`` and means nothing to Jinja.
+    """
+    return html.escape(text).replace("{", "&#123;").replace("}", "&#125;")
+
+
 def _title_html(title: str, *, presentation: bool) -> str:
     font = 30 if presentation else 16
     return (
         f'<div id="planner-title" style="position:absolute;top:10px;left:50%;transform:translateX(-50%);z-index:9999;'
         f"background:rgba(255,255,255,.9);padding:4px 14px;border-radius:6px;font-weight:bold;font-size:{font}px;"
-        f'box-shadow:0 0 6px rgba(0,0,0,.3)">{html.escape(title)}</div>'
+        f'box-shadow:0 0 6px rgba(0,0,0,.3)">{_html_text(title)}</div>'
     )
 
 
@@ -204,7 +216,7 @@ def build_base_and_layers(
     url = tile_url(tiles)
     if url:
         # Leaflet shows the attribution as HTML: a typed text is data, escaped
-        attribution = html.escape(tiles_attribution.strip()) or "tiles"
+        attribution = _html_text(tiles_attribution.strip()) or "tiles"
         folium.TileLayer(tiles=url, attr=attribution, name=t("app.map.basemap", lang=lang)).add_to(m)
     else:
         fig: branca.element.Figure = m.get_root()  # type: ignore[assignment]
@@ -231,7 +243,7 @@ def build_base_and_layers(
         lang=lang,
     )
     root: branca.element.Figure = m.get_root()  # type: ignore[assignment]
-    root.html.add_child(branca.element.Element(overlay))
+    root.html.add_child(_Raw(overlay))  # rendered text: no Jinja pass over the typed title
     _Signature(hashlib.sha1(overlay.encode("utf-8")).hexdigest()).add_to(m)
     _FoldLegendWhenNarrow().add_to(m)
 
