@@ -20,7 +20,7 @@ import io
 import logging
 import math
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -219,7 +219,7 @@ def _read_csv(path: Path, *, file: str, specs: Sequence[ColumnSpec], budget: _Bu
     first_lines = "\n".join(text[:65536].splitlines()[: 3 * HEADER_SCAN_ROWS])
     best: tuple[tuple[int, int, int], str] | None = None
     for delim in candidates:
-        records = _csv_records(first_lines, delim, file=file, strict=False, budget=budget)
+        records = _csv_records(first_lines, delim, file=file)
         _, score = _best_header(records, specs)
         width = max((len(r) for r in records), default=0)
         key = (score[0], score[1], width)
@@ -230,7 +230,7 @@ def _read_csv(path: Path, *, file: str, specs: Sequence[ColumnSpec], budget: _Bu
         with contextlib.suppress(csv.Error):  # the reading below reports it
             if sum(map(any, csv.reader(io.StringIO(text, newline=""), delimiter=delim))) > budget.most_records:
                 raise budget.too_many_rows()
-    records = _csv_records(text, delim, file=file, strict=True, budget=budget)
+    records = _csv_records(text, delim, file=file, budget=budget)
     log = ProblemLog(file)
     return _table_from_records(file, records, specs, log)
 
@@ -252,18 +252,25 @@ def _check_lines(text: str, *, budget: _Budget) -> None:
             raise limit_error("inputs.limit.line_chars", file=budget.file, limit="line_chars", value=limit, line=number)
 
 
-def _csv_records(text: str, delim: str, *, file: str, strict: bool, budget: _Budget) -> list[list[str]]:
+def _csv_records(text: str, delim: str, *, file: str, budget: _Budget | None = None) -> list[list[str]]:
+    """The records of ``text``; with a ``budget`` checked against its limits, and malformed CSV raises.
+
+    Without one (trying delimiters on the top lines), the records read before an error.
+    """
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     records: list[list[str]] = []
     try:
-        budget.collect(reader, into=records, line=lambda: reader.line_num)
+        if budget is None:
+            records.extend(reader)
+        else:
+            budget.collect(reader, into=records, line=lambda: reader.line_num)
     except csv.Error as exc:
-        if strict:
+        if budget is not None:
             raise InputError("inputs.csv_malformed", file=file, line=reader.line_num, reason=str(exc)) from None
     return records
 
 
-def _sheet_rows(ws: Any, *, budget: _Budget, max_row: int | None = None) -> Iterator[list[str]]:
+def _sheet_rows(ws: Any, *, budget: _Budget, max_row: int | None = None) -> Generator[list[str], None, None]:
     """The rows of a read-only sheet as text, refused at once when its dimension is over the limits.
 
     A sheet's dimension (``<dimension ref="A1:F3000001">``) may be missing or wrong, so
@@ -276,14 +283,18 @@ def _sheet_rows(ws: Any, *, budget: _Budget, max_row: int | None = None) -> Iter
         raise limit_error("inputs.limit.columns", file=budget.file, limit="columns", value=lim.columns, row=1)
     if max_row is None and ws.max_row is not None and ws.max_row > 2 * (budget.rows + HEADER_SCAN_ROWS):
         raise budget.too_many_rows()
-    for row in ws.iter_rows(max_row=max_row, max_col=ws.max_column, values_only=True):
-        yield [_cell(c) for c in row]
+    rows = ws.iter_rows(max_row=max_row, max_col=ws.max_column, values_only=True)
+    try:
+        for row in rows:
+            yield [_cell(c) for c in row]
+    finally:
+        rows.close()  # closes the sheet's stream in the workbook, also when the limits stop the reading
 
 
 def _read_xlsx(path: Path, *, file: str, specs: Sequence[ColumnSpec], sheet: str | None, budget: _Budget) -> _Table:
     import openpyxl
 
-    check_workbook(path, file=file, limits=budget.limits)
+    check_workbook(path, file=file, limits=budget.limits, rows=2 * budget.most_records, rows_name=budget.rows_name)
     records: list[list[str]] = []
     try:
         with warnings.catch_warnings():
@@ -296,12 +307,14 @@ def _read_xlsx(path: Path, *, file: str, specs: Sequence[ColumnSpec], sheet: str
                 chosen: tuple[tuple[int, int], str] | None = None
                 for name in [sheet] if sheet is not None else names:
                     # score only the top rows of each sheet; read the chosen one in full below
-                    top = budget.collect(_sheet_rows(wb[name], budget=budget, max_row=3 * HEADER_SCAN_ROWS), into=[])
+                    with contextlib.closing(_sheet_rows(wb[name], budget=budget, max_row=3 * HEADER_SCAN_ROWS)) as rows:
+                        top = budget.collect(rows, into=[])
                     _, score = _best_header(top, specs)
                     if chosen is None or score > chosen[0]:
                         chosen = (score, name)
                 if chosen:
-                    budget.collect(_sheet_rows(wb[chosen[1]], budget=budget), into=records)
+                    with contextlib.closing(_sheet_rows(wb[chosen[1]], budget=budget)) as rows:
+                        budget.collect(rows, into=records)
             finally:
                 wb.close()
     except InputError:

@@ -17,11 +17,13 @@ the peak memory measured at the limits (``benchmarks/limits_memory.py``).
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import IO
 
 from planner._errors import ConfigError, InputError
 
@@ -160,29 +162,68 @@ def limit_error(key: str, *, file: str, limit: str, value: int, **params: object
     return InputError(key, file=file, limit=f"{value:,}", option=f"{limit}={value * 2}", env=LIMITS_ENV, **params)
 
 
-def check_workbook(path: str | Path, *, file: str, limits: Limits) -> None:
-    """Refuse a workbook whose parts would unzip to more than :attr:`Limits.xlsx_unzipped_bytes`.
+def check_workbook(path: str | Path, *, file: str, limits: Limits, rows: int, rows_name: str) -> None:
+    """Refuse a workbook that would unzip too large, or a sheet without dimension with too many rows.
 
-    Reads only the zip's table of contents (a zip bomb is refused before it is opened).
+    Reads the zip's table of contents first (a zip bomb, over
+    :attr:`Limits.xlsx_unzipped_bytes`, is refused before it is opened). A sheet that does
+    not declare its size (no ``<dimension>``) is parsed in full by openpyxl as soon as
+    the workbook is opened, so its rows are counted here first, in the raw stream, and
+    counting stops at ``rows`` (beyond which the caller's row limit, the attribute
+    ``rows_name`` of ``limits``, is surely passed; the message names that limit).
 
     Raises
     ------
     InputError
-        ``inputs.limit.xlsx_unzipped``, or ``inputs.bad_xlsx`` for a file that is no zip.
+        ``inputs.limit.xlsx_unzipped``, ``inputs.limit.rows``, or ``inputs.bad_xlsx`` for
+        a file that is no zip.
     """
     try:
         with zipfile.ZipFile(path) as archive:
-            total = sum(info.file_size for info in archive.infolist())
+            infos = archive.infolist()
+            total = sum(info.file_size for info in infos)
+            if total > limits.xlsx_unzipped_bytes:
+                raise limit_error(
+                    "inputs.limit.xlsx_unzipped",
+                    file=file,
+                    limit="xlsx_unzipped_bytes",
+                    value=limits.xlsx_unzipped_bytes,
+                    size_mb=f"{total / 2**20:,.0f}",
+                )
+            for info in infos:
+                if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                    with archive.open(info) as sheet:
+                        if _undeclared_rows_over(sheet, rows=rows):
+                            raise limit_error(
+                                "inputs.limit.rows", file=file, limit=rows_name, value=getattr(limits, rows_name)
+                            )
     except (zipfile.BadZipFile, OSError) as exc:
         raise InputError("inputs.bad_xlsx", file=file, reason=f"{type(exc).__name__}: {exc}"[:200]) from None
-    if total > limits.xlsx_unzipped_bytes:
-        raise limit_error(
-            "inputs.limit.xlsx_unzipped",
-            file=file,
-            limit="xlsx_unzipped_bytes",
-            value=limits.xlsx_unzipped_bytes,
-            size_mb=f"{total / 2**20:,.0f}",
-        )
+
+
+#: A row element of sheet XML, with or without a namespace prefix.
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
+#: Bytes of sheet XML read at a time while counting rows.
+_CHUNK_BYTES = 1 << 20
+
+
+def _undeclared_rows_over(sheet: IO[bytes], *, rows: int) -> bool:
+    """Whether sheet XML without a ``<dimension>`` holds more than ``rows`` rows (counted as it streams)."""
+    head = sheet.read(_CHUNK_BYTES)
+    data_at = head.find(b"sheetData")
+    if head.find(b"<dimension") != -1 and (data_at == -1 or head.find(b"<dimension") < data_at):
+        return False  # declared: openpyxl reads the size from it, and the reader checks it
+    count, tail = 0, b""
+    chunk = head
+    while chunk:
+        block = tail + chunk
+        count += len(_ROW_TAG.findall(block))
+        if count > rows:
+            return True
+        tail = block[-16:]
+        count -= len(_ROW_TAG.findall(tail))  # counted again with the next chunk
+        chunk = sheet.read(_CHUNK_BYTES)
+    return False
 
 
 def check_geopackage(path: str | Path, *, file: str, limits: Limits) -> None:
