@@ -92,7 +92,7 @@ def measure(mode: str, args: list[str], *, work: Path) -> dict[str, float]:
     out.unlink(missing_ok=True)
     cmd = [sys.executable, "-c", _CHILD, mode, str(out), *args]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     if not out.exists():
         logger.error("measurement failed (exit %d):\n%s", proc.returncode, proc.stderr[-3000:])
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -143,7 +143,15 @@ def main() -> int:
             res = measure(mode, argv, work=work)
             sizes = f"{st.stat().st_size / 2**20:.1f} MB + {dem.stat().st_size / 2**20:.1f} MB"
             rows.append(
-                [name, f"{n_st:,}", f"{n_dem:,}", sizes, f"{res['peak_mb']:,.0f}", f"{res['wall_s']:.0f}", f"{res['rc']:g}"]
+                [
+                    name,
+                    f"{n_st:,}",
+                    f"{n_dem:,}",
+                    sizes,
+                    f"{res['peak_mb']:,.0f}",
+                    f"{res['wall_s']:.0f}",
+                    f"{res['rc']:g}",
+                ]
             )
     header = ["run", "stations", "demand points", "file sizes", "peak MB", "wall s", "exit"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

@@ -186,7 +186,7 @@ def metadata_gpkg(folder: Path, *, rows: int = 20_000, name: str = "metadata.gpk
               md_parent_id INTEGER);
             """
         )
-        doc = "<GDALMultiDomainMetadata><Metadata><MDI key='k'>{i}</MDI></Metadata></GDALMultiDomainMetadata>"
+        doc = "<GDALMultiDomainMetadata><Metadata><MDI key='k{i}'>{i}</MDI></Metadata></GDALMultiDomainMetadata>"
         con.executemany(
             "INSERT INTO gpkg_metadata (id, md_scope, md_standard_uri, mime_type, metadata) VALUES (?, ?, ?, ?, ?)",
             ((i, "dataset", "http://gdal.org", "text/xml", doc.format(i=i)) for i in range(1, rows + 1)),
