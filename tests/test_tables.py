@@ -17,6 +17,7 @@ from planner._errors import InputError
 from planner.i18n import set_language
 from planner.inputs._validate import InputProblemsError, normalise_header, parse_coordinates, parse_population
 from planner.inputs.coords import from_wgs84, to_wgs84
+from planner.inputs.limits import Limits
 from planner.inputs.tables import (
     combine_demand,
     read_areas,
@@ -505,7 +506,7 @@ def test_file_not_found():
 
 def test_too_large_with_override():
     with pytest.raises(InputError, match=r"太大.*上限 0\.0 MB"):
-        read_stations(STATIONS_CSV, max_bytes=10)
+        read_stations(STATIONS_CSV, limits=Limits(file_bytes=10))
 
 
 def test_all_problems_collected_and_listed_with_cap(tmp_path):

@@ -30,6 +30,7 @@ from planner.app.text import Markdown, md_escape, md_names, tm
 from planner.coverage.analyse import off_network_lines
 from planner.i18n import t
 from planner.inputs.columns import ColumnReport
+from planner.inputs.limits import Limits, app_limits
 from planner.settings import Mode, Tier, parse_tier_demand
 from planner.workspace.project import load_project
 from planner.workspace.scenario import Scenario, scenario_label, scenario_name
@@ -37,7 +38,6 @@ from planner.workspace.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
-MAX_UPLOAD_MB = 100
 #: Uploaded point files that each get a coordinate system choice, and the systems offered.
 UPLOAD_COORDS_ROLES: tuple[str, ...] = ("stations", "demand", "enterprises")
 UPLOAD_COORDS: tuple[str, ...] = ("wgs84", "gcj02", "bd09")
@@ -224,9 +224,10 @@ def column_messages(reports: Iterable[ColumnReport]) -> list[tuple[str, Markdown
     return out + ([("warning", Markdown("  \n".join(warn)))] if warn else [])
 
 
-def _stage_file(target: Path, name: str, data: bytes) -> Path:
-    if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
-        raise InputError("app.data.too_large", file=name, size_mb=f"{len(data) / 1048576:.1f}", limit_mb=MAX_UPLOAD_MB)
+def _stage_file(target: Path, name: str, data: bytes, *, limits: Limits) -> Path:
+    if len(data) > limits.file_bytes:
+        size_mb, limit_mb = f"{len(data) / 2**20:.1f}", f"{limits.file_bytes / 2**20:g}"
+        raise InputError("app.data.too_large", file=name, size_mb=size_mb, limit_mb=limit_mb)
     path = target / Path(name).name
     path.write_bytes(data)
     return path
@@ -248,8 +249,10 @@ def load_uploads() -> None:
 
     tmp = tempfile.mkdtemp(prefix="planner-upload-")  # staged copies, removed below; messages hide it
 
+    limits = app_limits()  # lower than the command line's: one server, many sessions
+
     def load() -> None:
-        paths = {role: _stage_file(Path(tmp), name, data) for role, (name, data) in files.items()}
+        paths = {role: _stage_file(Path(tmp), name, data, limits=limits) for role, (name, data) in files.items()}
         allow = bool(ss.get("allow_off_network"))
         ws, sc = Workspace.from_files(
             network=paths["network"],
@@ -260,6 +263,7 @@ def load_uploads() -> None:
             coords={role: str(ss.get(f"coords_{role}") or "wgs84") for role in UPLOAD_COORDS_ROLES},
             config=ss.ws.config,  # the standards and whom each tier serves, as the sidebar shows them
             allow_off_network_stations=allow,
+            limits=limits,
         )
         try:
             result = ws.evaluate(sc.stations)  # bad stations etc. are reported now, not later
@@ -327,7 +331,8 @@ def load_project_file() -> None:
     tmp = tempfile.mkdtemp(prefix="planner-project-")  # the staged copy, removed below; messages hide it
 
     def load() -> None:
-        scenarios = load_project(_stage_file(Path(tmp), up.name, up.getvalue()))
+        limits = app_limits()
+        scenarios = load_project(_stage_file(Path(tmp), up.name, up.getvalue(), limits=limits), limits=limits)
         for sc in scenarios:  # a project of other data (stations far from these roads): refused here
             ss.results.evaluate(ss.ws, sc.stations)
         for sc in scenarios:

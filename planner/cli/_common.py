@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from planner._errors import ConfigError
 from planner.i18n import t
 from planner.inputs.coords import System, file_systems
+from planner.inputs.limits import LIMITS_ENV, Limits, cli_limits
 from planner.settings import TIERS, Config, Tier, TierDemand, load_config, parse_mode, parse_tier, parse_tier_demand
 
 if TYPE_CHECKING:
@@ -55,6 +56,16 @@ def coords_of(args: argparse.Namespace) -> dict[str, System]:
     )
 
 
+def add_limits(p: argparse.ArgumentParser) -> None:
+    """``--limits name=value,...``: change the limits on reading input files (:mod:`planner.inputs.limits`)."""
+    p.add_argument("--limits", metavar=metavar("list"), help=t("cli.opt.limits", env=LIMITS_ENV))
+
+
+def limits_of(args: argparse.Namespace) -> Limits:
+    """The command line's limits with :data:`~planner.inputs.limits.LIMITS_ENV` and ``--limits`` applied."""
+    return cli_limits(getattr(args, "limits", None))
+
+
 def tier_demand(text: str) -> dict[Tier, TierDemand]:
     """``enterprise=all,village=residents`` → whom each named tier serves (``--tier-demand``)."""
     out: dict[Tier, TierDemand] = {}
@@ -81,6 +92,7 @@ def add_inputs(p: argparse.ArgumentParser, *, required: bool = True) -> None:
     add_coords(p, role="demand")
     add_coords(p, role="enterprises")
     p.add_argument("--allow-off-network", action="store_true", help=t("cli.opt.allow_off_network"))
+    add_limits(p)
 
 
 def add_standards(p: argparse.ArgumentParser) -> None:

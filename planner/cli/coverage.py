@@ -16,8 +16,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from planner.cli._common import add_inputs, add_standards, common_config, coords_of, metavar, print_columns
+from planner.cli._common import (
+    add_inputs,
+    add_standards,
+    common_config,
+    coords_of,
+    limits_of,
+    metavar,
+    print_columns,
+)
 from planner.i18n import join_names, t
+from planner.inputs.limits import CLI_LIMITS, Limits
 from planner.settings import Config, Tier
 
 logger = logging.getLogger(__name__)
@@ -63,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         station_isochrones=args.station_isochrones,
         maps=args.maps,
         allow_off_network=args.allow_off_network,
+        limits=limits_of(args),
     )
     print_summary(summary, out_dir=args.out)
     return 0
@@ -109,6 +119,7 @@ def run_coverage(
     maps: bool = False,
     allow_off_network: bool = False,
     label: str | None = None,
+    limits: Limits = CLI_LIMITS,
 ) -> dict[str, Any]:
     """Load inputs into a workspace, evaluate, and write the report files; return the summary.
 
@@ -116,7 +127,8 @@ def run_coverage(
     :meth:`~planner.workspace.workspace.Workspace.evaluate` and :func:`planner.report.files.report_files`.
     ``coords`` is one system for every file or one per file (``{"stations": ..., "demand": ...,
     "enterprises": ...}``). ``maps`` adds the printed maps: ``map_<tier>.png`` for every tier
-    evaluated and ``atlas.pdf`` with a page per tier.
+    evaluated and ``atlas.pdf`` with a page per tier. ``limits`` bound the work each input
+    file may cause (:mod:`planner.inputs.limits`; ``--limits`` and ``PLANNER_LIMITS``).
     """
     from planner.network.load import describe_network, summary_text
     from planner.report.files import CLI_FILES, CLI_MAP_FILES, report_files, write_files
@@ -134,6 +146,7 @@ def run_coverage(
         config=config,
         allow_off_network_stations=allow_off_network,
         label=label,
+        limits=limits,
     )
     ws.stations_file = str(stations_path)
     print_columns(ws.column_reports)

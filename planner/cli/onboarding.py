@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from planner._errors import OutputError, PlannerError
-from planner.cli._common import COORDS, metavar
+from planner.cli._common import COORDS, add_limits, limits_of, metavar
 from planner.i18n import join_names, t
 from planner.settings import TIERS
 
@@ -72,6 +72,7 @@ def add_parser(subparsers: Any) -> None:
     ck.add_argument("--network", metavar=file, help=t("sanity.opt.network"))
     ck.add_argument("--kind", choices=["stations", "demand", "enterprises"], help=t("sanity.opt.kind"))
     ck.add_argument("--coords", default="wgs84", choices=list(COORDS), help=t("sanity.opt.coords"))
+    add_limits(ck)
     ck.set_defaults(func=run_check)
 
 
@@ -199,17 +200,18 @@ def run_check(args: argparse.Namespace) -> int:
     from planner.inputs.sanity import check_coordinates
     from planner.inputs.tables import read_table
 
+    limits = limits_of(args)
     network = None
     if args.network:
         from planner.network.load import load_network
 
-        network = load_network(args.network)
+        network = load_network(args.network, limits=limits)
     lines: list[str] = []
     errors = warnings = 0
     for path in args.files:
         kind = _kind_of(path, args.kind)
         try:
-            df, columns, kinds = read_table(path, kind=kind, coords=args.coords)
+            df, columns, kinds = read_table(path, kind=kind, coords=args.coords, limits=limits)
         except InputProblemsError as exc:
             if exc.columns is not None:
                 lines += _column_lines(path, exc.columns)

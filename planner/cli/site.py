@@ -25,11 +25,13 @@ from planner.cli._common import (
     add_standards,
     common_config,
     coords_of,
+    limits_of,
     metavar,
     print_columns,
 )
 from planner.i18n import join_names, t
 from planner.inputs.columns import ColumnReport
+from planner.inputs.limits import Limits
 from planner.inputs.tables import read_table
 from planner.settings import TIERS, Tier, parse_tier
 from planner.siting.models import DEFAULT_MIP_REL_GAP, DEFAULT_TIME_LIMIT_S
@@ -130,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
         coords=coords_of(args),
         config=cfg,
         allow_off_network_stations=args.allow_off_network,
+        limits=limits_of(args),
     )
     ws.stations_file = str(args.stations)
     extra = ws.read_candidates(args.candidates) if args.candidates else None
@@ -139,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         demand=not args.no_demand_candidates,
         spacing_m=args.spacing,
         extra=extra,
-        exclude=read_areas(args.exclude) if args.exclude else None,
+        exclude=read_areas(args.exclude, limits=ws.limits) if args.exclude else None,
     )
     proposals, summaries = [], {}
     for tr in run_tiers:
@@ -179,13 +182,14 @@ def _run_cost_matrix(args: argparse.Namespace) -> int:
         raise ConfigError("site.need_cost_inputs")
     if args.redundant:
         raise ConfigError("site.redundant_needs_network")
-    costs = read_cost_matrix(args.cost_matrix)
+    limits = limits_of(args)
+    costs = read_cost_matrix(args.cost_matrix, limits=limits)
     systems = coords_of(args)
-    parts = read_demand_files(args.demand, enterprises=args.enterprises, coords=systems)
+    parts = read_demand_files(args.demand, enterprises=args.enterprises, coords=systems, limits=limits)
     for part in parts:
         part.columns.log()
     demand = combine_demand(parts)
-    cands, cands_columns = _read_logged(args.candidates, kind="candidates", coords=systems["candidates"])
+    cands, cands_columns = _read_logged(args.candidates, kind="candidates", coords=systems["candidates"], limits=limits)
     print_columns((*(part.columns for part in parts), cands_columns))
     existing = [s.strip() for s in args.existing.replace("，", ",").split(",") if s.strip()]
     problem = CoverageProblem.from_cost_matrix(
@@ -214,9 +218,9 @@ def _run_cost_matrix(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_logged(path: str, *, kind: str, coords: str) -> tuple[pd.DataFrame, ColumnReport]:
+def _read_logged(path: str, *, kind: str, coords: str, limits: Limits) -> tuple[pd.DataFrame, ColumnReport]:
     """Read a file with its column report, logged as the workspace logs its own files'."""
-    read = read_table(path, kind=kind, coords=coords)  # type: ignore[arg-type]
+    read = read_table(path, kind=kind, coords=coords, limits=limits)  # type: ignore[arg-type]
     read.columns.log()
     return read.frame, read.columns
 

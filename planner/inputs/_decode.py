@@ -17,13 +17,14 @@ back as the names it was written from.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
 import logging
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,12 +38,15 @@ from planner._text import TEXT_PREFIX, restore_cell
 from planner.inputs import _validate as v
 from planner.inputs._validate import ColumnSpec, ProblemLog
 from planner.inputs.coords import SYSTEMS
+from planner.inputs.limits import Limits, check_geopackage, check_workbook, limit_error
 from planner.inputs.shapezip import open_shapefile_zip
 
 logger = logging.getLogger(__name__)
 
 #: Rows scanned for the header row (a title row often sits above it).
 HEADER_SCAN_ROWS = 10
+#: A blank record, shared by every blank line of a file (blank lines cost a pointer each).
+_BLANK: list[str] = []
 
 
 @dataclass
@@ -93,19 +97,94 @@ def _restore_quoted(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+@dataclass(frozen=True)
+class _Budget:
+    """The limits one file is read under: :class:`~planner.inputs.limits.Limits` and its row limit."""
+
+    file: str
+    limits: Limits
+    rows: int
+    rows_name: str
+
+    @classmethod
+    def of(cls, *, file: str, limits: Limits, kind: str) -> _Budget:
+        """The budget of a file of table ``kind`` (its row limit: :meth:`Limits.rows_for`)."""
+        rows, rows_name = limits.rows_for(kind)
+        return cls(file=file, limits=limits, rows=rows, rows_name=rows_name)
+
+    def too_many_rows(self) -> InputError:
+        return limit_error("inputs.limit.rows", file=self.file, limit=self.rows_name, value=self.rows)
+
+    def record_error(self, record: Sequence[str], *, row: int) -> InputError:
+        """The error for a record over :attr:`Limits.columns` or with a cell over :attr:`Limits.cell_chars`."""
+        lim = self.limits
+        if len(record) > lim.columns:
+            return limit_error("inputs.limit.columns", file=self.file, limit="columns", value=lim.columns, row=row)
+        return limit_error("inputs.limit.cell_chars", file=self.file, limit="cell_chars", value=lim.cell_chars, row=row)
+
+    def check_cells(self, frame: pd.DataFrame) -> None:
+        """Refuse a table of text cells (row = position + 1) with a cell over :attr:`Limits.cell_chars`."""
+        if frame.empty:
+            return
+        lengths = np.column_stack([frame[c].str.len().to_numpy(dtype=np.int64) for c in frame.columns])
+        over = np.flatnonzero((lengths > self.limits.cell_chars).any(axis=1))
+        if len(over):
+            value = self.limits.cell_chars
+            raise limit_error(
+                "inputs.limit.cell_chars", file=self.file, limit="cell_chars", value=value, row=int(over[0]) + 1
+            )
+
+    @property
+    def most_records(self) -> int:
+        """Non-blank records that surely hold more data rows than the limit.
+
+        The header may sit below up to :data:`HEADER_SCAN_ROWS` title rows.
+        """
+        return self.rows + HEADER_SCAN_ROWS
+
+    def collect(
+        self, records: Iterable[list[str]], *, into: list[list[str]], line: Callable[[], int] | None = None
+    ) -> list[list[str]]:
+        """Append the records to ``into``, checked one by one; refuse once they are surely over the row limit.
+
+        Non-blank records beyond :attr:`most_records` are surely too many; blank ones
+        count as well beyond as many again (a file of blank lines is refused too).
+        ``line`` says where the last record was (a CSV reader's line), for the message;
+        default: its position.
+        """
+        out = into
+        filled = 0
+        most = self.most_records
+        columns, cell_chars = self.limits.columns, self.limits.cell_chars
+        for rec in records:
+            if len(rec) > columns or (rec and max(map(len, rec)) > cell_chars):
+                raise self.record_error(rec, row=line() if line is not None else len(out) + 1)
+            if any(rec):
+                filled += 1
+                out.append(rec)
+            else:
+                out.append(_BLANK)
+            if filled > most or len(out) > 2 * most:
+                raise self.too_many_rows()
+        return out
+
+
 def _load(
-    path: str | Path, specs: Sequence[ColumnSpec], *, coords: str, sheet: str | None, max_bytes: int
+    path: str | Path, specs: Sequence[ColumnSpec], *, coords: str, sheet: str | None, limits: Limits, kind: str
 ) -> tuple[_Table, dict[str, int], ProblemLog]:
     if coords not in SYSTEMS:
         raise InputError("coords.unknown_system", value=coords, systems="、".join(SYSTEMS))
-    p, kind = v.check_file(path, max_bytes=max_bytes)
+    p, file_kind = v.check_file(path, max_bytes=limits.file_bytes)
     file = str(path)
-    if kind == "csv":
-        table = _read_csv(p, file=file, specs=specs)
-    elif kind == "xlsx":
-        table = _read_xlsx(p, file=file, specs=specs, sheet=sheet)
+    budget = _Budget.of(file=file, limits=limits, kind=kind)
+    if file_kind == "csv":
+        table = _read_csv(p, file=file, specs=specs, budget=budget)
+    elif file_kind == "xlsx":
+        table = _read_xlsx(p, file=file, specs=specs, sheet=sheet, budget=budget)
     else:
-        table = _read_geo_table(p, file=file, layer=sheet)
+        table = _read_geo_table(p, file=file, layer=sheet, budget=budget)
+    if table.n_rows > budget.rows:
+        raise budget.too_many_rows()
     log = table.problems if table.problems is not None else ProblemLog(table.file, row_kind=table.row_kind)
     has_geom = table.geom_lon is not None
     found = v.match_columns(table.headers, specs, log=log, optional_present=("lon", "lat") if has_geom else ())
@@ -153,43 +232,94 @@ def _table_from_records(file: str, records: list[list[str]], specs: Sequence[Col
     return _Table(file=file, headers=headers, frame=frame, row_numbers=numbers[nonblank], problems=log)
 
 
-def _read_csv(path: Path, *, file: str, specs: Sequence[ColumnSpec]) -> _Table:
+def _read_csv(path: Path, *, file: str, specs: Sequence[ColumnSpec], budget: _Budget) -> _Table:
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise v.read_failure(exc, path=path, file=file) or exc from None
     text = v.decode_text(raw, file=file)
+    _check_lines(text, budget=budget)  # before anything splits a line into cells
     candidates = ["\t", ",", ";", "|"] if path.suffix.lower() == ".tsv" else [",", "\t", ";", "|"]
     first_lines = "\n".join(text[:65536].splitlines()[: 3 * HEADER_SCAN_ROWS])
     best: tuple[tuple[int, int, int], str] | None = None
     for delim in candidates:
-        records = _csv_records(first_lines, delim, file=file, strict=False)
+        records = _csv_records(first_lines, delim, file=file)
         _, score = _best_header(records, specs)
         width = max((len(r) for r in records), default=0)
         key = (score[0], score[1], width)
         if best is None or key > best[0]:
             best = (key, delim)
     delim = best[1] if best else ","
-    records = _csv_records(text, delim, file=file, strict=True)
+    if text.count("\n") > budget.most_records:  # count the records (cheaply) before keeping them
+        with contextlib.suppress(csv.Error):  # the reading below reports it
+            if sum(map(any, csv.reader(io.StringIO(text, newline=""), delimiter=delim))) > budget.most_records:
+                raise budget.too_many_rows()
+    records = _csv_records(text, delim, file=file, budget=budget)
     log = ProblemLog(file)
     return _table_from_records(file, records, specs, log)
 
 
-def _csv_records(text: str, delim: str, *, file: str, strict: bool) -> list[list[str]]:
+def _check_lines(text: str, *, budget: _Budget) -> None:
+    """Refuse text with a line longer than :attr:`Limits.line_chars` (a 25-million-column header).
+
+    Lines are measured without splitting them into cells, so such a line costs its
+    characters once, not a list of millions of cells.
+    """
+    limit = budget.limits.line_chars
+    if max(map(len, io.StringIO(text, newline="")), default=0) <= limit:
+        return
+    buf = io.StringIO(text, newline="")
+    number = 0
+    while line := buf.readline(limit + 2):  # + 2: room for the line break
+        number += 1
+        if len(line.rstrip("\r\n")) > limit:
+            raise limit_error("inputs.limit.line_chars", file=budget.file, limit="line_chars", value=limit, line=number)
+
+
+def _csv_records(text: str, delim: str, *, file: str, budget: _Budget | None = None) -> list[list[str]]:
+    """The records of ``text``; with a ``budget`` checked against its limits, and malformed CSV raises.
+
+    Without one (trying delimiters on the top lines), the records read before an error.
+    """
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     records: list[list[str]] = []
     try:
-        for rec in reader:
-            records.append(rec)
+        if budget is None:
+            records.extend(reader)
+        else:
+            budget.collect(reader, into=records, line=lambda: reader.line_num)
     except csv.Error as exc:
-        if strict:
+        if budget is not None:
             raise InputError("inputs.csv_malformed", file=file, line=reader.line_num, reason=str(exc)) from None
     return records
 
 
-def _read_xlsx(path: Path, *, file: str, specs: Sequence[ColumnSpec], sheet: str | None) -> _Table:
+def _sheet_rows(ws: Any, *, budget: _Budget, max_row: int | None = None) -> Generator[list[str], None, None]:
+    """The rows of a read-only sheet as text, refused at once when its dimension is over the limits.
+
+    A sheet's dimension (``<dimension ref="A1:F3000001">``) may be missing or wrong, so
+    :meth:`_Budget.collect` counts the rows as they stream as well; a dimension wider
+    than the column limit is refused before any row is read (every row would be padded
+    to it).
+    """
+    lim = budget.limits
+    if ws.max_column is not None and ws.max_column > lim.columns:
+        raise limit_error("inputs.limit.columns", file=budget.file, limit="columns", value=lim.columns, row=1)
+    if max_row is None and ws.max_row is not None and ws.max_row > 2 * (budget.rows + HEADER_SCAN_ROWS):
+        raise budget.too_many_rows()
+    rows = ws.iter_rows(max_row=max_row, max_col=ws.max_column, values_only=True)
+    try:
+        for row in rows:
+            yield [_cell(c) for c in row]
+    finally:
+        rows.close()  # closes the sheet's stream in the workbook, also when the limits stop the reading
+
+
+def _read_xlsx(path: Path, *, file: str, specs: Sequence[ColumnSpec], sheet: str | None, budget: _Budget) -> _Table:
     import openpyxl
 
+    check_workbook(path, file=file, limits=budget.limits, rows=2 * budget.most_records, rows_name=budget.rows_name)
+    records: list[list[str]] = []
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
@@ -201,16 +331,14 @@ def _read_xlsx(path: Path, *, file: str, specs: Sequence[ColumnSpec], sheet: str
                 chosen: tuple[tuple[int, int], str] | None = None
                 for name in [sheet] if sheet is not None else names:
                     # score only the top rows of each sheet; read the chosen one in full below
-                    top = [
-                        [_cell(c) for c in row]
-                        for row in wb[name].iter_rows(max_row=3 * HEADER_SCAN_ROWS, values_only=True)
-                    ]
+                    with contextlib.closing(_sheet_rows(wb[name], budget=budget, max_row=3 * HEADER_SCAN_ROWS)) as rows:
+                        top = budget.collect(rows, into=[])
                     _, score = _best_header(top, specs)
                     if chosen is None or score > chosen[0]:
                         chosen = (score, name)
-                records = (
-                    [[_cell(c) for c in row] for row in wb[chosen[1]].iter_rows(values_only=True)] if chosen else []
-                )
+                if chosen:
+                    with contextlib.closing(_sheet_rows(wb[chosen[1]], budget=budget)) as rows:
+                        budget.collect(rows, into=records)
             finally:
                 wb.close()
     except InputError:
@@ -230,35 +358,51 @@ def _read_xlsx(path: Path, *, file: str, specs: Sequence[ColumnSpec], sheet: str
     return table
 
 
-def _read_geo(path: Path, *, file: str, layer: str | None, want: str) -> Any:
-    """Read a GeoJSON/GeoPackage layer or a zipped shapefile with pyogrio into a GeoDataFrame in EPSG:4326."""
+def _read_geo(path: Path, *, file: str, layer: str | None, want: str, budget: _Budget) -> Any:
+    """Read a GeoJSON/GeoPackage layer or a zipped shapefile with pyogrio into a GeoDataFrame in EPSG:4326.
+
+    A GeoPackage is checked first (:func:`planner.inputs.limits.check_geopackage`); a zip
+    when it is opened (:func:`planner.inputs.shapezip.open_shapefile_zip`); at most one
+    feature over the row limit is read.
+    """
     import pyogrio
 
     if path.suffix.lower() == ".zip":  # ``layer`` names the .shp set inside
         with open_shapefile_zip(path, member=layer) as shp:
             try:
-                gdf = pyogrio.read_dataframe(shp.path, encoding=shp.encoding)
+                gdf = pyogrio.read_dataframe(shp.path, encoding=shp.encoding, max_features=budget.rows + 1)
             except Exception as exc:  # pyogrio/GDAL raise several types for unreadable data
                 raise InputError("inputs.bad_geo", file=shp.file, reason=f"{type(exc).__name__}: {exc}"[:200]) from None
-        return _to_wgs84(gdf, file=file)
+        return _to_wgs84(_within_limits(gdf, file=file, budget=budget), file=file)
+    if path.suffix.lower() == ".gpkg":
+        check_geopackage(path, file=file, limits=budget.limits)
     try:
         if layer is None and path.suffix.lower() == ".gpkg":
             layers = pyogrio.list_layers(path)
             matching = [str(name) for name, gtype in layers if gtype and want in str(gtype)]
             layer = matching[0] if matching else (str(layers[0][0]) if len(layers) else None)
-        gdf = pyogrio.read_dataframe(path, layer=layer)
+        gdf = pyogrio.read_dataframe(path, layer=layer, max_features=budget.rows + 1)
     except Exception as exc:  # pyogrio/GDAL raise several types for unreadable data
         gone = v.read_failure(exc, path=path, file=file)
         if gone is not None:
             raise gone from None
         raise InputError("inputs.bad_geo", file=file, reason=f"{type(exc).__name__}: {exc}"[:200]) from None
-    return _to_wgs84(gdf, file=file)
+    return _to_wgs84(_within_limits(gdf, file=file, budget=budget), file=file)
+
+
+def _within_limits(gdf: Any, *, file: str, budget: _Budget) -> Any:
+    """``gdf`` if it is a layer with geometry within the row and column limits; else the error."""
+    if not hasattr(gdf, "geometry"):
+        raise InputError("inputs.bad_geo", file=file, reason="no geometry")
+    if len(gdf) > budget.rows:
+        raise budget.too_many_rows()
+    if len(gdf.columns) > budget.limits.columns + 1:  # + 1: the geometry
+        raise limit_error("inputs.limit.columns", file=file, limit="columns", value=budget.limits.columns, row=1)
+    return gdf
 
 
 def _to_wgs84(gdf: Any, *, file: str) -> Any:
     """The GeoDataFrame in EPSG:4326; one without a CRS is taken to be in it (with a warning)."""
-    if not hasattr(gdf, "geometry"):
-        raise InputError("inputs.bad_geo", file=file, reason="no geometry")
     if gdf.crs is None:
         logger.warning("%s: no coordinate reference system; assuming EPSG:4326 (longitude/latitude)", file)
         gdf = gdf.set_crs(4326)
@@ -270,14 +414,15 @@ def _to_wgs84(gdf: Any, *, file: str) -> Any:
     return gdf
 
 
-def _read_geo_table(path: Path, *, file: str, layer: str | None) -> _Table:
+def _read_geo_table(path: Path, *, file: str, layer: str | None, budget: _Budget) -> _Table:
     import shapely
 
-    gdf = _read_geo(path, file=file, layer=layer, want="Point")
+    gdf = _read_geo(path, file=file, layer=layer, want="Point", budget=budget)
     log = ProblemLog(file, row_kind="feature")
     headers = [str(c) for c in gdf.columns if c != gdf.geometry.name]
     attrs = gdf[headers] if headers else pd.DataFrame(index=gdf.index)
     frame = _text_frame([[_cell(x) for x in rec] for rec in attrs.itertuples(index=False, name=None)], len(headers))
+    budget.check_cells(frame)
     n = len(gdf)
     if n == 0:
         raise InputError("inputs.empty_geo", file=file)

@@ -25,14 +25,16 @@ from numpy.typing import NDArray
 
 from planner._errors import InputError
 from planner.i18n import join_names, t
+from planner.inputs.limits import CLI_LIMITS
 
 if TYPE_CHECKING:
     from planner.inputs.columns import ColumnReport
 
 logger = logging.getLogger(__name__)
 
-#: Largest input file read by default (bytes); every reader takes ``max_bytes=`` to override.
-MAX_INPUT_BYTES: int = 200 * 1024 * 1024
+#: Largest input file read by default (bytes): :attr:`planner.inputs.limits.Limits.file_bytes`
+#: of the command line's limits; every reader takes ``limits=`` to override.
+MAX_INPUT_BYTES: int = CLI_LIMITS.file_bytes
 #: Problems listed in one error message; the rest are counted.
 MAX_LISTED_PROBLEMS: int = 20
 #: China's extent used to recognise swapped columns (degrees).

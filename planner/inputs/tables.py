@@ -29,12 +29,13 @@ import pandas as pd
 from planner._errors import InputError
 from planner.i18n import t
 from planner.inputs import _validate as v
-from planner.inputs._decode import _cell, _load, _read_geo, _Table
+from planner.inputs._decode import _Budget, _cell, _load, _read_geo, _Table
 from planner.inputs._validate import MAX_INPUT_BYTES, ColumnSpec, ProblemLog
 from planner.inputs._values import _as_str, _convert, _coordinates, _ids, _population, _text, _tiers
 from planner.inputs.columns import TABLE_KINDS, ColumnReport, column_report
 from planner.inputs.coords import System
 from planner.inputs.demand_kinds import DemandKinds, demand_kinds
+from planner.inputs.limits import CLI_LIMITS, Limits
 from planner.inputs.population_source import parse_sources
 
 if TYPE_CHECKING:
@@ -192,7 +193,7 @@ def read_table(
     kind: str,
     coords: System = "wgs84",
     sheet: str | None = None,
-    max_bytes: int = MAX_INPUT_BYTES,
+    limits: Limits = CLI_LIMITS,
 ) -> TableRead:
     """Read an input file of ``kind`` and say what was done with its columns.
 
@@ -213,8 +214,8 @@ def read_table(
         the coordinate reference system their file declares, and this is not used.
     sheet
         XLSX sheet or GeoPackage layer; default: the one whose headers match.
-    max_bytes
-        Refuse files larger than this.
+    limits
+        Refuse files over these limits (default :data:`~planner.inputs.limits.CLI_LIMITS`).
 
     Returns
     -------
@@ -232,13 +233,13 @@ def read_table(
         For an unknown ``kind``.
     """
     if kind == "stations":
-        return _read_stations(path, coords=coords, sheet=sheet, max_bytes=max_bytes)
+        return _read_stations(path, coords=coords, sheet=sheet, limits=limits)
     if kind in ("demand", "enterprises"):
-        return _read_demand(path, coords=coords, sheet=sheet, max_bytes=max_bytes, enterprise=kind == "enterprises")
+        return _read_demand(path, coords=coords, sheet=sheet, limits=limits, enterprise=kind == "enterprises")
     if kind == "candidates":
-        return _read_candidates(path, coords=coords, sheet=sheet, max_bytes=max_bytes)
+        return _read_candidates(path, coords=coords, sheet=sheet, limits=limits)
     if kind == "areas":
-        return _read_areas(path, sheet=sheet, max_bytes=max_bytes)
+        return _read_areas(path, sheet=sheet, limits=limits)
     msg = f"unknown table kind {kind!r}; use one of {TABLE_KINDS}"
     raise ValueError(msg)
 
@@ -248,7 +249,7 @@ def read_stations(
     *,
     coords: System = "wgs84",
     sheet: str | None = None,
-    max_bytes: int = MAX_INPUT_BYTES,
+    limits: Limits = CLI_LIMITS,
 ) -> pd.DataFrame:
     """Read a station list (CSV, XLSX, GeoJSON or GeoPackage).
 
@@ -261,8 +262,9 @@ def read_stations(
         Tencent) or ``"bd09"`` (Baidu). Output is always WGS-84.
     sheet
         XLSX sheet or GeoPackage layer; default: the one whose headers match.
-    max_bytes
-        Refuse files larger than this (default :data:`MAX_INPUT_BYTES`).
+    limits
+        Refuse files over these limits (bytes, rows, columns, line and cell lengths;
+        default :data:`~planner.inputs.limits.CLI_LIMITS`).
 
     Returns
     -------
@@ -277,12 +279,12 @@ def read_stations(
         Listing every problem found (missing columns, unknown tiers, bad or swapped
         coordinates, duplicate ids...), each with file, row, column and a fix.
     """
-    return _logged(read_table(path, kind="stations", coords=coords, sheet=sheet, max_bytes=max_bytes))
+    return _logged(read_table(path, kind="stations", coords=coords, sheet=sheet, limits=limits))
 
 
-def _read_stations(path: str | Path, *, coords: System, sheet: str | None, max_bytes: int) -> TableRead:
+def _read_stations(path: str | Path, *, coords: System, sheet: str | None, limits: Limits) -> TableRead:
     """Stations table and column report (:func:`read_stations`)."""
-    table, found, log = _load(path, STATION_COLUMNS, coords=coords, sheet=sheet, max_bytes=max_bytes)
+    table, found, log = _load(path, STATION_COLUMNS, coords=coords, sheet=sheet, limits=limits, kind="stations")
     report = _report(table, found, log, "stations", STATION_COLUMNS)
     n = table.n_rows
     rows = table.row_numbers
@@ -321,7 +323,7 @@ def read_demand(
     *,
     coords: System = "wgs84",
     sheet: str | None = None,
-    max_bytes: int = MAX_INPUT_BYTES,
+    limits: Limits = CLI_LIMITS,
     enterprise: bool = False,
 ) -> pd.DataFrame:
     """Read demand points (villages, communities, enterprises) with their population.
@@ -341,8 +343,8 @@ def read_demand(
         Coordinate system of the file (see :func:`read_stations`).
     sheet
         XLSX sheet or GeoPackage layer; default: the one whose headers match.
-    max_bytes
-        Refuse files larger than this.
+    limits
+        Refuse files over these limits (default :data:`~planner.inputs.limits.CLI_LIMITS`).
     enterprise
         The file lists enterprises (its ids generated for rows without one start with
         ``ent-``, so they differ from a demand file's ``row2``...).
@@ -363,14 +365,14 @@ def read_demand(
         类型 value that names no kind: once per distinct value, with its rows).
     """
     kind = "enterprises" if enterprise else "demand"
-    return _logged(read_table(path, kind=kind, coords=coords, sheet=sheet, max_bytes=max_bytes))
+    return _logged(read_table(path, kind=kind, coords=coords, sheet=sheet, limits=limits))
 
 
-def _read_demand(path: str | Path, *, coords: System, sheet: str | None, max_bytes: int, enterprise: bool) -> TableRead:
+def _read_demand(path: str | Path, *, coords: System, sheet: str | None, limits: Limits, enterprise: bool) -> TableRead:
     """Demand (or enterprise) table, column report and kinds (:func:`read_demand`)."""
     specs = ENTERPRISE_COLUMNS if enterprise else DEMAND_COLUMNS
     kind = "enterprises" if enterprise else "demand"
-    table, found, log = _load(path, specs, coords=coords, sheet=sheet, max_bytes=max_bytes)
+    table, found, log = _load(path, specs, coords=coords, sheet=sheet, limits=limits, kind=kind)
     report = _report(table, found, log, kind, specs, warnings=_name_warnings(found))
     n = table.n_rows
     rows = table.row_numbers
@@ -405,6 +407,7 @@ def read_demand_files(
     *,
     enterprises: str | Path | None = None,
     coords: Mapping[str, System] | System = "wgs84",
+    limits: Limits = CLI_LIMITS,
 ) -> list[TableRead]:
     """Read a demand file and, when given, an enterprise file (:func:`read_table`).
 
@@ -414,6 +417,8 @@ def read_demand_files(
         The files.
     coords
         One system for both, or ``{"demand": ..., "enterprises": ...}``.
+    limits
+        Refuse files over these limits (default :data:`~planner.inputs.limits.CLI_LIMITS`).
 
     Returns
     -------
@@ -422,9 +427,9 @@ def read_demand_files(
         :func:`combine_demand` makes them one table. The column reports are not logged.
     """
     systems: Mapping[str, System] = {"demand": coords, "enterprises": coords} if isinstance(coords, str) else coords
-    out = [read_table(demand, kind="demand", coords=systems["demand"])]
+    out = [read_table(demand, kind="demand", coords=systems["demand"], limits=limits)]
     if enterprises is not None:
-        out.append(read_table(enterprises, kind="enterprises", coords=systems["enterprises"]))
+        out.append(read_table(enterprises, kind="enterprises", coords=systems["enterprises"], limits=limits))
     return out
 
 
@@ -458,7 +463,7 @@ def combine_demand(parts: Sequence[TableRead]) -> pd.DataFrame:
     return pd.concat([part.frame for part in parts], ignore_index=True)
 
 
-def read_areas(path: str | Path, *, sheet: str | None = None, max_bytes: int = MAX_INPUT_BYTES) -> gpd.GeoDataFrame:
+def read_areas(path: str | Path, *, sheet: str | None = None, limits: Limits = CLI_LIMITS) -> gpd.GeoDataFrame:
     """Read township / subdistrict polygons (GeoJSON or GeoPackage).
 
     Parameters
@@ -467,8 +472,8 @@ def read_areas(path: str | Path, *, sheet: str | None = None, max_bytes: int = M
         The file.
     sheet
         GeoPackage layer; default: the first polygon layer.
-    max_bytes
-        Refuse files larger than this.
+    limits
+        Refuse files over these limits (default :data:`~planner.inputs.limits.CLI_LIMITS`).
 
     Returns
     -------
@@ -482,19 +487,21 @@ def read_areas(path: str | Path, *, sheet: str | None = None, max_bytes: int = M
         Missing name column, empty names, non-polygon or missing geometry, or an
         unreadable file.
     """
-    return _logged(read_table(path, kind="areas", sheet=sheet, max_bytes=max_bytes))
+    return _logged(read_table(path, kind="areas", sheet=sheet, limits=limits))
 
 
-def _read_areas(path: str | Path, *, sheet: str | None, max_bytes: int) -> TableRead:
+def _read_areas(path: str | Path, *, sheet: str | None, limits: Limits) -> TableRead:
     """Areas table and column report (:func:`read_areas`)."""
     import geopandas as gpd
     import shapely
 
-    p, kind = v.check_file(path, max_bytes=max_bytes)
+    p, kind = v.check_file(path, max_bytes=limits.file_bytes)
     file = str(path)
     if kind != "geo":
         raise InputError("inputs.areas_need_geo", file=file)
-    gdf = _read_geo(p, file=file, layer=sheet, want="Polygon")
+    gdf = _read_geo(
+        p, file=file, layer=sheet, want="Polygon", budget=_Budget.of(file=file, limits=limits, kind="areas")
+    )
     if len(gdf) == 0:
         raise InputError("inputs.empty_geo", file=file)
     log = ProblemLog(file, row_kind="feature")
@@ -589,7 +596,7 @@ def read_candidates(
     *,
     coords: System = "wgs84",
     sheet: str | None = None,
-    max_bytes: int = MAX_INPUT_BYTES,
+    limits: Limits = CLI_LIMITS,
 ) -> pd.DataFrame:
     """Read candidate sites for new stations (public buildings, vacant lots...).
 
@@ -605,12 +612,12 @@ def read_candidates(
         Listing every problem (missing coordinates, duplicate ids, negative or
         non-numeric cost...).
     """
-    return _logged(read_table(path, kind="candidates", coords=coords, sheet=sheet, max_bytes=max_bytes))
+    return _logged(read_table(path, kind="candidates", coords=coords, sheet=sheet, limits=limits))
 
 
-def _read_candidates(path: str | Path, *, coords: System, sheet: str | None, max_bytes: int) -> TableRead:
+def _read_candidates(path: str | Path, *, coords: System, sheet: str | None, limits: Limits) -> TableRead:
     """Candidates table and column report (:func:`read_candidates`)."""
-    table, found, log = _load(path, CANDIDATE_COLUMNS, coords=coords, sheet=sheet, max_bytes=max_bytes)
+    table, found, log = _load(path, CANDIDATE_COLUMNS, coords=coords, sheet=sheet, limits=limits, kind="candidates")
     report = _report(table, found, log, "candidates", CANDIDATE_COLUMNS, warnings=_name_warnings(found))
     n = table.n_rows
     rows = table.row_numbers
@@ -644,7 +651,7 @@ def _read_candidates(path: str | Path, *, coords: System, sheet: str | None, max
     return TableRead(_as_str(out, ("id", "name", "township")), report)
 
 
-def read_cost_matrix(path: str | Path, *, sheet: str | None = None, max_bytes: int = MAX_INPUT_BYTES) -> pd.DataFrame:
+def read_cost_matrix(path: str | Path, *, sheet: str | None = None, limits: Limits = CLI_LIMITS) -> pd.DataFrame:
     """Read a long-format travel-time table ``demand_id, site_id, minutes``.
 
     Raises
@@ -652,7 +659,7 @@ def read_cost_matrix(path: str | Path, *, sheet: str | None = None, max_bytes: i
     InputError
         Missing columns, empty ids, non-numeric or negative minutes (with rows).
     """
-    table, found, log = _load(path, COST_MATRIX_COLUMNS, coords="wgs84", sheet=sheet, max_bytes=max_bytes)
+    table, found, log = _load(path, COST_MATRIX_COLUMNS, coords="wgs84", sheet=sheet, limits=limits, kind="cost_matrix")
     rows = table.row_numbers
     d_ids = table.column(found["demand_id"]).to_numpy(dtype=object)
     s_ids = table.column(found["site_id"]).to_numpy(dtype=object)

@@ -26,6 +26,7 @@ import shapely
 
 from planner._errors import NetworkError
 from planner.i18n import t
+from planner.inputs.limits import CLI_LIMITS, Limits, check_geopackage
 from planner.network.osm import KEPT_HIGHWAYS, OSM_SUFFIXES, _load_osm, parse_maxspeed
 from planner.network.road_layers import LAYER_SUFFIXES, _load_layer
 from planner.network.roads import RoadNetwork
@@ -60,6 +61,7 @@ def load_network(
     bbox: Sequence[float] | None = None,
     source_name: str | None = None,
     layer: str | int | None = None,
+    limits: Limits = CLI_LIMITS,
 ) -> RoadNetwork:
     """Load a road network from an OSM file or a GIS line layer.
 
@@ -77,6 +79,9 @@ def load_network(
     layer
         Layer name or index of a multi-layer file (line layers only); in a ``.zip``, the
         ``.shp`` set to read when it holds several.
+    limits
+        A GeoPackage is checked against them before GDAL opens it
+        (:func:`planner.inputs.limits.check_geopackage`: no views, bounded metadata).
 
     Returns
     -------
@@ -98,6 +103,8 @@ def load_network(
     if not p.is_file():
         raise NetworkError("osm.file_missing", file=str(p))
     source = source_name or p.name
+    if name.endswith(".gpkg"):
+        check_geopackage(p, file=str(p), limits=limits)
     t0 = time.perf_counter()
     net = _load_osm(p, bbox=box, source=source) if is_osm else _load_layer(p, bbox=box, source=source, layer=layer)
     logger.info(
@@ -280,12 +287,12 @@ def network_to_geodataframe(
     return gdf.loc[keep].reset_index(drop=True)
 
 
-def load_network_spec(spec: str | Path) -> RoadNetwork:
-    """Load a network file, or download one for ``download:PLACE`` (needs internet)."""
+def load_network_spec(spec: str | Path, *, limits: Limits = CLI_LIMITS) -> RoadNetwork:
+    """Load a network file (checked against ``limits``), or download one for ``download:PLACE`` (needs internet)."""
     text = str(spec)
     if text.startswith("download:"):
         return download_network(place=text.split(":", 1)[1].strip())
-    return load_network(spec)
+    return load_network(spec, limits=limits)
 
 
 def describe_network(net: RoadNetwork) -> dict[str, Any]:

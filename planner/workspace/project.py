@@ -27,6 +27,7 @@ import pandas as pd
 
 from planner._atomic import atomic_path
 from planner._errors import InputError, OutputError, PlannerError
+from planner.inputs.limits import CLI_LIMITS, Limits, check_geopackage
 from planner.settings import Config, Standard, parse_mode, parse_tier
 from planner.workspace.scenario import BASELINE_SCENARIO, Scenario, scenario_label, scenario_name
 
@@ -173,13 +174,18 @@ def save_project(path: str | Path, *, scenarios: Sequence[Scenario], workspace: 
     return final
 
 
-def project_metadata(path: str | Path) -> pd.DataFrame:
-    """The metadata table of a project file (one row per scenario, in order)."""
+def project_metadata(path: str | Path, *, limits: Limits = CLI_LIMITS) -> pd.DataFrame:
+    """The metadata table of a project file (one row per scenario, in order).
+
+    The file is checked against ``limits`` before GDAL opens it
+    (:func:`planner.inputs.limits.check_geopackage`: views and huge metadata are refused).
+    """
     import pyogrio  # project files only (0.03 s to import at the app's start)
 
     p = Path(path)
     if not p.is_file():
         raise InputError("scenario.error.project_missing", path=str(p))
+    check_geopackage(p, file=p.name, limits=limits)
     try:
         layers = {str(x[0]) for x in pyogrio.list_layers(p)}
     except pyogrio.errors.DataSourceError as exc:
@@ -215,12 +221,15 @@ def _meta_text(value: object) -> str:
     return str(value)
 
 
-def load_project(path: str | Path) -> list[Scenario]:
-    """Read the scenarios of a project file written by :func:`save_project`, in order."""
+def load_project(path: str | Path, *, limits: Limits = CLI_LIMITS) -> list[Scenario]:
+    """Read the scenarios of a project file written by :func:`save_project`, in order.
+
+    The file is checked against ``limits`` first (:func:`project_metadata`).
+    """
     import pyogrio  # project files only (0.03 s to import at the app's start)
 
     p = Path(path)
-    meta = project_metadata(p)
+    meta = project_metadata(p, limits=limits)
     out: list[Scenario] = []
     for _, m in meta.iterrows():
         name = _meta_text(m.get("scenario"))

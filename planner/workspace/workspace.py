@@ -50,6 +50,7 @@ from planner.i18n import get_language, join_names, t
 from planner.inputs._validate import read_failure
 from planner.inputs.columns import ColumnReport
 from planner.inputs.demand_kinds import DemandKinds
+from planner.inputs.limits import CLI_LIMITS, Limits
 from planner.network.roads import RoadNetwork, TravelGraph, speed_key
 from planner.network.snapping import Snap, snap_points
 from planner.settings import DEFAULT_TIER_DEMAND, TIERS, Config, Mode, Tier, parse_tier
@@ -141,6 +142,8 @@ class Workspace:
     #: :meth:`from_files`; empty: taken from the table's ``kind`` column (see
     #: :meth:`demand_description`).
     demand_kinds: tuple[DemandKinds, ...] = ()
+    #: Limits on the input files read (:meth:`from_files`, :meth:`read_candidates`).
+    limits: Limits = field(default=CLI_LIMITS, repr=False)
     _demand_snaps: dict[tuple[Any, ...], Snap] = field(default_factory=dict, repr=False)
     _tier_cache: dict[Tier, tuple[_TierKey, TierResult]] = field(default_factory=dict, repr=False)
     _iso_cache: dict[Tier, tuple[_TierKey, gpd.GeoDataFrame]] = field(default_factory=dict, repr=False)
@@ -189,6 +192,7 @@ class Workspace:
         config: Config | None = None,
         allow_off_network_stations: bool = False,
         label: str | None = None,
+        limits: Limits = CLI_LIMITS,
     ) -> tuple[Workspace, Scenario]:
         """Load a road network, a station list, demand points and (optionally) township areas.
 
@@ -227,6 +231,11 @@ class Workspace:
             See the class; by default stations far from every road are refused.
         label
             Display label; default the network file's name (e.g. ``guixi_center``).
+        limits
+            Limits on the work each file may cause (rows, columns, line and cell lengths,
+            bytes; GeoPackages with views or huge metadata are refused): the command line's
+            :data:`~planner.inputs.limits.CLI_LIMITS` by default, the app passes its own.
+            Checked while the files stream, before they are materialised.
 
         Raises
         ------
@@ -247,13 +256,13 @@ class Workspace:
             candidates=candidates_coords,
         )
         try:  # a file deleted or locked between its check and its read is named, not a traceback
-            net = load_network_spec(network)
-            st, st_columns, _ = read_table(stations, kind="stations", coords=systems["stations"])
-            parts = read_demand_files(demand, enterprises=enterprises, coords=systems)
+            net = load_network_spec(network, limits=limits)
+            st, st_columns, _ = read_table(stations, kind="stations", coords=systems["stations"], limits=limits)
+            parts = read_demand_files(demand, enterprises=enterprises, coords=systems, limits=limits)
             reports = [st_columns, *(part.columns for part in parts)]
             ar = None
             if areas is not None:
-                ar, ar_columns, _ = read_table(areas, kind="areas")
+                ar, ar_columns, _ = read_table(areas, kind="areas", limits=limits)
                 reports.append(ar_columns)
         except OSError as exc:
             if isinstance(exc, PlannerError):
@@ -288,6 +297,7 @@ class Workspace:
             findings=findings,
             column_reports=tuple(reports),
             demand_kinds=tuple(part.kinds for part in parts if part.kinds is not None),
+            limits=limits,
         )
         logger.info("%s", ws.demand_description())
         return ws, Scenario(name=BASELINE_SCENARIO, stations=st)
@@ -316,7 +326,7 @@ class Workspace:
 
         declared = dict(self.inputs.get("coords") or {})
         systems = file_systems(declared, candidates=coords)
-        df, columns, _ = read_table(path, kind="candidates", coords=systems["candidates"])
+        df, columns, _ = read_table(path, kind="candidates", coords=systems["candidates"], limits=self.limits)
         columns.log()
         self.column_reports = (*self.column_reports, columns)
         self.findings += _check_file(
