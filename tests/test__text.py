@@ -7,7 +7,7 @@ import pandas as pd
 
 from planner._text import csv_bytes, neutralise_cell, neutralise_frame, restore_cell
 from tests.data.hostile import FORMULAS, NAMES
-from tests.data.hostile.export14 import csv_rows, formula_text, shown_in_a_sheet
+from tests.data.hostile.exports import csv_rows, formula_text, shown_in_a_sheet
 
 
 def test_formula_starts_get_a_quote_and_nothing_else_changes() -> None:

@@ -567,7 +567,7 @@ def test_names_from_the_files_are_shown_as_text(tmp_path):
 
     from planner.app.text import md_escape
     from tests.data.hostile import MARKUP
-    from tests.data.hostile.text14 import FAR_STATION, TOWNSHIPS, write_hostile_county
+    from tests.data.hostile.county import FAR_STATION, TOWNSHIPS, write_hostile_county
 
     paths = write_hostile_county(tmp_path)
     at = AppTest.from_file(APP, default_timeout=180)

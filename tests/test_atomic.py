@@ -11,7 +11,7 @@ import pytest
 from planner._atomic import atomic_output_dir, atomic_path, atomic_write, remove_staging, scratch_dir
 from planner._errors import OutputError
 from planner.i18n import t
-from tests.data.hostile.faults14 import read_only, small_disk
+from tests.data.hostile.faults import read_only, small_disk
 
 
 def _leftovers(folder: Path) -> list[str]:

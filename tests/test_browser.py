@@ -725,7 +725,7 @@ def test_hostile_names_are_shown_as_text(browser_page, server, tmp_path):
     """
     from planner.i18n import t
     from tests.data.hostile import MARKUP
-    from tests.data.hostile.text14 import FAR_STATION, TOWNSHIPS, write_hostile_county
+    from tests.data.hostile.county import FAR_STATION, TOWNSHIPS, write_hostile_county
 
     url, _, log = server
     paths = write_hostile_county(tmp_path / "county")

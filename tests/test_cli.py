@@ -24,8 +24,8 @@ from planner.cli import LogFormatter, main
 from planner.cli._interrupt import GRACE_S
 from planner.i18n import set_language, t
 from tests.data.hostile import FORMULAS
-from tests.data.hostile.export14 import csv_rows, formula_text, shown_in_a_sheet, workbook_cells, write_named_inputs
-from tests.data.hostile.faults14 import ctrl_c_script, small_disk
+from tests.data.hostile.exports import csv_rows, formula_text, shown_in_a_sheet, workbook_cells, write_named_inputs
+from tests.data.hostile.faults import ctrl_c_script, small_disk
 
 
 @pytest.fixture(scope="module")

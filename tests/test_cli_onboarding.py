@@ -14,7 +14,7 @@ from planner.cli import SUBCOMMANDS, main, onboarding
 from planner.i18n import set_language
 from planner.inputs.coords import from_wgs84
 from tests.data.hostile import FORMULAS
-from tests.data.hostile.export14 import csv_rows, formula_text, shown_in_a_sheet, workbook_cells, write_named_osm
+from tests.data.hostile.exports import csv_rows, formula_text, shown_in_a_sheet, workbook_cells, write_named_osm
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 

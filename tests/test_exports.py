@@ -20,7 +20,7 @@ from planner.report.exports import csv_bytes, excel_workbook, geopackage_bytes, 
 from planner.workspace.scenario import compare
 from planner.workspace.workspace import Workspace
 from tests.data.hostile import FORMULAS, NAMES
-from tests.data.hostile.export14 import csv_rows, is_formula_like, named_county, shown_in_a_sheet, workbook_cells
+from tests.data.hostile.exports import csv_rows, is_formula_like, named_county, shown_in_a_sheet, workbook_cells
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from planner.report.exports import demand_table
 from planner.report.files import FILES, SCENARIO_NAME_MAX_CHARS, download_name, report_files
 from planner.settings import TIERS, Tier
 from tests.data.hostile import FORMULAS
-from tests.data.hostile.export14 import csv_rows, formula_text, named_county, shown_in_a_sheet, workbook_cells
+from tests.data.hostile.exports import csv_rows, formula_text, named_county, shown_in_a_sheet, workbook_cells
 
 from .helpers import line_case
 

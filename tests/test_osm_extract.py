@@ -25,7 +25,7 @@ from planner.inputs.osm_population import (
 from planner.inputs.osm_sheets import write_demand_sheet, write_station_sheet
 from planner.inputs.tables import read_demand, read_stations
 from tests.data.hostile import FORMULAS
-from tests.data.hostile.export14 import csv_rows, formula_text, workbook_cells, write_named_osm
+from tests.data.hostile.exports import csv_rows, formula_text, workbook_cells, write_named_osm
 from tests.helpers import OsmWriter, local_lonlat
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -27,7 +27,7 @@ from planner.report.printmap import _figure, _nice_length, _style, cjk_font, map
 from planner.settings import TIERS, Tier
 from planner.workspace.scenario import Scenario, station_changes
 from planner.workspace.workspace import Workspace
-from tests.data.hostile.export14 import named_county
+from tests.data.hostile.exports import named_county
 
 from .helpers import line_case
 

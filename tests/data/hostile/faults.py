@@ -63,7 +63,7 @@ def ctrl_c_script(path: Path, *, module: str, name: str, marker: Path, after_cal
         f"""import sys
 from pathlib import Path
 import importlib
-from tests.data.hostile.faults14 import stuck_in_c
+from tests.data.hostile.faults import stuck_in_c
 mod = importlib.import_module({module!r})
 for part in {owner!r}.split(".") if {owner!r} else []:
     mod = getattr(mod, part)
