@@ -74,8 +74,8 @@ class Limits:
     """
 
     file_bytes: int = 200 * 1024 * 1024
-    station_rows: int = 100_000
-    demand_rows: int = 1_000_000
+    station_rows: int = 10_000
+    demand_rows: int = 500_000
     area_features: int = 10_000
     columns: int = 500
     line_chars: int = 100_000
@@ -143,7 +143,7 @@ _ROW_LIMITS: Mapping[str, str] = {
 #: The command line's limits: stay under 4 GB of memory at them (README "Limits").
 CLI_LIMITS = Limits()
 #: The app's limits: one session stays under 2 GB at them (README "Limits").
-APP_LIMITS = Limits(file_bytes=100 * 1024 * 1024, station_rows=20_000, demand_rows=200_000, area_features=5_000)
+APP_LIMITS = Limits(file_bytes=100 * 1024 * 1024, station_rows=5_000, demand_rows=200_000, area_features=5_000)
 
 
 def cli_limits(overrides: str | None = None, *, environ: Mapping[str, str] = os.environ) -> Limits:
