@@ -509,13 +509,14 @@ def test_english_page_has_no_chinese_words_of_its_own():
         assert 1 in counts and any(re.search(r"\b1 station\b(?!s)", x) for x in lines), lines
         assert not any(re.search(r"\b1 stations\b", x) for x in lines)
         # the uploaders' own words, relabelled in the language (Streamlit has no option for them)
+        # and name the app's own size limit (APP_LIMITS), not Streamlit's larger server.maxUploadSize
         css = " ".join(str(h.proto.body) for h in at.get("html"))
-        assert 'content:"Upload"' in css and "Limit 200 MB per file" in css and not CJK.search(css)
+        assert 'content:"Upload"' in css and "Limit 100 MB per file" in css and not CJK.search(css)
         at.sidebar.toggle(key="lang_en").set_value(False).run()
     finally:
         set_language("zh")
     css = " ".join(str(h.proto.body) for h in at.get("html"))
-    assert 'content:"上传"' in css and "每个文件不超过 200 MB" in css
+    assert 'content:"上传"' in css and "每个文件不超过 100 MB" in css
     assert at.sidebar.selectbox(key="scenario_select").options == ["现状"]
 
 

@@ -21,6 +21,7 @@ from planner.app.text import html_text, md_escape, md_names, tm
 from planner.coverage import figures
 from planner.coverage.analyse import CoverageResult
 from planner.i18n import join_names, t
+from planner.inputs.limits import app_limits
 from planner.report.exports import estimate_note
 from planner.report.webmap import tile_url
 from planner.settings import TIER_DEMAND_CHOICES, TIERS, Mode, Tier
@@ -376,7 +377,9 @@ def sidebar() -> None:
     """The controls in the sidebar: language, standards, click action, scenarios, proposals, data, basemap."""
     ss = session()
     sb = st.sidebar
-    css = uploader_css(UPLOADERS, max_upload_mb=float(st.get_option("server.maxUploadSize")))
+    # the label names the app's own limit (a larger file gets its message from the app, not Streamlit's refusal)
+    limit_mb = min(float(st.get_option("server.maxUploadSize")), app_limits().file_bytes / 2**20)
+    css = uploader_css(UPLOADERS, max_upload_mb=limit_mb)
     st.html(f"<style>{css}</style>")  # style only: applied without taking space
     sb.toggle(t("app.language"), key="lang_en", on_change=actions.set_language)
     sb.toggle(t("app.presentation"), key="presentation", on_change=actions.set_presentation)
