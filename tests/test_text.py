@@ -7,7 +7,7 @@ import string
 
 import pytest
 
-from planner.app.text import Markdown, html_text, md_escape, md_names, tm
+from planner.app.text import Markdown, html_text, md_escape, md_names, plain_text, tm
 from planner.i18n import t
 from tests.data.hostile import MARKUP, NAMES
 
@@ -101,3 +101,12 @@ def test_errors_name_what_they_name_escaped():
     shown = error_text(problems)
     assert "$a$" not in shown and "[b](javascript" not in shown
     assert _unescape(shown) == re.sub(r"[ \t]*(\r\n|\r|\n)[ \t]*", "  \n", problems.message())
+
+
+def test_plain_text_undoes_the_escapes_for_the_log():
+    from tests.data.hostile import NAMES
+
+    for name in NAMES:
+        if "\n" not in name and "\r" not in name:
+            assert plain_text(md_escape(name)) == name, name
+    assert plain_text(md_escape("a\nb")) == "a\nb"

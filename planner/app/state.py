@@ -21,7 +21,7 @@ import streamlit as st
 from planner._errors import PlannerError
 from planner.app import launcher as appserver
 from planner.app.launcher import IsochroneCache, ResultCache, demo_state
-from planner.app.text import Markdown, error_text, tm
+from planner.app.text import Markdown, error_text, plain_text, tm
 from planner.coverage.analyse import CoverageResult
 from planner.i18n import set_language
 from planner.report.webmap_layers import road_lines
@@ -249,5 +249,5 @@ def edit(change: Callable[[Scenario], Markdown]) -> None:
     show_tier_of_change(stations_before)
     ss.last_change = (before, after)
     ss.edit_started = t0
-    logger.info("edit evaluated in %.3f s (%s)", time.perf_counter() - t0, msg)
+    logger.info("edit evaluated in %.3f s (%s)", time.perf_counter() - t0, plain_text(msg))
     say("success", msg)

@@ -64,6 +64,21 @@ def md_escape(text: object) -> Markdown:
     return Markdown(_LINE_BREAK.sub("  \n", escaped))
 
 
+#: A backslash escape made by :func:`md_escape`.
+_ESCAPED = re.compile(r"\\([" + re.escape(string.punctuation) + "])")
+
+
+def plain_text(text: Markdown) -> str:
+    r"""A message made by :func:`md_escape` / :func:`tm` as the reader sees it, for the server log.
+
+    Examples
+    --------
+    >>> plain_text(md_escape("已新增 NEW-001 ![x](y.png)"))
+    '已新增 NEW-001 ![x](y.png)'
+    """
+    return _ESCAPED.sub(r"\1", text.replace("  \n", "\n"))
+
+
 def _param(value: Any) -> Any:
     """A message parameter as :func:`tm` passes it on: numbers as they are (format specs apply), text escaped."""
     if isinstance(value, numbers.Number) and not isinstance(value, bool):
