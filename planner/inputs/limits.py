@@ -25,7 +25,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import IO
 
-from planner._errors import ConfigError, InputError
+from planner._errors import ConfigError, InputError, PlannerError
 
 __all__ = [
     "APP_LIMITS",
@@ -226,7 +226,7 @@ def _undeclared_rows_over(sheet: IO[bytes], *, rows: int) -> bool:
     return False
 
 
-def check_geopackage(path: str | Path, *, file: str, limits: Limits) -> None:
+def check_geopackage(path: str | Path, *, file: str, limits: Limits, error: type[PlannerError] = InputError) -> None:
     """Refuse a GeoPackage that would make GDAL work without end, before GDAL opens it.
 
     Reads the file with :mod:`sqlite3` (read-only) and only its schema and row counts of
@@ -239,14 +239,16 @@ def check_geopackage(path: str | Path, *, file: str, limits: Limits) -> None:
     ------
     InputError
         ``inputs.limit.gpkg_view``, ``inputs.limit.gpkg_tables``,
-        ``inputs.limit.gpkg_metadata``, or ``inputs.bad_geo`` for a file that is no
-        SQLite database.
+        ``inputs.limit.gpkg_metadata``.
+    PlannerError
+        ``inputs.bad_geo`` as ``error`` (:class:`~planner._errors.NetworkError` for a
+        road network) for a file that is no SQLite database.
     """
     uri = Path(path).resolve().as_uri() + "?mode=ro"
     try:
         con = sqlite3.connect(uri, uri=True)
     except sqlite3.Error as exc:
-        raise InputError("inputs.bad_geo", file=file, reason=f"{type(exc).__name__}: {exc}"[:200]) from None
+        raise error("inputs.bad_geo", file=file, reason=f"{type(exc).__name__}: {exc}"[:200]) from None
     try:
         (entries,) = con.execute("SELECT count(*) FROM sqlite_master").fetchone()
         if entries > limits.gpkg_tables:
@@ -265,6 +267,6 @@ def check_geopackage(path: str | Path, *, file: str, limits: Limits) -> None:
                         "inputs.limit.gpkg_metadata", file=file, limit="gpkg_metadata_rows", value=cap, table=table
                     )
     except sqlite3.Error as exc:
-        raise InputError("inputs.bad_geo", file=file, reason=f"{type(exc).__name__}: {exc}"[:200]) from None
+        raise error("inputs.bad_geo", file=file, reason=f"{type(exc).__name__}: {exc}"[:200]) from None
     finally:
         con.close()

@@ -104,7 +104,7 @@ def load_network(
         raise NetworkError("osm.file_missing", file=str(p))
     source = source_name or p.name
     if name.endswith(".gpkg"):
-        check_geopackage(p, file=str(p), limits=limits)
+        check_geopackage(p, file=str(p), limits=limits, error=NetworkError)
     t0 = time.perf_counter()
     net = _load_osm(p, bbox=box, source=source) if is_osm else _load_layer(p, bbox=box, source=source, layer=layer)
     logger.info(
