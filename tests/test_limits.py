@@ -37,7 +37,7 @@ REFUSE_WITHIN_S = 60.0
 
 # ============================================================== the limits
 def test_cli_defaults_and_app_preset_are_documented_values():
-    assert (CLI_LIMITS.station_rows, CLI_LIMITS.demand_rows) == (10_000, 500_000)
+    assert (CLI_LIMITS.station_rows, CLI_LIMITS.demand_rows) == (10_000, 300_000)
     assert APP_LIMITS.demand_rows < CLI_LIMITS.demand_rows
     assert APP_LIMITS.station_rows < CLI_LIMITS.station_rows
     assert APP_LIMITS.file_bytes < CLI_LIMITS.file_bytes

@@ -75,7 +75,7 @@ class Limits:
 
     file_bytes: int = 200 * 1024 * 1024
     station_rows: int = 10_000
-    demand_rows: int = 500_000
+    demand_rows: int = 300_000
     area_features: int = 10_000
     columns: int = 500
     line_chars: int = 100_000
