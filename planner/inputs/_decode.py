@@ -365,29 +365,36 @@ def _read_geo(path: Path, *, file: str, layer: str | None, want: str, budget: _B
     when it is opened (:func:`planner.inputs.shapezip.open_shapefile_zip`); at most one
     feature over the row limit is read.
     """
-    import pyogrio
-
     if path.suffix.lower() == ".zip":  # ``layer`` names the .shp set inside
         with open_shapefile_zip(path, member=layer) as shp:
-            try:
-                gdf = pyogrio.read_dataframe(shp.path, encoding=shp.encoding, max_features=budget.rows + 1)
-            except Exception as exc:  # pyogrio/GDAL raise several types for unreadable data
-                raise InputError("inputs.bad_geo", file=shp.file, reason=f"{type(exc).__name__}: {exc}"[:200]) from None
-        return _to_wgs84(_within_limits(gdf, file=file, budget=budget), file=file)
-    if path.suffix.lower() == ".gpkg":
-        check_geopackage(path, file=file, limits=budget.limits)
+            gdf = _read_features(shp.path, file=shp.file, budget=budget, encoding=shp.encoding)
+    else:
+        if path.suffix.lower() == ".gpkg":
+            check_geopackage(path, file=file, limits=budget.limits)
+        gdf = _read_features(path, file=file, budget=budget, layer=layer, want=want)
+    return _to_wgs84(_within_limits(gdf, file=file, budget=budget), file=file)
+
+
+def _read_features(
+    path: Path, *, file: str, budget: _Budget, layer: str | None = None, want: str = "", encoding: str | None = None
+) -> Any:
+    """A layer's features with pyogrio, at most one over the row limit; ``file`` names it in messages.
+
+    With no ``layer``, a GeoPackage's first layer of geometry type ``want`` is read.
+    """
+    import pyogrio
+
     try:
         if layer is None and path.suffix.lower() == ".gpkg":
             layers = pyogrio.list_layers(path)
             matching = [str(name) for name, gtype in layers if gtype and want in str(gtype)]
             layer = matching[0] if matching else (str(layers[0][0]) if len(layers) else None)
-        gdf = pyogrio.read_dataframe(path, layer=layer, max_features=budget.rows + 1)
+        return pyogrio.read_dataframe(path, layer=layer, encoding=encoding, max_features=budget.rows + 1)
     except Exception as exc:  # pyogrio/GDAL raise several types for unreadable data
         gone = v.read_failure(exc, path=path, file=file)
         if gone is not None:
             raise gone from None
         raise InputError("inputs.bad_geo", file=file, reason=f"{type(exc).__name__}: {exc}"[:200]) from None
-    return _to_wgs84(_within_limits(gdf, file=file, budget=budget), file=file)
 
 
 def _within_limits(gdf: Any, *, file: str, budget: _Budget) -> Any:

@@ -16,6 +16,7 @@ the peak memory measured at the limits (``benchmarks/limits_memory.py``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sqlite3
@@ -246,27 +247,24 @@ def check_geopackage(path: str | Path, *, file: str, limits: Limits, error: type
     """
     uri = Path(path).resolve().as_uri() + "?mode=ro"
     try:
-        con = sqlite3.connect(uri, uri=True)
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as con:
+            (entries,) = con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            if entries > limits.gpkg_tables:
+                raise limit_error("inputs.limit.gpkg_tables", file=file, limit="gpkg_tables", value=limits.gpkg_tables)
+            views = [str(name) for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'view'")]
+            if views:
+                raise InputError("inputs.limit.gpkg_view", file=file, views="、".join(views[:5]))
+            tables = {str(name) for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            cap = limits.gpkg_metadata_rows
+            for table in ("gpkg_metadata", "gpkg_metadata_reference"):
+                if table in tables:
+                    # count at most cap + 1 rows: reading more would be the work refused here
+                    (rows,) = con.execute(
+                        f'SELECT count(*) FROM (SELECT 1 FROM "{table}" LIMIT ?)', (cap + 1,)
+                    ).fetchone()
+                    if rows > cap:
+                        raise limit_error(
+                            "inputs.limit.gpkg_metadata", file=file, limit="gpkg_metadata_rows", value=cap, table=table
+                        )
     except sqlite3.Error as exc:
         raise error("inputs.bad_geo", file=file, reason=f"{type(exc).__name__}: {exc}"[:200]) from None
-    try:
-        (entries,) = con.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        if entries > limits.gpkg_tables:
-            raise limit_error("inputs.limit.gpkg_tables", file=file, limit="gpkg_tables", value=limits.gpkg_tables)
-        views = [str(name) for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'view'")]
-        if views:
-            raise InputError("inputs.limit.gpkg_view", file=file, views="、".join(views[:5]))
-        tables = {str(name) for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        cap = limits.gpkg_metadata_rows
-        for table in ("gpkg_metadata", "gpkg_metadata_reference"):
-            if table in tables:
-                # count at most cap + 1 rows: reading more would be the work refused here
-                (rows,) = con.execute(f'SELECT count(*) FROM (SELECT 1 FROM "{table}" LIMIT ?)', (cap + 1,)).fetchone()
-                if rows > cap:
-                    raise limit_error(
-                        "inputs.limit.gpkg_metadata", file=file, limit="gpkg_metadata_rows", value=cap, table=table
-                    )
-    except sqlite3.Error as exc:
-        raise error("inputs.bad_geo", file=file, reason=f"{type(exc).__name__}: {exc}"[:200]) from None
-    finally:
-        con.close()
