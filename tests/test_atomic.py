@@ -130,22 +130,27 @@ def _contents(final: Path) -> dict[str, str]:
     return {str(p.relative_to(final)): p.read_text(encoding="utf-8") for p in final.rglob("*") if p.is_file()}
 
 
+def _fail_replace(monkeypatch: pytest.MonkeyPatch, *, call: int, error: BaseException) -> None:
+    """Make the ``call``-th ``os.replace`` (1-based) raise ``error``; the others move as usual."""
+    real_replace = os.replace
+    calls = [0]
+
+    def replace(src: Any, dst: Any) -> None:
+        calls[0] += 1
+        if calls[0] == call:
+            raise error
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+
+
 @pytest.mark.parametrize("failing_call", [1, 2, 3, 4, 5, 6])
 def test_a_failed_move_puts_the_whole_previous_set_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing_call: int
 ) -> None:
     final = tmp_path / "out"
     old = _old_set(final)
-    real_replace = os.replace
-    calls = [0]
-
-    def replace(src: Any, dst: Any) -> None:
-        calls[0] += 1
-        if calls[0] == failing_call:
-            raise OSError(errno.EIO, "Input/output error", str(dst))
-        real_replace(src, dst)
-
-    monkeypatch.setattr(os, "replace", replace)
+    _fail_replace(monkeypatch, call=failing_call, error=OSError(errno.EIO, "Input/output error", str(final)))
     with pytest.raises(OutputError) as caught, atomic_output_dir(final) as staging:
         (staging / "maps").mkdir()
         for name in ("a.csv", "b.csv", "maps/c.html", "new.csv"):
@@ -158,16 +163,7 @@ def test_a_failed_move_puts_the_whole_previous_set_back(
 def test_ctrl_c_between_moves_puts_the_previous_set_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     final = tmp_path / "out"
     old = _old_set(final)
-    real_replace = os.replace
-    calls = [0]
-
-    def replace(src: Any, dst: Any) -> None:
-        calls[0] += 1
-        if calls[0] == 3:
-            raise KeyboardInterrupt
-        real_replace(src, dst)
-
-    monkeypatch.setattr(os, "replace", replace)
+    _fail_replace(monkeypatch, call=3, error=KeyboardInterrupt())
     with pytest.raises(KeyboardInterrupt), atomic_output_dir(final) as staging:
         for name in ("a.csv", "b.csv"):
             (staging / name).write_text("new", encoding="utf-8")

@@ -455,6 +455,11 @@ class _Tags(HTMLParser):
             self.scripts.append(data)
 
 
+def _json_unescaped(text: str) -> str:
+    """``text`` with JSON's ``\\uXXXX`` escapes read (as Leaflet gets the strings)."""
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m[1], 16)), text)
+
+
 def _hostile_map(result, county):
     """The small county's map with every name a payload of issue 14, a typed basemap and a typed title."""
     from planner.workspace.scenario import station_changes
@@ -496,7 +501,7 @@ def test_names_tiles_and_attribution_are_text_in_the_standalone_html(result, cou
         assert tag != "img" or attrs.get("src", "").startswith("data:"), attrs
     # inside the scripts, text handed to Leaflet (tooltips, popups, attribution) is HTML it
     # inserts as markup: once the JSON escapes are read, a payload is there only escaped
-    code = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m[1], 16)), "".join(parser.scripts))
+    code = _json_unescaped("".join(parser.scripts))
     for raw in ("<img src=x onerror", "<script>alert", "<b>NEW</b>"):
         assert raw not in code, code[max(0, code.find(raw) - 200) : code.find(raw) + 100]
     assert "&lt;img src=x onerror=alert(1)&gt;" in code  # the attribution and the added station, escaped
@@ -552,7 +557,7 @@ def test_typed_text_is_never_run_as_a_template(result, county):
             title=payload,
         )
         page = standalone_html(m)
-        code = re.sub(r"\\u([0-9a-fA-F]{4})", lambda mm: chr(int(mm[1], 16)), page)
+        code = _json_unescaped(page)
         shown = html_module.unescape(code)
         assert "Q49Q" not in shown, payload
         # the title and the attribution show the payload as typed (a {% for %} run would leave none)
