@@ -9,6 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
+#: How many ids an error message lists before "…".
+MAX_IDS_IN_MESSAGE = 10
+
+
+def ids_text(ids: Any) -> str:
+    """Ids joined by commas for an error message (at most ``MAX_IDS_IN_MESSAGE``, then "…")."""
+    import numpy as np
+
+    vals = [str(v) for v in np.asarray(ids, dtype=object).ravel()]
+    more = "" if len(vals) <= MAX_IDS_IN_MESSAGE else f" … (+{len(vals) - MAX_IDS_IN_MESSAGE})"
+    return ", ".join(vals[:MAX_IDS_IN_MESSAGE]) + more
+
 
 class PlannerError(Exception):
     """Base class of every error the planner raises on purpose.

@@ -32,11 +32,11 @@ import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from planner._errors import SitingError, SolverError
+from planner._errors import SitingError, SolverError, ids_text
 from planner.siting import _heuristics, _highs, _solvers
 from planner.siting._large_mclp import solve_large_max_cover
 from planner.siting._solvers import SideConstraints, SolverOutput
-from planner.siting.problem import CoverageProblem, ReducedProblem, ReductionReport, ids_text, reduce_problem
+from planner.siting.problem import CoverageProblem, ReducedProblem, ReductionReport, reduce_problem
 
 logger = logging.getLogger(__name__)
 

@@ -24,22 +24,13 @@ import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
-from planner._errors import InputError, SitingError
+from planner._errors import InputError, SitingError, ids_text
 from planner.i18n import t
 
 logger = logging.getLogger(__name__)
 
 #: Rows checked per candidate pair before the full subset test in domination.
 PREFILTER_ROWS = 3
-#: How many ids an error message lists before "..." .
-MAX_IDS_IN_MESSAGE = 10
-
-
-def ids_text(ids: ArrayLike) -> str:
-    """Ids joined by commas for an error message (at most ``MAX_IDS_IN_MESSAGE``, then "…")."""
-    vals = [str(v) for v in np.asarray(ids, dtype=object).ravel()]
-    more = "" if len(vals) <= MAX_IDS_IN_MESSAGE else f" … (+{len(vals) - MAX_IDS_IN_MESSAGE})"
-    return ", ".join(vals[:MAX_IDS_IN_MESSAGE]) + more
 
 
 # =========================================================================== problem
