@@ -168,11 +168,17 @@ class TravelTimes:
         d_ids, s_ids = np.asarray(demand_ids), np.asarray(site_ids)
         keep = m <= cutoff_min
         r, c, m = r[keep], c[keep], m[keep]
-        order = np.lexsort((m, c, r))  # by row, then column, then time: first of a pair is fastest
-        r, c, m = r[order], c[order], m[order]
-        first = np.ones(len(r), bool)
-        first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
-        r, c, m = r[first], c[first], m[first]
+        # one sort on a single int64 key (row, column); a repeated pair keeps its smallest time
+        key = r * max(len(s_ids), 1) + c
+        if len(key) > 1 and not (key[1:] > key[:-1]).all():
+            order = np.argsort(key)
+            key, m = key[order], m[order]
+            first = np.ones(len(key), bool)
+            first[1:] = key[1:] != key[:-1]
+            starts = np.flatnonzero(first)
+            m = np.minimum.reduceat(m, starts) if len(starts) else m
+            key = key[starts]
+        r, c = np.divmod(key, max(len(s_ids), 1))
         indptr = np.zeros(len(d_ids) + 1, dtype=np.int64)
         np.cumsum(np.bincount(r, minlength=len(d_ids)), out=indptr[1:])
         return cls(
