@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -128,7 +129,7 @@ def _random_case(seed: int, n_d: int = 300, n_s: int = 25) -> tuple[np.ndarray, 
     return minutes, pop, supply
 
 
-def _dai(d0: float):  # noqa: ANN202 - a weight_fn for access
+def _dai(d0: float) -> Callable[[float], float]:
     return lambda t: max((math.exp(-0.5 * (t / d0) ** 2) - math.exp(-0.5)) / (1 - math.exp(-0.5)), 0.0)
 
 
