@@ -1,7 +1,7 @@
 """Command-line interface ``planner`` — a thin layer over the library.
 
 Subcommands, one module each: ``coverage`` and ``demo`` (:mod:`planner.cli.coverage`),
-``site`` (:mod:`planner.cli.site`), ``extract`` and ``check``
+``site`` (:mod:`planner.cli.site`), ``access`` (:mod:`planner.cli.access`), ``extract`` and ``check``
 (:mod:`planner.cli.onboarding`). Each module's ``add_parser(subparsers)`` registers its
 parsers with ``set_defaults(func=run)``; ``run(args) -> int`` may raise
 :class:`~planner.PlannerError`, printed as a clear message (in the chosen language) with
@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 
 from planner._atomic import remove_staging
 from planner._errors import ConfigError, PlannerError
-from planner.cli import coverage, onboarding, site
+from planner.cli import access, coverage, onboarding, site
 from planner.cli._argparse import argparse_in_language
 from planner.cli._interrupt import INTERRUPTED_STATUS, interrupt_guard, interrupted_message, write_stderr
 from planner.i18n import DEFAULT_LANGUAGE, LANGUAGES, set_language, t
@@ -36,7 +36,7 @@ from planner.i18n import DEFAULT_LANGUAGE, LANGUAGES, set_language, t
 logger = logging.getLogger("planner")
 
 #: Modules that add subcommands, in the order ``planner --help`` lists them.
-SUBCOMMANDS = (coverage, site, onboarding)
+SUBCOMMANDS = (coverage, site, access, onboarding)
 #: Log levels with a word of their own in each language (``cli.log.<level>``).
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 #: Environment variable choosing the language when ``--lang`` is not given.

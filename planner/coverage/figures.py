@@ -29,8 +29,11 @@ from planner.i18n import t
 from planner.settings import DEFAULT_TIER_DEMAND, parse_tier
 
 __all__ = [
+    "ACCESS_COLUMN_FIGURES",
+    "ACCESS_FIGURES",
     "AREA_FIGURES",
     "COUNT_FIGURES",
+    "EQUITY_FIGURES",
     "FIGURES",
     "HEADLINE_FIGURES",
     "NO_DEMAND_REASONS",
@@ -46,7 +49,7 @@ __all__ = [
     "unit",
 ]
 
-Kind = Literal["count", "population", "percent"]
+Kind = Literal["count", "population", "percent", "minutes", "index", "access"]
 
 #: Why a tier can have no demand points (a tier summary's ``no_demand_reason``; text:
 #: :func:`no_demand_text`): the demand data are empty; the tier serves enterprise workers
@@ -65,10 +68,19 @@ class Figure:
     @property
     def excel_format(self) -> str:
         """Number format in the workbook (percent figures are written as fractions)."""
-        return {"count": "#,##0", "population": "#,##0", "percent": "0.00%"}[self.kind]
+        return _EXCEL_FORMATS[self.kind]
 
 
-#: Every figure, in the order surfaces show them.
+_EXCEL_FORMATS: dict[str, str] = {
+    "count": "#,##0",
+    "population": "#,##0",
+    "percent": "0.00%",
+    "minutes": "0.0",
+    "index": "0.000",
+    "access": "0.000E+00",
+}
+
+#: Every coverage figure, in the order surfaces show them.
 FIGURES: tuple[Figure, ...] = (
     Figure("stations", "count"),
     Figure("stations_off_network", "count"),
@@ -83,7 +95,33 @@ FIGURES: tuple[Figure, ...] = (
     Figure("uncovered", "count"),
     Figure("off_network", "count"),
 )
-_BY_KEY = {f.key: f for f in FIGURES}
+#: Accessibility figures (:mod:`planner.coverage.access`), in the order surfaces show them.
+ACCESS_FIGURES: tuple[Figure, ...] = (
+    Figure("access_value", "access"),
+    Figure("access_normalised", "index"),
+    Figure("supply", "count"),
+    Figure("station_ratio", "access"),
+)
+#: Column of an accessibility table (``access.csv``, :meth:`AccessResult.frame`) → its figure.
+ACCESS_COLUMN_FIGURES: dict[str, str] = {
+    "value": "access_value",
+    "normalised": "access_normalised",
+    "supply": "supply",
+    "ratio": "station_ratio",
+}
+#: Equity figures, in the order of :data:`planner.coverage.equity.EQUITY_COLUMNS` (without ``township``).
+EQUITY_FIGURES: tuple[Figure, ...] = (
+    Figure("within_population", "population"),
+    Figure("percent_within", "percent"),
+    Figure("unreached_population", "population"),
+    Figure("mean_min", "minutes"),
+    Figure("p90_min", "minutes"),
+    Figure("gini_min", "index"),
+    Figure("palma_min", "index"),
+    Figure("mean_access", "access"),
+    Figure("gini_access", "index"),
+)
+_BY_KEY = {f.key: f for f in (*FIGURES, *ACCESS_FIGURES, *EQUITY_FIGURES)}
 #: Figures of a tier's headline (the summary sheet, the CLI table, ``summary.json``).
 HEADLINE_FIGURES: tuple[str, ...] = tuple(f.key for f in FIGURES)
 #: Figures of a township row (stations are not assigned to townships).
@@ -203,6 +241,12 @@ def display(key: str, value: object) -> str:
     kind = figure(key).kind
     if kind == "percent":
         return f"{float(value):.1f}%"  # type: ignore[arg-type]
+    if kind == "minutes":
+        return f"{float(value):.1f}"  # type: ignore[arg-type]
+    if kind == "index":
+        return f"{float(value):.3f}"  # type: ignore[arg-type]
+    if kind == "access":
+        return f"{float(value):.4g}"  # type: ignore[arg-type]
     return f"{float(value):,.0f}"  # type: ignore[arg-type]
 
 
@@ -218,7 +262,7 @@ def markdown_page(*, lang: str | None = None) -> str:
         ),
         "|---|---|---|---|",
     ]
-    for f in FIGURES:
+    for f in (*FIGURES, *ACCESS_FIGURES, *EQUITY_FIGURES):
         name = label(f.key, tier="village", lang=lang)
         if f.key == "uncovered":
             name = f"{name} / {label(f.key, tier='enterprise', lang=lang)}"

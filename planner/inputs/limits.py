@@ -138,6 +138,7 @@ _ROW_LIMITS: Mapping[str, str] = {
     "demand": "demand_rows",
     "enterprises": "demand_rows",
     "cost_matrix": "demand_rows",
+    "supply": "station_rows",
     "areas": "area_features",
 }
 

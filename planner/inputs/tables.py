@@ -55,6 +55,7 @@ __all__ = [
     "read_demand",
     "read_demand_files",
     "read_stations",
+    "read_supply",
     "read_table",
 ]
 
@@ -109,6 +110,13 @@ _TOWNSHIP = ColumnSpec(
     hints=("乡镇", "街道", "镇街", "所属镇", "所属乡", "township"),
 )
 
+#: A station's supply for the accessibility measures (:mod:`planner.coverage.access`).
+_SUPPLY = ColumnSpec(
+    "supply",
+    ("规模", "面积", "服务能力", "人员数", "供给", "supply"),
+    hints=("规模", "面积", "能力", "人员", "供给", "supply", "capacity", "staff"),
+)
+
 STATION_COLUMNS: tuple[ColumnSpec, ...] = (
     _ID,
     ColumnSpec("name", _NAME_ALIASES, required=True, hints=_NAME_HINTS),
@@ -124,6 +132,7 @@ STATION_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("services", ("服务项目", "services")),
     ColumnSpec("address", ("地址", "address")),
     _TOWNSHIP,
+    _SUPPLY,
 )
 DEMAND_COLUMNS: tuple[ColumnSpec, ...] = (
     _ID,
@@ -291,6 +300,7 @@ def _read_stations(path: str | Path, *, coords: System, sheet: str | None, limit
     ids = _ids(table, found, log, rows)
     lon, lat = _coordinates(table, found, log, rows)
     tiers = _tiers(table, found, log, rows)
+    supply = _supply(table, found, log, rows, empty_ok=True) if "supply" in found else None
     log.raise_if_any()
     names = _text(table, found, "name", n)
     blank = names == ""
@@ -314,6 +324,8 @@ def _read_stations(path: str | Path, *, coords: System, sheet: str | None, limit
             "source_row": rows,
         }
     )
+    if supply is not None:  # only when the file has one: empty cells stay NaN (checked where supply is used)
+        out.insert(len(out.columns) - 1, "supply", supply)  # before source_row
     logger.info("%s: read %d stations", table.file, n)
     return TableRead(_as_str(out, ("id", "name", "tier", "organisation", "services", "address", "township")), report)
 
@@ -649,6 +661,45 @@ def _read_candidates(path: str | Path, *, coords: System, sheet: str | None, lim
     )
     logger.info("%s: read %d candidate sites", table.file, n)
     return TableRead(_as_str(out, ("id", "name", "township")), report)
+
+
+def _supply(table: _Table, found: dict[str, int], log: ProblemLog, rows: np.ndarray, *, empty_ok: bool) -> np.ndarray:
+    """The supply column as numbers ≥ 0 (``1.2万`` read as 12000); each bad cell logged with its row and column."""
+    column = table.headers[found["supply"]]
+    cells = table.column(found["supply"])
+    supply, empty, bad = v.parse_population(cells)
+    for i in np.flatnonzero(bad | (empty & (not empty_ok))):
+        log.add("inputs.supply_bad", row=int(rows[i]), column=column, value=str(cells.iloc[i])[:40])
+    for i in np.flatnonzero(~(empty | bad) & (supply < 0)):
+        log.add("inputs.supply_bad", row=int(rows[i]), column=column, value=v._fmt(supply[i]))
+    return supply
+
+
+SUPPLY_COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("id", ("站点编号", "site_id", "编号", "id", "候选点编号", "candidate_id", "code"), required=True),
+    replace(_SUPPLY, required=True),
+)
+
+
+def read_supply(path: str | Path, *, sheet: str | None = None, limits: Limits = CLI_LIMITS) -> pd.DataFrame:
+    """Read a supply table ``site_id, supply`` (the stations of a cost matrix, for ``planner access``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id`` (text), ``supply`` (≥ 0) and ``source_row``.
+
+    Raises
+    ------
+    InputError
+        Missing columns, empty or repeated ids, empty, non-numeric or negative supply (with rows).
+    """
+    table, found, log = _load(path, SUPPLY_COLUMNS, coords="wgs84", sheet=sheet, limits=limits, kind="supply")
+    rows = table.row_numbers
+    ids = _ids(table, found, log, rows)
+    supply = _supply(table, found, log, rows, empty_ok=False)
+    log.raise_if_any()
+    return pd.DataFrame({"id": pd.Series(ids, dtype=object).astype(str), "supply": supply, "source_row": rows})
 
 
 def read_cost_matrix(path: str | Path, *, sheet: str | None = None, limits: Limits = CLI_LIMITS) -> pd.DataFrame:

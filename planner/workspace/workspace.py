@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from planner._errors import InputError, PlannerError
+from planner.coverage.access import DEFAULT_FLOOR_MIN, Method
 from planner.coverage.analyse import (
     CoverageResult,
     TierResult,
@@ -644,3 +645,95 @@ class Workspace:
             min_per_township=min_per_township, max_per_township=max_per_township, review_existing=review_existing,
             candidates=candidates, solver=solver, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
         )  # fmt: skip
+
+    # ------------------------------------------------------------------ accessibility and equity
+    def accessibility(
+        self,
+        stations: pd.DataFrame,
+        *,
+        tier: Tier | str,
+        method: Method = "2sfca",
+        catchment_min: float | None = None,
+        steps: Sequence[tuple[float, float]] | None = None,
+        beta: float = 1.0,
+        floor_min: float = DEFAULT_FLOOR_MIN,
+        supply: str | None = None,
+    ) -> pd.DataFrame:
+        """Accessibility of the tier's demand points to the tier's stations (2SFCA family, gravity).
+
+        Network minutes of the tier's mode from the tier's stations (snapped and checked
+        as :meth:`evaluate` does) to the tier's demand points; the measures are
+        :func:`planner.coverage.access.accessibility`'s.
+
+        Parameters
+        ----------
+        stations
+            Current stations.
+        tier
+            The tier.
+        method
+            ``"2sfca"``, ``"e2sfca"``, ``"gravity"``, ``"g2sfca"`` or ``"hansen"``.
+        catchment_min
+            Catchment in minutes; default the tier's standard N minutes.
+        steps
+            E2SFCA steps ``(minutes, weight)``; default thirds of the catchment weighted 1, 0.68, 0.22.
+        beta, floor_min
+            Gravity / Hansen decay exponent and the time below which the weight stops growing.
+        supply
+            Column of ``stations`` holding each station's supply; default ``supply`` (read
+            from 规模 / 面积 / 服务能力 / 人员数) when present, else 1 per station.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per demand point of the tier: ``id, name, township, population, value,
+            normalised, reached, minutes`` (minutes to the nearest station as :meth:`evaluate`
+            reports them). ``attrs["summary"]``: tier, mode, method, parameters, stations,
+            supply column, population-weighted ``mean``, ``gini`` and ``palma`` of the value.
+
+        Raises
+        ------
+        InputError
+            Stations off the network (as :meth:`evaluate`); a supply that is empty, not a
+            number or negative.
+        ValueError
+            Bad method, catchment or steps.
+        """
+        from planner.workspace.access import tier_accessibility
+
+        return tier_accessibility(
+            self, stations, tier=tier, method=method, catchment_min=catchment_min, steps=steps, beta=beta,
+            floor_min=floor_min, supply=supply,
+        )  # fmt: skip
+
+    def equity(
+        self,
+        result_or_stations: CoverageResult | pd.DataFrame,
+        *,
+        tier: Tier | str,
+        access: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
+        """Equity of the tier's travel times (and accessibility) for the county and per township.
+
+        Parameters
+        ----------
+        result_or_stations
+            A :class:`~planner.coverage.analyse.CoverageResult` of :meth:`evaluate`, or the
+            stations (then evaluated, from the cache when unchanged).
+        tier
+            The tier.
+        access
+            :meth:`accessibility`'s frame of the same tier, for ``mean_access`` and ``gini_access``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``tier`` and :data:`planner.coverage.equity.EQUITY_COLUMNS`: the county row first
+            (``township`` empty), then one row per township. Minutes are to the nearest
+            station; points not reached within the search horizon (the standard × the
+            horizon factor) or off the network count at the horizon and in
+            ``unreached_population``; ``within_population`` equals the covered population.
+        """
+        from planner.workspace.access import tier_equity
+
+        return tier_equity(self, result_or_stations, tier=tier, access=access)
