@@ -315,8 +315,8 @@ def _greedy(pairs: _Pairs, *, p: int, current: NDArray[np.float64]) -> NDArray[n
         if pairs.full:
             gain_e = w * np.maximum(cur[r] - t, 0.0)
             reach_e = w * (cur[r] > t)
-        else:
-            gain_e = w * cur[r]
+        else:  # ``current`` is already in people
+            gain_e = cur[r]
             reach_e = gain_e
         gain = np.bincount(c, weights=gain_e, minlength=n)
         reach = np.bincount(c, weights=reach_e, minlength=n)
@@ -491,8 +491,6 @@ def capacitated_max_cover(
         seconds=time.perf_counter() - t0,
     )
     gap = _gap(objective, bound_total, maximise=True)
-    if status == "optimal" and np.isfinite(bound_total) and gap <= mip_rel_gap:
-        status = "optimal"
     load = best.load()
     return CapacitatedSitingResult(
         model="mclp_capacitated",
