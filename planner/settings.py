@@ -395,6 +395,16 @@ class Config:
     isochrone_buffer_m: float = ISOCHRONE_BUFFER_M
     #: Whom each tier serves (:data:`DEFAULT_TIER_DEMAND`).
     tier_demand: Mapping[Tier, TierDemand] = field(default_factory=lambda: dict(DEFAULT_TIER_DEMAND))
+    #: Default capacity (people a station can serve) of each tier's stations and candidate
+    #: sites, used where the stations' 容量 column is empty; a tier not named (``None``)
+    #: is unlimited. The load report (:func:`planner.coverage.analyse.summarise`) flags
+    #: stations serving more; the capacitated models (:mod:`planner.siting.capacity`) respect it.
+    tier_capacity: Mapping[Tier, float | None] = field(default_factory=dict)
+
+    def capacity_of(self, tier: Tier) -> float:
+        """Default capacity of ``tier``'s stations in people (``inf``: unlimited)."""
+        cap = self.tier_capacity.get(tier)
+        return math.inf if cap is None else float(cap)
 
     def with_overrides(
         self,
@@ -452,6 +462,7 @@ class Config:
             "max_snap_m": self.max_snap_m,
             "horizon_factor": self.horizon_factor,
             "tier_demand": {str(t): str(c) for t, c in self.tier_demand.items()},
+            "tier_capacity": {str(t): c for t, c in self.tier_capacity.items() if c is not None},
         }
 
 
@@ -463,6 +474,7 @@ _CONFIG_KEYS = (
     "horizon_factor",
     "isochrone_buffer_m",
     "tier_demand",
+    "tier_capacity",
 )
 
 
@@ -481,6 +493,9 @@ def load_config(path: str | Path | None = None) -> Config:
         residential = 20
         [tier_demand]
         enterprise = "all"
+        [tier_capacity]          # people a station can serve (default: unlimited)
+        village = 3000
+        township = 30000
 
     Raises
     ------
@@ -536,6 +551,9 @@ def load_config(path: str | Path | None = None) -> Config:
     tier_demand = dict(cfg.tier_demand)
     for tier_name, choice in dict(data.get("tier_demand", {})).items():
         tier_demand[parse_tier(tier_name, where=f" ({p})")] = parse_tier_demand(choice, where=f" ({p}, tier_demand)")
+    tier_capacity: dict[Tier, float | None] = {}
+    for tier_name, value in dict(data.get("tier_capacity", {})).items():
+        tier_capacity[parse_tier(tier_name, where=f" ({p})")] = _capacity(value, f"tier_capacity.{tier_name}")
     return Config(
         standards=standards,
         speeds_kph=speeds,
@@ -544,7 +562,19 @@ def load_config(path: str | Path | None = None) -> Config:
         horizon_factor=max(1.0, _positive(data.get("horizon_factor", cfg.horizon_factor), "horizon_factor")),
         isochrone_buffer_m=_positive(data.get("isochrone_buffer_m", cfg.isochrone_buffer_m), "isochrone_buffer_m"),
         tier_demand=tier_demand,
+        tier_capacity=tier_capacity,
     )
+
+
+def _capacity(value: object, key: str) -> float:
+    """A capacity in people: a number of 0 or more."""
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        v = math.nan
+    if not (math.isfinite(v) and v >= 0):
+        raise ConfigError("config.bad_value", key=key, value=value, reason=">= 0")
+    return v
 
 
 def _positive(value: object, key: str, *, speed: bool = False) -> float:

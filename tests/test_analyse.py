@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -246,3 +248,36 @@ def test_stranded_demand_is_reported_not_silently_uncovered(caplog: pytest.LogCa
     assert bool(res.gaps.set_index("id").loc["B", "stranded"])
     warned = [r.getMessage() for r in caplog.records if "孤岛" in r.getMessage()]
     assert len(warned) == 1 and "stranded=True" in warned[0]
+
+
+def test_station_load_report_against_the_demand_table(case) -> None:  # type: ignore[no-untyped-def]
+    """Load = people nearest to the station within the standard, recounted from the demand rows."""
+    net, stations, demand, cfg = case
+    st = stations.copy()
+    st["capacity"] = [np.nan, 500.0, 1e9, 0.0, np.nan, 2000.0, np.nan, np.nan] * 2  # NaN: the tier's default
+    cfg2 = replace(cfg, tier_capacity={Tier.VILLAGE: 3000.0, Tier.TOWNSHIP: None})
+    res = analyse(net, stations=st, demand=demand, config=cfg2)
+    out = res.stations
+    covered = res.demand[res.demand["covered"].fillna(False).astype(bool)]
+    load = covered.groupby("station_id")["population"].sum()
+    want_load = st["id"].map(load).fillna(0.0).to_numpy()
+    np.testing.assert_allclose(out["covered_population"].to_numpy(float), want_load)
+    default = st["tier"].map({"village": 3000.0}).to_numpy(float)
+    want_cap = np.where(np.isnan(st["capacity"]), default, st["capacity"])
+    np.testing.assert_array_equal(out["capacity"].to_numpy(float), want_cap)  # NaN where unlimited
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(want_cap > 0, want_load / want_cap, np.where(want_load > 0, np.inf, 0.0))
+    ratio[np.isnan(want_cap)] = np.nan  # unlimited: no ratio
+    np.testing.assert_allclose(out["load_ratio"].to_numpy(float), np.round(ratio, 6), equal_nan=True)
+    over = np.nan_to_num(want_load) > np.nan_to_num(want_cap, nan=np.inf)
+    assert list(out["overloaded"]) == list(over)
+    assert over.any() and not over.all()  # the case tests both
+    for tier, s in res.summary["tiers"].items():
+        assert s["stations_overloaded"] == int(over[(st["tier"] == tier).to_numpy()].sum())
+    # a capacity of 0 with people nearest: an infinite ratio, overloaded
+    zero = out[(st["capacity"] == 0).to_numpy()]
+    assert ((zero["covered_population"] > 0) == zero["overloaded"]).all()
+    # without any capacity every station is unlimited and none is overloaded
+    plain = analyse(net, stations=stations, demand=demand, config=cfg)
+    assert plain.stations["capacity"].isna().all() and not plain.stations["overloaded"].any()
+    assert all(s["stations_overloaded"] == 0 for s in plain.summary["tiers"].values())

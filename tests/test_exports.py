@@ -53,7 +53,7 @@ def test_workbook_sheets_headers_and_numbers(
     data = excel_workbook(result=after, proposals=proposals, comparison=compare(before, after), label=ws.label)
     assert data[:2] == b"PK"
     wb = openpyxl.load_workbook(io.BytesIO(data))
-    assert wb.sheetnames == ["汇总", "乡镇", "缺口", "建议站点", "方案对比"]
+    assert wb.sheetnames == ["汇总", "乡镇", "缺口", "站点", "建议站点", "方案对比"]
     summ = wb["汇总"]
     rows = _rows(summ)
     assert "程序生成" in str(rows[0][0]) and ws.label in str(rows[0][0])
@@ -104,7 +104,7 @@ def test_workbook_without_optional_tables_and_in_english(
 ) -> None:
     _, _, after, _ = case
     wb = openpyxl.load_workbook(io.BytesIO(excel_workbook(result=after)))
-    assert wb.sheetnames == ["Summary", "Townships", "Gaps", "Proposals", "Comparison"]
+    assert wb.sheetnames == ["Summary", "Townships", "Gaps", "Stations", "Proposals", "Comparison"]
     rows = _rows(wb["Summary"])
     assert rows[1][:3] == ["Tier", "Travel mode", "Standard (minutes)"]
     assert rows[2][0] == "county" and rows[2][1] == "drive"
@@ -141,6 +141,48 @@ def test_a_tier_without_demand_says_why_in_workbook_and_geopackage(
     path.write_bytes(geopackage_bytes(result=result))
     gp = pyogrio.read_dataframe(path, layer="汇总", read_geometry=False)
     assert gp.set_index("tier").loc["enterprise", "note"] == no_demand_text("no_enterprise", lang="zh")
+
+
+def test_station_load_reaches_the_workbook_and_the_geopackage(
+    tmp_path: Path,
+) -> None:
+    """The station sheet and layer carry load, capacity, ratio and the flag, under the figures' own labels."""
+    from dataclasses import replace
+
+    from planner.coverage import figures
+    from planner.report.exports import layer_names
+    from planner.settings import Tier
+
+    ws, sc = Workspace.from_demo()  # its own: the module's workspace keeps its config
+    ws.config = replace(ws.config, tier_capacity={Tier.VILLAGE: 400.0})
+    res = ws.evaluate(sc.stations)
+    st = res.stations
+    assert st["overloaded"].any() and not st["overloaded"].all()
+    wb = openpyxl.load_workbook(io.BytesIO(excel_workbook(result=res)))
+    rows = _rows(wb["站点"])
+    head = rows[1]
+    for k in figures.STATION_FIGURES:
+        assert figures.label(k) in head
+    got = pd.DataFrame(rows[2:], columns=head)
+    assert list(got["编号"].astype(str)) == list(st["id"].astype(str))
+    np.testing.assert_allclose(got[figures.label("covered_population")].astype(float), st["covered_population"])
+    np.testing.assert_allclose(
+        got[figures.label("capacity")].astype(float), st["capacity"].astype(float), equal_nan=True
+    )
+    ratio = got[figures.label("load_ratio")].astype(float).to_numpy()
+    np.testing.assert_allclose(ratio, st["load_ratio"].astype(float), equal_nan=True)
+    assert list(got[figures.label("overloaded")]) == list(st["overloaded"])
+    cell = wb["站点"].cell(row=3, column=head.index(figures.label("load_ratio")) + 1)
+    assert cell.number_format == "0.0%"
+    path = tmp_path / "s.gpkg"
+    path.write_bytes(geopackage_bytes(result=res))
+    layer = pyogrio.read_dataframe(path, layer=layer_names()["stations"])
+    np.testing.assert_allclose(layer["load_ratio"].astype(float), st["load_ratio"].astype(float), equal_nan=True)
+    assert list(layer["overloaded"].astype(bool)) == list(st["overloaded"])
+    summary = summary_frame(res)
+    counts = st.groupby("tier")["overloaded"].sum()
+    for _, r in summary.iterrows():
+        assert r["stations_overloaded"] == int(counts.get(r["tier"], 0))
 
 
 def test_csv_has_bom_and_round_trips() -> None:

@@ -149,6 +149,8 @@ def test_load_config(tmp_path: Path) -> None:
         ("not toml [", "TOML"),
         ("[tier_demand]\nenterprise = 'everyone'\n", "everyone"),
         ("[tier_demand]\nfactory = 'all'\n", "factory"),
+        ("[tier_capacity]\nvillage = -10\n", "tier_capacity.village"),
+        ("[tier_capacity]\nvillage = 'lots'\n", "lots"),
     ],
 )
 def test_bad_config(tmp_path: Path, text: str, match: str) -> None:
@@ -157,6 +159,16 @@ def test_bad_config(tmp_path: Path, text: str, match: str) -> None:
     with pytest.raises(ConfigError) as exc:
         load_config(p)
     assert match in exc.value.message("en")
+
+
+def test_tier_capacity_from_the_config_file(tmp_path: Path) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text('[tier_capacity]\n"村" = 3000\ntownship = 0\n', encoding="utf-8")
+    cfg = load_config(p)
+    assert cfg.capacity_of(Tier.VILLAGE) == 3000.0 and cfg.capacity_of(Tier.TOWNSHIP) == 0.0
+    assert cfg.capacity_of(Tier.COUNTY) == float("inf")  # not named: unlimited
+    assert cfg.to_dict()["tier_capacity"] == {"village": 3000.0, "township": 0.0}
+    assert Config().to_dict()["tier_capacity"] == {}
 
 
 def test_parse_mode() -> None:

@@ -21,6 +21,7 @@ from planner.inputs.limits import Limits
 from planner.inputs.tables import (
     combine_demand,
     read_areas,
+    read_candidates,
     read_demand,
     read_demand_files,
     read_stations,
@@ -105,6 +106,32 @@ def test_title_row_above_header_and_header_variants(tmp_path):
     df = read_stations(path)
     assert df["id"].tolist() == ["1"] and df["tier"].tolist() == ["village"]
     assert df["source_row"].tolist() == [3]  # spreadsheet row numbers count the title row
+
+
+@pytest.mark.parametrize("header", ["容量", "服务能力", "服务人口上限", "capacity"])
+def test_station_and_candidate_capacity_columns(tmp_path, header):
+    text = (
+        f"编号,名称,层级,经度,纬度,{header}\n"
+        "1,甲站,村,118.22,36.20,3000\n2,乙站,村,118.23,36.21,\n3,丙站,村,118.24,36.22,1.2万\n"
+    )
+    path = tmp_path / "s.csv"
+    path.write_text(text, encoding="utf-8")
+    df = read_stations(path)
+    np.testing.assert_array_equal(df["capacity"].to_numpy(float), [3000.0, np.nan, 12000.0])  # empty: tier default
+    cands = tmp_path / "c.csv"
+    cands.write_text(f"编号,经度,纬度,{header}\nA,118.22,36.20,500\n", encoding="utf-8")
+    assert read_candidates(cands)["capacity"].tolist() == [500.0]
+    assert "capacity" not in read_stations(STATIONS_CSV).columns  # no column: nothing added
+
+
+def test_bad_capacity_names_file_row_and_column(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text("编号,名称,层级,经度,纬度,容量\n1,甲站,村,118.22,36.20,-5\n2,乙站,村,118.23,36.21,很多\n", "utf-8")
+    with pytest.raises(InputError) as exc:
+        read_stations(path)
+    text = exc.value.message("zh")
+    assert "s.csv" in text and "容量" in text and "-5" in text and "很多" in text
+    assert re.search(r"\b2\b", text) and re.search(r"\b3\b", text)  # rows 2 and 3
 
 
 def test_normalise_header():

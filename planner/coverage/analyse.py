@@ -70,8 +70,13 @@ class CoverageResult:
         stranded (on the network, but only on road pieces that cannot reach or cannot
         be reached from the main network: see :mod:`planner.network.snapping`).
     stations
-        The stations with snap distance, component and load (population for which
-        each is the nearest; population it covers within the standard).
+        The stations with snap distance, component and load: ``load_population``
+        (population for which each is the nearest, within the search horizon) and
+        ``covered_population`` (population for which it is the nearest within the
+        standard: **the station's load**); ``capacity`` (people; the stations' 容量
+        column, else the tier's ``Config.tier_capacity``; NaN: unlimited),
+        ``load_ratio`` (load ÷ capacity; NaN when unlimited) and ``overloaded`` (load
+        above capacity). See :func:`station_capacity_load`.
     summary
         Per-tier figures and the parameters used (JSON-friendly dict); with
         ``population_estimates`` (:func:`planner.inputs.population_source.estimate_summary`)
@@ -373,7 +378,12 @@ def summarise(
             "engine_seconds": round(tr.engine_s, 4),
         }
     demand_out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    st_out = pd.concat([stations.reset_index(drop=True), station_load], axis=1)
+    capacity = station_capacity_load(stations, station_load["covered_population"].to_numpy(), config=config)
+    for tier, tr in raw.items():
+        summary[str(tier)]["stations_overloaded"] = int(capacity["overloaded"].to_numpy()[tr.station_rows].sum())
+    # a table that is itself a result (re-evaluated) keeps one column of each name
+    base = stations.reset_index(drop=True).drop(columns=[*station_load, *capacity], errors="ignore")
+    st_out = pd.concat([base, station_load, capacity], axis=1)
     areas_out = _area_table(demand_out)
     gaps = _gap_table(demand_out)
     comps = network.components()
@@ -394,6 +404,46 @@ def summarise(
             summary_all["population_estimates"] = estimates
     return CoverageResult(
         demand=demand_out, stations=st_out, summary=summary_all, areas=areas_out, gaps=gaps, tiers=raw
+    )
+
+
+def station_capacity_load(stations: pd.DataFrame, load: NDArray[np.float64], *, config: Config) -> pd.DataFrame:
+    """Capacity, load ratio and the overloaded flag of every station.
+
+    Parameters
+    ----------
+    stations
+        The stations table (``tier``; optional ``capacity`` in people, NaN where empty).
+    load
+        People each station serves: those for whom it is the nearest station within
+        the standard (``covered_population``, the one definition of a station's load).
+    config
+        ``tier_capacity`` gives the capacity where the table has none.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``capacity`` (NaN: unlimited), ``load_ratio`` (load ÷ capacity; NaN when
+        unlimited, ``inf`` for a capacity of 0 with a load) and ``overloaded`` (load
+        above capacity), aligned with ``stations``.
+    """
+    n = len(stations)
+    given = (
+        pd.to_numeric(stations["capacity"], errors="coerce").to_numpy(np.float64)
+        if "capacity" in stations
+        else np.full(n, np.nan)
+    )
+    tiers = stations["tier"].astype(str).to_numpy(object) if "tier" in stations else np.full(n, "", object)
+    default = {str(tr): config.capacity_of(tr) for tr in config.standards}
+    fallback = np.array([default.get(x, np.inf) for x in tiers], dtype=np.float64)
+    cap = np.where(np.isnan(given), fallback, given)
+    cap = np.where(np.isinf(cap), np.nan, cap)
+    load = np.asarray(load, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(cap > 0, load / cap, np.where(load > 0, np.inf, 0.0))
+    ratio = np.where(np.isnan(cap), np.nan, ratio)
+    return pd.DataFrame(
+        {"capacity": cap, "load_ratio": np.round(ratio, 6), "overloaded": ~np.isnan(cap) & (load > cap + 1e-9)}
     )
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "FIGURES",
     "HEADLINE_FIGURES",
     "NO_DEMAND_REASONS",
+    "STATION_FIGURES",
     "Figure",
     "definition",
     "display",
@@ -49,7 +50,7 @@ __all__ = [
     "unit",
 ]
 
-Kind = Literal["count", "population", "percent", "minutes", "index", "access"]
+Kind = Literal["count", "population", "percent", "minutes", "index", "access", "ratio", "flag"]
 
 #: Why a tier can have no demand points (a tier summary's ``no_demand_reason``; text:
 #: :func:`no_demand_text`): the demand data are empty; the tier serves enterprise workers
@@ -78,12 +79,15 @@ _EXCEL_FORMATS: dict[str, str] = {
     "minutes": "0.0",
     "index": "0.000",
     "access": "0.000E+00",
+    "ratio": "0.0%",
+    "flag": "General",
 }
 
 #: Every coverage figure, in the order surfaces show them.
 FIGURES: tuple[Figure, ...] = (
     Figure("stations", "count"),
     Figure("stations_off_network", "count"),
+    Figure("stations_overloaded", "count"),
     Figure("demand", "count"),
     Figure("population", "population"),
     Figure("covered", "count"),
@@ -121,7 +125,17 @@ EQUITY_FIGURES: tuple[Figure, ...] = (
     Figure("mean_access", "access"),
     Figure("gini_access", "index"),
 )
-_BY_KEY = {f.key: f for f in (*FIGURES, *ACCESS_FIGURES, *EQUITY_FIGURES)}
+#: Figures of one station (the station sheet, the GeoPackage's station layer, ``stations.csv``):
+#: its load is ``covered_population``, the people for whom it is the nearest station within
+#: the standard (:func:`planner.coverage.analyse.station_capacity_load`).
+STATION_FIGURE_LIST: tuple[Figure, ...] = (
+    Figure("load_population", "population"),
+    Figure("capacity", "population"),
+    Figure("load_ratio", "ratio"),
+    Figure("overloaded", "flag"),
+)
+STATION_FIGURES: tuple[str, ...] = ("covered_population", *(f.key for f in STATION_FIGURE_LIST))
+_BY_KEY = {f.key: f for f in (*FIGURES, *STATION_FIGURE_LIST, *ACCESS_FIGURES, *EQUITY_FIGURES)}
 #: Figures of a tier's headline (the summary sheet, the CLI table, ``summary.json``).
 HEADLINE_FIGURES: tuple[str, ...] = tuple(f.key for f in FIGURES)
 #: Figures of a township row (stations are not assigned to townships).
@@ -247,27 +261,36 @@ def display(key: str, value: object) -> str:
         return f"{float(value):.3f}"  # type: ignore[arg-type]
     if kind == "access":
         return f"{float(value):.4g}"  # type: ignore[arg-type]
+    if kind == "ratio":
+        return f"{100.0 * float(value):.1f}%"  # type: ignore[arg-type]
+    if kind == "flag":
+        return t("figure.flag.yes" if value else "figure.flag.no")
     return f"{float(value):,.0f}"  # type: ignore[arg-type]
 
 
 def markdown_page(*, lang: str | None = None) -> str:
     """The figures table as a Markdown page (``docs/figures.md`` is generated from it)."""
-    lines = [
-        f"# {t('figure.page.title', lang=lang)}",
-        "",
-        t("figure.page.intro", lang=lang),
-        "",
+    head = [
         "| {} | {} | {} | {} |".format(
             *(t(f"figure.page.{k}", lang=lang) for k in ("key", "label", "unit", "definition"))
         ),
         "|---|---|---|---|",
     ]
-    for f in (*FIGURES, *ACCESS_FIGURES, *EQUITY_FIGURES):
+
+    def row(key: str, name: str) -> str:
+        cells = (f"`{key}`", name, unit(key, lang=lang), definition(key, lang=lang))
+        return "| " + " | ".join(html.escape(c, quote=False).replace("|", "\\|") for c in cells) + " |"
+
+    lines = [f"# {t('figure.page.title', lang=lang)}", "", t("figure.page.intro", lang=lang), "", *head]
+    for f in FIGURES:
         name = label(f.key, tier="village", lang=lang)
         if f.key == "uncovered":
             name = f"{name} / {label(f.key, tier='enterprise', lang=lang)}"
-        cells = (f"`{f.key}`", name, unit(f.key, lang=lang), definition(f.key, lang=lang))
-        lines.append("| " + " | ".join(html.escape(c, quote=False).replace("|", "\\|") for c in cells) + " |")
+        lines.append(row(f.key, name))
+    lines += ["", f"## {t('figure.page.stations', lang=lang)}", "", t("figure.page.stations_intro", lang=lang), ""]
+    lines += [*head, *(row(f.key, label(f.key, lang=lang)) for f in STATION_FIGURE_LIST)]
+    lines += ["", f"## {t('figure.page.access', lang=lang)}", "", t("figure.page.access_intro", lang=lang), ""]
+    lines += [*head, *(row(f.key, label(f.key, lang=lang)) for f in (*ACCESS_FIGURES, *EQUITY_FIGURES))]
     lines += ["", f"## {t('figure.no_demand.header', lang=lang)}", "", t("figure.no_demand.intro", lang=lang), ""]
     lines += [f"- `{r}`: {html.escape(no_demand_text(r, lang=lang), quote=False)}" for r in NO_DEMAND_REASONS]
     return "\n".join(lines) + "\n"

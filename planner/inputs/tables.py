@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from planner._errors import InputError
 from planner.i18n import t
@@ -110,11 +111,19 @@ _TOWNSHIP = ColumnSpec(
     hints=("乡镇", "街道", "镇街", "所属镇", "所属乡", "township"),
 )
 
-#: A station's supply for the accessibility measures (:mod:`planner.coverage.access`).
+#: A station's supply for the accessibility measures (:mod:`planner.coverage.access`); 服务能力 is the
+#: capacity (below): ``planner access --supply-column capacity`` measures with the capacity as supply.
 _SUPPLY = ColumnSpec(
     "supply",
-    ("规模", "面积", "服务能力", "人员数", "供给", "supply"),
-    hints=("规模", "面积", "能力", "人员", "供给", "supply", "capacity", "staff"),
+    ("规模", "面积", "人员数", "供给", "supply"),
+    hints=("规模", "面积", "人员", "供给", "supply", "staff"),
+)
+
+#: A station's or candidate site's capacity in people (empty: the tier's default, ``Config.tier_capacity``).
+_CAPACITY = ColumnSpec(
+    "capacity",
+    ("容量", "服务能力", "服务人口上限", "服务容量", "capacity"),
+    hints=("容量", "服务能力", "服务人口", "capacity"),
 )
 
 STATION_COLUMNS: tuple[ColumnSpec, ...] = (
@@ -133,6 +142,7 @@ STATION_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("address", ("地址", "address")),
     _TOWNSHIP,
     _SUPPLY,
+    _CAPACITY,
 )
 DEMAND_COLUMNS: tuple[ColumnSpec, ...] = (
     _ID,
@@ -301,6 +311,7 @@ def _read_stations(path: str | Path, *, coords: System, sheet: str | None, limit
     lon, lat = _coordinates(table, found, log, rows)
     tiers = _tiers(table, found, log, rows)
     supply = _supply(table, found, log, rows, empty_ok=True) if "supply" in found else None
+    capacity = _capacities(table, found, log, rows)
     log.raise_if_any()
     names = _text(table, found, "name", n)
     blank = names == ""
@@ -326,6 +337,8 @@ def _read_stations(path: str | Path, *, coords: System, sheet: str | None, limit
     )
     if supply is not None:  # only when the file has one: empty cells stay NaN (checked where supply is used)
         out.insert(len(out.columns) - 1, "supply", supply)  # before source_row
+    if capacity is not None:
+        out.insert(len(out.columns) - 1, "capacity", capacity)
     logger.info("%s: read %d stations", table.file, n)
     return TableRead(_as_str(out, ("id", "name", "tier", "organisation", "services", "address", "township")), report)
 
@@ -568,6 +581,24 @@ def _name_warnings(found: dict[str, int]) -> tuple[tuple[str, str], ...]:
     return (("inputs.columns.no_name_ids" if "id" in found else "inputs.columns.no_name_rows", "name"),)
 
 
+def _capacities(
+    table: _Table, found: dict[str, int], log: ProblemLog, rows: NDArray[np.int64]
+) -> NDArray[np.float64] | None:
+    """The capacity column in people (NaN where empty: the tier's default applies), or None without one.
+
+    A cell that is not a number of 0 or more is logged with its row and column.
+    """
+    if "capacity" not in found:
+        return None
+    column = table.headers[found["capacity"]]
+    cells = table.column(found["capacity"])
+    capacity, empty, bad = v.parse_population(cells)
+    for i in np.flatnonzero(bad | (~empty & ~bad & (capacity < 0))):
+        log.add("inputs.capacity_bad", row=int(rows[i]), column=column, value=str(cells.iloc[i])[:40])
+    out: NDArray[np.float64] = np.where(empty, np.nan, capacity).astype(np.float64)
+    return out
+
+
 def _logged(read: TableRead) -> pd.DataFrame:
     read.columns.log()
     return read.frame
@@ -585,6 +616,7 @@ CANDIDATE_COLUMNS: tuple[ColumnSpec, ...] = (
         hints=("成本", "造价", "费用", "投资", "价格", "cost", "price"),
     ),
     _TOWNSHIP,
+    _CAPACITY,
 )
 #: The columns of each kind of table :func:`read_table` reads (``docs/inputs.md`` lists them).
 COLUMN_SPECS: Mapping[str, tuple[ColumnSpec, ...]] = MappingProxyType(
@@ -644,6 +676,7 @@ def _read_candidates(path: str | Path, *, coords: System, sheet: str | None, lim
             log.add("inputs.cost_bad", row=int(rows[i]), column=column, value=str(cells.iloc[i])[:40])
         for i in np.flatnonzero(~(empty | bad) & (cost < 0)):
             log.add("inputs.cost_bad", row=int(rows[i]), column=column, value=v._fmt(cost[i]))
+    capacity = _capacities(table, found, log, rows)
     log.raise_if_any()
     lon, lat = _convert(lon, lat, coords)
     names = _text(table, found, "name", n)
@@ -659,6 +692,8 @@ def _read_candidates(path: str | Path, *, coords: System, sheet: str | None, lim
             "source_row": rows,
         }
     )
+    if capacity is not None:
+        out.insert(len(out.columns) - 2, "capacity", capacity)
     logger.info("%s: read %d candidate sites", table.file, n)
     return TableRead(_as_str(out, ("id", "name", "township")), report)
 

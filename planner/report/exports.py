@@ -12,6 +12,8 @@ Workbook sheets (Chinese / English names):
   note saying why a tier has no demand points;
 - 乡镇 / Townships — per township and tier;
 - 缺口 / Gaps — uncovered demand ranked by population;
+- 站点 / Stations — per station: load (covered population), capacity, load ratio and
+  whether it is overloaded (:data:`planner.coverage.figures.STATION_FIGURES`);
 - 建议站点 / Proposals — proposed new sites;
 - 方案对比 / Comparison — scenario comparison (:func:`planner.workspace.scenario.compare`).
 
@@ -49,7 +51,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from planner._atomic import scratch_dir
 from planner._text import csv_bytes, neutralise_cell
 from planner.coverage.analyse import AREA_COLUMNS, CoverageResult
-from planner.coverage.figures import HEADLINE_FIGURES, figure, label, no_demand_text
+from planner.coverage.figures import HEADLINE_FIGURES, STATION_FIGURES, figure, label, no_demand_text
 from planner.i18n import get_language, t
 from planner.settings import TIERS
 from planner.workspace.scenario import COMPARISON_COLUMNS
@@ -69,7 +71,7 @@ __all__ = [
 ]
 
 #: Sheet keys in workbook order (names come from ``exports.sheet.<key>``).
-SHEETS: tuple[str, ...] = ("summary", "townships", "gaps", "proposals", "comparison")
+SHEETS: tuple[str, ...] = ("summary", "townships", "gaps", "stations", "proposals", "comparison")
 
 #: Number format per column key that is not a figure (figures: :attr:`planner.coverage.figures.Figure.excel_format`).
 _FORMATS: dict[str, str] = {
@@ -93,8 +95,10 @@ _FORMATS: dict[str, str] = {
 _PERCENT = frozenset({"percent_population", "percent_before", "percent_after"})
 #: Sheets whose title row carries the note that populations are estimated (:func:`estimate_note`).
 _NOTED_SHEETS = frozenset({"summary", "gaps"})
-#: Aggregate sheets whose figure columns are named by the figures table.
-_FIGURE_SHEETS = frozenset({"summary", "townships"})
+#: Sheets whose figure columns are named (and formatted) by the figures table.
+_FIGURE_SHEETS = frozenset({"summary", "townships", "stations"})
+#: Columns named and formatted by the figures table on those sheets.
+_FIGURE_COLUMNS = frozenset({*HEADLINE_FIGURES, *STATION_FIGURES})
 #: Columns whose values are translated (``tier.x``, ``mode.x``, ``exports.status.x`` ...).
 _VALUE_KEYS: dict[str, str] = {
     "tier": "tier",
@@ -122,6 +126,7 @@ _GAP_COLUMNS = (
     "lon",
     "lat",
 )
+_STATION_COLUMNS = ("tier", "id", "name", "township", *STATION_FIGURES, "on_network", "lon", "lat")
 _PROPOSAL_COLUMNS = ("rank", "tier", "site_id", "name", "township", "newly_covered_population", "source", "lon", "lat")
 _COMPARISON_COLUMNS = COMPARISON_COLUMNS
 
@@ -236,7 +241,7 @@ def localise(df: pd.DataFrame, *, lang: str | None = None, figures: bool = False
 
 
 def _header(col: str, lang: str | None, *, figures: bool = False) -> str:
-    if figures and col in HEADLINE_FIGURES:
+    if figures and col in _FIGURE_COLUMNS:
         return label(col, lang=lang)
     key = f"exports.col.{col}"
     text = t(key, lang=lang)
@@ -292,7 +297,7 @@ def _write_sheet(
     for i in range(values.shape[0]):
         ws.append([_cell_value(cols[j], values[i, j]) for j in range(len(cols))])
     for j, col in enumerate(cols, start=1):
-        fmt = figure(col).excel_format if key in _FIGURE_SHEETS and col in HEADLINE_FIGURES else _FORMATS.get(col)
+        fmt = figure(col).excel_format if key in _FIGURE_SHEETS and col in _FIGURE_COLUMNS else _FORMATS.get(col)
         if fmt is not None:
             for (cell,) in ws.iter_rows(min_row=3, max_row=2 + values.shape[0], min_col=j, max_col=j):
                 cell.number_format = fmt
@@ -343,6 +348,7 @@ def excel_workbook(
         "summary": summary_frame(result, lang=lang),
         "townships": _select(result.areas, _TOWNSHIP_COLUMNS),
         "gaps": _select(result.gaps, _GAP_COLUMNS),
+        "stations": _select(result.stations, _STATION_COLUMNS),
         "proposals": _select(proposals, _PROPOSAL_COLUMNS),
         "comparison": _select(comparison, _COMPARISON_COLUMNS),
     }
