@@ -6,6 +6,7 @@ import itertools
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -152,3 +153,49 @@ def test_site_and_coverage_share_allow_off_network() -> None:
     }
     cov, site = options["coverage"], options["site"]
     assert (cov.dest, cov.default, cov.help, cov.nargs) == (site.dest, site.default, site.help, site.nargs)
+
+
+# ----------------------------------------------------------------------------- p-median
+
+
+def test_cost_matrix_pmedian_equals_brute_force(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--model pmedian`` on a cost file: A stays open (--existing), D6 reaches nothing within 5 min."""
+    args = [*_cost_case(tmp_path), "--model", "pmedian", "--existing", "A", "--p", "1"]
+    assert main([*args, "--out", str(tmp_path / "e")]) == 2
+    assert "D6" in capsys.readouterr().err and not (tmp_path / "e").exists()
+    assert main([*args, "--unreachable", "cutoff", "--out", str(tmp_path / "o")]) == 0
+    pairs = {("D1", "A"): 3, ("D2", "B"): 4, ("D3", "C"): 5, ("D4", "C"): 2, ("D4", "A"): 4, ("D5", "B"): 1}
+    pop = {"D1": 100, "D2": 50, "D3": 20, "D4": 40, "D5": 10, "D6": 999}
+
+    def total(open_sites: set[str]) -> float:
+        return sum(w * min([5.0, *(m for (d, s), m in pairs.items() if d == dem and s in open_sites)])
+                   for dem, w in pop.items())  # fmt: skip
+
+    best = min(("B", "C"), key=lambda s: total({"A", s}))
+    summ = json.loads((tmp_path / "o" / "summary.json").read_text(encoding="utf-8"))
+    props = pd.read_csv(tmp_path / "o" / "proposals.csv", encoding="utf-8-sig")
+    assert summ["model"] == "pmedian" and summ["objective"] == pytest.approx(total({"A", best}))
+    assert list(props["site_id"]) == [best] and summ["gap"] <= 1e-6
+    assert summ["mean_minutes"] == pytest.approx(total({"A", best}) / sum(pop.values()))
+    assert "人口加权平均出行时间" in capsys.readouterr().out
+
+
+def test_network_pmedian_cli_equals_workspace(demo_inputs: dict[str, Path], tmp_path: Path) -> None:
+    from planner.workspace.workspace import Workspace
+
+    base = ["site", "--network", str(demo_inputs["roads"]), "--stations", str(demo_inputs["stations"]),
+            "--demand", str(demo_inputs["demand"]), "--areas", str(demo_inputs["townships"])]  # fmt: skip
+    opts = ["--tier", "village", "--p", "3", "--model", "pmedian", "--unreachable", "cutoff"]
+    assert main([*base, *opts, "--out", str(tmp_path / "pm")]) == 0
+    props = pd.read_csv(tmp_path / "pm" / "proposals.csv", encoding="utf-8-sig", dtype={"site_id": str})
+    summ = json.loads((tmp_path / "pm" / "summary.json").read_text(encoding="utf-8"))
+    ws, scenario = Workspace.from_files(
+        network=demo_inputs["roads"], stations=demo_inputs["stations"], demand=demo_inputs["demand"],
+        areas=demo_inputs["townships"],
+    )  # fmt: skip
+    prop = ws.propose(scenario.stations, tier="village", k=3, model="pmedian", unreachable="cutoff")
+    assert list(props["site_id"].str.lstrip("'")) == list(prop.sites["site_id"])  # CSV guards a leading @
+    assert summ["objective"] == pytest.approx(prop.summary["objective"], rel=1e-12)
+    for key in ("model", "objective", "mean_minutes", "bound", "gap"):
+        assert key in summ
+    np.testing.assert_allclose(props["gain"], prop.sites["gain"], rtol=1e-12)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from planner._errors import InputError, SitingError
@@ -60,3 +61,38 @@ def test_proposals_reach_target(demo: tuple[Workspace, Scenario]) -> None:
         ws.propose(sc.stations, tier=Tier.VILLAGE)
     with pytest.raises(SitingError):
         ws.propose(sc.stations, tier=Tier.VILLAGE, k=-1)
+
+
+# ----------------------------------------------------------------------------- p-median
+
+
+def test_pmedian_proposal_objective_is_the_evaluation_of_its_sites(demo: tuple[Workspace, Scenario]) -> None:
+    """The objective equals an independent evaluation of the chosen sites; mclp stays as it was."""
+    from planner.workspace.propose import siting_problem, time_problem
+
+    ws, sc = fresh(demo)
+    prop = ws.propose(sc.stations, tier=Tier.VILLAGE, k=3, model="pmedian", unreachable="cutoff")
+    s = prop.summary
+    assert s["model"] == "pmedian" and s["n_sites"] == len(prop.sites) <= 3
+    assert prop.sites["newly_covered_population"].isna().all() and (prop.sites["gain"] > 0).all()
+    np_ = siting_problem(ws, sc.stations, tier=Tier.VILLAGE)
+    problem = time_problem(ws, sc.stations, np_)
+    idx = pd.Index(problem.candidate_ids).get_indexer(prop.sites["site_id"])
+    minutes = np.minimum(problem.minutes_with(idx), problem.times.cutoff_min)
+    assert s["objective"] == pytest.approx(float((problem.weights * minutes).sum()), rel=1e-9)
+    assert s["bound"] <= s["objective"] + 1e-9 and s["gap"] <= 1e-6
+    before = np.minimum(problem.existing_min, problem.times.cutoff_min)
+    assert prop.sites["gain"].sum() == pytest.approx(float((problem.weights * (before - minutes)).sum()), rel=1e-9)
+    assert problem.times.cutoff_min == pytest.approx(
+        ws.config.standards[Tier.VILLAGE].minutes * ws.config.horizon_factor
+    )
+    mclp = ws.propose(sc.stations, tier=Tier.VILLAGE, k=3)
+    assert mclp.summary["model"] == "mclp"
+    with pytest.raises(SitingError) as exc:
+        ws.propose(sc.stations, tier=Tier.VILLAGE, target_percent=90.0, model="pmedian")
+    assert exc.value.key == "siting.error.pmedian_needs_p"
+    with pytest.raises(SitingError) as exc:
+        ws.propose(sc.stations, tier=Tier.VILLAGE, k=2, model="lscp")
+    assert exc.value.key == "siting.error.lscp_needs_target"
+    with pytest.raises(SitingError):
+        ws.propose(sc.stations, tier=Tier.VILLAGE, k=2, model="pcentre")

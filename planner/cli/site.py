@@ -1,4 +1,4 @@
-"""``planner site``: propose new station sites (MCLP / set covering) or review existing ones.
+"""``planner site``: propose new station sites (MCLP / set covering / p-median) or review existing ones.
 
 Two sources of travel times:
 
@@ -35,7 +35,7 @@ from planner.inputs.limits import Limits
 from planner.inputs.tables import read_table
 from planner.settings import TIERS, Tier, parse_tier
 from planner.siting.models import DEFAULT_MIP_REL_GAP, DEFAULT_TIME_LIMIT_S
-from planner.workspace.propose import CANDIDATE_SPACING_M
+from planner.workspace.propose import CANDIDATE_SPACING_M, MODELS
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,8 @@ def add_parser(sub: Any) -> None:
     goal.add_argument("--cover", type=float, metavar=number, help=t("site.opt.cover"))
     goal.add_argument("--budget", type=float, metavar=number, help=t("site.opt.budget"))
     goal.add_argument("--redundant", action="store_true", help=t("site.opt.redundant"))
+    p.add_argument("--model", choices=list(MODELS), default="mclp", help=t("site.opt.model"))
+    p.add_argument("--unreachable", choices=["error", "cutoff"], default="error", help=t("site.opt.unreachable"))
     p.add_argument("--min-per-township", type=int, default=None, metavar=number, help=t("site.opt.min_per_township"))
     p.add_argument("--max-per-township", type=int, default=None, metavar=number, help=t("site.opt.max_per_township"))
     p.add_argument("--solver", choices=["highs", "greedy"], default="highs", help=t("site.opt.solver"))
@@ -160,6 +162,8 @@ def run(args: argparse.Namespace) -> int:
                 solver=args.solver,
                 time_limit_s=args.time_limit,
                 mip_rel_gap=args.gap,
+                model=args.model,
+                unreachable=args.unreachable,
             )
         except InputError as exc:  # a tier with no demand: add the options that fix it on the command line
             if exc.key != "scenario.error.propose_no_demand":
@@ -178,7 +182,7 @@ def _run_cost_matrix(args: argparse.Namespace) -> int:
     from planner.siting.problem import CoverageProblem
     from planner.workspace.propose import sites_frame, solve
 
-    if args.minutes is None or not args.candidates:
+    if (args.minutes is None and args.model != "pmedian") or not args.candidates:
         raise ConfigError("site.need_cost_inputs")
     if args.redundant:
         raise ConfigError("site.redundant_needs_network")
@@ -192,6 +196,8 @@ def _run_cost_matrix(args: argparse.Namespace) -> int:
     cands, cands_columns = _read_logged(args.candidates, kind="candidates", coords=systems["candidates"], limits=limits)
     print_columns((*(part.columns for part in parts), cands_columns))
     existing = [s.strip() for s in args.existing.replace("，", ",").split(",") if s.strip()]
+    if args.model == "pmedian":
+        return _run_cost_matrix_pmedian(args, costs=costs, demand=demand, cands=cands, existing=existing)
     problem = CoverageProblem.from_cost_matrix(
         costs, demand=demand, candidates=cands, minutes=args.minutes, existing_site_ids=existing,
         source=str(args.cost_matrix), demand_source=join_names(p for p in (args.demand, args.enterprises) if p),
@@ -213,6 +219,51 @@ def _run_cost_matrix(args: argparse.Namespace) -> int:
         summ["cost_matrix"].update(
             {**result.summary(), "uncoverable_ids": [str(x) for x in result.uncoverable_ids[:50]]}
         )
+    _write(args.out, [props], summ, redundant=False)
+    _print(summ, args.out, redundant=False)
+    return 0
+
+
+def _run_cost_matrix_pmedian(
+    args: argparse.Namespace, *, costs: pd.DataFrame, demand: pd.DataFrame, cands: pd.DataFrame, existing: list[str]
+) -> int:
+    """p-median on a long cost file: ``--existing`` sites stay open, ``--minutes`` (optional) is the cutoff."""
+    import numpy as np
+
+    from planner.network.times import TravelTimes
+    from planner.siting.location import TimeProblem
+    from planner.siting.median import p_median
+    from planner.workspace.propose import location_sites_frame
+
+    if not args.p:
+        raise SitingError("siting.error.pmedian_needs_p")
+    cutoff = float(args.minutes) if args.minutes is not None else np.inf
+    cand_ids = cands["id"].astype(str).to_numpy(object)
+    times = TravelTimes.from_long(
+        costs, demand_ids=demand["id"].astype(str).to_numpy(object), site_ids=cand_ids, cutoff_min=cutoff,
+        source=str(args.cost_matrix),
+    )  # fmt: skip
+    weights = (
+        pd.to_numeric(demand["population"], errors="coerce").to_numpy(float)
+        if "population" in demand
+        else np.ones(len(demand))
+    )
+    is_existing = pd.Index(cand_ids).isin([str(x) for x in existing])
+    problem = TimeProblem.split_existing(times, weights=weights, existing=np.asarray(is_existing))
+    k = next(iter(_parse_p(args.p, Tier.VILLAGE if not args.tier else parse_tier(args.tier)).values()))
+    result = p_median(
+        problem, p=k, solver=args.solver, time_limit_s=args.time_limit, mip_rel_gap=args.gap,
+        unreachable=args.unreachable,
+    )  # fmt: skip
+    tier = str(parse_tier(args.tier)) if args.tier else ""
+    props = location_sites_frame(cands[~is_existing].assign(source="file"), result, tier=tier)
+    summ: dict[str, Any] = {
+        "cost_matrix": {
+            "minutes": args.minutes,
+            **result.summary(),
+            "unreachable_ids": [str(x) for x in result.unreachable_ids[:50]],
+        }
+    }
     _write(args.out, [props], summ, redundant=False)
     _print(summ, args.out, redundant=False)
     return 0
@@ -243,6 +294,21 @@ def _print(summaries: dict[str, Any], out: str, *, redundant: bool) -> None:
                            count=s["stations"]))  # fmt: skip
             continue
         gap = s.get("gap")
+        if s.get("model") == "pmedian":
+            lines.append(
+                t(
+                    "site.pmedian_line",
+                    tier=t(f"tier.{key}") if key in map(str, TIERS) else key,
+                    count=s["n_sites"],
+                    mean="-" if s["mean_minutes"] is None else f"{s['mean_minutes']:.2f}",
+                    before="-" if s["mean_minutes_before"] is None else f"{s['mean_minutes_before']:.2f}",
+                    total=f"{s['objective']:,.0f}",
+                    gap="-" if gap is None else f"{100 * gap:.2f}",
+                    solver=s["solver"],
+                    seconds=f"{s['seconds']:.2f}",
+                )
+            )
+            continue
         lines.append(
             t(
                 "site.result_line",

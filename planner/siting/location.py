@@ -73,6 +73,19 @@ class TimeProblem:
         object.__setattr__(self, "weights", w)
         object.__setattr__(self, "existing_min", e)
 
+    @classmethod
+    def split_existing(
+        cls, times: TravelTimes, *, weights: NDArray[np.float64], existing: NDArray[np.bool_]
+    ) -> TimeProblem:
+        """Problem whose existing stations are the ``existing`` site columns of ``times`` (the rest are candidates).
+
+        For a long table of times to every site (``--cost-matrix`` with ``--existing``):
+        a point's existing minutes are those to its nearest ``existing`` column.
+        """
+        mask = np.asarray(existing, dtype=bool)
+        existing_min = times.nearest_minutes(sites=mask) if mask.any() else np.zeros(0)
+        return cls(times=times.subset_sites(~mask), weights=weights, existing_min=existing_min)
+
     @property
     def n_demand(self) -> int:
         """Number of demand points."""

@@ -31,6 +31,8 @@ from planner.coverage.analyse import CoverageResult, assign_townships, no_demand
 from planner.coverage.figures import no_demand_text
 from planner.i18n import t
 from planner.network.roads import RoadNetwork
+from planner.network.snapping import snap_points
+from planner.network.times import network_times
 from planner.settings import Config, Tier, parse_tier
 from planner.siting.candidates import (
     CANDIDATE_SPACING_M,
@@ -40,6 +42,8 @@ from planner.siting.candidates import (
     nearest_label,
     road_candidates,
 )
+from planner.siting.location import LocationResult, TimeProblem
+from planner.siting.median import Unreachable, p_median
 from planner.siting.models import (
     DEFAULT_MIP_REL_GAP,
     DEFAULT_TIME_LIMIT_S,
@@ -70,6 +74,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "CANDIDATE_SPACING_M",
     "MAX_ROAD_CANDIDATES",
+    "MODELS",
     "PROPOSAL_COLUMNS",
     "CandidateOptions",
     "Proposal",
@@ -80,6 +85,9 @@ __all__ = [
 #: Road candidate sites above this number are thinned by widening the spacing (keeps a
 #: county-wide drive-time proposal within seconds).
 MAX_ROAD_CANDIDATES: int = 4000
+#: Siting models of :func:`propose`: maximal covering, set covering (a coverage target
+#: or every coverable point) and p-median (least population-weighted travel minutes).
+MODELS: tuple[str, ...] = ("mclp", "lscp", "pmedian")
 #: Columns of :attr:`Proposal.sites`.
 PROPOSAL_COLUMNS: tuple[str, ...] = (
     "rank",
@@ -267,12 +275,21 @@ def propose(
     solver: Solver = "highs",
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     mip_rel_gap: float = DEFAULT_MIP_REL_GAP,
+    model: str = "mclp",
+    unreachable: Unreachable = "error",
+    cutoff_min: float | None = None,
 ) -> Proposal:
     """Propose new sites for ``tier`` (see :meth:`planner.workspace.workspace.Workspace.propose`)."""
     tier = parse_tier(tier)
+    if model not in MODELS:
+        raise SitingError("siting.error.bad_model", model=model, models=", ".join(MODELS))
     goals = sum(x is not None for x in (k, target_percent, budget)) + int(review_existing)
     if goals != 1:
         raise InputError("scenario.error.propose_options")
+    if model == "pmedian" and k is None:
+        raise SitingError("siting.error.pmedian_needs_p")
+    if model == "lscp" and target_percent is None:
+        raise SitingError("siting.error.lscp_needs_target")
     reason = no_demand_reason(ws.demand, serves=ws.config.tier_demand[tier])
     if reason is not None:  # nothing to cover: say why instead of "0 sites, 100 %"
         raise InputError(
@@ -281,6 +298,12 @@ def propose(
     np_ = siting_problem(ws, stations, tier=tier, options=candidates, review_existing=review_existing)
     std = ws.config.standards[tier]
     base: dict[str, Any] = {"tier": str(tier), "mode": str(std.mode), "minutes": std.minutes}
+    if model == "pmedian":
+        assert k is not None
+        return _propose_pmedian(
+            ws, stations, np_, k=k, base=base, unreachable=unreachable, cutoff_min=cutoff_min,
+            solver=solver, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
+        )  # fmt: skip
     if review_existing:
         table = removal_ranking(np_.problem)
         table.insert(0, "tier", str(tier))
@@ -307,6 +330,84 @@ def propose(
         "uncoverable_ids": [str(x) for x in res.uncoverable_ids[:50]],
     }
     return Proposal(sites, summary)
+
+
+def time_problem(
+    ws: Workspace, stations: pd.DataFrame, np_: NetworkProblem, *, cutoff_min: float | None = None
+) -> TimeProblem:
+    """Travel minutes from ``np_``'s candidates to its demand rows, with the tier's stations fixed.
+
+    The cutoff is the tier's horizon (standard × ``config.horizon_factor``, the reach of
+    the coverage figures) unless ``cutoff_min`` is given; a point's existing minutes are
+    the coverage result's time to its nearest station (``inf`` beyond the horizon).
+    """
+    tier = np_.tier
+    std = ws.config.standards[tier]
+    tr = ws.evaluate(stations).tiers[tier]
+    horizon = std.minutes * ws.config.horizon_factor if cutoff_min is None else float(cutoff_min)
+    graph = ws.network.travel_graph(mode=std.mode, config=ws.config)
+    cands = np_.candidates
+    c_snap = snap_points(
+        graph, lon=cands["lon"].to_numpy(float), lat=cands["lat"].to_numpy(float), max_snap_m=ws.config.max_snap_m
+    )
+    times = network_times(
+        graph, sites=c_snap, demand=tr.snap, cutoff_min=horizon,
+        demand_ids=np_.problem.demand_ids, site_ids=np_.problem.candidate_ids,
+    )  # fmt: skip
+    existing = np.where(np.isfinite(tr.time_s), tr.time_s / 60.0, np.inf)
+    return TimeProblem(
+        times=times,
+        weights=np_.problem.weights,
+        existing_min=existing,
+        demand_group=np_.problem.demand_group,
+        candidate_group=np_.problem.candidate_group,
+    )
+
+
+def _propose_pmedian(
+    ws: Workspace,
+    stations: pd.DataFrame,
+    np_: NetworkProblem,
+    *,
+    k: int,
+    base: dict[str, Any],
+    unreachable: Unreachable,
+    cutoff_min: float | None,
+    solver: Solver,
+    time_limit_s: float,
+    mip_rel_gap: float,
+) -> Proposal:
+    t0 = time.perf_counter()
+    problem = time_problem(ws, stations, np_, cutoff_min=cutoff_min)
+    build_s = time.perf_counter() - t0
+    res = p_median(
+        problem, p=int(k), solver=solver, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, unreachable=unreachable
+    )
+    logger.info(
+        "propose %s p-median: %d candidates, %d pairs within %g min, build %.2f s, solve %.2f s (%s, %s)",
+        np_.tier, len(np_.candidates), problem.times.n_pairs, problem.times.cutoff_min, build_s, res.seconds,
+        res.solver, res.status,
+    )  # fmt: skip
+    summary = {
+        **base,
+        **res.summary(),
+        "candidates": len(np_.candidates),
+        "candidate_sources": np_.candidates["source"].value_counts().to_dict(),
+        "times_seconds": round(build_s, 3),
+        "unreachable_ids": [str(x) for x in res.unreachable_ids[:50]],
+    }
+    return Proposal(location_sites_frame(np_.candidates, res, tier=np_.tier), summary)
+
+
+def location_sites_frame(candidates: pd.DataFrame, result: LocationResult, *, tier: Tier | str) -> pd.DataFrame:
+    """The chosen sites of a travel-time model as :data:`PROPOSAL_COLUMNS` plus ``gain``.
+
+    ``newly_covered_population`` is NaN (the model does not count coverage); ``gain`` is
+    the population-weighted minutes each site saves (marginal, in rank order).
+    """
+    n = len(result.site_ids)
+    frame = _frame(candidates, result.site_ids, newly=np.full(n, np.nan), cost=None, tier=tier)
+    return frame.assign(gain=np.asarray(result.site_gain, dtype=float))
 
 
 def solve(
@@ -347,12 +448,24 @@ def solve(
 
 def sites_frame(candidates: pd.DataFrame, result: SitingResult | None, *, tier: Tier | str) -> pd.DataFrame:
     """The chosen candidates in rank order as :data:`PROPOSAL_COLUMNS` (empty for ``None``)."""
-    cands = candidates.reset_index(drop=True)
     if result is None:
-        chosen, gains, cost = cands.iloc[:0], np.zeros(0), np.zeros(0)
-    else:
-        pos = pd.Index(cands["id"].astype(str)).get_indexer(pd.Index(result.site_ids).astype(str))
-        chosen, gains, cost = cands.iloc[pos], result.newly_covered, result.site_cost
+        return _frame(candidates, np.zeros(0, dtype=object), newly=np.zeros(0), cost=np.zeros(0), tier=tier)
+    return _frame(candidates, result.site_ids, newly=result.newly_covered, cost=result.site_cost, tier=tier)
+
+
+def _frame(
+    candidates: pd.DataFrame,
+    site_ids: Any,
+    *,
+    newly: Any,
+    cost: Any | None,
+    tier: Tier | str,
+) -> pd.DataFrame:
+    cands = candidates.reset_index(drop=True)
+    pos = pd.Index(cands["id"].astype(str)).get_indexer(pd.Index(np.asarray(site_ids)).astype(str))
+    chosen, gains = cands.iloc[pos], newly
+    if cost is None:
+        cost = chosen["cost"].to_numpy(float) if "cost" in chosen else np.ones(len(chosen))
     out = pd.DataFrame(
         {
             "rank": np.arange(1, len(chosen) + 1, dtype=np.int64),

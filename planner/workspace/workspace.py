@@ -55,6 +55,7 @@ from planner.inputs.limits import CLI_LIMITS, Limits
 from planner.network.roads import RoadNetwork, TravelGraph, speed_key
 from planner.network.snapping import Snap, snap_points
 from planner.settings import DEFAULT_TIER_DEMAND, TIERS, Config, Mode, Tier, parse_tier
+from planner.siting.median import Unreachable
 from planner.siting.models import DEFAULT_MIP_REL_GAP, DEFAULT_TIME_LIMIT_S, Solver
 from planner.workspace.propose import CandidateOptions, NetworkProblem, Proposal, propose, siting_problem
 from planner.workspace.scenario import BASELINE_SCENARIO, Scenario, check_stations
@@ -593,6 +594,9 @@ class Workspace:
         solver: Solver = "highs",
         time_limit_s: float = DEFAULT_TIME_LIMIT_S,
         mip_rel_gap: float = DEFAULT_MIP_REL_GAP,
+        model: str = "mclp",
+        unreachable: Unreachable = "error",
+        cutoff_min: float | None = None,
     ) -> Proposal:
         """Propose new sites for ``tier`` (the app, the notebook and ``planner site`` all call this).
 
@@ -626,6 +630,14 @@ class Workspace:
             ``"highs"`` (exact, time-limited) or ``"greedy"``.
         time_limit_s, mip_rel_gap
             Solver limits.
+        model
+            ``"mclp"`` (``k`` sites or a budget), ``"lscp"`` (a coverage target) or
+            ``"pmedian"`` (``k`` sites minimising the population-weighted travel minutes;
+            :func:`planner.siting.median.p_median`).
+        unreachable, cutoff_min
+            p-median only: what to do with points no site reaches within the cutoff
+            (``"error"`` or ``"cutoff"``: they count as the cutoff) and the cutoff
+            (default: the tier's standard × ``config.horizon_factor``).
 
         Returns
         -------
@@ -644,6 +656,7 @@ class Workspace:
             self, stations, tier=tier, k=k, target_percent=target_percent, budget=budget,
             min_per_township=min_per_township, max_per_township=max_per_township, review_existing=review_existing,
             candidates=candidates, solver=solver, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
+            model=model, unreachable=unreachable, cutoff_min=cutoff_min,
         )  # fmt: skip
 
     # ------------------------------------------------------------------ accessibility and equity
