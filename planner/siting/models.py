@@ -62,7 +62,7 @@ class SitingResult:
     Attributes
     ----------
     model
-        ``"mclp"``, ``"set_cover"``, ``"partial_cover"`` or ``"keep"``.
+        ``"mclp"``, ``"set_cover"``, ``"partial_cover"``, ``"keep"`` or ``"backup"``.
     site_ids
         Selected candidate ids in rank order (largest marginal new coverage first).
     newly_covered
@@ -93,6 +93,8 @@ class SitingResult:
     seconds: float
     reduction: ReductionReport
     uncoverable_ids: NDArray[Any] = field(default_factory=lambda: np.zeros(0, dtype=object))
+    #: Model-specific figures, added to :meth:`summary` (backup: ``covered_once``...).
+    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def newly_covered_total(self) -> float:
@@ -137,6 +139,7 @@ class SitingResult:
                 "candidates": [r.n_candidates, r.n_candidates_reduced],
                 "nnz": [r.nnz, r.nnz_reduced],
             },
+            **self.details,
         }
 
 
