@@ -53,7 +53,7 @@ def test_workbook_sheets_headers_and_numbers(
     data = excel_workbook(result=after, proposals=proposals, comparison=compare(before, after), label=ws.label)
     assert data[:2] == b"PK"
     wb = openpyxl.load_workbook(io.BytesIO(data))
-    assert wb.sheetnames == ["汇总", "乡镇", "缺口", "站点", "建议站点", "方案对比"]
+    assert wb.sheetnames == ["汇总", "乡镇", "缺口", "站点", "可达性", "公平性", "建议站点", "方案对比"]
     summ = wb["汇总"]
     rows = _rows(summ)
     assert "程序生成" in str(rows[0][0]) and ws.label in str(rows[0][0])
@@ -99,12 +99,54 @@ def test_workbook_sheets_headers_and_numbers(
     assert village_cmp[ch.index("覆盖人口变化")] == pytest.approx(proposals["newly_covered_population"].sum())
 
 
+def test_accessibility_and_equity_sheets_match_the_workspace(
+    case: tuple[Workspace, CoverageResult, CoverageResult, pd.DataFrame],
+) -> None:
+    from planner.coverage.figures import label
+    from planner.workspace.access import access_tables
+
+    ws, _before, after, _ = case
+    stations = after.stations[["id", "name", "tier", "lon", "lat"]]
+    access, equity = access_tables(ws, stations, result=after)
+    wb = openpyxl.load_workbook(io.BytesIO(excel_workbook(result=after, access=access, equity=equity)))
+    acc = _rows(wb["可达性"])
+    head = acc[1]
+    assert label("access_value") in head and label("access_normalised") in head and "可达性方法" in head
+    village = access[access["tier"] == "village"].reset_index(drop=True)
+    got = [r for r in acc[2:] if r[head.index("层级")] == "村（社区）"]
+    assert len(got) == len(village)
+    assert [r[head.index("可达性方法")] for r in got[:1]] == ["两步移动搜索法（2SFCA）"]
+    by_id = {str(r[head.index("编号")]): r for r in got}
+    direct = ws.accessibility(stations, tier="village")
+    for _, row in direct.head(20).iterrows():
+        assert by_id[str(row["id"])][head.index(label("access_value"))] == pytest.approx(row["value"], rel=1e-12)
+    eq = _rows(wb["公平性"])
+    eh = eq[1]
+    county = next(r for r in eq[2:] if r[eh.index("层级")] == "村（社区）" and r[eh.index("乡镇（街道）")] == "全县")
+    summary = after.summary["tiers"]["village"]
+    pct = eh.index(label("percent_within"))
+    assert county[pct] == pytest.approx(summary["percent_population"] / 100, abs=1e-4)
+    assert wb["公平性"].cell(row=3, column=pct + 1).number_format.endswith("%")
+    assert county[eh.index(label("gini_min"))] == pytest.approx(
+        float(ws.equity(after, tier="village")["gini_min"].iloc[0]), rel=1e-12
+    )
+
+
 def test_workbook_without_optional_tables_and_in_english(
     case: tuple[Workspace, CoverageResult, CoverageResult, pd.DataFrame], english: None
 ) -> None:
     _, _, after, _ = case
     wb = openpyxl.load_workbook(io.BytesIO(excel_workbook(result=after)))
-    assert wb.sheetnames == ["Summary", "Townships", "Gaps", "Stations", "Proposals", "Comparison"]
+    assert wb.sheetnames == [
+        "Summary",
+        "Townships",
+        "Gaps",
+        "Stations",
+        "Accessibility",
+        "Equity",
+        "Proposals",
+        "Comparison",
+    ]
     rows = _rows(wb["Summary"])
     assert rows[1][:3] == ["Tier", "Travel mode", "Standard (minutes)"]
     assert rows[2][0] == "county" and rows[2][1] == "drive"

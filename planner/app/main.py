@@ -16,6 +16,7 @@ from typing import Any
 import streamlit as st
 
 from planner.app import actions
+from planner.app.access_view import access_tab, map_access
 from planner.app.map_events import on_map_change
 from planner.app.map_parts import MapParts, build_map_parts
 from planner.app.state import (
@@ -175,6 +176,7 @@ def _live(*, presentation: bool, run_start_s: float) -> None:
         title=f"{t('app.title')} · {scenario_label(ss.current)}",
         demand_first_tier_only=True,
         changes=sc.changes(),
+        access=map_access(),
     )
     build_s = time.perf_counter() - t0
 
@@ -230,9 +232,15 @@ def _live(*, presentation: bool, run_start_s: float) -> None:
 
 
 def _sections(result: CoverageResult, map_args: dict[str, Any]) -> None:
-    """The tabs under the map: gaps, proposals, scenario comparison, downloads."""
+    """The tabs under the map: gaps, proposals, accessibility, scenario comparison, downloads."""
     tabs = st.tabs(
-        [t("app.figures.header"), t("app.prop.header"), t("app.scen.compare_header"), t("app.dl.header")],
+        [
+            t("app.figures.header"),
+            t("app.prop.header"),
+            t("app.access.tab"),
+            t("app.scen.compare_header"),
+            t("app.dl.header"),
+        ],
         key="section",  # keeps the open tab across reruns (messages above shift the layout)
         on_change="rerun",
     )
@@ -240,6 +248,7 @@ def _sections(result: CoverageResult, map_args: dict[str, Any]) -> None:
     views: tuple[Callable[[], None], ...] = (
         lambda: gaps_table(result),
         proposals_table,
+        lambda: access_tab(result),
         compare_view,
         lambda: downloads(result, lambda: build_map(**map_args)),
     )

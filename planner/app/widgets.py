@@ -215,10 +215,10 @@ def change_panel(*, compact: bool = False) -> None:
         numbers: list[Hashable] = [c for c in table.columns if c != t("app.col.tier")]
         percents: list[Hashable] = [t("app.col.percent_before"), t("app.col.percent_after")]
         styled = table.style.format(precision=0, thousands=",", subset=numbers).format(precision=1, subset=percents)
-        _html_table(styled.set_properties(subset=numbers, **{"text-align": "right"}))
+        html_table(styled.set_properties(subset=numbers, **{"text-align": "right"}))
 
 
-def _html_table(styled: Any) -> None:
+def html_table(styled: Any) -> None:
     """A small table as static HTML (``styled``: a pandas Styler whose text cells are escaped).
 
     Not ``st.dataframe``: its data grid is ~1.5 MB of script the browser loads and
@@ -278,7 +278,7 @@ def gaps_table(result: CoverageResult) -> None:
     styled = styled.set_properties(
         subset=[c for c in table.columns if c != t("app.col.township")], **{"text-align": "right"}
     )
-    _html_table(styled)
+    html_table(styled)
 
 
 def proposals_table() -> None:

@@ -16,7 +16,9 @@ from types import MappingProxyType
 from planner.settings import Tier
 
 __all__ = [
+    "ACCESS_CLASS_HEX",
     "COVERED_HEX",
+    "NO_ACCESS_HEX",
     "OFF_NETWORK_HEX",
     "TIER_COLOURS",
     "UNCOVERED_HEX",
@@ -86,3 +88,10 @@ def interval_shades(colour: str, *, n: int) -> tuple[str, ...]:
         return (lighten(colour, share=(_DARKEST_SHARE + _LIGHTEST_SHARE) / 2),)
     step = (_DARKEST_SHARE - _LIGHTEST_SHARE) / (n - 1)
     return tuple(lighten(colour, share=_DARKEST_SHARE - k * step) for k in range(n))
+
+
+#: Accessibility classes on the map, lowest to highest (ColorBrewer YlGnBu, 5 classes:
+#: sequential, readable for colour-blind viewers and in grey print); no service in reach
+#: is drawn in the off-network grey's darker neighbour.
+ACCESS_CLASS_HEX: tuple[str, ...] = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
+NO_ACCESS_HEX = "#636363"

@@ -51,7 +51,16 @@ from openpyxl.worksheet.worksheet import Worksheet
 from planner._atomic import scratch_dir
 from planner._text import csv_bytes, neutralise_cell
 from planner.coverage.analyse import AREA_COLUMNS, CoverageResult
-from planner.coverage.figures import HEADLINE_FIGURES, STATION_FIGURES, figure, label, no_demand_text
+from planner.coverage.figures import (
+    ACCESS_COLUMN_FIGURES,
+    ACCESS_FIGURES,
+    EQUITY_FIGURES,
+    HEADLINE_FIGURES,
+    STATION_FIGURES,
+    figure,
+    label,
+    no_demand_text,
+)
 from planner.i18n import get_language, t
 from planner.settings import TIERS
 from planner.workspace.scenario import COMPARISON_COLUMNS
@@ -71,7 +80,16 @@ __all__ = [
 ]
 
 #: Sheet keys in workbook order (names come from ``exports.sheet.<key>``).
-SHEETS: tuple[str, ...] = ("summary", "townships", "gaps", "stations", "proposals", "comparison")
+SHEETS: tuple[str, ...] = (
+    "summary",
+    "townships",
+    "gaps",
+    "stations",
+    "access",
+    "equity",
+    "proposals",
+    "comparison",
+)
 
 #: Number format per column key that is not a figure (figures: :attr:`planner.coverage.figures.Figure.excel_format`).
 _FORMATS: dict[str, str] = {
@@ -92,13 +110,15 @@ _FORMATS: dict[str, str] = {
     "rank": "0",
 }
 #: Columns holding percentages 0–100 (written as fractions with a percent format).
-_PERCENT = frozenset({"percent_population", "percent_before", "percent_after"})
+_PERCENT = frozenset({"percent_population", "percent_before", "percent_after", "percent_within"})
 #: Sheets whose title row carries the note that populations are estimated (:func:`estimate_note`).
 _NOTED_SHEETS = frozenset({"summary", "gaps"})
 #: Sheets whose figure columns are named (and formatted) by the figures table.
-_FIGURE_SHEETS = frozenset({"summary", "townships", "stations"})
+_FIGURE_SHEETS = frozenset({"summary", "townships", "stations", "access", "equity"})
 #: Columns named and formatted by the figures table on those sheets.
-_FIGURE_COLUMNS = frozenset({*HEADLINE_FIGURES, *STATION_FIGURES})
+_FIGURE_COLUMNS = frozenset(
+    {*HEADLINE_FIGURES, *STATION_FIGURES, *(f.key for f in ACCESS_FIGURES), *(f.key for f in EQUITY_FIGURES)}
+)
 #: Columns whose values are translated (``tier.x``, ``mode.x``, ``exports.status.x`` ...).
 _VALUE_KEYS: dict[str, str] = {
     "tier": "tier",
@@ -107,6 +127,7 @@ _VALUE_KEYS: dict[str, str] = {
     "change": "exports.change",
     "source": "exports.source",
     "population_source": "population.source",
+    "method": "access.method",
 }
 
 _SUMMARY_COLUMNS = ("tier", "mode", "standard_minutes", *HEADLINE_FIGURES, "note")
@@ -129,6 +150,38 @@ _GAP_COLUMNS = (
 _STATION_COLUMNS = ("tier", "id", "name", "township", *STATION_FIGURES, "on_network", "lon", "lat")
 _PROPOSAL_COLUMNS = ("rank", "tier", "site_id", "name", "township", "newly_covered_population", "source", "lon", "lat")
 _COMPARISON_COLUMNS = COMPARISON_COLUMNS
+#: The accessibility sheet: one row per demand point and tier (:func:`planner.workspace.access.access_tables`),
+#: its ``value`` / ``normalised`` columns named by the figures table.
+_ACCESS_COLUMNS = (
+    "tier",
+    "township",
+    "name",
+    "id",
+    "population",
+    "access_value",
+    "access_normalised",
+    "minutes",
+    "method",
+)
+#: The equity sheet: per tier the county row, then one row per township.
+_EQUITY_COLUMNS = ("tier", "township", "demand", "population", *(f.key for f in EQUITY_FIGURES))
+
+
+def access_sheet(access: pd.DataFrame | None) -> pd.DataFrame:
+    """The accessibility frame with its columns under their figure keys (the 可达性 sheet)."""
+    if access is None:
+        return pd.DataFrame(columns=list(_ACCESS_COLUMNS))
+    renamed = access.rename(columns={k: v for k, v in ACCESS_COLUMN_FIGURES.items() if k in ("value", "normalised")})
+    return _select(renamed, _ACCESS_COLUMNS)
+
+
+def equity_sheet(equity: pd.DataFrame | None, *, lang: str | None = None) -> pd.DataFrame:
+    """The equity frame with the county rows named (the 公平性 sheet)."""
+    out = _select(equity, _EQUITY_COLUMNS)
+    if len(out):
+        named = out["township"].astype(str) != ""
+        out["township"] = out["township"].astype(object).where(named, t("exports.whole_county", lang=lang))
+    return out
 
 
 # =========================================================================== tables
@@ -317,6 +370,8 @@ def excel_workbook(
     result: CoverageResult,
     proposals: pd.DataFrame | None = None,
     comparison: pd.DataFrame | None = None,
+    access: pd.DataFrame | None = None,
+    equity: pd.DataFrame | None = None,
     label: str = "",
     lang: str | None = None,
 ) -> bytes:
@@ -332,6 +387,9 @@ def excel_workbook(
         with a note when ``None``.
     comparison
         Scenario comparison (:func:`planner.workspace.scenario.compare`); likewise.
+    access, equity
+        Accessibility per demand point and equity per tier and township
+        (:func:`planner.workspace.access.access_tables`); likewise.
     label
         Shown in every sheet's title row (e.g. the demo county's label saying the data
         are generated).
@@ -349,6 +407,8 @@ def excel_workbook(
         "townships": _select(result.areas, _TOWNSHIP_COLUMNS),
         "gaps": _select(result.gaps, _GAP_COLUMNS),
         "stations": _select(result.stations, _STATION_COLUMNS),
+        "access": access_sheet(access),
+        "equity": equity_sheet(equity, lang=lang),
         "proposals": _select(proposals, _PROPOSAL_COLUMNS),
         "comparison": _select(comparison, _COMPARISON_COLUMNS),
     }

@@ -7,7 +7,8 @@ same bytes for the same inputs and settings.
 
 Files (:data:`FILES`):
 
-- ``summary.json`` — per tier the figures of :mod:`planner.coverage.figures` and the parameters;
+- ``summary.json`` — per tier the figures of :mod:`planner.coverage.figures` and the parameters,
+  and per tier the county's equity figures (``equity``: travel time and accessibility);
 - ``demand.csv`` — one row per demand point and tier (UTF-8 with BOM; like every CSV and
   the workbook, text that would start a spreadsheet formula is written with a leading ``'``,
   :func:`planner._text.csv_bytes`, while ``summary.json`` and the GeoPackages keep it as it is);
@@ -52,6 +53,7 @@ from planner.settings import TIERS, Tier, parse_tier
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from planner.coverage.access import Method
     from planner.workspace.scenario import Scenario
     from planner.workspace.workspace import Workspace
 
@@ -248,6 +250,7 @@ def report_files(
     changes: pd.DataFrame | None = None,
     extra_summary: dict[str, Any] | None = None,
     web_map: Callable[[], Any] | None = None,
+    access_method: Method = "2sfca",
 ) -> dict[str, bytes]:
     """Build the output files of ``stations`` on ``ws`` (see the module docstring).
 
@@ -282,6 +285,10 @@ def report_files(
     web_map
         Builds the folium map saved as ``map.html`` (the app passes the map as shown);
         default :func:`planner.report.webmap.build_map` with every tier's isochrones.
+    access_method
+        Accessibility method of the workbook's 可达性 / 公平性 sheets and ``summary.json``'s
+        ``equity`` (:func:`planner.workspace.access.access_tables`, each tier's standard
+        as catchment).
 
     Returns
     -------
@@ -309,6 +316,12 @@ def report_files(
     st_iso = _station_isochrones(ws, stations, result) if station_isochrones and "coverage.gpkg" in wanted else None
     label = title or ws.shown_label()
     summary = dict(result.summary)
+    access = equity = None
+    if {"report.xlsx", "summary.json"} & set(wanted):
+        from planner.workspace.access import access_tables, equity_summary
+
+        access, equity = access_tables(ws, stations, result=result, method=access_method)
+        summary["equity"] = equity_summary(equity, method=access_method)
     if ws.inputs:
         summary["inputs"] = dict(ws.inputs)
     if ws.label:
@@ -333,8 +346,9 @@ def report_files(
                 files[name] = csv_bytes(proposals)
         elif name == "report.xlsx":
             files[name] = exports.excel_workbook(
-                result=result, proposals=proposals, comparison=comparison, label=ws.shown_label()
-            )
+                result=result, proposals=proposals, comparison=comparison, access=access, equity=equity,
+                label=ws.shown_label(),
+            )  # fmt: skip
         elif name == "coverage.gpkg":
             files[name] = exports.geopackage_bytes(
                 result=result, isochrones=iso, station_isochrones=st_iso, areas=ws.areas, proposals=proposals

@@ -106,6 +106,7 @@ def _legend_html(
     has_proposals: bool,
     presentation: bool,
     lang: str | None,
+    extra: str = "",
 ) -> str:
     """The legend: the viewed tier's circle per interval, coverage colours, stations, edits, proposals.
 
@@ -126,10 +127,13 @@ def _legend_html(
         for colour, m in zip(interval_colours(view, len(minutes)), minutes, strict=True):
             label = t("app.map.circle_interval", lang=lang, minutes=m)
             rows.append(f"<div>{_swatch(colour, opacity=ISOCHRONE_FILL_OPACITY)}{html.escape(label)}</div>")
-    cov = t("app.map.demand_legend", lang=lang, tier=view_name)
-    rows.append(f'<div style="font-weight:600;margin-top:4px">{html.escape(cov)}</div>')
-    for colour, key in ((COVERED_HEX, "covered"), (UNCOVERED_HEX, "uncovered"), (OFF_NETWORK_HEX, "off_network")):
-        rows.append(f"<div>{_swatch(colour, round_=True)}{html.escape(t(f'app.map.{key}', lang=lang))}</div>")
+    if extra:  # the demand points are coloured by something else (accessibility): its classes
+        rows.append(extra)
+    else:
+        cov = t("app.map.demand_legend", lang=lang, tier=view_name)
+        rows.append(f'<div style="font-weight:600;margin-top:4px">{html.escape(cov)}</div>')
+        for colour, key in ((COVERED_HEX, "covered"), (UNCOVERED_HEX, "uncovered"), (OFF_NETWORK_HEX, "off_network")):
+            rows.append(f"<div>{_swatch(colour, round_=True)}{html.escape(t(f'app.map.{key}', lang=lang))}</div>")
     head = html.escape(t("app.map.stations_legend", lang=lang))
     rows.append(f'<div style="font-weight:600;margin-top:4px">{head}</div>')
     for tier in TIERS:
@@ -190,6 +194,7 @@ def build_base_and_layers(
     asset_base_url: str = STATIC_URL,
     demand_first_tier_only: bool = False,
     changes: pd.DataFrame | None = None,
+    access: tuple[pd.DataFrame, str] | None = None,
 ) -> tuple[folium.Map, list[folium.FeatureGroup]]:
     """Build the coverage map as a base map plus the layers an edit changes.
 
@@ -205,8 +210,13 @@ def build_base_and_layers(
     tuple[folium.Map, list[folium.FeatureGroup]]
         The base map (basemap, roads, townships, view, title, legend) and the feature
         groups that follow every edit (isochrones, demand, stations, proposals), all
-        assets local.
+        assets local. With ``access`` (the viewed tier's accessibility frame and its
+        method, :mod:`planner.report.access_map`), the viewed tier's demand points are
+        coloured by accessibility class instead (the coverage colouring stays in the
+        layer control) and the legend shows the classes.
     """
+    from planner.report.access_map import access_legend_html, add_access
+
     shown = [Tier(x) for x in (tiers or TIERS)]
     view = shown[0]
     bounds = _bounds(result, areas, proposals)
@@ -241,6 +251,7 @@ def build_base_and_layers(
         has_proposals=proposals is not None and len(proposals) > 0,
         presentation=presentation,
         lang=lang,
+        extra=access_legend_html(access[0], tier=view, method=access[1], lang=lang) if access is not None else "",
     )
     root: branca.element.Figure = m.get_root()  # type: ignore[assignment]
     root.html.add_child(_Raw(overlay))  # rendered text: no Jinja pass over the typed title
@@ -253,7 +264,9 @@ def build_base_and_layers(
             # one circle at a time (they overlap): the viewed tier's; the others in the layer control
             add_isochrones(holder, tier, isochrones[tier], intervals=intervals, lang=lang, show=tier == view)
     for i, tier in enumerate(shown[: 1 if demand_first_tier_only else None]):
-        add_demand(holder, tier, result.demand, show=i == 0, lang=lang)
+        add_demand(holder, tier, result.demand, show=i == 0 and access is None, lang=lang)
+    if access is not None:
+        add_access(holder, access[0], tier=view, lang=lang)
     for tier in shown[::-1]:  # the viewed tier's stations last: on top
         add_stations(holder, tier, result.stations, lang=lang, emphasised=tier == view)
     if changes is not None:
@@ -357,6 +370,7 @@ def build_map(
     asset_base_url: str = STATIC_URL,
     demand_first_tier_only: bool = False,
     changes: pd.DataFrame | None = None,
+    access: tuple[pd.DataFrame, str] | None = None,
 ) -> folium.Map:
     """Build the coverage map.
 
@@ -400,6 +414,9 @@ def build_map(
     changes
         Stations added, moved and closed in this scenario
         (:func:`planner.workspace.scenario.station_changes`), marked with badges.
+    access
+        The viewed tier's accessibility (:meth:`planner.workspace.workspace.Workspace.accessibility`
+        with ``lon``/``lat``) and its method: the tier's demand points coloured by class.
 
     Returns
     -------
@@ -422,6 +439,7 @@ def build_map(
         asset_base_url=asset_base_url,
         demand_first_tier_only=demand_first_tier_only,
         changes=changes,
+        access=access,
     )
     for fg in layers:
         fg.add_to(m)

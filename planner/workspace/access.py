@@ -23,7 +23,7 @@ import pandas as pd
 from planner._errors import InputError, ids_text
 from planner.coverage.access import DEFAULT_FLOOR_MIN, Method, accessibility
 from planner.coverage.analyse import CoverageResult
-from planner.coverage.equity import equity_table, gini, palma
+from planner.coverage.equity import EQUITY_COLUMNS, equity_table, gini, palma
 from planner.i18n import t
 from planner.network.times import network_times
 from planner.settings import Tier, parse_tier
@@ -38,6 +38,8 @@ __all__ = [
     "ACCESS_FRAME_COLUMNS",
     "SUPPLY_COLUMN",
     "access_summary",
+    "access_tables",
+    "equity_summary",
     "station_supply",
     "tier_accessibility",
     "tier_equity",
@@ -199,3 +201,45 @@ def tier_equity(
     )
     table.insert(0, "tier", str(tier))
     return table
+
+
+def access_tables(
+    ws: Workspace,
+    stations: pd.DataFrame,
+    *,
+    result: CoverageResult,
+    method: Method = "2sfca",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Accessibility of every evaluated tier's demand points and every tier's equity table.
+
+    What the workbook's 可达性 and 公平性 sheets and ``summary.json``'s ``equity`` hold, in
+    the CLI's ``--out`` folder and the app's downloads alike: ``method`` at each tier's
+    standard catchment, supply from the stations' supply column (1 each without one).
+    Tiers without demand points are left out. Both frames start with a ``tier`` column;
+    the accessibility frame also names the ``method``.
+    """
+    acc_parts, eq_parts = [], []
+    for tier in result.tiers:
+        if not (result.demand["tier"].astype(str) == str(tier)).any():
+            continue
+        acc = tier_accessibility(ws, stations, tier=tier, method=method)
+        eq_parts.append(tier_equity(ws, result, tier=tier, access=acc))
+        acc_parts.append(acc.assign(method=method))
+        acc_parts[-1].insert(0, "tier", str(tier))
+    acc_cols = ["tier", *ACCESS_FRAME_COLUMNS, "method"]
+    access = pd.concat(acc_parts, ignore_index=True) if acc_parts else pd.DataFrame(columns=acc_cols)
+    equity = pd.concat(eq_parts, ignore_index=True) if eq_parts else pd.DataFrame(columns=["tier", *EQUITY_COLUMNS])
+    return access, equity
+
+
+def equity_summary(equity: pd.DataFrame, *, method: str) -> dict[str, dict[str, float | str | None]]:
+    """Per tier, the county row of :func:`access_tables`'s equity frame (``summary.json``'s ``equity``)."""
+    out: dict[str, dict[str, float | str | None]] = {}
+    county = equity[equity["township"].astype(str) == ""]
+    for _, row in county.iterrows():
+        vals: dict[str, float | str | None] = {"access_method": method}
+        for col in EQUITY_COLUMNS[1:]:
+            v = float(row[col])
+            vals[col] = v if np.isfinite(v) else None
+        out[str(row["tier"])] = vals
+    return out
