@@ -323,3 +323,41 @@ def test_site_refuses_stations_far_from_roads_like_coverage(tmp_path, capsys) ->
         assert not Path(argv[-1]).exists()  # nothing half-written
     assert main(["site", *common, "--tier", "village", "--p", "1", "--allow-off-network",
                  "--out", str(tmp_path / "s")]) == 0  # fmt: skip
+
+
+def test_accessibility_and_equity_agree_across_surfaces(case, cli_run, app_run) -> None:  # type: ignore[no-untyped-def]
+    """``planner access``, the coverage folder's summary.json and workbook, and the app's workspace."""
+    import contextlib
+
+    _, _inputs, argv, tmp = case
+    out_cli, _ = cli_run
+    summary = json.loads((out_cli / "summary.json").read_text("utf-8"))
+    out = tmp / "access"
+    access_argv = ["access", *argv[1:], "--tier", "village", "--method", "2sfca", "--out", str(out)]
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(access_argv) == 0
+    equity = pd.read_csv(out / "equity.csv", keep_default_na=False)
+    county = equity.iloc[0]  # the whole county first, then the townships
+    want = summary["equity"]["village"]
+    assert want["access_method"] == "2sfca"
+    for k in ("population", "within_population", "percent_within", "mean_min", "p90_min", "gini_min", "mean_access"):
+        assert float(county[k]) == pytest.approx(want[k], rel=1e-9), k
+    # the township shares within N minutes are the covered shares of the coverage run
+    assert want["within_population"] == pytest.approx(summary["tiers"]["village"]["covered_population"])
+    # the workbook's accessibility sheet holds access.csv's values
+    acc = pd.read_csv(out / "access.csv", dtype={"id": str})
+    wb = load_workbook(io.BytesIO((out_cli / "report.xlsx").read_bytes()), read_only=True)
+    rows = [list(r) for r in wb[t("exports.sheet.access")].iter_rows(values_only=True)]
+    head = rows[1]
+    village = t("tier.village")
+    sheet = {str(r[head.index(t("exports.col.id"))]).lstrip("'"): r for r in rows[2:] if r[0] == village}
+    col = head.index(figures.label("access_value"))
+    assert len(sheet) == len(acc)
+    for _, r in acc.iterrows():
+        assert sheet[str(r["id"])][col] == pytest.approx(float(r["value"]), rel=1e-9, abs=1e-15)
+    # the app's workspace (what its 可达性 tab shows) gives the same county row
+    ws = app_run.session_state["ws"]
+    sc = app_run.session_state["scenarios"][app_run.session_state["current"]]
+    app_eq = ws.equity(sc.stations, tier="village", access=ws.accessibility(sc.stations, tier="village"))
+    for k in ("within_population", "mean_min", "gini_min", "mean_access", "gini_access"):
+        assert float(app_eq.iloc[0][k]) == pytest.approx(want[k], rel=1e-9), k

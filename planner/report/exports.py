@@ -176,11 +176,11 @@ def access_sheet(access: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def equity_sheet(equity: pd.DataFrame | None, *, lang: str | None = None) -> pd.DataFrame:
-    """The equity frame with the county rows named (the 公平性 sheet)."""
+    """The equity frame with the county rows named (the 公平性 sheet; each tier's first row is the county)."""
     out = _select(equity, _EQUITY_COLUMNS)
     if len(out):
-        named = out["township"].astype(str) != ""
-        out["township"] = out["township"].astype(object).where(named, t("exports.whole_county", lang=lang))
+        county = ~out["tier"].astype(str).duplicated()  # each tier's first row is the whole county
+        out["township"] = out["township"].astype(object).where(~county, t("exports.whole_county", lang=lang))
     return out
 
 

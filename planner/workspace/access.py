@@ -235,7 +235,7 @@ def access_tables(
 def equity_summary(equity: pd.DataFrame, *, method: str) -> dict[str, dict[str, float | str | None]]:
     """Per tier, the county row of :func:`access_tables`'s equity frame (``summary.json``'s ``equity``)."""
     out: dict[str, dict[str, float | str | None]] = {}
-    county = equity[equity["township"].astype(str) == ""]
+    county = equity[~equity["tier"].astype(str).duplicated()]  # each tier's first row: the whole county
     for _, row in county.iterrows():
         vals: dict[str, float | str | None] = {"access_method": method}
         for col in EQUITY_COLUMNS[1:]:
