@@ -806,3 +806,44 @@ def test_hostile_names_are_shown_as_text(browser_page, server, tmp_path):
         assert "Traceback" not in log.read_text()
     finally:
         context.close()
+
+
+def test_accessibility_tab_and_map(browser_page, server):
+    """The 可达性 tab: county equity figures, Lorenz chart, township table; the map coloured by class."""
+    from planner.i18n import t
+    from planner.report.colours import ACCESS_CLASS_HEX, NO_ACCESS_HEX
+
+    url, _started, _log = server
+    page = _sized_page(browser_page, (1600, 1100))
+    page.goto(url)
+    tab = page.get_by_role("tab", name=t("app.access.tab"))
+    tab.wait_for(timeout=120_000)
+    tab.click()
+    page.get_by_text(t("app.access.lorenz_caption")).first.wait_for(timeout=60_000)
+    _idle(page)
+    # six county figures under the figures table's labels, the chart and one row per township
+    panel = page.locator('[role="tabpanel"]:visible')
+    values = panel.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    assert len(values) == 6 and all(v.strip() not in ("", "—") for v in values), values
+    assert panel.locator('[data-testid="stVegaLiteChart"], [data-testid="stArrowVegaLiteChart"]').count() >= 1
+    rows = panel.locator("table tbody tr").count()
+    assert rows >= 10  # the demo county's townships
+    panel.screenshot(path=str(ARTIFACTS / "09_access_tab.png"))
+    # the map coloured by accessibility: legend classes and circles in the class colours
+    page.get_by_text(t("app.access.on_map")).click()
+    _wait_legend(page, t("app.access.none"))
+    legend = _legend_text(page)
+    assert t("app.map.covered") not in legend  # the coverage colouring gave way
+    fills = _inner(page).evaluate(
+        "() => [...document.querySelectorAll('.leaflet-planner-access-pane path')].map(p => p.getAttribute('fill'))"
+    )
+    used = {str(f).lower() for f in fills}
+    coverage_fills = _inner(page).evaluate(
+        "() => [...document.querySelectorAll('.leaflet-overlay-pane path')].map(p => p.getAttribute('fill'))"
+    )
+    assert not {"#33a02c", "#e31a1c"} & {str(f).lower() for f in coverage_fills}  # no coverage colouring under it
+    assert NO_ACCESS_HEX in used and sum(c in used for c in ACCESS_CLASS_HEX) >= 4, used
+    page.locator(MAP_FRAME).first.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "10_access_map.png"))
+    page.close()

@@ -23,7 +23,12 @@ from planner.report.webmap import _swatch
 from planner.report.webmap_layers import _fmt_int, _Layer, _points
 from planner.settings import Tier
 
-__all__ = ["access_classes", "access_legend_html", "add_access"]
+__all__ = ["ACCESS_PANE", "access_classes", "access_legend_html", "add_access", "add_access_pane"]
+
+#: The map pane of the accessibility circles: above the station badges (Leaflet's marker
+#: pane is at 600), so that a village's class is not hidden under its own station.
+ACCESS_PANE = "planner-access"
+ACCESS_PANE_Z = 620
 
 
 def access_classes(
@@ -85,6 +90,8 @@ def add_access(m: folium.Map, frame: pd.DataFrame, *, tier: Tier, lang: str | No
     """Add the tier's demand points coloured by accessibility class to ``m`` (circles sized by population).
 
     ``frame`` has one row per demand point: ``lon, lat, name, population, value, normalised``.
+    The circles are drawn in :data:`ACCESS_PANE`, which the map must have
+    (:func:`add_access_pane`).
     """
     if not len(frame):
         return
@@ -108,7 +115,11 @@ def add_access(m: folium.Map, frame: pd.DataFrame, *, tier: Tier, lang: str | No
     ]
     data = _points(frame, {"tip": names, "popup": popup, "style": styles})
     fg = folium.FeatureGroup(name=t("app.access.layer", lang=lang, tier=t(f"tier.{tier}", lang=lang)), show=show)
-    _Layer(data, style={"weight": 1.0, "color": "#555555", "fill": True, "fillOpacity": 0.9}, points="circle").add_to(
-        fg
-    )
+    style = {"weight": 1.0, "color": "#555555", "fill": True, "fillOpacity": 0.9, "pane": ACCESS_PANE}
+    _Layer(data, style=style, points="circle").add_to(fg)
     fg.add_to(m)
+
+
+def add_access_pane(m: folium.Map) -> None:
+    """Give ``m`` the pane the accessibility circles are drawn in (above the stations, clickable)."""
+    folium.map.CustomPane(ACCESS_PANE, z_index=ACCESS_PANE_Z, pointer_events=True).add_to(m)

@@ -212,10 +212,10 @@ def build_base_and_layers(
         groups that follow every edit (isochrones, demand, stations, proposals), all
         assets local. With ``access`` (the viewed tier's accessibility frame and its
         method, :mod:`planner.report.access_map`), the viewed tier's demand points are
-        coloured by accessibility class instead (the coverage colouring stays in the
-        layer control) and the legend shows the classes.
+        coloured by accessibility class instead of coverage, its service circle is left
+        out and the legend shows the classes.
     """
-    from planner.report.access_map import access_legend_html, add_access
+    from planner.report.access_map import access_legend_html, add_access, add_access_pane
 
     shown = [Tier(x) for x in (tiers or TIERS)]
     view = shown[0]
@@ -244,7 +244,10 @@ def build_base_and_layers(
     # room for the title above; not for the legend (it folds away): on a narrow map its
     # width would leave the county a third of the frame
     m.fit_bounds(bounds, padding_top_left=(20, 60 if presentation else 45), padding_bottom_right=(20, 20))
-    circle = isochrones.get(view) if isochrones else None
+    # coloured by accessibility, the viewed tier's circle and coverage colouring are left out:
+    # the circle's fill would hide the classes' light colours (and streamlit-folium draws every
+    # layer it is given, hidden or not)
+    circle = isochrones.get(view) if isochrones and access is None else None
     overlay = _title_html(title or t("app.title", lang=lang), presentation=presentation) + _legend_html(
         tiers=shown,
         circle=circle,
@@ -253,6 +256,8 @@ def build_base_and_layers(
         lang=lang,
         extra=access_legend_html(access[0], tier=view, method=access[1], lang=lang) if access is not None else "",
     )
+    if access is not None:
+        add_access_pane(m)
     root: branca.element.Figure = m.get_root()  # type: ignore[assignment]
     root.html.add_child(_Raw(overlay))  # rendered text: no Jinja pass over the typed title
     _Signature(hashlib.sha1(overlay.encode("utf-8")).hexdigest()).add_to(m)
@@ -260,11 +265,12 @@ def build_base_and_layers(
 
     holder = folium.Map(tiles=None)  # layers are built on a scratch map, then detached
     for tier in shown:
-        if isochrones and tier in isochrones:
+        if isochrones and tier in isochrones and not (access is not None and tier == view):
             # one circle at a time (they overlap): the viewed tier's; the others in the layer control
             add_isochrones(holder, tier, isochrones[tier], intervals=intervals, lang=lang, show=tier == view)
     for i, tier in enumerate(shown[: 1 if demand_first_tier_only else None]):
-        add_demand(holder, tier, result.demand, show=i == 0 and access is None, lang=lang)
+        if access is None or tier != view:
+            add_demand(holder, tier, result.demand, show=i == 0, lang=lang)
     if access is not None:
         add_access(holder, access[0], tier=view, lang=lang)
     for tier in shown[::-1]:  # the viewed tier's stations last: on top
