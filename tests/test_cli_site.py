@@ -199,3 +199,128 @@ def test_network_pmedian_cli_equals_workspace(demo_inputs: dict[str, Path], tmp_
     for key in ("model", "objective", "mean_minutes", "bound", "gap"):
         assert key in summ
     np.testing.assert_allclose(props["gain"], prop.sites["gain"], rtol=1e-12)
+
+
+# ----------------------------------------------------------------------------- p-center, backup, capacities
+
+
+def _demo_base(demo_inputs: dict[str, Path]) -> list[str]:
+    return ["site", "--network", str(demo_inputs["roads"]), "--stations", str(demo_inputs["stations"]),
+            "--demand", str(demo_inputs["demand"]), "--areas", str(demo_inputs["townships"])]  # fmt: skip
+
+
+def _outputs(folder: Path) -> tuple[pd.DataFrame, dict[str, object]]:
+    props = pd.read_csv(folder / "proposals.csv", encoding="utf-8-sig", dtype={"site_id": str})
+    props["site_id"] = props["site_id"].str.lstrip("'")  # the CSV guards a leading @
+    return props, json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("opts", "kwargs"),
+    [
+        (["--tier", "township", "--p", "2", "--model", "pcenter", "--unreachable", "cutoff", "--weighted"],
+         {"tier": "township", "k": 2, "model": "pcenter", "unreachable": "cutoff", "weighted": True}),
+        (["--tier", "village", "--p", "3", "--model", "backup"], {"tier": "village", "k": 3, "model": "backup"}),
+    ],
+)  # fmt: skip
+def test_network_location_models_cli_equal_workspace(
+    demo_inputs: dict[str, Path], tmp_path: Path, opts: list[str], kwargs: dict[str, object]
+) -> None:
+    from planner.workspace.workspace import Workspace
+
+    assert main([*_demo_base(demo_inputs), *opts, "--out", str(tmp_path / "o")]) == 0
+    props, summ = _outputs(tmp_path / "o")
+    ws, scenario = Workspace.from_files(
+        network=demo_inputs["roads"], stations=demo_inputs["stations"], demand=demo_inputs["demand"],
+        areas=demo_inputs["townships"],
+    )  # fmt: skip
+    prop = ws.propose(scenario.stations, **kwargs)  # type: ignore[arg-type]
+    assert summ["model"] == kwargs["model"] and list(props["site_id"]) == list(prop.sites["site_id"])
+    for key in ("objective", "bound", "gap", "mean_minutes"):  # mean_minutes: None for backup coverage
+        want = prop.summary.get(key)
+        assert summ.get(key) == (want if want is None else pytest.approx(want, rel=1e-12)), key
+
+
+def _capacity_config(tmp_path: Path, people: int) -> Path:
+    path = tmp_path / "cap.toml"
+    path.write_text(f"[tier_capacity]\nvillage = {people}\n", encoding="utf-8")
+    return path
+
+
+def test_coverage_flags_overloaded_stations(demo_inputs: dict[str, Path], tmp_path: Path) -> None:
+    from planner.coverage import figures
+
+    cfg = _capacity_config(tmp_path, 3000)
+    argv = ["coverage", "--network", str(demo_inputs["roads"]), "--stations", str(demo_inputs["stations"]),
+            "--demand", str(demo_inputs["demand"]), "--config", str(cfg), "--no-isochrones"]  # fmt: skip
+    assert main([*argv, "--out", str(tmp_path / "c")]) == 0
+    st = pd.read_csv(tmp_path / "c" / "stations.csv", encoding="utf-8-sig", dtype={"id": str})
+    village = st[st["tier"] == "village"]
+    over = village["covered_population"] > 3000
+    assert over.any() and (village["capacity"] == 3000).all()
+    assert (village["overloaded"].astype(str) == over.astype(str)).all()
+    np.testing.assert_allclose(village["load_ratio"], village["covered_population"] / 3000, rtol=1e-5)
+    summ = json.loads((tmp_path / "c" / "summary.json").read_text(encoding="utf-8"))
+    assert summ["tiers"]["village"]["stations_overloaded"] == int(over.sum())
+    sheet = pd.read_excel(tmp_path / "c" / "report.xlsx", sheet_name=None, header=1)  # row 0: the title
+    stations = next(df for df in sheet.values() if figures.label("overloaded") in df.columns)
+    assert stations[figures.label("overloaded")].astype(str).isin(["True", "是", "1"]).sum() == int(over.sum())
+
+
+def test_site_capacity_serves_no_more_than_capacity(demo_inputs: dict[str, Path], tmp_path: Path) -> None:
+    cfg = _capacity_config(tmp_path, 3000)
+    opts = ["--tier", "village", "--p", "3", "--model", "mclp", "--capacity", "--config", str(cfg)]
+    assert main([*_demo_base(demo_inputs), *opts, "--out", str(tmp_path / "o")]) == 0
+    props, summ = _outputs(tmp_path / "o")
+    assert summ["model"] == "mclp_capacitated" and len(props) == 3
+    assert (props["capacity"] == 3000).all() and (props["load"] <= 3000 + 1e-6).all()
+    assert max(summ["existing_load"]) <= 3000 + 1e-6  # type: ignore[type-var]
+    assert summ["objective"] == pytest.approx(sum(summ["existing_load"]) + props["load"].sum())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("opts", "text"),
+    [
+        (["--cover", "90", "--model", "pcenter"], "--p"),
+        (["--p", "2", "--model", "pcenter", "--capacity"], "capacity"),
+        (["--p", "2", "--model", "backup", "--capacity"], "capacity"),
+        (["--cover", "90", "--model", "lscp", "--capacity"], "capacity"),
+        (["--p", "2", "--weighted"], "weighted"),
+        (["--p", "2", "--model", "pcenter", "--backup-require-cover"], "require_cover"),
+        (["--p", "2", "--model", "pmedian", "--unreachable", "drop"], "drop"),
+    ],
+)
+def test_bad_option_combinations_exit_2(
+    demo_inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], opts: list[str], text: str
+) -> None:
+    assert main([*_demo_base(demo_inputs), "--tier", "village", *opts, "--out", str(tmp_path / "x")]) == 2
+    assert text in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
+def test_cost_matrix_pcenter_and_backup_equal_brute_force(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Brute force over the pairs of the small cost case, with A open (--existing)."""
+    pairs = {("D1", "A"): 3, ("D1", "B"): 12, ("D2", "B"): 4, ("D3", "C"): 5, ("D4", "C"): 2, ("D4", "A"): 4,
+             ("D5", "B"): 1}  # fmt: skip
+    pop = {"D1": 100, "D2": 50, "D3": 20, "D4": 40, "D5": 10, "D6": 999}
+    base = [*_cost_case(tmp_path), "--existing", "A"]
+
+    def minutes(dem: str, open_sites: set[str], cutoff: float) -> float:
+        return min([cutoff, *(m for (d, s), m in pairs.items() if d == dem and s in open_sites and m <= cutoff)])
+
+    assert main([*base, "--model", "pcenter", "--p", "1", "--unreachable", "cutoff", "--out", str(tmp_path / "c")]) == 0
+    props, summ = _outputs(tmp_path / "c")
+    best = min(max(minutes(d, {"A", s}, 5.0) for d in pop) for s in ("B", "C"))
+    assert summ["model"] == "pcenter" and summ["objective"] == pytest.approx(best)
+    assert max(minutes(d, {"A", props["site_id"][0]}, 5.0) for d in pop) == pytest.approx(best)
+    assert "最长出行时间" in capsys.readouterr().out
+    # backup: points within 5 min of two open sites (A stays), every pair of the other sites
+    assert main([*base, "--model", "backup", "--p", "2", "--out", str(tmp_path / "b")]) == 0
+    props, summ = _outputs(tmp_path / "b")
+
+    def backed(open_sites: set[str]) -> float:
+        return sum(w for d, w in pop.items() if sum((d, s) in pairs and pairs[d, s] <= 5 for s in open_sites) >= 2)
+
+    assert summ["model"] == "backup" and summ["objective"] == pytest.approx(backed({"A", "B", "C"}))
+    assert backed({"A", *props["site_id"]}) == pytest.approx(summ["objective"])
+    assert main([*base, "--model", "mclp", "--p", "1", "--capacity", "--out", str(tmp_path / "x")]) == 2
+    assert "--network" in capsys.readouterr().err

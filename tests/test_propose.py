@@ -96,3 +96,139 @@ def test_pmedian_proposal_objective_is_the_evaluation_of_its_sites(demo: tuple[W
     assert exc.value.key == "siting.error.lscp_needs_target"
     with pytest.raises(SitingError):
         ws.propose(sc.stations, tier=Tier.VILLAGE, k=2, model="pcentre")
+
+
+# ----------------------------------------------------------------------------- the table of models
+
+
+def test_models_table_lists_every_model_with_a_label() -> None:
+    from planner.i18n import t
+    from planner.workspace.siting_models import MODELS
+
+    assert list(MODELS) == ["mclp", "lscp", "pmedian", "pcenter", "backup"]
+    for name, spec in MODELS.items():
+        assert spec.label_key == f"siting.model.{name}" and t(spec.label_key) != spec.label_key
+    assert {n for n, m in MODELS.items() if m.capacity} == {"mclp", "pmedian"}
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_pcenter_proposal_objective_is_the_evaluation_of_its_sites(
+    demo: tuple[Workspace, Scenario], weighted: bool
+) -> None:
+    from planner.workspace.propose import PROPOSAL_COLUMNS, siting_problem, time_problem
+
+    ws, sc = fresh(demo)
+    prop = ws.propose(sc.stations, tier=Tier.TOWNSHIP, k=2, model="pcenter", weighted=weighted, unreachable="cutoff")
+    s = prop.summary
+    assert s["model"] == "pcenter" and s["weighted"] is weighted and len(prop.sites) == s["n_sites"] == 2
+    assert list(prop.sites.columns) == [*PROPOSAL_COLUMNS, "gain"]
+    problem = time_problem(ws, sc.stations, siting_problem(ws, sc.stations, tier=Tier.TOWNSHIP))
+    idx = pd.Index(problem.candidate_ids).get_indexer(prop.sites["site_id"])
+    assert (idx >= 0).all()
+    minutes = np.minimum(problem.minutes_with(idx), problem.times.cutoff_min)
+    h = problem.weights if weighted else np.ones(problem.n_demand)
+    assert s["objective"] == pytest.approx(float((h * minutes).max()), rel=1e-12)
+    assert s["bound"] <= s["objective"] + 1e-9 and s["gap"] == pytest.approx(0.0, abs=1e-9)
+    assert s["mean_minutes"] is not None and s["mean_minutes"] <= s["mean_minutes_before"] + 1e-9
+
+
+def test_backup_counts_existing_stations_on_the_network(demo: tuple[Workspace, Scenario]) -> None:
+    """The objective is the population within the standard of two stations, counted directly."""
+    from planner.siting.candidates import coverage_sets
+    from planner.workspace.propose import network_inputs, siting_problem
+    from planner.workspace.siting_models import MODELS, Request
+
+    ws, sc = fresh(demo)
+    prop = ws.propose(sc.stations, tier=Tier.VILLAGE, k=3, model="backup")
+    s = prop.summary
+    assert s["model"] == "backup" and len(prop.sites) == s["n_sites"] == 3
+    np_ = siting_problem(ws, sc.stations, tier=Tier.VILLAGE)
+    tr = ws.evaluate(sc.stations).tiers[Tier.VILLAGE]
+    std = ws.config.standards[Tier.VILLAGE]
+    graph = ws.network.travel_graph(mode=std.mode, config=ws.config)
+    own = ws.evaluate(sc.stations).stations.iloc[tr.station_rows]
+    ex_cover, _ = coverage_sets(
+        graph,
+        candidates=own[["id", "lon", "lat"]],
+        targets=tr.snap,
+        limit_s=std.limit_s,
+        max_snap_m=ws.config.max_snap_m,
+    )
+    existing = np.diff(ex_cover.indptr)
+    assert ((existing > 0) == np_.problem.covered_by_existing).all() and (existing >= 2).any()
+    inputs = network_inputs(ws, sc.stations, np_, spec=MODELS["backup"], request=Request(k=3))
+    assert inputs.existing_count is not None
+    np.testing.assert_array_equal(inputs.existing_count, existing)
+    idx = pd.Index(np_.problem.candidate_ids).get_indexer(prop.sites["site_id"])
+    new = np.diff(np_.problem.cover[:, idx].tocsr().indptr)
+    w = np_.problem.weights
+    assert s["objective"] == pytest.approx(float(w[existing + new >= 2].sum()), rel=1e-12)
+    assert s["covered_once"] == pytest.approx(float(w[existing + new >= 1].sum()), rel=1e-12)
+    assert prop.sites["newly_covered_population"].sum() == pytest.approx(
+        s["objective"] - float(w[existing >= 2].sum()), rel=1e-9
+    )
+    assert s["gap"] == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(SitingError) as exc:
+        ws.propose(sc.stations, tier=Tier.VILLAGE, k=3, model="backup", require_cover=True)
+    assert exc.value.key == "siting.backup.cover_infeasible"
+
+
+def test_capacitated_mclp_serves_no_more_than_capacity(demo: tuple[Workspace, Scenario]) -> None:
+    from dataclasses import replace
+
+    ws0, sc = fresh(demo)
+    ws = replace(ws0, config=replace(ws0.config, tier_capacity={Tier.VILLAGE: 3000.0}))
+    result = ws.evaluate(sc.stations)
+    tr = result.tiers[Tier.VILLAGE]
+    assert int(result.stations["overloaded"].to_numpy()[tr.station_rows].sum()) > 0  # the demo is over 3000
+    prop = ws.propose(sc.stations, tier=Tier.VILLAGE, k=3, capacity=True)
+    s, sites = prop.summary, prop.sites
+    assert s["model"] == "mclp_capacitated" and s["capacity"] is True and len(sites) == 3
+    assert (sites["capacity"] == 3000.0).all() and (sites["load"] <= sites["capacity"] + 1e-6).all()
+    np.testing.assert_allclose(sites["load"], sites["newly_covered_population"], rtol=1e-9)
+    assert len(s["existing_load"]) == len(tr.station_rows)
+    assert (np.asarray(s["existing_load"]) <= 3000.0 + 1e-6).all()
+    assert s["objective"] == pytest.approx(sum(s["existing_load"]) + sites["load"].sum(), rel=1e-9)
+    # uncapacitated the same sites would add more: the capacities bind
+    free = ws.propose(sc.stations, tier=Tier.VILLAGE, k=3)
+    assert free.summary["newly_covered"] > sites["load"].sum()
+    # capacity asked for with no column and no tier default: say what to add, where
+    with pytest.raises(SitingError) as exc:
+        ws0.propose(sc.stations, tier=Tier.VILLAGE, k=3, capacity=True)
+    assert exc.value.key == "siting.error.capacity_missing" and "tier_capacity" in str(exc.value)
+
+
+def test_capacitated_pmedian_objective_is_its_split_assignment(demo: tuple[Workspace, Scenario]) -> None:
+    from dataclasses import replace
+
+    ws0, sc = fresh(demo)
+    ws = replace(ws0, config=replace(ws0.config, tier_capacity={Tier.TOWNSHIP: 150_000.0}))
+    prop = ws.propose(sc.stations, tier=Tier.TOWNSHIP, k=2, model="pmedian", capacity=True, unreachable="drop")
+    s, sites = prop.summary, prop.sites
+    assert s["model"] == "pmedian_capacitated" and s["assignment"] == "split" and len(sites) <= 2
+    assert (sites["load"] <= sites["capacity"] + 1e-6).all()
+    assert (np.asarray(s["existing_load"]) <= 150_000.0 + 1e-6).all()
+    assert s["bound"] <= s["objective"] * (1 + 1e-9) and s["mean_minutes"] is not None
+
+
+def test_model_options_are_checked_before_any_work(demo: tuple[Workspace, Scenario]) -> None:
+    ws, sc = fresh(demo)
+    cases = [
+        (dict(target_percent=90.0, model="pcenter"), "siting.error.model_needs_p"),
+        (dict(budget=5.0, model="backup"), "siting.error.model_needs_p"),
+        (dict(k=2, model="mclp", weighted=True), "siting.error.option_for_model"),
+        (dict(k=2, model="pmedian", require_cover=True), "siting.error.option_for_model"),
+        (dict(k=2, model="pcenter", capacity=True), "siting.error.option_for_model"),
+        (dict(k=2, model="backup", capacity=True), "siting.error.option_for_model"),
+        (dict(target_percent=90.0, model="lscp", capacity=True), "siting.error.option_for_model"),
+        (dict(budget=5.0, capacity=True), "siting.error.capacity_needs_p"),
+        (dict(k=2, model="pmedian", unreachable="drop"), "siting.error.option_for_model"),
+        (dict(k=2, model="pmedian", capacity=True, unreachable="cutoff"), "siting.error.option_for_model"),
+        (dict(k=2, model="pcenter", min_per_township=1), "siting.error.option_for_model"),
+    ]
+    for kw, key in cases:
+        with pytest.raises(SitingError) as exc:
+            ws.propose(sc.stations, tier=Tier.VILLAGE, **kw)  # type: ignore[arg-type]
+        assert exc.value.key == key, kw
+    with pytest.raises(SitingError, match="pcenter"):
+        ws.propose(sc.stations, tier=Tier.VILLAGE, k=2, weighted=True)

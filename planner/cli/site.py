@@ -1,11 +1,16 @@
-"""``planner site``: propose new station sites (MCLP / set covering / p-median) or review existing ones.
+"""``planner site``: propose new station sites (the models of one table) or review existing ones.
 
 Two sources of travel times:
 
 * the road network (``--network --stations --demand --tier``), with candidate sites
   along the roads every ``--spacing`` metres and/or from ``--candidates``;
 * a long-format cost file (``--cost-matrix --demand --candidates --minutes``) with
-  ``demand_id, site_id, minutes`` rows, for planners who have times from elsewhere.
+  ``demand_id, site_id, minutes`` rows, for planners who have times from elsewhere
+  (every model; capacities and the review of existing stations need the network).
+
+Either way the model is the ``--model`` entry of the one table
+(:data:`planner.workspace.siting_models.MODELS`), checked against the options before any
+file is read.
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ from planner.inputs.limits import Limits
 from planner.inputs.tables import read_table
 from planner.settings import TIERS, Tier, parse_tier
 from planner.siting.models import DEFAULT_MIP_REL_GAP, DEFAULT_TIME_LIMIT_S
-from planner.workspace.propose import CANDIDATE_SPACING_M, MODELS
+from planner.workspace.propose import CANDIDATE_SPACING_M
+from planner.workspace.siting_models import MODELS, Request, SitingModel, check_request
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +70,14 @@ def add_parser(sub: Any) -> None:
     goal.add_argument("--budget", type=float, metavar=number, help=t("site.opt.budget"))
     goal.add_argument("--redundant", action="store_true", help=t("site.opt.redundant"))
     p.add_argument("--model", choices=list(MODELS), default="mclp", help=t("site.opt.model"))
-    p.add_argument("--unreachable", choices=["error", "cutoff"], default="error", help=t("site.opt.unreachable"))
+    p.add_argument(
+        "--unreachable", choices=["error", "cutoff", "drop"], default="error", help=t("site.opt.unreachable")
+    )
+    p.add_argument("--weighted", action="store_true", help=t("site.opt.weighted"))
+    p.add_argument(
+        "--backup-require-cover", dest="require_cover", action="store_true", help=t("site.opt.backup_require_cover")
+    )
+    p.add_argument("--capacity", action="store_true", help=t("site.opt.capacity"))
     p.add_argument("--min-per-township", type=int, default=None, metavar=number, help=t("site.opt.min_per_township"))
     p.add_argument("--max-per-township", type=int, default=None, metavar=number, help=t("site.opt.max_per_township"))
     p.add_argument("--solver", choices=["highs", "greedy"], default="highs", help=t("site.opt.solver"))
@@ -103,6 +116,16 @@ def _parse_p(text: str, tier: Tier | None) -> dict[Tier, int]:
     return out
 
 
+def _request(args: argparse.Namespace, *, k: int | None) -> Request:
+    """The options of ``args`` as the :class:`~planner.workspace.siting_models.Request` every surface fills."""
+    return Request(
+        k=k, target_percent=args.cover, budget=args.budget, review_existing=args.redundant,
+        min_per_township=args.min_per_township, max_per_township=args.max_per_township, solver=args.solver,
+        time_limit_s=args.time_limit, mip_rel_gap=args.gap, unreachable=args.unreachable, weighted=args.weighted,
+        require_cover=args.require_cover, capacity=args.capacity,
+    )  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``planner site``; returns 0 (errors are raised as PlannerError).
 
@@ -115,8 +138,9 @@ def run(args: argparse.Namespace) -> int:
     from planner.workspace.propose import CandidateOptions
     from planner.workspace.workspace import Workspace
 
+    spec = check_request(args.model, _request(args, k=0 if args.p else None))  # before reading any file
     if args.cost_matrix:
-        return _run_cost_matrix(args)
+        return _run_cost_matrix(args, spec)
     if not (args.network and args.stations):
         raise ConfigError("site.need_inputs")
     cfg, _tiers = common_config(args)
@@ -164,6 +188,9 @@ def run(args: argparse.Namespace) -> int:
                 mip_rel_gap=args.gap,
                 model=args.model,
                 unreachable=args.unreachable,
+                weighted=args.weighted,
+                require_cover=args.require_cover,
+                capacity=args.capacity,
             )
         except InputError as exc:  # a tier with no demand: add the options that fix it on the command line
             if exc.key != "scenario.error.propose_no_demand":
@@ -177,15 +204,27 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_cost_matrix(args: argparse.Namespace) -> int:
-    from planner.inputs.tables import combine_demand, read_cost_matrix, read_demand_files
-    from planner.siting.problem import CoverageProblem
-    from planner.workspace.propose import sites_frame, solve
+def _run_cost_matrix(args: argparse.Namespace, spec: SitingModel) -> int:
+    """Any model of the table on a long cost file: ``--existing`` sites stay open.
 
-    if (args.minutes is None and args.model != "pmedian") or not args.candidates:
+    ``--minutes`` is the standard of the coverage models (needed) and the cutoff of the
+    travel-time models (optional: without it every listed pair counts).
+    """
+    import numpy as np
+
+    from planner.inputs.tables import combine_demand, read_cost_matrix, read_demand_files
+    from planner.network.times import TravelTimes
+    from planner.siting.location import TimeProblem
+    from planner.siting.problem import CoverageProblem
+    from planner.workspace.propose import proposal_of
+    from planner.workspace.siting_models import ModelInputs
+
+    if (args.minutes is None and spec.problem == "coverage") or not args.candidates:
         raise ConfigError("site.need_cost_inputs")
     if args.redundant:
         raise ConfigError("site.redundant_needs_network")
+    if args.capacity:
+        raise ConfigError("site.capacity_needs_network")
     limits = limits_of(args)
     costs = read_cost_matrix(args.cost_matrix, limits=limits)
     systems = coords_of(args)
@@ -196,75 +235,40 @@ def _run_cost_matrix(args: argparse.Namespace) -> int:
     cands, cands_columns = _read_logged(args.candidates, kind="candidates", coords=systems["candidates"], limits=limits)
     print_columns((*(part.columns for part in parts), cands_columns))
     existing = [s.strip() for s in args.existing.replace("，", ",").split(",") if s.strip()]
-    if args.model == "pmedian":
-        return _run_cost_matrix_pmedian(args, costs=costs, demand=demand, cands=cands, existing=existing)
-    problem = CoverageProblem.from_cost_matrix(
-        costs, demand=demand, candidates=cands, minutes=args.minutes, existing_site_ids=existing,
-        source=str(args.cost_matrix), demand_source=join_names(p for p in (args.demand, args.enterprises) if p),
-        candidates_source=str(args.candidates),
-    )  # fmt: skip
-    k = None
-    if args.p:
-        p_map = _parse_p(args.p, Tier.VILLAGE if not args.tier else parse_tier(args.tier))
-        k = next(iter(p_map.values()))
-    result = solve(
-        problem, k=k, target_percent=args.cover, budget=args.budget, min_per_township=args.min_per_township,
-        max_per_township=args.max_per_township, solver=args.solver, time_limit_s=args.time_limit,
-        mip_rel_gap=args.gap,
-    )  # fmt: skip
-    tier = str(parse_tier(args.tier)) if args.tier else ""
-    props = sites_frame(cands.assign(source="file"), result, tier=tier)
-    summ: dict[str, Any] = {"cost_matrix": {"minutes": args.minutes}}
-    if result is not None:
-        summ["cost_matrix"].update(
-            {**result.summary(), "uncoverable_ids": [str(x) for x in result.uncoverable_ids[:50]]}
-        )
-    _write(args.out, [props], summ, redundant=False)
-    _print(summ, args.out, redundant=False)
-    return 0
-
-
-def _run_cost_matrix_pmedian(
-    args: argparse.Namespace, *, costs: pd.DataFrame, demand: pd.DataFrame, cands: pd.DataFrame, existing: list[str]
-) -> int:
-    """p-median on a long cost file: ``--existing`` sites stay open, ``--minutes`` (optional) is the cutoff."""
-    import numpy as np
-
-    from planner.network.times import TravelTimes
-    from planner.siting.location import TimeProblem
-    from planner.siting.median import p_median
-    from planner.workspace.propose import location_sites_frame
-
-    if not args.p:
-        raise SitingError("siting.error.pmedian_needs_p")
-    cutoff = float(args.minutes) if args.minutes is not None else np.inf
+    k = (
+        next(iter(_parse_p(args.p, Tier.VILLAGE if not args.tier else parse_tier(args.tier)).values()))
+        if args.p
+        else None
+    )
     cand_ids = cands["id"].astype(str).to_numpy(object)
+    is_existing = np.asarray(pd.Index(cand_ids).isin(existing))
+    cutoff = float(args.minutes) if args.minutes is not None else np.inf
     times = TravelTimes.from_long(
         costs, demand_ids=demand["id"].astype(str).to_numpy(object), site_ids=cand_ids, cutoff_min=cutoff,
         source=str(args.cost_matrix),
     )  # fmt: skip
-    weights = (
-        pd.to_numeric(demand["population"], errors="coerce").to_numpy(float)
-        if "population" in demand
-        else np.ones(len(demand))
-    )
-    is_existing = pd.Index(cand_ids).isin([str(x) for x in existing])
-    problem = TimeProblem.split_existing(times, weights=weights, existing=np.asarray(is_existing))
-    k = next(iter(_parse_p(args.p, Tier.VILLAGE if not args.tier else parse_tier(args.tier)).values()))
-    result = p_median(
-        problem, p=k, solver=args.solver, time_limit_s=args.time_limit, mip_rel_gap=args.gap,
-        unreachable=args.unreachable,
-    )  # fmt: skip
+    if spec.problem == "time":
+        weights = (
+            pd.to_numeric(demand["population"], errors="coerce").to_numpy(float)
+            if "population" in demand
+            else np.ones(len(demand))
+        )
+        inputs = ModelInputs(times=TimeProblem.split_existing(times, weights=weights, existing=is_existing))
+    else:
+        problem = CoverageProblem.from_cost_matrix(
+            costs, demand=demand, candidates=cands, minutes=args.minutes, existing_site_ids=existing,
+            source=str(args.cost_matrix), demand_source=join_names(p for p in (args.demand, args.enterprises) if p),
+            candidates_source=str(args.candidates),
+        )  # fmt: skip
+        # existing sites within the standard of each point (backup coverage counts them)
+        on_existing = is_existing[times.indices]
+        count = np.bincount(times.rows[on_existing], minlength=times.n_demand).astype(np.int64)
+        inputs = ModelInputs(coverage=problem, existing_count=count if spec.counts_existing else None)
+    result = spec.run(inputs, _request(args, k=k))
     tier = str(parse_tier(args.tier)) if args.tier else ""
-    props = location_sites_frame(cands[~is_existing].assign(source="file"), result, tier=tier)
-    summ: dict[str, Any] = {
-        "cost_matrix": {
-            "minutes": args.minutes,
-            **result.summary(),
-            "unreachable_ids": [str(x) for x in result.unreachable_ids[:50]],
-        }
-    }
-    _write(args.out, [props], summ, redundant=False)
+    prop = proposal_of(cands[~is_existing].assign(source="file"), result, tier=tier, base={"minutes": args.minutes})
+    summ: dict[str, Any] = {"cost_matrix": prop.summary}
+    _write(args.out, [prop.sites], summ, redundant=False)
     _print(summ, args.out, redundant=False)
     return 0
 
@@ -289,38 +293,47 @@ def _write(out: str, frames: list[pd.DataFrame], summaries: dict[str, Any], *, r
 def _print(summaries: dict[str, Any], out: str, *, redundant: bool) -> None:
     lines = []
     for key, s in summaries.items():
+        tier = t(f"tier.{key}") if key in map(str, TIERS) else key
         if redundant:
-            lines.append(t("site.redundant_line", tier=t(f"tier.{key}") if key in map(str, TIERS) else key,
-                           count=s["stations"]))  # fmt: skip
+            lines.append(t("site.redundant_line", tier=tier, count=s["stations"]))
             continue
-        gap = s.get("gap")
-        if s.get("model") == "pmedian":
-            lines.append(
-                t(
-                    "site.pmedian_line",
-                    tier=t(f"tier.{key}") if key in map(str, TIERS) else key,
-                    count=s["n_sites"],
-                    mean="-" if s["mean_minutes"] is None else f"{s['mean_minutes']:.2f}",
-                    before="-" if s["mean_minutes_before"] is None else f"{s['mean_minutes_before']:.2f}",
-                    total=f"{s['objective']:,.0f}",
-                    gap="-" if gap is None else f"{100 * gap:.2f}",
-                    solver=s["solver"],
-                    seconds=f"{s['seconds']:.2f}",
-                )
-            )
-            continue
-        lines.append(
-            t(
-                "site.result_line",
-                tier=t(f"tier.{key}") if key in map(str, TIERS) else key,
-                count=s["n_sites"],
-                new=f"{s['newly_covered']:,.0f}",
-                total=f"{s['objective']:,.0f}",
-                share=f"{100 * s['covered_share']:.1f}",
-                gap="-" if gap is None else f"{100 * gap:.2f}",
-                solver=s["solver"],
-                seconds=f"{s['seconds']:.2f}",
-            )
-        )
+        lines.append(_result_line(tier, s))
     lines.append(t("site.outputs", out=str(Path(out))))
     sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _result_line(tier: str, s: dict[str, Any]) -> str:
+    """One tier's result in words: the line of its model (coverage, travel time, p-center, backup)."""
+
+    def num(x: float | None, fmt: str) -> str:
+        return "-" if x is None else format(x, fmt)
+
+    gap = s.get("gap")
+    common = {
+        "tier": tier,
+        "count": s["n_sites"],
+        "gap": num(None if gap is None else 100 * gap, ".2f"),
+        "solver": s["solver"],
+        "seconds": f"{s['seconds']:.2f}",
+    }
+    model = str(s.get("model", ""))
+    if model == "pcenter":
+        key = "site.pcenter_weighted_line" if s.get("weighted") else "site.pcenter_line"
+        return t(
+            key, **common, objective=num(s["objective"], ",.2f"), longest=num(s["max_minutes"], ".2f"),
+            mean=num(s["mean_minutes"], ".2f"),
+        )  # fmt: skip
+    if model.startswith("pmedian"):
+        return t(
+            "site.pmedian_line", **common, mean=num(s["mean_minutes"], ".2f"),
+            before=num(s["mean_minutes_before"], ".2f"), total=num(s["objective"], ",.0f"),
+        )  # fmt: skip
+    if model == "backup":
+        return t(
+            "site.backup_line", **common, total=f"{s['objective']:,.0f}", share=f"{100 * s['covered_share']:.1f}",
+            new=f"{s['newly_covered']:,.0f}", once=f"{s['covered_once']:,.0f}",
+        )  # fmt: skip
+    return t(
+        "site.result_line", **common, new=f"{s['newly_covered']:,.0f}", total=f"{s['objective']:,.0f}",
+        share=f"{100 * s['covered_share']:.1f}",
+    )  # fmt: skip

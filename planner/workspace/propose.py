@@ -19,20 +19,21 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from planner._errors import InputError, SitingError
-from planner.coverage.analyse import CoverageResult, assign_townships, no_demand_reason
+from planner.coverage.analyse import CoverageResult, TierResult, assign_townships, no_demand_reason
 from planner.coverage.figures import no_demand_text
-from planner.i18n import t
+from planner.i18n import join_names, t
 from planner.network.roads import RoadNetwork
 from planner.network.snapping import snap_points
-from planner.network.times import network_times
+from planner.network.times import TravelTimes, network_times
 from planner.settings import Config, Tier, parse_tier
 from planner.siting.candidates import (
     CANDIDATE_SPACING_M,
@@ -42,18 +43,20 @@ from planner.siting.candidates import (
     nearest_label,
     road_candidates,
 )
+from planner.siting.capacity import CapacitatedSitingResult, existing_cover_from_assignment
 from planner.siting.location import LocationResult, TimeProblem
-from planner.siting.median import Unreachable, p_median
-from planner.siting.models import (
-    DEFAULT_MIP_REL_GAP,
-    DEFAULT_TIME_LIMIT_S,
-    SitingResult,
-    Solver,
-    maximal_covering,
-    removal_ranking,
-    set_covering,
-)
+from planner.siting.models import DEFAULT_MIP_REL_GAP, DEFAULT_TIME_LIMIT_S, SitingResult, Solver, removal_ranking
 from planner.siting.problem import CoverageProblem
+from planner.workspace.siting_models import (
+    MODELS,
+    ModelInputs,
+    Request,
+    Result,
+    SitingModel,
+    UnreachableMode,
+    check_request,
+    solve,
+)
 
 
 class Workspace(Protocol):
@@ -78,16 +81,19 @@ __all__ = [
     "PROPOSAL_COLUMNS",
     "CandidateOptions",
     "Proposal",
+    "candidate_capacity",
+    "network_inputs",
+    "proposal_of",
     "propose",
     "siting_problem",
+    "solve",
+    "station_times",
+    "time_problem",
 ]
 
 #: Road candidate sites above this number are thinned by widening the spacing (keeps a
 #: county-wide drive-time proposal within seconds).
 MAX_ROAD_CANDIDATES: int = 4000
-#: Siting models of :func:`propose`: maximal covering, set covering (a coverage target
-#: or every coverable point) and p-median (least population-weighted travel minutes).
-MODELS: tuple[str, ...] = ("mclp", "lscp", "pmedian")
 #: Columns of :attr:`Proposal.sites`.
 PROPOSAL_COLUMNS: tuple[str, ...] = (
     "rank",
@@ -276,20 +282,28 @@ def propose(
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     mip_rel_gap: float = DEFAULT_MIP_REL_GAP,
     model: str = "mclp",
-    unreachable: Unreachable = "error",
+    unreachable: UnreachableMode = "error",
     cutoff_min: float | None = None,
+    weighted: bool = False,
+    require_cover: bool = False,
+    capacity: bool = False,
 ) -> Proposal:
-    """Propose new sites for ``tier`` (see :meth:`planner.workspace.workspace.Workspace.propose`)."""
+    """Propose new sites for ``tier`` (see :meth:`planner.workspace.workspace.Workspace.propose`).
+
+    The model is the :data:`MODELS` entry named ``model``; its options are checked before
+    any work (:func:`planner.workspace.siting_models.check_request`).
+    """
     tier = parse_tier(tier)
-    if model not in MODELS:
-        raise SitingError("siting.error.bad_model", model=model, models=", ".join(MODELS))
     goals = sum(x is not None for x in (k, target_percent, budget)) + int(review_existing)
     if goals != 1:
         raise InputError("scenario.error.propose_options")
-    if model == "pmedian" and k is None:
-        raise SitingError("siting.error.pmedian_needs_p")
-    if model == "lscp" and target_percent is None:
-        raise SitingError("siting.error.lscp_needs_target")
+    request = Request(
+        k=k, target_percent=target_percent, budget=budget, review_existing=review_existing,
+        min_per_township=min_per_township, max_per_township=max_per_township, solver=solver,
+        time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, unreachable=unreachable, weighted=weighted,
+        require_cover=require_cover, capacity=capacity,
+    )  # fmt: skip
+    spec = check_request(model, request)
     reason = no_demand_reason(ws.demand, serves=ws.config.tier_demand[tier])
     if reason is not None:  # nothing to cover: say why instead of "0 sites, 100 %"
         raise InputError(
@@ -298,38 +312,161 @@ def propose(
     np_ = siting_problem(ws, stations, tier=tier, options=candidates, review_existing=review_existing)
     std = ws.config.standards[tier]
     base: dict[str, Any] = {"tier": str(tier), "mode": str(std.mode), "minutes": std.minutes}
-    if model == "pmedian":
-        assert k is not None
-        return _propose_pmedian(
-            ws, stations, np_, k=k, base=base, unreachable=unreachable, cutoff_min=cutoff_min,
-            solver=solver, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
-        )  # fmt: skip
     if review_existing:
         table = removal_ranking(np_.problem)
         table.insert(0, "tier", str(tier))
         return Proposal(table, {**base, "model": "redundancy", "stations": len(table)})
-    t1 = time.perf_counter()
-    res = solve(
-        np_.problem, k=k, target_percent=target_percent, budget=budget, min_per_township=min_per_township,
-        max_per_township=max_per_township, solver=solver, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
-    )  # fmt: skip
-    if res is None:
-        return Proposal(sites_frame(np_.candidates, None, tier=tier), base)
-    logger.info(
-        "propose %s: %d candidates, %d pairs, build %.2f s, solve %.2f s (%s, %s)",
-        tier, len(np_.candidates), np_.problem.cover.nnz, np_.build_seconds, time.perf_counter() - t1,
-        res.solver, res.status,
-    )  # fmt: skip
-    sites = sites_frame(np_.candidates, res, tier=tier)
-    summary = {
-        **base,
-        **res.summary(),
-        "candidates": len(np_.candidates),
-        "candidate_sources": np_.candidates["source"].value_counts().to_dict(),
-        "coverage_sets_seconds": round(np_.build_seconds, 3),
-        "uncoverable_ids": [str(x) for x in res.uncoverable_ids[:50]],
-    }
+    t0 = time.perf_counter()
+    inputs = network_inputs(ws, stations, np_, spec=spec, request=request, cutoff_min=cutoff_min)
+    build_s = time.perf_counter() - t0
+    res = spec.run(inputs, request)
+    base.update(
+        candidates=len(np_.candidates),
+        candidate_sources=np_.candidates["source"].value_counts().to_dict(),
+        coverage_sets_seconds=round(np_.build_seconds, 3),
+    )
+    if spec.problem == "time":
+        base["times_seconds"] = round(build_s, 3)
+    if res is not None:
+        logger.info(
+            "propose %s %s: %d candidates, %d pairs, build %.2f + %.2f s, solve %.2f s (%s, %s)",
+            tier, spec.name, len(np_.candidates), np_.problem.cover.nnz, np_.build_seconds, build_s, res.seconds,
+            res.solver, res.status,
+        )  # fmt: skip
+    return proposal_of(np_.candidates, res, tier=tier, base=base)
+
+
+def proposal_of(candidates: pd.DataFrame, result: Result, *, tier: Tier | str, base: dict[str, Any]) -> Proposal:
+    """The :class:`Proposal` of a model's result (every model, every surface).
+
+    ``sites``: :data:`PROPOSAL_COLUMNS`, plus ``gain`` for the travel-time models and
+    ``capacity`` / ``load`` (people) for the capacitated ones. ``summary``: ``base`` and
+    the result's summary (``model``, ``objective``, ``mean_minutes`` for the travel-time
+    models, ``bound``, ``gap`` and the model's details), the ids it could not serve.
+    """
+    if result is None:
+        return Proposal(sites_frame(candidates, None, tier=tier), dict(base))
+    summary = {**base, **result.summary()}
+    if isinstance(result, LocationResult):
+        sites = location_sites_frame(candidates, result, tier=tier)
+        summary["unreachable_ids"] = [str(x) for x in result.unreachable_ids[:50]]
+        load, cap = result.details.get("site_load"), result.details.get("site_capacity")
+    else:
+        sites = sites_frame(candidates, result, tier=tier)
+        summary["uncoverable_ids"] = [str(x) for x in result.uncoverable_ids[:50]]
+        load = cap = None
+        if isinstance(result, CapacitatedSitingResult):
+            load, cap = result.site_load.tolist(), _none_inf(result.site_capacity)
+            summary.update(site_load=load, site_capacity=cap, existing_load=result.existing_load.tolist())
+    if load is not None and cap is not None:
+        summary["capacity"] = True
+        sites = sites.assign(
+            capacity=np.array([np.nan if c is None else c for c in cap], dtype=float),
+            load=np.asarray(load, dtype=float),
+        )
     return Proposal(sites, summary)
+
+
+def _none_inf(values: Any) -> list[float | None]:
+    return [None if not np.isfinite(x) else float(x) for x in np.asarray(values, dtype=float)]
+
+
+def network_inputs(
+    ws: Workspace,
+    stations: pd.DataFrame,
+    np_: NetworkProblem,
+    *,
+    spec: SitingModel,
+    request: Request,
+    cutoff_min: float | None = None,
+) -> ModelInputs:
+    """What ``spec`` needs on the road network besides ``np_``'s coverage problem.
+
+    * travel-time models: :func:`time_problem`;
+    * backup: the number of the tier's existing stations within the standard of each
+      demand point (times from every station, not only the nearest);
+    * capacities (``request.capacity``): :func:`candidate_capacity`; the existing
+      stations' capacities are the load report's (``capacity`` column, else the tier's
+      default) and each keeps the demand the load report assigns it (MCLP) or serves any
+      point within the cutoff (p-median; only when some existing station is limited).
+    """
+    tier = np_.tier
+    times = time_problem(ws, stations, np_, cutoff_min=cutoff_min) if spec.problem == "time" else None
+    out = ModelInputs(coverage=np_.problem if spec.problem == "coverage" else None, times=times)
+    if not (spec.counts_existing or request.capacity):
+        return out
+    result = ws.evaluate(stations)
+    tr = result.tiers[tier]
+    limit_s = ws.config.standards[tier].limit_s
+    st_ids = result.stations["id"].astype(str).to_numpy(object)[tr.station_rows]
+    if spec.counts_existing:
+        within = station_times(ws, tr, site_ids=st_ids, cutoff_min=(limit_s + 1e-6) / 60.0)
+        ok = within.minutes * 60.0 <= limit_s + 1e-6
+        count = np.bincount(within.rows[ok], minlength=within.n_demand).astype(np.int64)
+        covered = np_.problem.covered_by_existing
+        if ((count > 0) != covered).any():  # the one definition of covered is the coverage figures'
+            logger.warning(
+                "backup: %d points' station count disagrees with coverage", int(((count > 0) != covered).sum())
+            )
+            count = np.where(covered, np.maximum(count, 1), 0)
+        out = replace(out, existing_count=count)
+    if request.capacity:
+        cap = candidate_capacity(np_.candidates, config=ws.config, tier=tier)
+        ex_cap = result.stations["capacity"].to_numpy(float)[tr.station_rows]
+        if spec.problem == "coverage":
+            covered = np_.problem.covered_by_existing
+            col = pd.Index(tr.station_rows).get_indexer(pd.Index(tr.station_row))
+            col = np.where(covered, col, -1)
+            ex_cover = existing_cover_from_assignment(col, n_stations=len(tr.station_rows))
+            out = replace(out, capacity=cap, existing_cover=ex_cover, existing_capacity=ex_cap)
+        elif np.isfinite(ex_cap).any() and times is not None:
+            ex_times = station_times(ws, tr, site_ids=st_ids, cutoff_min=times.times.cutoff_min)
+            out = replace(out, capacity=cap, existing_times=ex_times, existing_capacity=ex_cap)
+        else:  # every existing station unlimited: each point keeps its nearest
+            out = replace(out, capacity=cap)
+    return out
+
+
+def station_times(ws: Workspace, tr: TierResult, *, site_ids: Any, cutoff_min: float) -> TravelTimes:
+    """Minutes from each of the tier's stations to its demand points within ``cutoff_min``.
+
+    The stations' and points' snaps are the coverage result's (``tr``), so a point is
+    within the standard of a station here exactly when the coverage figures say so.
+    """
+    graph = ws.network.travel_graph(mode=ws.config.standards[tr.tier].mode, config=ws.config)
+    demand_ids = ws.demand["id"].astype(str).to_numpy(object)[tr.demand_rows]
+    return network_times(
+        graph, sites=tr.station_snap, demand=tr.snap, cutoff_min=cutoff_min, demand_ids=demand_ids, site_ids=site_ids
+    )
+
+
+def candidate_capacity(candidates: pd.DataFrame, *, config: Config, tier: Tier) -> NDArray[np.float64]:
+    """People each candidate can serve: its ``capacity`` column, else the tier's default.
+
+    Raises
+    ------
+    SitingError
+        Some candidates get no capacity from either (says how many, of which source, and
+        where to add one: the candidates file's 容量 column or ``[tier_capacity]``).
+    """
+    given = (
+        pd.to_numeric(candidates["capacity"], errors="coerce").to_numpy(np.float64)
+        if "capacity" in candidates
+        else np.full(len(candidates), np.nan)
+    )
+    cap: NDArray[np.float64] = np.where(np.isnan(given), config.capacity_of(tier), given)
+    missing = ~np.isfinite(cap)
+    if missing.any():
+        src = candidates["source"].astype(str) if "source" in candidates else pd.Series("file", index=candidates.index)
+        counts = src[missing].value_counts()
+        raise SitingError(
+            "siting.error.capacity_missing",
+            count=int(missing.sum()),
+            sources=join_names(f"{t(f'exports.source.{k}')} {v}" for k, v in counts.items()),
+            tier=t(f"tier.{tier}"),
+            tier_key=str(tier),
+        )
+    return cap
 
 
 def time_problem(
@@ -364,41 +501,6 @@ def time_problem(
     )
 
 
-def _propose_pmedian(
-    ws: Workspace,
-    stations: pd.DataFrame,
-    np_: NetworkProblem,
-    *,
-    k: int,
-    base: dict[str, Any],
-    unreachable: Unreachable,
-    cutoff_min: float | None,
-    solver: Solver,
-    time_limit_s: float,
-    mip_rel_gap: float,
-) -> Proposal:
-    t0 = time.perf_counter()
-    problem = time_problem(ws, stations, np_, cutoff_min=cutoff_min)
-    build_s = time.perf_counter() - t0
-    res = p_median(
-        problem, p=int(k), solver=solver, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, unreachable=unreachable
-    )
-    logger.info(
-        "propose %s p-median: %d candidates, %d pairs within %g min, build %.2f s, solve %.2f s (%s, %s)",
-        np_.tier, len(np_.candidates), problem.times.n_pairs, problem.times.cutoff_min, build_s, res.seconds,
-        res.solver, res.status,
-    )  # fmt: skip
-    summary = {
-        **base,
-        **res.summary(),
-        "candidates": len(np_.candidates),
-        "candidate_sources": np_.candidates["source"].value_counts().to_dict(),
-        "times_seconds": round(build_s, 3),
-        "unreachable_ids": [str(x) for x in res.unreachable_ids[:50]],
-    }
-    return Proposal(location_sites_frame(np_.candidates, res, tier=np_.tier), summary)
-
-
 def location_sites_frame(candidates: pd.DataFrame, result: LocationResult, *, tier: Tier | str) -> pd.DataFrame:
     """The chosen sites of a travel-time model as :data:`PROPOSAL_COLUMNS` plus ``gain``.
 
@@ -408,42 +510,6 @@ def location_sites_frame(candidates: pd.DataFrame, result: LocationResult, *, ti
     n = len(result.site_ids)
     frame = _frame(candidates, result.site_ids, newly=np.full(n, np.nan), cost=None, tier=tier)
     return frame.assign(gain=np.asarray(result.site_gain, dtype=float))
-
-
-def solve(
-    problem: CoverageProblem,
-    *,
-    k: int | None = None,
-    target_percent: float | None = None,
-    budget: float | None = None,
-    min_per_township: int | None = None,
-    max_per_township: int | None = None,
-    solver: Solver = "highs",
-    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
-    mip_rel_gap: float = DEFAULT_MIP_REL_GAP,
-) -> SitingResult | None:
-    """Solve ``problem`` for one goal: ``k`` sites, a coverage target in percent, or a budget.
-
-    Township quotas apply to the candidates' township labels. ``None`` for ``k == 0``.
-    """
-    opts: dict[str, Any] = {"solver": solver, "time_limit_s": time_limit_s, "mip_rel_gap": mip_rel_gap}
-    labels = sorted({str(g) for g in problem.candidate_group if str(g)}) if problem.candidate_group is not None else []
-    if min_per_township is not None:
-        opts["group_min"] = dict.fromkeys(labels, int(min_per_township))
-    if max_per_township is not None:
-        opts["group_max"] = dict.fromkeys(labels, int(max_per_township))
-    if target_percent is not None:
-        if not 0 < target_percent <= 100:
-            raise SitingError("siting.error.bad_option", name="target_percent", value=target_percent)
-        share = None if target_percent >= 100 else float(target_percent) / 100.0
-        return set_covering(problem, target_share=share, **opts)
-    if budget is not None:
-        return maximal_covering(problem, p=None, budget=float(budget), **opts)
-    if k is None:
-        raise InputError("scenario.error.propose_options")
-    if int(k) == 0:
-        return None
-    return maximal_covering(problem, p=int(k), **opts)
 
 
 def sites_frame(candidates: pd.DataFrame, result: SitingResult | None, *, tier: Tier | str) -> pd.DataFrame:

@@ -55,10 +55,10 @@ from planner.inputs.limits import CLI_LIMITS, Limits
 from planner.network.roads import RoadNetwork, TravelGraph, speed_key
 from planner.network.snapping import Snap, snap_points
 from planner.settings import DEFAULT_TIER_DEMAND, TIERS, Config, Mode, Tier, parse_tier
-from planner.siting.median import Unreachable
 from planner.siting.models import DEFAULT_MIP_REL_GAP, DEFAULT_TIME_LIMIT_S, Solver
 from planner.workspace.propose import CandidateOptions, NetworkProblem, Proposal, propose, siting_problem
 from planner.workspace.scenario import BASELINE_SCENARIO, Scenario, check_stations
+from planner.workspace.siting_models import UnreachableMode
 
 logger = logging.getLogger(__name__)
 
@@ -595,8 +595,11 @@ class Workspace:
         time_limit_s: float = DEFAULT_TIME_LIMIT_S,
         mip_rel_gap: float = DEFAULT_MIP_REL_GAP,
         model: str = "mclp",
-        unreachable: Unreachable = "error",
+        unreachable: UnreachableMode = "error",
         cutoff_min: float | None = None,
+        weighted: bool = False,
+        require_cover: bool = False,
+        capacity: bool = False,
     ) -> Proposal:
         """Propose new sites for ``tier`` (the app, the notebook and ``planner site`` all call this).
 
@@ -631,32 +634,51 @@ class Workspace:
         time_limit_s, mip_rel_gap
             Solver limits.
         model
-            ``"mclp"`` (``k`` sites or a budget), ``"lscp"`` (a coverage target) or
-            ``"pmedian"`` (``k`` sites minimising the population-weighted travel minutes;
-            :func:`planner.siting.median.p_median`).
+            A name in :data:`planner.workspace.siting_models.MODELS`: ``"mclp"`` (``k``
+            sites or a budget), ``"lscp"`` (a coverage target), ``"pmedian"`` (``k`` sites
+            minimising the population-weighted travel minutes;
+            :func:`planner.siting.median.p_median`), ``"pcenter"`` (``k`` sites minimising
+            the longest trip; :func:`planner.siting.center.p_center`) or ``"backup"``
+            (``k`` sites putting the most population within the standard of two stations;
+            :func:`planner.siting.backup.backup_coverage`, existing stations counted per
+            point on the network).
         unreachable, cutoff_min
-            p-median only: what to do with points no site reaches within the cutoff
-            (``"error"`` or ``"cutoff"``: they count as the cutoff) and the cutoff
-            (default: the tier's standard × ``config.horizon_factor``).
+            p-median / p-center: what to do with points no site reaches within the cutoff
+            (``"error"``; ``"cutoff"``: they count as the cutoff; ``"drop"``, capacitated
+            p-median: left out of the objective) and the cutoff (default: the tier's
+            standard × ``config.horizon_factor``).
+        weighted
+            p-center: minimise the largest population × minutes instead of minutes.
+        require_cover
+            Backup: also cover every point a candidate reaches at least once.
+        capacity
+            MCLP / p-median with ``k``: every site serves at most its capacity (candidates:
+            the candidates file's 容量 column, else ``config.tier_capacity``; existing
+            stations: the load report's capacity and assignment;
+            :mod:`planner.siting.capacity`).
 
         Returns
         -------
         planner.workspace.propose.Proposal
             ``sites`` (``rank, site_id, name, lon, lat, tier, newly_covered_population,
-            cost, source, township``) and the solver's ``summary``.
+            cost, source, township``; ``gain`` for p-median / p-center; ``capacity`` and
+            ``load`` with capacities) and the solver's ``summary`` (``model``,
+            ``objective``, ``mean_minutes``, ``bound``, ``gap`` and the model's details).
 
         Raises
         ------
         InputError
             Not exactly one goal; stations off the network.
         SitingError
-            Bad ``k`` / target, no candidates (from :mod:`planner.siting.models`).
+            Bad ``k`` / target, no candidates (from :mod:`planner.siting.models`); an
+            option the model does not take; missing capacities.
         """
         return propose(
             self, stations, tier=tier, k=k, target_percent=target_percent, budget=budget,
             min_per_township=min_per_township, max_per_township=max_per_township, review_existing=review_existing,
             candidates=candidates, solver=solver, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
-            model=model, unreachable=unreachable, cutoff_min=cutoff_min,
+            model=model, unreachable=unreachable, cutoff_min=cutoff_min, weighted=weighted,
+            require_cover=require_cover, capacity=capacity,
         )  # fmt: skip
 
     # ------------------------------------------------------------------ accessibility and equity
