@@ -12,9 +12,10 @@ minutes), stored only for the pairs that beat the row's fallback ``f_i`` (its ex
 station, or the cutoff; a large penalty for a row that must be served). Every cost is
 non-negative, so "at most p" has the optimum of "exactly p".
 
-* :func:`greedy` and :func:`interchange` — a greedy start and best-improvement vertex
-  substitution (Teitz–Bart swaps, each move evaluated for all (in, out) pairs at once
-  from the nearest and second-nearest open site of every row, Whitaker's fast interchange);
+* :func:`greedy` and :func:`interchange` — a greedy start (or a fill of given sites) and
+  best-improvement vertex substitution (Teitz–Bart swaps, every (in, out) pair evaluated
+  at once from gain/loss/extra arrays that each swap updates for the rows near the two
+  sites only: the fast interchange of Resende & Werneck, 2004);
 * :func:`lagrangian_bound` — relaxes the assignment rows: for multipliers ``u``,
   ``L(u) = sum_i u_i + sum_i min(0, f_i - u_i) + (sum of the p most negative rho_j)``,
   ``rho_j = sum_i min(0, c_ij - u_i)``, is a lower bound for *every* ``u``; maximised by

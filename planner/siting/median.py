@@ -18,11 +18,13 @@ cutoff has no finite travel time: the problem is infeasible as stated.
   objective use these capped values, so the objective equals the population-weighted
   sum of ``minutes``; ``unreachable_ids`` lists the points counted at the cutoff.
 
-**Solving** (:mod:`planner.siting._pmedian`): greedy plus vertex substitution for a
-first solution, a Lagrangian relaxation of the assignment rows for a proven lower bound
-and to remove the pairs no better solution can use, then the HiGHS MIP on the pairs
-kept, warm-started (``solver="highs"``). ``bound`` is always proven, ``gap =
-(objective - bound) / objective``.
+**Solving** (:mod:`planner.siting._pmedian`): greedy plus the fast interchange (vertex
+substitution with incrementally updated gain/loss/extra arrays) for a first solution; a
+Lagrangian relaxation of the assignment rows for a proven lower bound, whose open sites
+(filled to p greedily, improved by the interchange) restart the search once it is close;
+the pairs no better solution can use are removed and the HiGHS MIP runs on the pairs
+kept, warm-started (``solver="highs"``), cancelled at the time limit. ``bound`` is always
+proven, ``gap = (objective - bound) / objective``.
 """
 
 from __future__ import annotations
