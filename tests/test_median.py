@@ -7,11 +7,14 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.spatial import cKDTree
 
 from planner._errors import SitingError
 from planner.network.times import TravelTimes
+from planner.siting import _pmedian
+from planner.siting._pmedian import MedianArrays
 from planner.siting.location import TimeProblem
-from planner.siting.median import p_median
+from planner.siting.median import _arrays, p_median
 from tests.conftest import shared_path
 
 #: Published optima of Beasley's OR-Library uncapacitated p-median instances (pmed_optimal.csv).
@@ -177,3 +180,81 @@ def test_spopt_san_francisco_mean_distance() -> None:
     res = p_median(TimeProblem(times=times, weights=weights), p=4)
     assert res.objective / weights.sum() == pytest.approx(SPOPT_SF_MEAN, rel=1e-9)
     assert res.mean_minutes == pytest.approx(SPOPT_SF_MEAN, rel=1e-9) and res.status == "optimal"
+
+
+def _model(seed: int, *, m: int = 16, n: int = 9) -> MedianArrays:
+    """The model arrays of a generated instance (with stations, a cutoff and unreachable points)."""
+    arr, *_ = _arrays(generated(seed, m=m, n=n, holes=seed % 2 == 1), cap=40.0)
+    return arr
+
+
+def _plain_value(arr: MedianArrays, sites: list[int]) -> float:
+    """Objective of ``sites`` row by row (independent of the vectorised assignment)."""
+    total = 0.0
+    for i in range(arr.m):
+        mine = (arr.rows == i) & np.isin(arr.cols, sites)
+        total += min([arr.fallback[i], *arr.cost[mine].tolist()])
+    return total
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("p", [1, 2, 4])
+def test_swap_profits_equal_brute_force_swaps_after_moves(seed: int, p: int) -> None:
+    # gain(j) - loss(r) + extra(j, r) is the saving of every swap, also after incremental updates
+    arr = _model(seed)
+    state = _pmedian._Swaps(arr, np.arange(p, dtype=np.int64))
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        sites = state.sites.tolist()
+        value = _plain_value(arr, sites)
+        assert state.a.value == pytest.approx(value, rel=1e-12)
+        extra = state.extra.reshape(arr.n, p)
+        for j in set(range(arr.n)) - set(sites):
+            for s, r in enumerate(sites):
+                swapped = _plain_value(arr, [x for x in sites if x != r] + [j])
+                profit = state.gain[j] - state.loss[s] + extra[j, s]
+                assert profit == pytest.approx(value - swapped, abs=1e-9 * value)
+        closed = np.flatnonzero(~state.open)
+        state._swap(int(rng.choice(closed)), int(rng.integers(p)))
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("p", [1, 2, 3, 5])
+def test_interchange_ends_at_a_brute_force_local_optimum(seed: int, p: int) -> None:
+    arr = _model(seed, m=18, n=10)
+    start = np.random.default_rng(seed).choice(arr.n, p, replace=False)
+    sites = _pmedian.interchange(arr, start, deadline=np.inf).tolist()
+    assert len(sites) == p
+    value = _plain_value(arr, sites)
+    assert value <= _plain_value(arr, start.tolist()) + 1e-9
+    for r, j in itertools.product(sites, set(range(arr.n)) - set(sites)):
+        assert _plain_value(arr, [x for x in sites if x != r] + [j]) >= value - 1e-9 * value
+
+
+def test_greedy_fills_a_start_to_p_by_marginal_gain() -> None:
+    arr = _model(3, m=20, n=10)
+    start = np.array([7], dtype=np.int64)
+    sites = _pmedian.greedy(arr, p=3, start=start)
+    assert sites[0] == 7 and len(set(sites.tolist())) == 3
+    # each added site is the best addition to the ones before it
+    for k in (1, 2):
+        best = min(_plain_value(arr, [*sites[:k].tolist(), j]) for j in range(arr.n) if j not in sites[:k])
+        assert _plain_value(arr, sites[: k + 1].tolist()) == pytest.approx(best)
+
+
+def test_time_limit_reports_status_bound_and_gap() -> None:
+    # large enough that a fraction of a second cannot prove optimality
+    rng = np.random.default_rng(5)
+    m, n = 3000, 1500
+    d, c = rng.uniform(0, 40, (m, 2)), rng.uniform(0, 40, (n, 2))
+    pairs = cKDTree(d).sparse_distance_matrix(cKDTree(c), 8.0, output_type="coo_matrix")
+    times = TravelTimes.from_pairs(
+        rows=pairs.row, columns=pairs.col, minutes=2.0 * pairs.data, demand_ids=np.arange(m),
+        site_ids=np.arange(n), cutoff_min=16.0,
+    )  # fmt: skip
+    pr = TimeProblem(times=times, weights=np.round(rng.lognormal(6.0, 1.0, m)))
+    res = p_median(pr, p=60, time_limit_s=0.5, unreachable="cutoff")
+    assert res.status == "time_limit"
+    assert np.isfinite(res.bound) and 0 < res.bound <= res.objective
+    assert res.gap == pytest.approx((res.objective - res.bound) / res.objective) and res.gap > 0
+    assert res.details["lagrangian_steps"] >= 1 and len(res.site_ids) == 60

@@ -12,9 +12,10 @@ minutes), stored only for the pairs that beat the row's fallback ``f_i`` (its ex
 station, or the cutoff; a large penalty for a row that must be served). Every cost is
 non-negative, so "at most p" has the optimum of "exactly p".
 
-* :func:`greedy` and :func:`interchange` — a greedy start and best-improvement vertex
-  substitution (Teitz–Bart swaps, each move evaluated for all (in, out) pairs at once
-  from the nearest and second-nearest open site of every row, Whitaker's fast interchange);
+* :func:`greedy` and :func:`interchange` — a greedy start (or a fill of given sites) and
+  best-improvement vertex substitution (Teitz–Bart swaps, every (in, out) pair evaluated
+  at once from gain/loss/extra arrays that each swap updates for the rows near the two
+  sites only: the fast interchange of Resende & Werneck, 2004);
 * :func:`lagrangian_bound` — relaxes the assignment rows: for multipliers ``u``,
   ``L(u) = sum_i u_i + sum_i min(0, f_i - u_i) + (sum of the p most negative rho_j)``,
   ``rho_j = sum_i min(0, c_ij - u_i)``, is a lower bound for *every* ``u``; maximised by
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +46,13 @@ logger = logging.getLogger(__name__)
 STEP_START = 2.0
 STEP_PATIENCE = 60
 STEP_MIN = 1e-5
+#: Seconds HiGHS gets at least (it returns the warm start if it finds nothing better).
+MIN_HIGHS_S = 0.05
+#: The primal heuristic runs once the relaxation is within this share of the best
+#: objective (its sites are then close to a good solution), at the earliest at step
+#: ``HEURISTIC_FIRST``, and again each time the step count has doubled.
+HEURISTIC_FIRST = 100
+HEURISTIC_GAP = 0.03
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,11 +107,12 @@ class MedianArrays:
 
 @dataclass(frozen=True, eq=False)
 class Assignment:
-    """Nearest and second-nearest open option of every row (``near`` = -1: the fallback)."""
+    """Nearest and second-nearest open option of every row (``near``/``second`` = -1: the fallback)."""
 
     c1: NDArray[np.float64]
     c2: NDArray[np.float64]
     near: NDArray[np.int64]
+    second: NDArray[np.int64]
 
     @property
     def value(self) -> float:
@@ -112,7 +122,15 @@ class Assignment:
 
 def assign(arr: MedianArrays, open_mask: NDArray[np.bool_]) -> Assignment:
     """Serve every row from its cheapest open site or its fallback (and record the second best)."""
-    idx = np.flatnonzero(open_mask[arr.cols])
+    return _assign_pairs(arr, np.arange(len(arr.rows), dtype=np.int64), open_mask)
+
+
+def _assign_pairs(arr: MedianArrays, pk: NDArray[np.int64], open_mask: NDArray[np.bool_]) -> Assignment:
+    """:func:`assign` for the rows whose pairs are ``pk`` (whole rows, in storage order).
+
+    The arrays have one entry per row of ``arr``; only the rows of ``pk`` are meaningful.
+    """
+    idx = pk[open_mask[arr.cols[pk]]]
     r = arr.rows[idx]
     first = np.ones(len(r), bool)
     first[1:] = r[1:] != r[:-1]
@@ -121,26 +139,32 @@ def assign(arr: MedianArrays, open_mask: NDArray[np.bool_]) -> Assignment:
     b1 = np.full(arr.m, np.inf)
     b2 = np.full(arr.m, np.inf)
     j1 = np.full(arr.m, -1, dtype=np.int64)
+    j2 = np.full(arr.m, -1, dtype=np.int64)
     b1[r[first]] = arr.cost[idx[first]]
     j1[r[first]] = arr.cols[idx[first]]
     b2[r[second]] = arr.cost[idx[second]]
+    j2[r[second]] = arr.cols[idx[second]]
     f = arr.fallback
     use_site = b1 < f
     c1 = np.where(use_site, b1, f)
     c2 = np.where(use_site, np.minimum(b2, f), b1)
-    return Assignment(c1, c2, np.where(use_site, j1, -1))
+    near = np.where(use_site, j1, -1)
+    after = np.where(use_site, np.where(b2 < f, j2, -1), j1)
+    return Assignment(c1, c2, near, after)
 
 
-def greedy(arr: MedianArrays, *, p: int) -> NDArray[np.int64]:
-    """Add sites one at a time, each the one saving the most (gains updated incrementally)."""
+def greedy(arr: MedianArrays, *, p: int, start: NDArray[np.int64] | None = None) -> NDArray[np.int64]:
+    """Add sites one at a time, each the one saving the most (gains updated incrementally).
+
+    With ``start``, those sites are open first and the rest are added to reach ``p``.
+    """
     indptr = arr.indptr()
-    by_col = np.argsort(arr.cols, kind="stable")
-    col_ptr = np.zeros(arr.n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(arr.cols, minlength=arr.n), out=col_ptr[1:])
-    c1 = arr.fallback.copy()
+    by_col, col_ptr = _by_column(arr)
+    chosen = [] if start is None else [int(j) for j in np.unique(start)]
+    c1 = arr.fallback.copy() if not chosen else assign(arr, _open(arr.n, np.array(chosen))).c1
     gain = np.bincount(arr.cols, weights=np.maximum(c1[arr.rows] - arr.cost, 0.0), minlength=arr.n)
-    chosen: list[int] = []
-    for _ in range(min(p, arr.n)):
+    gain[chosen] = -np.inf
+    while len(chosen) < min(p, arr.n):
         j = int(np.argmax(gain))
         if gain[j] <= 0:
             break
@@ -159,6 +183,20 @@ def greedy(arr: MedianArrays, *, p: int) -> NDArray[np.int64]:
     return np.array(chosen, dtype=np.int64)
 
 
+def _by_column(arr: MedianArrays) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Pair indices ordered by column, and the column offsets into them."""
+    by_col = np.argsort(arr.cols, kind="stable").astype(np.int64)
+    col_ptr = np.zeros(arr.n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(arr.cols, minlength=arr.n), out=col_ptr[1:])
+    return by_col, col_ptr
+
+
+def _open(n: int, sites: NDArray[np.int64]) -> NDArray[np.bool_]:
+    mask = np.zeros(n, bool)
+    mask[sites] = True
+    return mask
+
+
 def _row_pairs(indptr: NDArray[np.int64], rows: NDArray[np.int64]) -> NDArray[np.int64]:
     """Indices of all pairs of ``rows`` (concatenated row slices)."""
     starts, ends = indptr[rows], indptr[rows + 1]
@@ -171,54 +209,92 @@ def _row_pairs(indptr: NDArray[np.int64], rows: NDArray[np.int64]) -> NDArray[np
 
 
 def interchange(
-    arr: MedianArrays, selected: NDArray[np.int64], *, deadline: float, max_moves: int = 100_000
+    arr: MedianArrays, selected: NDArray[np.int64], *, deadline: float, max_moves: int = 1_000_000
 ) -> NDArray[np.int64]:
     """Best-improvement swaps (one site in, one out) until none improves or the deadline.
 
-    For open ``r`` and closed ``j`` the saving of the swap is
-    ``gain(j) - loss(r) + extra(j, r)``: ``gain(j)`` what ``j`` saves the rows,
-    ``loss(r)`` what the rows served by ``r`` lose going to their second-best option,
-    ``extra(j, r)`` the part of that loss ``j`` wins back. Only pairs cheaper than a row's
-    second-best option take part, so every move costs a few passes over those pairs.
+    The fast interchange of Resende & Werneck (2004): for closed ``j`` and open ``r`` the
+    saving of the swap is ``gain(j) - loss(r) + extra(j, r)`` — ``gain(j)`` what ``j``
+    saves the rows, ``loss(r)`` what the rows served by ``r`` lose going to their second
+    best option, ``extra(j, r)`` the part of that loss ``j`` wins back. The three are kept
+    in arrays (``extra`` is candidates × open sites) and, after each swap, updated only for
+    the rows whose nearest or second-nearest option changed (the rows near the two sites),
+    so a move costs a few passes over those rows' pairs, not over the whole model.
+    The result is a local optimum: no single swap improves it (unless ``deadline`` came first).
     """
-    open_mask = np.zeros(arr.n, bool)
-    open_mask[selected] = True
-    if not open_mask.any() or open_mask.all():
-        return np.flatnonzero(open_mask).astype(np.int64)
-    for _ in range(max_moves):
-        if time.perf_counter() > deadline:
-            break
-        a = assign(arr, open_mask)
-        k = np.flatnonzero(arr.cost < a.c2[arr.rows])
-        r, c, cost = arr.rows[k], arr.cols[k], arr.cost[k]
-        closed = ~open_mask[c]
-        r, c, cost = r[closed], c[closed], cost[closed]
-        gain = np.bincount(c, weights=np.maximum(a.c1[r] - cost, 0.0), minlength=arr.n)
-        served = a.near >= 0
-        loss = np.bincount(a.near[served], weights=(a.c2 - a.c1)[served], minlength=arr.n)
-        gain[open_mask] = -np.inf
-        loss_open = np.where(open_mask, loss, np.inf)
-        out_best = int(np.argmin(loss_open))
-        plain = gain - loss_open[out_best]  # best swap ignoring extra(j, r)
-        j_best = int(np.argmax(plain))
-        best_val, best_pair = float(plain[j_best]), (j_best, out_best)
-        nr = a.near[r]
-        e_ok = nr >= 0
-        extra = np.maximum(a.c2[r] - cost, 0.0) - np.maximum(a.c1[r] - cost, 0.0)
-        e_ok &= extra > 0
-        if e_ok.any():
-            e = sp.coo_matrix((extra[e_ok], (c[e_ok], nr[e_ok])), shape=(arr.n, arr.n)).tocsr()
-            e.sum_duplicates()
-            er = np.repeat(np.arange(arr.n), np.diff(e.indptr))
-            vals = gain[er] - loss[e.indices] + e.data
-            i = int(np.argmax(vals))
-            if vals[i] > best_val:
-                best_val, best_pair = float(vals[i]), (int(er[i]), int(e.indices[i]))
-        if best_val <= 1e-9 * max(1.0, a.value):
-            break
-        open_mask[best_pair[0]] = True
-        open_mask[best_pair[1]] = False
-    return np.flatnonzero(open_mask).astype(np.int64)
+    sites = np.unique(np.asarray(selected, dtype=np.int64))
+    if len(sites) == 0 or len(sites) >= arr.n:
+        return sites
+    return _Swaps(arr, sites).run(deadline=deadline, max_moves=max_moves)
+
+
+class _Swaps:
+    """State of :func:`interchange`: the open sites, each row's two best options, gain/loss/extra."""
+
+    def __init__(self, arr: MedianArrays, sites: NDArray[np.int64]) -> None:
+        self.arr, self.sites, self.p = arr, sites.copy(), len(sites)
+        self.indptr = arr.indptr()
+        self.by_col, self.col_ptr = _by_column(arr)
+        self.open = _open(arr.n, sites)
+        self.slot = np.full(arr.n, -1, dtype=np.int64)
+        self.slot[sites] = np.arange(self.p)
+        self.a = assign(arr, self.open)
+        self.gain = np.zeros(arr.n)
+        self.loss = np.zeros(self.p)
+        self.extra = np.zeros(arr.n * self.p)
+        self._last_out = -1
+        self._add(np.arange(len(arr.rows), dtype=np.int64), np.arange(arr.m, dtype=np.int64), 1.0)
+
+    def run(self, *, deadline: float, max_moves: int) -> NDArray[np.int64]:
+        n, p = self.arr.n, self.p
+        for _ in range(max_moves):
+            if time.perf_counter() > deadline:
+                break
+            tol = 1e-9 * max(1.0, abs(self.a.value))
+            profit = self.extra.reshape(n, p) - self.loss[None, :]
+            profit += np.where(self.open, -np.inf, self.gain)[:, None]
+            k = int(np.argmax(profit))
+            if profit.flat[k] <= tol:
+                break
+            j_in, s_out = divmod(k, p)
+            before = self.a.value
+            self._swap(j_in, s_out)
+            if self.a.value > before - tol:  # rounding in the running sums: no true improvement
+                self._swap(self._last_out, s_out)
+                break
+        return np.sort(self.sites)
+
+    def _swap(self, j_in: int, s_out: int) -> None:
+        """Open ``j_in`` in place of the site in slot ``s_out`` and update the state."""
+        arr, a = self.arr, self.a
+        r_out = int(self.sites[s_out])
+        k = self.by_col[self.col_ptr[j_in] : self.col_ptr[j_in + 1]]
+        near_in = arr.rows[k[arr.cost[k] < a.c2[arr.rows[k]]]]
+        rows = np.unique(np.concatenate([near_in, np.flatnonzero((a.near == r_out) | (a.second == r_out))]))
+        pk = _row_pairs(self.indptr, rows)
+        self._add(pk, rows, -1.0)
+        self.open[j_in], self.open[r_out] = True, False
+        self.slot[j_in], self.slot[r_out] = s_out, -1
+        self.sites[s_out] = j_in
+        self._last_out = r_out
+        new = _assign_pairs(arr, pk, self.open)
+        for old_arr, new_arr in ((a.c1, new.c1), (a.c2, new.c2), (a.near, new.near), (a.second, new.second)):
+            old_arr[rows] = new_arr[rows]
+        self._add(pk, rows, 1.0)
+
+    def _add(self, pk: NDArray[np.int64], rows: NDArray[np.int64], sign: float) -> None:
+        """Add (``sign`` 1) or remove (-1) the contributions of ``rows`` (pairs ``pk``) to gain, loss, extra."""
+        arr, a, n, p = self.arr, self.a, self.arr.n, self.p
+        r, c, cost = arr.rows[pk], arr.cols[pk], arr.cost[pk]
+        c1 = a.c1[r]
+        g = cost < c1
+        self.gain += sign * np.bincount(c[g], weights=c1[g] - cost[g], minlength=n)
+        served = rows[a.near[rows] >= 0]
+        self.loss += sign * np.bincount(self.slot[a.near[served]], weights=a.c2[served] - a.c1[served], minlength=p)
+        near, c2 = a.near[r], a.c2[r]
+        e = (near >= 0) & (cost < c2) & (c != near)
+        val = c2[e] - np.maximum(cost[e], c1[e])
+        self.extra += sign * np.bincount(c[e] * p + self.slot[near[e]], weights=val, minlength=n * p)
 
 
 @dataclass(frozen=True, eq=False)
@@ -258,12 +334,18 @@ def lagrangian_bound(
     integral: bool,
     cap: NDArray[np.float64] | None = None,
     max_iter: int = 5000,
+    heuristic: Callable[[NDArray[np.int64]], float] | None = None,
 ) -> LagrangianState:
     """Maximise ``L(u)`` by subgradient steps from ``start``; the best value is a proven lower bound.
 
     Stops when the bound is within ``target_gap`` of ``upper``, after ``max_iter`` steps,
     at ``deadline`` or when the step factor falls below :data:`STEP_MIN`. With
     ``integral`` costs the bound is rounded up (the optimum is an integer).
+
+    ``heuristic`` (a primal heuristic: the sites the relaxation opens → the objective of
+    a solution built from them) is called once ``L(u)`` is within :data:`HEURISTIC_GAP`
+    of ``upper`` (see :data:`HEURISTIC_FIRST`); the best objective it returns becomes
+    ``upper`` (a closer ``upper`` gives better-sized steps and an earlier stop).
     """
     if cap is not None:
         # any multipliers give a bound: keeping u_i <= cap_i lets the pairs above the cap go
@@ -271,9 +353,12 @@ def lagrangian_bound(
     hi = np.inf if cap is None else cap
     u = np.minimum(start.astype(np.float64), hi)
     best: LagrangianState | None = None
-    alpha, stale, it = STEP_START, 0, 0
+    alpha, stale, it, next_heuristic = STEP_START, 0, 0, HEURISTIC_FIRST
     for it in range(1, max_iter + 1):
         value, rho, rho_p, sel, neg = lagrangian_value(arr, u, p=p)
+        if heuristic is not None and it >= next_heuristic and upper - value <= HEURISTIC_GAP * abs(upper):
+            upper = min(upper, heuristic(sel))
+            next_heuristic = 2 * it
         if best is None or value > best.bound:
             best = LagrangianState(value, u.copy(), rho, rho_p, sel, it)
             stale = 0
@@ -282,6 +367,8 @@ def lagrangian_bound(
             if stale >= STEP_PATIENCE:
                 alpha, stale = alpha / 2, 0
         lb = proven(best.bound, integral=integral)
+        if it % 50 == 0:
+            logger.debug("Lagrangian step %d: bound %.9g, step factor %.3g", it, best.bound, alpha)
         if upper - lb <= target_gap * max(abs(upper), 1e-12) or alpha < STEP_MIN or time.perf_counter() > deadline:
             break
         open_mask = np.zeros(arr.n, bool)
@@ -322,11 +409,14 @@ def highs_pmedian(
     *,
     p: int,
     start: NDArray[np.int64],
-    time_limit_s: float,
+    deadline: float,
     mip_rel_gap: float,
     hard: NDArray[np.bool_],
 ) -> SolverOutput:
-    """The p-median MIP on ``arr``'s pairs through HiGHS, warm-started from ``start``.
+    """The p-median MIP on ``arr``'s pairs through HiGHS, warm-started from ``start``, until ``deadline``.
+
+    ``deadline`` (a :func:`time.perf_counter` time) includes building the model: HiGHS
+    gets what is left of it once the model is built (and is cancelled past it).
 
     Columns ``[x (n), y (pairs), z (rows not in hard)]``; rows the assignments, the
     links ``y_ij <= x_j`` and the cardinality. ``hard`` rows have no ``z`` (they must be
@@ -370,6 +460,6 @@ def highs_pmedian(
         row_hi=row_hi,
         n_x=n,
         start=np.concatenate([x0, y0, z0]),
-        time_limit_s=time_limit_s,
+        time_limit_s=max(deadline - time.perf_counter(), MIN_HIGHS_S),
         mip_rel_gap=mip_rel_gap,
     )

@@ -18,11 +18,13 @@ cutoff has no finite travel time: the problem is infeasible as stated.
   objective use these capped values, so the objective equals the population-weighted
   sum of ``minutes``; ``unreachable_ids`` lists the points counted at the cutoff.
 
-**Solving** (:mod:`planner.siting._pmedian`): greedy plus vertex substitution for a
-first solution, a Lagrangian relaxation of the assignment rows for a proven lower bound
-and to remove the pairs no better solution can use, then the HiGHS MIP on the pairs
-kept, warm-started (``solver="highs"``). ``bound`` is always proven, ``gap =
-(objective - bound) / objective``.
+**Solving** (:mod:`planner.siting._pmedian`): greedy plus the fast interchange (vertex
+substitution with incrementally updated gain/loss/extra arrays) for a first solution; a
+Lagrangian relaxation of the assignment rows for a proven lower bound, whose open sites
+(filled to p greedily, improved by the interchange) restart the search once it is close;
+the pairs no better solution can use are removed and the HiGHS MIP runs on the pairs
+kept, warm-started (``solver="highs"``), cancelled at the time limit. ``bound`` is always
+proven, ``gap = (objective - bound) / objective``.
 """
 
 from __future__ import annotations
@@ -49,13 +51,15 @@ Unreachable = Literal["error", "cutoff"]
 #: Pairs (after the Lagrangian reduction) above which the HiGHS MIP is not attempted.
 HIGHS_MAX_PAIRS = 200_000
 #: Shares of the time limit for the heuristics, and heuristics plus Lagrangian bound.
-HEURISTIC_SHARE = 0.2
+HEURISTIC_SHARE = 0.3
 LAGRANGIAN_SHARE = 0.85
 #: Lagrangian multipliers stay below this multiple of each row's cost to its second-best
 #: option in the first solution, and below its fallback (any multipliers give a proven
 #: bound; above the fallback they cannot raise it; the cap lets the pairs above it out of
 #: every step).
 CAP_FACTOR = 1.5
+#: HiGHS is not started with less than this many seconds (or a tenth of the limit) left.
+HIGHS_MIN_LEFT_S = 1.0
 #: Seconds of the time limit kept for ranking the sites and building the result.
 RESULT_RESERVE_S = 0.25
 
@@ -175,32 +179,47 @@ def _solve(
     """Heuristics, Lagrangian bound and (``highs``) the reduced MIP: (sites, value, bound, status, solver)."""
     selected = _pmedian.greedy(arr, p=p)
     selected = _pmedian.interchange(arr, selected, deadline=min(deadline, t0 + HEURISTIC_SHARE * time_limit_s))
-    value = _value(arr, selected)
+    value, name = _value(arr, selected), "greedy+swap"
+    lag_deadline = min(deadline, t0 + LAGRANGIAN_SHARE * time_limit_s)
+    tried: set[tuple[int, ...]] = set()
+
+    def from_relaxation(sites: NDArray[np.int64]) -> float:
+        """Lagrangian-guided solution: the relaxation's sites, filled to p greedily, improved by swaps."""
+        nonlocal selected, value, name
+        start = _pmedian.greedy(arr, p=p, start=sites)
+        key = tuple(np.sort(start).tolist())
+        if key not in tried:
+            tried.add(key)
+            alt = _pmedian.interchange(arr, start, deadline=lag_deadline)
+            v = _value(arr, alt)
+            logger.debug("p-median: relaxation's sites give %.9g (best %.9g)", v, value)
+            if v < value:
+                selected, value, name = alt, v, "lagrangian+swap"
+        return value
+
     a = _pmedian.assign(arr, _mask(arr.n, selected))
     lag = _pmedian.lagrangian_bound(
         arr, p=p, upper=value, start=np.minimum(a.c2, arr.fallback), target_gap=mip_rel_gap, integral=integral,
-        cap=np.minimum(CAP_FACTOR * a.c2, arr.fallback),
-        deadline=min(deadline, t0 + LAGRANGIAN_SHARE * time_limit_s),
+        cap=np.minimum(CAP_FACTOR * a.c2, arr.fallback), deadline=lag_deadline, heuristic=from_relaxation,
     )  # fmt: skip
-    bound, name = lag.bound, "greedy+swap"
+    # every site open is a bound too (the first steps of the relaxation can be below it)
+    bound = max(lag.bound, _pmedian.proven(_value(arr, np.arange(arr.n)), integral=integral))
     info["lagrangian_steps"] = lag.iterations
     if value - bound > mip_rel_gap * value:
-        # the relaxation's sites (topped up from the incumbent), improved by swaps
-        extra = selected[~np.isin(selected, lag.relaxed_sites)]
-        start = np.concatenate([lag.relaxed_sites, extra[: p - len(lag.relaxed_sites)]]).astype(np.int64)
-        alt = _pmedian.interchange(arr, start, deadline=deadline)
-        if _value(arr, alt) < value:
-            selected, value = alt, _value(arr, alt)
-            name = "lagrangian+swap"
+        lag_deadline = deadline
+        from_relaxation(lag.relaxed_sites)
     status = "optimal" if value - bound <= mip_rel_gap * value else "heuristic"
-    if solver == "highs" and status != "optimal" and time.perf_counter() < deadline:
+    if (
+        solver == "highs"
+        and status != "optimal"
+        and time.perf_counter() < deadline - min(HIGHS_MIN_LEFT_S, 0.1 * time_limit_s)
+    ):
         keep = _pmedian.reduce_pairs(arr, lag, upper=value)
         sub = arr.subset(keep)
         info["pairs_mip"] = len(sub.rows)
         if len(sub.rows) <= HIGHS_MAX_PAIRS:
             out = _pmedian.highs_pmedian(
-                sub, p=p, start=selected, hard=hard, mip_rel_gap=mip_rel_gap,
-                time_limit_s=max(deadline - time.perf_counter(), 0.1),
+                sub, p=p, start=selected, hard=hard, mip_rel_gap=mip_rel_gap, deadline=deadline
             )  # fmt: skip
             v = _value(arr, out.selected)
             if v < value:
