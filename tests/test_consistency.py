@@ -271,7 +271,7 @@ def test_cli_and_app_propose_the_same_sites(case, app_run, cli_run) -> None:  # 
     assert set(summary["candidate_sources"]) >= {"road", "demand"}
     at = app_run
     at.session_state["prop_tier"] = "village"
-    at.session_state["prop_by"] = "k"
+    at.session_state["prop_model"] = "mclp"
     at.session_state["prop_k"] = 3
     at.run()
     at.sidebar.button(key="run_proposals").click().run()

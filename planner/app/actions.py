@@ -34,6 +34,7 @@ from planner.inputs.limits import Limits, app_limits
 from planner.settings import Mode, Tier, parse_tier_demand
 from planner.workspace.project import load_project
 from planner.workspace.scenario import Scenario, scenario_label, scenario_name
+from planner.workspace.siting_models import MODELS
 from planner.workspace.workspace import Workspace
 
 logger = logging.getLogger(__name__)
@@ -167,19 +168,31 @@ def select_scenario() -> None:
 
 @callback
 def run_proposals() -> None:
-    """Propose new sites for the chosen tier (a number of sites or a coverage target)."""
+    """Propose new sites for the chosen tier with the chosen model (sites to add, or a coverage target)."""
     ss = session()
     tier = Tier(ss.prop_tier)
-    by_target = ss.get("prop_by") == "target"
+    model = MODELS[str(ss.get("prop_model", "mclp"))]
+    by_target = model.goals[0] == "target"
+    capacity = model.capacity and bool(ss.get("prop_capacity"))
+    # the app proposes for everyone it can: points no site reaches count at the cutoff (or, in
+    # the capacitated p-median, are left out); the table's caption says how many
+    modes = model.capacity_unreachable if capacity else model.unreachable
+    unreachable = next((m for m in ("cutoff", "drop") if m in modes), "error")
 
     def run() -> None:
         t0 = time.perf_counter()
-        ss.proposals = ss.ws.propose(
+        proposal = ss.ws.propose(
             current_scenario().stations,
             tier=tier,
+            model=model.name,
             k=None if by_target else int(ss.prop_k),
             target_percent=float(ss.prop_target) if by_target else None,
-        ).sites
+            weighted=model.name == "pcenter" and bool(ss.get("prop_weighted")),
+            capacity=capacity,
+            unreachable=unreachable,
+        )
+        ss.proposals = proposal.sites
+        ss.proposal_summary = proposal.summary
         ss.proposal_tier = tier
         show_tier(tier)
         logger.info("proposals for %s in %.2f s: %d sites", tier, time.perf_counter() - t0, len(ss.proposals))

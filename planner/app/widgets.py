@@ -26,6 +26,7 @@ from planner.report.exports import estimate_note
 from planner.report.webmap import tile_url
 from planner.settings import TIER_DEMAND_CHOICES, TIERS, Mode, Tier
 from planner.workspace.scenario import compare, compare_demand, scenario_label
+from planner.workspace.siting_models import MODELS
 
 logger = logging.getLogger(__name__)
 
@@ -287,13 +288,24 @@ def proposals_table() -> None:
     props = ss.proposals
     if props is None or not len(props):
         return
-    st.subheader(t("app.prop.table"))
+    summary = ss.get("proposal_summary") or {}
+    model = str(summary.get("model", "mclp"))
+    st.subheader(t({"pmedian": "app.prop.table_time", "pcenter": "app.prop.table_time"}.get(model, "app.prop.table")))
+    line = _proposal_line(summary)
+    if line:
+        st.caption(line)
+    if "gain" in props and props["newly_covered_population"].isna().all():  # travel-time models
+        gain_label = t(f"app.col.gain_{model}") if model in ("pmedian", "pcenter") else t("app.col.gain")
+        gain: dict[str, Any] = {gain_label: props["gain"].round(1)}
+    else:
+        key = "app.col.newly_backed_up" if model == "backup" else "app.col.newly_covered"
+        gain = {t(key): props["newly_covered_population"].round(0)}
     st.dataframe(
         pd.DataFrame(
             {
                 t("app.col.rank"): props["rank"],
                 t("app.col.tier"): [t(f"tier.{x}") for x in props["tier"].astype(str)],
-                t("app.col.newly_covered"): props["newly_covered_population"].round(0),
+                **gain,
                 t("app.col.township"): props.get("township", ""),
                 t("app.col.lon"): props["lon"].round(6),
                 t("app.col.lat"): props["lat"].round(6),
@@ -305,6 +317,35 @@ def proposals_table() -> None:
     c1, c2 = st.columns([2, 1])
     c1.selectbox(t("app.prop.accept"), props["rank"].tolist(), key="accept_rank")
     c2.button(t("app.prop.accept_button"), key="accept_proposal", on_click=actions.accept_proposal)
+
+
+def _proposal_line(summary: dict[str, Any]) -> str:
+    """One line on what the proposal achieves: the model, its objective, the proven gap."""
+    model = str(summary.get("model", ""))
+    if model not in MODELS or summary.get("objective") is None:
+        return ""
+    gap = summary.get("gap")
+    common = {"model": t(MODELS[model].label_key), "gap": "—" if gap is None else f"{100 * float(gap):.2f}"}
+    if model in ("pmedian", "pcenter"):
+        before, after = summary.get("mean_minutes_before"), summary.get("mean_minutes")
+        people = model == "pmedian" or bool(summary.get("weighted"))
+        unit = t("app.prop.unit_person_min") if people else t("app.prop.unit_min")
+        return t(
+            f"app.prop.line_{model}",
+            objective=f"{float(summary['objective']):,.1f}{unit}",
+            before="—" if before is None else f"{float(before):.1f}",
+            after="—" if after is None else f"{float(after):.1f}",
+            unreachable=int(summary.get("unreachable") or 0),
+            **common,
+        )
+    share = summary.get("covered_share")
+    key = "app.prop.line_backup" if model == "backup" else "app.prop.line_cover"
+    return t(
+        key,
+        objective=f"{float(summary['objective']):,.0f}",
+        share="—" if share is None else f"{100 * float(share):.1f}",
+        **common,
+    )
 
 
 def compare_view() -> None:
@@ -454,17 +495,22 @@ def sidebar() -> None:
 
     with sb.expander(t("app.prop.header"), expanded=True):
         st.selectbox(t("app.prop.tier"), [str(x) for x in TIERS], format_func=lambda x: t(f"tier.{x}"), key="prop_tier")
-        st.radio(
-            t("app.prop.by"),
-            ["k", "target"],
-            format_func=lambda x: t(f"app.prop.by_{x}"),
-            key="prop_by",
-            horizontal=True,
+        st.selectbox(
+            t("app.prop.model"),
+            list(MODELS),
+            format_func=lambda m: t(MODELS[m].label_key),
+            key="prop_model",
+            help=t("app.prop.model_help"),
         )
-        if ss.get("prop_by") == "target":
+        model = MODELS[str(ss.get("prop_model", "mclp"))]
+        if model.goals[0] == "target":  # set covering: the fewest sites for a coverage target
             st.number_input(t("app.prop.target"), min_value=1.0, max_value=100.0, key="prop_target")
         else:
             st.number_input(t("app.prop.k"), min_value=1, max_value=50, key="prop_k")
+        if model.name == "pcenter":
+            st.checkbox(t("app.prop.weighted"), key="prop_weighted", help=t("site.opt.weighted"))
+        if model.capacity:
+            st.checkbox(t("app.prop.capacity"), key="prop_capacity", help=t("site.opt.capacity"))
         st.button(t("app.prop.run"), key="run_proposals", on_click=actions.run_proposals, type="primary")
 
     with sb.expander(t("app.data.header"), expanded=False):
