@@ -251,3 +251,86 @@ def test_capacitated_p_median_splits_a_point_over_two_sites() -> None:
     assert res.objective == pytest.approx(60.0 + 120.0)
     assert res.minutes[0] == pytest.approx(1.8)
     assert res.details["site_load"] == pytest.approx([60.0, 40.0])
+
+
+# --------------------------------------------------------------------------- p-median, large-instance route
+
+
+def _brute_p_median(dist: NDArray[np.float64], w: NDArray[np.float64], cap: NDArray[np.float64], n: int, p: int,
+                    cutoff: float) -> float:  # fmt: skip
+    reach_all = dist <= cutoff
+    n_ex = dist.shape[1] - n
+    return min(
+        _assignment_lp(reach_all[:, cols], w, cap[cols], minutes=dist[:, cols])
+        for cols in ([*s, *range(n, n + n_ex)] for s in itertools.combinations(range(n), p))
+    )
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("p", [2, 3])
+def test_capacitated_p_median_lagrangian_route_brackets_the_optimum(seed: int, p: int) -> None:
+    n, n_ex, cutoff = 7, 2, 25.0
+    dist, w, cap = _instance(seed, m=20, n=n, n_ex=n_ex)
+    cap = cap * 1.5
+    problem = _time_problem(dist, w, n, cutoff)
+    ex_times = TravelTimes.from_dense(np.where(dist[:, n:] <= cutoff, dist[:, n:], np.inf), cutoff_min=cutoff)
+    best = _brute_p_median(dist, w, cap, n, p, cutoff)
+    kwargs = {"capacity": cap[:n], "existing_capacity": cap[n:], "existing_times": ex_times, "mip_max_pairs": 0}
+    if not np.isfinite(best):
+        with pytest.raises(SitingError):
+            capacitated_p_median(problem, p=p, time_limit_s=5.0, **kwargs)
+        return
+    res = capacitated_p_median(problem, p=p, time_limit_s=5.0, **kwargs)
+    assert res.solver != "highs" and res.details["lagrangian_steps"] >= 1  # the MIP never ran
+    assert res.bound <= best * (1 + 1e-7)
+    assert res.objective >= best * (1 - 1e-7)
+    assert res.gap == pytest.approx((res.objective - res.bound) / res.objective, abs=1e-12)
+    # the objective is the best split of the chosen sites (independent LP)
+    cols = [int(str(s)) for s in res.site_ids]
+    chosen = [*cols, *range(n, n + n_ex)]
+    reach = dist <= cutoff
+    assert _assignment_lp(reach[:, chosen], w, cap[chosen], minutes=dist[:, chosen]) == pytest.approx(res.objective)
+    # site_gain: the rise if that site alone is closed
+    for site, gain in zip(cols, res.site_gain, strict=True):
+        rest = [c for c in chosen if c != site]
+        alone = _assignment_lp(reach[:, rest], w, cap[rest], minutes=dist[:, rest])
+        assert (
+            gain == pytest.approx(alone - res.objective, rel=1e-6, abs=1e-6) if np.isfinite(alone) else np.isinf(gain)
+        )
+
+
+def test_capacitated_p_median_keeps_slower_pairs_when_the_station_is_full() -> None:
+    # one village of 100 people; the existing station (1 min) serves 60, the candidate (5 min) the rest
+    times = TravelTimes.from_dense(np.array([[5.0]]))
+    ex_times = TravelTimes.from_dense(np.array([[1.0]]))
+    tp = TimeProblem(times=times, weights=np.array([100.0]), existing_min=np.array([1.0]))
+    res = capacitated_p_median(tp, p=1, capacity=[100.0], existing_capacity=[60.0], existing_times=ex_times)
+    assert res.objective == pytest.approx(60.0 * 1.0 + 40.0 * 5.0)
+    assert res.details["pairs_dropped"] == 0
+    # without a capacity the station takes everyone and the candidate's pair is useless
+    free = capacitated_p_median(tp, p=1, capacity=[100.0])
+    assert free.objective == pytest.approx(100.0)
+    assert free.details["pairs_dropped"] == 1
+
+
+def test_capacitated_p_median_honours_the_time_limit() -> None:
+    rng = np.random.default_rng(7)
+    m, n, p, cutoff = 900, 250, 12, 30.0
+    d, c = rng.uniform(0, 40, (m, 2)), rng.uniform(0, 40, (n, 2))
+    dist = np.sqrt(((d[:, None] - c[None]) ** 2).sum(-1)) * 2.0
+    w = np.round(rng.lognormal(5.0, 1.0, m))
+    cap = np.round(rng.uniform(0.8, 1.6, n) * w.sum() / p)
+    problem = TimeProblem(
+        times=TravelTimes.from_dense(np.where(dist <= cutoff, dist, np.inf), cutoff_min=cutoff), weights=w
+    )
+    limit = 3.0
+    res = capacitated_p_median(problem, p=p, capacity=cap, time_limit_s=limit, mip_max_pairs=0)
+    assert res.seconds <= limit + 1.0
+    assert res.status in ("time_limit", "optimal", "heuristic")
+    if res.status == "time_limit":
+        assert res.gap > 1e-6
+    assert 0 < res.bound <= res.objective
+    assert len(res.site_ids) == p
+    load = np.asarray(res.details["site_load"])
+    assert (load <= np.asarray(res.details["site_capacity"], float) * (1 + 1e-7) + 1e-6).all()
+    assert load.sum() == pytest.approx(w.sum())

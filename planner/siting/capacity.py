@@ -37,8 +37,9 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -46,6 +47,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from planner._errors import InputError, SitingError, SolverError, ids_text
 from planner.network.times import TravelTimes
+from planner.siting import _capacity_lagrangian as _lag
 from planner.siting import _highs
 from planner.siting.location import LocationResult, TimeProblem
 from planner.siting.models import DEFAULT_MIP_REL_GAP, DEFAULT_TIME_LIMIT_S, SitingResult, Solver
@@ -186,6 +188,8 @@ class _Assignment:
     objective: float
     share: NDArray[np.float64]  # f per pair of ``pairs``
     pairs: _Pairs
+    minutes_dual: NDArray[np.float64] | None = None  # per demand row: the LP's marginal minutes per person
+    timed_out: bool = False
 
     def load(self) -> NDArray[np.float64]:
         """People served by each column."""
@@ -199,21 +203,18 @@ class _Assignment:
         return out
 
 
-def _assign(pairs: _Pairs, open_new: NDArray[np.bool_]) -> _Assignment:
-    """Solve the assignment LP of the open candidates and the existing stations (HiGHS, dual simplex)."""
+def _lp(sub: _Pairs) -> tuple[Any, NDArray[np.float64]]:
+    """HiGHS model of the assignment LP over the pairs ``sub`` (all open), not yet run; and its objective."""
     import highspy
 
-    sub = pairs.with_open(open_new)
     n_e = len(sub.rows)
     obj = _objective(sub)
-    if n_e == 0:
-        ok = not sub.full or not (sub.w > 0).any()
-        return _Assignment(ok, 0.0 if ok else np.inf, np.zeros(0), sub)
     rows, lo, hi = _rows(sub, with_y=False)
     rows.sort_indices()
     inf = highspy.kHighsInf
     h = _highs._quiet_highs(highspy)
     h.setOptionValue("output_flag", False)
+    h.setOptionValue("presolve", "off")  # a transportation LP: presolve costs more than it saves (0.23 → 0.16 s)
     status = h.passModel(
         int(n_e),
         int(rows.shape[0]),
@@ -233,14 +234,45 @@ def _assign(pairs: _Pairs, open_new: NDArray[np.bool_]) -> _Assignment:
     )
     if status == highspy.HighsStatus.kError:
         raise SolverError("siting.error.solver_failed", status="passModel", solver="HiGHS")
+    return h, obj
+
+
+def _run_lp(h: Any, *, time_limit_s: float | None) -> str:
+    """Run the LP ``h``: ``"optimal"``, ``"infeasible"`` or ``"time_limit"``."""
+    import highspy
+
+    h.setOptionValue("time_limit", float(time_limit_s) if time_limit_s is not None else highspy.kHighsInf)
     h.run()
     ms = h.getModelStatus()
+    if ms == highspy.HighsModelStatus.kOptimal:
+        return "optimal"
     if ms == highspy.HighsModelStatus.kInfeasible:
-        return _Assignment(False, np.inf, np.zeros(n_e), sub)
-    if ms != highspy.HighsModelStatus.kOptimal:
-        raise SolverError("siting.error.solver_failed", status=h.modelStatusToString(ms), solver="HiGHS")
-    share = np.clip(np.asarray(h.getSolution().col_value, dtype=np.float64), 0.0, 1.0)
-    return _Assignment(True, float(obj @ share), share, sub)
+        return "infeasible"
+    if ms in (highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kInterrupt):
+        return "time_limit"
+    raise SolverError("siting.error.solver_failed", status=h.modelStatusToString(ms), solver="HiGHS")
+
+
+def _assign(pairs: _Pairs, open_new: NDArray[np.bool_], *, time_limit_s: float | None = None) -> _Assignment:
+    """Solve the assignment LP of the open candidates and the existing stations (HiGHS).
+
+    Past ``time_limit_s`` the result is not feasible and has ``timed_out`` set.
+    """
+    sub = pairs.with_open(open_new)
+    n_e = len(sub.rows)
+    if n_e == 0:
+        ok = not sub.full or not (sub.w > 0).any()
+        return _Assignment(ok, 0.0 if ok else np.inf, np.zeros(0), sub)
+    h, obj = _lp(sub)
+    status = _run_lp(h, time_limit_s=time_limit_s)
+    if status != "optimal":
+        return _Assignment(False, np.inf, np.zeros(n_e), sub, timed_out=status == "time_limit")
+    solution = h.getSolution()
+    share = np.clip(np.asarray(solution.col_value, dtype=np.float64), 0.0, 1.0)
+    dual = np.asarray(solution.row_dual, dtype=np.float64)[: len(sub.w)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_person = np.where(sub.w > 0, dual / np.where(sub.w > 0, sub.w, 1.0), 0.0)
+    return _Assignment(True, float(obj @ share), share, sub, per_person)
 
 
 def _solve(
@@ -518,6 +550,381 @@ def capacitated_max_cover(
 # =========================================================================== capacitated p-median
 
 
+#: Largest MIP (pairs, after the Lagrangian fixing of sites) the capacitated p-median hands to
+#: HiGHS; larger problems end with the Lagrangian bound and the swaps. The MIP's root LP
+#: carries one ``f <= y`` row per pair: at 12,000 pairs it already takes HiGHS about a minute.
+MIP_MAX_PAIRS = 5_000
+#: Rounds of the search: subgradient steps (from the first step factor) until the first
+#: share of the search time, then swaps until the second. The second round resumes from
+#: the best multipliers, with smaller steps, towards the objective the swaps improved.
+ROUNDS = ((1.0, 0.3, 0.55), (0.25, 0.75, 1.0))
+#: Share of the subgradient phase's time its heuristic (one assignment LP per new set of
+#: sites the relaxation opens) may use.
+HEURISTIC_SHARE = 0.5
+#: Swap-in candidates: this many times ``p`` unopened sites with the best Lagrangian value.
+SWAP_CANDIDATES_PER_SITE = 3
+#: Time kept back from the search for the result: these seconds, plus per chosen site this
+#: share of a cold assignment LP (its closing rise is re-solved from a basis), at most
+#: this share of the time limit.
+RESULT_RESERVE_S = 0.3
+CLOSING_LP_SHARE = 0.25
+RESULT_RESERVE_SHARE = 0.25
+
+
+def _useful_pairs(
+    r: NDArray[np.int64],
+    c: NDArray[np.int64],
+    t: NDArray[np.float64],
+    capacity: NDArray[np.float64],
+    *,
+    n_new: int,
+    m: int,
+) -> NDArray[np.bool_]:
+    """Pairs some optimal split may need: all but those slower than an *unlimited* existing station.
+
+    A pair no faster than a station without a capacity that reaches the same point can
+    hand its people to that station at no extra minutes and frees its own capacity, so
+    it is never needed (the uncapacitated p-median's reduction,
+    :meth:`~planner.siting.location.TimeProblem.useful_pairs`). A station *with* a
+    capacity may be full, and then a slower candidate is what serves the point: those
+    pairs stay, up to the cutoff of the travel times. (The Lagrangian bound reads all of
+    them at the cost of a few vector operations; the assignment LPs see only the pairs of
+    the sites they open.)
+    """
+    free = (c >= n_new) & ~np.isfinite(capacity[c])
+    fastest_free = np.full(m, np.inf)
+    np.minimum.at(fastest_free, r[free], t[free])
+    keep: NDArray[np.bool_] = np.where(c < n_new, t < fastest_free[r], t <= fastest_free[r])
+    return keep
+
+
+def _check_servable(pairs: _Pairs, *, demand_ids: NDArray[Any]) -> None:
+    """Raise when even every candidate open leaves people unserved (one LP over all pairs: slow, only on failure)."""
+    everything = _assign(replace(pairs, full=False), np.ones(pairs.n_new, bool))  # most servable
+    need = float(pairs.w.sum())
+    if everything.objective < need * (1 - CAPACITY_RTOL):
+        short = (everything.served() < 1 - 1e-6) & (pairs.w > 0)
+        raise SitingError(
+            "siting.error.capacity_short_reach",
+            short=f"{need - everything.objective:,.0f}",
+            demand=f"{need:,.0f}",
+            count=int(short.sum()),
+            ids=ids_text(demand_ids[short]),
+        )
+
+
+class _Evaluator:
+    """Assignment LPs of sets of open candidates, remembered, with the best feasible one kept.
+
+    Calls past ``deadline`` return ``inf`` without solving; an LP is given the time left.
+    """
+
+    def __init__(self, pairs: _Pairs, *, deadline: float) -> None:
+        self.pairs = pairs
+        self.deadline = deadline
+        self.values: dict[bytes, float] = {}
+        self.best: _Assignment | None = None
+        self.best_open = np.zeros(pairs.n_new, bool)
+        self.count = 0
+        self.seconds = 0.0
+        people = pairs.w > 0
+        self._needy = np.flatnonzero(people)
+        is_ex = pairs.cols >= pairs.n_new
+        self._ex_reached = np.bincount(pairs.rows[is_ex], minlength=len(pairs.w)) > 0
+
+    @property
+    def value(self) -> float:
+        """Objective of the best feasible set so far (``inf``: none)."""
+        return self.best.objective if self.best is not None else np.inf
+
+    def reaches_all(self, open_new: NDArray[np.bool_]) -> bool:
+        """Whether every point with people has an open site or an existing station in reach."""
+        on = open_new[np.minimum(self.pairs.cols, self.pairs.n_new - 1)] & (self.pairs.cols < self.pairs.n_new)
+        reached = self._ex_reached | (np.bincount(self.pairs.rows[on], minlength=len(self.pairs.w)) > 0)
+        return bool(reached[self._needy].all())
+
+    def __call__(self, open_new: NDArray[np.bool_]) -> float:
+        """Objective of the open set (``inf``: infeasible, or no time left to find out)."""
+        key = np.packbits(open_new).tobytes()
+        if key in self.values:
+            return self.values[key]
+        left = self.deadline - time.perf_counter()
+        if left <= 0:
+            return np.inf
+        if not self.reaches_all(open_new):
+            self.values[key] = np.inf
+            return np.inf
+        t0 = time.perf_counter()
+        asg = _assign(self.pairs, open_new, time_limit_s=left)
+        self.seconds += time.perf_counter() - t0
+        self.count += 1
+        if asg.timed_out:
+            return np.inf
+        self.values[key] = asg.objective
+        if asg.feasible and asg.objective < self.value:
+            self.best, self.best_open = asg, open_new.copy()
+        return asg.objective
+
+    def assignment(self, open_new: NDArray[np.bool_]) -> _Assignment | None:
+        """The assignment of ``open_new``: the best one kept, else solved again (no time limit)."""
+        if self.best is not None and np.array_equal(open_new, self.best_open):
+            return self.best
+        return _assign(self.pairs, open_new)
+
+
+@dataclass(frozen=True)
+class _Found:
+    """Outcome of a search: open candidates, proven bound, status, solver label."""
+
+    open_new: NDArray[np.bool_]
+    bound: float
+    status: str
+    solver: str
+    proven_infeasible: bool = False
+
+
+def _search(
+    pairs: _Pairs,
+    *,
+    p: int,
+    evaluate: _Evaluator,
+    deadline: float,
+    mip_rel_gap: float,
+    mip_max_pairs: int,
+    info: dict[str, Any],
+) -> _Found:
+    """Lagrangian bound with its heuristic, swaps, then the MIP when small enough.
+
+    Each phase stops once the best objective is within ``mip_rel_gap`` of the bound.
+    """
+    t_start = time.perf_counter()
+    n = pairs.n_new
+    arr = _lag.CapArrays.from_pairs(
+        rows=pairs.rows, cols=pairs.cols, minutes=pairs.minutes, w=pairs.w, capacity=pairs.capacity, n_new=n
+    )
+    v0 = evaluate.best.minutes_dual if evaluate.best is not None else None
+    if v0 is None:  # no feasible start: begin at each point's slowest pair (every knapsack wants it)
+        v0 = np.zeros(arr.m)
+        np.maximum.at(v0, arr.rows, arr.minutes)
+    label = "lagrangian"
+    bound = -np.inf
+    lag: _lag.LagrangianResult | None = None
+
+    def done() -> bool:
+        return evaluate.best is not None and evaluate.value - bound <= mip_rel_gap * evaluate.value
+
+    if _relocate(evaluate, deadline=deadline):
+        label = "lagrangian+relocate"
+    # rounds of subgradient steps (their heuristic opens the relaxation's sites) and swaps;
+    # the second round resumes from the best multipliers towards the better objective
+    for alpha0, steps_until, swaps_until in ROUNDS:
+        if done() or time.perf_counter() >= deadline:
+            break
+        lag = _lag.subgradient(
+            arr,
+            p=p,
+            v0=v0 if lag is None else lag.v,
+            upper=lambda: evaluate.value,
+            deadline=min(deadline, t_start + steps_until * (deadline - t_start)),
+            target_gap=mip_rel_gap,
+            on_selection=_lagrangian_heuristic(evaluate, p=p),
+            alpha0=alpha0,
+        )
+        info["lagrangian_steps"] = info.get("lagrangian_steps", 0) + lag.iterations
+        bound = max(bound, lag.bound)
+        swap_deadline = min(deadline, t_start + swaps_until * (deadline - t_start))
+        if (
+            not done()
+            and evaluate.best is not None
+            and _swaps(evaluate, rho=lag.relaxed.rho, p=p, deadline=swap_deadline, done=done)
+        ):
+            label = "lagrangian+swap"
+    assert lag is not None
+    if not done() and time.perf_counter() < deadline:
+        closed, _ = _lag.fixed_sites(lag.relaxed, bound=lag.bound, upper=evaluate.value, n_new=n, p=p)
+        closed &= ~evaluate.best_open
+        sub = pairs.keep(~np.concatenate([closed, np.zeros(pairs.n_cols - n, bool)])[pairs.cols])
+        info["sites_fixed_closed"] = int(closed.sum())
+        info["pairs_mip"] = len(sub.rows)
+        if len(sub.rows) <= mip_max_pairs:
+            start = evaluate.best_open if evaluate.best is not None else None
+            try:
+                chosen, mip_bound, _, _ = _solve(
+                    sub, p=p, start_open=start, solver="highs", mip_rel_gap=mip_rel_gap,
+                    time_limit_s=max(deadline - time.perf_counter(), 0.1),
+                )  # fmt: skip
+            except SitingError as err:
+                if err.key != "siting.error.infeasible_constraints":
+                    raise
+                # no better plan avoids the closed sites; without an incumbent, none at all
+                proven = evaluate.value if evaluate.best is not None else bound
+                return _Found(evaluate.best_open, proven, "optimal", label, proven_infeasible=evaluate.best is None)
+            evaluate(chosen)
+            bound = max(bound, float(mip_bound)) if np.isfinite(mip_bound) else bound
+            label = "highs"
+    status = "optimal" if done() else ("time_limit" if time.perf_counter() >= deadline else "heuristic")
+    return _Found(evaluate.best_open, bound, status, label)
+
+
+def _lagrangian_heuristic(evaluate: _Evaluator, *, p: int) -> Callable[[NDArray[np.int64]], None]:
+    """Evaluate the relaxation's sites (topped up from the best set), within :data:`HEURISTIC_SHARE` of the time.
+
+    A new best set is improved at once by :func:`_relocate`.
+    """
+    started, spent = time.perf_counter(), evaluate.seconds
+
+    def run(selected: NDArray[np.int64]) -> None:
+        if evaluate.seconds - spent > HEURISTIC_SHARE * (time.perf_counter() - started):
+            return
+        mask = np.zeros(len(evaluate.best_open), bool)
+        mask[selected] = True
+        before = evaluate.value
+        if evaluate(_top_up(mask, evaluate.best_open, p=p)) < before:  # a new best: relocate its sites
+            _relocate(evaluate, deadline=evaluate.deadline)
+
+    return run
+
+
+def _top_up(mask: NDArray[np.bool_], fill: NDArray[np.bool_], *, p: int) -> NDArray[np.bool_]:
+    """``mask`` with sites of ``fill`` added up to ``p`` open (an extra site never hurts)."""
+    out = mask.copy()
+    extra = np.flatnonzero(fill & ~mask)[: max(p - int(mask.sum()), 0)]
+    out[extra] = True
+    return out
+
+
+def _relocate(evaluate: _Evaluator, *, deadline: float) -> bool:
+    """Cooper's locate–allocate step: move each open site's people, as a whole, to a better candidate.
+
+    For every open candidate ``j`` and its people in the best split (its *cluster*), a
+    closed candidate ``k`` that reaches every point of the cluster, has the capacity for
+    all of it and serves it in fewer people × minutes can take ``j``'s place: the moved
+    split stays feasible and costs less, and the assignment LP of the new sites can only
+    improve on it. All such moves to distinct ``k`` are made at once (one sparse product
+    prices every (cluster, candidate) pair), then the LP re-splits; repeated while it
+    improves. Returns whether it did.
+    """
+    pairs = evaluate.pairs
+    n = pairs.n_new
+    new = pairs.cols < n
+    m = len(pairs.w)
+    # minutes + 1 keeps a zero-minute pair in the sparse product's pattern
+    minutes_1 = sp.csr_matrix((pairs.minutes[new] + 1.0, (pairs.rows[new], pairs.cols[new])), shape=(m, n))
+    reach = sp.csr_matrix((np.ones(int(new.sum())), (pairs.rows[new], pairs.cols[new])), shape=(m, n))
+    improved = False
+    while time.perf_counter() < deadline and evaluate.best is not None:
+        best, cur = evaluate.best, evaluate.best_open
+        sub = best.pairs
+        on = (sub.cols < n) & (best.share > 0)
+        people = best.share[on] * sub.w[sub.rows[on]]
+        cluster = sp.csr_matrix((people, (sub.cols[on], sub.rows[on])), shape=(n, m))
+        load = np.asarray(cluster.sum(axis=1)).ravel()
+        own = np.bincount(sub.cols[on], weights=people * sub.minutes[on], minlength=n)
+        priced = (cluster @ minutes_1).tocoo()
+        j, k = priced.row.astype(np.int64), priced.col.astype(np.int64)
+        got = np.asarray((cluster @ reach).tocsr()[j, k]).ravel()  # people of cluster j that k reaches
+        value = priced.data - got
+        ok = (
+            cur[j]
+            & ~cur[k]
+            & (got >= load[j] * (1 - CAPACITY_RTOL))
+            & (pairs.capacity[k] >= load[j] * (1 - CAPACITY_RTOL))
+            & (value < own[j] * (1 - 1e-9))
+        )
+        if not ok.any():
+            break
+        j, k, gain = j[ok], k[ok], own[j[ok]] - value[ok]
+        trial = cur.copy()
+        taken = np.zeros(n, bool)
+        for idx in np.argsort(-gain, kind="stable"):  # best first, each site and candidate once
+            if trial[j[idx]] and not taken[j[idx]] and not trial[k[idx]]:
+                trial[j[idx]], trial[k[idx]] = False, True
+                taken[k[idx]] = True
+        before = evaluate.value
+        if not evaluate(trial) < before:
+            break
+        improved = True
+    return improved
+
+
+def _swaps(
+    evaluate: _Evaluator,
+    *,
+    rho: NDArray[np.float64],
+    p: int,
+    deadline: float,
+    done: Callable[[], bool],
+) -> bool:
+    """First-improvement swaps from the best set, tried in the order of the Lagrangian estimate.
+
+    Closing ``j`` and opening ``k`` changes the relaxation by ``rho_k - rho_j``; the moves
+    are tried from the most promising, each by its assignment LP, and the scan starts
+    again after every improvement. Returns whether any swap improved.
+    """
+    n = len(evaluate.best_open)
+    cand = rho[:n]
+    improved = False
+    while time.perf_counter() < deadline and not done():
+        improved |= _relocate(evaluate, deadline=deadline)
+        cur = evaluate.best_open.copy()
+        if int(cur.sum()) < p:  # room left: the best unopened site joins first
+            add = np.flatnonzero(~cur)[np.argsort(cand[~cur], kind="stable")][: p - int(cur.sum())]
+            grown = cur.copy()
+            grown[add] = True
+            if evaluate(grown) < evaluate.value or np.array_equal(evaluate.best_open, grown):
+                improved = True
+                continue
+        outs = np.flatnonzero(cur)
+        ins = np.flatnonzero(~cur)
+        ins = ins[np.argsort(cand[ins], kind="stable")][: SWAP_CANDIDATES_PER_SITE * max(p, 1)]
+        est = cand[ins][None, :] - cand[outs][:, None]
+        moves = np.argsort(est, axis=None, kind="stable")
+        before = evaluate.value
+        for flat in moves:
+            if time.perf_counter() >= deadline:
+                break
+            j, k = outs[flat // len(ins)], ins[flat % len(ins)]
+            trial = cur.copy()
+            trial[j], trial[k] = False, True
+            if evaluate(trial) < before:
+                improved = True
+                break
+        else:
+            break  # a local optimum over the candidate moves
+    return improved
+
+
+def _closing_rises(best: _Assignment, order: NDArray[np.int64], *, deadline: float) -> NDArray[np.float64]:
+    """Rise of the objective if each open candidate of ``order`` alone were closed (``nan``: no time left).
+
+    One LP over the open pairs, re-solved from the previous basis with each site's pairs
+    held at zero in turn.
+    """
+    out = np.full(len(order), np.nan)
+    if not len(order) or time.perf_counter() >= deadline:
+        return out
+    sub = best.pairs
+    h, _ = _lp(sub)
+    if _run_lp(h, time_limit_s=max(deadline - time.perf_counter(), 1e-3)) != "optimal":
+        return out
+    by_col = np.argsort(sub.cols, kind="stable")
+    starts = np.searchsorted(sub.cols[by_col], np.arange(sub.n_cols + 1))
+    for k, j in enumerate(order):
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            logger.info("capacitated p-median: no time left for the closing rise of %d sites", len(order) - k)
+            break
+        idx = by_col[starts[j] : starts[j + 1]].astype(np.int32)
+        h.changeColsBounds(len(idx), idx, np.zeros(len(idx)), np.zeros(len(idx)))
+        status = _run_lp(h, time_limit_s=left)
+        if status == "optimal":
+            out[k] = float(h.getInfo().objective_function_value) - best.objective
+        elif status == "infeasible":
+            out[k] = np.inf
+        h.changeColsBounds(len(idx), idx, np.zeros(len(idx)), np.ones(len(idx)))
+    return out
+
+
 def capacitated_p_median(
     problem: TimeProblem,
     *,
@@ -529,6 +936,7 @@ def capacitated_p_median(
     solver: Solver = "highs",
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     mip_rel_gap: float = DEFAULT_MIP_REL_GAP,
+    mip_max_pairs: int = MIP_MAX_PAIRS,
 ) -> LocationResult:
     """Choose ``p`` new sites minimising population-weighted minutes, every site within its capacity.
 
@@ -555,22 +963,38 @@ def capacitated_p_median(
         cutoff: ``"error"`` (default) raises naming them; ``"drop"`` leaves them out of
         the objective and lists them in ``unreachable_ids``. Raising the cutoff of the
         travel times is the other way out.
-    solver, time_limit_s, mip_rel_gap
-        As in :func:`capacitated_max_cover`.
+    solver
+        ``"highs"``: greedy start, Lagrangian bound and heuristic, swaps, then the exact
+        MIP when the pairs left after the Lagrangian fixing of sites are at most
+        ``mip_max_pairs``; ``"greedy"``: the greedy start only (no bound).
+    time_limit_s
+        Wall-clock limit for the whole call, the ranking of the sites included.
+    mip_rel_gap
+        Relative gap at which the search stops (``status`` ``"optimal"``).
+    mip_max_pairs
+        Largest MIP (pairs) handed to HiGHS; ``0`` never solves the MIP.
 
     Returns
     -------
     LocationResult
         ``model`` ``"pmedian_capacitated"``; ``objective`` the people × minutes of the
         split assignment, ``minutes`` per point the mean over its split, ``bound`` the
-        proven lower bound. ``details``: ``assignment`` (``"split"``), ``site_load``,
-        ``site_capacity`` and ``existing_load`` (people).
+        proven lower bound (Lagrangian or MIP), ``status`` ``"optimal"`` (within
+        ``mip_rel_gap``), ``"time_limit"`` or ``"heuristic"`` (the search ended without
+        closing the gap). ``site_gain`` is the rise of the objective if that site alone
+        were closed (the others kept; ``inf`` when the rest cannot serve everyone,
+        ``nan`` when the time limit left no time to compute it): with capacities the
+        sites' contributions do not add up, so no ranked marginal gain is given.
+        ``details``: ``assignment`` (``"split"``), ``site_load``, ``site_capacity`` and
+        ``existing_load`` (people), ``site_gain`` (``"closing_rise"``), ``pairs``,
+        ``pairs_mip``, ``lagrangian_steps``, ``assignment_lps``.
 
     Raises
     ------
     SitingError
         Unreachable demand (with ``unreachable="error"``); the capacities cannot serve
-        all demand (says by how many people and what to change).
+        all demand (says by how many people and what to change); no plan serving
+        everyone found within the time limit.
     """
     t0 = time.perf_counter()
     times = problem.times
@@ -578,6 +1002,8 @@ def capacitated_p_median(
     _check(p, n, solver=solver, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
     if unreachable not in ("error", "drop"):
         raise SitingError("siting.error.bad_option", name="unreachable", value=unreachable)
+    if isinstance(mip_max_pairs, bool) or not isinstance(mip_max_pairs, (int, np.integer)) or mip_max_pairs < 0:
+        raise SitingError("siting.error.bad_option", name="mip_max_pairs", value=mip_max_pairs)
     cap = _capacity(capacity, n, name="capacity")
     m = problem.n_demand
     if existing_times is None:
@@ -588,7 +1014,6 @@ def capacitated_p_median(
         ex_cols = np.zeros(len(ex_rows), dtype=np.int64)
         ex_min = problem.existing_min[has]
         ex_cap = np.full(1 if len(ex_rows) else 0, np.inf)
-        cand_keep = problem.useful_pairs()  # with unlimited existing stations slower pairs never help
     else:
         if existing_times.n_demand != m:
             raise InputError(
@@ -596,10 +1021,12 @@ def capacitated_p_median(
             )
         ex_rows, ex_cols, ex_min = existing_times.rows, existing_times.indices, existing_times.minutes
         ex_cap = _capacity(existing_capacity, existing_times.n_sites, name="existing_capacity")
-        cand_keep = np.ones(times.n_pairs, bool)
-    r = np.concatenate([times.rows[cand_keep], ex_rows])
-    c = np.concatenate([times.indices[cand_keep], n + ex_cols])
-    t = np.concatenate([times.minutes[cand_keep], ex_min])
+    r = np.concatenate([times.rows, ex_rows])
+    c = np.concatenate([times.indices, n + ex_cols])
+    t = np.concatenate([times.minutes, ex_min])
+    all_cap = np.concatenate([cap, ex_cap])
+    useful = _useful_pairs(r, c, t, all_cap, n_new=n, m=m)
+    r, c, t = r[useful], c[useful], t[useful]
     reach = np.bincount(r, minlength=m) > 0
     w = problem.weights.copy()
     lost = ~reach & (w > 0)
@@ -608,7 +1035,6 @@ def capacitated_p_median(
             "siting.error.capacity_unreachable", count=int(lost.sum()), ids=ids_text(problem.demand_ids[lost])
         )
     w[~reach] = 0.0
-    all_cap = np.concatenate([cap, ex_cap])
     pairs = _Pairs(r, c, t, w, all_cap, n, full=True)
     need = float(w.sum())
     top_p = float(np.sort(cap)[::-1][:p].sum()) + float(ex_cap.sum())
@@ -620,42 +1046,35 @@ def capacitated_p_median(
             demand=f"{need:,.0f}",
             capacity=f"{top_p:,.0f}",
         )
-    everything = _assign(_Pairs(r, c, t, w, all_cap, n, full=False), np.ones(n, bool))  # most servable
-    if everything.objective < need * (1 - CAPACITY_RTOL):
-        short_rows = everything.served() < 1 - 1e-6
-        raise SitingError(
-            "siting.error.capacity_short_reach",
-            short=f"{need - everything.objective:,.0f}",
-            demand=f"{need:,.0f}",
-            count=int((short_rows & (w > 0)).sum()),
-            ids=ids_text(problem.demand_ids[short_rows & (w > 0)]),
-        )
     big = float(t.max()) * 10.0 + 1.0 if len(t) else 1.0
     current = np.where(np.isfinite(problem.existing_min) & (existing_times is None), problem.existing_min, big)
     th = time.perf_counter()
     start = _greedy(pairs, p=p, current=current)
     logger.info("capacitated p-median greedy start: %d sites in %.3f s", int(start.sum()), time.perf_counter() - th)
-    remaining = max(t0 + time_limit_s - time.perf_counter(), 0.1)
-    try:
-        chosen, bound, status, label = _solve(
-            pairs, p=p, start_open=start, solver=solver, time_limit_s=remaining, mip_rel_gap=mip_rel_gap
-        )
-    except SitingError as err:
-        if err.key != "siting.error.infeasible_constraints":
-            raise
-        raise SitingError("siting.error.capacity_short_p", p=p, demand=f"{need:,.0f}") from None
-    best = _assign(pairs, chosen)
-    if not best.feasible:
-        raise SitingError("siting.error.capacity_short_p", p=p, demand=f"{need:,.0f}")
+    evaluate = _Evaluator(pairs, deadline=t0 + time_limit_s)
+    if not np.isfinite(evaluate(start)):
+        _check_servable(pairs, demand_ids=problem.demand_ids)  # raises when even every candidate is not enough
+    # keep back the time of the result: the closing rises re-solve one LP per site from a basis
+    lp_s = evaluate.seconds / max(evaluate.count, 1)
+    reserve = min(RESULT_RESERVE_S + CLOSING_LP_SHARE * lp_s * p, RESULT_RESERVE_SHARE * time_limit_s)
+    deadline = evaluate.deadline = t0 + time_limit_s - reserve
+    info: dict[str, Any] = {"pairs": len(r), "pairs_dropped": int((~useful).sum())}
+    if solver == "greedy":
+        if evaluate.best is None:
+            raise SitingError("siting.error.capacity_no_plan", p=p, seconds=f"{time.perf_counter() - t0:.1f}")
+        found = _Found(evaluate.best_open, float("nan"), "heuristic", "greedy")
+    else:
+        found = _search(pairs, p=p, evaluate=evaluate, deadline=deadline, mip_rel_gap=mip_rel_gap,
+                        mip_max_pairs=mip_max_pairs, info=info)  # fmt: skip
+    best = evaluate.assignment(found.open_new)
+    if best is None or not best.feasible:
+        if found.proven_infeasible:
+            raise SitingError("siting.error.capacity_short_p", p=p, demand=f"{need:,.0f}")
+        raise SitingError("siting.error.capacity_no_plan", p=p, seconds=f"{time.perf_counter() - t0:.1f}")
     load = best.load()
-    cols = np.flatnonzero(chosen)
+    cols = np.flatnonzero(found.open_new)
     order = cols[np.argsort(-load[cols], kind="stable")]
-    gains = np.empty(len(order))
-    for k, j in enumerate(order):  # what the objective loses without the site (others kept)
-        without = chosen.copy()
-        without[j] = False
-        alt = _assign(pairs, without)
-        gains[k] = alt.objective - best.objective if alt.feasible else np.inf
+    gains = _closing_rises(best, order, deadline=t0 + time_limit_s)
     people = best.pairs.w[best.pairs.rows] * best.share
     pm = np.bincount(best.pairs.rows, weights=people * best.pairs.minutes, minlength=m)
     pw = np.bincount(best.pairs.rows, weights=best.share, minlength=m)
@@ -666,7 +1085,10 @@ def capacitated_p_median(
     minutes = np.where((w == 0) & reach, nearest, minutes)
     minutes[~reach] = np.inf
     objective = best.objective
+    bound = min(found.bound, objective) if np.isfinite(found.bound) else found.bound
     gap = _gap(objective, bound, maximise=False)
+    status = "optimal" if solver != "greedy" and gap <= mip_rel_gap else found.status
+    info["assignment_lps"] = evaluate.count
     return LocationResult(
         model="pmedian_capacitated",
         site_ids=problem.candidate_ids[order],
@@ -678,13 +1100,15 @@ def capacitated_p_median(
         minutes_before=problem.existing_min.copy(),
         weights=problem.weights,
         status=status,
-        solver=label,
+        solver=found.solver,
         seconds=time.perf_counter() - t0,
         unreachable_ids=problem.demand_ids[~reach],
         details={
             "assignment": "split",
+            "site_gain": "closing_rise",
             "site_load": load[order].tolist(),
             "site_capacity": [None if not np.isfinite(x) else float(x) for x in cap[order]],
             "existing_load": load[n:].tolist(),
+            **info,
         },
     )

@@ -144,7 +144,11 @@ class LocationResult:
         Chosen candidate ids in rank order (largest marginal improvement first).
     site_gain
         Improvement of the objective each site brings, in rank order (marginal to the
-        existing stations and the sites before it).
+        existing stations and the sites before it). ``pmedian_capacitated``: the rise of
+        the objective if that site alone were closed, the others kept (``inf``: the rest
+        cannot serve everyone; ``nan``: not computed within the time limit); with
+        capacities the sites' contributions do not add up (``details["site_gain"]`` says
+        ``"closing_rise"``).
     objective
         p-median: population-weighted total minutes; p-center: the largest minutes
         (population-weighted when asked), existing stations and new sites together.
