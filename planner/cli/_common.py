@@ -15,6 +15,8 @@ from planner.settings import TIERS, Config, Tier, TierDemand, load_config, parse
 
 if TYPE_CHECKING:
     from planner.inputs.columns import ColumnReport
+    from planner.workspace.scenario import Scenario
+    from planner.workspace.workspace import Workspace
 
 #: Coordinate systems an input file may be in (converted to WGS-84 on reading).
 COORDS: tuple[str, ...] = ("wgs84", "cgcs2000", "gcj02", "bd09")
@@ -133,3 +135,28 @@ def print_columns(reports: Iterable[ColumnReport]) -> None:
     lines = [r.line(text) for r in reports for level, text in r.lines() if level == "info"]
     if lines:
         sys.stdout.write("\n".join(lines) + "\n")
+
+
+def workspace_of(args: argparse.Namespace, *, config: Config) -> tuple[Workspace, Scenario]:
+    """The workspace and scenario of the input options (``--network --stations --demand`` …).
+
+    The one reading of the files every command that works on the road network shares
+    (:meth:`planner.workspace.workspace.Workspace.from_files`); messages name the
+    stations file. The caller prints the columns used (:func:`print_columns`) once it has
+    read every file.
+    """
+    from planner.workspace.workspace import Workspace as _Workspace
+
+    ws, scenario = _Workspace.from_files(
+        network=args.network,
+        stations=args.stations,
+        demand=args.demand,
+        enterprises=args.enterprises,
+        areas=args.areas,
+        coords=coords_of(args),
+        config=config,
+        allow_off_network_stations=args.allow_off_network,
+        limits=limits_of(args),
+    )
+    ws.stations_file = str(args.stations)
+    return ws, scenario

@@ -27,7 +27,16 @@ import numpy as np
 import pandas as pd
 
 from planner._errors import ConfigError
-from planner.cli._common import add_inputs, add_standards, common_config, coords_of, limits_of, metavar, print_columns
+from planner.cli._common import (
+    add_inputs,
+    add_standards,
+    common_config,
+    coords_of,
+    limits_of,
+    metavar,
+    print_columns,
+    workspace_of,
+)
 from planner.coverage.access import METHODS, Method, accessibility, parse_steps
 from planner.i18n import join_names, t
 from planner.settings import parse_tier
@@ -99,7 +108,6 @@ def run(args: argparse.Namespace) -> int:
 def _run_network(
     args: argparse.Namespace, options: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    from planner.workspace.workspace import Workspace
 
     if args.supply:
         raise ConfigError("access.supply_needs_cost_matrix")
@@ -107,18 +115,7 @@ def _run_network(
         raise ConfigError("access.need_inputs")
     cfg, _tiers = common_config(args)
     tier = parse_tier(args.tier, where=" (--tier)")
-    ws, scenario = Workspace.from_files(
-        network=args.network,
-        stations=args.stations,
-        demand=args.demand,
-        enterprises=args.enterprises,
-        areas=args.areas,
-        coords=coords_of(args),
-        config=cfg,
-        allow_off_network_stations=args.allow_off_network,
-        limits=limits_of(args),
-    )
-    ws.stations_file = str(args.stations)
+    ws, scenario = workspace_of(args, config=cfg)
     print_columns(ws.column_reports)
     frame = ws.accessibility(
         scenario.stations, tier=tier, catchment_min=args.catchment, supply=args.supply_column, **options

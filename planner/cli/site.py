@@ -33,6 +33,7 @@ from planner.cli._common import (
     limits_of,
     metavar,
     print_columns,
+    workspace_of,
 )
 from planner.i18n import join_names, t
 from planner.inputs.columns import ColumnReport
@@ -136,7 +137,6 @@ def run(args: argparse.Namespace) -> int:
     """
     from planner.inputs.tables import read_areas
     from planner.workspace.propose import CandidateOptions
-    from planner.workspace.workspace import Workspace
 
     spec = check_request(args.model, _request(args, k=0 if args.p else None))  # before reading any file
     if args.cost_matrix:
@@ -149,18 +149,7 @@ def run(args: argparse.Namespace) -> int:
     run_tiers = tuple(p_map) if p_map else ((tier,) if tier else ())
     if not run_tiers:
         raise ConfigError("site.need_tier")
-    ws, scenario = Workspace.from_files(
-        network=args.network,
-        stations=args.stations,
-        demand=args.demand,
-        enterprises=args.enterprises,
-        areas=args.areas,
-        coords=coords_of(args),
-        config=cfg,
-        allow_off_network_stations=args.allow_off_network,
-        limits=limits_of(args),
-    )
-    ws.stations_file = str(args.stations)
+    ws, scenario = workspace_of(args, config=cfg)
     extra = ws.read_candidates(args.candidates) if args.candidates else None
     print_columns(ws.column_reports)
     options = CandidateOptions(
