@@ -28,9 +28,22 @@ stations are unlimited, and the models reduce to the uncapacitated ones
 fixed).
 
 Solving: a greedy warm start (sites by capacity-capped gain), its exact assignment by
-LP, then HiGHS (:mod:`planner.siting._highs`: its own thread, time limit, quiet) with
-that start; the reported bound is HiGHS's proven dual bound. Given the chosen sites, the
-best split is one LP; the results carry it (loads per site, minutes per point).
+LP. The covering model then runs HiGHS (:mod:`planner.siting._highs`: its own thread,
+time limit, quiet) with that start; the reported bound is HiGHS's proven dual bound.
+The p-median's MIP carries one ``f <= y`` row per pair, and at county scale (150,000+
+pairs) HiGHS does not finish its root LP within a minute, so the p-median first works on
+the Lagrangian relaxation of the demand rows (:mod:`planner.siting._capacity_lagrangian`:
+one continuous knapsack per site, a proven bound for any multipliers): the sites the
+relaxation opens, Cooper's relocations (:func:`_relocate`) and swaps (:func:`_swaps`)
+give the plans, each priced by its assignment LP over the open sites' pairs only. The
+MIP runs only when the pairs left after the Lagrangian fixing of sites are few
+(``mip_max_pairs``). Given the chosen sites, the best split is one LP; the results
+carry it (loads per site, minutes per point).
+
+Pairs: the uncapacitated p-median drops every pair no faster than the point's existing
+station. With capacities that holds only for an existing station *without* a capacity
+(:func:`_useful_pairs`); a capacitated station may be full, and then a slower
+candidate is what serves the point, so its pairs stay up to the cutoff.
 """
 
 from __future__ import annotations
@@ -736,7 +749,7 @@ def _search(
         if (
             not done()
             and evaluate.best is not None
-            and _swaps(evaluate, rho=lag.relaxed.rho, p=p, deadline=swap_deadline, done=done)
+            and _swaps(evaluate, arr=arr, p=p, deadline=swap_deadline, done=done)
         ):
             label = "lagrangian+swap"
     assert lag is not None
@@ -850,23 +863,29 @@ def _relocate(evaluate: _Evaluator, *, deadline: float) -> bool:
 def _swaps(
     evaluate: _Evaluator,
     *,
-    rho: NDArray[np.float64],
+    arr: _lag.CapArrays,
     p: int,
     deadline: float,
     done: Callable[[], bool],
 ) -> bool:
-    """First-improvement swaps from the best set, tried in the order of the Lagrangian estimate.
+    """First-improvement swaps from the best set, tried in the order of an LP-dual estimate.
 
-    Closing ``j`` and opening ``k`` changes the relaxation by ``rho_k - rho_j``; the moves
-    are tried from the most promising, each by its assignment LP, and the scan starts
-    again after every improvement. Returns whether any swap improved.
+    At the best assignment's dual prices (minutes per person of each point), a site's
+    knapsack value ``rho`` (:func:`~planner.siting._capacity_lagrangian.relax`) is what
+    opening it would save (a closed site) or what it earns (an open one), so closing
+    ``j`` and opening ``k`` is estimated at ``rho_k - rho_j``. (The Lagrangian's own
+    values are nearly tied at its best multipliers, where the relaxation is fractional,
+    and do not order the moves.) The moves are tried from the most promising, each by
+    its assignment LP, after Cooper's relocations; the scan starts again after every
+    improvement. Returns whether any swap improved.
     """
     n = len(evaluate.best_open)
-    cand = rho[:n]
     improved = False
     while time.perf_counter() < deadline and not done():
         improved |= _relocate(evaluate, deadline=deadline)
         cur = evaluate.best_open.copy()
+        assert evaluate.best is not None and evaluate.best.minutes_dual is not None
+        cand = _lag.relax(arr, evaluate.best.minutes_dual, p=p).rho[:n]
         if int(cur.sum()) < p:  # room left: the best unopened site joins first
             add = np.flatnonzero(~cur)[np.argsort(cand[~cur], kind="stable")][: p - int(cur.sum())]
             grown = cur.copy()
