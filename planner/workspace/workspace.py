@@ -455,6 +455,10 @@ class Workspace:
         if message not in self.network_notes:
             self.network_notes.append(message)
 
+    def demand_snap(self, mode: Mode) -> Snap:
+        """The demand points snapped on ``mode``'s travel graph (cached; see :meth:`evaluate`)."""
+        return self._demand_snap(mode)
+
     def _demand_snap(self, mode: Mode) -> Snap:
         key = _graph_key(self.config, mode)
         snap = self._demand_snaps.get(key)
