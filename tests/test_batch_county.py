@@ -133,3 +133,25 @@ def test_bad_demand_file_is_reported_not_raised(two_counties, tmp_path):  # type
     assert out.status == "failed"
     assert str(bad) in out.message or bad.name in out.message
     assert not (Path(tmp_path) / "out" / DONE_FILE).exists()
+
+
+@pytest.mark.slow
+def test_siting_proposes_sites_inside_the_county(two_counties, tmp_path):  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    from planner.settings import Tier
+
+    _, (a, b) = two_counties
+    settings = _settings(site_tier=Tier.VILLAGE, site_k=3, site_time_limit_s=20.0)
+    out = run_county(CountyTask(county=a, neighbours=(b,), out_dir=str(tmp_path / a.code), key="k"), settings=settings)
+    assert out.status == "ok", out.message
+    assert out.summary is not None
+    siting = out.summary["batch"]["siting"]
+    sites = siting["sites"]
+    assert [s["rank"] for s in sites] == [1, 2, 3]
+    w, s_, e, n = a.bounds
+    assert all(w <= s["lon"] <= e and s_ <= s["lat"] <= n for s in sites)
+    written = pd.read_csv(tmp_path / a.code / "proposals.csv", encoding="utf-8-sig")
+    assert written["site_id"].astype(str).tolist() == [s["site_id"] for s in sites]
+    assert written["newly_covered_population"].tolist() == pytest.approx([s["gain"] for s in sites])
+    assert all(s["gain"] > 0 for s in sites)

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from planner._atomic import atomic_write
 from planner._errors import PlannerError
@@ -37,7 +38,7 @@ from planner.batch.halo import WIDEN, Halo, first_widths_m, inside, load_halo, r
 from planner.batch.tasks import BatchSettings, CountyOutcome, CountyTask
 from planner.inputs.coords import file_systems
 from planner.inputs.tables import TableRead, read_demand_files, read_table
-from planner.settings import Mode
+from planner.settings import Mode, Tier
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +167,61 @@ def _short_rings(ws: Any, halo: Halo, settings: BatchSettings) -> dict[Mode, int
     return short
 
 
+def _county_shape(task: CountyTask) -> shapely.Geometry:
+    c = task.county
+    if c.boundary_wkt:
+        return shapely.from_wkt(c.boundary_wkt)
+    return shapely.box(*c.bounds)
+
+
+def _propose(
+    ws: Any, stations: pd.DataFrame, *, tier: Tier, task: CountyTask, halo: Halo, settings: BatchSettings
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """New sites of ``settings.site_tier`` inside the county, with the halo's stations counted as existing."""
+    import geopandas as gpd
+
+    from planner.workspace.propose import CandidateOptions
+
+    boxes = list(halo.boxes.values())
+    outer = shapely.box(
+        min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)
+    )
+    outside = gpd.GeoDataFrame(geometry=[outer.difference(_county_shape(task))], crs="EPSG:4326")
+    proposal = ws.propose(
+        stations,
+        tier=tier,
+        k=settings.site_k,
+        model=settings.site_model,
+        candidates=CandidateOptions(exclude=outside),
+        time_limit_s=settings.site_time_limit_s,
+    )
+    sites = proposal.sites
+    gain_col = (
+        "gain" if "gain" in sites and sites["newly_covered_population"].isna().all() else "newly_covered_population"
+    )
+    info = {
+        "tier": str(tier),
+        "k": settings.site_k,
+        "model": settings.site_model,
+        "gain": gain_col,
+        "objective": proposal.summary.get("objective"),
+        "gap": proposal.summary.get("gap"),
+        "sites": [
+            {
+                "rank": int(r["rank"]),
+                "site_id": str(r["site_id"]),
+                "name": str(r["name"]),
+                "lon": float(r["lon"]),
+                "lat": float(r["lat"]),
+                "township": str(r["township"]),
+                "gain": float(r[gain_col]),
+            }
+            for _, r in sites.iterrows()
+        ],
+    }
+    return sites, info
+
+
 def _run(task: CountyTask, *, settings: BatchSettings) -> CountyOutcome:
     from planner.report.files import CLI_FILES, CLI_MAP_FILES, report_files, write_files
     from planner.workspace.workspace import Workspace
@@ -225,6 +281,9 @@ def _run(task: CountyTask, *, settings: BatchSettings) -> CountyOutcome:
         "name": c.name,
         "own_stations": len(own.frame),
         "halo_stations": len(stations.frame) - len(own.frame),
+        "own_stations_by_tier": {
+            str(tier): int((own.frame["tier"].astype(str) == str(tier)).sum()) for tier in settings.tiers
+        },
         "cross_border_population": cross,
         "halo_m": {str(m): round(w, 1) for m, w in halo.width_m.items()},
         "widened": widened,
@@ -232,11 +291,23 @@ def _run(task: CountyTask, *, settings: BatchSettings) -> CountyOutcome:
         "network_nodes": halo.network.n_nodes,
     }
     extra = {"batch": batch_info, "timings": {"read_inputs_s": round(read_s, 3), "coverage_s": round(coverage_s, 3)}}
+    proposals = None
+    if settings.site_tier is not None and settings.site_k > 0:
+        t0 = time.perf_counter()
+        proposals, batch_info["siting"] = _propose(
+            ws, scenario.stations, tier=settings.site_tier, task=task, halo=halo, settings=settings
+        )
+        extra["timings"]["siting_s"] = round(time.perf_counter() - t0, 3)
     out_files = report_files(
         ws,
         scenario.stations,
-        include=(*CLI_FILES, *(CLI_MAP_FILES if settings.maps else ())),
+        include=(
+            *CLI_FILES,
+            *(CLI_MAP_FILES if settings.maps else ()),
+            *(("proposals.csv",) if proposals is not None else ()),
+        ),
         result=result,
+        proposals=proposals,
         tiers=settings.tiers,
         isochrones=settings.isochrones,
         extra_summary=extra,
