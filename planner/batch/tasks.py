@@ -81,6 +81,12 @@ class BatchSettings:
         Multiplier of the first halo width (see :mod:`planner.batch.halo`); the check widens it.
     max_widen
         How many times a county's halo may be widened before the county is reported.
+    site_tier, site_k, site_model, site_time_limit_s
+        Optional siting per county: ``site_k`` new sites of ``site_tier`` proposed inside
+        each county (``model`` as ``planner site --model``; candidates inside the county,
+        existing stations on both sides of the border counted), or, for a province-wide
+        number shared out by marginal gain (:func:`planner.batch.siting.share_out`), the
+        most a county may get. ``None`` / 0: no siting.
     """
 
     config: Config
@@ -91,6 +97,10 @@ class BatchSettings:
     allow_off_network: bool = False
     halo_factor: float = 1.0
     max_widen: int = 3
+    site_tier: Tier | None = None
+    site_k: int = 0
+    site_model: str = "mclp"
+    site_time_limit_s: float = 60.0
 
 
 @dataclass(frozen=True)
