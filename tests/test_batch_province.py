@@ -20,13 +20,8 @@ import pytest
 import shapely
 
 from planner._text import restore_cell
-from planner.batch import province
-from planner.batch.province import (
-    COVERAGE_BREAKS_PERCENT,
-    coverage_classes,
-    province_figures,
-    write_province_outputs,
-)
+from planner.batch import province, province_maps
+from planner.batch.province import write_province_outputs
 from planner.batch.tasks import BatchSettings, CountyInputs, CountyOutcome
 from planner.coverage.figures import FIGURES, definition, label
 from planner.i18n import t
@@ -239,18 +234,6 @@ def test_hostile_names_are_text_everywhere(written: dict[str, Path]) -> None:
     assert set(gdf["name"]) >= set(HOSTILE.values())  # the GeoPackage keeps text as it is
 
 
-def test_names_with_dollars_are_drawn_as_text(batch: dict[str, Any]) -> None:
-    figs = province_figures(outcomes=batch["outcomes"], counties=batch["counties"], settings=SETTINGS)
-    with pytest.raises(ValueError):  # the same name as math text does not even draw
-        from matplotlib.figure import Figure
-
-        fig = Figure()
-        fig.text(0.5, 0.5, HOSTILE["990101"])
-        fig.savefig(__import__("io").BytesIO(), format="png")
-    png = province.overview_png(figs, tier=TIERS[0], lang="en", title="$a$ & <b>")
-    assert png[:4] == b"\x89PNG"
-
-
 def test_geopackage_has_a_county_row_with_figures_per_tier(
     written: dict[str, Path], batch: dict[str, Any], summaries: list[dict[str, Any]]
 ) -> None:
@@ -267,19 +250,6 @@ def test_geopackage_has_a_county_row_with_figures_per_tier(
     assert gdf.loc["990104", "status"] == "failed"
     assert gdf.loc["990101"].geometry.equals_exact(shapely.from_wkt(batch["polygon"]), 1e-9)
     assert gdf.loc["990102"].geometry.equals(shapely.box(*batch["boxes"][1]))
-
-
-def test_overview_html_is_standalone_with_a_layer_per_tier(written: dict[str, Path]) -> None:
-    page = written["overview.html"].read_text("utf-8")
-    assert not re.findall(r'<(?:script|link|img)[^>]*(?:src|href)="[^"]+"', page)
-    assert "/app/static" not in page
-    assert "cdn.jsdelivr" not in page and "cdnjs" not in page and "code.jquery" not in page
-    assert "L.map(" in page and page.count("data:font/woff2;base64,") >= 3  # Leaflet and fonts inlined
-    assert page.count("L.geoJson(") == len(TIERS)
-    for tier in TIERS:
-        assert (
-            json.dumps(t(f"tier.{tier}", lang="zh"), ensure_ascii=False) in page or t(f"tier.{tier}", lang="zh") in page
-        )
 
 
 def test_summary_holds_settings_and_extra(written: dict[str, Path]) -> None:
@@ -316,15 +286,10 @@ def test_nothing_is_written_when_a_file_fails(
     def broken(*args: object, **kwargs: object) -> str:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(province, "overview_html", broken)
+    monkeypatch.setattr(province_maps, "overview_html", broken)
     with pytest.raises(RuntimeError, match="boom"):
         write_province_outputs(
             outcomes=batch["outcomes"], counties=batch["counties"], out_dir=tmp_path, settings=SETTINGS
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.json"]
     assert (tmp_path / "summary.json").read_text("utf-8") == "earlier"
-
-
-def test_coverage_classes_follow_the_breaks() -> None:
-    b = COVERAGE_BREAKS_PERCENT
-    assert coverage_classes([None, 0.0, b[0] - 0.01, b[0], b[-1], 100.0]) == [-1, 0, 0, 1, len(b), len(b)]
