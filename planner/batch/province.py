@@ -89,7 +89,7 @@ EQUITY_COLUMN_FIGURES: tuple[str, ...] = tuple(
     f.key for f in EQUITY_FIGURES if f.key not in ("within_population", "percent_within")
 )
 #: The figures of one county × tier (``summary["tiers"][tier]``, then ``summary["equity"][tier]``).
-COUNTY_FIGURES: tuple[str, ...] = (*HEADLINE_FIGURES, *EQUITY_COLUMN_FIGURES)
+COUNTY_FIGURES: tuple[str, ...] = (*HEADLINE_FIGURES, "cross_border_population", *EQUITY_COLUMN_FIGURES)
 #: Figures whose province total is the sum of the counties'.
 _SUMMED = frozenset({k for k in COUNTY_FIGURES if figure(k).kind in ("count", "population")})
 #: Percentages recomputed from the province's sums: figure → (numerator, denominator).
@@ -193,6 +193,11 @@ def _tier_row(summary: Mapping[str, Any], tier: Tier) -> dict[str, Any] | None:
     equity = (summary.get("equity") or {}).get(str(tier)) or {}
     row: dict[str, Any] = {"mode": head.get("mode"), "standard_minutes": _number(head.get("minutes"))}
     row.update({k: _number(head.get(k)) for k in HEADLINE_FIGURES})
+    batch = summary.get("batch") or {}
+    own = (batch.get("own_stations_by_tier") or {}).get(str(tier))
+    if own is not None:  # a batch county evaluates its halo's stations too: count its own
+        row["stations"] = _number(own)
+    row["cross_border_population"] = _number((batch.get("cross_border_population") or {}).get(str(tier)))
     row.update({k: _number(equity.get(k)) for k in EQUITY_COLUMN_FIGURES})
     row["_weight"] = _number(equity.get("population"))  # the population the equity means are over
     return row

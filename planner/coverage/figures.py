@@ -137,10 +137,12 @@ STATION_FIGURE_LIST: tuple[Figure, ...] = (
 )
 STATION_FIGURES: tuple[str, ...] = ("covered_population", *(f.key for f in STATION_FIGURE_LIST))
 #: Figures of a province or prefecture over its counties (:mod:`planner.batch.province`): a
-#: county's coverage rank within its tier, and how many counties a province total sums.
+#: county's coverage rank within its tier, how many counties a province total sums, and the
+#: population only stations across the county's border cover.
 PROVINCE_FIGURES: tuple[Figure, ...] = (
     Figure("rank", "count"),
     Figure("counties", "count"),
+    Figure("cross_border_population", "population"),
 )
 _BY_KEY = {f.key: f for f in (*FIGURES, *STATION_FIGURE_LIST, *ACCESS_FIGURES, *EQUITY_FIGURES, *PROVINCE_FIGURES)}
 #: Figures of a tier's headline (the summary sheet, the CLI table, ``summary.json``).
