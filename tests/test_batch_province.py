@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import openpyxl
+import pandas as pd
 import pyogrio
 import pytest
 import shapely
@@ -293,3 +294,27 @@ def test_nothing_is_written_when_a_file_fails(
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.json"]
     assert (tmp_path / "summary.json").read_text("utf-8") == "earlier"
+
+
+@pytest.mark.slow
+def test_batch_counties_count_their_own_stations_and_the_population_served_across(two_counties, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Real batch counties: their halo's stations are not counted twice; cross-border population summed."""
+    from planner.batch.county import run_county
+    from planner.batch.tasks import CountyTask
+    from planner.settings import parse_tier
+
+    _, (a, b) = two_counties
+    settings = BatchSettings(config=Config(), tiers=TIERS, isochrones=False)
+    outs = [
+        run_county(CountyTask(county=c, neighbours=(o,), out_dir=str(tmp_path / c.code), key="k"), settings=settings)
+        for c, o in ((a, b), (b, a))
+    ]
+    figs = province.province_figures(outcomes=outs, counties=[a, b], settings=settings)
+    stations = pd.concat([pd.read_csv(c.stations, encoding="utf-8-sig") for c in (a, b)])
+    tiers = stations["层级"].map(lambda v: str(parse_tier(v)))
+    totals = figs.totals.set_index("tier")
+    for tier in TIERS:
+        assert totals.loc[str(tier), "stations"] == (tiers == str(tier)).sum()
+        cross = sum(o.summary["batch"]["cross_border_population"][str(tier)] for o in outs if o.summary)
+        assert totals.loc[str(tier), "cross_border_population"] == pytest.approx(cross)
+    assert totals["cross_border_population"].sum() > 0
