@@ -318,3 +318,33 @@ def test_batch_counties_count_their_own_stations_and_the_population_served_acros
         cross = sum(o.summary["batch"]["cross_border_population"][str(tier)] for o in outs if o.summary)
         assert totals.loc[str(tier), "cross_border_population"] == pytest.approx(cross)
     assert totals["cross_border_population"].sum() > 0
+
+
+def test_new_sites_shared_out_get_a_sheet_a_csv_and_counts(batch: dict[str, Any], tmp_path: Path) -> None:
+    from planner.batch.siting import share_out
+
+    def ranked(code: str, gains: list[float]) -> CountyOutcome:
+        sites = [
+            {"rank": r + 1, "site_id": f"R{r}", "name": "=1+1", "lon": 116.0, "lat": 27.0, "township": "", "gain": g}
+            for r, g in enumerate(gains)
+        ]
+        return CountyOutcome(code=code, name=code, status="ok", summary={"batch": {"siting": {"sites": sites}}})
+
+    shares = share_out([ranked("990101", [900.0, 100.0]), ranked("990102", [500.0, 400.0])], total=3)
+    files = write_province_outputs(
+        outcomes=batch["outcomes"], counties=batch["counties"], out_dir=tmp_path, settings=SETTINGS, lang="zh",
+        shares=shares,
+    )  # fmt: skip
+    summary = json.loads(files["summary.json"].read_text(encoding="utf-8"))
+    assert summary["new_sites"] == {"total": 3, "by_county": {"990101": 1, "990102": 2}, "gain": 1800.0}
+    csv = pd.read_csv(files["new_sites.csv"], encoding="utf-8-sig", dtype={"code": str})
+    assert csv["pick"].tolist() == [1, 2, 3] and csv["gain"].tolist() == [900.0, 500.0, 400.0]
+    assert set(csv["site_name"]) == {"'=1+1"}
+    wb = openpyxl.load_workbook(files["province.xlsx"])
+    sheet = wb[t("batch_province.sheet.new_sites", lang="zh")]
+    assert sheet.max_row == 2 + len(shares)
+    assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+    keys = {
+        str(r[1]) for r in wb[t("batch_province.sheet.definitions", lang="zh")].iter_rows(min_row=3, values_only=True)
+    }
+    assert {"site_rank", "gain", "pick"} <= keys

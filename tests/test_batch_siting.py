@@ -40,7 +40,7 @@ def test_share_out_is_the_best_split_of_falling_gains(seed: int) -> None:
     assert chosen["gain"].sum() == pytest.approx(_brute(curves, total))
     # a county's sites are taken in its own order
     for _, grp in table.groupby("code"):
-        taken = grp.sort_values("rank")["chosen"].to_numpy()
+        taken = grp.sort_values("site_rank")["chosen"].to_numpy()
         assert not np.any(~taken[:-1] & taken[1:])
     assert sorted(chosen["pick"]) == list(range(1, len(chosen) + 1))
 

@@ -50,7 +50,7 @@ from openpyxl.utils import get_column_letter
 from shapely.geometry.base import BaseGeometry
 
 from planner._atomic import atomic_output_dir
-from planner._text import neutralise_cell
+from planner._text import csv_bytes, neutralise_cell
 from planner.batch.tasks import BatchSettings, CountyInputs, CountyOutcome
 from planner.coverage.figures import (
     EQUITY_FIGURES,
@@ -351,11 +351,14 @@ def _sheet(wb: Workbook, *, key: str, frame: pd.DataFrame, title: str, lang: str
         ws.auto_filter.ref = f"A2:{get_column_letter(len(cols))}{2 + values.shape[0]}"
 
 
-def definitions_frame(*, lang: str | None = None) -> pd.DataFrame:
+def definitions_frame(*, lang: str | None = None, shares: bool = False) -> pd.DataFrame:
     """The definitions sheet: every column of the other sheets with its header, key, unit, definition and total rule."""
+    from planner.batch.siting import SHARE_COLUMNS
+
     lang = lang or get_language()
     rows = []
-    for col in dict.fromkeys((*_COUNTY_COLUMNS, *_TOTAL_COLUMNS, *_FAILURE_COLUMNS)):
+    share_cols = SHARE_COLUMNS if shares else ()
+    for col in dict.fromkeys((*_COUNTY_COLUMNS, *_TOTAL_COLUMNS, *_FAILURE_COLUMNS, *share_cols)):
         if col in COUNTY_FIGURES or col in ("rank", "counties"):
             text, what = definition(col, lang=lang), unit(col, lang=lang)
             rule = t(f"batch_province.rule.{total_rule(col)}", lang=lang) if col in COUNTY_FIGURES else ""
@@ -365,7 +368,9 @@ def definitions_frame(*, lang: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["header", "key", "unit", "definition", "total"])
 
 
-def province_workbook(figs: ProvinceFigures, *, lang: str | None = None, title: str = "") -> bytes:
+def province_workbook(
+    figs: ProvinceFigures, *, lang: str | None = None, title: str = "", shares: pd.DataFrame | None = None
+) -> bytes:
     """``province.xlsx``: counties × tiers ranked, province totals, failures and the definitions of every column.
 
     Parameters
@@ -376,6 +381,9 @@ def province_workbook(figs: ProvinceFigures, *, lang: str | None = None, title: 
         ``"zh"`` or ``"en"`` (default the active language).
     title
         Put before each sheet's title (e.g. the province's name); user text, written as text.
+    shares
+        New sites shared out between the counties (:func:`planner.batch.siting.share_out`),
+        or ``None``: a sheet of them after the failures.
     """
     lang = lang or get_language()
     wb = Workbook()
@@ -385,7 +393,8 @@ def province_workbook(figs: ProvinceFigures, *, lang: str | None = None, title: 
         "counties": figs.counties,
         "totals": figs.totals,
         "failures": figs.failures,
-        "definitions": definitions_frame(lang=lang),
+        **({"new_sites": shares} if shares is not None else {}),
+        "definitions": definitions_frame(lang=lang, shares=shares is not None),
     }
     for key, frame in frames.items():
         head = t(f"batch_province.title.{key}", lang=lang)
@@ -460,6 +469,7 @@ def write_province_outputs(
     settings: BatchSettings,
     lang: str | None = None,
     extra: Mapping[str, Any] | None = None,
+    shares: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
     """Write the province's files into ``out_dir``, all of them or none (see the module docstring).
 
@@ -479,6 +489,10 @@ def write_province_outputs(
     extra
         Added to ``summary.json`` (e.g. timings; its ``"label"``, a text, is put before
         the titles of the workbook's sheets and the maps).
+    shares
+        New sites shared out between the counties (:func:`planner.batch.siting.share_out`):
+        a workbook sheet, ``new_sites.csv`` (the sites chosen) and, in ``summary.json``,
+        how many each county gets.
 
     Returns
     -------
@@ -497,9 +511,17 @@ def write_province_outputs(
     title = str((extra or {}).get("label") or "")
     names: list[str] = []
     with atomic_output_dir(out_dir) as tmp:
-        (tmp / "province.xlsx").write_bytes(province_workbook(figs, lang=lang, title=title))
+        (tmp / "province.xlsx").write_bytes(province_workbook(figs, lang=lang, title=title, shares=shares))
         province_geopackage(figs, tmp / "province.gpkg", lang=lang)
         summary = province_summary(figs, settings=settings, extra=extra)
+        if shares is not None:
+            chosen = shares[shares["chosen"].astype(bool)]
+            (tmp / "new_sites.csv").write_bytes(csv_bytes(chosen.sort_values("pick")))
+            summary["new_sites"] = {
+                "total": len(chosen),
+                "by_county": {str(k): int(v) for k, v in chosen.groupby("code").size().items()},
+                "gain": float(chosen["gain"].sum()),
+            }
         (tmp / "summary.json").write_bytes(summary_json(summary))
         for tier in figs.tiers:
             (tmp / f"overview_{tier}.png").write_bytes(overview_png(figs, tier=tier, lang=lang, title=title))

@@ -24,10 +24,10 @@ __all__ = ["SHARE_COLUMNS", "share_out"]
 #: Columns of :func:`share_out`'s table.
 SHARE_COLUMNS: tuple[str, ...] = (
     "code",
-    "county",
-    "rank",
-    "site_id",
     "name",
+    "site_rank",
+    "site_id",
+    "site_name",
     "lon",
     "lat",
     "township",
@@ -63,8 +63,10 @@ def share_out(outcomes: Sequence[CountyOutcome], *, total: int) -> pd.DataFrame:
         queue = [
             {
                 "code": o.code,
-                "county": o.name,
-                **{k: s[k] for k in ("rank", "site_id", "name", "lon", "lat", "township", "gain")},
+                "name": o.name,
+                "site_rank": s["rank"],
+                "site_name": s["name"],
+                **{k: s[k] for k in ("site_id", "lon", "lat", "township", "gain")},
             }
             for s in sites
         ]
@@ -85,4 +87,4 @@ def share_out(outcomes: Sequence[CountyOutcome], *, total: int) -> pd.DataFrame:
             nxt = queues[i][pos + 1]
             heapq.heappush(heap, (-float(nxt["gain"]), str(nxt["code"]), pos + 1, i))  # type: ignore[arg-type]
     frame = pd.DataFrame(rows, columns=list(SHARE_COLUMNS))
-    return frame.sort_values(["code", "rank"], kind="stable").reset_index(drop=True)
+    return frame.sort_values(["code", "site_rank"], kind="stable").reset_index(drop=True)
