@@ -36,6 +36,7 @@ from numpy.typing import NDArray
 from planner._errors import NetworkError
 from planner.i18n import t
 from planner.inputs._validate import read_failure
+from planner.inputs.limits import CLI_LIMITS, Limits, check_geopackage
 from planner.inputs.shapezip import open_shapefile_zip
 from planner.network.osm import KEPT_HIGHWAYS, parse_maxspeed
 from planner.network.roads import RoadNetwork, utm_crs_for
@@ -131,8 +132,19 @@ def _layer_maxspeed(values: pd.Series) -> NDArray[np.float64]:
     return parsed[codes]  # code -1 (missing) picks the trailing NaN
 
 
-def _read_layer(path: Path, *, file: str, layer: str | int | None, encoding: str | None = None) -> gpd.GeoDataFrame:
-    """One layer of a GIS file as a GeoDataFrame; ``file`` names it in messages."""
+def _read_layer(
+    path: Path,
+    *,
+    file: str,
+    layer: str | int | None,
+    encoding: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> gpd.GeoDataFrame:
+    """One layer of a GIS file as a GeoDataFrame; ``file`` names it in messages.
+
+    ``bbox`` (in the layer's coordinates) keeps the features that meet it, through the
+    file's spatial index where it has one.
+    """
     import pyogrio
 
     try:
@@ -144,7 +156,7 @@ def _read_layer(path: Path, *, file: str, layer: str | int | None, encoding: str
     if isinstance(layer, str) and layer not in layers:
         raise NetworkError("osm.layer_not_found", file=file, layer=layer, layers=", ".join(layers))
     try:
-        gdf: gpd.GeoDataFrame = pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
+        gdf: gpd.GeoDataFrame = pyogrio.read_dataframe(path, layer=layer, encoding=encoding, bbox=bbox)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError) as exc:
         raise read_failure(exc, path=path, file=file) or NetworkError(
             "osm.unreadable", file=file, error=str(exc)
@@ -168,6 +180,47 @@ def _load_layer(
                 source=source,
             )
     return _network_from_layer(_read_layer(path, file=str(path), layer=layer), file=str(path), bbox=bbox, source=source)
+
+
+def load_layer_features(
+    path: Path,
+    *,
+    bbox: tuple[float, float, float, float],
+    source: str,
+    layer: str | int | None = None,
+    limits: Limits = CLI_LIMITS,
+) -> RoadNetwork:
+    """Every segment of the road features of a line layer that meet ``bbox``, whole.
+
+    Unlike ``load_network(bbox=...)``, which cuts the roads at the box, a feature that
+    crosses the box comes with all its segments: a batch county sees which roads its
+    halo cuts off (:mod:`planner.batch.halo`). ``bbox`` is in WGS-84 degrees and is
+    converted to the layer's coordinate system.
+
+    Raises
+    ------
+    NetworkError
+        As :func:`planner.network.load.load_network`; ``osm.no_highways`` when no feature meets the box.
+    """
+    import pyogrio
+
+    file = str(path)
+    if path.suffix.lower() == ".gpkg":
+        check_geopackage(path, file=file, limits=limits, error=NetworkError)
+    try:
+        info = pyogrio.read_info(path, layer=layer)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError) as exc:
+        raise read_failure(exc, path=path, file=file) or NetworkError(
+            "osm.unreadable", file=file, error=str(exc)
+        ) from exc
+    box = bbox
+    if info.get("crs") and not pyproj.CRS.from_user_input(info["crs"]).equals(pyproj.CRS.from_epsg(4326)):
+        tr = pyproj.Transformer.from_crs("EPSG:4326", info["crs"], always_xy=True)
+        box = tuple(float(c) for c in tr.transform_bounds(*bbox))  # type: ignore[assignment]
+    gdf = _read_layer(path, file=file, layer=layer, bbox=box)
+    if len(gdf) == 0:
+        raise NetworkError("osm.no_highways", file=file, count=0)
+    return _network_from_layer(gdf, file=file, bbox=None, source=source)
 
 
 def _network_from_layer(

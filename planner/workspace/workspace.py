@@ -52,6 +52,7 @@ from planner.inputs._validate import read_failure
 from planner.inputs.columns import ColumnReport
 from planner.inputs.demand_kinds import DemandKinds
 from planner.inputs.limits import CLI_LIMITS, Limits
+from planner.inputs.tables import TableRead
 from planner.network.roads import RoadNetwork, TravelGraph, speed_key
 from planner.network.snapping import Snap, snap_points
 from planner.settings import DEFAULT_TIER_DEMAND, TIERS, Config, Mode, Tier, parse_tier
@@ -247,7 +248,7 @@ class Workspace:
             and the enterprise file.
         """
         from planner.inputs.coords import file_systems
-        from planner.inputs.tables import combine_demand, read_demand_files, read_table
+        from planner.inputs.tables import read_demand_files, read_table
         from planner.network.load import load_network_spec
 
         systems = file_systems(
@@ -275,30 +276,98 @@ class Workspace:
                 else join_names(str(f) for f in (network, stations, demand, enterprises, areas) if f is not None)
             )
             raise read_failure(exc, path=name, file=name) or exc from None
+        return cls.from_tables(
+            network=net,
+            stations=TableRead(st, st_columns),
+            demand=parts,
+            areas=None if ar is None else TableRead(ar, ar_columns),
+            files={
+                "network": network,
+                "stations": stations,
+                "demand": demand,
+                "enterprises": enterprises,
+                "areas": areas,
+            },
+            systems=systems,
+            config=config,
+            allow_off_network_stations=allow_off_network_stations,
+            label=label,
+            limits=limits,
+        )
+
+    @classmethod
+    def from_tables(
+        cls,
+        *,
+        network: RoadNetwork,
+        stations: TableRead,
+        demand: Sequence[TableRead],
+        areas: TableRead | None,
+        files: Mapping[str, str | Path | None],
+        systems: Mapping[str, Any],
+        config: Config | None = None,
+        allow_off_network_stations: bool = False,
+        label: str | None = None,
+        limits: Limits = CLI_LIMITS,
+    ) -> tuple[Workspace, Scenario]:
+        """The second half of :meth:`from_files`: a workspace of tables already read.
+
+        For callers that read the files themselves (a county of a batch run reads its
+        neighbours' stations inside the halo and its roads by bounding box:
+        :mod:`planner.batch.county`). The column reports are logged and kept, each file's
+        coordinates checked (:func:`planner.inputs.sanity.check_coordinates`) as in
+        :meth:`from_files`.
+
+        Parameters
+        ----------
+        network
+            The road network.
+        stations
+            The stations and their column report (:func:`planner.inputs.tables.read_table`).
+        demand
+            The demand file's table and, when given, the enterprise file's
+            (:func:`planner.inputs.tables.read_demand_files`).
+        areas
+            Township polygons, or ``None``.
+        files
+            The file names by role (``network``, ``stations``, ``demand``, ``enterprises``,
+            ``areas``), for messages and ``summary.json``.
+        systems
+            Coordinate system by role (:func:`planner.inputs.coords.file_systems`).
+        config, allow_off_network_stations, label, limits
+            As :meth:`from_files`.
+        """
+        from planner.inputs.tables import combine_demand
+
+        reports = [stations.columns, *(part.columns for part in demand)]
+        if areas is not None:
+            reports.append(areas.columns)
         for report in reports:
             report.log()
         cfg = config or Config()
-        findings = _check_file(st, network=net, file=stations, role="stations", coords=systems, config=cfg)
-        for part, role, file in zip(parts, ("demand", "enterprises"), (demand, enterprises), strict=False):
-            findings += _check_file(part.frame, network=net, file=str(file), role=role, coords=systems, config=cfg)
+        st = stations.frame
+        network_file = files.get("network")
+        findings = _check_file(
+            st, network=network, file=str(files.get("stations")), role="stations", coords=systems, config=cfg
+        )
+        for part, role in zip(demand, ("demand", "enterprises"), strict=False):
+            findings += _check_file(
+                part.frame, network=network, file=str(files.get(role)), role=role, coords=systems, config=cfg
+            )
         ws = cls(
-            network=net,
-            demand=combine_demand(parts),
+            network=network,
+            demand=combine_demand(demand),
             config=cfg,
-            areas=ar,
-            label=label if label is not None else Path(str(network).split(":", 1)[-1]).stem,
+            areas=None if areas is None else areas.frame,
+            label=label if label is not None else Path(str(network_file).split(":", 1)[-1]).stem,
             allow_off_network_stations=allow_off_network_stations,
             inputs={
-                "network": str(network),
-                "stations": str(stations),
-                "demand": str(demand),
-                "enterprises": str(enterprises) if enterprises is not None else None,
-                "areas": str(areas) if areas is not None else None,
-                "coords": systems,
+                **{role: (str(f) if f is not None else None) for role, f in files.items()},
+                "coords": dict(systems),
             },
             findings=findings,
             column_reports=tuple(reports),
-            demand_kinds=tuple(part.kinds for part in parts if part.kinds is not None),
+            demand_kinds=tuple(part.kinds for part in demand if part.kinds is not None),
             limits=limits,
         )
         logger.info("%s", ws.demand_description())
@@ -385,6 +454,10 @@ class Workspace:
         logger.warning("%s", message)
         if message not in self.network_notes:
             self.network_notes.append(message)
+
+    def demand_snap(self, mode: Mode) -> Snap:
+        """The demand points snapped on ``mode``'s travel graph (cached; see :meth:`evaluate`)."""
+        return self._demand_snap(mode)
 
     def _demand_snap(self, mode: Mode) -> Snap:
         key = _graph_key(self.config, mode)
