@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib
 import json
 import logging
 import math
@@ -90,8 +89,6 @@ SPLIT_RECORD = "split.json"
 KEY_VERSION = 1
 #: Metres per degree of latitude (and of longitude at the equator).
 M_PER_DEG = 111_320.0
-#: A ``maxspeed`` tag may raise a class speed up to this factor (:data:`planner.settings.DEFAULT_SPEEDS_KPH`).
-MAXSPEED_CAP_FACTOR = 1.2
 _CHUNK_BYTES = 1 << 20
 
 #: File digests of this process, by (path, size, mtime): each file is hashed once per run.
@@ -635,44 +632,29 @@ def _report_outside(
 
 # ============================================================================ tasks
 def halo_width_m(settings: BatchSettings) -> float:
-    """The widest halo of the run in metres: the farthest any tier's standard can reach, plus snapping.
+    """How far a county task may read beyond its extent (metres): its widest ring after every widening.
 
-    :func:`planner.batch.halo.max_halo_m` when that module provides it; otherwise the
-    standard's minutes at the fastest speed of the tier's mode (a ``maxspeed`` tag may
-    raise a class speed by :data:`MAXSPEED_CAP_FACTOR`), times ``settings.halo_factor``,
-    plus twice the maximum snapping distance (a station's and a demand point's access legs).
+    :func:`planner.batch.halo.widest_halo_m` of the run's standards, tiers, ``halo_factor``
+    and ``max_widen``: counties whose extent comes this close are a county's neighbours.
     """
-    try:
-        halo = importlib.import_module("planner.batch.halo")
-    except ModuleNotFoundError:
-        halo = None
-    if halo is not None and hasattr(halo, "max_halo_m"):
-        return float(halo.max_halo_m(settings.config, settings.halo_factor))
-    cfg = settings.config
-    reach = 0.0
-    for tier in settings.tiers:
-        std = cfg.standards[tier]
-        speeds = [v for v in cfg.speed_table(std.mode).values() if math.isfinite(v)]
-        kph = max(speeds, default=cfg.walk_speed_kph) * MAXSPEED_CAP_FACTOR
-        reach = max(reach, std.minutes / 60.0 * kph * 1000.0)
-    return reach * settings.halo_factor + 2.0 * cfg.max_snap_m
+    from planner.batch.halo import widest_halo_m
+
+    return widest_halo_m(settings.config, settings.tiers, factor=settings.halo_factor, max_widen=settings.max_widen)
 
 
 def _near(bounds: NDArray[np.float64], *, halo_m: float) -> NDArray[np.bool_]:
-    """``near[i, j]``: county ``j``'s extent comes within ``halo_m`` of county ``i``'s."""
-    lat_deg = halo_m / M_PER_DEG
-    top = np.maximum(np.abs(bounds[:, 1]), np.abs(bounds[:, 3]))
-    lon_deg = halo_m / (M_PER_DEG * np.maximum(np.cos(np.radians(np.minimum(top + lat_deg, 89.0))), 1e-6))
-    w = bounds[:, 0] - lon_deg
-    e = bounds[:, 2] + lon_deg
-    s = bounds[:, 1] - lat_deg
-    n = bounds[:, 3] + lat_deg
-    near = (
-        (w[:, None] <= bounds[None, :, 2])
-        & (e[:, None] >= bounds[None, :, 0])
-        & (s[:, None] <= bounds[None, :, 3])
-        & (n[:, None] >= bounds[None, :, 1])
-    )
+    """``near[i, j]``: county ``j``'s extent comes within ``halo_m`` of county ``i``'s.
+
+    The gap between two boxes in metres, a degree of longitude taken at the higher
+    latitude of the two (the shorter: a neighbour is never missed).
+    """
+    w, s, e, n = (bounds[:, k] for k in range(4))
+    dx_deg = np.maximum(np.maximum(w[None, :] - e[:, None], w[:, None] - e[None, :]), 0.0)
+    dy_deg = np.maximum(np.maximum(s[None, :] - n[:, None], s[:, None] - n[None, :]), 0.0)
+    top = np.maximum(np.abs(s), np.abs(n))
+    cos_lat = np.cos(np.radians(np.maximum(top[:, None], top[None, :])))
+    gap_m = np.hypot(dx_deg * M_PER_DEG * cos_lat, dy_deg * M_PER_DEG)
+    near = gap_m <= halo_m
     np.fill_diagonal(near, False)
     return np.asarray(near, dtype=bool)
 

@@ -24,15 +24,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib
-import json
 import logging
 import os
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import IO, Any
 
 from planner._errors import ConfigError, PlannerError
@@ -42,11 +39,9 @@ from planner.i18n import get_language, set_language, t
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "DONE_FILE",
     "SCHEDULER_ENV",
     "CountyFn",
     "default_memory_limit",
-    "done_key",
     "resumed",
     "run_batch",
     "run_county_task",
@@ -55,10 +50,6 @@ __all__ = [
 #: A county function: ``fn(task, *, settings) -> CountyOutcome`` (:func:`planner.batch.county.run_county`).
 CountyFn = Callable[..., CountyOutcome]
 
-#: Written last into a county's folder by the county function, holding the task's key.
-DONE_FILE = "done.json"
-#: The county's summary (``planner coverage``'s), read back for a skipped county.
-SUMMARY_FILE = "summary.json"
 #: Environment variable naming a running scheduler (``tcp://host:8786``).
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 #: Share of the machine's memory the workers of a local cluster may use together.
@@ -68,24 +59,16 @@ BAR_WIDTH = 30
 
 
 # =========================================================================== resume
-def done_key(out_dir: str | os.PathLike[str]) -> str | None:
-    """The key held by ``out_dir/done.json`` (``{"key": ...}``), or None when there is none."""
-    try:
-        data = json.loads((Path(out_dir) / DONE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    key = data.get("key") if isinstance(data, dict) else data
-    return key if isinstance(key, str) else None
-
-
 def resumed(task: CountyTask) -> CountyOutcome | None:
-    """The ``skipped`` outcome of a county whose folder holds the task's key, else None."""
-    if done_key(task.out_dir) != task.key:
+    """The ``skipped`` outcome of a county whose ``done.json`` holds the task's key, else None.
+
+    Its summary is read back from its ``summary.json`` (:func:`planner.batch.county.read_done`).
+    """
+    from planner.batch.county import read_done
+
+    summary = read_done(task.out_dir, task.key)
+    if summary is None:
         return None
-    summary: dict[str, Any] | None = None
-    with contextlib.suppress(OSError, ValueError):
-        data = json.loads((Path(task.out_dir) / SUMMARY_FILE).read_text(encoding="utf-8"))
-        summary = data if isinstance(data, dict) else None
     return CountyOutcome(code=task.county.code, name=task.county.name, status="skipped", summary=summary)
 
 
@@ -129,22 +112,6 @@ def run_county_task(county_fn: CountyFn, task: CountyTask, settings: BatchSettin
         peak_rss_mb=out.peak_rss_mb or _peak_rss_mb(),
         worker=out.worker or _worker_name(),
     )
-
-
-def default_county_fn() -> CountyFn:
-    """:func:`planner.batch.county.run_county`.
-
-    Raises
-    ------
-    ConfigError
-        When this installation has no county task.
-    """
-    try:
-        module = importlib.import_module("planner.batch.county")
-    except ModuleNotFoundError as exc:
-        raise ConfigError("batch.run.no_county_task", error=str(exc)) from None
-    fn: CountyFn = module.run_county
-    return fn
 
 
 def default_memory_limit(workers: int) -> int:
@@ -200,7 +167,8 @@ def _client(*, workers: int, scheduler: str | None, memory_limit: int, retries: 
         return
     import dask
 
-    # a county whose worker dies (over its memory limit) is rerun ``retries`` times, then reported
+    # a county whose worker dies (over its memory limit) is rerun ``retries`` times, then reported;
+    # Dask's own log lines (failed tasks, restarted workers) are shown at -vv only: the outcomes say it
     with (
         dask.config.set({"distributed.scheduler.allowed-failures": max(retries, 0)}),
         LocalCluster(  # type: ignore[no-untyped-call]
@@ -209,7 +177,7 @@ def _client(*, workers: int, scheduler: str | None, memory_limit: int, retries: 
             processes=processes,
             memory_limit=memory_limit,
             dashboard_address=None,
-            silence_logs=logging.ERROR,
+            silence_logs=logging.WARNING if logger.isEnabledFor(logging.DEBUG) else logging.CRITICAL,
         ) as cluster,
         Client(cluster) as client,  # type: ignore[no-untyped-call]
     ):
@@ -333,7 +301,8 @@ def run_batch(
         raise ConfigError("batch.run.bad_workers", value=workers)
     if retries < 0:
         raise ConfigError("batch.run.bad_retries", value=retries)
-    fn = county_fn if county_fn is not None else default_county_fn()
+    if county_fn is None:
+        from planner.batch.county import run_county as county_fn
     n_workers = workers or os.cpu_count() or 1
     limit = parse_memory(memory_limit, workers=n_workers)
     outcomes: dict[int, CountyOutcome] = {}
@@ -361,7 +330,7 @@ def run_batch(
                 task = tasks[i]
                 fut = client.submit(
                     run_county_task,
-                    fn,
+                    county_fn,
                     task,
                     settings,
                     lang,
