@@ -170,7 +170,13 @@ def _client(*, workers: int, scheduler: str | None, memory_limit: int, retries: 
     # a county whose worker dies (over its memory limit) is rerun ``retries`` times, then reported;
     # Dask's own log lines (failed tasks, restarted workers) are shown at -vv only: the outcomes say it
     with (
-        dask.config.set({"distributed.scheduler.allowed-failures": max(retries, 0)}),
+        dask.config.set(
+            {
+                "distributed.scheduler.allowed-failures": max(retries, 0),
+                # one county per worker thread at a time: a worker that dies takes no waiting county with it
+                "distributed.scheduler.worker-saturation": 1.0,
+            }
+        ),
         LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=workers,
             threads_per_worker=1,
