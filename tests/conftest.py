@@ -213,3 +213,45 @@ def result(county):  # type: ignore[no-untyped-def]
     from tests.helpers import analyse
 
     return analyse(county.network, stations=county.stations, demand=county.demand, areas=county.townships)
+
+
+@pytest.fixture(scope="session")
+def two_counties(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The demo county cut in two "counties" at its demand's median longitude, sharing one road file.
+
+    Returns ``(paths, counties)``: the demo's files (:func:`planner.demo.county.write_demo`)
+    and two :class:`planner.batch.tasks.CountyInputs` with their own demand and station
+    files (the province-wide form after its split).
+    """
+    import pandas as pd
+
+    from planner.batch.tasks import CountyInputs
+    from planner.demo.county import write_demo
+
+    d = tmp_path_factory.mktemp("two_counties")
+    paths = write_demo(d / "input")
+    st = pd.read_csv(paths["stations"], encoding="utf-8-sig")
+    dm = pd.read_csv(paths["demand"], encoding="utf-8-sig")
+    cut = float(dm["经度"].median())
+    counties = []
+    for code, west in (("990101", True), ("990102", False)):
+        folder = d / code
+        folder.mkdir()
+        sd = (dm["经度"] < cut) if west else (dm["经度"] >= cut)
+        ss = (st["经度"] < cut) if west else (st["经度"] >= cut)
+        dm[sd].to_csv(folder / "demand.csv", index=False, encoding="utf-8-sig")
+        st[ss].to_csv(folder / "stations.csv", index=False, encoding="utf-8-sig")
+        pts = pd.concat([dm[sd], st[ss]])
+        lon, lat = pts["经度"], pts["纬度"]
+        bounds = (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
+        counties.append(
+            CountyInputs(
+                code=code,
+                name=f"示例{code}",
+                roads=str(paths["roads"]),
+                stations=str(folder / "stations.csv"),
+                demand=str(folder / "demand.csv"),
+                bounds=bounds,
+            )
+        )
+    return paths, counties

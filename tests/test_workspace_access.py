@@ -111,3 +111,17 @@ def test_equity_shares_are_the_coverage_figures(demo: tuple[Workspace, Scenario]
         assert 0 <= total["gini_min"] <= 1 and 0 <= total["gini_access"] <= 1
     with pytest.raises(InputError):
         ws.equity(result, tier="township", access=ws.accessibility(sc.stations, tier="village").iloc[:5])
+
+
+def test_equity_summary_of_a_tier_without_stations(demo: tuple[Workspace, Scenario]) -> None:
+    """A tier with no station has no accessibility Gini: null in summary.json, not a crash."""
+    from planner.workspace.access import access_tables, equity_summary
+
+    ws, sc = demo
+    stations = sc.stations[sc.stations["tier"].astype(str) != str(Tier.COUNTY)]
+    result = ws.evaluate(stations)
+    _, equity = access_tables(ws, stations, result=result)
+    summary = equity_summary(equity, method="2sfca")
+    assert summary[str(Tier.COUNTY)]["gini_access"] is None
+    assert summary[str(Tier.VILLAGE)]["gini_access"] is not None
+    assert all(v is None or isinstance(v, float | str) for s in summary.values() for v in s.values())

@@ -69,7 +69,11 @@ FIRST_WIDTH_CLASS: str = "primary"
 #: at the box by the reader: segments that cross the ring's edge are then still seen whole.
 OSM_MARGIN_M: float = 2000.0
 
-_M_PER_DEG_LAT = 111_320.0
+#: Shortest metres per degree on WGS-84: of latitude (at the equator), and of longitude at
+#: the equator (times cos(latitude) elsewhere, which the ellipsoid only exceeds): a box grown
+#: by these is at least as wide as asked.
+_M_PER_DEG_LAT = 110_574.0
+_M_PER_DEG_LON_EQUATOR = 111_319.0
 
 
 def first_widths_m(config: Config, tiers: Iterable[Tier], *, factor: float = 1.0) -> dict[Mode, float]:
@@ -122,7 +126,7 @@ def expand_bounds(bounds: Bounds, metres: float) -> Bounds:
     w, s, e, n = bounds
     dlat = metres / _M_PER_DEG_LAT
     lat = min(89.0, max(abs(s - dlat), abs(n + dlat)))
-    dlon = min(180.0, metres / (_M_PER_DEG_LAT * math.cos(math.radians(lat))))
+    dlon = min(180.0, metres / (_M_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat))))
     return (max(-180.0, w - dlon), max(-90.0, s - dlat), min(180.0, e + dlon), min(90.0, n + dlat))
 
 

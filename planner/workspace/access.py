@@ -239,7 +239,7 @@ def equity_summary(equity: pd.DataFrame, *, method: str) -> dict[str, dict[str, 
     for _, row in county.iterrows():
         vals: dict[str, float | str | None] = {"access_method": method}
         for col in EQUITY_COLUMNS[1:]:
-            v = float(row[col])
-            vals[col] = v if np.isfinite(v) else None
+            v = pd.to_numeric(row[col], errors="coerce")  # None where a tier has no demand point
+            vals[col] = float(v) if pd.notna(v) and np.isfinite(v) else None
         out[str(row["tier"])] = vals
     return out
