@@ -37,6 +37,7 @@ __all__ = [
     "FIGURES",
     "HEADLINE_FIGURES",
     "NO_DEMAND_REASONS",
+    "PROVINCE_FIGURES",
     "STATION_FIGURES",
     "Figure",
     "definition",
@@ -135,7 +136,13 @@ STATION_FIGURE_LIST: tuple[Figure, ...] = (
     Figure("overloaded", "flag"),
 )
 STATION_FIGURES: tuple[str, ...] = ("covered_population", *(f.key for f in STATION_FIGURE_LIST))
-_BY_KEY = {f.key: f for f in (*FIGURES, *STATION_FIGURE_LIST, *ACCESS_FIGURES, *EQUITY_FIGURES)}
+#: Figures of a province or prefecture over its counties (:mod:`planner.batch.province`): a
+#: county's coverage rank within its tier, and how many counties a province total sums.
+PROVINCE_FIGURES: tuple[Figure, ...] = (
+    Figure("rank", "count"),
+    Figure("counties", "count"),
+)
+_BY_KEY = {f.key: f for f in (*FIGURES, *STATION_FIGURE_LIST, *ACCESS_FIGURES, *EQUITY_FIGURES, *PROVINCE_FIGURES)}
 #: Figures of a tier's headline (the summary sheet, the CLI table, ``summary.json``).
 HEADLINE_FIGURES: tuple[str, ...] = tuple(f.key for f in FIGURES)
 #: Figures of a township row (stations are not assigned to townships).
@@ -291,6 +298,8 @@ def markdown_page(*, lang: str | None = None) -> str:
     lines += [*head, *(row(f.key, label(f.key, lang=lang)) for f in STATION_FIGURE_LIST)]
     lines += ["", f"## {t('figure.page.access', lang=lang)}", "", t("figure.page.access_intro", lang=lang), ""]
     lines += [*head, *(row(f.key, label(f.key, lang=lang)) for f in (*ACCESS_FIGURES, *EQUITY_FIGURES))]
+    lines += ["", f"## {t('figure.page.province', lang=lang)}", "", t("figure.page.province_intro", lang=lang), ""]
+    lines += [*head, *(row(f.key, label(f.key, lang=lang)) for f in PROVINCE_FIGURES)]
     lines += ["", f"## {t('figure.no_demand.header', lang=lang)}", "", t("figure.no_demand.intro", lang=lang), ""]
     lines += [f"- `{r}`: {html.escape(no_demand_text(r, lang=lang), quote=False)}" for r in NO_DEMAND_REASONS]
     return "\n".join(lines) + "\n"
