@@ -117,7 +117,10 @@ def test_a_bad_county_is_reported_while_the_others_complete(tmp_path: Path) -> N
     assert "demand.csv" in out[1].message and "经度" in out[1].message
     for o, task in zip(out, tasks, strict=True):
         if o.status == "ok":
-            assert o.summary == {"population": float(pd.read_csv(task.county.demand)["人口"].sum()), "rows": 3 if o.code == "C" else 2}
+            assert o.summary == {
+                "population": float(pd.read_csv(task.county.demand)["人口"].sum()),
+                "rows": 3 if o.code == "C" else 2,
+            }
             assert o.seconds > 0 and o.peak_rss_mb > 0 and o.worker
     assert not (Path(tasks[1].out_dir) / DONE_FILE).exists()
 
@@ -278,3 +281,89 @@ def test_real_county_tasks_end_to_end_and_resumed(three_counties: Path, tmp_path
     again = run_batch(tasks, settings=settings, workers=2, processes=False, progress=False)
     assert [o.status for o in again] == ["skipped"] * 3
     assert [o.summary for o in again] == [o.summary for o in out]
+
+
+# ------------------------------------------------------------------------ CLI
+def test_cli_manifest_run_lists_the_failed_county_and_exits_2(
+    three_counties: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from planner.cli import main
+
+    manifest = pd.read_csv(three_counties / "counties.csv", dtype=str)
+    bad = tmp_path / "bad_demand.csv"
+    bad.write_text("名称,人口\n甲村,100\n", encoding="utf-8")  # no coordinates
+    manifest.loc[1, "需求文件"] = str(bad)
+    for col in ("路网文件", "站点文件", "需求文件"):  # the other paths stay relative to the fixture's folder
+        manifest[col] = [p if Path(p).is_absolute() else str(three_counties / p) for p in manifest[col]]
+    manifest.to_csv(tmp_path / "counties.csv", index=False)
+    out = tmp_path / "out"
+    args = ["batch", "--manifest", str(tmp_path / "counties.csv"), "--out", str(out), "--workers", "1", "--quiet"]
+    code = main([*args, "--tier", "village", "--no-isochrones", "--lang", "en"])
+    captured = capsys.readouterr()
+    assert code == 2
+    lines = captured.out.strip().splitlines()
+    assert lines[0].startswith("code | county | status | village / community")
+    statuses = {line.split(" | ")[0]: line.split(" | ")[2] for line in lines[1:]}
+    assert statuses == {"990101": "done", "990102": "bad inputs", "990103": "done"}
+    assert "1 county did not finish" in captured.err and "990102" in captured.err and "bad_demand.csv" in captured.err
+    assert "Traceback" not in captured.err
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary  # the province's files are written for the counties that finished
+    for c in ("990101", "990103"):
+        own = json.loads((out / "counties" / c / "summary.json").read_text(encoding="utf-8"))
+        pct = own["tiers"]["village"]["percent_population"]
+        assert f"{pct:.1f}%" in next(line for line in lines if line.startswith(c))
+
+
+def test_cli_province_form_splits_and_runs(
+    three_counties: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import geopandas as gpd
+    import shapely
+
+    from planner.cli import main
+
+    strips = [
+        gpd.read_file(three_counties / code / "roads.gpkg").total_bounds for code in ("990101", "990102", "990103")
+    ]
+    cuts = [strips[0][0] - 0.01, strips[1][0], strips[2][0], strips[2][2] + 0.01]
+    s = min(b[1] for b in strips) - 0.01
+    n = max(b[3] for b in strips) + 0.01
+    boxes = [shapely.box(cuts[k], s, cuts[k + 1], n) for k in range(3)]
+    gpd.GeoDataFrame({"code": ["A", "B", "C"], "name": ["甲", "乙", "丙"]}, geometry=boxes, crs=4326).to_file(
+        tmp_path / "counties.gpkg"
+    )
+    whole = three_counties / "whole"
+    out = tmp_path / "out"
+    args = ["batch", "--network", str(whole / "roads.gpkg"), "--counties", str(tmp_path / "counties.gpkg")]
+    args += ["--stations", str(whole / "stations.csv"), "--demand", str(whole / "demand.csv"), "--out", str(out)]
+    code = main([*args, "--workers", "1", "--quiet", "--tier", "village", "--no-isochrones", "--lang", "en"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert [line.split(" | ")[:3] for line in captured.out.strip().splitlines()[1:]] == [
+        ["A", "甲", "done"],
+        ["B", "乙", "done"],
+        ["C", "丙", "done"],
+    ]
+    demand = pd.read_csv(whole / "demand.csv", encoding="utf-8-sig")
+    split = sum(len(pd.read_csv(out / "_inputs" / c / "demand.csv", encoding="utf-8-sig")) for c in "ABC")
+    assert split == len(demand)
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--manifest", "nowhere.csv"], "nowhere.csv"),
+        (["--manifest", "m.csv", "--network", "r.gpkg"], "--manifest cannot be used"),
+        (["--network", "r.gpkg"], "--counties, --stations, --demand"),
+    ],
+)
+def test_cli_bad_inputs_exit_2_with_a_message(
+    extra: list[str], expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from planner.cli import main
+
+    code = main(["batch", *extra, "--out", str(tmp_path / "out"), "--lang", "en"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert expected in err and "Traceback" not in err

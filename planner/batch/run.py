@@ -152,8 +152,35 @@ def parse_memory(value: str | int | None, *, workers: int) -> int:
 
 
 @contextlib.contextmanager
+def _dask_logs() -> Iterator[None]:
+    """Dask's own log lines (failed tasks, restarted workers, cluster start) only at debug level (``-vv``).
+
+    The outcomes say what happened to each county; the scheduler's lines would repeat it.
+    """
+    dask_logger = logging.getLogger("distributed")
+    level = dask_logger.level
+    dask_logger.setLevel(logging.WARNING if logger.isEnabledFor(logging.DEBUG) else logging.CRITICAL)
+    try:
+        yield
+    finally:
+        dask_logger.setLevel(level)
+
+
+@contextlib.contextmanager
 def _client(*, workers: int, scheduler: str | None, memory_limit: int, retries: int, processes: bool) -> Iterator[Any]:
     """A Dask client: to ``scheduler`` when given, else to a new local cluster closed on exit."""
+    with (
+        _dask_logs(),
+        _connect(
+            workers=workers, scheduler=scheduler, memory_limit=memory_limit, retries=retries, processes=processes
+        ) as client,
+    ):
+        yield client
+
+
+@contextlib.contextmanager
+def _connect(*, workers: int, scheduler: str | None, memory_limit: int, retries: int, processes: bool) -> Iterator[Any]:
+    """The client of :func:`_client`."""
     from distributed import Client, LocalCluster
 
     if scheduler:
@@ -167,8 +194,7 @@ def _client(*, workers: int, scheduler: str | None, memory_limit: int, retries: 
         return
     import dask
 
-    # a county whose worker dies (over its memory limit) is rerun ``retries`` times, then reported;
-    # Dask's own log lines (failed tasks, restarted workers) are shown at -vv only: the outcomes say it
+    # a county whose worker dies (over its memory limit) is rerun ``retries`` times, then reported
     with (
         dask.config.set(
             {
