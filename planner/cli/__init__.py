@@ -2,8 +2,8 @@
 
 Subcommands, one module each: ``coverage`` and ``demo`` (:mod:`planner.cli.coverage`),
 ``site`` (:mod:`planner.cli.site`), ``access`` (:mod:`planner.cli.access`), ``extract`` and ``check``
-(:mod:`planner.cli.onboarding`). Each module's ``add_parser(subparsers)`` registers its
-parsers with ``set_defaults(func=run)``; ``run(args) -> int`` may raise
+(:mod:`planner.cli.onboarding`), ``batch`` (:mod:`planner.cli.batch`). Each module's
+``add_parser(subparsers)`` registers its parsers with ``set_defaults(func=run)``; ``run(args) -> int`` may raise
 :class:`~planner.PlannerError`, printed as a clear message (in the chosen language) with
 exit status 2 and no traceback; so is any other :class:`OSError` (a file system failure on a
 path no reader or writer knew). Ctrl-C prints "interrupted" with status 130, also while the
@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 
 from planner._atomic import remove_staging
 from planner._errors import ConfigError, PlannerError
-from planner.cli import access, coverage, onboarding, site
+from planner.cli import access, batch, coverage, onboarding, site
 from planner.cli._argparse import argparse_in_language
 from planner.cli._interrupt import INTERRUPTED_STATUS, interrupt_guard, interrupted_message, write_stderr
 from planner.i18n import DEFAULT_LANGUAGE, LANGUAGES, set_language, t
@@ -36,7 +36,7 @@ from planner.i18n import DEFAULT_LANGUAGE, LANGUAGES, set_language, t
 logger = logging.getLogger("planner")
 
 #: Modules that add subcommands, in the order ``planner --help`` lists them.
-SUBCOMMANDS = (coverage, site, access, onboarding)
+SUBCOMMANDS = (coverage, site, access, onboarding, batch)
 #: Log levels with a word of their own in each language (``cli.log.<level>``).
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 #: Environment variable choosing the language when ``--lang`` is not given.
