@@ -367,3 +367,62 @@ def test_cli_bad_inputs_exit_2_with_a_message(
     err = capsys.readouterr().err
     assert code == 2
     assert expected in err and "Traceback" not in err
+
+
+def test_cli_shares_new_sites_between_the_counties(
+    three_counties: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from planner.cli import main
+
+    out = tmp_path / "out"
+    args = ["batch", "--manifest", str(three_counties / "counties.csv"), "--out", str(out), "--workers", "1"]
+    args += ["--quiet", "--tier", "village", "--no-isochrones", "--lang", "en"]
+    code = main([*args, "--site-tier", "village", "--site-k", "2", "--site-total", "3", "--site-time-limit", "10"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    chosen = pd.read_csv(out / "new_sites.csv", encoding="utf-8-sig", dtype={"code": str})
+    assert summary["new_sites"]["total"] == len(chosen) == 3
+    assert max(summary["new_sites"]["by_county"].values()) <= 2
+    # each county's proposals are its own planner-site ranking, the chosen ones its first
+    for code_, grp in chosen.groupby("code"):
+        proposals = pd.read_csv(out / "counties" / code_ / "proposals.csv", encoding="utf-8-sig")
+        assert len(proposals) == 2
+        assert sorted(grp["site_rank"]) == list(range(1, len(grp) + 1))
+        assert grp.sort_values("site_rank")["gain"].tolist() == pytest.approx(
+            proposals["newly_covered_population"].iloc[: len(grp)].tolist()
+        )
+    # the gains taken are the largest that keep each county's order
+    county_gains = {
+        c: json.loads((out / "counties" / c / "summary.json").read_text(encoding="utf-8"))["batch"]["siting"]["sites"]
+        for c in ("990101", "990102", "990103")
+    }
+    best = max(
+        sum(s["gain"] for s in county_gains["990101"][:a] + county_gains["990102"][:b] + county_gains["990103"][:c])
+        for a in range(3)
+        for b in range(3)
+        for c in range(3)
+        if a + b + c == 3
+    )
+    assert chosen["gain"].sum() == pytest.approx(best)
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--site-k", "2"], "--site-tier"),
+        (["--site-tier", "village"], "--site-k"),
+        (["--site-tier", "village", "--site-total", "0"], "--site-total must be a positive"),
+        (["--halo-factor", "0"], "--halo-factor must be above 0"),
+    ],
+)
+def test_cli_bad_siting_options_exit_2(
+    three_counties: Path, extra: list[str], expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from planner.cli import main
+
+    args = ["batch", "--manifest", str(three_counties / "counties.csv"), "--out", str(tmp_path / "o"), "--lang", "en"]
+    code = main([*args, *extra])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert expected in err and "Traceback" not in err

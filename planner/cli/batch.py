@@ -20,17 +20,23 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from planner._errors import ConfigError
 from planner.batch.tasks import BatchSettings, CountyInputs, CountyOutcome
 from planner.cli._common import COORDS, add_limits, add_standards, common_config, coords_of, limits_of, metavar
 from planner.i18n import t
+from planner.settings import Tier, parse_tier
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
 #: Statuses of a county that did not finish (listed after the table; exit status 2).
 UNFINISHED: tuple[str, ...] = ("failed", "memory", "error")
+#: Models that take a number of sites per county (``--site-model``; ``lscp`` takes a target instead).
+SITE_MODELS: tuple[str, ...] = ("mclp", "pmedian", "pcenter", "backup")
 #: The province-wide input options (all needed without ``--manifest``).
 PROVINCE_OPTIONS: tuple[str, ...] = ("network", "counties", "stations", "demand")
 
@@ -65,7 +71,47 @@ def add_parser(sub: Any) -> None:
     )
     run.add_argument("--retries", type=int, default=2, metavar=metavar("number"), help=t("batch.cli.opt.retries"))
     run.add_argument("--quiet", action="store_true", help=t("batch.cli.opt.quiet"))
+    run.add_argument(
+        "--halo-factor", type=float, default=1.0, metavar=metavar("number"), help=t("batch.cli.opt.halo_factor")
+    )
+    site = p.add_argument_group(t("batch.cli.group_siting"))
+    site.add_argument("--site-tier", metavar=metavar("tier"), help=t("batch.cli.opt.site_tier"))
+    site.add_argument("--site-k", type=int, metavar=metavar("number"), help=t("batch.cli.opt.site_k"))
+    site.add_argument("--site-total", type=int, metavar=metavar("number"), help=t("batch.cli.opt.site_total"))
+    site.add_argument("--site-model", choices=SITE_MODELS, default="mclp", help=t("batch.cli.opt.site_model"))
+    site.add_argument(
+        "--site-time-limit",
+        type=float,
+        default=60.0,
+        metavar=metavar("seconds"),
+        help=t("batch.cli.opt.site_time_limit"),
+    )
     p.set_defaults(func=run_cli)
+
+
+def siting_of(args: argparse.Namespace) -> tuple[Tier | None, int, int | None]:
+    """``--site-tier``, the sites a county may get and the province's total (``None``: each county its ``--site-k``).
+
+    Raises
+    ------
+    ConfigError
+        A count without a tier, a tier without a count, or a count below 1.
+    """
+    k, total = args.site_k, args.site_total
+    if args.site_tier is None:
+        if k is not None or total is not None:
+            raise ConfigError("batch.cli.site_needs_tier")
+        return None, 0, None
+    tier = parse_tier(args.site_tier, where="--site-tier")
+    if k is None and total is None:
+        raise ConfigError("batch.cli.site_needs_count")
+    for name, value in (("--site-k", k), ("--site-total", total)):
+        if value is not None and value < 1:
+            raise ConfigError("batch.cli.site_bad_count", option=name, value=value)
+    per_county = k if k is not None else int(total or 0)
+    if total is not None and k is not None:
+        per_county = min(k, total)
+    return tier, per_county, total
 
 
 def counties_of(args: argparse.Namespace) -> list[CountyInputs]:
@@ -105,6 +151,9 @@ def run_cli(args: argparse.Namespace) -> int:
     from planner.batch.run import run_batch
 
     config, tiers = common_config(args)
+    site_tier, site_k, site_total = siting_of(args)
+    if not (args.halo_factor > 0 and args.halo_factor < 100):
+        raise ConfigError("batch.cli.bad_halo_factor", value=args.halo_factor)
     settings = BatchSettings(
         config=config,
         tiers=tiers,
@@ -112,6 +161,11 @@ def run_cli(args: argparse.Namespace) -> int:
         isochrones=not args.no_isochrones,
         maps=args.maps,
         allow_off_network=args.allow_off_network,
+        halo_factor=args.halo_factor,
+        site_tier=site_tier,
+        site_k=site_k,
+        site_model=args.site_model,
+        site_time_limit_s=args.site_time_limit,
     )
     t0 = time.perf_counter()
     counties = counties_of(args)
@@ -125,8 +179,18 @@ def run_cli(args: argparse.Namespace) -> int:
         retries=args.retries,
         progress=not args.quiet,
     )
+    shares = None
+    if site_tier is not None:
+        from planner.batch.siting import share_out
+
+        shares = share_out(outcomes, total=site_total if site_total is not None else site_k * len(outcomes))
     write_province(
-        outcomes=outcomes, counties=counties, settings=settings, out_dir=args.out, seconds=time.perf_counter() - t0
+        outcomes=outcomes,
+        counties=counties,
+        settings=settings,
+        out_dir=args.out,
+        seconds=time.perf_counter() - t0,
+        shares=shares,
     )
     sys.stdout.write(county_table(outcomes, tiers=[str(x) for x in tiers]) + "\n")
     bad = [o for o in outcomes if o.status in UNFINISHED]
@@ -154,8 +218,9 @@ def write_province(
     settings: BatchSettings,
     out_dir: str,
     seconds: float,
+    shares: pd.DataFrame | None = None,
 ) -> None:
-    """The province's files (:func:`planner.batch.province.write_province_outputs`)."""
+    """The province's files (:func:`planner.batch.province.write_province_outputs`), with the new sites shared out."""
     from planner.batch.province import write_province_outputs
 
     files = write_province_outputs(
@@ -164,6 +229,7 @@ def write_province(
         out_dir=out_dir,
         settings=settings,
         extra={"timings": {"batch_s": round(seconds, 3)}},
+        shares=shares,
     )
     logger.info("%s", t("batch.cli.province_files", out=out_dir, files=", ".join(files)))
 
