@@ -255,3 +255,58 @@ def two_counties(tmp_path_factory):  # type: ignore[no-untyped-def]
             )
         )
     return paths, counties
+
+
+#: Codes and names of the three strips of :func:`demo_strips`.
+STRIP_CODES = ("990101", "990102", "990103")
+STRIP_NAMES = ("甲县", "乙县", "丙县")
+
+
+def strip_of(lon, cuts):  # type: ignore[no-untyped-def]
+    """Index of the longitude strip each longitude falls in (0, 1, 2)."""
+    import numpy as np
+
+    return np.clip(np.searchsorted(cuts, lon, side="right") - 1, 0, len(cuts) - 2)
+
+
+@pytest.fixture(scope="session")
+def demo_strips(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """A small demo county written once, cut into three strips by longitude: the manifest form of a batch run.
+
+    Each strip ``root/<code>/`` has ``roads.gpkg`` (the road pieces whose middle lies in it),
+    ``stations.csv`` and ``demand.csv``; ``root/counties.csv`` is their manifest and
+    ``root/counties.geojson`` their boxes (代码, 名称). Returns ``root``, the whole demo's
+    ``files``, the ``cuts`` and the whole ``demand`` and ``stations`` sheets.
+    """
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+    import shapely
+
+    from planner.demo.county import generate_county, write_demo
+
+    root = tmp_path_factory.mktemp("demo_strips")
+    county = generate_county(n_townships=4, n_villages=40)
+    files = write_demo(root / "whole", county=county)
+    roads = county.roads
+    w, s, e, n = roads.total_bounds
+    cuts = np.array([w - 0.01, w + (e - w) / 3, w + 2 * (e - w) / 3, e + 0.01])
+    mid = shapely.get_x(shapely.centroid(roads.geometry.to_numpy()))
+    demand = pd.read_csv(files["demand"], encoding="utf-8-sig", dtype={"编号": str})
+    stations = pd.read_csv(files["stations"], encoding="utf-8-sig", dtype={"编号": str})
+    rows = []
+    for k, (code, name) in enumerate(zip(STRIP_CODES, STRIP_NAMES, strict=True)):
+        folder = root / code
+        folder.mkdir()
+        roads[strip_of(mid, cuts) == k].to_file(folder / "roads.gpkg", layer="roads")
+        demand[strip_of(demand["经度"].to_numpy(), cuts) == k].to_csv(folder / "demand.csv", index=False)
+        stations[strip_of(stations["经度"].to_numpy(), cuts) == k].to_csv(folder / "stations.csv", index=False)
+        rows.append((code, name, f"{code}/roads.gpkg", f"{code}/stations.csv", f"{code}/demand.csv"))
+    pd.DataFrame(rows, columns=["县代码", "县名称", "路网文件", "站点文件", "需求文件"]).to_csv(
+        root / "counties.csv", index=False
+    )
+    polygons = [shapely.box(cuts[k], s - 0.01, cuts[k + 1], n + 0.01) for k in range(3)]
+    gpd.GeoDataFrame({"代码": list(STRIP_CODES), "名称": list(STRIP_NAMES)}, geometry=polygons, crs=4326).to_file(
+        root / "counties.geojson"
+    )
+    return {"root": root, "files": files, "cuts": cuts, "demand": demand, "stations": stations}

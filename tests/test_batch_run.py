@@ -21,7 +21,6 @@ from planner.batch.county import DONE_FILE
 from planner.batch.inputs import make_tasks, read_manifest
 from planner.batch.run import Progress, parse_memory, run_batch
 from planner.batch.tasks import BatchSettings, CountyInputs, CountyOutcome, CountyTask
-from planner.demo.county import generate_county, write_demo
 from planner.inputs.tables import read_table
 from planner.settings import TIERS, Config, Tier
 
@@ -230,34 +229,10 @@ def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
 
 # ----------------------------------------------------------------- end to end
 @pytest.fixture(scope="module")
-def three_counties(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Three strips of the demo county, cut by longitude, and their manifest."""
-    import shapely
-
-    root = tmp_path_factory.mktemp("batch_run")
-    county = generate_county(n_townships=4, n_villages=40)
-    files = write_demo(root / "whole", county=county)
-    roads = county.roads
-    w, _s, e, _n = roads.total_bounds
-    cuts = np.array([w - 0.01, w + (e - w) / 3, w + 2 * (e - w) / 3, e + 0.01])
-    mid = shapely.get_x(shapely.centroid(roads.geometry.to_numpy()))
-    demand = pd.read_csv(files["demand"], encoding="utf-8-sig", dtype={"编号": str})
-    stations = pd.read_csv(files["stations"], encoding="utf-8-sig", dtype={"编号": str})
-    rows = []
-    for k in range(3):
-        code = f"99010{k + 1}"
-        (root / code).mkdir()
-        strip = np.clip(np.searchsorted(cuts, mid, side="right") - 1, 0, 2) == k
-        roads[strip].to_file(root / code / "roads.gpkg", layer="roads")
-        for name, frame in (("demand", demand), ("stations", stations)):
-            lon = frame["经度"].to_numpy()
-            frame[np.clip(np.searchsorted(cuts, lon, side="right") - 1, 0, 2) == k].to_csv(
-                root / code / f"{name}.csv", index=False
-            )
-        rows.append((code, f"示例{k + 1}县", f"{code}/roads.gpkg", f"{code}/stations.csv", f"{code}/demand.csv"))
-    pd.DataFrame(rows, columns=["县代码", "县名称", "路网文件", "站点文件", "需求文件"]).to_csv(
-        root / "counties.csv", index=False
-    )
+def three_counties(demo_strips: dict[str, object]) -> Path:
+    """Three strips of the demo county and their manifest (:func:`conftest.demo_strips`)."""
+    root = demo_strips["root"]
+    assert isinstance(root, Path)
     return root
 
 

@@ -11,9 +11,11 @@ the roads and stations of a halo around it so that service across county borders
 - :mod:`planner.batch.halo` — the county's roads plus a halo, read by bounding box, and
   the check that the halo was wide enough.
 - :mod:`planner.batch.county` — one county task: halo, workspace, report files.
-- :mod:`planner.batch.inputs` — the manifest and the province-wide files, turned into tasks.
+- :mod:`planner.batch.inputs` — the manifest, turned into tasks (neighbours, keys).
+- :mod:`planner.batch.split` — the province-wide files, split into counties.
 - :mod:`planner.batch.run` — the tasks on a Dask cluster (local or remote), with retries,
   a memory limit per worker, resume and a progress bar.
 - :mod:`planner.batch.province` — the province's files: workbook, GeoPackage, summary
-  and overview maps.
+  (:mod:`planner.batch.province_maps`: the overview maps).
+- :mod:`planner.batch.siting` — a province-wide number of new sites shared out by marginal gain.
 """

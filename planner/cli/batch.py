@@ -122,7 +122,8 @@ def counties_of(args: argparse.Namespace) -> list[CountyInputs]:
     ConfigError
         Both forms given, or neither, or a province-wide option missing.
     """
-    from planner.batch.inputs import read_manifest, split_province
+    from planner.batch.inputs import read_manifest
+    from planner.batch.split import split_province
 
     given = [name for name in PROVINCE_OPTIONS if getattr(args, name)]
     if args.manifest:
