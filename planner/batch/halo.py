@@ -44,6 +44,8 @@ from planner.settings import ROAD_CLASSES, Config, Mode, Tier
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "M_PER_DEG_LAT",
+    "M_PER_DEG_LON_EQUATOR",
     "WIDEN",
     "Bounds",
     "Halo",
@@ -72,8 +74,8 @@ OSM_MARGIN_M: float = 2000.0
 #: Shortest metres per degree on WGS-84: of latitude (at the equator), and of longitude at
 #: the equator (times cos(latitude) elsewhere, which the ellipsoid only exceeds): a box grown
 #: by these is at least as wide as asked.
-_M_PER_DEG_LAT = 110_574.0
-_M_PER_DEG_LON_EQUATOR = 111_319.0
+M_PER_DEG_LAT = 110_574.0
+M_PER_DEG_LON_EQUATOR = 111_319.0
 
 
 def first_widths_m(config: Config, tiers: Iterable[Tier], *, factor: float = 1.0) -> dict[Mode, float]:
@@ -124,9 +126,9 @@ def widest_halo_m(config: Config, tiers: Iterable[Tier], *, factor: float = 1.0,
 def expand_bounds(bounds: Bounds, metres: float) -> Bounds:
     """``bounds`` grown by at least ``metres`` on every side (degrees at the box's poleward edge)."""
     w, s, e, n = bounds
-    dlat = metres / _M_PER_DEG_LAT
+    dlat = metres / M_PER_DEG_LAT
     lat = min(89.0, max(abs(s - dlat), abs(n + dlat)))
-    dlon = min(180.0, metres / (_M_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat))))
+    dlon = min(180.0, metres / (M_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat))))
     return (max(-180.0, w - dlon), max(-90.0, s - dlat), min(180.0, e + dlon), min(90.0, n + dlat))
 
 

@@ -35,6 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from planner._errors import NetworkError
+from planner.batch.halo import M_PER_DEG_LAT, M_PER_DEG_LON_EQUATOR
 from planner.batch.tasks import BatchSettings, CountyInputs, CountyTask
 from planner.inputs._decode import _load
 from planner.inputs._validate import ColumnSpec
@@ -76,8 +77,6 @@ MANIFEST_COLUMNS: tuple[ColumnSpec, ...] = (
 
 #: Bumped when the meaning of a task key changes (old outputs are then recomputed).
 KEY_VERSION = 1
-#: Metres per degree of latitude (and of longitude at the equator).
-M_PER_DEG = 111_320.0
 _CHUNK_BYTES = 1 << 20
 
 #: File digests of this process, by (path, size, mtime): each file is hashed once per run.
@@ -309,7 +308,7 @@ def _near(bounds: NDArray[np.float64], *, halo_m: float) -> NDArray[np.bool_]:
     dy_deg = np.maximum(np.maximum(s[None, :] - n[:, None], s[:, None] - n[None, :]), 0.0)
     top = np.maximum(np.abs(s), np.abs(n))
     cos_lat = np.cos(np.radians(np.maximum(top[:, None], top[None, :])))
-    gap_m = np.hypot(dx_deg * M_PER_DEG * cos_lat, dy_deg * M_PER_DEG)
+    gap_m = np.hypot(dx_deg * M_PER_DEG_LON_EQUATOR * cos_lat, dy_deg * M_PER_DEG_LAT)
     near = gap_m <= halo_m
     np.fill_diagonal(near, False)
     return np.asarray(near, dtype=bool)
