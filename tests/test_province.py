@@ -1,4 +1,4 @@
-"""Tests for planner.demo.province: the generated province and its two input forms.
+"""Tests for planner.demo.province: the generated province, its two input forms and ``planner demo --province``.
 
 Every check is made with an independent computation (shapely point-in-polygon and
 nearest-segment queries, SciPy components and nearest neighbours, the project's own
@@ -7,6 +7,7 @@ readers on the written files), never with the generator's own bookkeeping column
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from planner._errors import ConfigError
+from planner.cli import main
 from planner.demo._common import ORIGIN_LAT, ORIGIN_LON
 from planner.demo.province import Province, generate_province, write_province
 from planner.inputs.tables import read_table
@@ -29,6 +31,7 @@ from tests.helpers import components, digest
 
 N_COUNTIES = 4
 MIN_NODES, MAX_NODES = 1500, 6000
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
 
 @pytest.fixture(scope="module")
@@ -300,3 +303,38 @@ def test_written_sheets_read_back_inside_their_counties(
         dm["lon"].to_numpy(), dm["lat"].to_numpy(), d_county, st["lon"].to_numpy(), st["lat"].to_numpy(), s_county
     )
     assert across >= 1
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+def test_cli_writes_a_province_and_names_the_next_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "prov"
+    argv = ["demo", "--province", "3", "--min-nodes", "1000", "--max-nodes", "2000", "--seed", "5", "--out", str(out)]
+    assert main([*argv, "--lang", "en"]) == 0
+    text = capsys.readouterr().out
+    manifest = out / "counties.csv"
+    assert f"planner batch --manifest {manifest} --out {out / 'results'}" in text
+    assert not CJK.search(text)
+    assert len(pd.read_csv(manifest, encoding="utf-8-sig")) == 3
+    assert (out / "province" / "roads.gpkg").is_file()
+    direct = generate_province(n_counties=3, min_nodes=1000, max_nodes=2000, seed=5)
+    assert len(pd.read_csv(out / "province" / "demand.csv", encoding="utf-8-sig")) == len(direct.demand)
+    assert not (out / "summary.json").exists()  # no coverage run of the demo county
+
+
+def test_cli_province_options_need_province(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--seed", "3", "--out", str(tmp_path / "x"), "--lang", "en"]) == 2
+    err = capsys.readouterr().err
+    assert "--seed" in err and "--province" in err
+    assert main(["demo", "--province", "0", "--out", str(tmp_path / "y")]) == 2
+    assert "n_counties" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_cli_help_names_the_province_options(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--lang", "en", "demo", "--help"])
+    text = capsys.readouterr().out
+    assert "--province" in text and "--min-nodes" in text and "--max-nodes" in text and "--seed" in text
+    assert not CJK.search(text)
