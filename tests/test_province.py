@@ -84,7 +84,7 @@ def test_counties_tile_the_region_from_the_origin_with_sizes_spread_geometricall
     metric = c.to_crs("EPSG:32650")
     union = shapely.union_all(metric.geometry.to_numpy())
     assert abs(union.area - metric.area.sum()) < 1e-6 * union.area  # no overlaps
-    assert abs(union.area - union.envelope.area) < 1e-6 * union.area  # a rectangle without gaps
+    assert union.geom_type == "Polygon" and not union.interiors  # one region without gaps
     x0, y0 = _utm(np.array([ORIGIN_LON]), np.array([ORIGIN_LAT]))[0]
     assert abs(union.bounds[0] - x0) < 100 and abs(union.bounds[1] - y0) < 100
     for k, geom in enumerate(metric.geometry):  # every county borders another along a line
@@ -98,6 +98,25 @@ def test_counties_tile_the_region_from_the_origin_with_sizes_spread_geometricall
     np.testing.assert_allclose(np.sort(n_nodes), np.geomspace(MIN_NODES, MAX_NODES, N_COUNTIES), rtol=0.1)
     eight = generate_province(n_counties=8, seed=7, min_nodes=200, max_nodes=2000).counties["n_nodes"].to_numpy()
     assert not (np.all(np.diff(eight) > 0) or np.all(np.diff(eight) < 0))
+
+
+@pytest.mark.parametrize(("n", "lo", "hi"), [(1, 100, 100), (2, 1000, 100_000), (5, 100, 50_000)])
+def test_extreme_sizes_still_give_solid_counties(n: int, lo: int, hi: int) -> None:
+    p = generate_province(n_counties=n, seed=1, min_nodes=lo, max_nodes=hi)
+    metric = p.counties.to_crs("EPSG:32650")
+    union = shapely.union_all(metric.geometry.to_numpy())
+    assert abs(union.area - metric.area.sum()) < 1e-6 * union.area
+    assert union.geom_type == "Polygon"
+    b = metric.bounds
+    width, height = (b["maxx"] - b["minx"]).to_numpy(), (b["maxy"] - b["miny"]).to_numpy()
+    assert (np.minimum(width, height) >= 300).all()  # no county is a sliver a few roads wide
+    assert (np.maximum(width / height, height / width) < 5).all()
+    codes = p.counties["code"].to_numpy()
+    for frame in (p.demand, p.stations):
+        np.testing.assert_array_equal(codes[_county_of(p.counties, frame["lon"], frame["lat"])], frame["county"])
+    owner = _county_of(p.counties, p.network.node_lon, p.network.node_lat)
+    assert (owner >= 0).all()
+    np.testing.assert_allclose(np.sort(np.bincount(owner, minlength=n)), np.geomspace(lo, hi, n), rtol=0.25)
 
 
 def test_roads_cross_borders_on_main_roads_only(province: Province) -> None:

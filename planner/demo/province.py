@@ -72,6 +72,8 @@ BORDER_VILLAGES_PER_COUNTY: int = 2
 #: Most road nodes per county, and the largest ratio between the largest and smallest county.
 MAX_COUNTY_NODES: int = 5_000_000
 MAX_SIZE_RATIO: int = 1000
+#: The layout keeps what is left of the region at most this elongated (see :func:`_squarify`).
+MAX_REST_ASPECT: float = 4.0
 #: Grid lines: primary every 24th, secondary every 8th, tertiary every 4th; the rest minor.
 _LINE_STEPS: tuple[tuple[int, int], ...] = ((24, 12), (8, 4), (4, 2))
 _CLASSES: tuple[str, ...] = ("primary", "secondary", "tertiary", "residential", "unclassified")
@@ -143,18 +145,29 @@ def _worst(areas: NDArray[np.float64], side: float) -> float:
 
 
 def _squarify(areas: NDArray[np.float64], width: float, height: float) -> NDArray[np.float64]:
-    """Rectangles ``(x0, y0, x1, y1)`` of the given areas (sorted descending) tiling ``width × height``.
+    """Rectangles ``(x0, y0, x1, y1)`` of the given areas (sorted descending) tiling about ``width × height``.
 
     Strips along the shorter side of what is left (Bruls, Huizing and van Wijk's squarified
-    layout): the rectangles of a strip share its thickness and take lengths by area.
-    Shared edges are the same float, so rounding them keeps the tiling.
+    layout): the rectangles of a strip share its thickness and take lengths by area. When
+    what is left becomes a sliver (a few small counties after large ones), it is made
+    squarer (:data:`MAX_REST_ASPECT`) and sticks out of the region, leaving a notch, so
+    no county is a thin strip. Shared edges are the same float, so rounding them keeps
+    the tiling.
     """
     n = len(areas)
     rects = np.zeros((n, 4))
-    x0, y0 = 0.0, 0.0
+    x0, y0, xe, ye = 0.0, 0.0, width, height  # what is left: [x0, xe] × [y0, ye]
     i = 0
     while i < n:
-        w, h = width - x0, height - y0
+        w, h = xe - x0, ye - y0
+        if max(w / h, h / w) > MAX_REST_ASPECT:
+            rest = float(areas[i:].sum())
+            long_side = math.sqrt(rest * MAX_REST_ASPECT)
+            if w > h:
+                xe, ye = x0 + long_side, y0 + rest / long_side
+            else:
+                xe, ye = x0 + rest / long_side, y0 + long_side
+            w, h = xe - x0, ye - y0
         side = min(w, h)
         j = i + 1
         while j < n and _worst(areas[i : j + 1], side) <= _worst(areas[i:j], side):
@@ -163,15 +176,15 @@ def _squarify(areas: NDArray[np.float64], width: float, height: float) -> NDArra
         cum = np.concatenate([[0.0], np.cumsum(row) / row.sum()])
         last = j == n
         if w >= h:  # a column at the left of what is left, rectangles stacked upwards
-            x1 = width if last else x0 + float(row.sum()) / h
+            x1 = xe if last else x0 + float(row.sum()) / h
             ys = y0 + cum * h
-            ys[-1] = height
+            ys[-1] = ye
             rects[i:j] = np.column_stack([np.full(len(row), x0), ys[:-1], np.full(len(row), x1), ys[1:]])
             x0 = x1
         else:  # a row at the bottom of what is left, rectangles side by side
-            y1 = height if last else y0 + float(row.sum()) / w
+            y1 = ye if last else y0 + float(row.sum()) / w
             xs = x0 + cum * w
-            xs[-1] = width
+            xs[-1] = xe
             rects[i:j] = np.column_stack([xs[:-1], np.full(len(row), y0), xs[1:], np.full(len(row), y1)])
             y0 = y1
         i = j
@@ -240,7 +253,7 @@ def _line_rank(line: NDArray[np.int64]) -> NDArray[np.int64]:
 
 
 def _build_grid(raster: NDArray[np.int64], drop_p: NDArray[np.float64], rng: np.random.Generator) -> _Grid:
-    """Perturbed grid over the raster of counties; minor lines stop at borders, some minor segments removed."""
+    """Perturbed grid over the county raster (-1: none); minor lines stop at borders, some minor segments go."""
     n_rows, n_cols = raster.shape
     s = GRID_SPACING_M
     idx = np.arange(n_rows * n_cols, dtype=np.int64).reshape(n_rows, n_cols)
@@ -268,7 +281,7 @@ def _build_grid(raster: NDArray[np.int64], drop_p: NDArray[np.float64], rng: np.
     cross = county[u] != county[v]
     minor = rank >= 3
     dropped = minor & (rng.random(len(u)) < drop_p[edge_county])
-    keep = (rank <= 1) | ~(cross | dropped)
+    keep = ((rank <= 1) | ~(cross | dropped)) & (county[u] >= 0) & (county[v] >= 0)
     oneway = minor & (line % 7 == 3)
     flip = oneway & ((line // 7) % 2 == 1)
     u, v = np.where(flip, v, u)[keep], np.where(flip, u, v)[keep]
@@ -377,6 +390,8 @@ def _inside(p: NDArray[np.float64], box: NDArray[np.float64]) -> NDArray[np.floa
 
 def _group_rank(group: NDArray[np.int64]) -> NDArray[np.int64]:
     """Rank of every element within its group, in the given order (groups need not be sorted)."""
+    if len(group) == 0:
+        return np.zeros(0, dtype=np.int64)
     o = np.argsort(group, kind="stable")
     sg = group[o]
     start = np.r_[0, np.flatnonzero(sg[1:] != sg[:-1]) + 1]
