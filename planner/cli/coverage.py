@@ -10,12 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from planner._errors import ConfigError
 from planner.cli._common import (
     add_inputs,
     add_standards,
@@ -52,6 +54,11 @@ def add_parser(sub: Any) -> None:
     demo: argparse.ArgumentParser = sub.add_parser("demo", help=t("cli.help.demo"))
     add_standards(demo)
     _add_outputs(demo, out_default="out/demo")
+    number = metavar("number")
+    demo.add_argument("--province", type=int, metavar=number, help=t("province.opt.province"))
+    for option in ("min_nodes", "max_nodes", "seed"):
+        flag = "--" + option.replace("_", "-")
+        demo.add_argument(flag, type=int, dest=option, metavar=number, help=t(f"province.opt.{option}"))
     demo.set_defaults(func=run_demo)
 
 
@@ -79,8 +86,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """Run ``planner demo``: write the generated demo county's files, then ``coverage`` on them."""
+    """Run ``planner demo``: write the generated demo county's files, then ``coverage`` on them.
+
+    With ``--province N``, write a generated province of N counties instead (:func:`run_demo_province`).
+    """
     from planner.demo.county import write_demo
+
+    if args.province is not None:
+        return run_demo_province(args)
+    given = [f"--{k.replace('_', '-')}" for k in ("min_nodes", "max_nodes", "seed") if getattr(args, k) is not None]
+    if given:
+        raise ConfigError("province.needs_province", options=join_names(given))
 
     cfg, tiers = common_config(args)
     out = Path(args.out)
@@ -100,6 +116,29 @@ def run_demo(args: argparse.Namespace) -> int:
         label=label,
     )
     print_summary(summary, out_dir=out, label=label)
+    return 0
+
+
+def run_demo_province(args: argparse.Namespace) -> int:
+    """``planner demo --province N``: write a generated province in both input forms and say what to run next."""
+    from planner.demo.province import generate_province, write_province
+
+    t0 = time.perf_counter()
+    sizes = {k: getattr(args, k) for k in ("min_nodes", "max_nodes", "seed") if getattr(args, k) is not None}
+    province = generate_province(n_counties=args.province, **sizes)
+    out = Path(args.out)
+    paths = write_province(out, province=province)
+    command = shlex.join(["planner", "batch", "--manifest", str(paths["manifest"]), "--out", str(out / "results")])
+    text = t(
+        "province.written",
+        label=province.label,
+        out=str(out),
+        seconds=f"{time.perf_counter() - t0:.1f}",
+        manifest=str(paths["manifest"]),
+        province=str(paths["counties"].parent),
+        command=command,
+    )
+    sys.stdout.write(text + "\n")
     return 0
 
 
