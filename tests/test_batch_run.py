@@ -401,3 +401,45 @@ def test_cli_bad_siting_options_exit_2(
     err = capsys.readouterr().err
     assert code == 2
     assert expected in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_generated_province_both_forms_equal_one_whole_province_run(tmp_path: Path) -> None:
+    """Part 2's test on the generated province: each county as one coverage run over the whole province."""
+    from planner.batch.split import split_province
+    from planner.cli.coverage import run_coverage
+    from planner.demo.province import generate_province, write_province
+
+    files = write_province(tmp_path / "in", province=generate_province(n_counties=4, min_nodes=1500, max_nodes=6000))
+    root = tmp_path / "in"
+    settings = BatchSettings(config=Config(), tiers=TIERS, isochrones=False)
+    manifest = read_manifest(root / "counties.csv")
+    by_manifest = run_batch(
+        make_tasks(manifest, settings=settings, out_dir=tmp_path / "m"), settings=settings, workers=2,
+        processes=False, progress=False,
+    )  # fmt: skip
+    prov = root / "province"
+    split = split_province(
+        network=prov / "roads.gpkg", counties=prov / "counties.geojson", stations=prov / "stations.csv",
+        demand=prov / "demand.csv", out_dir=tmp_path / "p",
+    )  # fmt: skip
+    by_province = run_batch(
+        make_tasks(split, settings=settings, out_dir=tmp_path / "p"), settings=settings, workers=2,
+        processes=False, progress=False,
+    )  # fmt: skip
+    assert files and all(o.status == "ok" for o in (*by_manifest, *by_province))
+    keys = ("demand", "population", "covered_population", "outside_population", "uncovered")
+
+    def figures(o: CountyOutcome) -> dict[str, list[object]]:
+        assert o.summary is not None
+        return {tier: [s[k] for k in keys] for tier, s in o.summary["tiers"].items()}
+
+    assert {o.code: figures(o) for o in by_manifest} == {o.code: figures(o) for o in by_province}
+    for o in by_manifest[:2]:
+        whole = run_coverage(
+            network_path=prov / "roads.gpkg", stations_path=prov / "stations.csv",
+            demand_path=root / "counties" / o.code / "demand.csv", out_dir=tmp_path / "whole" / o.code,
+            config=settings.config, tiers=settings.tiers, isochrones=False,
+        )  # fmt: skip
+        assert figures(o) == {tier: [s[k] for k in keys] for tier, s in whole["tiers"].items()}
+    assert sum(sum((o.summary or {})["batch"]["cross_border_population"].values()) for o in by_manifest) > 0

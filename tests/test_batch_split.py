@@ -148,3 +148,25 @@ def test_an_osm_road_file_is_converted_once_to_a_layer(demo: dict[str, object], 
     assert (a.n_nodes, a.n_edges) == (b.n_nodes, b.n_edges)
     assert b.edge_length_m.sum() == pytest.approx(a.edge_length_m.sum(), rel=1e-9)
     assert int(b.edge_oneway.sum()) == int(a.edge_oneway.sum()) == len(xs) - 1
+
+
+def test_a_province_sheet_may_hold_every_countys_rows(demo: dict[str, object], tmp_path: Path) -> None:
+    """The row limit of a province-wide sheet is a county's times the number of counties."""
+    from planner.batch.split import province_limits
+    from planner.inputs.limits import CLI_LIMITS
+    from planner.inputs.tables import read_table
+
+    root, files, stations = demo["root"], demo["files"], demo["stations"]
+    assert isinstance(root, Path) and isinstance(files, dict) and isinstance(stations, pd.DataFrame)
+    per_county = len(stations) // 2  # under the whole sheet's rows, over each strip's
+    limits = CLI_LIMITS.with_overrides({"station_rows": per_county})
+    assert province_limits(limits, counties=3).station_rows == 3 * per_county
+    assert province_limits(limits, counties=3).demand_rows == 3 * limits.demand_rows
+    assert province_limits(limits, counties=3).columns == limits.columns
+    with pytest.raises(InputError):
+        read_table(files["stations"], kind="stations", limits=limits)
+    counties = split_province(
+        network=files["roads"], counties=root / "counties.geojson", stations=files["stations"],
+        demand=files["demand"], out_dir=tmp_path / "out", limits=limits,
+    )  # fmt: skip
+    assert sum(len(pd.read_csv(c.stations, encoding="utf-8-sig")) for c in counties) == len(stations)

@@ -48,7 +48,15 @@ from planner.network.road_layers import LAYER_SUFFIXES
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BOUNDARY_COLUMNS", "COUNTY_COLUMN", "SPLIT_DIR", "SPLIT_RECORD", "read_boundaries", "split_province"]
+__all__ = [
+    "BOUNDARY_COLUMNS",
+    "COUNTY_COLUMN",
+    "SPLIT_DIR",
+    "SPLIT_RECORD",
+    "province_limits",
+    "read_boundaries",
+    "split_province",
+]
 
 #: Columns of the county boundary polygons (province-wide form).
 BOUNDARY_COLUMNS: tuple[ColumnSpec, ...] = (
@@ -153,8 +161,9 @@ def split_province(
     polys = bounds.geometry.to_numpy()
     codes = bounds["code"].tolist()
     written: dict[str, dict[str, Path]] = {code: {} for code in codes}
+    sheet_limits = province_limits(limits, counties=len(codes))
     for kind, sheet in sheets.items():
-        parts = _split_sheet(sheet, kind=kind, boundaries=bounds, coords=coords, strict=strict, limits=limits)
+        parts = _split_sheet(sheet, kind=kind, boundaries=bounds, coords=coords, strict=strict, limits=sheet_limits)
         for code in codes:
             target = split_dir / safe_code(code) / f"{kind}.csv"
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -206,6 +215,17 @@ def _reuse_split(split_dir: Path, *, key: str) -> list[CountyInputs] | None:
         return None
     paths = [p for c in out for p in (c.roads, c.stations, c.demand, c.enterprises) if p]
     return out if all(Path(p).is_file() for p in paths) else None
+
+
+def province_limits(limits: Limits, *, counties: int) -> Limits:
+    """The row limits of a province-wide sheet: a county's limit times the number of counties.
+
+    A county's station or demand sheet is bounded by ``limits``; the province's sheet
+    holds every county's rows, so its bound grows with them (the other limits — bytes,
+    columns, cell lengths — stay as they are).
+    """
+    n = max(1, counties)
+    return limits.with_overrides({"station_rows": limits.station_rows * n, "demand_rows": limits.demand_rows * n})
 
 
 def read_boundaries(path: str | os.PathLike[str], *, limits: Limits = CLI_LIMITS) -> Any:
