@@ -79,9 +79,19 @@ def column_letter(index: int) -> str:
 
 
 def _text(value: str) -> str:
-    value = _ILLEGAL.sub("", value)[:MAX_CELL_CHARS]
-    space = ' xml:space="preserve"' if value != value.strip() or "\n" in value else ""
-    return f"<is><t{space}>{escape(value)}</t></is>"
+    return _texts([value])[0]
+
+
+def _texts(values: list[str]) -> list[str]:
+    """Inline-string bodies (``<is>…</is>``) of many texts, escaped in one pass over all of them."""
+    if not values:
+        return []
+    if max(map(len, values)) > MAX_CELL_CHARS:
+        values = [v[:MAX_CELL_CHARS] for v in values]
+    joined = "\x00".join(values)  # NUL cannot be in XML text, so it separates safely once illegal ones are gone
+    if _ILLEGAL.search(joined.replace("\x00", "")):
+        joined = "\x00".join(_ILLEGAL.sub("", v) for v in values)
+    return [f'<is><t xml:space="preserve">{e}</t></is>' for e in escape(joined).split("\x00")]
 
 
 def _cells(col: Column, letter: str, *, first_row: int, n_rows: int, style: int) -> list[str]:
@@ -101,18 +111,28 @@ def _cells(col: Column, letter: str, *, first_row: int, n_rows: int, style: int)
                 for r, v, ok in zip(rows, values.tolist(), finite, strict=True)
             ]
         return [f'<c r="{letter}{r}"{s} t="n"><v>{v:.16g}</v></c>' for r, v in zip(rows, values.tolist(), strict=True)]
-    out = []
+    out: list[str] = []
+    text_at: list[int] = []
+    texts: list[str] = []
     for r, v in zip(rows, values, strict=True):
-        if isinstance(v, bool | np.bool_):
+        if isinstance(v, str) and v:
+            text_at.append(len(out))
+            texts.append(v)
+            out.append("")
+        elif isinstance(v, bool | np.bool_):
             out.append(f'<c r="{letter}{r}"{s} t="b"><v>{int(v)}</v></c>')
         elif isinstance(v, float | np.floating) and math.isfinite(v):
             out.append(f'<c r="{letter}{r}"{s} t="n"><v>{float(v):.16g}</v></c>')
         elif isinstance(v, int | np.integer):
             out.append(f'<c r="{letter}{r}"{s} t="n"><v>{int(v):.16g}</v></c>')
-        elif v is None or (isinstance(v, str) and not v) or isinstance(v, float | np.floating):  # empty, NaN, ±inf
+        elif v is None or isinstance(v, str | float | np.floating):  # empty, "", NaN, ±inf
             out.append(empty.format(row=r) if empty else "")
         else:
-            out.append(f'<c r="{letter}{r}"{s} t="inlineStr">{_text(str(v))}</c>')
+            text_at.append(len(out))
+            texts.append(str(v))
+            out.append("")
+    for k, body in zip(text_at, _texts(texts), strict=True):
+        out[k] = f'<c r="{letter}{first_row + k}"{s} t="inlineStr">{body}</c>'
     return out
 
 

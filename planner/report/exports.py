@@ -321,10 +321,14 @@ def _cell_value(col: str, value: object) -> object:
     return neutralise_cell(value)
 
 
-def _column_width(values: NDArray[np.object_]) -> int:
+def _column_width(values: pd.Series) -> int:
     """The widest display width (:func:`_display_width`) of a column's values written as text."""
+    if not len(values):
+        return 0
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "fiub":  # ASCII: the length of str(value)
+        return int(np.char.str_len(values.to_numpy().astype(str)).max())
     best = 0
-    for text in sorted((str(v) for v in pd.unique(values)), key=len, reverse=True):
+    for text in sorted((str(v) for v in pd.unique(values.to_numpy(dtype=object))), key=len, reverse=True):
         if 2 * len(text) <= best or best >= 40:  # no shorter text can be wider; widths stop at 40
             break
         best = max(best, _display_width(text))
@@ -339,7 +343,12 @@ def _cells(col: str, values: pd.Series) -> NDArray[Any]:
         if dtype.kind == "f":
             arr = arr.astype(np.float64) / 100.0 if col in _PERCENT else arr.astype(np.float64)
         return arr
-    return np.array([_cell_value(col, v) for v in values.to_numpy(dtype=object)], dtype=object)
+    objects = values.to_numpy(dtype=object)
+    missing = pd.isna(objects)
+    if all(isinstance(v, str) for v in objects[~missing]):  # text: only the formula guard to apply
+        texts = [None if m else neutralise_cell(v) for v, m in zip(objects, missing, strict=True)]
+        return np.array(texts, dtype=object)
+    return np.array([_cell_value(col, v) for v in objects], dtype=object)
 
 
 def _sheet(*, key: str, frame: pd.DataFrame, title: str, lang: str | None) -> Sheet:
@@ -352,7 +361,7 @@ def _sheet(*, key: str, frame: pd.DataFrame, title: str, lang: str | None) -> Sh
         fmt = figure(col).excel_format if key in _FIGURE_SHEETS and col in _FIGURE_COLUMNS else _FORMATS.get(col)
         values = shown.iloc[:, j]
         columns.append(Column(values=_cells(col, values), number_format=fmt))
-        longest = _column_width(values.to_numpy(dtype=object)) if len(values) else 0
+        longest = _column_width(values)
         widths.append(max(8, max(_display_width(shown.columns[j]), min(longest, 40)) + 2))
     return Sheet(
         name=t(f"exports.sheet.{key}", lang=lang),
