@@ -166,25 +166,20 @@ def timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
 
 
 def import_seconds(paths: dict[str, Path], out: Path) -> tuple[float, list[tuple[str, float]]]:
-    """Total top-level import time of one ``planner coverage`` run and its largest packages (``-X importtime``)."""
+    """Total import time of one ``planner coverage`` run and the packages it goes to (``-X importtime``).
+
+    Each module's own ("self") time is added to its top-level package, so the shares add up
+    to the total.
+    """
     _, proc = timed(planner_command(paths, out, python_flags=("-X", "importtime")))
-    total = 0.0
     packages: dict[str, float] = {}
     for line in proc.stderr.splitlines():
-        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)", line)
-        if not m:
-            continue
-        cumulative_s = int(m.group(2)) / 1e6
-        if not m.group(3):  # top level: not nested in another import
-            total += cumulative_s
-            root = m.group(4).split(".")[0]
-            packages[root] = packages.get(root, 0.0) + cumulative_s
-        elif len(m.group(3)) == 2:  # the first level below a top-level import: which packages cost
-            root = m.group(4).split(".")[0]
-            if root != "planner":
-                packages[root] = packages.get(root, 0.0) + cumulative_s
-    top = sorted(((k, v) for k, v in packages.items() if k != "planner"), key=lambda kv: -kv[1])[:8]
-    return total, top
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \| \s*(\S+)", line)
+        if m:
+            root = m.group(3).split(".")[0]
+            packages[root] = packages.get(root, 0.0) + int(m.group(1)) / 1e6
+    top = sorted(packages.items(), key=lambda kv: -kv[1])[:10]
+    return sum(packages.values()), top
 
 
 def profile_rows(paths: dict[str, Path], out: Path, folder: Path) -> list[list[str]]:
@@ -271,7 +266,7 @@ def main() -> None:
                          + "\n")  # fmt: skip
         if not args.no_profile:
             imp, top = import_seconds(paths, planner_out)
-            sys.stdout.write(f"\nplanner import time (-X importtime, top level): {imp:.2f} s; largest: "
+            sys.stdout.write(f"\nplanner import time (-X importtime, self times by package): {imp:.2f} s; largest: "
                              + ", ".join(f"{k} {v:.2f}" for k, v in top) + "\n\n")  # fmt: skip
             print_table(["cProfile, cumulative", "s", "share"], profile_rows(paths, planner_out, folder))
 

@@ -399,3 +399,16 @@ def test_far_rows_in_the_sample_are_named(helsinki: RoadNetwork) -> None:
     every = check_coordinates(df, network=helsinki, max_snap_m=300, sample=None)  # all rows: all five named
     far_all = [f for f in every if f.code == "sanity.far_from_road"]
     assert far_all[0].rows == tuple(int(r) for r in np.sort(bad) + 2) and "sample_n" not in far_all[0].params
+
+
+def test_binomial_tail_equals_scipy_stats() -> None:
+    from scipy.stats import binom
+
+    from planner.inputs.sanity import binomial_tail
+
+    rng = np.random.default_rng(40)
+    for _ in range(300):
+        n = int(rng.integers(1, 3000))
+        k = int(rng.integers(-2, n + 3))
+        p = float(rng.random())
+        assert binomial_tail(k, n, p) == float(binom.sf(k, n, p))

@@ -199,6 +199,22 @@ def sample_positions(n: int, *, size: int = SAMPLE_ROWS, seed: int = SAMPLE_SEED
     return np.sort(rng.choice(n, size=size, replace=False)).astype(np.int64)
 
 
+def binomial_tail(k: int, n: int, p: float) -> float:
+    """P(X > k) for X ~ Binomial(n, p), as ``scipy.stats.binom.sf(k, n, p)``.
+
+    The regularised incomplete beta function I_p(k + 1, n − k), the same Boost routine that
+    ``binom.sf`` calls, so the values are the same to the bit; importing ``scipy.stats`` for it
+    would cost about a second per process.
+    """
+    from scipy.special import betainc
+
+    if k < 0:
+        return 1.0
+    if k >= n:
+        return 0.0
+    return float(betainc(k + 1, n - k, p))
+
+
 def _median(d: NDArray[np.float64]) -> float:
     d = d[np.isfinite(d)]
     return float(np.median(d)) if len(d) else float("nan")
@@ -387,8 +403,6 @@ def _subset_finding(
     file: str,
 ) -> Finding | None:
     """Rows off the roads as declared that land next to a road read as ``system``, beyond chance."""
-    from scipy.stats import binom
-
     off = np.flatnonzero(dist[declared] >= SUBSET_OFF_ROAD_M)
     candidates = off[dist[system][off] <= SUBSET_ON_ROAD_M]
     if len(candidates) < max(SUBSET_MIN_ROWS, SUBSET_MIN_SHARE * len(off)) or len(candidates) == len(rows):
@@ -404,7 +418,7 @@ def _subset_finding(
         hits += int(np.sum(snap_xy(graph, x_m=cx, y_m=cy, max_snap_m=OFFSET_SNAP_LIMIT_M).snap_m <= SUBSET_ON_ROAD_M))
     trials = len(sample) * len(SUBSET_CONTROL_ANGLES_DEG)
     chance = (hits + 1) / (trials + 2)  # Laplace: never zero on a small control
-    p_value = float(binom.sf(len(candidates) - 1, len(off), chance))
+    p_value = binomial_tail(len(candidates) - 1, len(off), chance)
     logger.info(
         "%s: %d of %d off-road rows land next to a road read as %s; control rate %.3f; p = %.2g",
         file, len(candidates), len(off), system, chance, p_value,
