@@ -22,7 +22,7 @@ import planner.inputs.coords
 from planner.i18n import t
 from planner.inputs._validate import row_ranges
 from planner.inputs.coords import from_wgs84
-from planner.inputs.sanity import MAX_LISTED_ROWS, Finding, check_coordinates
+from planner.inputs.sanity import MAX_LISTED_ROWS, SAMPLE_ROWS, Finding, check_coordinates, sample_positions
 from planner.network.load import load_network
 from planner.network.roads import RoadNetwork
 from planner.settings import Mode
@@ -351,3 +351,64 @@ def test_guixi_extracted_demand_sheet(guixi: RoadNetwork, tmp_path: Path) -> Non
     # "looks like WGS-84 already" (the documented limitation); it must not say "GCJ-02".
     declared = check_coordinates(read_demand(path, coords="gcj02"), network=guixi, coords="gcj02")
     assert not {"sanity.offset", "sanity.offset_rows"} & set(_codes(declared))
+
+
+# ------------------------------------------------------------------------ sampled road checks
+def _big_sheet(net: RoadNetwork, n: int, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` points beside walkable roads (a few metres off), more than the road checks sample."""
+    lon, lat = _points_on_roads(net, n, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    return lon + rng.normal(0, 3e-5, n), lat + rng.normal(0, 3e-5, n)
+
+
+def test_sample_positions_are_a_fixed_random_subset() -> None:
+    a = sample_positions(50_000)
+    assert len(a) == SAMPLE_ROWS == len(np.unique(a)) and np.all(np.diff(a) > 0)
+    np.testing.assert_array_equal(a, sample_positions(50_000))  # the same every time
+    assert a.max() > 40_000 and a.min() < 10_000  # spread over the table, not its head
+    np.testing.assert_array_equal(sample_positions(1_500), np.arange(1_500))  # all rows when fewer
+
+
+def test_all_rows_swapped_found_in_a_large_table(helsinki: RoadNetwork) -> None:
+    lon, lat = _big_sheet(helsinki, 6_000, seed=30)
+    findings = check_coordinates(_sheet(lat, lon), network=helsinki)  # every row swapped
+    assert findings[0].code == "sanity.swapped" and len(findings[0].rows) == 6_000
+
+
+def test_far_rows_in_the_sample_are_named(helsinki: RoadNetwork) -> None:
+    """Among 6,000 points, the far rows that fall in the sample are listed; the message says a sample was checked."""
+    n = 6_000
+    lon, lat = _big_sheet(helsinki, n, seed=31)
+    picked = sample_positions(n)
+    bad_in = picked[[5, 700, 1_900]]  # positions in the sample
+    bad_out = np.setdiff1d(np.arange(n), picked)[:2]  # and two that are not
+    bad = np.concatenate([bad_in, bad_out])
+    w, s, _e, _n = helsinki.bounds_lonlat()
+    lon_bad, lat_bad = lon.copy(), lat.copy()
+    lon_bad[bad], lat_bad[bad] = w - 0.015, s - 0.009  # ~1.3 km beyond the corner: inside the 2 km margin
+    df = _sheet(lon_bad, lat_bad)
+    findings = check_coordinates(df, network=helsinki, max_snap_m=300)
+    far = [f for f in findings if f.code == "sanity.far_from_road"]
+    assert len(far) == 1
+    assert far[0].rows == tuple(int(r) for r in np.sort(bad_in) + 2)  # named: the ones in the sample
+    assert far[0].params["sample_n"] == SAMPLE_ROWS and far[0].params["total"] == n
+    assert f"sample of {SAMPLE_ROWS:,} of the {n:,}" in far[0].message(lang="en")
+    assert f"{SAMPLE_ROWS:,}" in far[0].message(lang="zh")
+    again = check_coordinates(df, network=helsinki, max_snap_m=300)
+    assert [(f.code, f.rows, f.params) for f in again] == [(f.code, f.rows, f.params) for f in findings]
+    every = check_coordinates(df, network=helsinki, max_snap_m=300, sample=None)  # all rows: all five named
+    far_all = [f for f in every if f.code == "sanity.far_from_road"]
+    assert far_all[0].rows == tuple(int(r) for r in np.sort(bad) + 2) and "sample_n" not in far_all[0].params
+
+
+def test_binomial_tail_equals_scipy_stats() -> None:
+    from scipy.stats import binom
+
+    from planner.inputs.sanity import binomial_tail
+
+    rng = np.random.default_rng(40)
+    for _ in range(300):
+        n = int(rng.integers(1, 3000))
+        k = int(rng.integers(-2, n + 3))
+        p = float(rng.random())
+        assert binomial_tail(k, n, p) == float(binom.sf(k, n, p))

@@ -33,7 +33,6 @@ minutes, percent).
 
 from __future__ import annotations
 
-import io
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -43,10 +42,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+from numpy.typing import NDArray
 
 from planner._atomic import scratch_dir
 from planner._text import csv_bytes, neutralise_cell
@@ -62,6 +58,7 @@ from planner.coverage.figures import (
     no_demand_text,
 )
 from planner.i18n import get_language, t
+from planner.report._xlsx import Column, Sheet, workbook_bytes
 from planner.settings import TIERS
 from planner.workspace.scenario import COMPARISON_COLUMNS
 
@@ -324,45 +321,57 @@ def _cell_value(col: str, value: object) -> object:
     return neutralise_cell(value)
 
 
-def _write_sheet(
-    wb: Workbook,
-    *,
-    key: str,
-    frame: pd.DataFrame,
-    title: str,
-    lang: str | None,
-) -> Worksheet:
-    ws = wb.create_sheet(t(f"exports.sheet.{key}", lang=lang))
+def _column_width(values: pd.Series) -> int:
+    """The widest display width (:func:`_display_width`) of a column's values written as text."""
+    if not len(values):
+        return 0
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "fiub":  # ASCII: the length of str(value)
+        return int(np.char.str_len(values.to_numpy().astype(str)).max())
+    best = 0
+    for text in sorted((str(v) for v in pd.unique(values.to_numpy(dtype=object))), key=len, reverse=True):
+        if 2 * len(text) <= best or best >= 40:  # no shorter text can be wider; widths stop at 40
+            break
+        best = max(best, _display_width(text))
+    return best
+
+
+def _cells(col: str, values: pd.Series) -> NDArray[Any]:
+    """A column's cell values (:func:`_cell_value`): float, integer and boolean columns stay arrays."""
+    dtype = values.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "fiub":
+        arr = values.to_numpy()
+        if dtype.kind == "f":
+            arr = arr.astype(np.float64) / 100.0 if col in _PERCENT else arr.astype(np.float64)
+        return arr
+    objects = values.to_numpy(dtype=object)
+    missing = pd.isna(objects)
+    if all(isinstance(v, str) for v in objects[~missing]):  # text: only the formula guard to apply
+        texts = [None if m else neutralise_cell(v) for v, m in zip(objects, missing, strict=True)]
+        return np.array(texts, dtype=object)
+    return np.array([_cell_value(col, v) for v in objects], dtype=object)
+
+
+def _sheet(*, key: str, frame: pd.DataFrame, title: str, lang: str | None) -> Sheet:
+    """One workbook sheet: title row, header row, the frame's rows with number formats, fitted widths."""
     cols = [str(c) for c in frame.columns]
     shown = localise(frame, lang=lang, figures=key in _FIGURE_SHEETS)
-    n_cols = max(len(cols), 1)
-    ws.cell(row=1, column=1, value=neutralise_cell(title)).font = Font(bold=True, size=14)
-    if n_cols > 1:
-        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=n_cols)
-    header_fill = PatternFill("solid", fgColor="DDEBF7")
-    widths = [_display_width(h) for h in shown.columns]
-    for j, h in enumerate(shown.columns, start=1):
-        c = ws.cell(row=2, column=j, value=neutralise_cell(str(h)))
-        c.font = Font(bold=True)
-        c.fill = header_fill
-        c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    values = shown.to_numpy(dtype=object)
-    for i in range(values.shape[0]):
-        ws.append([_cell_value(cols[j], values[i, j]) for j in range(len(cols))])
-    for j, col in enumerate(cols, start=1):
+    headers = [str(neutralise_cell(str(h))) for h in shown.columns]
+    columns, widths = [], []
+    for j, col in enumerate(cols):
         fmt = figure(col).excel_format if key in _FIGURE_SHEETS and col in _FIGURE_COLUMNS else _FORMATS.get(col)
-        if fmt is not None:
-            for (cell,) in ws.iter_rows(min_row=3, max_row=2 + values.shape[0], min_col=j, max_col=j):
-                cell.number_format = fmt
-        longest = max((_display_width(v) for v in values[:, j - 1]), default=0) if values.shape[0] else 0
-        widths[j - 1] = max(widths[j - 1], min(longest, 40))
-        ws.column_dimensions[get_column_letter(j)].width = max(8, widths[j - 1] + 2)
-    if values.shape[0] == 0:
-        ws.cell(row=3, column=1, value=t("exports.none", lang=lang)).font = Font(italic=True, color="808080")
-    ws.freeze_panes = "A3"
-    if cols and values.shape[0]:
-        ws.auto_filter.ref = f"A2:{get_column_letter(len(cols))}{2 + values.shape[0]}"
-    return ws
+        values = shown.iloc[:, j]
+        columns.append(Column(values=_cells(col, values), number_format=fmt))
+        longest = _column_width(values)
+        widths.append(max(8, max(_display_width(shown.columns[j]), min(longest, 40)) + 2))
+    return Sheet(
+        name=t(f"exports.sheet.{key}", lang=lang),
+        title=str(neutralise_cell(title)),
+        headers=headers,
+        columns=columns,
+        widths=widths,
+        n_rows=len(shown),
+        empty_note=t("exports.none", lang=lang),
+    )
 
 
 def excel_workbook(
@@ -412,22 +421,17 @@ def excel_workbook(
         "proposals": _select(proposals, _PROPOSAL_COLUMNS),
         "comparison": _select(comparison, _COMPARISON_COLUMNS),
     }
-    wb = Workbook()
-    default = wb.active
-    if default is not None:
-        wb.remove(default)
     note = estimate_note(result.summary, lang=lang)
+    sheets = []
     for key in SHEETS:
         sheet_title = t(f"exports.title.{key}", lang=lang)
         title = t("exports.title_row", lang=lang, label=label, title=sheet_title) if label else sheet_title
         if note and key in _NOTED_SHEETS:  # in the title row: the rows below stay one table
             title = f"{title}　{note}"
-        _write_sheet(wb, key=key, frame=frames[key], title=title, lang=lang)
-    wb.properties.title = label or t("exports.title.summary", lang=lang)
-    wb.properties.creator = t("exports.creator", lang=lang)
-    buf = io.BytesIO()
-    wb.save(buf)
-    data = buf.getvalue()
+        sheets.append(_sheet(key=key, frame=frames[key], title=title, lang=lang))
+    data = workbook_bytes(
+        sheets, title=label or t("exports.title.summary", lang=lang), creator=t("exports.creator", lang=lang)
+    )
     logger.info("excel workbook: %d bytes, %s", len(data), ", ".join(f"{k}={len(v)}" for k, v in frames.items()))
     return data
 
