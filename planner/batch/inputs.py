@@ -50,6 +50,7 @@ __all__ = [
     "KEY_VERSION",
     "MANIFEST_COLUMNS",
     "NAME_ALIASES",
+    "check_roads_file",
     "digest_json",
     "file_digest",
     "halo_width_m",
@@ -104,6 +105,27 @@ def is_roads_file(path: Path) -> bool:
     return path.name.lower().endswith(OSM_SUFFIXES + LAYER_SUFFIXES)
 
 
+def check_roads_file(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path, when it names an existing road file.
+
+    Raises
+    ------
+    NetworkError
+        Not a road file's name (``osm.unsupported_format``), or no such file.
+    """
+    p = Path(path)
+    if not is_roads_file(p):
+        raise NetworkError(
+            "osm.unsupported_format",
+            file=str(p),
+            osm_formats=", ".join(OSM_SUFFIXES),
+            layer_formats=", ".join(LAYER_SUFFIXES),
+        )
+    if not p.is_file():
+        raise NetworkError("osm.file_missing", file=str(p))
+    return p
+
+
 def is_osm(path: Path) -> bool:
     """True for an OSM file (by its name)."""
     return path.name.lower().endswith(OSM_SUFFIXES)
@@ -120,16 +142,7 @@ def roads_bounds(path: str | os.PathLike[str]) -> tuple[float, float, float, flo
     NetworkError
         A missing, unreadable or unsupported file, or one without roads.
     """
-    p = Path(path)
-    if not is_roads_file(p):
-        raise NetworkError(
-            "osm.unsupported_format",
-            file=str(p),
-            osm_formats=", ".join(OSM_SUFFIXES),
-            layer_formats=", ".join(LAYER_SUFFIXES),
-        )
-    if not p.is_file():
-        raise NetworkError("osm.file_missing", file=str(p))
+    p = check_roads_file(path)
     box = _osm_bounds(p) if is_osm(p) else _layer_bounds(p)
     if not all(math.isfinite(x) for x in box) or box[0] > box[2] or box[1] > box[3]:
         raise NetworkError("batch.no_extent", file=str(p))

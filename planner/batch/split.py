@@ -25,16 +25,16 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from planner._atomic import atomic_path, atomic_write
-from planner._errors import InputError, NetworkError
+from planner._errors import InputError
 from planner._text import csv_bytes
 from planner.batch.inputs import (
     CODE_ALIASES,
     KEY_VERSION,
     NAME_ALIASES,
+    check_roads_file,
     digest_json,
     file_digest,
     is_osm,
-    is_roads_file,
     safe_code,
 )
 from planner.batch.tasks import CountyInputs
@@ -43,8 +43,6 @@ from planner.inputs._decode import _cell, _load
 from planner.inputs._validate import ColumnSpec, InputProblemsError, ProblemLog, header_field, normalise_header
 from planner.inputs.limits import CLI_LIMITS, Limits, check_geopackage
 from planner.inputs.tables import DEMAND_COLUMNS, ENTERPRISE_COLUMNS, STATION_COLUMNS, read_table
-from planner.network.osm import OSM_SUFFIXES
-from planner.network.road_layers import LAYER_SUFFIXES
 
 logger = logging.getLogger(__name__)
 
@@ -125,16 +123,7 @@ def split_province(
     NetworkError
         A missing or unreadable road file.
     """
-    roads_in = Path(network)
-    if not is_roads_file(roads_in):
-        raise NetworkError(
-            "osm.unsupported_format",
-            file=str(roads_in),
-            osm_formats=", ".join(OSM_SUFFIXES),
-            layer_formats=", ".join(LAYER_SUFFIXES),
-        )
-    if not roads_in.is_file():
-        raise NetworkError("osm.file_missing", file=str(roads_in))
+    roads_in = check_roads_file(network)
     sheets = {"stations": stations, "demand": demand, **({"enterprises": enterprises} if enterprises else {})}
     for kind, sheet in sheets.items():
         if not Path(sheet).is_file():
