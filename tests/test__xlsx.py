@@ -84,3 +84,15 @@ def test_text_is_cleaned_and_cut() -> None:
 
 def test_column_letters() -> None:
     assert [column_letter(j) for j in (1, 26, 27, 52, 53, 702, 703)] == ["A", "Z", "AA", "AZ", "BA", "ZZ", "AAA"]
+
+
+def test_read_only_rows_are_as_wide_as_the_header() -> None:
+    """Trailing empty cells still count: a read-only reader pads every row to the used range."""
+    sheet = Sheet(
+        name="s", title="标题", headers=["a", "b", "c"], widths=[8, 8, 8], n_rows=2,
+        columns=[Column([1.0, 2.0]), Column([None, "x"]), Column([None, None])],
+    )  # fmt: skip
+    wb = openpyxl.load_workbook(io.BytesIO(workbook_bytes([sheet], title="t", creator="c")), read_only=True)
+    rows = [list(r) for r in wb["s"].iter_rows(values_only=True)]
+    assert [len(r) for r in rows] == [3, 3, 3, 3]
+    assert rows[2:] == [[1, None, None], [2, "x", None]]

@@ -141,6 +141,8 @@ def _sheet_xml(sheet: Sheet, formats: dict[str, int]) -> str:
     letters = [column_letter(j) for j in range(1, n_cols + 1)]
     parts = [
         f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}">',
+        # the used range: read-only readers (openpyxl's) pad every row to it, empty cells included
+        f'<dimension ref="A1:{letters[-1]}{2 + sheet.n_rows if sheet.n_rows else (3 if sheet.empty_note else 2)}"/>',
         '<sheetViews><sheetView workbookViewId="0"><pane ySplit="2" topLeftCell="A3" activePane="bottomLeft" '
         'state="frozen"/><selection pane="bottomLeft" activeCell="A3" sqref="A3"/></sheetView></sheetViews>',
     ]
