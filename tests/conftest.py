@@ -177,6 +177,16 @@ def brute_snap(g, x: np.ndarray, y: np.ndarray, *, max_snap_m: float) -> tuple[l
     return out, stranded
 
 
+@pytest.fixture(autouse=True)
+def _language_restored():  # type: ignore[no-untyped-def]
+    """Every test ends in the language it started in (``planner.cli.main`` sets it for the process)."""
+    from planner.i18n import get_language, set_language
+
+    lang = get_language()
+    yield
+    set_language(lang)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _private_demo_cache(tmp_path_factory):  # type: ignore[no-untyped-def]
     """Tests (and the app servers they start) keep the prepared demo county in a folder of their own."""
