@@ -155,3 +155,17 @@ def test_siting_proposes_sites_inside_the_county(two_counties, tmp_path):  # typ
     assert written["site_id"].astype(str).tolist() == [s["site_id"] for s in sites]
     assert written["newly_covered_population"].tolist() == pytest.approx([s["gain"] for s in sites])
     assert all(s["gain"] > 0 for s in sites)
+
+
+def test_a_neighbour_without_stations_does_not_stop_the_county(two_counties, whole_runs, tmp_path):  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    _, (a, b) = two_counties
+    empty = tmp_path / "stations.csv"
+    empty.write_text("编号,名称,层级,经度,纬度\n", encoding="utf-8")
+    out = run_county(
+        CountyTask(county=a, neighbours=(replace(b, stations=str(empty)),), out_dir=str(tmp_path / "o"), key="k"),
+        settings=_settings(),
+    )
+    assert out.status == "ok", out.message
+    assert out.summary is not None and out.summary["batch"]["halo_stations"] == 0

@@ -36,6 +36,7 @@ from planner._atomic import atomic_write
 from planner._errors import PlannerError
 from planner.batch.halo import WIDEN, Halo, first_widths_m, inside, load_halo, reached_edge
 from planner.batch.tasks import BatchSettings, CountyOutcome, CountyTask
+from planner.inputs._validate import InputProblemsError
 from planner.inputs.coords import file_systems
 from planner.inputs.tables import TableRead, read_demand_files, read_table
 from planner.settings import Mode, Tier
@@ -152,6 +153,20 @@ def _stations_in_halo(
     return TableRead(frame, own.columns)
 
 
+def _neighbour_stations(path: str, *, coords: Any) -> TableRead | None:
+    """A neighbour's station sheet; ``None`` when it has a header but no rows (a county without stations yet).
+
+    Its other problems are the neighbour's to report, but they stop this county too: its
+    figures would be wrong without them.
+    """
+    try:
+        return read_table(path, kind="stations", coords=coords)
+    except InputProblemsError as exc:
+        if [p.key for p in exc.problems] == ["inputs.no_rows"]:
+            return None
+        raise
+
+
 def _short_rings(ws: Any, halo: Halo, settings: BatchSettings) -> dict[Mode, int]:
     """Per mode whose ring was too narrow, the edge nodes the demand's reverse search reached."""
     cfg = settings.config
@@ -232,7 +247,11 @@ def _run(task: CountyTask, *, settings: BatchSettings) -> CountyOutcome:
     t0 = time.perf_counter()
     parts = read_demand_files(c.demand, enterprises=c.enterprises, coords=systems)
     own = read_table(c.stations, kind="stations", coords=systems["stations"])
-    others = [(n.code, read_table(n.stations, kind="stations", coords=systems["stations"])) for n in task.neighbours]
+    others = [
+        (n.code, table)
+        for n in task.neighbours
+        if (table := _neighbour_stations(n.stations, coords=systems["stations"])) is not None
+    ]
     areas = read_table(c.areas, kind="areas") if c.areas else None
     roads = [c.roads, *(n.roads for n in task.neighbours)]
     widths = first_widths_m(cfg, settings.tiers, factor=settings.halo_factor)
