@@ -92,7 +92,7 @@ def scheduler_overhead(*, workers: int, n_tasks: int = 200) -> tuple[float, floa
     t0 = time.perf_counter()
     with (
         LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0"
         ) as cluster,
         Client(cluster) as client,  # type: ignore[no-untyped-call]
     ):

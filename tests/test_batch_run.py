@@ -443,3 +443,23 @@ def test_generated_province_both_forms_equal_one_whole_province_run(tmp_path: Pa
         )  # fmt: skip
         assert figures(o) == {tier: [s[k] for k in keys] for tier, s in whole["tiers"].items()}
     assert sum(sum((o.summary or {})["batch"]["cross_border_population"].values()) for o in by_manifest) > 0
+
+
+def test_a_taken_dashboard_port_does_not_stop_the_cluster(tmp_path: Path) -> None:
+    """Dask's HTTP port 8787 may be held by another cluster (or another test run): a local run goes on."""
+    import socket
+
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        holder.bind(("0.0.0.0", 8787))
+        holder.listen(1)
+    except OSError:
+        pass  # already taken by someone else: the same situation
+    try:
+        tasks = [county_task(tmp_path, "A", [5, 6])]
+        out = run_batch(
+            tasks, settings=SETTINGS, workers=1, processes=False, progress=False, county_fn=population_county
+        )
+        assert [o.status for o in out] == ["ok"]
+    finally:
+        holder.close()

@@ -208,7 +208,8 @@ def _connect(*, workers: int, scheduler: str | None, memory_limit: int, retries:
             threads_per_worker=1,
             processes=processes,
             memory_limit=memory_limit,
-            dashboard_address=None,
+            # no dashboard; the scheduler's HTTP endpoint on a free loopback port (its default, 8787, may be taken)
+            dashboard_address="127.0.0.1:0",
             silence_logs=logging.WARNING if logger.isEnabledFor(logging.DEBUG) else logging.CRITICAL,
         ) as cluster,
         Client(cluster) as client,  # type: ignore[no-untyped-call]
