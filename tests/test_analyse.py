@@ -281,3 +281,14 @@ def test_station_load_report_against_the_demand_table(case) -> None:  # type: ig
     plain = analyse(net, stations=stations, demand=demand, config=cfg)
     assert plain.stations["capacity"].isna().all() and not plain.stations["overloaded"].any()
     assert all(s["stations_overloaded"] == 0 for s in plain.summary["tiers"].values())
+
+
+def test_no_station_at_all_leaves_everyone_outside(case) -> None:  # type: ignore[no-untyped-def]
+    """An empty station table (a batch county with none of its own and none across) is a result, not a crash."""
+    net, stations, demand, cfg = case
+    res = analyse(net, stations=stations.iloc[:0], demand=demand, config=cfg)
+    for s in res.summary["tiers"].values():
+        assert s["covered_population"] == 0 and s["stations"] == 0
+        assert s["outside_population"] == pytest.approx(s["population"])
+    assert set(res.demand["status"]) <= {"no_station", "off_network"}
+    assert (res.demand["station_id"] == "").all()

@@ -318,7 +318,8 @@ def summarise(
             ),
         )
         p = pop[rows]
-        st_ids = np.where(tr.station_row >= 0, stations["id"].astype(str).to_numpy(object)[tr.station_row], "")
+        # row -1 (no station within the horizon) picks the "" appended last; also with no station at all
+        st_ids = np.append(stations["id"].astype(str).to_numpy(object), "")[tr.station_row]
         df = pd.DataFrame(
             {
                 "id": demand["id"].astype(str).to_numpy(object)[rows],
