@@ -169,3 +169,23 @@ def test_a_neighbour_without_stations_does_not_stop_the_county(two_counties, who
     )
     assert out.status == "ok", out.message
     assert out.summary is not None and out.summary["batch"]["halo_stations"] == 0
+
+
+def test_a_county_without_stations_is_served_by_its_neighbours(two_counties, tmp_path):  # type: ignore[no-untyped-def]
+    """A header-only station sheet (the split writes one for a county without stations): all it has is across."""
+    from dataclasses import replace
+
+    _, (a, b) = two_counties
+    empty = tmp_path / "stations.csv"
+    empty.write_text("编号,名称,层级,经度,纬度\n", encoding="utf-8")
+    out = run_county(
+        CountyTask(county=replace(a, stations=str(empty)), neighbours=(b,), out_dir=str(tmp_path / "o"), key="k"),
+        settings=_settings(),
+    )
+    assert out.status == "ok", out.message
+    assert out.summary is not None
+    batch = out.summary["batch"]
+    assert batch["own_stations"] == 0 and batch["halo_stations"] > 0
+    for tier, s in out.summary["tiers"].items():
+        assert batch["cross_border_population"][tier] == s["covered_population"]
+    assert sum(s["covered_population"] for s in out.summary["tiers"].values()) > 0

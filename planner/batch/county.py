@@ -37,6 +37,7 @@ from planner._errors import PlannerError
 from planner.batch.halo import WIDEN, Halo, first_widths_m, inside, load_halo, reached_edge
 from planner.batch.tasks import BatchSettings, CountyOutcome, CountyTask
 from planner.inputs._validate import InputProblemsError
+from planner.inputs.columns import ColumnReport
 from planner.inputs.coords import file_systems
 from planner.inputs.tables import TableRead, read_demand_files, read_table
 from planner.settings import Mode, Tier
@@ -47,6 +48,9 @@ __all__ = ["DONE_FILE", "read_done", "run_county"]
 
 #: Written last into a county's folder: the task key and when it finished.
 DONE_FILE = "done.json"
+
+#: Columns of a station table read by :func:`planner.inputs.tables.read_table` (for a county without stations).
+_STATION_COLUMNS: tuple[str, ...] = ("id", "name", "tier", "lon", "lat")
 
 #: Seconds between two readings of the worker's memory while a task runs.
 _MEMORY_SAMPLE_S = 0.05
@@ -153,11 +157,10 @@ def _stations_in_halo(
     return TableRead(frame, own.columns)
 
 
-def _neighbour_stations(path: str, *, coords: Any) -> TableRead | None:
-    """A neighbour's station sheet; ``None`` when it has a header but no rows (a county without stations yet).
+def _station_sheet(path: str, *, coords: Any) -> TableRead | None:
+    """A county's station sheet; ``None`` when it has a header but no rows (a county without stations yet).
 
-    Its other problems are the neighbour's to report, but they stop this county too: its
-    figures would be wrong without them.
+    Its other problems stop the county (a neighbour's too: the figures would be wrong without them).
     """
     try:
         return read_table(path, kind="stations", coords=coords)
@@ -246,13 +249,16 @@ def _run(task: CountyTask, *, settings: BatchSettings) -> CountyOutcome:
     systems = file_systems(settings.coords)
     t0 = time.perf_counter()
     parts = read_demand_files(c.demand, enterprises=c.enterprises, coords=systems)
-    own = read_table(c.stations, kind="stations", coords=systems["stations"])
     others = [
         (n.code, table)
         for n in task.neighbours
-        if (table := _neighbour_stations(n.stations, coords=systems["stations"])) is not None
+        if (table := _station_sheet(n.stations, coords=systems["stations"])) is not None
     ]
     areas = read_table(c.areas, kind="areas") if c.areas else None
+    own = _station_sheet(c.stations, coords=systems["stations"])
+    if own is None:  # no station of its own yet: only its neighbours' serve it
+        columns = others[0][1].frame.columns if others else pd.Index(_STATION_COLUMNS)
+        own = TableRead(pd.DataFrame(columns=columns), ColumnReport(file=str(c.stations), kind="stations"))
     roads = [c.roads, *(n.roads for n in task.neighbours)]
     widths = first_widths_m(cfg, settings.tiers, factor=settings.halo_factor)
     files = {
@@ -286,14 +292,21 @@ def _run(task: CountyTask, *, settings: BatchSettings) -> CountyOutcome:
     read_s = time.perf_counter() - t0
     ws.stations_file = str(c.stations)
     t0 = time.perf_counter()
-    own_result = ws.evaluate(own.frame, tiers=settings.tiers) if len(stations.frame) > len(own.frame) else None
+    own_result = (
+        ws.evaluate(own.frame, tiers=settings.tiers)
+        if len(own.frame) and len(stations.frame) > len(own.frame)
+        else None
+    )
     result = ws.evaluate(scenario.stations, tiers=settings.tiers)
     coverage_s = time.perf_counter() - t0
     cross: dict[str, float] = {}
     for tier in settings.tiers:
         key = str(tier)
         all_cov = float(result.summary["tiers"][key]["covered_population"])
-        own_cov = float(own_result.summary["tiers"][key]["covered_population"]) if own_result else all_cov
+        if own_result is not None:
+            own_cov = float(own_result.summary["tiers"][key]["covered_population"])
+        else:  # the county's own stations are all there are, or there are none
+            own_cov = all_cov if len(own.frame) else 0.0
         cross[key] = all_cov - own_cov
     batch_info: dict[str, Any] = {
         "code": c.code,
