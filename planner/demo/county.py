@@ -475,6 +475,36 @@ def _road_features(
 # --------------------------------------------------------------------------- writing
 
 
+def station_sheet(st: pd.DataFrame) -> pd.DataFrame:
+    """The station list as a planner hands it over: Chinese headers and tier words (编号, 名称, 层级 …)."""
+    return pd.DataFrame(
+        {
+            "编号": st["id"],
+            "名称": st["name"],
+            "层级": st["tier"].map(_TIER_ZH),
+            "经度": st["lon"].round(7),
+            "纬度": st["lat"].round(7),
+            "运营单位": st["organisation"],
+            "服务项目": st["services"],
+        }
+    )
+
+
+def demand_sheet(dm: pd.DataFrame) -> pd.DataFrame:
+    """The demand list as a planner hands it over: Chinese headers and kind words (编号, 名称, 人口 …)."""
+    return pd.DataFrame(
+        {
+            "编号": dm["id"],
+            "名称": dm["name"],
+            "人口": dm["population"],
+            "经度": dm["lon"].round(7),
+            "纬度": dm["lat"].round(7),
+            "所属乡镇": dm["township"],
+            "类型": dm["kind"].map(_KIND_ZH),
+        }
+    )
+
+
 def write_demo(directory: str | os.PathLike[str], *, county: DemoCounty | None = None) -> dict[str, Path]:
     """Write the demo county as a planner would receive it.
 
@@ -507,30 +537,8 @@ def write_demo(directory: str | os.PathLike[str], *, county: DemoCounty | None =
         "demand": out / "demand.csv",
         "townships": out / "townships.geojson",
     }
-    st = c.stations
-    stations_zh = pd.DataFrame(
-        {
-            "编号": st["id"],
-            "名称": st["name"],
-            "层级": st["tier"].map(_TIER_ZH),
-            "经度": st["lon"].round(7),
-            "纬度": st["lat"].round(7),
-            "运营单位": st["organisation"],
-            "服务项目": st["services"],
-        }
-    )
-    dm = c.demand
-    demand_zh = pd.DataFrame(
-        {
-            "编号": dm["id"],
-            "名称": dm["name"],
-            "人口": dm["population"],
-            "经度": dm["lon"].round(7),
-            "纬度": dm["lat"].round(7),
-            "所属乡镇": dm["township"],
-            "类型": dm["kind"].map(_KIND_ZH),
-        }
-    )
+    stations_zh = station_sheet(c.stations)
+    demand_zh = demand_sheet(c.demand)
     try:
         with atomic_path(paths["roads"]) as tmp:
             c.roads.to_file(tmp, driver="GPKG", layer="roads", engine="pyogrio")
@@ -547,6 +555,8 @@ def write_demo(directory: str | os.PathLike[str], *, county: DemoCounty | None =
 
 __all__ = [
     "DemoCounty",
+    "demand_sheet",
     "generate_county",
+    "station_sheet",
     "write_demo",
 ]

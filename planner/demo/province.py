@@ -52,12 +52,12 @@ from planner.demo._province_grid import (
 from planner.demo.county import (
     _BRANDS,
     _INDUSTRIES,
-    _KIND_ZH,
     _ORG_ENTERPRISE,
     _ORG_TOWNSHIP,
     _ORG_VILLAGE,
     _SERVICES,
-    _TIER_ZH,
+    demand_sheet,
+    station_sheet,
 )
 from planner.i18n import t
 from planner.network.roads import RoadNetwork, road_class_codes, utm_crs_for
@@ -571,17 +571,7 @@ DEFAULT_COUNTIES: int = 16
 
 def _station_sheet(st: pd.DataFrame, county_name: pd.Series | None = None) -> pd.DataFrame:
     """The station list with Chinese headers (and the county's name for the province-wide sheet)."""
-    out = pd.DataFrame(
-        {
-            "编号": st["id"],
-            "名称": st["name"],
-            "层级": st["tier"].map(_TIER_ZH),
-            "经度": st["lon"].round(7),
-            "纬度": st["lat"].round(7),
-            "运营单位": st["organisation"],
-            "服务项目": st["services"],
-        }
-    )
+    out = station_sheet(st)
     if county_name is not None:
         out[COUNTY_COLUMN] = st["county"].map(county_name)
     return out
@@ -589,17 +579,7 @@ def _station_sheet(st: pd.DataFrame, county_name: pd.Series | None = None) -> pd
 
 def _demand_sheet(dm: pd.DataFrame, county_name: pd.Series | None = None) -> pd.DataFrame:
     """The demand list with Chinese headers (and the county's name for the province-wide sheet)."""
-    out = pd.DataFrame(
-        {
-            "编号": dm["id"],
-            "名称": dm["name"],
-            "人口": dm["population"],
-            "经度": dm["lon"].round(7),
-            "纬度": dm["lat"].round(7),
-            "所属乡镇": dm["township"],
-            "类型": dm["kind"].map(_KIND_ZH),
-        }
-    )
+    out = demand_sheet(dm)
     if county_name is not None:
         out[COUNTY_COLUMN] = dm["county"].map(county_name)
     return out
