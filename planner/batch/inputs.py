@@ -38,7 +38,7 @@ from planner._errors import NetworkError
 from planner.batch.halo import M_PER_DEG_LAT, M_PER_DEG_LON_EQUATOR
 from planner.batch.tasks import BatchSettings, CountyInputs, CountyTask
 from planner.inputs._decode import _load
-from planner.inputs._validate import ColumnSpec
+from planner.inputs._validate import ColumnSpec, ProblemLog
 from planner.inputs.limits import CLI_LIMITS, Limits
 from planner.network.osm import OSM_SUFFIXES
 from planner.network.road_layers import LAYER_SUFFIXES
@@ -58,6 +58,7 @@ __all__ = [
     "is_roads_file",
     "make_tasks",
     "read_manifest",
+    "report_duplicate_codes",
     "roads_bounds",
     "safe_code",
 ]
@@ -201,6 +202,17 @@ def _layer_bounds(path: Path) -> tuple[float, float, float, float]:
 
 
 # ========================================================================= manifest
+def report_duplicate_codes(log: ProblemLog, *, codes: Sequence[str], rows: Sequence[Any], column: str) -> None:
+    """Add to ``log`` every county code used on more than one row (empty codes are reported elsewhere)."""
+    seen: dict[str, list[int]] = {}
+    for code, row in zip(codes, rows, strict=True):
+        if code:
+            seen.setdefault(code, []).append(int(row))
+    for code, where in seen.items():
+        if len(where) > 1:
+            log.add_rows("batch.manifest.duplicate_code", rows=where, column=column, code=code)
+
+
 def read_manifest(path: str | os.PathLike[str], *, limits: Limits = CLI_LIMITS) -> list[CountyInputs]:
     """The counties of a manifest: one row per county with its code, name and files.
 
@@ -239,13 +251,7 @@ def read_manifest(path: str | os.PathLike[str], *, limits: Limits = CLI_LIMITS) 
         if empty:
             log.add_rows("batch.manifest.empty_cell", rows=empty, column=header[name])
     codes = [str(x).strip() for x in cells["code"]]
-    seen: dict[str, list[int]] = {}
-    for code, row in zip(codes, rows, strict=True):
-        if code:
-            seen.setdefault(code, []).append(int(row))
-    for code, where in seen.items():
-        if len(where) > 1:
-            log.add_rows("batch.manifest.duplicate_code", rows=where, column=header["code"], code=code)
+    report_duplicate_codes(log, codes=codes, rows=list(rows), column=header["code"])
     resolved: dict[str, list[Path | None]] = {}
     for role in ("roads", "stations", "demand", "areas", "enterprises"):
         resolved[role] = []

@@ -35,6 +35,7 @@ from planner.batch.inputs import (
     digest_json,
     file_digest,
     is_osm,
+    report_duplicate_codes,
     safe_code,
 )
 from planner.batch.tasks import CountyInputs
@@ -262,13 +263,7 @@ def read_boundaries(path: str | os.PathLike[str], *, limits: Limits = CLI_LIMITS
         empty = [int(r) for r, x in zip(rows, values, strict=True) if not x]
         if empty:
             log.add_rows("batch.manifest.empty_cell", rows=empty, column=headers[found[label]])
-    seen: dict[str, list[int]] = {}
-    for code, row in zip(codes, rows, strict=True):
-        if code:
-            seen.setdefault(code, []).append(int(row))
-    for code, where in seen.items():
-        if len(where) > 1:
-            log.add_rows("batch.manifest.duplicate_code", rows=where, column=headers[found["code"]], code=code)
+    report_duplicate_codes(log, codes=codes, rows=list(rows), column=headers[found["code"]])
     geoms = gdf.geometry.to_numpy()
     polygonal = np.isin(shapely.get_type_id(geoms), (3, 6)) & ~shapely.is_empty(geoms)
     for i in np.flatnonzero(~polygonal):
